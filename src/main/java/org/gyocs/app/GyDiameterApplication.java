@@ -1,0 +1,274 @@
+package org.gyocs.app;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.GrantPolicy;
+import org.gyocs.core.NodeStatistics;
+import org.gyocs.gy.jdiameter.JDiameterGyNode;
+import org.gyocs.node.DiameterNode;
+import org.gyocs.node.NodeSettings;
+import org.gyocs.node.NodeStartException;
+import org.gyocs.node.TrafficLog;
+
+/**
+ * The gy-ocs node as a library: a Diameter Gy (RFC 4006) credit-control server.
+ *
+ * <pre>{@code
+ * GyDiameterApplication app = GyDiameterApplication.builder()
+ *         .host("ocs.example.com").realm("example.com").port(3868)
+ *         .build();
+ * app.start(false);              // returns once the port listens
+ * ...
+ * Map<String, Object> stats = app.getStatistics();
+ * app.stop();                    // DPR to peers, statistics printed, no thread left
+ * }</pre>
+ *
+ * An application can be started again after {@link #stop()}; each start begins new statistics.
+ * Methods are thread-safe.
+ */
+public final class GyDiameterApplication {
+    private static final Logger log = LogManager.getLogger(GyDiameterApplication.class);
+
+    private final NodeSettings settings;
+    private final boolean mock;
+    private NodeStatistics statistics = new NodeStatistics();
+    private DiameterNode node;
+    private CountDownLatch stopped = new CountDownLatch(0);
+
+    private GyDiameterApplication(Builder b) {
+        this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose,
+                new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime));
+        this.mock = b.mock;
+    }
+
+    /** A builder with the defaults of {@code bin/ocs.sh}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * An application configured from a map, for embedding: keys {@code host}, {@code realm},
+     * {@code ip}, {@code port} (number or string), {@code config} (path) and optionally
+     * {@code verbose} and {@code mock}; missing keys take the defaults.
+     *
+     * @throws IllegalArgumentException for an unknown key or a value of the wrong kind
+     */
+    public static GyDiameterApplication fromMap(Map<String, Object> config) {
+        Builder b = builder();
+        for (Map.Entry<String, Object> e : config.entrySet()) {
+            Object v = e.getValue();
+            switch (e.getKey()) {
+                case "host" -> b.host(String.valueOf(v));
+                case "realm" -> b.realm(String.valueOf(v));
+                case "ip" -> b.ip(String.valueOf(v));
+                case "port" -> b.port(v instanceof Number n ? n.intValue() : parsePort(String.valueOf(v)));
+                case "config" -> b.config(v instanceof Path p ? p : Path.of(String.valueOf(v)));
+                case "verbose" -> b.verbose(Boolean.parseBoolean(String.valueOf(v)));
+                case "mock" -> b.mock(Boolean.parseBoolean(String.valueOf(v)));
+                default -> throw new IllegalArgumentException("unknown configuration key: " + e.getKey());
+            }
+        }
+        return b.build();
+    }
+
+    private static int parsePort(String s) {
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("port must be a number, not '" + s + "'");
+        }
+    }
+
+    /** The settings this application runs with. */
+    public NodeSettings settings() {
+        return settings;
+    }
+
+    /**
+     * Starts the node. With {@code blocking} false it returns once the port really listens;
+     * with {@code blocking} true it returns after {@link #stop()} (e.g. from a signal handler).
+     *
+     * @throws NodeStartException with an operator-readable message (port in use, bad config...)
+     */
+    public void start(boolean blocking) throws NodeStartException {
+        CountDownLatch waitFor;
+        synchronized (this) {
+            if (node != null) {
+                throw new IllegalStateException("already started");
+            }
+            if (mock) {
+                throw new NodeStartException("Mock mode (--mock) is not available yet: run without --mock");
+            }
+            if (settings.verbose()) {
+                Configurator.setLevel(TrafficLog.NAME, Level.INFO);
+            }
+            NodeStatistics fresh = new NodeStatistics();
+            DiameterNode n = new JDiameterGyNode(settings, new CreditControlCore(settings.grantPolicy()), fresh);
+            n.start();
+            statistics = fresh;
+            node = n;
+            stopped = new CountDownLatch(1);
+            waitFor = stopped;
+            banner(n.port());
+        }
+        if (blocking) {
+            try {
+                waitFor.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                stop();
+            }
+        }
+    }
+
+    /** The port listened on; useful after starting with port 0. */
+    public synchronized int getPort() {
+        return node == null ? settings.port() : node.port();
+    }
+
+    /** True between a successful start and stop. */
+    public synchronized boolean isRunning() {
+        return node != null;
+    }
+
+    /** Sends DPR to connected peers, stops every thread of the node and prints the statistics. Idempotent. */
+    public void stop() {
+        DiameterNode n;
+        synchronized (this) {
+            n = node;
+            node = null;
+        }
+        if (n == null) {
+            return;
+        }
+        log.info("Stopping server...");
+        n.stop();
+        printStatistics();
+        stopped.countDown();
+    }
+
+    /**
+     * The counters of the current (or last) run: {@code ccr_initial_received},
+     * {@code ccr_update_received}, {@code ccr_terminate_received}, {@code ccr_event_received},
+     * {@code cca_sent}, {@code errors} (Long) and {@code answers_by_result_code}
+     * (Map of Result-Code to count).
+     */
+    public Map<String, Object> getStatistics() {
+        return statistics.snapshot();
+    }
+
+    /** Prints the statistics block to the log. */
+    public void printStatistics() {
+        log.info("\n{}", statistics.report());
+    }
+
+    private void banner(int port) {
+        String line = "=".repeat(60);
+        log.info(line);
+        log.info("Starting Gy Diameter Server (jDiameter)");
+        log.info(line);
+        log.info("Host identity: {}", settings.originHost());
+        log.info("Realm:         {}", settings.realm());
+        log.info("Config:        {}", settings.configFile());
+        log.info("Listening on: {}:{}", settings.bindAddress(), port);
+        log.info("✓ Server started successfully");
+        log.info("✓ Waiting for connections...");
+    }
+
+    /** Builds a {@link GyDiameterApplication}; every setting has the default of {@code bin/ocs.sh}. */
+    public static final class Builder {
+        private String host = NodeSettings.DEFAULT_HOST;
+        private String realm = NodeSettings.DEFAULT_REALM;
+        private String ip = NodeSettings.DEFAULT_BIND_ADDRESS;
+        private int port = NodeSettings.DEFAULT_PORT;
+        private Path config = NodeSettings.DEFAULT_CONFIG;
+        private boolean verbose;
+        private boolean mock;
+        private long defaultOctets = GrantPolicy.DEFAULT.defaultOctets();
+        private long defaultSeconds = GrantPolicy.DEFAULT.defaultSeconds();
+        private long defaultUnits = GrantPolicy.DEFAULT.defaultUnits();
+        private long validityTime = GrantPolicy.DEFAULT.validityTime();
+
+        private Builder() {
+        }
+
+        /** Origin-Host, our Diameter identity. */
+        public Builder host(String v) {
+            host = Objects.requireNonNull(v);
+            return this;
+        }
+
+        /** Origin-Realm. */
+        public Builder realm(String v) {
+            realm = Objects.requireNonNull(v);
+            return this;
+        }
+
+        /** Bind address; 0.0.0.0 for all interfaces. */
+        public Builder ip(String v) {
+            ip = Objects.requireNonNull(v);
+            return this;
+        }
+
+        /** TCP port; 0 picks a free one (see {@link GyDiameterApplication#getPort()}). */
+        public Builder port(int v) {
+            port = v;
+            return this;
+        }
+
+        /** The jDiameter XML configuration file. */
+        public Builder config(Path v) {
+            config = Objects.requireNonNull(v);
+            return this;
+        }
+
+        /** Log every request and answer. */
+        public Builder verbose(boolean v) {
+            verbose = v;
+            return this;
+        }
+
+        /** Run on the project's own codec instead of jDiameter. */
+        public Builder mock(boolean v) {
+            mock = v;
+            return this;
+        }
+
+        /** Default CC-Total-Octets grant. */
+        public Builder defaultOctets(long v) {
+            defaultOctets = v;
+            return this;
+        }
+
+        /** Default CC-Time grant in seconds. */
+        public Builder defaultSeconds(long v) {
+            defaultSeconds = v;
+            return this;
+        }
+
+        /** Default CC-Service-Specific-Units grant. */
+        public Builder defaultUnits(long v) {
+            defaultUnits = v;
+            return this;
+        }
+
+        /** Validity-Time sent with each grant, seconds. */
+        public Builder validityTime(long v) {
+            validityTime = v;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException when a value is out of range */
+        public GyDiameterApplication build() {
+            return new GyDiameterApplication(this);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package org.gyocs.core;
+
+import java.util.List;
+
+/**
+ * A Credit-Control-Answer as the core decided it. Transports add Origin-Host/Realm and
+ * Auth-Application-Id and encode it; they do not change it.
+ *
+ * @param sessionId        copied from the request (null only when the request had none)
+ * @param resultCode       top-level Result-Code
+ * @param requestTypeCode  CC-Request-Type copied from the request (null when it was missing)
+ * @param requestNumber    CC-Request-Number copied from the request (null when it was missing)
+ * @param granted          top-level Granted-Service-Unit, for a CCR without MSCC; null otherwise
+ * @param validityTime     top-level Validity-Time, sent with a top-level grant; null otherwise
+ * @param services         one MSCC per MSCC of the request
+ * @param failedAvp        Failed-AVP for protocol errors, null otherwise
+ * @param errorMessage     Error-Message for protocol errors, null otherwise
+ */
+public record CreditControlAnswer(String sessionId, long resultCode, Long requestTypeCode, Long requestNumber,
+                                  UnitAmount granted, Long validityTime, List<ServiceCreditAnswer> services,
+                                  FailedAvp failedAvp, String errorMessage) {
+
+    public CreditControlAnswer {
+        services = services == null ? List.of() : List.copyOf(services);
+    }
+
+    /** A protocol error answer (5xxx) for a request the core could not process. */
+    public static CreditControlAnswer error(CreditControlRequest request, long resultCode, FailedAvp failedAvp,
+                                            String message) {
+        return new CreditControlAnswer(request.sessionId(), resultCode, request.requestTypeCode(),
+                request.requestNumber(), null, null, List.of(), failedAvp, message);
+    }
+
+    /** A short description of what was granted, for logs: "1048576 octets", "rg100=1048576 octets", or "-". */
+    public String grantsForLog() {
+        if (granted != null) {
+            return granted.toString();
+        }
+        StringBuilder sb = new StringBuilder();
+        for (ServiceCreditAnswer s : services) {
+            if (s.granted() != null) {
+                if (sb.length() > 0) {
+                    sb.append(", ");
+                }
+                if (s.ratingGroup() != null) {
+                    sb.append("rg").append(s.ratingGroup()).append('=');
+                }
+                sb.append(s.granted());
+            }
+        }
+        return sb.length() == 0 ? "-" : sb.toString();
+    }
+}

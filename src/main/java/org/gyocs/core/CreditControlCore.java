@@ -1,0 +1,103 @@
+package org.gyocs.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Decides every Credit-Control-Answer, for every transport. It knows RFC 4006 and 3GPP TS 32.299
+ * but no transport: records in, records out. Thread-safe (it holds no mutable state).
+ */
+public final class CreditControlCore {
+
+    /** RFC 4006 section 1.3: Auth-Application-Id of the Diameter Credit-Control Application. */
+    public static final long CREDIT_CONTROL_APPLICATION_ID = 4;
+
+    private final GrantPolicy grantPolicy;
+
+    public CreditControlCore(GrantPolicy grantPolicy) {
+        this.grantPolicy = grantPolicy;
+    }
+
+    public GrantPolicy grantPolicy() {
+        return grantPolicy;
+    }
+
+    /**
+     * Checks the AVPs RFC 4006 section 3.1 makes mandatory in a CCR, in the order of its ABNF.
+     *
+     * @return the 5005/5004 error answer for the first problem, or empty when the request is sound
+     */
+    public Optional<CreditControlAnswer> validate(CreditControlRequest r) {
+        if (r.sessionId() == null) {
+            return missing(r, FailedAvp.missingString(AvpCode.SESSION_ID), "Session-Id");
+        }
+        if (r.originHost() == null) {
+            return missing(r, FailedAvp.missingString(AvpCode.ORIGIN_HOST), "Origin-Host");
+        }
+        if (r.originRealm() == null) {
+            return missing(r, FailedAvp.missingString(AvpCode.ORIGIN_REALM), "Origin-Realm");
+        }
+        if (r.destinationRealm() == null) {
+            return missing(r, FailedAvp.missingString(AvpCode.DESTINATION_REALM), "Destination-Realm");
+        }
+        if (r.authApplicationId() == null) {
+            return missing(r, FailedAvp.missingNumber(AvpCode.AUTH_APPLICATION_ID), "Auth-Application-Id");
+        }
+        if (r.authApplicationId() != CREDIT_CONTROL_APPLICATION_ID) {
+            return invalid(r, FailedAvp.invalidNumber(AvpCode.AUTH_APPLICATION_ID, r.authApplicationId()),
+                    "Auth-Application-Id must be 4");
+        }
+        if (r.serviceContextId() == null) {
+            return missing(r, FailedAvp.missingString(AvpCode.SERVICE_CONTEXT_ID), "Service-Context-Id");
+        }
+        if (r.requestTypeCode() == null) {
+            return missing(r, FailedAvp.missingNumber(AvpCode.CC_REQUEST_TYPE), "CC-Request-Type");
+        }
+        if (r.requestType() == null) {
+            return invalid(r, FailedAvp.invalidNumber(AvpCode.CC_REQUEST_TYPE, r.requestTypeCode()),
+                    "CC-Request-Type must be 1 to 4");
+        }
+        if (r.requestNumber() == null) {
+            return missing(r, FailedAvp.missingNumber(AvpCode.CC_REQUEST_NUMBER), "CC-Request-Number");
+        }
+        return Optional.empty();
+    }
+
+    /** Decides the answer to a request: the validation error if there is one, else the grant. */
+    public CreditControlAnswer answer(CreditControlRequest r) {
+        Optional<CreditControlAnswer> error = validate(r);
+        if (error.isPresent()) {
+            return error.get();
+        }
+        RequestType type = r.requestType();
+        // RFC 4006 section 5.3: a CCR-T reports the final usage; nothing more is granted.
+        boolean grants = type != RequestType.TERMINATION;
+        long validity = grantPolicy.validityTime();
+
+        if (r.services().isEmpty()) {
+            // RFC 4006 section 5.1.1: without MSCC the single service is granted at top level.
+            UnitAmount granted = grants ? grantPolicy.grantFor(r.requested() == null ? ServiceUnits.EMPTY : r.requested()) : null;
+            return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
+                    granted, granted == null ? null : validity, List.of(), null, null);
+        }
+        List<ServiceCreditAnswer> services = new ArrayList<>(r.services().size());
+        for (ServiceCreditRequest s : r.services()) {
+            // 3GPP TS 32.299 section 6.3.4: no Requested-Service-Unit means no quota is asked
+            // for this service (a usage report only); an empty one asks for the default.
+            UnitAmount granted = grants && s.requested() != null ? grantPolicy.grantFor(s.requested()) : null;
+            services.add(new ServiceCreditAnswer(s.ratingGroup(), s.serviceIdentifier(), granted,
+                    granted == null ? null : validity, ResultCode.SUCCESS));
+        }
+        return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
+                null, null, services, null, null);
+    }
+
+    private static Optional<CreditControlAnswer> missing(CreditControlRequest r, FailedAvp avp, String name) {
+        return Optional.of(CreditControlAnswer.error(r, ResultCode.MISSING_AVP, avp, "Missing AVP: " + name));
+    }
+
+    private static Optional<CreditControlAnswer> invalid(CreditControlRequest r, FailedAvp avp, String why) {
+        return Optional.of(CreditControlAnswer.error(r, ResultCode.INVALID_AVP_VALUE, avp, why));
+    }
+}

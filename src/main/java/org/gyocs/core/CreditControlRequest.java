@@ -1,0 +1,48 @@
+package org.gyocs.core;
+
+import java.util.List;
+
+/**
+ * A Credit-Control-Request as the core sees it, whatever transport carried it. Every AVP the
+ * request may lack is nullable, so that the core, not the transport, decides which absence is
+ * an error (RFC 4006 section 3.1).
+ *
+ * @param sessionId          Session-Id
+ * @param originHost         Origin-Host of the client
+ * @param originRealm        Origin-Realm of the client
+ * @param destinationRealm   Destination-Realm
+ * @param authApplicationId  Auth-Application-Id, 4 for credit control
+ * @param serviceContextId   Service-Context-Id, e.g. 32251@3gpp.org for Gy
+ * @param requestTypeCode    CC-Request-Type as received (may be out of range)
+ * @param requestNumber      CC-Request-Number
+ * @param subscriptionIds    every Subscription-Id, in request order
+ * @param requestedAction    Requested-Action (CCR-E), null when absent
+ * @param services           every Multiple-Services-Credit-Control, in request order
+ * @param requested          top-level Requested-Service-Unit (a CCR without MSCC), null when absent
+ * @param used               top-level Used-Service-Unit, null when absent
+ */
+public record CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
+                                   Long authApplicationId, String serviceContextId, Long requestTypeCode,
+                                   Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
+                                   List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used) {
+
+    public CreditControlRequest {
+        subscriptionIds = subscriptionIds == null ? List.of() : List.copyOf(subscriptionIds);
+        services = services == null ? List.of() : List.copyOf(services);
+    }
+
+    /** The request type, or null when the AVP is missing or out of range. */
+    public RequestType requestType() {
+        return requestTypeCode == null ? null : RequestType.fromCode(requestTypeCode);
+    }
+
+    /** The subscriber for logs: the first END_USER_E164, else the first Subscription-Id, else "-". */
+    public String subscriberForLog() {
+        for (SubscriptionId id : subscriptionIds) {
+            if (id.type() == SubscriptionId.END_USER_E164) {
+                return id.data();
+            }
+        }
+        return subscriptionIds.isEmpty() ? "-" : subscriptionIds.get(0).data();
+    }
+}

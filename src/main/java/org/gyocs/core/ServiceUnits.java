@@ -1,0 +1,50 @@
+package org.gyocs.core;
+
+/**
+ * The content of a Requested-, Used- or Granted-Service-Unit AVP. Each field is null when the
+ * AVP did not carry it; a Requested-Service-Unit with every field null is the "empty RSU" that
+ * Open5GS sends to ask for the default quota.
+ */
+public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long outputOctets, Long serviceSpecificUnits) {
+
+    public static final ServiceUnits EMPTY = new ServiceUnits(null, null, null, null, null);
+
+    public static ServiceUnits octets(long n) {
+        return new ServiceUnits(null, n, null, null, null);
+    }
+
+    public static ServiceUnits seconds(long n) {
+        return new ServiceUnits(n, null, null, null, null);
+    }
+
+    public static ServiceUnits units(long n) {
+        return new ServiceUnits(null, null, null, null, n);
+    }
+
+    public boolean isEmpty() {
+        return time == null && totalOctets == null && inputOctets == null && outputOctets == null
+                && serviceSpecificUnits == null;
+    }
+
+    /**
+     * The unit type and amount a request asks for, or null for an empty RSU. Octets win over
+     * time and units when a request names several, as the data bearer is what Gy charges first.
+     */
+    public UnitAmount requested() {
+        if (totalOctets != null) {
+            return new UnitAmount(UnitType.OCTETS, totalOctets);
+        }
+        if (inputOctets != null || outputOctets != null) {
+            long in = inputOctets == null ? 0 : inputOctets;
+            long out = outputOctets == null ? 0 : outputOctets;
+            return new UnitAmount(UnitType.OCTETS, in + out);
+        }
+        if (time != null) {
+            return new UnitAmount(UnitType.SECONDS, time);
+        }
+        if (serviceSpecificUnits != null) {
+            return new UnitAmount(UnitType.UNITS, serviceSpecificUnits);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,83 @@
+package org.gyocs.gy.jdiameter;
+
+import org.gyocs.core.CreditControlAnswer;
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.ServiceCreditAnswer;
+import org.gyocs.core.UnitAmount;
+import org.jdiameter.api.Answer;
+import org.jdiameter.api.Avp;
+import org.jdiameter.api.AvpSet;
+import org.jdiameter.api.Request;
+
+/**
+ * Encodes the core's {@link CreditControlAnswer} as a jDiameter CCA, with the AVPs in the order of
+ * the CCA ABNF of RFC 4006 section 3.2 (jDiameter would append Origin-Host/Realm at the end).
+ */
+final class CcaWriter {
+
+    private CcaWriter() {
+    }
+
+    static Answer write(Request request, CreditControlAnswer a, String originHost, String originRealm) {
+        // createAnswer() copies Session-Id, Auth-Application-Id and Proxy-Info; we re-add the
+        // last two in their ABNF places.
+        Answer answer = request.createAnswer();
+        AvpSet set = answer.getAvps();
+        set.removeAvp(Avp.AUTH_APPLICATION_ID);
+        AvpSet proxyInfo = set.removeAvp(Avp.PROXY_INFO);
+        set.addAvp(Avp.RESULT_CODE, a.resultCode(), true, false, true);
+        set.addAvp(Avp.ORIGIN_HOST, originHost, true, false, true);
+        set.addAvp(Avp.ORIGIN_REALM, originRealm, true, false, true);
+        set.addAvp(Avp.AUTH_APPLICATION_ID, CreditControlCore.CREDIT_CONTROL_APPLICATION_ID, true, false, true);
+        if (a.requestTypeCode() != null) {
+            set.addAvp(Avp.CC_REQUEST_TYPE, a.requestTypeCode().intValue(), true, false);
+        }
+        if (a.requestNumber() != null) {
+            set.addAvp(Avp.CC_REQUEST_NUMBER, a.requestNumber(), true, false, true);
+        }
+        if (a.granted() != null) {
+            addGranted(set, a.granted());
+        }
+        for (ServiceCreditAnswer s : a.services()) {
+            AvpSet mscc = set.addGroupedAvp(Avp.MULTIPLE_SERVICES_CREDIT_CONTROL, true, false);
+            if (s.granted() != null) {
+                addGranted(mscc, s.granted());
+            }
+            if (s.serviceIdentifier() != null) {
+                mscc.addAvp(Avp.SERVICE_IDENTIFIER_CCA, s.serviceIdentifier(), true, false, true);
+            }
+            if (s.ratingGroup() != null) {
+                mscc.addAvp(Avp.RATING_GROUP, s.ratingGroup(), true, false, true);
+            }
+            if (s.validityTime() != null) {
+                mscc.addAvp(Avp.VALIDITY_TIME, s.validityTime(), true, false, true);
+            }
+            mscc.addAvp(Avp.RESULT_CODE, s.resultCode(), true, false, true);
+        }
+        if (a.validityTime() != null) {
+            set.addAvp(Avp.VALIDITY_TIME, a.validityTime(), true, false, true);
+        }
+        if (a.errorMessage() != null) {
+            // RFC 6733 7.3: Error-Message MUST NOT have the M-bit set.
+            set.addAvp(Avp.ERROR_MESSAGE, a.errorMessage(), false, false, false);
+        }
+        if (proxyInfo != null) {
+            set.addAvp(proxyInfo);
+        }
+        if (a.failedAvp() != null) {
+            AvpSet failed = set.addGroupedAvp(Avp.FAILED_AVP, true, false);
+            failed.addAvp(a.failedAvp().code(), a.failedAvp().data(), true, false);
+        }
+        return answer;
+    }
+
+    private static void addGranted(AvpSet parent, UnitAmount g) {
+        AvpSet gsu = parent.addGroupedAvp(Avp.GRANTED_SERVICE_UNIT, true, false);
+        switch (g.type()) {
+            case SECONDS -> gsu.addAvp(Avp.CC_TIME, g.amount(), true, false, true);
+            // Unsigned64: the long form without the unsigned flag writes 8 bytes
+            case OCTETS -> gsu.addAvp(Avp.CC_TOTAL_OCTETS, g.amount(), true, false);
+            case UNITS -> gsu.addAvp(Avp.CC_SERVICE_SPECIFIC_UNITS, g.amount(), true, false);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package org.gyocs.gy.jdiameter;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.gyocs.core.CreditControlAnswer;
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.CreditControlRequest;
+import org.gyocs.core.NodeStatistics;
+import org.gyocs.core.ResultCode;
+import org.gyocs.node.TrafficLog;
+import org.jdiameter.api.Answer;
+import org.jdiameter.api.Avp;
+import org.jdiameter.api.InternalException;
+import org.jdiameter.api.Request;
+import org.jdiameter.api.cca.ServerCCASession;
+import org.jdiameter.api.cca.events.JCreditControlRequest;
+import org.jdiameter.common.impl.app.cca.JCreditControlAnswerImpl;
+
+/**
+ * Answers credit-control requests arriving through jDiameter: screens them before they reach
+ * jDiameter's session state machine (which cannot dispatch a CCR without a valid CC-Request-Type
+ * and would send nothing), then asks the core and sends its answer.
+ */
+final class CreditControlHandler {
+    private static final Logger log = LogManager.getLogger(CreditControlHandler.class);
+
+    private final CreditControlCore core;
+    private final NodeStatistics statistics;
+    private final String originHost;
+    private final String originRealm;
+
+    CreditControlHandler(CreditControlCore core, NodeStatistics statistics, String originHost, String originRealm) {
+        this.core = core;
+        this.statistics = statistics;
+        this.originHost = originHost;
+        this.originRealm = originRealm;
+    }
+
+    /**
+     * Answers a request that must not reach the session state machine: undecodable AVPs, missing
+     * or invalid mandatory AVPs.
+     *
+     * @return the error answer to send, or null when the request may go on to its session
+     */
+    Answer screen(Request request) {
+        CreditControlRequest ccr;
+        try {
+            ccr = CcrReader.read(request);
+        } catch (InvalidAvpException e) {
+            statistics.error();
+            log.warn("Invalid AVP in CCR of session {}: {}", request.getSessionId(), e.getMessage());
+            CreditControlAnswer a = new CreditControlAnswer(request.getSessionId(), ResultCode.INVALID_AVP_VALUE,
+                    null, null, null, null, List.of(), e.failedAvp(), e.getMessage());
+            return sent(CcaWriter.write(request, a, originHost, originRealm), a, null);
+        }
+        Optional<CreditControlAnswer> error = core.validate(ccr);
+        if (error.isEmpty()) {
+            return null;
+        }
+        statistics.requestReceived(ccr.requestType());
+        statistics.error();
+        CreditControlAnswer a = error.get();
+        log.warn("Refused CCR of session {} from {}: {} ({})", ccr.sessionId(), ccr.originHost(), a.errorMessage(),
+                a.resultCode());
+        return sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr);
+    }
+
+    /** Called by jDiameter's session state machine with a request that passed {@link #screen}. */
+    void answer(ServerCCASession session, JCreditControlRequest event) {
+        Request request;
+        try {
+            request = (Request) event.getMessage();
+        } catch (InternalException e) {
+            statistics.error();
+            log.error("Cannot read the CCR of session {}: {}", session.getSessionId(), e.toString());
+            return;
+        }
+        try {
+            CreditControlRequest ccr = CcrReader.read(request);
+            statistics.requestReceived(ccr.requestType());
+            TrafficLog.request(ccr);
+            CreditControlAnswer a = core.answer(ccr);
+            Answer answer = CcaWriter.write(request, a, originHost, originRealm);
+            session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
+            sent(answer, a, ccr);
+        } catch (Exception | LinkageError e) {
+            // jDiameter logs a listener exception at DEBUG and sends nothing: answer 5012 ourselves.
+            statistics.error();
+            log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
+            sendUnableToComply(session, request);
+        }
+    }
+
+    private void sendUnableToComply(ServerCCASession session, Request request) {
+        try {
+            Answer answer = request.createAnswer(ResultCode.UNABLE_TO_COMPLY);
+            answer.getAvps().addAvp(Avp.ORIGIN_HOST, originHost, true, false, true);
+            answer.getAvps().addAvp(Avp.ORIGIN_REALM, originRealm, true, false, true);
+            // Not through the state machine: it is the state machine that may have failed.
+            session.getSessions().get(0).send(answer);
+            statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
+        } catch (Exception e) {
+            log.error("Cannot send 5012 for session {}: {}", request.getSessionId(), e.toString());
+        }
+    }
+
+    private Answer sent(Answer answer, CreditControlAnswer a, CreditControlRequest ccr) {
+        statistics.answerSent(a.resultCode());
+        TrafficLog.answer(ccr == null ? null : ccr.requestType(), a);
+        return answer;
+    }
+}

@@ -1,0 +1,182 @@
+package org.gyocs.gy.jdiameter;
+
+import java.util.concurrent.TimeUnit;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.NodeStatistics;
+import org.gyocs.core.ResultCode;
+import org.gyocs.node.DiameterNode;
+import org.gyocs.node.ListeningPorts;
+import org.gyocs.node.NodeSettings;
+import org.gyocs.node.NodeStartException;
+import org.jdiameter.api.Answer;
+import org.jdiameter.api.ApplicationId;
+import org.jdiameter.api.DisconnectCause;
+import org.jdiameter.api.MutablePeerTable;
+import org.jdiameter.api.Network;
+import org.jdiameter.api.NetworkReqListener;
+import org.jdiameter.api.PeerTable;
+import org.jdiameter.api.Request;
+import org.jdiameter.api.app.AppAnswerEvent;
+import org.jdiameter.api.app.AppRequestEvent;
+import org.jdiameter.api.app.AppSession;
+import org.jdiameter.api.auth.events.ReAuthAnswer;
+import org.jdiameter.api.auth.events.ReAuthRequest;
+import org.jdiameter.api.cca.ServerCCASession;
+import org.jdiameter.api.cca.ServerCCASessionListener;
+import org.jdiameter.api.cca.events.JCreditControlRequest;
+import org.jdiameter.client.api.IContainer;
+import org.jdiameter.client.api.ISessionFactory;
+import org.jdiameter.common.api.concurrent.IConcurrentFactory;
+import org.jdiameter.common.impl.app.cca.CCASessionFactoryImpl;
+import org.jdiameter.server.impl.StackImpl;
+
+/**
+ * The Gy node on RestComm jDiameter: the stack does CER/CEA, DWR/DWA and DPR/DPA; the generic
+ * RFC 4006 server session (not the Ro one, which reads its state outside its lock and loses
+ * CCR-U/T under concurrency) runs the session state machine; {@link CreditControlHandler} answers.
+ */
+public final class JDiameterGyNode implements DiameterNode {
+    private static final Logger log = LogManager.getLogger(JDiameterGyNode.class);
+    private static final int COMMAND_CREDIT_CONTROL = 272;
+    private static final long LISTEN_TIMEOUT_MS = 10_000;
+    private static final long STOP_TIMEOUT_MS = 5_000;
+
+    private final NodeSettings settings;
+    private final CreditControlHandler handler;
+    private final ApplicationId gy = ApplicationId.createByAuthAppId(0, CreditControlCore.CREDIT_CONTROL_APPLICATION_ID);
+    private StackImpl stack;
+    private ISessionFactory sessionFactory;
+    private int port;
+
+    public JDiameterGyNode(NodeSettings settings, CreditControlCore core, NodeStatistics statistics) {
+        this.settings = settings;
+        this.handler = new CreditControlHandler(core, statistics, settings.originHost(), settings.realm());
+    }
+
+    @Override
+    public synchronized void start() throws NodeStartException {
+        if (stack != null) {
+            throw new IllegalStateException("already started");
+        }
+        port = settings.port() == 0 ? ListeningPorts.freePort() : settings.port();
+        NodeSettings effective = new NodeSettings(settings.originHost(), settings.realm(), settings.bindAddress(), port,
+                settings.configFile(), settings.verbose(), settings.grantPolicy());
+        // jDiameter binds in a background thread and swallows BindException: check first.
+        ListeningPorts.checkBindable(settings.bindAddress(), port);
+        org.jdiameter.api.Configuration configuration = StackConfiguration.load(effective);
+        StackImpl s = new StackImpl();
+        stack = s;
+        try {
+            s.init(configuration);
+            sessionFactory = (ISessionFactory) s.getSessionFactory();
+            CCASessionFactoryImpl cca = new CCASessionFactoryImpl(sessionFactory);
+            cca.setServerSessionListener(new AnsweringListener());
+            cca.setStateListener(new QuietStateListener());
+            sessionFactory.registerAppFacory(ServerCCASession.class, cca);
+            s.unwrap(Network.class).addNetworkReqListener(new NewSessionListener(), gy);
+            PeerTable peers = s.unwrap(PeerTable.class);
+            if (peers instanceof MutablePeerTable mutable) {
+                mutable.setPeerTableListener(new PeerEventLog());
+            }
+            s.start();
+        } catch (Exception e) {
+            stop();
+            throw new NodeStartException("Error starting jDiameter stack: " + e.getMessage(), e);
+        }
+        if (!ListeningPorts.awaitListening(settings.bindAddress(), port, LISTEN_TIMEOUT_MS)) {
+            stop();
+            throw new NodeStartException("Address already in use (" + settings.bindAddress() + ":" + port
+                    + "): the stack did not start listening");
+        }
+    }
+
+    @Override
+    public int port() {
+        return port;
+    }
+
+    @Override
+    public synchronized void stop() {
+        StackImpl s = stack;
+        if (s == null) {
+            return;
+        }
+        stack = null;
+        try {
+            if (s.isActive()) {
+                // Sends DPR to every connected peer and waits for DPA or the timeout.
+                s.stop(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS, DisconnectCause.REBOOTING);
+            }
+        } catch (Exception e) {
+            log.warn("Error stopping the jDiameter stack: {}", e.toString());
+        }
+        try {
+            // stop() and destroy() leave the ApplicationSession pool running: shut it down.
+            IConcurrentFactory threads = (IConcurrentFactory) ((IContainer) s).getAssemblerFacility()
+                    .getComponentInstance(IConcurrentFactory.class);
+            if (threads != null) {
+                threads.shutdownAllNow();
+            }
+        } catch (Exception e) {
+            log.warn("Error stopping jDiameter threads: {}", e.toString());
+        }
+        try {
+            s.destroy();
+        } catch (Exception e) {
+            log.warn("Error destroying the jDiameter stack: {}", e.toString());
+        }
+    }
+
+    /** Receives the first request of every session; later ones go to the session itself. */
+    private final class NewSessionListener implements NetworkReqListener {
+        @Override
+        public Answer processRequest(Request request) {
+            if (request.getCommandCode() != COMMAND_CREDIT_CONTROL) {
+                log.warn("Unsupported command {} from {}", request.getCommandCode(), request.getSessionId());
+                Answer a = request.createAnswer(ResultCode.COMMAND_UNSUPPORTED);
+                a.setError(true);
+                return a;
+            }
+            Answer refused = handler.screen(request);
+            if (refused != null) {
+                return refused;
+            }
+            try {
+                ServerCCASession session = sessionFactory.getNewAppSession(request.getSessionId(), gy,
+                        ServerCCASession.class, (Object[]) null);
+                NetworkReqListener stateMachine = (NetworkReqListener) session;
+                // Later requests of this session are screened too before the state machine.
+                session.getSessions().get(0).setRequestListener(r -> {
+                    Answer error = handler.screen(r);
+                    return error != null ? error : stateMachine.processRequest(r);
+                });
+                return stateMachine.processRequest(request);
+            } catch (Exception e) {
+                log.error("Cannot create the credit-control session {}: {}", request.getSessionId(), e.toString(), e);
+                return request.createAnswer(ResultCode.UNABLE_TO_COMPLY);
+            }
+        }
+    }
+
+    /** jDiameter's state machine calls this for CCR-I/U/T/E in a valid state. */
+    private final class AnsweringListener implements ServerCCASessionListener {
+        @Override
+        public void doCreditControlRequest(ServerCCASession session, JCreditControlRequest request) {
+            handler.answer(session, request);
+        }
+
+        @Override
+        public void doReAuthAnswer(ServerCCASession session, ReAuthRequest request, ReAuthAnswer answer) {
+            log.debug("RAA for session {}", session.getSessionId());
+        }
+
+        @Override
+        public void doOtherEvent(AppSession session, AppRequestEvent request, AppAnswerEvent answer) {
+            log.warn("Unexpected message in session {}: {}", session.getSessionId(),
+                    request != null ? request.getCommandCode() : answer);
+        }
+    }
+}

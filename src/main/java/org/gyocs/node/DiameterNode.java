@@ -1,0 +1,14 @@
+package org.gyocs.node;
+
+/** A transport serving the Gy application: jDiameter or the mock codec. Each owns its threads. */
+public interface DiameterNode {
+
+    /** Starts and returns once the port really listens. */
+    void start() throws NodeStartException;
+
+    /** Sends DPR to connected peers, closes everything and leaves no thread behind. Idempotent. */
+    void stop();
+
+    /** The port actually listened on (useful when the settings asked for port 0). */
+    int port();
+}

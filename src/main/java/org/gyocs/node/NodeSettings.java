@@ -1,0 +1,43 @@
+package org.gyocs.node;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+import org.gyocs.core.GrantPolicy;
+
+/**
+ * Everything a node needs to start, read once and never changed. Values given here win over the
+ * transport's own configuration file.
+ *
+ * @param originHost   our Diameter identity (Origin-Host)
+ * @param realm        our Origin-Realm
+ * @param bindAddress  the IP address to listen on, 0.0.0.0 for all
+ * @param port         the TCP port, 0 to let the system pick a free one
+ * @param configFile   the jDiameter XML configuration
+ * @param verbose      log each request and answer
+ * @param grantPolicy  default grants and Validity-Time
+ */
+public record NodeSettings(String originHost, String realm, String bindAddress, int port, Path configFile,
+                           boolean verbose, GrantPolicy grantPolicy) {
+
+    public static final String DEFAULT_HOST = "gy-server.example.com";
+    public static final String DEFAULT_REALM = "example.com";
+    public static final String DEFAULT_BIND_ADDRESS = "0.0.0.0";
+    public static final int DEFAULT_PORT = 3868;
+    public static final Path DEFAULT_CONFIG = Path.of("config", "jdiameter-config.xml");
+
+    public NodeSettings {
+        Objects.requireNonNull(originHost, "originHost");
+        Objects.requireNonNull(realm, "realm");
+        Objects.requireNonNull(bindAddress, "bindAddress");
+        Objects.requireNonNull(grantPolicy, "grantPolicy");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be 0 to 65535, not " + port);
+        }
+    }
+
+    /** The address operators see in logs and errors, e.g. 0.0.0.0:3868. */
+    public String listenAddress() {
+        return bindAddress + ":" + port;
+    }
+}
