@@ -8,7 +8,7 @@ import java.util.Optional;
  * Decides every Credit-Control-Answer, for every transport. It knows RFC 4006 and 3GPP TS 32.299
  * but no transport: records in, records out. Thread-safe (it holds no mutable state).
  */
-public final class CreditControlCore {
+public final class CreditControlCore implements CreditControl {
 
     /** RFC 4006 section 1.3: Auth-Application-Id of the Diameter Credit-Control Application. */
     public static final long CREDIT_CONTROL_APPLICATION_ID = 4;
@@ -23,11 +23,8 @@ public final class CreditControlCore {
         return grantPolicy;
     }
 
-    /**
-     * Checks the AVPs RFC 4006 section 3.1 makes mandatory in a CCR, in the order of its ABNF.
-     *
-     * @return the 5005/5004 error answer for the first problem, or empty when the request is sound
-     */
+    /** Checks in the order of the CCR ABNF (RFC 4006 section 3.1). */
+    @Override
     public Optional<CreditControlAnswer> validate(CreditControlRequest r) {
         if (r.sessionId() == null) {
             return missing(r, FailedAvp.missingString(AvpCode.SESSION_ID), "Session-Id");
@@ -64,7 +61,7 @@ public final class CreditControlCore {
         return Optional.empty();
     }
 
-    /** Decides the answer to a request: the validation error if there is one, else the grant. */
+    @Override
     public CreditControlAnswer answer(CreditControlRequest r) {
         Optional<CreditControlAnswer> error = validate(r);
         if (error.isPresent()) {

@@ -6,7 +6,7 @@ import java.util.Optional;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.gyocs.core.CreditControlAnswer;
-import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.CreditControl;
 import org.gyocs.core.CreditControlRequest;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.ResultCode;
@@ -27,12 +27,12 @@ import org.jdiameter.common.impl.app.cca.JCreditControlAnswerImpl;
 final class CreditControlHandler {
     private static final Logger log = LogManager.getLogger(CreditControlHandler.class);
 
-    private final CreditControlCore core;
+    private final CreditControl core;
     private final NodeStatistics statistics;
     private final String originHost;
     private final String originRealm;
 
-    CreditControlHandler(CreditControlCore core, NodeStatistics statistics, String originHost, String originRealm) {
+    CreditControlHandler(CreditControl core, NodeStatistics statistics, String originHost, String originRealm) {
         this.core = core;
         this.statistics = statistics;
         this.originHost = originHost;

@@ -4,6 +4,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.core.CreditControl;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.ResultCode;
@@ -51,7 +52,7 @@ public final class JDiameterGyNode implements DiameterNode {
     private ISessionFactory sessionFactory;
     private int port;
 
-    public JDiameterGyNode(NodeSettings settings, CreditControlCore core, NodeStatistics statistics) {
+    public JDiameterGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
         this.settings = settings;
         this.handler = new CreditControlHandler(core, statistics, settings.originHost(), settings.realm());
     }

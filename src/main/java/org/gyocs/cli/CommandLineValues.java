@@ -1,0 +1,45 @@
+package org.gyocs.cli;
+
+import org.apache.commons.cli.CommandLine;
+
+/** Typed option values with errors that name the option, for both commands. */
+final class CommandLineValues {
+    private final CommandLine line;
+
+    CommandLineValues(CommandLine line) {
+        this.line = line;
+    }
+
+    String string(String option, String defaultValue) {
+        return line.getOptionValue(option, defaultValue);
+    }
+
+    boolean flag(String option) {
+        return line.hasOption(option);
+    }
+
+    long number(String option, long defaultValue, long min, long max) throws UsageException {
+        String v = line.getOptionValue(option);
+        if (v == null) {
+            return defaultValue;
+        }
+        try {
+            long n = Long.parseLong(v.trim());
+            if (n < min || n > max) {
+                throw new UsageException("--" + option + " must be from " + min + " to " + max + ", not " + v);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + option + " must be a number, not '" + v + "'");
+        }
+    }
+
+    /** A bad option value: printed as "Error: ..." with exit status 1. */
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}

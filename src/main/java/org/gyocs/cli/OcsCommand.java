@@ -1,0 +1,119 @@
+package org.gyocs.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
+import org.apache.logging.log4j.LogManager;
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.core.GrantPolicy;
+import org.gyocs.node.NodeSettings;
+import org.gyocs.node.NodeStartException;
+
+import sun.misc.Signal;
+
+/** {@code bin/ocs.sh}: runs the OCS node until SIGINT or SIGTERM. */
+public final class OcsCommand {
+
+    private OcsCommand() {
+    }
+
+    static Options options(Path defaultConfig) {
+        Options o = new Options();
+        o.addOption(Option.builder().longOpt("host").hasArg().argName("FQDN")
+                .desc("Origin-Host, our Diameter identity (default " + NodeSettings.DEFAULT_HOST + ")").get());
+        o.addOption(Option.builder().longOpt("realm").hasArg().argName("REALM")
+                .desc("Origin-Realm (default " + NodeSettings.DEFAULT_REALM + ")").get());
+        o.addOption(Option.builder().longOpt("ip").hasArg().argName("ADDRESS")
+                .desc("address to listen on (default " + NodeSettings.DEFAULT_BIND_ADDRESS + ")").get());
+        o.addOption(Option.builder("p").longOpt("port").hasArg().argName("PORT")
+                .desc("TCP port (default " + NodeSettings.DEFAULT_PORT + ")").get());
+        o.addOption(Option.builder().longOpt("config").hasArg().argName("FILE")
+                .desc("jDiameter XML configuration (default " + defaultConfig + ")").get());
+        o.addOption(Option.builder().longOpt("default-octets").hasArg().argName("N")
+                .desc("default CC-Total-Octets grant (default " + GrantPolicy.DEFAULT.defaultOctets() + ")").get());
+        o.addOption(Option.builder().longOpt("default-seconds").hasArg().argName("N")
+                .desc("default CC-Time grant (default " + GrantPolicy.DEFAULT.defaultSeconds() + ")").get());
+        o.addOption(Option.builder().longOpt("default-units").hasArg().argName("N")
+                .desc("default CC-Service-Specific-Units grant (default " + GrantPolicy.DEFAULT.defaultUnits() + ")").get());
+        o.addOption(Option.builder().longOpt("validity-time").hasArg().argName("SECONDS")
+                .desc("Validity-Time sent with each grant (default " + GrantPolicy.DEFAULT.validityTime() + ")").get());
+        o.addOption(Option.builder("v").longOpt("verbose").desc("log every request and answer").get());
+        o.addOption(Option.builder("l").longOpt("listen").desc("listen for peers (what the node always does; accepted for compatibility)").get());
+        o.addOption(Option.builder().longOpt("mock").desc("run on the built-in Diameter codec instead of jDiameter").get());
+        o.addOption(Option.builder("h").longOpt("help").desc("show this help").get());
+        return o;
+    }
+
+    public static void main(String[] args) {
+        int status = run(args);
+        LogManager.shutdown();
+        System.exit(status);
+    }
+
+    static int run(String[] args) {
+        Path defaultConfig = defaultConfig();
+        Options options = options(defaultConfig);
+        GyDiameterApplication app;
+        try {
+            CommandLine line = new DefaultParser().parse(options, args);
+            if (line.hasOption("help")) {
+                help(options);
+                return 0;
+            }
+            if (!line.getArgList().isEmpty()) {
+                throw new CommandLineValues.UsageException("unexpected argument '" + line.getArgList().get(0) + "' (see --help)");
+            }
+            CommandLineValues v = new CommandLineValues(line);
+            app = GyDiameterApplication.builder()
+                    .host(v.string("host", NodeSettings.DEFAULT_HOST))
+                    .realm(v.string("realm", NodeSettings.DEFAULT_REALM))
+                    .ip(v.string("ip", NodeSettings.DEFAULT_BIND_ADDRESS))
+                    .port((int) v.number("port", NodeSettings.DEFAULT_PORT, 1, 65535))
+                    .config(Path.of(v.string("config", defaultConfig.toString())))
+                    .defaultOctets(v.number("default-octets", GrantPolicy.DEFAULT.defaultOctets(), 1, Long.MAX_VALUE))
+                    .defaultSeconds(v.number("default-seconds", GrantPolicy.DEFAULT.defaultSeconds(), 1, 0xFFFFFFFFL))
+                    .defaultUnits(v.number("default-units", GrantPolicy.DEFAULT.defaultUnits(), 1, Long.MAX_VALUE))
+                    .validityTime(v.number("validity-time", GrantPolicy.DEFAULT.validityTime(), 1, 0xFFFFFFFFL))
+                    .verbose(v.flag("verbose"))
+                    .mock(v.flag("mock"))
+                    .build();
+        } catch (ParseException | CommandLineValues.UsageException e) {
+            System.err.println("Error: " + e.getMessage());
+            System.err.println("Try 'ocs.sh --help' for the options.");
+            return 1;
+        }
+        // SIGINT/SIGTERM: stop gracefully (DPR to peers, statistics) and exit 0, which a JVM
+        // shutdown hook cannot do (the JVM would exit 130/143).
+        Runnable stop = () -> new Thread(app::stop, "ocs-signal-stop").start();
+        Signal.handle(new Signal("INT"), s -> stop.run());
+        Signal.handle(new Signal("TERM"), s -> stop.run());
+        try {
+            app.start(true);
+            return 0;
+        } catch (NodeStartException e) {
+            System.err.println("Error starting server: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /** config/jdiameter-config.xml of the installation (bin/ocs.sh passes gyocs.home), else of the working directory. */
+    static Path defaultConfig() {
+        String home = System.getProperty("gyocs.home");
+        return home == null ? NodeSettings.DEFAULT_CONFIG : Path.of(home).resolve(NodeSettings.DEFAULT_CONFIG);
+    }
+
+    private static void help(Options options) {
+        HelpFormatter f = HelpFormatter.builder().get();
+        PrintWriter out = new PrintWriter(System.out);
+        f.printHelp(out, 100, "ocs.sh [options]",
+                "Runs the gy-ocs Online Charging System node (Diameter Gy, RFC 4006).\n\n", options, 2, 2,
+                "\nCommand-line values override the configuration file. Stop with Ctrl-C or SIGTERM.");
+        out.flush();
+    }
+}

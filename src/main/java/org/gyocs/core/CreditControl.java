@@ -1,0 +1,17 @@
+package org.gyocs.core;
+
+import java.util.Optional;
+
+/** What a transport asks of the credit-control core. Implementations are thread-safe. */
+public interface CreditControl {
+
+    /**
+     * Checks the AVPs RFC 4006 section 3.1 makes mandatory in a CCR.
+     *
+     * @return the error answer (5005, 5004) for the first problem, or empty when the request is sound
+     */
+    Optional<CreditControlAnswer> validate(CreditControlRequest request);
+
+    /** Decides the answer to a request: the validation error if there is one, else the grant. */
+    CreditControlAnswer answer(CreditControlRequest request);
+}
