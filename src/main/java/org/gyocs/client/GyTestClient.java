@@ -107,6 +107,11 @@ public final class GyTestClient implements AutoCloseable {
         }
     }
 
+    /** True while the server peer is connected and past CER/CEA. */
+    public boolean isPeerUp() {
+        return stack != null && peerUp();
+    }
+
     private boolean peerUp() {
         try {
             for (Peer p : stack.unwrap(PeerTable.class).getPeerTable()) {

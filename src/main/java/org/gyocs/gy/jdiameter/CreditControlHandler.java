@@ -9,6 +9,7 @@ import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControl;
 import org.gyocs.core.CreditControlRequest;
 import org.gyocs.core.NodeStatistics;
+import org.gyocs.core.RequestType;
 import org.gyocs.core.ResultCode;
 import org.gyocs.node.TrafficLog;
 import org.jdiameter.api.Answer;
@@ -46,6 +47,19 @@ final class CreditControlHandler {
      * @return the error answer to send, or null when the request may go on to its session
      */
     Answer screen(Request request) {
+        return screen(request, false);
+    }
+
+    /**
+     * Like {@link #screen(Request)}, for the first request of a session jDiameter does not know:
+     * a CCR-U or CCR-T there is answered 5002 (RFC 4006 section 7: unknown Session-Id) here,
+     * because jDiameter would create a session only to answer it and then fail on it.
+     */
+    Answer screenNewSession(Request request) {
+        return screen(request, true);
+    }
+
+    private Answer screen(Request request, boolean newSession) {
         CreditControlRequest ccr;
         try {
             ccr = CcrReader.read(request);
@@ -58,7 +72,12 @@ final class CreditControlHandler {
         }
         Optional<CreditControlAnswer> error = core.validate(ccr);
         if (error.isEmpty()) {
-            return null;
+            RequestType type = ccr.requestType();
+            if (!newSession || type == RequestType.INITIAL || type == RequestType.EVENT) {
+                return null;
+            }
+            error = Optional.of(CreditControlAnswer.error(ccr, ResultCode.UNKNOWN_SESSION_ID, null,
+                    "Unknown Session-Id: no open credit-control session"));
         }
         statistics.requestReceived(ccr.requestType());
         statistics.error();

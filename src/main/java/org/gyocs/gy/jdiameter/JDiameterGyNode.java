@@ -141,7 +141,7 @@ public final class JDiameterGyNode implements DiameterNode {
                 a.setError(true);
                 return a;
             }
-            Answer refused = handler.screen(request);
+            Answer refused = handler.screenNewSession(request);
             if (refused != null) {
                 return refused;
             }
