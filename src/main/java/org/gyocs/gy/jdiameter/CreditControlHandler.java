@@ -124,6 +124,16 @@ final class CreditControlHandler {
         } catch (Exception e) {
             log.error("Cannot send 5012 for session {}: {}", request.getSessionId(), e.toString());
         }
+        // A CCR-I or CCR-E left its new session IDLE, where no timer would ever release it.
+        Avp type = request.getAvps().getAvp(Avp.CC_REQUEST_TYPE);
+        try {
+            if (type == null || type.getInteger32() == RequestType.INITIAL.code()
+                    || type.getInteger32() == RequestType.EVENT.code()) {
+                session.release();
+            }
+        } catch (Exception e) {
+            log.warn("Cannot release session {}: {}", request.getSessionId(), e.toString());
+        }
     }
 
     private Answer sent(Answer answer, CreditControlAnswer a, CreditControlRequest ccr) {
