@@ -1,0 +1,142 @@
+package org.gyocs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.gyocs.node.ListeningPorts;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** bin/ocs.sh and bin/ocs-client.sh entry points as separate processes: exit codes, signals, messages. */
+class CommandProcessTest {
+    @TempDir
+    Path tmp;
+
+    record Result(int exit, String out, String err) {
+    }
+
+    Process launch(Class<?> main, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-Dlog4j2.configurationFile=config/log4j2.xml", "-Dgyocs.home=" + Path.of("").toAbsolutePath(),
+                "-cp", System.getProperty("java.class.path"), main.getName()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectOutput(tmp.resolve("out").toFile())
+                .redirectError(tmp.resolve("err").toFile()).start();
+    }
+
+    Result finish(Process p, long seconds) throws Exception {
+        assertTrue(p.waitFor(seconds, TimeUnit.SECONDS), "process did not exit");
+        return new Result(p.exitValue(), Files.readString(tmp.resolve("out"), StandardCharsets.UTF_8),
+                Files.readString(tmp.resolve("err"), StandardCharsets.UTF_8));
+    }
+
+    Result run(Class<?> main, String... args) throws Exception {
+        return finish(launch(main, args), 30);
+    }
+
+    String output() throws IOException {
+        return Files.readString(tmp.resolve("out"), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void helpListsOptionsWithDefaults() throws Exception {
+        Result r = run(OcsCommand.class, "--help");
+        assertEquals(0, r.exit());
+        for (String s : List.of("--host", "gy-server.example.com", "--realm", "--ip", "0.0.0.0", "-p,--port",
+                "(default 3868)", "--config", "-v,--verbose", "-l,--listen", "--mock")) {
+            assertTrue(r.out().contains(s), s + " missing in\n" + r.out());
+        }
+    }
+
+    @Test
+    void badOptionValueExits1WithAMessage() throws Exception {
+        Result r = run(OcsCommand.class, "--port", "http");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("Error: --port must be a number, not 'http'"), r.err());
+        Result unknown = run(OcsCommand.class, "--colour");
+        assertEquals(1, unknown.exit());
+        assertTrue(unknown.err().startsWith("Error: "), unknown.err());
+    }
+
+    @Test
+    void portInUseExits1WithoutStackTrace() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            Result r = run(OcsCommand.class, "--ip", "127.0.0.1", "--port", String.valueOf(taken.getLocalPort()));
+            assertEquals(1, r.exit());
+            assertTrue(r.err().contains("Error starting server: Address already in use (127.0.0.1:"
+                    + taken.getLocalPort() + ")"), r.err());
+            assertFalse((r.out() + r.err()).contains("\tat "), "no stack trace:\n" + r.err());
+        }
+    }
+
+    @Test
+    void missingConfigAndMockAreClearErrors() throws Exception {
+        Result r = run(OcsCommand.class, "--config", "/nonexistent/jd.xml", "-p", String.valueOf(ListeningPorts.freePort()));
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("Configuration file not found: /nonexistent/jd.xml"), r.err());
+        Result mock = run(OcsCommand.class, "--mock", "-p", String.valueOf(ListeningPorts.freePort()));
+        assertEquals(1, mock.exit());
+        assertTrue(mock.err().contains("not available yet"), mock.err());
+    }
+
+    @Test
+    void clientWithoutServerSaysConnectionRefused() throws Exception {
+        int port = ListeningPorts.freePort();
+        Result r = run(ClientCommand.class, "--port", String.valueOf(port));
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("Error: Connection refused. Is the server running on 127.0.0.1:" + port + "?"), r.err());
+    }
+
+    @Test
+    void nodeServesTheClientAndStopsGracefullyOnSigterm() throws Exception {
+        int port = ListeningPorts.freePort();
+        Process node = launch(OcsCommand.class, "--ip", "127.0.0.1", "-p", String.valueOf(port), "-v", "-l");
+        try {
+            for (int i = 0; i < 300 && !output().contains("Waiting for connections"); i++) {
+                Thread.sleep(50);
+            }
+            String banner = output();
+            assertTrue(banner.contains("Listening on: 127.0.0.1:" + port), banner);
+            assertTrue(banner.contains("✓ Server started successfully"), banner);
+            assertTrue(banner.contains("Host identity: gy-server.example.com"), banner);
+            assertTrue(ListeningPorts.isListening("127.0.0.1", port));
+
+            Path clientOut = tmp.resolve("client");
+            Files.createDirectories(clientOut);
+            CommandProcessTest clientRun = new CommandProcessTest();
+            clientRun.tmp = clientOut;
+            Result session = clientRun.run(ClientCommand.class, "--port", String.valueOf(port), "--count", "2",
+                    "--subscriber", "491711111111");
+            assertEquals(0, session.exit(), session.out() + session.err());
+            assertTrue(session.out().contains("CCR-I #0"), session.out());
+            assertTrue(session.out().contains("CCR-T #2"), session.out());
+            assertTrue(session.out().contains("Summary: 6 requests, 6 answers {2001=6}"), session.out());
+            Result events = clientRun.run(ClientCommand.class, "--port", String.valueOf(port), "--count", "3", "--event");
+            assertEquals(0, events.exit(), events.out() + events.err());
+            assertTrue(events.out().contains("Summary: 3 requests, 3 answers {2001=3}"), events.out());
+        } finally {
+            node.destroy(); // SIGTERM
+        }
+        Result r = finish(node, 20);
+        assertEquals(0, r.exit(), "graceful stop exits 0\n" + r.out() + r.err());
+        assertTrue(r.out().contains("CCR Initial Received:    2"), r.out());
+        assertTrue(r.out().contains("CCR Event Received:      3"), r.out());
+        assertTrue(r.out().contains("CCA Sent:                9"), r.out());
+        // verbose: each request and answer, timestamped, with the subscriber
+        assertTrue(r.out().matches("(?s).*\\[\\d\\d:\\d\\d:\\d\\d\\] Received CCR-I #0 session=\\S+ subscriber=491711111111.*"), r.out());
+        assertTrue(r.out().contains("Result-Code=2001 granted=rg100=1048576 octets"), r.out());
+        assertTrue(r.out().contains("Peer connected: gy-client.example.com"), r.out());
+        assertFalse(r.err().contains("ERROR"), r.err());
+    }
+}
