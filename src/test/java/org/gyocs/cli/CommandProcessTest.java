@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.gyocs.node.ListeningPorts;
+import org.gyocs.testing.RawDiameter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,6 +97,44 @@ class CommandProcessTest {
         Result r = run(ClientCommand.class, "--port", String.valueOf(port));
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("Error: Connection refused. Is the server running on 127.0.0.1:" + port + "?"), r.err());
+    }
+
+    @Test
+    void clientNamesTheRequestThatTimedOut() throws Exception {
+        // A peer that completes CER/CEA and then never answers a CCR.
+        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            Thread peer = new Thread(() -> {
+                while (!silent.isClosed()) {
+                    try {
+                        java.net.Socket s = silent.accept();
+                        Thread conn = new Thread(() -> swallowAfterCea(s));
+                        conn.setDaemon(true);
+                        conn.start();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            peer.setDaemon(true);
+            peer.start();
+            Result r = run(ClientCommand.class, "--port", String.valueOf(silent.getLocalPort()), "--timeout", "1");
+            assertEquals(1, r.exit());
+            assertTrue(r.err().matches("(?s).*Error: CCR-I #0 of session \\S+: no answer within 1\\.0 s.*"), r.err());
+        }
+    }
+
+    private static void swallowAfterCea(java.net.Socket s) {
+        try (s) {
+            RawDiameter.Message cer = RawDiameter.read(s.getInputStream());
+            RawDiameter.write(s.getOutputStream(), RawDiameter.answer(cer, "silent.test.local", "test.local",
+                    RawDiameter.avp(257, new byte[] {0, 1, 127, 0, 0, 1}), RawDiameter.avp(266, 0),
+                    RawDiameter.avp(269, "silent"), RawDiameter.avp(258, 4)));
+            while (true) {
+                RawDiameter.read(s.getInputStream());
+            }
+        } catch (IOException e) {
+            // the client went away (or only probed the port)
+        }
     }
 
     @Test
