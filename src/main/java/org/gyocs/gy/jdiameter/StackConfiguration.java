@@ -6,6 +6,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 
 import javax.xml.XMLConstants;
 import javax.xml.parsers.DocumentBuilder;
@@ -57,14 +64,43 @@ final class StackConfiguration {
         while (addresses.getFirstChild() != null) {
             addresses.removeChild(addresses.getFirstChild());
         }
-        Element ip = doc.createElementNS(NS, "IPAddress");
-        ip.setAttribute("value", settings.bindAddress());
-        addresses.appendChild(ip);
+        for (String address : listenAddresses(settings.bindAddress())) {
+            Element ip = doc.createElementNS(NS, "IPAddress");
+            ip.setAttribute("value", address);
+            addresses.appendChild(ip);
+        }
         try {
             return new XMLConfiguration(new ByteArrayInputStream(serialize(doc)));
         } catch (Exception e) {
             throw new NodeStartException("Invalid configuration file " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * jDiameter announces its listen addresses as Host-IP-Address in the CEA, where 0.0.0.0 is no
+     * address of ours (RFC 6733 section 5.3.5). For "all interfaces" we therefore list every IPv4
+     * address that is up; jDiameter then listens on each. An address added later is not served
+     * until a restart.
+     */
+    static List<String> listenAddresses(String bindAddress) {
+        if (!"0.0.0.0".equals(bindAddress)) {
+            return List.of(bindAddress);
+        }
+        List<String> all = new ArrayList<>();
+        try {
+            for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (nif.isUp()) {
+                    for (InetAddress a : Collections.list(nif.getInetAddresses())) {
+                        if (a instanceof Inet4Address) {
+                            all.add(a.getHostAddress());
+                        }
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            return List.of(bindAddress);
+        }
+        return all.isEmpty() ? List.of(bindAddress) : all;
     }
 
     /** The realm routing entries of our own realm follow it when the realm is overridden. */
