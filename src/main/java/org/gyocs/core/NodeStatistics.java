@@ -46,6 +46,12 @@ public final class NodeStatistics {
         byResultCode.computeIfAbsent(resultCode, k -> new LongAdder()).increment();
     }
 
+    /** Takes back {@link #answerSent} for an answer whose send failed after it was counted. */
+    public void answerWithdrawn(long resultCode) {
+        ccaSent.decrement();
+        byResultCode.computeIfAbsent(resultCode, k -> new LongAdder()).decrement();
+    }
+
     public void error() {
         errors.increment();
     }

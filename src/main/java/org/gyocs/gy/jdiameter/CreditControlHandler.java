@@ -97,15 +97,21 @@ final class CreditControlHandler {
             log.error("Cannot read the CCR of session {}: {}", session.getSessionId(), e.toString());
             return;
         }
+        CreditControlAnswer counted = null;
         try {
             CreditControlRequest ccr = CcrReader.read(request);
             statistics.requestReceived(ccr.requestType());
             TrafficLog.request(ccr);
             CreditControlAnswer a = core.answer(ccr);
             Answer answer = CcaWriter.write(request, a, originHost, originRealm);
-            session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
+            // Counted before the send, so that a peer holding its answer never sees a lower count.
             sent(answer, a, ccr);
+            counted = a;
+            session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
         } catch (Exception | LinkageError e) {
+            if (counted != null) {
+                statistics.answerWithdrawn(counted.resultCode());
+            }
             // jDiameter logs a listener exception at DEBUG and sends nothing: answer 5012 ourselves.
             statistics.error();
             log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
@@ -118,9 +124,9 @@ final class CreditControlHandler {
             Answer answer = request.createAnswer(ResultCode.UNABLE_TO_COMPLY);
             answer.getAvps().addAvp(Avp.ORIGIN_HOST, originHost, true, false, true);
             answer.getAvps().addAvp(Avp.ORIGIN_REALM, originRealm, true, false, true);
+            statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
             // Not through the state machine: it is the state machine that may have failed.
             session.getSessions().get(0).send(answer);
-            statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
         } catch (Exception e) {
             log.error("Cannot send 5012 for session {}: {}", request.getSessionId(), e.toString());
         }
