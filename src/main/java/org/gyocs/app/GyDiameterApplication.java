@@ -13,10 +13,12 @@ import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.GrantPolicy;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.gy.jdiameter.JDiameterGyNode;
+import org.gyocs.gy.mock.MockGyNode;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
 import org.gyocs.node.TrafficLog;
+import org.gyocs.node.TransportLimits;
 
 /**
  * The gy-ocs node as a library: a Diameter Gy (RFC 4006) credit-control server.
@@ -45,7 +47,7 @@ public final class GyDiameterApplication {
 
     private GyDiameterApplication(Builder b) {
         this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose,
-                new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime));
+                new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime), b.limits);
         this.mock = b.mock;
     }
 
@@ -104,14 +106,12 @@ public final class GyDiameterApplication {
             if (node != null) {
                 throw new IllegalStateException("already started");
             }
-            if (mock) {
-                throw new NodeStartException("Mock mode (--mock) is not available yet: run without --mock");
-            }
             if (settings.verbose()) {
                 Configurator.setLevel(TrafficLog.NAME, Level.INFO);
             }
             NodeStatistics fresh = new NodeStatistics();
-            DiameterNode n = new JDiameterGyNode(settings, new CreditControlCore(settings.grantPolicy()), fresh);
+            CreditControlCore core = new CreditControlCore(settings.grantPolicy());
+            DiameterNode n = mock ? new MockGyNode(settings, core, fresh) : new JDiameterGyNode(settings, core, fresh);
             n.start();
             statistics = fresh;
             node = n;
@@ -173,11 +173,13 @@ public final class GyDiameterApplication {
     private void banner(int port) {
         String line = "=".repeat(60);
         log.info(line);
-        log.info("Starting Gy Diameter Server (jDiameter)");
+        log.info(mock ? "Starting MOCK Gy Diameter Server (Testing Mode)" : "Starting Gy Diameter Server (jDiameter)");
         log.info(line);
         log.info("Host identity: {}", settings.originHost());
         log.info("Realm:         {}", settings.realm());
-        log.info("Config:        {}", settings.configFile());
+        if (!mock) {
+            log.info("Config:        {}", settings.configFile());
+        }
         log.info("Listening on: {}:{}", settings.bindAddress(), port);
         log.info("✓ Server started successfully");
         log.info("✓ Waiting for connections...");
@@ -196,6 +198,7 @@ public final class GyDiameterApplication {
         private long defaultSeconds = GrantPolicy.DEFAULT.defaultSeconds();
         private long defaultUnits = GrantPolicy.DEFAULT.defaultUnits();
         private long validityTime = GrantPolicy.DEFAULT.validityTime();
+        private TransportLimits limits = TransportLimits.DEFAULT;
 
         private Builder() {
         }
@@ -236,7 +239,7 @@ public final class GyDiameterApplication {
             return this;
         }
 
-        /** Run on the project's own codec instead of jDiameter. */
+        /** Run on the project's own Diameter codec and NIO server instead of jDiameter. */
         public Builder mock(boolean v) {
             mock = v;
             return this;
@@ -263,6 +266,12 @@ public final class GyDiameterApplication {
         /** Validity-Time sent with each grant, seconds. */
         public Builder validityTime(long v) {
             validityTime = v;
+            return this;
+        }
+
+        /** Message size, connection cap, watchdog and stall timeouts of the mock transport. */
+        public Builder limits(TransportLimits v) {
+            limits = Objects.requireNonNull(v);
             return this;
         }
 

@@ -45,7 +45,7 @@ public final class OcsCommand {
                 .desc("Validity-Time sent with each grant (default " + GrantPolicy.DEFAULT.validityTime() + ")").get());
         o.addOption(Option.builder("v").longOpt("verbose").desc("log every request and answer").get());
         o.addOption(Option.builder("l").longOpt("listen").desc("listen for peers (what the node always does; accepted for compatibility)").get());
-        o.addOption(Option.builder().longOpt("mock").desc("run on the built-in Diameter codec instead of jDiameter").get());
+        o.addOption(Option.builder().longOpt("mock").desc("run on the built-in Diameter codec and NIO server instead of jDiameter").get());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").get());
         return o;
     }

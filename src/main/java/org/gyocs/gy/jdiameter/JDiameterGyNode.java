@@ -63,8 +63,7 @@ public final class JDiameterGyNode implements DiameterNode {
             throw new IllegalStateException("already started");
         }
         port = settings.port() == 0 ? ListeningPorts.freePort() : settings.port();
-        NodeSettings effective = new NodeSettings(settings.originHost(), settings.realm(), settings.bindAddress(), port,
-                settings.configFile(), settings.verbose(), settings.grantPolicy());
+        NodeSettings effective = settings.withPort(port);
         // jDiameter binds in a background thread and swallows BindException: check first.
         ListeningPorts.checkBindable(settings.bindAddress(), port);
         org.jdiameter.api.Configuration configuration = StackConfiguration.load(effective);

@@ -16,6 +16,7 @@ import org.gyocs.core.GrantPolicy;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
 import org.gyocs.node.NodeSettings;
+import org.gyocs.node.TransportLimits;
 import org.gyocs.testing.RawDiameter;
 import org.jdiameter.api.Answer;
 import org.junit.jupiter.api.Test;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.Test;
 class JDiameterGyNodeFaultTest {
     static NodeSettings settings() {
         return new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
-                Path.of("config/jdiameter-config.xml"), false, GrantPolicy.DEFAULT);
+                Path.of("config/jdiameter-config.xml"), false, GrantPolicy.DEFAULT,
+                TransportLimits.DEFAULT);
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.util.List;
 
 import org.gyocs.core.GrantPolicy;
 import org.gyocs.node.NodeSettings;
+import org.gyocs.node.TransportLimits;
 import org.jdiameter.api.Configuration;
 import org.jdiameter.client.impl.helpers.Parameters;
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,8 @@ class StackConfigurationTest {
     @Test
     void commandLineValuesOverrideTheFile() throws Exception {
         NodeSettings s = new NodeSettings("ocs.lab.net", "lab.net", "127.0.0.1", 4000,
-                Path.of("config/jdiameter-config.xml"), false, GrantPolicy.DEFAULT);
+                Path.of("config/jdiameter-config.xml"), false, GrantPolicy.DEFAULT,
+                TransportLimits.DEFAULT);
         Configuration c = StackConfiguration.load(s);
         assertEquals("aaa://ocs.lab.net:4000", c.getStringValue(Parameters.OwnDiameterURI.ordinal(), null));
         assertEquals("lab.net", c.getStringValue(Parameters.OwnRealm.ordinal(), null));

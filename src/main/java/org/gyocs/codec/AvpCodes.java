@@ -1,0 +1,126 @@
+package org.gyocs.codec;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The AVPs this node understands: base protocol (RFC 6733), Credit-Control (RFC 4006) and the 3GPP
+ * Gy AVPs of TS 32.299 (vendor 10415). An unknown AVP with the M-bit set is answered 5001
+ * DIAMETER_AVP_UNSUPPORTED (RFC 6733 section 4.1); the same list as dictionary/dictionary.xml.
+ */
+public final class AvpCodes {
+    public static final long VENDOR_3GPP = 10415;
+
+    public static final int USER_NAME = 1;
+    public static final int FILTER_ID = 11;
+    public static final int PROXY_STATE = 33;
+    public static final int CALLED_STATION_ID = 30;
+    public static final int EVENT_TIMESTAMP = 55;
+    public static final int HOST_IP_ADDRESS = 257;
+    public static final int AUTH_APPLICATION_ID = 258;
+    public static final int ACCT_APPLICATION_ID = 259;
+    public static final int VENDOR_SPECIFIC_APPLICATION_ID = 260;
+    public static final int SESSION_ID = 263;
+    public static final int ORIGIN_HOST = 264;
+    public static final int SUPPORTED_VENDOR_ID = 265;
+    public static final int VENDOR_ID = 266;
+    public static final int FIRMWARE_REVISION = 267;
+    public static final int RESULT_CODE = 268;
+    public static final int PRODUCT_NAME = 269;
+    public static final int DISCONNECT_CAUSE = 273;
+    public static final int AUTH_SESSION_STATE = 277;
+    public static final int ORIGIN_STATE_ID = 278;
+    public static final int FAILED_AVP = 279;
+    public static final int PROXY_HOST = 280;
+    public static final int ERROR_MESSAGE = 281;
+    public static final int ROUTE_RECORD = 282;
+    public static final int DESTINATION_REALM = 283;
+    public static final int PROXY_INFO = 284;
+    public static final int RE_AUTH_REQUEST_TYPE = 285;
+    public static final int DESTINATION_HOST = 293;
+    public static final int ERROR_REPORTING_HOST = 294;
+    public static final int TERMINATION_CAUSE = 295;
+    public static final int ORIGIN_REALM = 296;
+    public static final int EXPERIMENTAL_RESULT = 297;
+    public static final int EXPERIMENTAL_RESULT_CODE = 298;
+    public static final int INBAND_SECURITY_ID = 299;
+    public static final int CC_CORRELATION_ID = 411;
+    public static final int CC_INPUT_OCTETS = 412;
+    public static final int CC_MONEY = 413;
+    public static final int CC_OUTPUT_OCTETS = 414;
+    public static final int CC_REQUEST_NUMBER = 415;
+    public static final int CC_REQUEST_TYPE = 416;
+    public static final int CC_SERVICE_SPECIFIC_UNITS = 417;
+    public static final int CC_SESSION_FAILOVER = 418;
+    public static final int CC_SUB_SESSION_ID = 419;
+    public static final int CC_TIME = 420;
+    public static final int CC_TOTAL_OCTETS = 421;
+    public static final int GRANTED_SERVICE_UNIT = 431;
+    public static final int RATING_GROUP = 432;
+    public static final int REQUESTED_ACTION = 436;
+    public static final int REQUESTED_SERVICE_UNIT = 437;
+    public static final int SERVICE_IDENTIFIER = 439;
+    public static final int SUBSCRIPTION_ID = 443;
+    public static final int SUBSCRIPTION_ID_DATA = 444;
+    public static final int USED_SERVICE_UNIT = 446;
+    public static final int VALIDITY_TIME = 448;
+    public static final int SUBSCRIPTION_ID_TYPE = 450;
+    public static final int MULTIPLE_SERVICES_INDICATOR = 455;
+    public static final int MULTIPLE_SERVICES_CREDIT_CONTROL = 456;
+    public static final int SERVICE_CONTEXT_ID = 461;
+    /** 3GPP (vendor 10415) */
+    public static final int REPORTING_REASON = 872;
+
+    /** RFC 4006 and base AVPs, vendor 0. */
+    private static final Set<Integer> BASE = Set.of(1, 11, 25, 27, 30, 33, 55, 257, 258, 259, 260, 263, 264, 265,
+            266, 267, 268, 269, 273, 277, 278, 279, 280, 281, 282, 283, 284, 285, 293, 294, 295, 296, 297, 298, 299,
+            411, 412, 413, 414, 415, 416, 417, 418, 419, 420, 421, 422, 423, 424, 425, 426, 427, 428, 429, 430, 431,
+            432, 433, 434, 435, 436, 437, 438, 439, 440, 441, 442, 443, 444, 445, 446, 447, 448, 449, 450, 451, 452,
+            453, 454, 455, 456, 457, 458, 459, 460, 461);
+    /** 3GPP AVPs of Gy (TS 32.299, TS 29.061), vendor 10415. */
+    private static final Set<Integer> TGPP = Set.of(2, 3, 12, 18, 21, 22, 23, 868, 869, 870, 871, 872, 873, 874, 881);
+
+    /** Grouped AVPs whose members are checked too (vendor 0, then 3GPP). */
+    private static final Set<Integer> GROUPED_BASE = Set.of(260, 279, 284, 297, 413, 423, 430, 431, 434, 437, 440,
+            443, 445, 446, 456, 457, 458);
+    private static final Set<Integer> GROUPED_3GPP = Set.of(873, 874);
+
+    private AvpCodes() {
+    }
+
+    /** True for the Grouped AVPs of the dictionary (Failed-AVP excluded: it holds anything). */
+    public static boolean isGrouped(Avp a) {
+        if (a.code() == FAILED_AVP && !a.isVendorSpecific()) {
+            return false;
+        }
+        return a.isVendorSpecific() && a.vendorId() != 0 ? a.vendorId() == VENDOR_3GPP && GROUPED_3GPP.contains(a.code())
+                : GROUPED_BASE.contains(a.code());
+    }
+
+    /**
+     * The first AVP with the M-bit set that this node does not know, searching known groups too,
+     * or null (RFC 6733 section 4.1: such an AVP must be refused with 5001).
+     */
+    public static Avp firstUnsupportedMandatory(List<Avp> avps) throws DiameterDecodeException {
+        for (Avp a : avps) {
+            if (!isKnown(a)) {
+                if (a.isMandatory()) {
+                    return a;
+                }
+            } else if (isGrouped(a)) {
+                Avp inner = firstUnsupportedMandatory(a.group());
+                if (inner != null) {
+                    return inner;
+                }
+            }
+        }
+        return null;
+    }
+
+    public static boolean isKnown(Avp a) {
+        if (!a.isVendorSpecific() || a.vendorId() == 0) {
+            return BASE.contains(a.code());
+        }
+        return a.vendorId() == VENDOR_3GPP && TGPP.contains(a.code());
+    }
+}

@@ -1,0 +1,153 @@
+package org.gyocs.codec;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Encodes and decodes Diameter messages (RFC 6733 sections 3 and 4.1): the 20-byte header, AVPs
+ * with the V-bit and Vendor-ID, 32-bit padding, grouped AVPs. Decoding never allocates more than
+ * the frame it is given and throws nothing but {@link DiameterDecodeException}.
+ */
+public final class DiameterCodec {
+    public static final int HEADER_LENGTH = 20;
+    public static final int VERSION = 1;
+
+    private DiameterCodec() {
+    }
+
+    /**
+     * Checks the first bytes of a frame: version 1 and a length between 20 and {@code maxLength}.
+     * Needs at least 4 bytes.
+     *
+     * @return the message length announced by the header
+     */
+    public static int messageLength(ByteBuffer buf, int offset, int maxLength) throws DiameterDecodeException {
+        int version = buf.get(offset) & 0xFF;
+        if (version != VERSION) {
+            throw DiameterDecodeException.framing("not a Diameter message (version " + version + ", expected 1)");
+        }
+        int length = ((buf.get(offset + 1) & 0xFF) << 16) | ((buf.get(offset + 2) & 0xFF) << 8) | (buf.get(offset + 3) & 0xFF);
+        if (length < HEADER_LENGTH) {
+            throw DiameterDecodeException.framing("message length " + length + " is under the 20-byte header");
+        }
+        if ((length & 3) != 0) {
+            throw DiameterDecodeException.framing("message length " + length + " is not a multiple of 4");
+        }
+        if (length > maxLength) {
+            throw DiameterDecodeException.framing("message length " + length + " is over the maximum of " + maxLength);
+        }
+        return length;
+    }
+
+    /** Decodes one whole message. */
+    public static DiameterMessage decode(byte[] frame) throws DiameterDecodeException {
+        if (frame.length < HEADER_LENGTH) {
+            throw DiameterDecodeException.framing("message of " + frame.length + " bytes is under the 20-byte header");
+        }
+        ByteBuffer b = ByteBuffer.wrap(frame);
+        int length = messageLength(b, 0, frame.length);
+        if (length != frame.length) {
+            throw DiameterDecodeException.framing("header says " + length + " bytes, frame has " + frame.length);
+        }
+        int flagsAndCode = b.getInt(4);
+        int flags = flagsAndCode >>> 24;
+        int command = flagsAndCode & 0xFFFFFF;
+        long app = b.getInt(8) & 0xFFFFFFFFL;
+        int hbh = b.getInt(12);
+        int e2e = b.getInt(16);
+        b.position(HEADER_LENGTH);
+        List<Avp> avps = new ArrayList<>();
+        try {
+            decodeAvps(b, avps, null);
+        } catch (DiameterDecodeException e) {
+            throw DiameterDecodeException.withPartial(e, new DiameterMessage(flags, command, app, hbh, e2e, avps));
+        }
+        return new DiameterMessage(flags, command, app, hbh, e2e, avps);
+    }
+
+    /** Decodes the AVPs of a group. */
+    static List<Avp> decodeAvps(ByteBuffer b, Avp parent) throws DiameterDecodeException {
+        List<Avp> out = new ArrayList<>();
+        decodeAvps(b, out, parent);
+        return out;
+    }
+
+    private static void decodeAvps(ByteBuffer b, List<Avp> out, Avp parent) throws DiameterDecodeException {
+        while (b.hasRemaining()) {
+            int start = b.position();
+            if (b.remaining() < 8) {
+                throw DiameterDecodeException.invalidLength(parent != null ? parent : new Avp(0, 0, 0, new byte[0]),
+                        (b.remaining()) + " trailing bytes are no AVP header");
+            }
+            int code = b.getInt();
+            int flagsAndLength = b.getInt();
+            int flags = flagsAndLength >>> 24;
+            int length = flagsAndLength & 0xFFFFFF;
+            boolean vendorBit = (flags & Avp.FLAG_VENDOR) != 0;
+            int headerLength = vendorBit ? 12 : 8;
+            long vendor = 0;
+            if (vendorBit) {
+                if (b.remaining() < 4) {
+                    throw DiameterDecodeException.invalidLength(new Avp(code, flags & ~Avp.FLAG_VENDOR, 0, new byte[0]),
+                            "AVP " + code + " has the V-bit but no Vendor-ID");
+                }
+                vendor = b.getInt() & 0xFFFFFFFFL;
+            }
+            int dataLength = length - headerLength;
+            if (length < headerLength || dataLength > b.remaining()) {
+                // RFC 6733 7.5: the header and a zero-filled minimal payload are enough in Failed-AVP
+                throw DiameterDecodeException.invalidLength(new Avp(code, flags, vendor, new byte[0]),
+                        "AVP " + code + " at offset " + start + " has length " + length + ", which runs past its "
+                                + (parent == null ? "message" : "group"));
+            }
+            byte[] data = new byte[dataLength];
+            b.get(data);
+            int padding = (4 - (length & 3)) & 3;
+            b.position(Math.min(b.limit(), b.position() + padding));
+            out.add(new Avp(code, flags, vendor, data));
+        }
+    }
+
+    public static byte[] encode(DiameterMessage m) {
+        int length = HEADER_LENGTH;
+        for (Avp a : m.avps()) {
+            length += a.paddedLength();
+        }
+        ByteBuffer b = ByteBuffer.allocate(length);
+        b.putInt(VERSION << 24 | length);
+        b.putInt(m.flags() << 24 | (m.commandCode() & 0xFFFFFF));
+        b.putInt((int) m.applicationId());
+        b.putInt(m.hopByHop());
+        b.putInt(m.endToEnd());
+        for (Avp a : m.avps()) {
+            put(b, a);
+        }
+        return b.array();
+    }
+
+    /** The encoded AVPs, padded: the data of a Grouped AVP. */
+    public static byte[] encodeAvps(List<Avp> avps) {
+        int length = 0;
+        for (Avp a : avps) {
+            length += a.paddedLength();
+        }
+        ByteBuffer b = ByteBuffer.allocate(length);
+        for (Avp a : avps) {
+            put(b, a);
+        }
+        return b.array();
+    }
+
+    private static void put(ByteBuffer b, Avp a) {
+        b.putInt(a.code());
+        b.putInt(a.flags() << 24 | a.length());
+        if (a.isVendorSpecific()) {
+            b.putInt((int) a.vendorId());
+        }
+        b.put(a.data());
+        for (int i = a.length(); i < a.paddedLength(); i++) {
+            b.put((byte) 0);
+        }
+    }
+}

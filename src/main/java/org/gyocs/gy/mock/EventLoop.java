@@ -1,0 +1,186 @@
+package org.gyocs.gy.mock;
+
+import java.io.IOException;
+import java.net.StandardSocketOptions;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.gyocs.node.TrafficLog;
+
+/**
+ * One selector thread serving many connections: reads, answers and writes without blocking.
+ * Loop 0 also accepts and hands each new connection to a loop in turn. Everything a connection
+ * does happens on its loop's thread; other threads talk to a loop through its task queue.
+ */
+final class EventLoop implements Runnable {
+    private static final Logger log = LogManager.getLogger(EventLoop.class);
+    private static final long TICK_NANOS = 100_000_000L;
+
+    private final Selector selector;
+    private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final MockContext ctx;
+    private final Acceptor acceptor;
+    private final List<PeerConnection> connections = new ArrayList<>();
+    private volatile boolean running = true;
+    private final Thread thread;
+
+    /** Decides whether a new connection is admitted and which loop serves it. */
+    interface Acceptor {
+        EventLoop admit(SocketChannel channel);
+    }
+
+    EventLoop(String name, MockContext ctx, Acceptor acceptor) throws IOException {
+        this.selector = Selector.open();
+        this.ctx = ctx;
+        this.acceptor = acceptor;
+        this.thread = new Thread(this, name);
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    void listen(ServerSocketChannel server) {
+        execute(() -> {
+            try {
+                server.register(selector, SelectionKey.OP_ACCEPT);
+            } catch (IOException e) {
+                log.error("Cannot accept on {}: {}", server, e.toString());
+            }
+        });
+    }
+
+    /** Runs a task on this loop's thread. */
+    void execute(Runnable task) {
+        tasks.add(task);
+        selector.wakeup();
+    }
+
+    /** Adopts a connection accepted by loop 0. */
+    void adopt(SocketChannel channel) {
+        execute(() -> {
+            try {
+                channel.configureBlocking(false);
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
+                PeerConnection c = new PeerConnection(channel, key, ctx);
+                key.attach(c);
+                connections.add(c);
+                if (TrafficLog.enabled()) {
+                    TrafficLog.info("New connection from {}", c.remote());
+                }
+            } catch (IOException e) {
+                log.warn("Cannot set up an accepted connection: {}", e.toString());
+                closeQuietly(channel);
+                ctx.connectionClosed();
+            }
+        });
+    }
+
+    /** Sends DPR on every open connection (shutdown, first step). */
+    void disconnectAll() {
+        execute(() -> new ArrayList<>(connections).forEach(PeerConnection::disconnect));
+    }
+
+    /** Closes everything and ends the thread (shutdown, last step). */
+    void shutdown() {
+        execute(() -> {
+            new ArrayList<>(connections).forEach(c -> c.close("node stopped"));
+            running = false;
+        });
+    }
+
+    void join(long millis) throws InterruptedException {
+        thread.join(millis);
+    }
+
+    @Override
+    public void run() {
+        long lastTick = System.nanoTime();
+        try {
+            while (running) {
+                selector.select(100);
+                Runnable task;
+                while ((task = tasks.poll()) != null) {
+                    task.run();
+                }
+                for (SelectionKey key : selector.selectedKeys()) {
+                    handle(key);
+                }
+                selector.selectedKeys().clear();
+                long now = System.nanoTime();
+                if (now - lastTick >= TICK_NANOS) {
+                    lastTick = now;
+                    connections.removeIf(c -> c.state() == PeerConnection.State.CLOSED);
+                    for (PeerConnection c : new ArrayList<>(connections)) {
+                        c.tick(now);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.error("Event loop {} failed: {}", thread.getName(), e.toString(), e);
+        } finally {
+            for (SelectionKey key : selector.keys()) {
+                closeQuietly(key.channel());
+            }
+            closeQuietly(selector);
+        }
+    }
+
+    private void handle(SelectionKey key) {
+        try {
+            if (key.isAcceptable()) {
+                accept((ServerSocketChannel) key.channel());
+                return;
+            }
+            PeerConnection c = (PeerConnection) key.attachment();
+            if (key.isReadable()) {
+                c.onReadable();
+            }
+            if (key.isValid() && key.isWritable()) {
+                c.onWritable();
+            }
+        } catch (CancelledKeyException e) {
+            // closed while its events were pending
+        } catch (RuntimeException e) {
+            // a defect must cost one connection, never the loop and its other peers
+            ctx.statistics().error();
+            log.error("Unexpected error on a connection: {}", e.toString(), e);
+            if (key.attachment() instanceof PeerConnection c) {
+                c.close("internal error");
+            }
+        }
+    }
+
+    private void accept(ServerSocketChannel server) {
+        SocketChannel channel;
+        try {
+            while ((channel = server.accept()) != null) {
+                EventLoop loop = acceptor.admit(channel);
+                if (loop != null) {
+                    loop.adopt(channel);
+                }
+            }
+        } catch (IOException e) {
+            log.warn("Accept failed: {}", e.toString());
+        }
+    }
+
+    static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // nothing more to do
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package org.gyocs.gy.mock;
+
+import org.gyocs.core.CreditControl;
+import org.gyocs.core.NodeStatistics;
+import org.gyocs.node.TransportLimits;
+
+/** What every connection of the mock node shares. */
+interface MockContext {
+    CreditControl core();
+
+    NodeStatistics statistics();
+
+    BaseMessages base();
+
+    TransportLimits limits();
+
+    String originHost();
+
+    String originRealm();
+
+    /** A connection has closed: it no longer counts against the connection cap. */
+    void connectionClosed();
+}

@@ -1,0 +1,164 @@
+package org.gyocs.gy.mock;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.gyocs.core.CreditControl;
+import org.gyocs.core.NodeStatistics;
+import org.gyocs.node.DiameterNode;
+import org.gyocs.node.ListeningPorts;
+import org.gyocs.node.NodeSettings;
+import org.gyocs.node.NodeStartException;
+import org.gyocs.node.TransportLimits;
+
+/**
+ * The Gy node on the project's own codec: a non-blocking TCP server with one event loop per core,
+ * no Diameter stack. Same core, same answers as the jDiameter mode.
+ */
+public final class MockGyNode implements DiameterNode, MockContext {
+    private static final Logger log = LogManager.getLogger(MockGyNode.class);
+    private static final long DPA_WAIT_MS = 2_000;
+
+    private final NodeSettings settings;
+    private final CreditControl core;
+    private final NodeStatistics statistics;
+    private final BaseMessages base;
+    private final AtomicInteger open = new AtomicInteger();
+    private final List<EventLoop> loops = new ArrayList<>();
+    private final AtomicInteger nextLoop = new AtomicInteger();
+    private ServerSocketChannel server;
+    private int port;
+
+    public MockGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
+        this.settings = settings;
+        this.core = core;
+        this.statistics = statistics;
+        // Origin-State-Id (RFC 6733 8.16): changes with every start, so peers see the restart.
+        this.base = new BaseMessages(settings.originHost(), settings.realm(), System.currentTimeMillis() / 1000);
+    }
+
+    @Override
+    public synchronized void start() throws NodeStartException {
+        if (server != null) {
+            throw new IllegalStateException("already started");
+        }
+        ListeningPorts.checkBindable(settings.bindAddress(), settings.port());
+        try {
+            server = ServerSocketChannel.open();
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            server.bind(new InetSocketAddress(InetAddress.getByName(settings.bindAddress()), settings.port()), 1024);
+            server.configureBlocking(false);
+            port = ((InetSocketAddress) server.getLocalAddress()).getPort();
+            int n = Math.max(1, Runtime.getRuntime().availableProcessors());
+            for (int i = 0; i < n; i++) {
+                loops.add(new EventLoop("mock-io-" + i, this, this::admit));
+            }
+            loops.forEach(EventLoop::start);
+            loops.get(0).listen(server);
+        } catch (IOException e) {
+            stop();
+            throw new NodeStartException("Cannot listen on " + settings.listenAddress() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Connection cap first, then the loops in turn. */
+    private EventLoop admit(SocketChannel channel) {
+        if (open.incrementAndGet() > settings.limits().maxConnections()) {
+            open.decrementAndGet();
+            statistics.error();
+            String who;
+            try {
+                who = String.valueOf(channel.getRemoteAddress());
+            } catch (IOException e) {
+                who = "?";
+            }
+            log.warn("Refused connection from {}: already {} connections (the maximum)", who,
+                    settings.limits().maxConnections());
+            EventLoop.closeQuietly(channel);
+            return null;
+        }
+        return loops.get(Math.floorMod(nextLoop.getAndIncrement(), loops.size()));
+    }
+
+    @Override
+    public int port() {
+        return port;
+    }
+
+    /** Open connections, for tests and statistics. */
+    public int openConnections() {
+        return open.get();
+    }
+
+    @Override
+    public synchronized void stop() {
+        if (server == null) {
+            return;
+        }
+        EventLoop.closeQuietly(server);
+        server = null;
+        loops.forEach(EventLoop::disconnectAll);
+        long deadline = System.currentTimeMillis() + DPA_WAIT_MS;
+        while (open.get() > 0 && System.currentTimeMillis() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        loops.forEach(EventLoop::shutdown);
+        for (EventLoop l : loops) {
+            try {
+                l.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        loops.clear();
+    }
+
+    @Override
+    public CreditControl core() {
+        return core;
+    }
+
+    @Override
+    public NodeStatistics statistics() {
+        return statistics;
+    }
+
+    @Override
+    public BaseMessages base() {
+        return base;
+    }
+
+    @Override
+    public TransportLimits limits() {
+        return settings.limits();
+    }
+
+    @Override
+    public String originHost() {
+        return settings.originHost();
+    }
+
+    @Override
+    public String originRealm() {
+        return settings.realm();
+    }
+
+    @Override
+    public void connectionClosed() {
+        open.decrementAndGet();
+    }
+}

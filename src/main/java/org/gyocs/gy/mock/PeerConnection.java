@@ -1,0 +1,430 @@
+package org.gyocs.gy.mock;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.gyocs.codec.Avp;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.DiameterCodec;
+import org.gyocs.codec.DiameterDecodeException;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.core.CreditControlAnswer;
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.CreditControlRequest;
+import org.gyocs.core.ResultCode;
+import org.gyocs.node.TrafficLog;
+
+/**
+ * One peer connection of the mock node: framing, the peer state machine of RFC 6733 section 5
+ * (CER/CEA, DWR/DWA, DPR/DPA) and the credit-control requests. Used only by its event loop's
+ * thread, so it needs no locks.
+ */
+final class PeerConnection {
+    private static final Logger log = LogManager.getLogger(PeerConnection.class);
+    private static final int INITIAL_BUFFER = 4096;
+    /** A peer that does not read its answers is closed past this much unsent data. */
+    private static final int MAX_PENDING_WRITE = 4 * 1024 * 1024;
+    private static final long DIAMETER_UNKNOWN_PEER = 3010;
+    private static final long DIAMETER_NO_COMMON_APPLICATION = 5010;
+    private static final long RELAY_APPLICATION = 0xFFFFFFFFL;
+
+    enum State { WAIT_CER, OPEN, CLOSING, CLOSED }
+
+    private final SocketChannel channel;
+    private final SelectionKey key;
+    private final MockContext ctx;
+    private final String remote;
+    private final InetAddress localAddress;
+    private final ArrayDeque<ByteBuffer> out = new ArrayDeque<>();
+    private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
+    private int pendingWrite;
+    private State state = State.WAIT_CER;
+    private String peerHost = "-";
+    private final long connectedAt;
+    private long lastReceived;
+    private long partialSince;
+    private long watchdogSentAt;
+    private int watchdogHopByHop;
+    private int nextHopByHop = ThreadLocalRandom.current().nextInt();
+    private boolean closeWhenFlushed;
+    private String closeReason = "closed";
+
+    PeerConnection(SocketChannel channel, SelectionKey key, MockContext ctx) throws IOException {
+        this.channel = channel;
+        this.key = key;
+        this.ctx = ctx;
+        InetSocketAddress r = (InetSocketAddress) channel.getRemoteAddress();
+        this.remote = "('" + r.getAddress().getHostAddress() + "', " + r.getPort() + ")";
+        this.localAddress = ((InetSocketAddress) channel.getLocalAddress()).getAddress();
+        this.connectedAt = System.nanoTime();
+        this.lastReceived = connectedAt;
+    }
+
+    String remote() {
+        return remote;
+    }
+
+    State state() {
+        return state;
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    void onReadable() {
+        int n;
+        try {
+            n = channel.read(in);
+        } catch (IOException e) {
+            close("read failed: " + e.getMessage());
+            return;
+        }
+        if (n < 0) {
+            close(in.position() > 0 ? "peer closed in the middle of a message" : "peer closed the connection");
+            return;
+        }
+        if (n == 0) {
+            return;
+        }
+        long now = System.nanoTime();
+        lastReceived = now;
+        watchdogSentAt = 0; // any traffic from the peer proves it alive (RFC 3539 section 3.4.1)
+        if (TrafficLog.enabled()) {
+            TrafficLog.info("Received {} bytes from {}", n, remote);
+        }
+        try {
+            drainFrames();
+        } catch (DiameterDecodeException e) {
+            ctx.statistics().error();
+            log.warn("Closing {} ({}): {}", remote, peerHost, e.getMessage());
+            close("bad framing: " + e.getMessage());
+            return;
+        }
+        partialSince = in.position() > 0 ? (partialSince == 0 ? now : partialSince) : 0;
+    }
+
+    /** Handles every whole message in the buffer; several may have come in one read, or one over many. */
+    private void drainFrames() throws DiameterDecodeException {
+        while (state != State.CLOSED && in.position() > 0) {
+            if ((in.get(0) & 0xFF) != DiameterCodec.VERSION) {
+                throw DiameterDecodeException.framing("not a Diameter message (first byte 0x"
+                        + Integer.toHexString(in.get(0) & 0xFF) + ")");
+            }
+            if (in.position() < 4) {
+                return;
+            }
+            // the length is checked before anything is allocated for the message
+            int length = DiameterCodec.messageLength(in, 0, ctx.limits().maxMessageBytes());
+            if (in.position() < length) {
+                if (in.capacity() < length) {
+                    ByteBuffer bigger = ByteBuffer.allocate(length);
+                    in.flip();
+                    bigger.put(in);
+                    in = bigger;
+                }
+                return;
+            }
+            byte[] frame = new byte[length];
+            in.flip();
+            in.get(frame);
+            in.compact();
+            if (in.position() == 0 && in.capacity() > INITIAL_BUFFER) {
+                in = ByteBuffer.allocate(INITIAL_BUFFER);
+            }
+            handleFrame(frame);
+        }
+    }
+
+    private void handleFrame(byte[] frame) {
+        DiameterMessage m;
+        try {
+            m = DiameterCodec.decode(frame);
+        } catch (DiameterDecodeException e) {
+            ctx.statistics().error();
+            DiameterMessage partial = e.partial();
+            if (partial != null && partial.isRequest() && e.resultCode() != 0) {
+                log.warn("Malformed {} from {} ({}): {}", partial.commandCode(), remote, peerHost, e.getMessage());
+                send(ctx.base().error(partial, e.resultCode(), e.getMessage(), e.failedAvp()));
+                return;
+            }
+            log.warn("Closing {} ({}): {}", remote, peerHost, e.getMessage());
+            close("undecodable message: " + e.getMessage());
+            return;
+        }
+        if (m.isRequest()) {
+            handleRequest(m);
+        } else {
+            handleAnswer(m);
+        }
+    }
+
+    private void handleAnswer(DiameterMessage m) {
+        if (m.commandCode() == BaseMessages.DWR && m.hopByHop() == watchdogHopByHop) {
+            return; // lastReceived already moved
+        }
+        if (m.commandCode() == BaseMessages.DPR && state == State.CLOSING) {
+            close("disconnected (DPA received)");
+            return;
+        }
+        ctx.statistics().error();
+        log.warn("Dropped an unexpected answer (command {}) from {} ({})", m.commandCode(), remote, peerHost);
+    }
+
+    private void handleRequest(DiameterMessage m) {
+        if (state == State.WAIT_CER) {
+            if (m.commandCode() == BaseMessages.CER) {
+                handleCer(m);
+            } else {
+                // RFC 6733 5.6: nothing but a CER is processed before the capabilities exchange.
+                ctx.statistics().error();
+                log.warn("Request {} before CER from {}: refused with 3010, closing", m.commandCode(), remote);
+                send(ctx.base().error(m, DIAMETER_UNKNOWN_PEER, "CER expected first", null));
+                closeWhenFlushed = true;
+                flushOrClose("request before CER");
+            }
+            return;
+        }
+        switch (m.commandCode()) {
+            case BaseMessages.CER -> handleCer(m);
+            case BaseMessages.DWR -> send(ctx.base().dwa(m));
+            case BaseMessages.DPR -> {
+                send(ctx.base().dpa(m));
+                closeWhenFlushed = true;
+                flushOrClose("disconnected by peer (DPR)");
+            }
+            case BaseMessages.CCR -> handleCcr(m);
+            default -> {
+                ctx.statistics().error();
+                boolean knownApp = m.applicationId() == 0 || m.applicationId() == CreditControlCore.CREDIT_CONTROL_APPLICATION_ID;
+                long rc = knownApp ? ResultCode.COMMAND_UNSUPPORTED : ResultCode.APPLICATION_UNSUPPORTED;
+                log.warn("Unsupported command {} (application {}) from {}: {}", m.commandCode(), m.applicationId(),
+                        remote, rc);
+                send(ctx.base().error(m, rc, null, null));
+            }
+        }
+    }
+
+    private void handleCer(DiameterMessage cer) {
+        Avp origin = cer.avp(AvpCodes.ORIGIN_HOST);
+        peerHost = origin == null ? "-" : origin.utf8();
+        if (!offersCreditControl(cer)) {
+            ctx.statistics().error();
+            log.warn("CER from {} ({}) offers no credit-control application: 5010, closing", remote, peerHost);
+            send(ctx.base().cea(cer, DIAMETER_NO_COMMON_APPLICATION, localAddress));
+            closeWhenFlushed = true;
+            flushOrClose("no common application");
+            return;
+        }
+        send(ctx.base().cea(cer, ResultCode.SUCCESS, localAddress));
+        if (state == State.WAIT_CER) {
+            state = State.OPEN;
+            log.info("Peer connected: {} {}", peerHost, remote);
+        }
+    }
+
+    private static boolean offersCreditControl(DiameterMessage cer) {
+        try {
+            for (Avp a : cer.all(AvpCodes.AUTH_APPLICATION_ID)) {
+                long id = a.unsigned32();
+                if (id == CreditControlCore.CREDIT_CONTROL_APPLICATION_ID || id == RELAY_APPLICATION) {
+                    return true;
+                }
+            }
+            for (Avp vsa : cer.all(AvpCodes.VENDOR_SPECIFIC_APPLICATION_ID)) {
+                Avp auth = DiameterMessage.find(vsa.group(), AvpCodes.AUTH_APPLICATION_ID);
+                if (auth != null && auth.unsigned32() == CreditControlCore.CREDIT_CONTROL_APPLICATION_ID) {
+                    return true;
+                }
+            }
+        } catch (DiameterDecodeException e) {
+            return false;
+        }
+        return false;
+    }
+
+    private void handleCcr(DiameterMessage m) {
+        if (TrafficLog.enabled()) {
+            TrafficLog.info("Detected CCR message from {}", remote);
+        }
+        if (m.applicationId() != CreditControlCore.CREDIT_CONTROL_APPLICATION_ID) {
+            ctx.statistics().error();
+            log.warn("CCR for application {} from {}: 3007", m.applicationId(), remote);
+            send(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
+            return;
+        }
+        CreditControlRequest ccr;
+        try {
+            Avp unsupported = AvpCodes.firstUnsupportedMandatory(m.avps());
+            if (unsupported != null) {
+                ctx.statistics().error();
+                log.warn("CCR from {} has unsupported mandatory AVP {}: 5001", remote, unsupported);
+                send(ctx.base().error(m, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP " + unsupported.code(), unsupported));
+                return;
+            }
+            ccr = CcrReader.read(m);
+        } catch (DiameterDecodeException e) {
+            ctx.statistics().error();
+            log.warn("Malformed CCR from {}: {}", remote, e.getMessage());
+            send(ctx.base().error(m, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE : e.resultCode(),
+                    e.getMessage(), e.failedAvp()));
+            return;
+        }
+        CreditControlAnswer answer;
+        try {
+            ctx.statistics().requestReceived(ccr.requestType());
+            TrafficLog.request(ccr);
+            answer = ctx.core().answer(ccr);
+        } catch (RuntimeException e) {
+            ctx.statistics().error();
+            log.error("Cannot answer CCR of session {}: {}", ccr.sessionId(), e.toString(), e);
+            send(ctx.base().error(m, ResultCode.UNABLE_TO_COMPLY, null, null));
+            ctx.statistics().answerSent(ResultCode.UNABLE_TO_COMPLY);
+            return;
+        }
+        if (answer.failedAvp() != null) {
+            ctx.statistics().error();
+            log.warn("Refused CCR of session {} from {}: {} ({})", ccr.sessionId(), peerHost, answer.errorMessage(),
+                    answer.resultCode());
+        }
+        ctx.statistics().answerSent(answer.resultCode());
+        TrafficLog.answer(ccr.requestType(), answer);
+        send(CcaWriter.write(m, answer, ctx.originHost(), ctx.originRealm()));
+        if (TrafficLog.enabled()) {
+            TrafficLog.info("Sent CCA response to {}", remote);
+        }
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    void send(DiameterMessage m) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        ByteBuffer buf = ByteBuffer.wrap(DiameterCodec.encode(m));
+        if (out.isEmpty()) {
+            try {
+                channel.write(buf);
+            } catch (IOException e) {
+                close("write failed: " + e.getMessage());
+                return;
+            }
+            if (!buf.hasRemaining()) {
+                return;
+            }
+        }
+        out.add(buf);
+        pendingWrite += buf.remaining();
+        if (pendingWrite > MAX_PENDING_WRITE) {
+            ctx.statistics().error();
+            log.warn("Closing {} ({}): it does not read its answers", remote, peerHost);
+            close("not reading");
+            return;
+        }
+        key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+    }
+
+    void onWritable() {
+        try {
+            while (!out.isEmpty()) {
+                ByteBuffer b = out.peek();
+                int before = b.remaining();
+                channel.write(b);
+                pendingWrite -= before - b.remaining();
+                if (b.hasRemaining()) {
+                    return;
+                }
+                out.poll();
+            }
+        } catch (IOException e) {
+            close("write failed: " + e.getMessage());
+            return;
+        }
+        key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
+        if (closeWhenFlushed) {
+            close(closeReason);
+        }
+    }
+
+    private void flushOrClose(String reason) {
+        closeReason = reason;
+        if (out.isEmpty()) {
+            close(reason);
+        }
+    }
+
+    // ---------------------------------------------------------------- timers and shutdown
+
+    /** Called by the event loop about every 100 ms: stalls, watchdog. */
+    void tick(long now) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        long stall = ctx.limits().stallMillis() * 1_000_000L;
+        if (state == State.WAIT_CER && now - connectedAt > stall) {
+            ctx.statistics().error();
+            log.warn("Closing {}: no CER within {} ms", remote, ctx.limits().stallMillis());
+            close("no CER");
+            return;
+        }
+        if (partialSince != 0 && now - partialSince > stall) {
+            ctx.statistics().error();
+            log.warn("Closing {} ({}): half a message for {} ms", remote, peerHost, ctx.limits().stallMillis());
+            close("incomplete message");
+            return;
+        }
+        if (state != State.OPEN) {
+            return;
+        }
+        long tw = ctx.limits().watchdogMillis() * 1_000_000L;
+        if (watchdogSentAt != 0 && now - watchdogSentAt > tw) {
+            ctx.statistics().error();
+            log.warn("Closing {} ({}): no answer to DWR within {} ms", remote, peerHost, ctx.limits().watchdogMillis());
+            close("watchdog timeout");
+        } else if (watchdogSentAt == 0 && now - lastReceived > tw) {
+            watchdogHopByHop = nextHopByHop++;
+            watchdogSentAt = now;
+            send(ctx.base().dwr(watchdogHopByHop, watchdogHopByHop));
+        }
+    }
+
+    /** Shutdown: DPR to an open peer (it answers DPA and we close), anything else just closes. */
+    void disconnect() {
+        if (state == State.OPEN) {
+            state = State.CLOSING;
+            int id = nextHopByHop++;
+            send(ctx.base().dpr(id, id));
+        } else if (state != State.CLOSING) {
+            close("node stopping");
+        }
+    }
+
+    void close(String reason) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        boolean wasOpen = state == State.OPEN || state == State.CLOSING;
+        state = State.CLOSED;
+        key.cancel();
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        ctx.connectionClosed();
+        if (wasOpen) {
+            log.info("Peer disconnected: {} {} ({})", peerHost, remote, reason);
+        }
+        if (TrafficLog.enabled()) {
+            TrafficLog.info("Connection closed: {} ({})", remote, reason);
+        }
+    }
+
+}
