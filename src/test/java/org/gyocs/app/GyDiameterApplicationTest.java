@@ -22,6 +22,8 @@ import org.gyocs.node.NodeStartException;
 import org.jdiameter.api.Avp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class GyDiameterApplicationTest {
     static final Path CONFIG = Path.of("config/jdiameter-config.xml");
@@ -44,11 +46,12 @@ class GyDiameterApplicationTest {
         }
     }
 
-    @Test
-    void startReturnsOnceListeningAndStopLeavesNoThread() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void startReturnsOnceListeningAndStopLeavesNoThread(boolean mock) throws Exception {
         awaitNoNodeThreads();
         Set<String> before = nodeThreads();
-        GyDiameterApplication app = local().build();
+        GyDiameterApplication app = local().mock(mock).build();
         app.start(false);
         assertTrue(ListeningPorts.isListening("127.0.0.1", app.getPort()), "listening when start returns");
         try (GyTestClient c = new GyTestClient("127.0.0.1", app.getPort(), "pcef.test.local", "example.com", 5000)) {
@@ -63,9 +66,10 @@ class GyDiameterApplicationTest {
         assertEquals(1L, app.getStatistics().get("ccr_event_received"), "statistics survive stop");
     }
 
-    @Test
-    void startStopStartAgainInOneJvm() throws Exception {
-        GyDiameterApplication app = local().build();
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void startStopStartAgainInOneJvm(boolean mock) throws Exception {
+        GyDiameterApplication app = local().mock(mock).build();
         for (int round = 0; round < 3; round++) {
             app.start(false);
             try (GyTestClient c = new GyTestClient("127.0.0.1", app.getPort(), "pcef.test.local", "example.com", 5000)) {
@@ -78,9 +82,10 @@ class GyDiameterApplicationTest {
         }
     }
 
-    @Test
-    void stopSendsDisconnectPeerRequestToConnectedPeers() throws Exception {
-        GyDiameterApplication app = local().build();
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void stopSendsDisconnectPeerRequestToConnectedPeers(boolean mock) throws Exception {
+        GyDiameterApplication app = local().mock(mock).build();
         app.start(false);
         try (GyTestClient c = new GyTestClient("127.0.0.1", app.getPort(), "pcef.test.local", "example.com", 5000)) {
             c.connect();
@@ -98,10 +103,11 @@ class GyDiameterApplicationTest {
         }
     }
 
-    @Test
-    void portInUseIsAClearError() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void portInUseIsAClearError(boolean mock) throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            GyDiameterApplication app = local().port(taken.getLocalPort()).build();
+            GyDiameterApplication app = local().mock(mock).port(taken.getLocalPort()).build();
             NodeStartException e = assertThrows(NodeStartException.class, () -> app.start(false));
             assertEquals("Address already in use (127.0.0.1:" + taken.getLocalPort() + ")", e.getMessage());
             assertFalse(app.isRunning());
@@ -151,11 +157,6 @@ class GyDiameterApplicationTest {
         assertThrows(IllegalArgumentException.class, () -> GyDiameterApplication.fromMap(Map.of("port", "x")));
     }
 
-    @Test
-    void mockModeIsNotAvailableYet() {
-        NodeStartException e = assertThrows(NodeStartException.class, () -> local().mock(true).build().start(false));
-        assertTrue(e.getMessage().contains("not available yet"), e.getMessage());
-    }
 
     @Test
     void blockingStartReturnsAfterStop() throws Exception {

@@ -15,9 +15,15 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.gyocs.node.ListeningPorts;
-import org.gyocs.testing.RawDiameter;
+import org.gyocs.codec.Avp;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.DiameterDecodeException;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.testing.TestPeer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** bin/ocs.sh and bin/ocs-client.sh entry points as separate processes: exit codes, signals, messages. */
 class CommandProcessTest {
@@ -82,13 +88,20 @@ class CommandProcessTest {
     }
 
     @Test
-    void missingConfigAndMockAreClearErrors() throws Exception {
+    void missingConfigIsAClearError() throws Exception {
         Result r = run(OcsCommand.class, "--config", "/nonexistent/jd.xml", "-p", String.valueOf(ListeningPorts.freePort()));
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("Configuration file not found: /nonexistent/jd.xml"), r.err());
-        Result mock = run(OcsCommand.class, "--mock", "-p", String.valueOf(ListeningPorts.freePort()));
-        assertEquals(1, mock.exit());
-        assertTrue(mock.err().contains("not available yet"), mock.err());
+    }
+
+    @Test
+    void mockModePortInUseIsTheSameClearError() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            Result r = run(OcsCommand.class, "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(taken.getLocalPort()));
+            assertEquals(1, r.exit());
+            assertTrue(r.err().contains("Error starting server: Address already in use (127.0.0.1:"
+                    + taken.getLocalPort() + ")"), r.err());
+        }
     }
 
     @Test
@@ -124,23 +137,32 @@ class CommandProcessTest {
     }
 
     private static void swallowAfterCea(java.net.Socket s) {
-        try (s) {
-            RawDiameter.Message cer = RawDiameter.read(s.getInputStream());
-            RawDiameter.write(s.getOutputStream(), RawDiameter.answer(cer, "silent.test.local", "test.local",
-                    RawDiameter.avp(257, new byte[] {0, 1, 127, 0, 0, 1}), RawDiameter.avp(266, 0),
-                    RawDiameter.avp(269, "silent"), RawDiameter.avp(258, 4)));
+        try (TestPeer node = new TestPeer(s)) {
+            node.socket().setSoTimeout(0);
+            DiameterMessage cer = node.read();
+            node.send(cer.answer(false, List.of(
+                    Avp.unsigned32(AvpCodes.RESULT_CODE, 2001), Avp.utf8(AvpCodes.ORIGIN_HOST, "silent.test.local"),
+                    Avp.utf8(AvpCodes.ORIGIN_REALM, "test.local"),
+                    Avp.address(AvpCodes.HOST_IP_ADDRESS, InetAddress.getLoopbackAddress()),
+                    Avp.unsigned32(AvpCodes.VENDOR_ID, 0), Avp.utf8(AvpCodes.PRODUCT_NAME, "silent").optional(),
+                    Avp.unsigned32(AvpCodes.AUTH_APPLICATION_ID, 4))));
             while (true) {
-                RawDiameter.read(s.getInputStream());
+                node.readFrame(); // swallow every request
             }
-        } catch (IOException e) {
+        } catch (IOException | DiameterDecodeException e) {
             // the client went away (or only probed the port)
         }
     }
 
-    @Test
-    void nodeServesTheClientAndStopsGracefullyOnSigterm() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"jdiameter", "mock"})
+    void nodeServesTheClientAndStopsGracefullyOnSigterm(String mode) throws Exception {
         int port = ListeningPorts.freePort();
-        Process node = launch(OcsCommand.class, "--ip", "127.0.0.1", "-p", String.valueOf(port), "-v", "-l");
+        List<String> args = new ArrayList<>(List.of("--ip", "127.0.0.1", "-p", String.valueOf(port), "-v", "-l"));
+        if (mode.equals("mock")) {
+            args.add("--mock");
+        }
+        Process node = launch(OcsCommand.class, args.toArray(String[]::new));
         try {
             for (int i = 0; i < 300 && !output().contains("Waiting for connections"); i++) {
                 Thread.sleep(50);
@@ -149,6 +171,8 @@ class CommandProcessTest {
             assertTrue(banner.contains("Listening on: 127.0.0.1:" + port), banner);
             assertTrue(banner.contains("✓ Server started successfully"), banner);
             assertTrue(banner.contains("Host identity: gy-server.example.com"), banner);
+            assertTrue(banner.contains(mode.equals("mock") ? "Starting MOCK Gy Diameter Server (Testing Mode)"
+                    : "Starting Gy Diameter Server (jDiameter)"), banner);
             assertTrue(ListeningPorts.isListening("127.0.0.1", port));
 
             Path clientOut = tmp.resolve("client");

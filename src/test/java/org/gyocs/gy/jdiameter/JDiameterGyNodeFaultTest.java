@@ -3,7 +3,6 @@ package org.gyocs.gy.jdiameter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.Socket;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -17,7 +16,9 @@ import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.TransportLimits;
-import org.gyocs.testing.RawDiameter;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.testing.TestPeer;
 import org.jdiameter.api.Answer;
 import org.junit.jupiter.api.Test;
 
@@ -64,19 +65,17 @@ class JDiameterGyNodeFaultTest {
         JDiameterGyNode node = new JDiameterGyNode(settings(), new CreditControlCore(GrantPolicy.DEFAULT),
                 new NodeStatistics());
         node.start();
-        try (Socket s = new Socket("127.0.0.1", node.port())) {
-            s.setSoTimeout(5000);
-            RawDiameter.write(s.getOutputStream(), RawDiameter.cer("raw.test.local", "test.local"));
-            RawDiameter.Message cea = RawDiameter.read(s.getInputStream());
-            assertEquals(RawDiameter.CER, cea.command());
-            assertEquals(2001, cea.u32(268));
-            assertEquals(4, cea.u32(258), "the CEA advertises Gy");
+        try (TestPeer peer = new TestPeer(node.port())) {
+            DiameterMessage cea = peer.handshake();
+            assertEquals(TestPeer.CER, cea.commandCode());
+            assertEquals(2001, cea.avp(AvpCodes.RESULT_CODE).unsigned32());
+            assertEquals(4, cea.avp(AvpCodes.AUTH_APPLICATION_ID).unsigned32(), "the CEA advertises Gy");
             Thread stopper = new Thread(node::stop);
             stopper.start();
-            RawDiameter.Message dpr = RawDiameter.read(s.getInputStream());
+            DiameterMessage dpr = peer.read();
             assertTrue(dpr.isRequest());
-            assertEquals(RawDiameter.DPR, dpr.command());
-            RawDiameter.write(s.getOutputStream(), RawDiameter.answer(dpr, "raw.test.local", "test.local"));
+            assertEquals(TestPeer.DPR, dpr.commandCode());
+            peer.answer(dpr);
             stopper.join(10_000);
         } finally {
             node.stop();
