@@ -118,7 +118,7 @@ final class CcrReader {
     private static Long u32(Avp a) throws InvalidAvpException {
         byte[] raw = raw(a);
         if (raw.length != 4) {
-            throw new InvalidAvpException(a.getCode(), raw, null);
+            throw new InvalidAvpException(a.getCode(), raw, "must have 4 bytes of data, not " + raw.length, null);
         }
         return ((raw[0] & 0xFFL) << 24) | ((raw[1] & 0xFFL) << 16) | ((raw[2] & 0xFFL) << 8) | (raw[3] & 0xFFL);
     }
@@ -130,7 +130,7 @@ final class CcrReader {
         }
         byte[] raw = raw(a);
         if (raw.length != 8) {
-            throw new InvalidAvpException(a.getCode(), raw, null);
+            throw new InvalidAvpException(a.getCode(), raw, "must have 8 bytes of data, not " + raw.length, null);
         }
         long v = 0;
         for (byte b : raw) {
@@ -155,6 +155,6 @@ final class CcrReader {
         } catch (AvpDataException e) {
             raw = new byte[0];
         }
-        return new InvalidAvpException(a.getCode(), raw, cause);
+        return new InvalidAvpException(a.getCode(), raw, "has invalid data", cause);
     }
 }

@@ -7,8 +7,8 @@ final class InvalidAvpException extends Exception {
     private static final long serialVersionUID = 1L;
     private final transient FailedAvp failedAvp;
 
-    InvalidAvpException(int code, byte[] raw, Throwable cause) {
-        super("AVP " + code + " has invalid data", cause);
+    InvalidAvpException(int code, byte[] raw, String why, Throwable cause) {
+        super("AVP " + code + " " + why, cause);
         this.failedAvp = new FailedAvp(code, raw == null ? new byte[0] : raw);
     }
 

@@ -20,6 +20,7 @@ import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.CreditControlRequest;
+import org.gyocs.core.FailedAvp;
 import org.gyocs.core.ResultCode;
 import org.gyocs.node.TrafficLog;
 
@@ -273,8 +274,17 @@ final class PeerConnection {
         } catch (DiameterDecodeException e) {
             ctx.statistics().error();
             log.warn("Malformed CCR from {}: {}", remote, e.getMessage());
-            send(ctx.base().error(m, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE : e.resultCode(),
-                    e.getMessage(), e.failedAvp()));
+            if (e.resultCode() == ResultCode.INVALID_AVP_VALUE && e.failedAvp() != null) {
+                // answered as a CCA, exactly as the jDiameter mode does
+                CreditControlAnswer invalid = new CreditControlAnswer(sessionIdOf(m), ResultCode.INVALID_AVP_VALUE,
+                        null, null, null, null, List.of(), new FailedAvp(e.failedAvp().code(), e.failedAvp().data()),
+                        e.getMessage());
+                ctx.statistics().answerSent(invalid.resultCode());
+                send(CcaWriter.write(m, invalid, ctx.originHost(), ctx.originRealm()));
+            } else {
+                send(ctx.base().error(m, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE : e.resultCode(),
+                        e.getMessage(), e.failedAvp()));
+            }
             return;
         }
         CreditControlAnswer answer;
@@ -300,6 +310,11 @@ final class PeerConnection {
         if (TrafficLog.enabled()) {
             TrafficLog.info("Sent CCA response to {}", remote);
         }
+    }
+
+    private static String sessionIdOf(DiameterMessage m) {
+        Avp a = m.avp(AvpCodes.SESSION_ID);
+        return a == null ? null : a.utf8();
     }
 
     // ---------------------------------------------------------------- writing
