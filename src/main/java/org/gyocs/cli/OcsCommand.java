@@ -14,6 +14,7 @@ import org.gyocs.app.GyDiameterApplication;
 import org.gyocs.core.GrantPolicy;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
+import org.gyocs.node.TransportLimits;
 
 import sun.misc.Signal;
 
@@ -43,6 +44,16 @@ public final class OcsCommand {
                 .desc("default CC-Service-Specific-Units grant (default " + GrantPolicy.DEFAULT.defaultUnits() + ")").get());
         o.addOption(Option.builder().longOpt("validity-time").hasArg().argName("SECONDS")
                 .desc("Validity-Time sent with each grant (default " + GrantPolicy.DEFAULT.validityTime() + ")").get());
+        TransportLimits d = TransportLimits.DEFAULT;
+        o.addOption(Option.builder().longOpt("max-message").hasArg().argName("BYTES")
+                .desc("mock mode: larger messages close the connection (default " + d.maxMessageBytes() + ")").get());
+        o.addOption(Option.builder().longOpt("max-connections").hasArg().argName("N")
+                .desc("mock mode: connections beyond this are closed at once (default " + d.maxConnections() + ")").get());
+        o.addOption(Option.builder().longOpt("watchdog").hasArg().argName("SECONDS")
+                .desc("mock mode: Tw, DWR after this much silence (default " + d.watchdogMillis() / 1000 + ")").get());
+        o.addOption(Option.builder().longOpt("stall-timeout").hasArg().argName("SECONDS")
+                .desc("mock mode: close a peer without CER or with half a message after this (default "
+                        + d.stallMillis() / 1000 + ")").get());
         o.addOption(Option.builder("v").longOpt("verbose").desc("log every request and answer").get());
         o.addOption(Option.builder("l").longOpt("listen").desc("listen for peers (what the node always does; accepted for compatibility)").get());
         o.addOption(Option.builder().longOpt("mock").desc("run on the built-in Diameter codec and NIO server instead of jDiameter").get());
@@ -80,6 +91,11 @@ public final class OcsCommand {
                     .defaultSeconds(v.number("default-seconds", GrantPolicy.DEFAULT.defaultSeconds(), 1, 0xFFFFFFFFL))
                     .defaultUnits(v.number("default-units", GrantPolicy.DEFAULT.defaultUnits(), 1, Long.MAX_VALUE))
                     .validityTime(v.number("validity-time", GrantPolicy.DEFAULT.validityTime(), 1, 0xFFFFFFFFL))
+                    .limits(new TransportLimits(
+                            (int) v.number("max-message", TransportLimits.DEFAULT.maxMessageBytes(), 20, 16_777_215),
+                            (int) v.number("max-connections", TransportLimits.DEFAULT.maxConnections(), 1, 1_000_000),
+                            1000 * v.number("watchdog", TransportLimits.DEFAULT.watchdogMillis() / 1000, 6, 86_400),
+                            1000 * v.number("stall-timeout", TransportLimits.DEFAULT.stallMillis() / 1000, 1, 3_600)))
                     .verbose(v.flag("verbose"))
                     .mock(v.flag("mock"))
                     .build();
