@@ -12,20 +12,18 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.gyocs.core.RequestType;
 import org.gyocs.core.SubscriptionId;
+import org.gyocs.gy.jdiameter.StackShutdown;
 import org.gyocs.node.ListeningPorts;
 import org.jdiameter.api.Answer;
 import org.jdiameter.api.ApplicationId;
 import org.jdiameter.api.Avp;
 import org.jdiameter.api.AvpSet;
-import org.jdiameter.api.DisconnectCause;
 import org.jdiameter.api.EventListener;
 import org.jdiameter.api.Peer;
 import org.jdiameter.api.PeerState;
 import org.jdiameter.api.PeerTable;
 import org.jdiameter.api.Request;
 import org.jdiameter.api.Session;
-import org.jdiameter.client.api.IContainer;
-import org.jdiameter.common.api.concurrent.IConcurrentFactory;
 import org.jdiameter.server.impl.StackImpl;
 import org.jdiameter.server.impl.helpers.XMLConfiguration;
 
@@ -225,29 +223,8 @@ public final class GyTestClient implements AutoCloseable {
     public void close() {
         StackImpl s = stack;
         stack = null;
-        if (s == null) {
-            return;
-        }
-        try {
-            if (s.isActive()) {
-                s.stop(2_000, TimeUnit.MILLISECONDS, DisconnectCause.REBOOTING);
-            }
-        } catch (Exception e) {
-            // closing anyway
-        }
-        try {
-            IConcurrentFactory threads = (IConcurrentFactory) ((IContainer) s).getAssemblerFacility()
-                    .getComponentInstance(IConcurrentFactory.class);
-            if (threads != null) {
-                threads.shutdownAllNow();
-            }
-        } catch (Exception e) {
-            // closing anyway
-        }
-        try {
-            s.destroy();
-        } catch (Exception e) {
-            // closing anyway
+        if (s != null) {
+            StackShutdown.shutdown(s, 2_000);
         }
     }
 

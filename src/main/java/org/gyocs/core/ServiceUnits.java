@@ -21,6 +21,16 @@ public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long o
         return new ServiceUnits(null, null, null, null, n);
     }
 
+    /** Field-wise sum, for several Used-Service-Unit AVPs of one MSCC (one per tariff period, RFC 4006 8.19). */
+    public ServiceUnits plus(ServiceUnits o) {
+        return new ServiceUnits(sum(time, o.time), sum(totalOctets, o.totalOctets), sum(inputOctets, o.inputOctets),
+                sum(outputOctets, o.outputOctets), sum(serviceSpecificUnits, o.serviceSpecificUnits));
+    }
+
+    private static Long sum(Long a, Long b) {
+        return a == null ? b : b == null ? a : a + b;
+    }
+
     public boolean isEmpty() {
         return time == null && totalOctets == null && inputOctets == null && outputOctets == null
                 && serviceSpecificUnits == null;

@@ -68,16 +68,11 @@ final class CcrReader {
         ServiceUnits total = null;
         for (Avp usu : g.getAvps(Avp.USED_SERVICE_UNIT)) {
             ServiceUnits u = units(grouped(usu));
-            total = total == null ? u : new ServiceUnits(sum(total.time(), u.time()),
-                    sum(total.totalOctets(), u.totalOctets()), sum(total.inputOctets(), u.inputOctets()),
-                    sum(total.outputOctets(), u.outputOctets()), sum(total.serviceSpecificUnits(), u.serviceSpecificUnits()));
+            total = total == null ? u : total.plus(u);
         }
         return total;
     }
 
-    private static Long sum(Long a, Long b) {
-        return a == null ? b : b == null ? a : a + b;
-    }
 
     private static ServiceUnits units(AvpSet parent, int code) throws InvalidAvpException {
         Avp a = parent.getAvp(code);

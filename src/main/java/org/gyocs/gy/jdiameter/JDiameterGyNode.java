@@ -1,7 +1,5 @@
 package org.gyocs.gy.jdiameter;
 
-import java.util.concurrent.TimeUnit;
-
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.gyocs.core.CreditControl;
@@ -14,7 +12,6 @@ import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
 import org.jdiameter.api.Answer;
 import org.jdiameter.api.ApplicationId;
-import org.jdiameter.api.DisconnectCause;
 import org.jdiameter.api.MutablePeerTable;
 import org.jdiameter.api.Network;
 import org.jdiameter.api.NetworkReqListener;
@@ -28,9 +25,7 @@ import org.jdiameter.api.auth.events.ReAuthRequest;
 import org.jdiameter.api.cca.ServerCCASession;
 import org.jdiameter.api.cca.ServerCCASessionListener;
 import org.jdiameter.api.cca.events.JCreditControlRequest;
-import org.jdiameter.client.api.IContainer;
 import org.jdiameter.client.api.ISessionFactory;
-import org.jdiameter.common.api.concurrent.IConcurrentFactory;
 import org.jdiameter.common.impl.app.cca.CCASessionFactoryImpl;
 import org.jdiameter.server.impl.StackImpl;
 
@@ -105,29 +100,7 @@ public final class JDiameterGyNode implements DiameterNode {
             return;
         }
         stack = null;
-        try {
-            if (s.isActive()) {
-                // Sends DPR to every connected peer and waits for DPA or the timeout.
-                s.stop(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS, DisconnectCause.REBOOTING);
-            }
-        } catch (Exception e) {
-            log.warn("Error stopping the jDiameter stack: {}", e.toString());
-        }
-        try {
-            // stop() and destroy() leave the ApplicationSession pool running: shut it down.
-            IConcurrentFactory threads = (IConcurrentFactory) ((IContainer) s).getAssemblerFacility()
-                    .getComponentInstance(IConcurrentFactory.class);
-            if (threads != null) {
-                threads.shutdownAllNow();
-            }
-        } catch (Exception e) {
-            log.warn("Error stopping jDiameter threads: {}", e.toString());
-        }
-        try {
-            s.destroy();
-        } catch (Exception e) {
-            log.warn("Error destroying the jDiameter stack: {}", e.toString());
-        }
+        StackShutdown.shutdown(s, STOP_TIMEOUT_MS);
     }
 
     /** Receives the first request of every session; later ones go to the session itself. */

@@ -61,18 +61,12 @@ final class CcrReader {
         for (Avp usu : g) {
             if (usu.code() == USED_SERVICE_UNIT && !usu.isVendorSpecific()) {
                 ServiceUnits u = units(usu.group());
-                total = total == null ? u : new ServiceUnits(sum(total.time(), u.time()),
-                        sum(total.totalOctets(), u.totalOctets()), sum(total.inputOctets(), u.inputOctets()),
-                        sum(total.outputOctets(), u.outputOctets()),
-                        sum(total.serviceSpecificUnits(), u.serviceSpecificUnits()));
+                total = total == null ? u : total.plus(u);
             }
         }
         return total;
     }
 
-    private static Long sum(Long a, Long b) {
-        return a == null ? b : b == null ? a : a + b;
-    }
 
     private static ServiceUnits units(List<Avp> parent, int code) throws DiameterDecodeException {
         Avp a = DiameterMessage.find(parent, code);
