@@ -109,7 +109,8 @@ final class PeerConnection {
             close("bad framing: " + e.getMessage());
             return;
         }
-        partialSince = in.position() > 0 ? (partialSince == 0 ? now : partialSince) : 0;
+        // the stall clock measures silence: a slow but steady sender is not stalled
+        partialSince = in.position() > 0 ? now : 0;
     }
 
     /** Handles every whole message in the buffer; several may have come in one read, or one over many. */
