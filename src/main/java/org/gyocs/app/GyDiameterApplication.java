@@ -1,6 +1,8 @@
 package org.gyocs.app;
 
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
@@ -9,7 +11,8 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
-import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.ChargingPolicy;
+import org.gyocs.core.OnlineCharging;
 import org.gyocs.core.GrantPolicy;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.gy.jdiameter.JDiameterGyNode;
@@ -19,6 +22,11 @@ import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
 import org.gyocs.node.TrafficLog;
 import org.gyocs.node.TransportLimits;
+import org.gyocs.store.Bucket;
+import org.gyocs.store.JdbcBalanceStore;
+import org.gyocs.store.StoreException;
+import org.gyocs.store.SubscriberAdmin;
+import org.gyocs.store.SubscriberCsv;
 
 /**
  * The gy-ocs node as a library: a Diameter Gy (RFC 4006) credit-control server.
@@ -41,14 +49,35 @@ public final class GyDiameterApplication {
 
     private final NodeSettings settings;
     private final boolean mock;
+    private final ChargingPolicy charging;
+    private final String storeUrl;
+    private final String storeUser;
+    private final String storePassword;
+    private final Path subscribersFile;
     private NodeStatistics statistics = new NodeStatistics();
     private DiameterNode node;
+    private OnlineCharging onlineCharging;
+    private JdbcBalanceStore store;
     private CountDownLatch stopped = new CountDownLatch(0);
 
     private GyDiameterApplication(Builder b) {
         this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose,
                 new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime), b.limits);
         this.mock = b.mock;
+        this.charging = b.charging != null ? b.charging : ChargingPolicy.of(settings.grantPolicy());
+        this.storeUrl = b.store != null && !b.store.isBlank() ? b.store : defaultStore(b.dataDir);
+        this.storeUser = b.storeUser;
+        this.storePassword = b.storePassword;
+        this.subscribersFile = b.subscribers;
+    }
+
+    /**
+     * The embedded store: an H2 file under {@code dataDir}. AUTO_SERVER lets bin/ocs-admin.sh use it
+     * while the node runs; WRITE_DELAY=0 writes every commit before the CCA goes out (H2 would
+     * otherwise batch commits for up to half a second, which a kill -9 would lose).
+     */
+    static String defaultStore(Path dataDir) {
+        return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("ocs") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
     }
 
     /** A builder with the defaults of {@code bin/ocs.sh}. */
@@ -110,11 +139,20 @@ public final class GyDiameterApplication {
                 Configurator.setLevel(TrafficLog.NAME, Level.INFO);
             }
             NodeStatistics fresh = new NodeStatistics();
-            CreditControlCore core = new CreditControlCore(settings.grantPolicy());
+            JdbcBalanceStore s = openStore();
+            OnlineCharging core = new OnlineCharging(charging, s, fresh);
             DiameterNode n = mock ? new MockGyNode(settings, core, fresh) : new JDiameterGyNode(settings, core, fresh);
-            n.start();
+            try {
+                n.start();
+            } catch (NodeStartException | RuntimeException e) {
+                core.close();
+                s.close();
+                throw e;
+            }
             statistics = fresh;
             node = n;
+            onlineCharging = core;
+            store = s;
             stopped = new CountDownLatch(1);
             waitFor = stopped;
             banner(n.port());
@@ -127,6 +165,43 @@ public final class GyDiameterApplication {
                 stop();
             }
         }
+    }
+
+    private JdbcBalanceStore openStore() throws NodeStartException {
+        JdbcBalanceStore s;
+        try {
+            s = JdbcBalanceStore.open(storeUrl, blankToNull(storeUser), blankToNull(storePassword), 8);
+        } catch (StoreException e) {
+            throw new NodeStartException(e.getMessage(), e);
+        }
+        if (subscribersFile != null) {
+            try {
+                List<Bucket> buckets = SubscriberCsv.read(subscribersFile);
+                s.add(buckets, true);
+                log.info("Imported {} balance buckets from {}", buckets.size(), subscribersFile);
+            } catch (IOException e) {
+                s.close();
+                throw new NodeStartException("Cannot read subscribers file " + subscribersFile + ": " + e.getMessage(), e);
+            } catch (IllegalArgumentException | StoreException e) {
+                s.close();
+                throw new NodeStartException("Subscribers not imported: " + e.getMessage(), e);
+            }
+        }
+        return s;
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+
+    /** The balance store in use while running (for administration through the API), else null. */
+    public synchronized SubscriberAdmin subscriberAdmin() {
+        return store;
+    }
+
+    /** Credit-control sessions open now. */
+    public synchronized int openSessions() {
+        return onlineCharging == null ? 0 : onlineCharging.openSessions();
     }
 
     /** The port listened on; useful after starting with port 0. */
@@ -151,6 +226,20 @@ public final class GyDiameterApplication {
         }
         log.info("Stopping server...");
         n.stop();
+        OnlineCharging core;
+        JdbcBalanceStore s;
+        synchronized (this) {
+            core = onlineCharging;
+            s = store;
+            onlineCharging = null;
+            store = null;
+        }
+        if (core != null) {
+            core.close();
+        }
+        if (s != null) {
+            s.close();
+        }
         printStatistics();
         stopped.countDown();
     }
@@ -177,6 +266,7 @@ public final class GyDiameterApplication {
         log.info(line);
         log.info("Host identity: {}", settings.originHost());
         log.info("Realm:         {}", settings.realm());
+        log.info("Balance store: {}", JdbcBalanceStore.describe(storeUrl));
         if (!mock) {
             log.info("Config:        {}", settings.configFile());
         }
@@ -199,6 +289,12 @@ public final class GyDiameterApplication {
         private long defaultUnits = GrantPolicy.DEFAULT.defaultUnits();
         private long validityTime = GrantPolicy.DEFAULT.validityTime();
         private TransportLimits limits = TransportLimits.DEFAULT;
+        private ChargingPolicy charging;
+        private String store;
+        private String storeUser;
+        private String storePassword;
+        private Path subscribers;
+        private Path dataDir = Path.of("data");
 
         private Builder() {
         }
@@ -272,6 +368,37 @@ public final class GyDiameterApplication {
         /** Message size, connection cap, watchdog and stall timeouts of the mock transport. */
         public Builder limits(TransportLimits v) {
             limits = Objects.requireNonNull(v);
+            return this;
+        }
+
+        /** The whole charging policy (config/ocs.properties); when set, the grant setters above are ignored. */
+        public Builder charging(ChargingPolicy v) {
+            charging = v;
+            return this;
+        }
+
+        /** Balance store JDBC URL: jdbc:postgresql://... or jdbc:h2:...; default an H2 file under the data directory. */
+        public Builder store(String url) {
+            store = url;
+            return this;
+        }
+
+        /** Database user and password for the store (PostgreSQL). */
+        public Builder storeCredentials(String user, String password) {
+            storeUser = user;
+            storePassword = password;
+            return this;
+        }
+
+        /** A CSV file of balance buckets imported at start (see {@link SubscriberCsv}). */
+        public Builder subscribers(Path csv) {
+            subscribers = csv;
+            return this;
+        }
+
+        /** Where the embedded store keeps its file (default ./data). */
+        public Builder dataDir(Path dir) {
+            dataDir = Objects.requireNonNull(dir);
             return this;
         }
 

@@ -2,6 +2,8 @@ package org.gyocs.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
@@ -11,7 +13,8 @@ import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 import org.apache.logging.log4j.LogManager;
 import org.gyocs.app.GyDiameterApplication;
-import org.gyocs.core.GrantPolicy;
+import org.gyocs.app.OcsConfiguration;
+import org.gyocs.store.SubscriberCsv;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
 import org.gyocs.node.TransportLimits;
@@ -20,6 +23,33 @@ import sun.misc.Signal;
 
 /** {@code bin/ocs.sh}: runs the OCS node until SIGINT or SIGTERM. */
 public final class OcsCommand {
+    /** The keys of config/ocs.properties, each also an option that wins over the file. */
+    static final Map<String, String> CHARGING_OPTIONS = chargingOptions();
+
+    private static Map<String, String> chargingOptions() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("default-octets", "default CC-Total-Octets grant");
+        m.put("default-seconds", "default CC-Time grant");
+        m.put("default-units", "default CC-Service-Specific-Units grant");
+        m.put("max-octets", "maximum CC-Total-Octets grant (default: the default grant)");
+        m.put("max-seconds", "maximum CC-Time grant (default: the default grant)");
+        m.put("max-units", "maximum CC-Service-Specific-Units grant (default: the default grant)");
+        m.put("validity-time", "Validity-Time sent with each grant, seconds");
+        m.put("tcc", "seconds of silence after which a session is released (default 2 x validity-time)");
+        m.put("final-unit-action", "with the last grant of a balance: terminate, redirect or restrict");
+        m.put("redirect-address", "Redirect-Server-Address URL for final-unit-action redirect");
+        m.put("filter-id", "Filter-Id for final-unit-action restrict");
+        m.put("unknown-subscriber", "grant (default grant, nothing debited) or reject (5030)");
+        m.put("subscription-id-priority", "Subscription-Id types tried in order");
+        m.put("quota-holding-time", "3GPP Quota-Holding-Time sent with grants, seconds");
+        m.put("volume-quota-threshold", "3GPP Volume-Quota-Threshold sent with octet grants");
+        m.put("time-quota-threshold", "3GPP Time-Quota-Threshold sent with grants, seconds");
+        m.put("denied-rating-groups", "rating groups answered 5031 DIAMETER_RATING_FAILED, comma-separated");
+        m.put("store", "balance store JDBC URL, e.g. jdbc:postgresql://db/ocs (default: embedded H2 under data/)");
+        m.put("store-user", "balance store user");
+        m.put("store-password", "balance store password");
+        return m;
+    }
 
     private OcsCommand() {
     }
@@ -36,14 +66,15 @@ public final class OcsCommand {
                 .desc("TCP port (default " + NodeSettings.DEFAULT_PORT + ")").get());
         o.addOption(Option.builder().longOpt("config").hasArg().argName("FILE")
                 .desc("jDiameter XML configuration (default " + defaultConfig + ")").get());
-        o.addOption(Option.builder().longOpt("default-octets").hasArg().argName("N")
-                .desc("default CC-Total-Octets grant (default " + GrantPolicy.DEFAULT.defaultOctets() + ")").get());
-        o.addOption(Option.builder().longOpt("default-seconds").hasArg().argName("N")
-                .desc("default CC-Time grant (default " + GrantPolicy.DEFAULT.defaultSeconds() + ")").get());
-        o.addOption(Option.builder().longOpt("default-units").hasArg().argName("N")
-                .desc("default CC-Service-Specific-Units grant (default " + GrantPolicy.DEFAULT.defaultUnits() + ")").get());
-        o.addOption(Option.builder().longOpt("validity-time").hasArg().argName("SECONDS")
-                .desc("Validity-Time sent with each grant (default " + GrantPolicy.DEFAULT.validityTime() + ")").get());
+        o.addOption(Option.builder().longOpt("ocs-config").hasArg().argName("FILE")
+                .desc("charging configuration (default " + defaultConfig.resolveSibling("ocs.properties") + ")").get());
+        o.addOption(Option.builder().longOpt("subscribers").hasArg().argName("CSV")
+                .desc("import balance buckets at start (header " + SubscriberCsv.HEADER + ")").get());
+        for (Map.Entry<String, String> e : CHARGING_OPTIONS.entrySet()) {
+            String def = OcsConfiguration.DEFAULTS.get(e.getKey());
+            o.addOption(Option.builder().longOpt(e.getKey()).hasArg().argName("VALUE")
+                    .desc(e.getValue() + (def.isEmpty() ? "" : " (default " + def + ")")).get());
+        }
         TransportLimits d = TransportLimits.DEFAULT;
         o.addOption(Option.builder().longOpt("max-message").hasArg().argName("BYTES")
                 .desc("mock mode: larger messages close the connection (default " + d.maxMessageBytes() + ")").get());
@@ -81,16 +112,27 @@ public final class OcsCommand {
                 throw new CommandLineValues.UsageException("unexpected argument '" + line.getArgList().get(0) + "' (see --help)");
             }
             CommandLineValues v = new CommandLineValues(line);
+            Map<String, String> overrides = new LinkedHashMap<>();
+            for (String key : CHARGING_OPTIONS.keySet()) {
+                if (line.hasOption(key)) {
+                    overrides.put(key, line.getOptionValue(key));
+                }
+            }
+            Path ocsConfig = line.hasOption("ocs-config") ? Path.of(line.getOptionValue("ocs-config"))
+                    : defaultConfig.resolveSibling("ocs.properties");
+            OcsConfiguration charging = OcsConfiguration.load(ocsConfig, line.hasOption("ocs-config"), overrides);
+            Path home = System.getProperty("gyocs.home") == null ? Path.of("") : Path.of(System.getProperty("gyocs.home"));
             app = GyDiameterApplication.builder()
                     .host(v.string("host", NodeSettings.DEFAULT_HOST))
                     .realm(v.string("realm", NodeSettings.DEFAULT_REALM))
                     .ip(v.string("ip", NodeSettings.DEFAULT_BIND_ADDRESS))
                     .port((int) v.number("port", NodeSettings.DEFAULT_PORT, 1, 65535))
                     .config(Path.of(v.string("config", defaultConfig.toString())))
-                    .defaultOctets(v.number("default-octets", GrantPolicy.DEFAULT.defaultOctets(), 1, Long.MAX_VALUE))
-                    .defaultSeconds(v.number("default-seconds", GrantPolicy.DEFAULT.defaultSeconds(), 1, 0xFFFFFFFFL))
-                    .defaultUnits(v.number("default-units", GrantPolicy.DEFAULT.defaultUnits(), 1, Long.MAX_VALUE))
-                    .validityTime(v.number("validity-time", GrantPolicy.DEFAULT.validityTime(), 1, 0xFFFFFFFFL))
+                    .charging(charging.chargingPolicy())
+                    .store(charging.store())
+                    .storeCredentials(charging.storeUser(), charging.storePassword())
+                    .dataDir(home.resolve("data"))
+                    .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(
                             (int) v.number("max-message", TransportLimits.DEFAULT.maxMessageBytes(), 20, 16_777_215),
                             (int) v.number("max-connections", TransportLimits.DEFAULT.maxConnections(), 1, 1_000_000),
@@ -99,9 +141,12 @@ public final class OcsCommand {
                     .verbose(v.flag("verbose"))
                     .mock(v.flag("mock"))
                     .build();
-        } catch (ParseException | CommandLineValues.UsageException e) {
+        } catch (ParseException | CommandLineValues.UsageException | IllegalArgumentException e) {
             System.err.println("Error: " + e.getMessage());
             System.err.println("Try 'ocs.sh --help' for the options.");
+            return 1;
+        } catch (java.io.IOException e) {
+            System.err.println("Error: cannot read the charging configuration: " + e.getMessage());
             return 1;
         }
         // SIGINT/SIGTERM: stop gracefully (DPR to peers, statistics) and exit 0, which a JVM

@@ -55,7 +55,19 @@ public final class AvpCodes {
     public static final int CC_SUB_SESSION_ID = 419;
     public static final int CC_TIME = 420;
     public static final int CC_TOTAL_OCTETS = 421;
+    public static final int CHECK_BALANCE_RESULT = 422;
+    public static final int COST_INFORMATION = 423;
+    public static final int CURRENCY_CODE = 425;
+    public static final int FINAL_UNIT_INDICATION = 430;
     public static final int GRANTED_SERVICE_UNIT = 431;
+    public static final int REDIRECT_ADDRESS_TYPE = 433;
+    public static final int REDIRECT_SERVER = 434;
+    public static final int REDIRECT_SERVER_ADDRESS = 435;
+    public static final int UNIT_VALUE = 445;
+    public static final int VALUE_DIGITS = 447;
+    public static final int FINAL_UNIT_ACTION = 449;
+    /** ISO 4217 numeric code of the euro, the currency of the zero Cost-Information. */
+    public static final long CURRENCY_EUR = 978;
     public static final int RATING_GROUP = 432;
     public static final int REQUESTED_ACTION = 436;
     public static final int REQUESTED_SERVICE_UNIT = 437;
@@ -70,6 +82,9 @@ public final class AvpCodes {
     public static final int SERVICE_CONTEXT_ID = 461;
     /** 3GPP (vendor 10415) */
     public static final int REPORTING_REASON = 872;
+    public static final int TIME_QUOTA_THRESHOLD = 868;
+    public static final int VOLUME_QUOTA_THRESHOLD = 869;
+    public static final int QUOTA_HOLDING_TIME = 871;
 
     /** RFC 4006 and base AVPs, vendor 0. */
     private static final Set<Integer> BASE = Set.of(1, 11, 25, 27, 30, 33, 55, 257, 258, 259, 260, 263, 264, 265,

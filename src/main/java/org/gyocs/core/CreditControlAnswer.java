@@ -15,13 +15,25 @@ import java.util.List;
  * @param services         one MSCC per MSCC of the request
  * @param failedAvp        Failed-AVP for protocol errors, null otherwise
  * @param errorMessage     Error-Message for protocol errors, null otherwise
+ * @param finalUnitIndication  top-level Final-Unit-Indication with a top-level last grant, else null
+ * @param checkBalanceResult   Check-Balance-Result (422) of a CHECK_BALANCE event, else null
+ * @param costInformation      true to send a zero Cost-Information (423) to a PRICE_ENQUIRY
  */
 public record CreditControlAnswer(String sessionId, long resultCode, Long requestTypeCode, Long requestNumber,
                                   UnitAmount granted, Long validityTime, List<ServiceCreditAnswer> services,
-                                  FailedAvp failedAvp, String errorMessage) {
+                                  FailedAvp failedAvp, String errorMessage, FinalUnitIndication finalUnitIndication,
+                                  Integer checkBalanceResult, boolean costInformation) {
 
     public CreditControlAnswer {
         services = services == null ? List.of() : List.copyOf(services);
+    }
+
+    /** An answer without Final-Unit-Indication, Check-Balance-Result or Cost-Information. */
+    public CreditControlAnswer(String sessionId, long resultCode, Long requestTypeCode, Long requestNumber,
+                               UnitAmount granted, Long validityTime, List<ServiceCreditAnswer> services,
+                               FailedAvp failedAvp, String errorMessage) {
+        this(sessionId, resultCode, requestTypeCode, requestNumber, granted, validityTime, services, failedAvp,
+                errorMessage, null, null, false);
     }
 
     /** A protocol error answer (5xxx) for a request the core could not process. */

@@ -19,6 +19,7 @@ public final class NodeStatistics {
     public static final String CCA_SENT = "cca_sent";
     public static final String ERRORS = "errors";
     public static final String ANSWERS_BY_RESULT_CODE = "answers_by_result_code";
+    public static final String SESSIONS_EXPIRED = "sessions_expired";
 
     private final LongAdder initial = new LongAdder();
     private final LongAdder update = new LongAdder();
@@ -26,6 +27,7 @@ public final class NodeStatistics {
     private final LongAdder event = new LongAdder();
     private final LongAdder ccaSent = new LongAdder();
     private final LongAdder errors = new LongAdder();
+    private final LongAdder sessionsExpired = new LongAdder();
     private final Map<Long, LongAdder> byResultCode = new ConcurrentHashMap<>();
 
     /** Counts a received CCR; a request whose type is missing or invalid counts only as an error. */
@@ -56,6 +58,11 @@ public final class NodeStatistics {
         errors.increment();
     }
 
+    /** A session silent past Tcc was released (RFC 4006 section 13). */
+    public void sessionExpired() {
+        sessionsExpired.increment();
+    }
+
     public long errors() {
         return errors.sum();
     }
@@ -73,6 +80,7 @@ public final class NodeStatistics {
         m.put(CCR_EVENT_RECEIVED, event.sum());
         m.put(CCA_SENT, ccaSent.sum());
         m.put(ERRORS, errors.sum());
+        m.put(SESSIONS_EXPIRED, sessionsExpired.sum());
         Map<Long, Long> codes = new TreeMap<>();
         byResultCode.forEach((code, n) -> codes.put(code, n.sum()));
         m.put(ANSWERS_BY_RESULT_CODE, Collections.unmodifiableMap(codes));
@@ -92,6 +100,9 @@ public final class NodeStatistics {
         sb.append(String.format("CCR Event Received:      %d%n", event.sum()));
         sb.append(String.format("CCA Sent:                %d%n", ccaSent.sum()));
         sb.append(String.format("Errors:                  %d%n", errors.sum()));
+        if (sessionsExpired.sum() > 0) {
+            sb.append(String.format("Sessions Expired (Tcc):  %d%n", sessionsExpired.sum()));
+        }
         Map<Long, Long> codes = new TreeMap<>();
         byResultCode.forEach((code, n) -> codes.put(code, n.sum()));
         if (!codes.isEmpty()) {

@@ -2,6 +2,8 @@ package org.gyocs.gy.jdiameter;
 
 import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.FinalUnitIndication;
+import org.gyocs.core.QuotaThresholds;
 import org.gyocs.core.ServiceCreditAnswer;
 import org.gyocs.core.UnitAmount;
 import org.jdiameter.api.Answer;
@@ -14,6 +16,13 @@ import org.jdiameter.api.Request;
  * the CCA ABNF of RFC 4006 section 3.2 (jDiameter would append Origin-Host/Realm at the end).
  */
 final class CcaWriter {
+    private static final long VENDOR_3GPP = 10415;
+    private static final int TIME_QUOTA_THRESHOLD = 868;
+    private static final int VOLUME_QUOTA_THRESHOLD = 869;
+    private static final int QUOTA_HOLDING_TIME = 871;
+    private static final long CURRENCY_EUR = 978;
+    /** RFC 6733 Filter-Id (11); jDiameter names 11 after a 3GPP vendor AVP. */
+    private static final int FILTER_ID = 11;
 
     private CcaWriter() {
     }
@@ -53,6 +62,32 @@ final class CcaWriter {
                 mscc.addAvp(Avp.VALIDITY_TIME, s.validityTime(), true, false, true);
             }
             mscc.addAvp(Avp.RESULT_CODE, s.resultCode(), true, false, true);
+            if (s.finalUnitIndication() != null) {
+                addFinalUnitIndication(mscc, s.finalUnitIndication());
+            }
+            QuotaThresholds t = s.thresholds();
+            if (t != null) {
+                if (t.timeQuotaThreshold() != null) {
+                    mscc.addAvp(TIME_QUOTA_THRESHOLD, t.timeQuotaThreshold(), VENDOR_3GPP, true, false, true);
+                }
+                if (t.volumeQuotaThreshold() != null) {
+                    mscc.addAvp(VOLUME_QUOTA_THRESHOLD, t.volumeQuotaThreshold(), VENDOR_3GPP, true, false, true);
+                }
+                if (t.quotaHoldingTime() != null) {
+                    mscc.addAvp(QUOTA_HOLDING_TIME, t.quotaHoldingTime(), VENDOR_3GPP, true, false, true);
+                }
+            }
+        }
+        if (a.costInformation()) {
+            AvpSet cost = set.addGroupedAvp(Avp.COST_INFORMATION, true, false);
+            cost.addGroupedAvp(Avp.UNIT_VALUE, true, false).addAvp(Avp.VALUE_DIGITS, 0L, true, false);
+            cost.addAvp(Avp.CURRENCY_CODE, CURRENCY_EUR, true, false, true);
+        }
+        if (a.finalUnitIndication() != null) {
+            addFinalUnitIndication(set, a.finalUnitIndication());
+        }
+        if (a.checkBalanceResult() != null) {
+            set.addAvp(Avp.CHECK_BALANCE_RESULT, a.checkBalanceResult(), true, false);
         }
         if (a.validityTime() != null) {
             set.addAvp(Avp.VALIDITY_TIME, a.validityTime(), true, false, true);
@@ -69,6 +104,19 @@ final class CcaWriter {
             failed.addAvp(a.failedAvp().code(), a.failedAvp().data(), true, false);
         }
         return answer;
+    }
+
+    private static void addFinalUnitIndication(AvpSet parent, FinalUnitIndication f) {
+        AvpSet fui = parent.addGroupedAvp(Avp.FINAL_UNIT_INDICATION, true, false);
+        fui.addAvp(Avp.FINAL_UNIT_ACTION, f.action().code(), true, false);
+        if (f.filterId() != null) {
+            fui.addAvp(FILTER_ID, f.filterId(), true, false, false);
+        }
+        if (f.redirectAddress() != null) {
+            AvpSet rs = fui.addGroupedAvp(Avp.REDIRECT_SERVER, true, false);
+            rs.addAvp(Avp.REDIRECT_ADDRESS_TYPE, FinalUnitIndication.REDIRECT_ADDRESS_URL, true, false);
+            rs.addAvp(Avp.REDIRECT_ADDRESS, f.redirectAddress(), true, false, false);
+        }
     }
 
     private static void addGranted(AvpSet parent, UnitAmount g) {

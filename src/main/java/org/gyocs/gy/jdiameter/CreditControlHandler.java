@@ -46,20 +46,39 @@ final class CreditControlHandler {
      *
      * @return the error answer to send, or null when the request may go on to its session
      */
-    Answer screen(Request request) {
-        return screen(request, false);
-    }
-
     /**
-     * Like {@link #screen(Request)}, for the first request of a session jDiameter does not know:
-     * a CCR-U or CCR-T there is answered 5002 (RFC 4006 section 7: unknown Session-Id) here,
-     * because jDiameter would create a session only to answer it and then fail on it.
+     * Answers, outside jDiameter's session state machine, what that machine would mishandle:
+     * a CCR-U/T for which jDiameter has no session (it would create one only to refuse it, and
+     * after a CCR-T sends nothing), and a CCR-I on a session it holds open (a retransmission,
+     * which it drops silently). The core knows its sessions: it answers 5002, or repeats the
+     * answer it gave.
+     *
+     * @return the answer to send
      */
-    Answer screenNewSession(Request request) {
-        return screen(request, true);
+    Answer answerDirectly(Request request) {
+        Answer error = screen(request);
+        if (error != null) {
+            return error;
+        }
+        try {
+            CreditControlRequest ccr = CcrReader.read(request);
+            statistics.requestReceived(ccr.requestType());
+            TrafficLog.request(ccr);
+            CreditControlAnswer a = core.answer(ccr);
+            if (a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
+                statistics.error();
+                log.warn("CCR of unknown session {} from {}: 5002", ccr.sessionId(), ccr.originHost());
+            }
+            return sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr);
+        } catch (Exception | LinkageError e) {
+            statistics.error();
+            log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
+            statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
+            return unableToComply(request);
+        }
     }
 
-    private Answer screen(Request request, boolean newSession) {
+    Answer screen(Request request) {
         CreditControlRequest ccr;
         try {
             ccr = CcrReader.read(request);
@@ -72,12 +91,7 @@ final class CreditControlHandler {
         }
         Optional<CreditControlAnswer> error = core.validate(ccr);
         if (error.isEmpty()) {
-            RequestType type = ccr.requestType();
-            if (!newSession || type == RequestType.INITIAL || type == RequestType.EVENT) {
-                return null;
-            }
-            error = Optional.of(CreditControlAnswer.error(ccr, ResultCode.UNKNOWN_SESSION_ID, null,
-                    "Unknown Session-Id: no open credit-control session"));
+            return null;
         }
         statistics.requestReceived(ccr.requestType());
         statistics.error();
@@ -119,11 +133,16 @@ final class CreditControlHandler {
         }
     }
 
+    private Answer unableToComply(Request request) {
+        Answer answer = request.createAnswer(ResultCode.UNABLE_TO_COMPLY);
+        answer.getAvps().addAvp(Avp.ORIGIN_HOST, originHost, true, false, true);
+        answer.getAvps().addAvp(Avp.ORIGIN_REALM, originRealm, true, false, true);
+        return answer;
+    }
+
     private void sendUnableToComply(ServerCCASession session, Request request) {
         try {
-            Answer answer = request.createAnswer(ResultCode.UNABLE_TO_COMPLY);
-            answer.getAvps().addAvp(Avp.ORIGIN_HOST, originHost, true, false, true);
-            answer.getAvps().addAvp(Avp.ORIGIN_REALM, originRealm, true, false, true);
+            Answer answer = unableToComply(request);
             statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
             // Not through the state machine: it is the state machine that may have failed.
             session.getSessions().get(0).send(answer);

@@ -5,6 +5,7 @@ import org.apache.logging.log4j.Logger;
 import org.gyocs.core.CreditControl;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.NodeStatistics;
+import org.gyocs.core.RequestType;
 import org.gyocs.core.ResultCode;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.ListeningPorts;
@@ -113,9 +114,13 @@ public final class JDiameterGyNode implements DiameterNode {
                 a.setError(true);
                 return a;
             }
-            Answer refused = handler.screenNewSession(request);
+            Answer refused = handler.screen(request);
             if (refused != null) {
                 return refused;
+            }
+            long type = requestType(request);
+            if (type == RequestType.UPDATE.code() || type == RequestType.TERMINATION.code()) {
+                return handler.answerDirectly(request); // no jDiameter session: the core answers (5002 or a repeat)
             }
             try {
                 ServerCCASession session = sessionFactory.getNewAppSession(request.getSessionId(), gy,
@@ -124,13 +129,28 @@ public final class JDiameterGyNode implements DiameterNode {
                 // Later requests of this session are screened too before the state machine.
                 session.getSessions().get(0).setRequestListener(r -> {
                     Answer error = handler.screen(r);
-                    return error != null ? error : stateMachine.processRequest(r);
+                    if (error != null) {
+                        return error;
+                    }
+                    // a CCR-I on an open session is a retransmission, which the state machine drops
+                    return requestType(r) == RequestType.INITIAL.code() ? handler.answerDirectly(r)
+                            : stateMachine.processRequest(r);
                 });
                 return stateMachine.processRequest(request);
             } catch (Exception e) {
                 log.error("Cannot create the credit-control session {}: {}", request.getSessionId(), e.toString(), e);
                 return request.createAnswer(ResultCode.UNABLE_TO_COMPLY);
             }
+        }
+    }
+
+    /** CC-Request-Type of a screened request (present and valid), or -1. */
+    private static long requestType(Request r) {
+        try {
+            org.jdiameter.api.Avp t = r.getAvps().getAvp(org.jdiameter.api.Avp.CC_REQUEST_TYPE);
+            return t == null ? -1 : t.getInteger32();
+        } catch (Exception e) {
+            return -1;
         }
     }
 

@@ -9,6 +9,8 @@ import org.gyocs.codec.Avp;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.FinalUnitIndication;
+import org.gyocs.core.QuotaThresholds;
 import org.gyocs.core.ServiceCreditAnswer;
 import org.gyocs.core.UnitAmount;
 
@@ -55,7 +57,34 @@ final class CcaWriter {
                 mscc.add(Avp.unsigned32(VALIDITY_TIME, s.validityTime()));
             }
             mscc.add(Avp.unsigned32(RESULT_CODE, s.resultCode()));
+            if (s.finalUnitIndication() != null) {
+                mscc.add(finalUnitIndication(s.finalUnitIndication()));
+            }
+            QuotaThresholds t = s.thresholds();
+            if (t != null) {
+                // 3GPP TS 32.299 7.2.x: vendor 10415 AVPs after Final-Unit-Indication
+                if (t.timeQuotaThreshold() != null) {
+                    mscc.add(vendor32(TIME_QUOTA_THRESHOLD, t.timeQuotaThreshold()));
+                }
+                if (t.volumeQuotaThreshold() != null) {
+                    mscc.add(vendor32(VOLUME_QUOTA_THRESHOLD, t.volumeQuotaThreshold()));
+                }
+                if (t.quotaHoldingTime() != null) {
+                    mscc.add(vendor32(QUOTA_HOLDING_TIME, t.quotaHoldingTime()));
+                }
+            }
             avps.add(Avp.grouped(MULTIPLE_SERVICES_CREDIT_CONTROL, mscc));
+        }
+        if (a.costInformation()) {
+            // no tariffs: a PRICE_ENQUIRY costs nothing (Unit-Value 0, Currency-Code EUR)
+            avps.add(Avp.grouped(COST_INFORMATION, Avp.grouped(UNIT_VALUE, Avp.unsigned64(VALUE_DIGITS, 0)),
+                    Avp.unsigned32(CURRENCY_CODE, CURRENCY_EUR)));
+        }
+        if (a.finalUnitIndication() != null) {
+            avps.add(finalUnitIndication(a.finalUnitIndication()));
+        }
+        if (a.checkBalanceResult() != null) {
+            avps.add(Avp.unsigned32(CHECK_BALANCE_RESULT, a.checkBalanceResult()));
         }
         if (a.validityTime() != null) {
             avps.add(Avp.unsigned32(VALIDITY_TIME, a.validityTime()));
@@ -69,6 +98,23 @@ final class CcaWriter {
             avps.add(Avp.grouped(FAILED_AVP, Avp.of(a.failedAvp().code(), a.failedAvp().data())));
         }
         return request.answer(false, avps);
+    }
+
+    private static Avp finalUnitIndication(FinalUnitIndication f) {
+        List<Avp> g = new ArrayList<>();
+        g.add(Avp.unsigned32(FINAL_UNIT_ACTION, f.action().code()));
+        if (f.filterId() != null) {
+            g.add(Avp.utf8(FILTER_ID, f.filterId()));
+        }
+        if (f.redirectAddress() != null) {
+            g.add(Avp.grouped(REDIRECT_SERVER, Avp.unsigned32(REDIRECT_ADDRESS_TYPE, FinalUnitIndication.REDIRECT_ADDRESS_URL),
+                    Avp.utf8(REDIRECT_SERVER_ADDRESS, f.redirectAddress())));
+        }
+        return Avp.grouped(FINAL_UNIT_INDICATION, g);
+    }
+
+    private static Avp vendor32(int code, long value) {
+        return Avp.vendor(code, VENDOR_3GPP, java.nio.ByteBuffer.allocate(4).putInt((int) value).array());
     }
 
     private static Avp granted(UnitAmount g) {

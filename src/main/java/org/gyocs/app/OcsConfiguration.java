@@ -1,0 +1,196 @@
+package org.gyocs.app;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+import org.gyocs.core.ChargingPolicy;
+import org.gyocs.core.FinalUnitIndication;
+import org.gyocs.core.FinalUnitIndication.FinalUnitAction;
+import org.gyocs.core.GrantPolicy;
+import org.gyocs.core.QuotaThresholds;
+import org.gyocs.core.SubscriptionId;
+
+/**
+ * The charging configuration (config/ocs.properties), each key also a command-line option of the
+ * same name that wins over the file. Read once into immutable values.
+ */
+public final class OcsConfiguration {
+    /** Every key of config/ocs.properties, with its default ("" = not set). */
+    public static final Map<String, String> DEFAULTS = defaults();
+
+    private final Map<String, String> values;
+
+    private OcsConfiguration(Map<String, String> values) {
+        this.values = values;
+    }
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("default-octets", "1048576");
+        d.put("default-seconds", "3600");
+        d.put("default-units", "100");
+        d.put("max-octets", "");
+        d.put("max-seconds", "");
+        d.put("max-units", "");
+        d.put("validity-time", "3600");
+        d.put("tcc", "");
+        d.put("final-unit-action", "terminate");
+        d.put("redirect-address", "");
+        d.put("filter-id", "");
+        d.put("unknown-subscriber", "grant");
+        d.put("subscription-id-priority", "e164,imsi");
+        d.put("quota-holding-time", "");
+        d.put("volume-quota-threshold", "");
+        d.put("time-quota-threshold", "");
+        d.put("denied-rating-groups", "");
+        d.put("store", "");
+        d.put("store-user", "");
+        d.put("store-password", "");
+        return java.util.Collections.unmodifiableMap(d);
+    }
+
+    /**
+     * The file's values (a missing file is fine when {@code required} is false) overridden by
+     * {@code overrides} (the command line).
+     *
+     * @throws IllegalArgumentException naming the file and key for an unknown key or a bad value
+     */
+    public static OcsConfiguration load(Path file, boolean required, Map<String, String> overrides) throws IOException {
+        Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
+        if (file != null) {
+            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                Properties p = new Properties();
+                p.load(r);
+                for (String key : p.stringPropertyNames()) {
+                    if (!DEFAULTS.containsKey(key)) {
+                        throw new IllegalArgumentException(file + ": unknown key '" + key + "'");
+                    }
+                    v.put(key, p.getProperty(key).trim());
+                }
+            } catch (NoSuchFileException e) {
+                if (required) {
+                    throw new IllegalArgumentException("Charging configuration not found: " + file);
+                }
+            }
+        }
+        v.putAll(overrides);
+        OcsConfiguration c = new OcsConfiguration(v);
+        c.chargingPolicy(); // fail now, with the key's name, not at the first request
+        return c;
+    }
+
+    public static OcsConfiguration of(Map<String, String> values) {
+        Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
+        v.putAll(values);
+        return new OcsConfiguration(v);
+    }
+
+    public String store() {
+        return values.get("store");
+    }
+
+    public String storeUser() {
+        return values.get("store-user");
+    }
+
+    public String storePassword() {
+        return values.get("store-password");
+    }
+
+    public ChargingPolicy chargingPolicy() {
+        long defOctets = number("default-octets", 1);
+        long defSeconds = number("default-seconds", 1);
+        long defUnits = number("default-units", 1);
+        long validity = number("validity-time", 1);
+        GrantPolicy grants = new GrantPolicy(defOctets, defSeconds, defUnits,
+                orDefault("max-octets", defOctets), orDefault("max-seconds", defSeconds),
+                orDefault("max-units", defUnits), validity);
+        long tcc = orDefault("tcc", 2 * validity);
+        FinalUnitAction action = switch (values.get("final-unit-action").toLowerCase(Locale.ROOT)) {
+            case "terminate" -> FinalUnitAction.TERMINATE;
+            case "redirect" -> FinalUnitAction.REDIRECT;
+            case "restrict", "restrict_access", "restrict-access" -> FinalUnitAction.RESTRICT_ACCESS;
+            default -> throw bad("final-unit-action", "terminate, redirect or restrict");
+        };
+        String redirect = emptyToNull(values.get("redirect-address"));
+        String filter = emptyToNull(values.get("filter-id"));
+        if (action == FinalUnitAction.REDIRECT && redirect == null) {
+            throw new IllegalArgumentException("final-unit-action redirect needs redirect-address (a URL)");
+        }
+        if (action == FinalUnitAction.RESTRICT_ACCESS && filter == null) {
+            throw new IllegalArgumentException("final-unit-action restrict needs filter-id");
+        }
+        FinalUnitIndication fui = new FinalUnitIndication(action,
+                action == FinalUnitAction.REDIRECT ? redirect : null, action == FinalUnitAction.RESTRICT_ACCESS ? filter : null);
+        boolean reject = switch (values.get("unknown-subscriber").toLowerCase(Locale.ROOT)) {
+            case "grant" -> false;
+            case "reject" -> true;
+            default -> throw bad("unknown-subscriber", "grant or reject");
+        };
+        List<Integer> priority = new ArrayList<>();
+        for (String t : values.get("subscription-id-priority").split(",")) {
+            priority.add(switch (t.trim().toLowerCase(Locale.ROOT)) {
+                case "e164", "msisdn" -> SubscriptionId.END_USER_E164;
+                case "imsi" -> SubscriptionId.END_USER_IMSI;
+                case "sip", "sip_uri" -> SubscriptionId.END_USER_SIP_URI;
+                case "nai" -> SubscriptionId.END_USER_NAI;
+                case "private" -> SubscriptionId.END_USER_PRIVATE;
+                default -> throw bad("subscription-id-priority", "a list of e164, imsi, sip, nai, private");
+            });
+        }
+        Set<Long> denied = new HashSet<>();
+        for (String rg : values.get("denied-rating-groups").split(",")) {
+            if (!rg.isBlank()) {
+                try {
+                    denied.add(Long.parseLong(rg.trim()));
+                } catch (NumberFormatException e) {
+                    throw bad("denied-rating-groups", "a comma-separated list of rating groups");
+                }
+            }
+        }
+        QuotaThresholds thresholds = new QuotaThresholds(optional("time-quota-threshold"),
+                optional("volume-quota-threshold"), optional("quota-holding-time"));
+        return new ChargingPolicy(grants, tcc, fui, reject, priority, thresholds, denied);
+    }
+
+    private long number(String key, long min) {
+        String v = values.get(key);
+        try {
+            long n = Long.parseLong(v.trim());
+            if (n < min) {
+                throw bad(key, "a number of at least " + min);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw bad(key, "a number");
+        }
+    }
+
+    private long orDefault(String key, long fallback) {
+        return values.get(key).isBlank() ? fallback : number(key, 1);
+    }
+
+    private Long optional(String key) {
+        return values.get(key).isBlank() ? null : number(key, 0);
+    }
+
+    private IllegalArgumentException bad(String key, String expected) {
+        return new IllegalArgumentException(key + " must be " + expected + ", not '" + values.get(key) + "'");
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isBlank() ? null : s.trim();
+    }
+}

@@ -1,0 +1,58 @@
+package org.gyocs.core;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where subscriber balances live. The core defines what it needs; the embedded and PostgreSQL
+ * stores implement it. Every method is one atomic transaction, committed before it returns: a
+ * debit acknowledged to the core survives a crash, and two nodes sharing a store never grant
+ * more than a balance holds.
+ *
+ * <p>Buckets are chosen per request: those of the unit asked, not expired, with the request's
+ * rating group first, then those without a rating group (which serve every rating group).
+ */
+public interface BalanceStore extends AutoCloseable {
+
+    /** The first of these identities (MSISDN or IMSI digits, in priority order) that is a provisioned subscriber. */
+    Optional<String> findSubscriber(List<String> identities);
+
+    /**
+     * Reserves up to {@code amount} under {@code reservationKey}.
+     *
+     * @return what was reserved (0 when nothing is left) and what stays available after it
+     */
+    Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String reservationKey,
+                        Instant expires);
+
+    /**
+     * Debits {@code used} against the reservation (usage beyond it is debited from what is still
+     * available, never below zero) and releases the rest of the reservation.
+     *
+     * @return the amount actually debited
+     */
+    long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used);
+
+    /** Releases a reservation without debiting anything. */
+    void release(String reservationKey);
+
+    /** Debits up to {@code amount} at once (direct debiting). @return the amount debited */
+    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount);
+
+    /** Credits {@code amount} (refund) to the subscriber's bucket of this unit and rating group, made if needed. */
+    void credit(String subscriber, UnitType unit, Long ratingGroup, long amount);
+
+    /** What is available (balance minus reservations) for this unit and rating group. */
+    long available(String subscriber, UnitType unit, Long ratingGroup);
+
+    /** Releases reservations whose expiry has passed (held by a node that died). @return how many */
+    int releaseExpired(Instant now);
+
+    @Override
+    void close();
+
+    /** The outcome of {@link #reserve}. */
+    record Reservation(long reserved, long availableAfter) {
+    }
+}

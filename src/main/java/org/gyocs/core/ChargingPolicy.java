@@ -1,0 +1,42 @@
+package org.gyocs.core;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * How the node charges, read once from config/ocs.properties and the command line.
+ *
+ * @param grants                 default and maximum grants, Validity-Time
+ * @param tccSeconds             session supervision Tcc: a session silent this long is released
+ *                               (RFC 4006 section 13; 2 x Validity-Time unless configured)
+ * @param finalUnitIndication    what the last grant of a balance carries
+ * @param rejectUnknown          true: 5030 for an unknown subscriber; false: the default grant, nothing debited
+ * @param subscriptionIdPriority Subscription-Id-Type values in the order they are tried (0 E.164, 1 IMSI...)
+ * @param thresholds             3GPP quota thresholds and holding time sent with grants
+ * @param deniedRatingGroups     rating groups answered 5031 DIAMETER_RATING_FAILED
+ */
+public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndication finalUnitIndication,
+                             boolean rejectUnknown, List<Integer> subscriptionIdPriority, QuotaThresholds thresholds,
+                             Set<Long> deniedRatingGroups) {
+
+    public static final ChargingPolicy DEFAULT = of(GrantPolicy.DEFAULT);
+
+    public ChargingPolicy {
+        Objects.requireNonNull(grants);
+        Objects.requireNonNull(finalUnitIndication);
+        subscriptionIdPriority = List.copyOf(subscriptionIdPriority);
+        deniedRatingGroups = Set.copyOf(deniedRatingGroups);
+        thresholds = thresholds == null ? QuotaThresholds.NONE : thresholds;
+        if (tccSeconds <= 0) {
+            throw new IllegalArgumentException("Tcc must be positive");
+        }
+    }
+
+    /** The defaults of config/ocs.properties around these grants. */
+    public static ChargingPolicy of(GrantPolicy grants) {
+        return new ChargingPolicy(grants, 2 * grants.validityTime(),
+                new FinalUnitIndication(FinalUnitIndication.FinalUnitAction.TERMINATE, null, null), false,
+                List.of(SubscriptionId.END_USER_E164, SubscriptionId.END_USER_IMSI), QuotaThresholds.NONE, Set.of());
+    }
+}

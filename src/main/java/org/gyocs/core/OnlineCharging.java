@@ -1,0 +1,389 @@
+package org.gyocs.core;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * The Online Charging System: decides every answer from subscriber balances (RFC 4006 sections
+ * 5 and 6, 3GPP TS 32.299). It reserves on CCR-I/U, debits reported usage on CCR-U/T, releases
+ * on CCR-T or when a session stays silent past Tcc, debits or refunds events at once, and
+ * answers a retransmitted request with its first answer, never debiting twice.
+ *
+ * <p>Rules for usage: a Used-Service-Unit is debited against the service's reservation; usage
+ * beyond the reservation is debited too, from what is still available, but a balance never goes
+ * below zero (what cannot be debited is lost to the operator, as an OCS cannot bill it). Then
+ * the rest of the reservation is released, and a new one made if units are requested.
+ */
+public final class OnlineCharging implements CreditControl, AutoCloseable {
+    private static final Logger log = LogManager.getLogger(OnlineCharging.class);
+    /** Requested-Action values (RFC 4006 section 8.41). */
+    static final int DIRECT_DEBITING = 0;
+    static final int REFUND_ACCOUNT = 1;
+    static final int CHECK_BALANCE = 2;
+    static final int PRICE_ENQUIRY = 3;
+    /** Check-Balance-Result values (RFC 4006 section 8.6). */
+    static final int ENOUGH_CREDIT = 0;
+    static final int NO_CREDIT = 1;
+    private static final String IMPLICIT_SERVICE = "-";
+    /** Event answers kept for retransmissions (events keep no session). */
+    private static final int EVENT_CACHE_SIZE = 10_000;
+
+    private final ChargingPolicy policy;
+    private final BalanceStore store;
+    private final CreditControlCore validator;
+    private final Map<String, ChargingSession> sessions = new ConcurrentHashMap<>();
+    private final Map<String, CreditControlAnswer> recentEvents = Collections.synchronizedMap(
+            new LinkedHashMap<>(256, 0.75f, false) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, CreditControlAnswer> eldest) {
+                    return size() > EVENT_CACHE_SIZE;
+                }
+            });
+    private final NodeStatistics statistics;
+    private final ScheduledExecutorService supervision;
+
+    public OnlineCharging(ChargingPolicy policy, BalanceStore store, NodeStatistics statistics) {
+        this.policy = policy;
+        this.store = store;
+        this.statistics = statistics;
+        this.validator = new CreditControlCore(policy.grants());
+        this.supervision = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ocs-session-supervision");
+            t.setDaemon(true);
+            return t;
+        });
+        // Reservations of a node that died are released once their Tcc has passed.
+        supervision.scheduleWithFixedDelay(this::superviseSessions, 1, 1, TimeUnit.SECONDS);
+    }
+
+    public ChargingPolicy policy() {
+        return policy;
+    }
+
+    /** Open sessions, for statistics and the memory benchmark. */
+    public int openSessions() {
+        return sessions.size();
+    }
+
+    @Override
+    public Optional<CreditControlAnswer> validate(CreditControlRequest request) {
+        return validator.validate(request);
+    }
+
+    @Override
+    public CreditControlAnswer answer(CreditControlRequest r) {
+        Optional<CreditControlAnswer> error = validate(r);
+        if (error.isPresent()) {
+            return error.get();
+        }
+        return switch (r.requestType()) {
+            case INITIAL -> initial(r);
+            case UPDATE, TERMINATION -> updateOrTerminate(r);
+            case EVENT -> event(r);
+        };
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    private CreditControlAnswer initial(CreditControlRequest r) {
+        ChargingSession existing = sessions.get(r.sessionId());
+        if (existing != null) {
+            synchronized (existing) {
+                if (existing.lastRequestNumber == r.requestNumber() && existing.lastAnswer != null) {
+                    return existing.lastAnswer; // retransmitted CCR-I
+                }
+            }
+        }
+        Optional<String> subscriber = store.findSubscriber(identities(r));
+        if (subscriber.isEmpty() && policy.rejectUnknown()) {
+            return refusal(r, ResultCode.USER_UNKNOWN);
+        }
+        ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null));
+        synchronized (session) {
+            CreditControlAnswer a = decide(r, session);
+            if (ResultCode.isSuccess(a.resultCode())) {
+                ChargingSession previous = sessions.put(r.sessionId(), session);
+                if (previous != null) {
+                    releaseAll(previous); // a new CCR-I replaces a session the client gave up
+                }
+            } else {
+                releaseAll(session);
+            }
+            remember(session, r, a);
+            return a;
+        }
+    }
+
+    private CreditControlAnswer updateOrTerminate(CreditControlRequest r) {
+        ChargingSession session = sessions.get(r.sessionId());
+        if (session == null) {
+            return refusal(r, ResultCode.UNKNOWN_SESSION_ID);
+        }
+        synchronized (session) {
+            if (session.lastRequestNumber == r.requestNumber() && session.lastAnswer != null) {
+                return session.lastAnswer; // retransmission: same answer, no second debit
+            }
+            if (session.closed) {
+                return refusal(r, ResultCode.UNKNOWN_SESSION_ID);
+            }
+            session.lastSeenNanos = System.nanoTime();
+            CreditControlAnswer a = decide(r, session);
+            if (r.requestType() == RequestType.TERMINATION) {
+                releaseAll(session);
+                session.closed = true;
+                // kept a little while (until Tcc) to answer a retransmitted CCR-T identically
+            }
+            remember(session, r, a);
+            return a;
+        }
+    }
+
+    private static void remember(ChargingSession session, CreditControlRequest r, CreditControlAnswer a) {
+        session.lastRequestNumber = r.requestNumber();
+        session.lastAnswer = a;
+        session.lastSeenNanos = System.nanoTime();
+    }
+
+    /** The answer for I/U/T: each MSCC, or the request as one implicit service. */
+    private CreditControlAnswer decide(CreditControlRequest r, ChargingSession s) {
+        boolean grants = r.requestType() != RequestType.TERMINATION;
+        if (r.services().isEmpty()) {
+            ServiceOutcome o = service(r, s, null, null, r.requested() != null ? r.requested() : ServiceUnits.EMPTY,
+                    r.used(), grants);
+            return new CreditControlAnswer(r.sessionId(), o.resultCode, r.requestTypeCode(), r.requestNumber(),
+                    o.granted, o.granted == null ? null : policy.grants().validityTime(), List.of(), null, null,
+                    o.fui, null, false);
+        }
+        List<ServiceCreditAnswer> answers = new ArrayList<>(r.services().size());
+        for (ServiceCreditRequest m : r.services()) {
+            ServiceOutcome o = service(r, s, m.ratingGroup(), m.serviceIdentifier(), m.requested(), m.used(), grants);
+            answers.add(new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), o.granted,
+                    o.granted == null ? null : policy.grants().validityTime(), o.resultCode, o.fui,
+                    o.granted == null || policy.thresholds().isEmpty() ? null : policy.thresholds()));
+        }
+        return new CreditControlAnswer(r.sessionId(), topLevel(answers), r.requestTypeCode(), r.requestNumber(), null,
+                null, answers, null, null);
+    }
+
+    /**
+     * RFC 4006 section 5.1.2: a failure of one service is reported in its MSCC; the request fails
+     * as a whole only when every service failed (with the code they share, else the first).
+     */
+    private static long topLevel(List<ServiceCreditAnswer> answers) {
+        for (ServiceCreditAnswer a : answers) {
+            if (ResultCode.isSuccess(a.resultCode())) {
+                return ResultCode.SUCCESS;
+            }
+        }
+        return answers.get(0).resultCode();
+    }
+
+    private record ServiceOutcome(long resultCode, UnitAmount granted, FinalUnitIndication fui) {
+    }
+
+    private ServiceOutcome service(CreditControlRequest r, ChargingSession s, Long ratingGroup, Long serviceId,
+                                   ServiceUnits requested, ServiceUnits used, boolean grants) {
+        if (ratingGroup != null && policy.deniedRatingGroups().contains(ratingGroup)) {
+            return new ServiceOutcome(ResultCode.RATING_FAILED, null, null);
+        }
+        String serviceKey = ratingGroup == null && serviceId == null ? IMPLICIT_SERVICE : ratingGroup + "/" + serviceId;
+        ChargingSession.ServiceReservation held = s.reservations.remove(serviceKey);
+        if (s.subscriber != null) {
+            if (used != null && held != null) {
+                UnitAmount u = usedAmount(used, held.unit());
+                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount());
+            } else if (held != null) {
+                store.release(held.key());
+            } else if (used != null && used.requested() != null) {
+                // usage reported without a reservation (e.g. after a 4012): still debited
+                UnitAmount u = used.requested();
+                store.debit(s.subscriber, u.type(), ratingGroup, u.amount());
+            }
+        }
+        if (!grants || requested == null) {
+            return new ServiceOutcome(ResultCode.SUCCESS, null, null);
+        }
+        UnitAmount want = policy.grants().grantFor(requested);
+        if (s.subscriber == null) {
+            return new ServiceOutcome(ResultCode.SUCCESS, want, null); // unknown subscriber, granted by policy
+        }
+        String key = s.sessionId + "|" + serviceKey;
+        Instant expires = Instant.now().plusSeconds(policy.tccSeconds());
+        BalanceStore.Reservation got = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key, expires);
+        if (got.reserved() == 0 && want.amount() > 0) {
+            return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
+        }
+        s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup));
+        FinalUnitIndication fui = got.availableAfter() == 0 ? policy.finalUnitIndication() : null;
+        return new ServiceOutcome(ResultCode.SUCCESS, new UnitAmount(want.type(), got.reserved()), fui);
+    }
+
+    /** Usage in the reservation's unit; other units reported are not charged by this reservation. */
+    private static UnitAmount usedAmount(ServiceUnits used, UnitType unit) {
+        long n = switch (unit) {
+            case OCTETS -> used.totalOctets() != null ? used.totalOctets()
+                    : (used.inputOctets() == null ? 0 : used.inputOctets()) + (used.outputOctets() == null ? 0 : used.outputOctets());
+            case SECONDS -> used.time() == null ? 0 : used.time();
+            case UNITS -> used.serviceSpecificUnits() == null ? 0 : used.serviceSpecificUnits();
+        };
+        return new UnitAmount(unit, n);
+    }
+
+    private void releaseAll(ChargingSession s) {
+        for (ChargingSession.ServiceReservation held : s.reservations.values()) {
+            store.release(held.key());
+        }
+        s.reservations.clear();
+    }
+
+    /** Tcc: releases what silent sessions hold, forgets closed ones, and sweeps expired reservations. */
+    void superviseSessions() {
+        try {
+            long now = System.nanoTime();
+            long tcc = TimeUnit.SECONDS.toNanos(policy.tccSeconds());
+            for (ChargingSession s : sessions.values()) {
+                if (now - s.lastSeenNanos > tcc) {
+                    synchronized (s) {
+                        if (now - s.lastSeenNanos <= tcc) {
+                            continue;
+                        }
+                        if (!s.closed) {
+                            releaseAll(s);
+                            statistics.sessionExpired();
+                            log.info("Session {} silent for {} s (Tcc): reservations released, session forgotten",
+                                    s.sessionId, policy.tccSeconds());
+                        }
+                        sessions.remove(s.sessionId, s);
+                    }
+                }
+            }
+            int swept = store.releaseExpired(Instant.now());
+            if (swept > 0) {
+                log.info("Released {} expired reservations", swept);
+            }
+        } catch (RuntimeException e) {
+            log.error("Session supervision failed: {}", e.toString(), e);
+        }
+    }
+
+    // ------------------------------------------------------------------ events
+
+    private CreditControlAnswer event(CreditControlRequest r) {
+        String cacheKey = r.sessionId() + "#" + r.requestNumber();
+        CreditControlAnswer cached = recentEvents.get(cacheKey);
+        if (cached != null) {
+            return cached; // retransmitted event: answered again, not debited again
+        }
+        Optional<String> subscriber = store.findSubscriber(identities(r));
+        CreditControlAnswer a;
+        if (subscriber.isEmpty() && policy.rejectUnknown()) {
+            a = refusal(r, ResultCode.USER_UNKNOWN);
+        } else {
+            a = eventFor(r, subscriber.orElse(null));
+        }
+        recentEvents.put(cacheKey, a);
+        return a;
+    }
+
+    private CreditControlAnswer eventFor(CreditControlRequest r, String subscriber) {
+        int action = r.requestedAction() == null ? DIRECT_DEBITING : r.requestedAction();
+        if (action == PRICE_ENQUIRY) {
+            return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
+                    null, null, List.of(), null, null, null, null, true);
+        }
+        List<ServiceCreditRequest> services = r.services().isEmpty()
+                ? List.of(new ServiceCreditRequest(null, null, r.requested() != null ? r.requested() : ServiceUnits.EMPTY, null, null))
+                : r.services();
+        if (action == CHECK_BALANCE) {
+            boolean enough = true;
+            for (ServiceCreditRequest m : services) {
+                UnitAmount want = policy.grants().grantFor(m.requested() == null ? ServiceUnits.EMPTY : m.requested());
+                enough &= subscriber == null || store.available(subscriber, want.type(), m.ratingGroup()) >= Math.max(1, want.amount());
+            }
+            return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
+                    null, null, List.of(), null, null, null, enough ? ENOUGH_CREDIT : NO_CREDIT, false);
+        }
+        List<ServiceCreditAnswer> answers = new ArrayList<>();
+        for (ServiceCreditRequest m : services) {
+            answers.add(eventService(m, subscriber, action));
+        }
+        if (r.services().isEmpty()) {
+            ServiceCreditAnswer only = answers.get(0);
+            return new CreditControlAnswer(r.sessionId(), only.resultCode(), r.requestTypeCode(), r.requestNumber(),
+                    only.granted(), only.validityTime(), List.of(), null, null, only.finalUnitIndication(), null, false);
+        }
+        return new CreditControlAnswer(r.sessionId(), topLevel(answers), r.requestTypeCode(), r.requestNumber(), null,
+                null, answers, null, null);
+    }
+
+    /** DIRECT_DEBITING debits at once; REFUND_ACCOUNT credits; an unknown subscriber granted by policy pays nothing. */
+    private ServiceCreditAnswer eventService(ServiceCreditRequest m, String subscriber, int action) {
+        UnitAmount want = policy.grants().grantFor(m.requested() == null ? ServiceUnits.EMPTY : m.requested());
+        if (m.ratingGroup() != null && policy.deniedRatingGroups().contains(m.ratingGroup())) {
+            return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.RATING_FAILED);
+        }
+        if (action == REFUND_ACCOUNT) {
+            if (subscriber != null) {
+                store.credit(subscriber, want.type(), m.ratingGroup(), want.amount());
+            }
+            return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.SUCCESS);
+        }
+        long validity = policy.grants().validityTime();
+        if (subscriber == null) {
+            return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), want, validity, ResultCode.SUCCESS);
+        }
+        long debited = store.debit(subscriber, want.type(), m.ratingGroup(), want.amount());
+        if (debited == 0 && want.amount() > 0) {
+            return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null,
+                    ResultCode.CREDIT_LIMIT_REACHED);
+        }
+        FinalUnitIndication fui = store.available(subscriber, want.type(), m.ratingGroup()) == 0
+                ? policy.finalUnitIndication() : null;
+        return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), new UnitAmount(want.type(), debited),
+                validity, ResultCode.SUCCESS, fui, null);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** The request's Subscription-Id data, in the configured type priority. */
+    private List<String> identities(CreditControlRequest r) {
+        List<String> out = new ArrayList<>();
+        for (int type : policy.subscriptionIdPriority()) {
+            for (SubscriptionId id : r.subscriptionIds()) {
+                if (id.type() == type) {
+                    out.add(id.data());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static CreditControlAnswer refusal(CreditControlRequest r, long resultCode) {
+        return new CreditControlAnswer(r.sessionId(), resultCode, r.requestTypeCode(), r.requestNumber(), null, null,
+                List.of(), null, null);
+    }
+
+    @Override
+    public void close() {
+        supervision.shutdownNow();
+        try {
+            supervision.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

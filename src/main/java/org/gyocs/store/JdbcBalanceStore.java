@@ -1,0 +1,486 @@
+package org.gyocs.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import javax.sql.DataSource;
+
+import org.flywaydb.core.Flyway;
+import org.gyocs.core.BalanceStore;
+import org.gyocs.core.UnitType;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+/**
+ * The balance store on a SQL database: H2 in a file under data/ (embedded, the default) or
+ * PostgreSQL (shared by several nodes). Same schema and statements for both, migrated by Flyway
+ * at start. Each operation is one transaction that locks the buckets it reads (SELECT ... FOR
+ * UPDATE, in one order), so concurrent reservations from any number of nodes never grant more
+ * than a bucket holds.
+ */
+public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
+    // Buckets for a request: the rating group's own first, then the generic ones; soonest expiry first.
+    private static final String BUCKETS_FOR_RATING_GROUP = "SELECT id, amount, reserved FROM bucket "
+            + "WHERE subscriber_id = ? AND unit = ? AND (rating_group = ? OR rating_group IS NULL) "
+            + "AND (expires_at IS NULL OR expires_at > ?) "
+            + "ORDER BY CASE WHEN rating_group IS NULL THEN 1 ELSE 0 END, "
+            + "CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id FOR UPDATE";
+    // A request without rating group (Open5GS) may use any bucket of the unit, generic ones first.
+    private static final String BUCKETS_ANY = "SELECT id, amount, reserved FROM bucket "
+            + "WHERE subscriber_id = ? AND unit = ? AND (expires_at IS NULL OR expires_at > ?) "
+            + "ORDER BY CASE WHEN rating_group IS NULL THEN 0 ELSE 1 END, "
+            + "CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id FOR UPDATE";
+
+    private final HikariDataSource dataSource;
+    private final String description;
+
+    private JdbcBalanceStore(HikariDataSource dataSource, String description) {
+        this.dataSource = dataSource;
+        this.description = description;
+    }
+
+    /**
+     * Opens (and creates or migrates) the store at a JDBC URL.
+     *
+     * @throws StoreException with a readable message when the database cannot be reached or migrated
+     */
+    public static JdbcBalanceStore open(String jdbcUrl, String user, String password, int poolSize) {
+        HikariConfig c = new HikariConfig();
+        c.setJdbcUrl(jdbcUrl);
+        if (user != null) {
+            c.setUsername(user);
+        }
+        if (password != null) {
+            c.setPassword(password);
+        }
+        c.setMaximumPoolSize(poolSize);
+        c.setPoolName("ocs-store");
+        c.setAutoCommit(false);
+        c.setInitializationFailTimeout(10_000);
+        c.setConnectionTimeout(10_000);
+        HikariDataSource ds;
+        try {
+            ds = new HikariDataSource(c);
+        } catch (RuntimeException e) {
+            throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
+        }
+        try {
+            Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        } catch (RuntimeException e) {
+            ds.close();
+            throw new StoreException("Cannot migrate the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
+        }
+        return new JdbcBalanceStore(ds, redact(jdbcUrl));
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    @Override
+    public String toString() {
+        return description;
+    }
+
+    // ------------------------------------------------------------------ charging
+
+    @Override
+    public Optional<String> findSubscriber(List<String> identities) {
+        if (identities.isEmpty()) {
+            return Optional.empty();
+        }
+        return inTransaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT id FROM subscriber WHERE id = ?")) {
+                for (String id : identities) {
+                    s.setString(1, id);
+                    try (ResultSet rs = s.executeQuery()) {
+                        if (rs.next()) {
+                            return Optional.of(id);
+                        }
+                    }
+                }
+            }
+            return Optional.empty();
+        });
+    }
+
+    @Override
+    public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
+                               Instant expires) {
+        return inTransaction(c -> {
+            List<long[]> buckets = lockBuckets(c, subscriber, unit, ratingGroup);
+            long need = amount;
+            long available = 0;
+            try (PreparedStatement hold = c.prepareStatement("UPDATE bucket SET reserved = reserved + ? WHERE id = ?");
+                 PreparedStatement record = c.prepareStatement(
+                         "INSERT INTO reservation (reservation_key, bucket_id, amount, expires_at) VALUES (?, ?, ?, ?)")) {
+                for (long[] b : buckets) {
+                    long free = b[1] - b[2];
+                    long take = Math.min(free, need);
+                    if (take > 0) {
+                        hold.setLong(1, take);
+                        hold.setLong(2, b[0]);
+                        hold.addBatch();
+                        record.setString(1, key);
+                        record.setLong(2, b[0]);
+                        record.setLong(3, take);
+                        record.setTimestamp(4, Timestamp.from(expires));
+                        record.addBatch();
+                        need -= take;
+                    }
+                    available += free - Math.max(0, take);
+                }
+                hold.executeBatch();
+                record.executeBatch();
+            }
+            return new Reservation(amount - need, available);
+        });
+    }
+
+    @Override
+    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used) {
+        return inTransaction(c -> {
+            long left = used;
+            long debited = 0;
+            // 1. against the reservation
+            List<long[]> held = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
+                            + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE")) {
+                s.setString(1, key);
+                try (ResultSet rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        held.add(new long[] {rs.getLong(1), rs.getLong(2)});
+                    }
+                }
+            }
+            try (PreparedStatement u = c.prepareStatement(
+                    "UPDATE bucket SET amount = amount - ?, reserved = reserved - ? WHERE id = ?")) {
+                for (long[] h : held) {
+                    long d = Math.min(left, h[1]);
+                    u.setLong(1, d);
+                    u.setLong(2, h[1]);
+                    u.setLong(3, h[0]);
+                    u.addBatch();
+                    left -= d;
+                    debited += d;
+                }
+                u.executeBatch();
+            }
+            deleteReservation(c, key);
+            // 2. usage beyond the reservation, from what is still free, never below zero
+            if (left > 0) {
+                debited += debitFree(c, subscriber, unit, ratingGroup, left);
+            }
+            return debited;
+        });
+    }
+
+    @Override
+    public void release(String key) {
+        inTransaction(c -> {
+            releaseKey(c, key);
+            return null;
+        });
+    }
+
+    @Override
+    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        return inTransaction(c -> debitFree(c, subscriber, unit, ratingGroup, amount));
+    }
+
+    @Override
+    public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        inTransaction(c -> {
+            creditIn(c, subscriber, unit, ratingGroup, amount);
+            return null;
+        });
+    }
+
+    @Override
+    public long available(String subscriber, UnitType unit, Long ratingGroup) {
+        return inTransaction(c -> {
+            long free = 0;
+            for (long[] b : lockBuckets(c, subscriber, unit, ratingGroup)) {
+                free += b[1] - b[2];
+            }
+            return free;
+        });
+    }
+
+    @Override
+    public int releaseExpired(Instant now) {
+        return inTransaction(c -> {
+            Set<String> keys = new LinkedHashSet<>();
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT DISTINCT reservation_key FROM reservation WHERE expires_at < ?")) {
+                s.setTimestamp(1, Timestamp.from(now));
+                try (ResultSet rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        keys.add(rs.getString(1));
+                    }
+                }
+            }
+            for (String k : keys) {
+                releaseKey(c, k);
+            }
+            return keys.size();
+        });
+    }
+
+    // ------------------------------------------------------------------ administration
+
+    @Override
+    public List<String> subscribers() {
+        return inTransaction(c -> {
+            List<String> out = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT id FROM subscriber ORDER BY id");
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public List<Bucket> buckets(String subscriber) {
+        return inTransaction(c -> {
+            List<Bucket> out = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT id, unit, amount, reserved, rating_group, expires_at "
+                    + "FROM bucket WHERE subscriber_id = ? ORDER BY id")) {
+                s.setString(1, subscriber);
+                try (ResultSet rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        long rg = rs.getLong(5);
+                        Long ratingGroup = rs.wasNull() ? null : rg;
+                        Timestamp t = rs.getTimestamp(6);
+                        out.add(new Bucket(rs.getLong(1), subscriber, Bucket.unitOf(rs.getString(2)), rs.getLong(3),
+                                rs.getLong(4), ratingGroup, t == null ? null : t.toInstant()));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void add(List<Bucket> buckets, boolean replaceSubscribers) {
+        inTransaction(c -> {
+            if (replaceSubscribers) {
+                try (PreparedStatement d = c.prepareStatement("DELETE FROM subscriber WHERE id = ?")) {
+                    for (String s : new LinkedHashSet<>(buckets.stream().map(Bucket::subscriber).toList())) {
+                        d.setString(1, s);
+                        d.addBatch();
+                    }
+                    d.executeBatch();
+                }
+            }
+            for (Bucket b : buckets) {
+                ensureSubscriber(c, b.subscriber());
+                insertBucket(c, b.subscriber(), b.unit(), b.ratingGroup(), b.amount(), b.expires());
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public boolean delete(String subscriber) {
+        return inTransaction(c -> {
+            try (PreparedStatement d = c.prepareStatement("DELETE FROM subscriber WHERE id = ?")) {
+                d.setString(1, subscriber);
+                return d.executeUpdate() > 0;
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+
+    // ------------------------------------------------------------------ statements
+
+    private static List<long[]> lockBuckets(Connection c, String subscriber, UnitType unit, Long ratingGroup)
+            throws SQLException {
+        List<long[]> out = new ArrayList<>();
+        try (PreparedStatement s = c.prepareStatement(ratingGroup == null ? BUCKETS_ANY : BUCKETS_FOR_RATING_GROUP)) {
+            int i = 1;
+            s.setString(i++, subscriber);
+            s.setString(i++, Bucket.unitName(unit));
+            if (ratingGroup != null) {
+                s.setLong(i++, ratingGroup);
+            }
+            s.setTimestamp(i, Timestamp.from(Instant.now()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)});
+                }
+            }
+        }
+        return out;
+    }
+
+    private static long debitFree(Connection c, String subscriber, UnitType unit, Long ratingGroup, long amount)
+            throws SQLException {
+        long left = amount;
+        try (PreparedStatement u = c.prepareStatement("UPDATE bucket SET amount = amount - ? WHERE id = ?")) {
+            for (long[] b : lockBuckets(c, subscriber, unit, ratingGroup)) {
+                long d = Math.min(left, b[1] - b[2]);
+                if (d > 0) {
+                    u.setLong(1, d);
+                    u.setLong(2, b[0]);
+                    u.addBatch();
+                    left -= d;
+                }
+            }
+            u.executeBatch();
+        }
+        return amount - left;
+    }
+
+    private static void releaseKey(Connection c, String key) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(
+                "SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
+                        + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE");
+             PreparedStatement u = c.prepareStatement("UPDATE bucket SET reserved = reserved - ? WHERE id = ?")) {
+            s.setString(1, key);
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    u.setLong(1, rs.getLong(2));
+                    u.setLong(2, rs.getLong(1));
+                    u.addBatch();
+                }
+            }
+            u.executeBatch();
+        }
+        deleteReservation(c, key);
+    }
+
+    private static void deleteReservation(Connection c, String key) throws SQLException {
+        try (PreparedStatement d = c.prepareStatement("DELETE FROM reservation WHERE reservation_key = ?")) {
+            d.setString(1, key);
+            d.executeUpdate();
+        }
+    }
+
+    private static void creditIn(Connection c, String subscriber, UnitType unit, Long ratingGroup, long amount)
+            throws SQLException {
+        ensureSubscriber(c, subscriber);
+        String sql = "UPDATE bucket SET amount = amount + ? WHERE id = (SELECT MIN(id) FROM bucket WHERE subscriber_id = ? "
+                + "AND unit = ? AND " + (ratingGroup == null ? "rating_group IS NULL" : "rating_group = ?")
+                + " AND (expires_at IS NULL OR expires_at > ?))";
+        try (PreparedStatement u = c.prepareStatement(sql)) {
+            int i = 1;
+            u.setLong(i++, amount);
+            u.setString(i++, subscriber);
+            u.setString(i++, Bucket.unitName(unit));
+            if (ratingGroup != null) {
+                u.setLong(i++, ratingGroup);
+            }
+            u.setTimestamp(i, Timestamp.from(Instant.now()));
+            if (u.executeUpdate() == 0) {
+                insertBucket(c, subscriber, unit, ratingGroup, amount, null);
+            }
+        }
+    }
+
+    private static void ensureSubscriber(Connection c, String subscriber) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM subscriber WHERE id = ?")) {
+            s.setString(1, subscriber);
+            try (ResultSet rs = s.executeQuery()) {
+                if (rs.next()) {
+                    return;
+                }
+            }
+        }
+        try (PreparedStatement i = c.prepareStatement("INSERT INTO subscriber (id) VALUES (?)")) {
+            i.setString(1, subscriber);
+            i.executeUpdate();
+        }
+    }
+
+    private static void insertBucket(Connection c, String subscriber, UnitType unit, Long ratingGroup, long amount,
+                                     Instant expires) throws SQLException {
+        try (PreparedStatement i = c.prepareStatement(
+                "INSERT INTO bucket (subscriber_id, unit, rating_group, amount, reserved, expires_at) VALUES (?, ?, ?, ?, 0, ?)")) {
+            i.setString(1, subscriber);
+            i.setString(2, Bucket.unitName(unit));
+            if (ratingGroup == null) {
+                i.setNull(3, Types.BIGINT);
+            } else {
+                i.setLong(3, ratingGroup);
+            }
+            i.setLong(4, amount);
+            if (expires == null) {
+                i.setNull(5, Types.TIMESTAMP);
+            } else {
+                i.setTimestamp(5, Timestamp.from(expires));
+            }
+            i.executeUpdate();
+        }
+    }
+
+    // ------------------------------------------------------------------ transactions
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** Runs work in one transaction; retried once on a serialization failure or deadlock. */
+    private <T> T inTransaction(Work<T> work) {
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = dataSource.getConnection()) {
+                try {
+                    T result = work.run(c);
+                    c.commit();
+                    return result;
+                } catch (SQLException | RuntimeException e) {
+                    c.rollback();
+                    throw e;
+                }
+            } catch (SQLException e) {
+                boolean retryable = e.getSQLState() != null && (e.getSQLState().startsWith("40"));
+                if (retryable && attempt < 3) {
+                    continue;
+                }
+                throw new StoreException("Balance store error: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+
+    /** "embedded H2 (file)" or the URL without password, for the banner. */
+    public static String describe(String url) {
+        if (url.startsWith("jdbc:h2:file:")) {
+            String path = url.substring("jdbc:h2:file:".length()).split(";")[0];
+            return "embedded (H2 file " + path + ".mv.db)";
+        }
+        return redact(url);
+    }
+
+    /** The URL without a password parameter, for logs and errors. */
+    static String redact(String url) {
+        return url.replaceAll("(?i)(password=)[^&;]*", "$1***");
+    }
+}

@@ -1,0 +1,88 @@
+package org.gyocs.store;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The provisioning file: header {@code subscriber,unit,amount,rating_group,expires}, one row per
+ * bucket. subscriber = MSISDN or IMSI digits; unit = octets | seconds | units; rating_group and
+ * expires may be empty; expires is an ISO date (2027-01-31, end of that day UTC) or instant
+ * (2027-01-31T12:00:00Z). A bad row names its line; nothing is imported then.
+ */
+public final class SubscriberCsv {
+    public static final String HEADER = "subscriber,unit,amount,rating_group,expires";
+
+    private SubscriberCsv() {
+    }
+
+    public static List<Bucket> read(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<Bucket> out = new ArrayList<>();
+        if (lines.isEmpty() || !lines.get(0).replace("\uFEFF", "").trim().equalsIgnoreCase(HEADER)) {
+            throw new IllegalArgumentException(file + ": line 1: the header must be '" + HEADER + "'");
+        }
+        for (int n = 2; n <= lines.size(); n++) {
+            String line = lines.get(n - 1).trim();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            try {
+                out.add(row(line));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": line " + n + ": " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
+    static Bucket row(String line) {
+        String[] f = line.split(",", -1);
+        if (f.length != 5) {
+            throw new IllegalArgumentException("expected 5 fields (" + HEADER + "), found " + f.length);
+        }
+        String subscriber = f[0].trim();
+        if (!subscriber.matches("\\d{5,15}")) {
+            throw new IllegalArgumentException("subscriber must be 5 to 15 digits (MSISDN or IMSI), not '" + subscriber + "'");
+        }
+        long amount;
+        try {
+            amount = Long.parseLong(f[2].trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("amount must be a whole number, not '" + f[2].trim() + "'");
+        }
+        if (amount < 0) {
+            throw new IllegalArgumentException("amount must not be negative");
+        }
+        Long ratingGroup = null;
+        if (!f[3].isBlank()) {
+            try {
+                ratingGroup = Long.parseLong(f[3].trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("rating_group must be a number or empty, not '" + f[3].trim() + "'");
+            }
+            if (ratingGroup < 0 || ratingGroup > 0xFFFFFFFFL) {
+                throw new IllegalArgumentException("rating_group must be an Unsigned32");
+            }
+        }
+        return new Bucket(0, subscriber, Bucket.unitOf(f[1]), amount, 0, ratingGroup, expiry(f[4].trim()));
+    }
+
+    static Instant expiry(String s) {
+        if (s.isEmpty()) {
+            return null;
+        }
+        try {
+            return s.contains("T") ? Instant.parse(s) : LocalDate.parse(s).plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("expires must be a date (2027-01-31) or an instant (2027-01-31T12:00:00Z), not '" + s + "'");
+        }
+    }
+}
