@@ -65,7 +65,7 @@ public final class GyDiameterApplication {
                 new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime), b.limits);
         this.mock = b.mock;
         this.charging = b.charging != null ? b.charging : ChargingPolicy.of(settings.grantPolicy());
-        this.storeUrl = b.store != null && !b.store.isBlank() ? b.store : defaultStore(b.dataDir);
+        this.storeUrl = b.store != null && !b.store.isBlank() ? b.store : embeddedStore(b.dataDir);
         this.storeUser = b.storeUser;
         this.storePassword = b.storePassword;
         this.subscribersFile = b.subscribers;
@@ -76,7 +76,7 @@ public final class GyDiameterApplication {
      * while the node runs; WRITE_DELAY=0 writes every commit before the CCA goes out (H2 would
      * otherwise batch commits for up to half a second, which a kill -9 would lose).
      */
-    static String defaultStore(Path dataDir) {
+    public static String embeddedStore(Path dataDir) {
         return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("ocs") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
     }
 

@@ -30,17 +30,14 @@ import com.zaxxer.hikari.HikariDataSource;
  * than a bucket holds.
  */
 public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
-    // Buckets for a request: the rating group's own first, then the generic ones; soonest expiry first.
-    private static final String BUCKETS_FOR_RATING_GROUP = "SELECT id, amount, reserved FROM bucket "
-            + "WHERE subscriber_id = ? AND unit = ? AND (rating_group = ? OR rating_group IS NULL) "
-            + "AND (expires_at IS NULL OR expires_at > ?) "
-            + "ORDER BY CASE WHEN rating_group IS NULL THEN 1 ELSE 0 END, "
-            + "CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id FOR UPDATE";
-    // A request without rating group (Open5GS) may use any bucket of the unit, generic ones first.
-    private static final String BUCKETS_ANY = "SELECT id, amount, reserved FROM bucket "
-            + "WHERE subscriber_id = ? AND unit = ? AND (expires_at IS NULL OR expires_at > ?) "
-            + "ORDER BY CASE WHEN rating_group IS NULL THEN 0 ELSE 1 END, "
-            + "CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id FOR UPDATE";
+    // Rows are always locked in id order, whichever query: concurrent transactions then wait for
+    // each other instead of deadlocking. The preference order is applied afterwards in Java.
+    private static final String BUCKETS_FOR_RATING_GROUP = "SELECT id, amount, reserved, rating_group, expires_at "
+            + "FROM bucket WHERE subscriber_id = ? AND unit = ? AND (rating_group = ? OR rating_group IS NULL) "
+            + "AND (expires_at IS NULL OR expires_at > ?) ORDER BY id FOR UPDATE";
+    private static final String BUCKETS_ANY = "SELECT id, amount, reserved, rating_group, expires_at "
+            + "FROM bucket WHERE subscriber_id = ? AND unit = ? AND (expires_at IS NULL OR expires_at > ?) "
+            + "ORDER BY id FOR UPDATE";
 
     private final HikariDataSource dataSource;
     private final String description;
@@ -313,9 +310,14 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     // ------------------------------------------------------------------ statements
 
+    /**
+     * Locks the buckets a request may use and returns them as {id, amount, reserved} in the order
+     * they are used: for a rating group, its own buckets before the generic ones; without one
+     * (Open5GS), generic ones first; then the soonest expiry, then the oldest.
+     */
     private static List<long[]> lockBuckets(Connection c, String subscriber, UnitType unit, Long ratingGroup)
             throws SQLException {
-        List<long[]> out = new ArrayList<>();
+        List<Object[]> rows = new ArrayList<>();
         try (PreparedStatement s = c.prepareStatement(ratingGroup == null ? BUCKETS_ANY : BUCKETS_FOR_RATING_GROUP)) {
             int i = 1;
             s.setString(i++, subscriber);
@@ -326,9 +328,19 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             s.setTimestamp(i, Timestamp.from(Instant.now()));
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)});
+                    rs.getLong(4);
+                    boolean generic = rs.wasNull();
+                    Timestamp expires = rs.getTimestamp(5);
+                    rows.add(new Object[] {new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)},
+                            (ratingGroup == null) == generic ? 0 : 1, expires == null ? Long.MAX_VALUE : expires.getTime()});
                 }
             }
+        }
+        rows.sort(java.util.Comparator.<Object[]>comparingInt(r -> (Integer) r[1])
+                .thenComparingLong(r -> (Long) r[2]).thenComparingLong(r -> ((long[]) r[0])[0]));
+        List<long[]> out = new ArrayList<>(rows.size());
+        for (Object[] r : rows) {
+            out.add((long[]) r[0]);
         }
         return out;
     }
@@ -453,8 +465,14 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                     throw e;
                 }
             } catch (SQLException e) {
-                boolean retryable = e.getSQLState() != null && (e.getSQLState().startsWith("40"));
-                if (retryable && attempt < 3) {
+                // 40001 serialization failure, 40P01 deadlock: the transaction did nothing; try again
+                boolean retryable = e.getSQLState() != null && e.getSQLState().startsWith("40");
+                if (retryable && attempt < 5) {
+                    try {
+                        Thread.sleep(attempt * 2L);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                    }
                     continue;
                 }
                 throw new StoreException("Balance store error: " + e.getMessage(), e);

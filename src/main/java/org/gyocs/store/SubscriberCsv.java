@@ -43,7 +43,8 @@ public final class SubscriberCsv {
         return out;
     }
 
-    static Bucket row(String line) {
+    /** One CSV row (no header); @throws IllegalArgumentException saying what is wrong */
+    public static Bucket row(String line) {
         String[] f = line.split(",", -1);
         if (f.length != 5) {
             throw new IllegalArgumentException("expected 5 fields (" + HEADER + "), found " + f.length);

@@ -1,0 +1,149 @@
+package org.gyocs.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.gyocs.core.BalanceStore.Reservation;
+import org.gyocs.core.UnitType;
+import org.gyocs.testing.Stores;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The same contract on the embedded H2 store and on a real PostgreSQL. */
+class JdbcBalanceStoreTest {
+    static final Instant LATER = Instant.now().plusSeconds(3600);
+
+    static JdbcBalanceStore open(String kind) throws Exception {
+        return JdbcBalanceStore.open(Stores.fresh(kind), kind.equals("postgres") ? "postgres" : null, null, 4);
+    }
+
+    static Bucket bucket(String sub, UnitType unit, long amount, Long rg, Instant expires) {
+        return new Bucket(0, sub, unit, amount, 0, rg, expires);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void reserveSettleRelease(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917001", UnitType.OCTETS, 1000, null, null)), false);
+            assertEquals(Optional.of("4917001"), s.findSubscriber(List.of("99", "4917001")));
+            assertEquals(Optional.empty(), s.findSubscriber(List.of("99")));
+
+            Reservation r = s.reserve("4917001", UnitType.OCTETS, 100L, 400, "a|1", LATER);
+            assertEquals(new Reservation(400, 600), r);
+            assertEquals(600, s.available("4917001", UnitType.OCTETS, 100L));
+            assertEquals(300, s.settle("4917001", UnitType.OCTETS, 100L, "a|1", 300));
+            assertEquals(700, s.available("4917001", UnitType.OCTETS, 100L), "the unused 100 is released");
+
+            Reservation all = s.reserve("4917001", UnitType.OCTETS, 100L, 5000, "a|2", LATER);
+            assertEquals(new Reservation(700, 0), all, "no more than the balance");
+            assertEquals(new Reservation(0, 0), s.reserve("4917001", UnitType.OCTETS, 100L, 1, "b|1", LATER));
+            s.release("a|2");
+            assertEquals(700, s.available("4917001", UnitType.OCTETS, null));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void usageBeyondTheReservationIsDebitedButNeverBelowZero(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917002", UnitType.SECONDS, 100, null, null)), false);
+            s.reserve("4917002", UnitType.SECONDS, null, 30, "k", LATER);
+            assertEquals(50, s.settle("4917002", UnitType.SECONDS, null, "k", 50), "20 beyond the reservation");
+            assertEquals(50, s.available("4917002", UnitType.SECONDS, null));
+            s.reserve("4917002", UnitType.SECONDS, null, 10, "k2", LATER);
+            assertEquals(50, s.settle("4917002", UnitType.SECONDS, null, "k2", 500), "capped at what is left");
+            assertEquals(0, s.available("4917002", UnitType.SECONDS, null));
+            assertEquals(0, s.buckets("4917002").get(0).amount());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void ratingGroupBucketFirstThenGenericAndExpiredIgnored(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917003", UnitType.OCTETS, 100, null, null),
+                    bucket("4917003", UnitType.OCTETS, 50, 10L, null),
+                    bucket("4917003", UnitType.OCTETS, 999, 10L, Instant.now().minusSeconds(60)),
+                    bucket("4917003", UnitType.OCTETS, 70, 20L, null)), false);
+            assertEquals(150, s.available("4917003", UnitType.OCTETS, 10L), "rg 10 + generic, not the expired one");
+            assertEquals(60, s.debit("4917003", UnitType.OCTETS, 10L, 60));
+            List<Bucket> b = s.buckets("4917003");
+            assertEquals(0, b.get(1).amount(), "the rating group's own bucket is used first");
+            assertEquals(90, b.get(0).amount());
+            assertEquals(70, b.get(3).amount(), "another rating group's bucket is not touched");
+            assertEquals(0, s.available("4917003", UnitType.SECONDS, 10L), "no bucket of that unit");
+            s.credit("4917003", UnitType.SECONDS, null, 30);
+            assertEquals(30, s.available("4917003", UnitType.SECONDS, 5L));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void expiredReservationsAreReleased(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917004", UnitType.UNITS, 10, null, null)), false);
+            s.reserve("4917004", UnitType.UNITS, null, 4, "dead-node|1", Instant.now().minusSeconds(1));
+            s.reserve("4917004", UnitType.UNITS, null, 3, "alive|1", LATER);
+            assertEquals(3, s.available("4917004", UnitType.UNITS, null));
+            assertEquals(1, s.releaseExpired(Instant.now()));
+            assertEquals(7, s.available("4917004", UnitType.UNITS, null));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void adminAddReplaceDelete(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917005", UnitType.OCTETS, 1, null, null)), false);
+            s.add(List.of(bucket("4917005", UnitType.UNITS, 2, null, null)), true);
+            assertEquals(1, s.buckets("4917005").size(), "an import replaces the subscriber's buckets");
+            assertTrue(s.subscribers().contains("4917005"));
+            assertTrue(s.delete("4917005"));
+            assertFalse(s.delete("4917005"));
+            assertTrue(s.buckets("4917005").isEmpty());
+        }
+    }
+
+    /** Two stores (two nodes) on one PostgreSQL reserving from one balance at once never grant more than it holds. */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void concurrentReservationsFromTwoStoresNeverOverGrant(String kind) throws Exception {
+        String url = Stores.fresh(kind);
+        String user = kind.equals("postgres") ? "postgres" : null;
+        try (JdbcBalanceStore a = JdbcBalanceStore.open(url, user, null, 4);
+             JdbcBalanceStore b = JdbcBalanceStore.open(url, user, null, 4)) {
+            a.add(List.of(bucket("4917006", UnitType.OCTETS, 10_000, null, null),
+                    bucket("4917006", UnitType.OCTETS, 5_000, 7L, null)), false);
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            try {
+                List<Future<Long>> grants = new ArrayList<>();
+                for (int i = 0; i < 400; i++) {
+                    JdbcBalanceStore node = i % 2 == 0 ? a : b;
+                    int n = i;
+                    grants.add(pool.submit(() -> node.reserve("4917006", UnitType.OCTETS, n % 3 == 0 ? 7L : null, 97,
+                            "s" + n, LATER).reserved()));
+                }
+                long total = 0;
+                for (Future<Long> f : grants) {
+                    total += f.get();
+                }
+                assertEquals(15_000, total, "the whole balance and not one octet more");
+            } finally {
+                pool.shutdownNow();
+            }
+            for (Bucket bk : a.buckets("4917006")) {
+                assertEquals(bk.amount(), bk.reserved());
+            }
+        }
+    }
+}
