@@ -106,7 +106,7 @@ class BothModesAnswerAlikeTest {
         Map<String, DiameterMessage> scenarios = scenarios();
         try (TestPeer toJdiameter = new TestPeer(jdiameter.port()); TestPeer toMock = new TestPeer(mock.port())) {
             assertEquals(2001, GyRequests.resultCode(toJdiameter.handshake()));
-            awaitPeerOpen(toJdiameter);
+            toJdiameter.awaitOpen();
             assertEquals(2001, GyRequests.resultCode(toMock.handshake()));
             for (Map.Entry<String, DiameterMessage> e : scenarios.entrySet()) {
                 toJdiameter.send(e.getValue());
@@ -116,34 +116,6 @@ class BothModesAnswerAlikeTest {
                 assertArrayEquals(fromJdiameter, fromMock, e.getKey() + ":\n jdiameter " + dump(fromJdiameter)
                         + "\n mock      " + dump(fromMock));
             }
-        }
-    }
-
-    /**
-     * jDiameter can drop a request that arrives within milliseconds of its CEA on a new peer: its
-     * PeerFSMImpl.handleEvent may start a second set of FSM threads before the first has counted
-     * itself, and the second one handles the request while the peer is still DOWN (see README,
-     * troubleshooting). A DWR answered proves the peer open; retried, as it can be dropped too.
-     */
-    static void awaitPeerOpen(TestPeer peer) throws Exception {
-        peer.socket().setSoTimeout(200);
-        try {
-            for (int i = 0; i < 20; i++) {
-                int id = peer.nextHopByHop();
-                peer.send(new DiameterMessage(DiameterMessage.FLAG_REQUEST, TestPeer.DWR, 0, id, id, List.of(
-                        Avp.utf8(AvpCodes.ORIGIN_HOST, "raw.test.local"), Avp.utf8(AvpCodes.ORIGIN_REALM, "test.local"))));
-                try {
-                    while (peer.read().hopByHop() != id) {
-                        // an answer to an earlier, late DWR
-                    }
-                    return;
-                } catch (java.net.SocketTimeoutException e) {
-                    // dropped: try again
-                }
-            }
-            throw new AssertionError("jDiameter never answered a DWR");
-        } finally {
-            peer.socket().setSoTimeout(5000);
         }
     }
 

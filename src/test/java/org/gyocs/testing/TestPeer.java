@@ -66,6 +66,34 @@ public final class TestPeer implements AutoCloseable {
         return read();
     }
 
+    /**
+     * jDiameter can drop a request that arrives within milliseconds of its CEA on a new peer: its
+     * PeerFSMImpl.handleEvent may start a second set of FSM threads before the first has counted
+     * itself, and the second one handles the request while the peer is still DOWN (see README,
+     * troubleshooting). A DWR answered proves the peer open; retried, as it can be dropped too.
+     */
+    public void awaitOpen() throws IOException, DiameterDecodeException {
+        socket.setSoTimeout(200);
+        try {
+            for (int i = 0; i < 20; i++) {
+                int id = nextHopByHop();
+                send(new DiameterMessage(DiameterMessage.FLAG_REQUEST, DWR, 0, id, id, List.of(
+                        Avp.utf8(AvpCodes.ORIGIN_HOST, "raw.test.local"), Avp.utf8(AvpCodes.ORIGIN_REALM, "test.local"))));
+                try {
+                    while (read().hopByHop() != id) {
+                        // an answer to an earlier, late DWR
+                    }
+                    return;
+                } catch (SocketTimeoutException e) {
+                    // dropped: try again
+                }
+            }
+            throw new IOException("the node never answered a DWR");
+        } finally {
+            socket.setSoTimeout(5000);
+        }
+    }
+
     public void write(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();

@@ -31,6 +31,8 @@ final class CcaWriter {
         // createAnswer() copies Session-Id, Auth-Application-Id and Proxy-Info; we re-add the
         // last two in their ABNF places.
         Answer answer = request.createAnswer();
+        // RFC 6733 section 3: the T-bit MUST NOT be set in answers; jDiameter copies it from the request.
+        answer.setReTransmitted(false);
         AvpSet set = answer.getAvps();
         set.removeAvp(Avp.AUTH_APPLICATION_ID);
         AvpSet proxyInfo = set.removeAvp(Avp.PROXY_INFO);
