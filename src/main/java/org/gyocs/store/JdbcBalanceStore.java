@@ -61,7 +61,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         if (password != null) {
             c.setPassword(password);
         }
-        c.setMaximumPoolSize(poolSize);
+        c.setMaximumPoolSize(Math.max(2, poolSize)); // Flyway holds two connections while it migrates
         c.setPoolName("ocs-store");
         c.setAutoCommit(false);
         c.setInitializationFailTimeout(10_000);

@@ -1,0 +1,126 @@
+package org.gyocs.gy;
+
+import static org.gyocs.testing.GyRequests.resultCode;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.app.OcsConfiguration;
+import org.gyocs.cli.OcsCommand;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.core.UnitType;
+import org.gyocs.node.ListeningPorts;
+import org.gyocs.store.Bucket;
+import org.gyocs.store.JdbcBalanceStore;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.Stores;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every acknowledged debit survives kill -9; nodes sharing PostgreSQL never grant more than a balance holds. */
+class DurabilityAndSharedStoreTest {
+    static final String SUB = "491700000001";
+    @TempDir
+    Path home;
+
+    @Test
+    void killMinus9AfterAcknowledgedDebitsLosesNone() throws Exception {
+        Files.writeString(home.resolve("subs.csv"), "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,1000000,,\n");
+        int port = ListeningPorts.freePort();
+        Process node = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
+                "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
+                "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
+                "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--subscribers",
+                home.resolve("subs.csv").toString(), "--default-octets", "1000")
+                .redirectErrorStream(true).redirectOutput(home.resolve("node.log").toFile()).start();
+        int acknowledged = 0;
+        try {
+            for (int i = 0; i < 300 && !ListeningPorts.isListening("127.0.0.1", port); i++) {
+                Thread.sleep(50);
+            }
+            try (TestPeer p = new TestPeer(port)) {
+                p.handshake();
+                // events of 1000 octets (RSU 1048576, max = default 1000), each acknowledged 2001
+                for (int i = 0; i < 137; i++) {
+                    List<org.gyocs.codec.Avp> avps = GyRequests.header("dur;" + i, 4, 0);
+                    avps.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
+                    DiameterMessage a = p.request(GyRequests.ccr(i, avps));
+                    assertEquals(2001, resultCode(a));
+                    acknowledged++;
+                }
+            }
+        } finally {
+            node.destroyForcibly(); // SIGKILL: no shutdown hook, no graceful close of the store
+            assertTrue(node.waitFor(10, TimeUnit.SECONDS));
+        }
+        assertEquals(137, acknowledged);
+        String url = GyDiameterApplication.embeddedStore(home.resolve("data"));
+        try (JdbcBalanceStore store = JdbcBalanceStore.open(url, null, null, 1)) {
+            long left = store.buckets(SUB).stream().mapToLong(Bucket::amount).sum();
+            assertEquals(1_000_000 - 137 * 1000, left, "start minus exactly the acknowledged debits");
+        }
+    }
+
+    @Test
+    void twoNodesOnOnePostgresDrainingOneBalanceNeverOverGrant() throws Exception {
+        String url = Stores.freshPostgres();
+        try (JdbcBalanceStore setup = JdbcBalanceStore.open(url, "postgres", null, 1)) {
+            setup.add(List.of(new Bucket(0, SUB, UnitType.OCTETS, 50_000, 0, null, null)), false);
+        }
+        List<GyDiameterApplication> nodes = new ArrayList<>();
+        for (int n = 0; n < 2; n++) {
+            GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                    .host("ocs" + n + ".test.local").realm("test.local")
+                    .charging(OcsConfiguration.of(java.util.Map.of("default-octets", "700")).chargingPolicy())
+                    .store(url).storeCredentials("postgres", null).build();
+            app.start(false);
+            nodes.add(app);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Long>> results = new ArrayList<>();
+            for (int w = 0; w < 8; w++) {
+                GyDiameterApplication node = nodes.get(w % 2);
+                int worker = w;
+                results.add(pool.submit(() -> {
+                    long granted = 0;
+                    try (TestPeer p = new TestPeer(node.getPort())) {
+                        p.handshake();
+                        for (int s = 0; s < 15; s++) {
+                            String sid = "shared;" + worker + ";" + s;
+                            List<org.gyocs.codec.Avp> avps = GyRequests.header(sid, 1, 0);
+                            avps.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(700), null));
+                            DiameterMessage i = p.request(GyRequests.ccr(s, avps));
+                            if (resultCode(i) == 2001) {
+                                granted += DiameterMessage.find(DiameterMessage.find(i.avp(
+                                        AvpCodes.MULTIPLE_SERVICES_CREDIT_CONTROL).group(), AvpCodes.GRANTED_SERVICE_UNIT)
+                                        .group(), AvpCodes.CC_TOTAL_OCTETS).unsigned64();
+                            }
+                        }
+                    }
+                    return granted;
+                }));
+            }
+            long total = 0;
+            for (Future<Long> f : results) {
+                total += f.get(60, TimeUnit.SECONDS);
+            }
+            // 120 sessions x 700 asked = 84000 > 50000: exactly the balance is granted, never more
+            assertEquals(50_000, total);
+        } finally {
+            pool.shutdownNow();
+            nodes.forEach(GyDiameterApplication::stop);
+        }
+    }
+}
