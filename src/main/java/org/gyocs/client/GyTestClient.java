@@ -87,6 +87,9 @@ public final class GyTestClient implements AutoCloseable {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         while (System.nanoTime() < deadline) {
             if (peerUp()) {
+                // A jDiameter server can drop a request arriving within milliseconds of its CEA
+                // (see README, troubleshooting): leave its peer state machine time to settle.
+                sleep(100);
                 return;
             }
             sleep(10);
