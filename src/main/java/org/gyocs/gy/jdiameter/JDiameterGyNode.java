@@ -27,6 +27,7 @@ import org.jdiameter.api.cca.ServerCCASession;
 import org.jdiameter.api.cca.ServerCCASessionListener;
 import org.jdiameter.api.cca.events.JCreditControlRequest;
 import org.jdiameter.client.api.ISessionFactory;
+import org.jdiameter.common.api.app.cca.ServerCCASessionState;
 import org.jdiameter.common.impl.app.cca.CCASessionFactoryImpl;
 import org.jdiameter.server.impl.StackImpl;
 
@@ -132,9 +133,15 @@ public final class JDiameterGyNode implements DiameterNode {
                     if (error != null) {
                         return error;
                     }
-                    // a CCR-I on an open session is a retransmission, which the state machine drops
-                    return requestType(r) == RequestType.INITIAL.code() ? handler.answerDirectly(r)
-                            : stateMachine.processRequest(r);
+                    // The state machine drops a CCR-I on an open session (a retransmission), and
+                    // after a CCR-T answers a CCR-U/T on a session it has just closed through a
+                    // released session, i.e. not at all: the core answers those (repeat or 5002).
+                    long next = requestType(r);
+                    boolean open = session.getState(ServerCCASessionState.class) == ServerCCASessionState.OPEN;
+                    if (next == RequestType.INITIAL.code() || !open && next != RequestType.EVENT.code()) {
+                        return handler.answerDirectly(r);
+                    }
+                    return stateMachine.processRequest(r);
                 });
                 return stateMachine.processRequest(request);
             } catch (Exception e) {
