@@ -11,6 +11,8 @@ import java.util.Map;
 final class ChargingSession {
     final String sessionId;
     final String subscriber;
+    /** The Subscription-Ids of the CCR-I: a CCR-I repeating Session-Id and number is a retransmission only with them. */
+    final java.util.List<SubscriptionId> subscriptionIds;
     /** service key (rating group / service identifier) to its reservation */
     final Map<String, ServiceReservation> reservations = new LinkedHashMap<>();
     long lastRequestNumber = -1;
@@ -18,9 +20,10 @@ final class ChargingSession {
     volatile long lastSeenNanos = System.nanoTime();
     boolean closed;
 
-    ChargingSession(String sessionId, String subscriber) {
+    ChargingSession(String sessionId, String subscriber, java.util.List<SubscriptionId> subscriptionIds) {
         this.sessionId = sessionId;
         this.subscriber = subscriber;
+        this.subscriptionIds = subscriptionIds;
     }
 
     /** One service's reservation in the store. */

@@ -103,7 +103,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         ChargingSession existing = sessions.get(r.sessionId());
         if (existing != null) {
             synchronized (existing) {
-                if (existing.lastRequestNumber == r.requestNumber() && existing.lastAnswer != null) {
+                if (existing.lastRequestNumber == r.requestNumber() && existing.lastAnswer != null
+                        && existing.subscriptionIds.equals(r.subscriptionIds())) {
                     return existing.lastAnswer; // retransmitted CCR-I
                 }
             }
@@ -112,7 +113,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (subscriber.isEmpty() && policy.rejectUnknown()) {
             return refusal(r, ResultCode.USER_UNKNOWN);
         }
-        ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null));
+        ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null), r.subscriptionIds());
         synchronized (session) {
             CreditControlAnswer a = decide(r, session);
             if (ResultCode.isSuccess(a.resultCode())) {
@@ -283,7 +284,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     // ------------------------------------------------------------------ events
 
     private CreditControlAnswer event(CreditControlRequest r) {
-        String cacheKey = r.sessionId() + "#" + r.requestNumber();
+        // Session-Id and CC-Request-Number identify a retransmission (RFC 4006 section 5.2); the
+        // Subscription-Ids guard against clients that reuse Session-Ids across runs (seen with the
+        // freeDiameter test client, whose ids are built from the start second).
+        String cacheKey = r.sessionId() + "#" + r.requestNumber() + "#" + r.subscriptionIds();
         CreditControlAnswer cached = recentEvents.get(cacheKey);
         if (cached != null) {
             return cached; // retransmitted event: answered again, not debited again

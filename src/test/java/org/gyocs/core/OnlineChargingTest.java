@@ -192,6 +192,12 @@ class OnlineChargingTest {
         CreditControlRequest i = ccr("s12", RequestType.INITIAL, 0, List.of(rg(1, ServiceUnits.octets(1000), null)), null);
         assertSame(ocs.answer(i), ocs.answer(i));
         assertEquals(7800, store.available(MSISDN, UnitType.OCTETS, 1L), "one reservation, not two");
+        // another subscriber's event reusing a Session-Id (a careless client) is no retransmission
+        provision(IMSI, UnitType.OCTETS, 500, null);
+        CreditControlRequest other = ccr("e1", RequestType.EVENT, 0, List.of(rg(1, ServiceUnits.octets(200), null)), 0,
+                new SubscriptionId(SubscriptionId.END_USER_IMSI, IMSI));
+        assertEquals(2001, ocs.answer(other).resultCode());
+        assertEquals(300, balance(IMSI), "charged: not mistaken for e1's retransmission");
     }
 
     @Test
