@@ -27,7 +27,34 @@ import org.gyocs.core.SubscriptionId;
  * same name that wins over the file. Read once into immutable values.
  */
 public final class OcsConfiguration {
-    /** Every key of config/ocs.properties, with its default ("" = not set). */
+    /** One key of config/ocs.properties (and option of bin/ocs.sh): its default ("" = not set) and meaning. */
+    public record Setting(String key, String defaultValue, String description) {
+    }
+
+    /** Every key, in the order of config/ocs.properties. */
+    public static final List<Setting> SETTINGS = List.of(
+            new Setting("default-octets", "1048576", "default CC-Total-Octets grant"),
+            new Setting("default-seconds", "3600", "default CC-Time grant"),
+            new Setting("default-units", "100", "default CC-Service-Specific-Units grant"),
+            new Setting("max-octets", "", "maximum CC-Total-Octets grant (default: the default grant)"),
+            new Setting("max-seconds", "", "maximum CC-Time grant (default: the default grant)"),
+            new Setting("max-units", "", "maximum CC-Service-Specific-Units grant (default: the default grant)"),
+            new Setting("validity-time", "3600", "Validity-Time sent with each grant, seconds"),
+            new Setting("tcc", "", "seconds of silence after which a session is released (default 2 x validity-time)"),
+            new Setting("final-unit-action", "terminate", "with the last grant of a balance: terminate, redirect or restrict"),
+            new Setting("redirect-address", "", "Redirect-Server-Address URL for final-unit-action redirect"),
+            new Setting("filter-id", "", "Filter-Id for final-unit-action restrict"),
+            new Setting("unknown-subscriber", "grant", "grant (default grant, nothing debited) or reject (5030)"),
+            new Setting("subscription-id-priority", "e164,imsi", "Subscription-Id types tried in order"),
+            new Setting("quota-holding-time", "", "3GPP Quota-Holding-Time sent with grants, seconds"),
+            new Setting("volume-quota-threshold", "", "3GPP Volume-Quota-Threshold sent with grants, octets"),
+            new Setting("time-quota-threshold", "", "3GPP Time-Quota-Threshold sent with grants, seconds"),
+            new Setting("denied-rating-groups", "", "rating groups answered 5031 DIAMETER_RATING_FAILED, comma-separated"),
+            new Setting("store", "", "balance store JDBC URL, e.g. jdbc:postgresql://db/ocs (default: embedded H2 under data/)"),
+            new Setting("store-user", "", "balance store user"),
+            new Setting("store-password", "", "balance store password"));
+
+    /** Every key with its default. */
     public static final Map<String, String> DEFAULTS = defaults();
 
     private final Map<String, String> values;
@@ -38,26 +65,9 @@ public final class OcsConfiguration {
 
     private static Map<String, String> defaults() {
         Map<String, String> d = new LinkedHashMap<>();
-        d.put("default-octets", "1048576");
-        d.put("default-seconds", "3600");
-        d.put("default-units", "100");
-        d.put("max-octets", "");
-        d.put("max-seconds", "");
-        d.put("max-units", "");
-        d.put("validity-time", "3600");
-        d.put("tcc", "");
-        d.put("final-unit-action", "terminate");
-        d.put("redirect-address", "");
-        d.put("filter-id", "");
-        d.put("unknown-subscriber", "grant");
-        d.put("subscription-id-priority", "e164,imsi");
-        d.put("quota-holding-time", "");
-        d.put("volume-quota-threshold", "");
-        d.put("time-quota-threshold", "");
-        d.put("denied-rating-groups", "");
-        d.put("store", "");
-        d.put("store-user", "");
-        d.put("store-password", "");
+        for (Setting setting : SETTINGS) {
+            d.put(setting.key(), setting.defaultValue());
+        }
         return java.util.Collections.unmodifiableMap(d);
     }
 

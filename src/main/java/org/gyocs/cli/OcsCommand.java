@@ -23,34 +23,6 @@ import sun.misc.Signal;
 
 /** {@code bin/ocs.sh}: runs the OCS node until SIGINT or SIGTERM. */
 public final class OcsCommand {
-    /** The keys of config/ocs.properties, each also an option that wins over the file. */
-    static final Map<String, String> CHARGING_OPTIONS = chargingOptions();
-
-    private static Map<String, String> chargingOptions() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("default-octets", "default CC-Total-Octets grant");
-        m.put("default-seconds", "default CC-Time grant");
-        m.put("default-units", "default CC-Service-Specific-Units grant");
-        m.put("max-octets", "maximum CC-Total-Octets grant (default: the default grant)");
-        m.put("max-seconds", "maximum CC-Time grant (default: the default grant)");
-        m.put("max-units", "maximum CC-Service-Specific-Units grant (default: the default grant)");
-        m.put("validity-time", "Validity-Time sent with each grant, seconds");
-        m.put("tcc", "seconds of silence after which a session is released (default 2 x validity-time)");
-        m.put("final-unit-action", "with the last grant of a balance: terminate, redirect or restrict");
-        m.put("redirect-address", "Redirect-Server-Address URL for final-unit-action redirect");
-        m.put("filter-id", "Filter-Id for final-unit-action restrict");
-        m.put("unknown-subscriber", "grant (default grant, nothing debited) or reject (5030)");
-        m.put("subscription-id-priority", "Subscription-Id types tried in order");
-        m.put("quota-holding-time", "3GPP Quota-Holding-Time sent with grants, seconds");
-        m.put("volume-quota-threshold", "3GPP Volume-Quota-Threshold sent with octet grants");
-        m.put("time-quota-threshold", "3GPP Time-Quota-Threshold sent with grants, seconds");
-        m.put("denied-rating-groups", "rating groups answered 5031 DIAMETER_RATING_FAILED, comma-separated");
-        m.put("store", "balance store JDBC URL, e.g. jdbc:postgresql://db/ocs (default: embedded H2 under data/)");
-        m.put("store-user", "balance store user");
-        m.put("store-password", "balance store password");
-        return m;
-    }
-
     private OcsCommand() {
     }
 
@@ -70,10 +42,10 @@ public final class OcsCommand {
                 .desc("charging configuration (default " + defaultConfig.resolveSibling("ocs.properties") + ")").get());
         o.addOption(Option.builder().longOpt("subscribers").hasArg().argName("CSV")
                 .desc("import balance buckets at start (header " + SubscriberCsv.HEADER + ")").get());
-        for (Map.Entry<String, String> e : CHARGING_OPTIONS.entrySet()) {
-            String def = OcsConfiguration.DEFAULTS.get(e.getKey());
-            o.addOption(Option.builder().longOpt(e.getKey()).hasArg().argName("VALUE")
-                    .desc(e.getValue() + (def.isEmpty() ? "" : " (default " + def + ")")).get());
+        for (OcsConfiguration.Setting setting : OcsConfiguration.SETTINGS) {
+            String def = setting.defaultValue();
+            o.addOption(Option.builder().longOpt(setting.key()).hasArg().argName("VALUE")
+                    .desc(setting.description() + (def.isEmpty() ? "" : " (default " + def + ")")).get());
         }
         TransportLimits d = TransportLimits.DEFAULT;
         o.addOption(Option.builder().longOpt("max-message").hasArg().argName("BYTES")
@@ -113,7 +85,7 @@ public final class OcsCommand {
             }
             CommandLineValues v = new CommandLineValues(line);
             Map<String, String> overrides = new LinkedHashMap<>();
-            for (String key : CHARGING_OPTIONS.keySet()) {
+            for (String key : OcsConfiguration.DEFAULTS.keySet()) {
                 if (line.hasOption(key)) {
                     overrides.put(key, line.getOptionValue(key));
                 }
