@@ -14,4 +14,12 @@ public interface CreditControl {
 
     /** Decides the answer to a request: the validation error if there is one, else the grant. */
     CreditControlAnswer answer(CreditControlRequest request);
+
+    /**
+     * Whether this core holds the session open (CCR-I answered, no CCR-T yet), for transports
+     * with session state of their own to defer to it. A stateless core says true.
+     */
+    default boolean holdsOpenSession(String sessionId) {
+        return true;
+    }
 }

@@ -80,6 +80,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     }
 
     @Override
+    public boolean holdsOpenSession(String sessionId) {
+        ChargingSession s = sessions.get(sessionId);
+        if (s == null) {
+            return false;
+        }
+        synchronized (s) {
+            return !s.closed;
+        }
+    }
+
+    @Override
     public Optional<CreditControlAnswer> validate(CreditControlRequest request) {
         return validator.validate(request);
     }

@@ -101,6 +101,11 @@ final class CreditControlHandler {
         return sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr);
     }
 
+    /** Whether the core holds this session open; once it has answered a CCR-T, it does not. */
+    boolean coreHoldsOpen(String sessionId) {
+        return core.holdsOpenSession(sessionId);
+    }
+
     /** Called by jDiameter's session state machine with a request that passed {@link #screen}. */
     void answer(ServerCCASession session, JCreditControlRequest event) {
         Request request;

@@ -134,10 +134,13 @@ public final class JDiameterGyNode implements DiameterNode {
                         return error;
                     }
                     // The state machine drops a CCR-I on an open session (a retransmission), and
-                    // after a CCR-T answers a CCR-U/T on a session it has just closed through a
-                    // released session, i.e. not at all: the core answers those (repeat or 5002).
+                    // after a CCR-T answers a CCR-U/T on the session it is closing through the
+                    // released session, i.e. not at all; the peer may send that next request the
+                    // moment it has the CCA-T, before jDiameter marks the session IDLE. The core
+                    // closed the session before that CCA existed: it answers those (repeat or 5002).
                     long next = requestType(r);
-                    boolean open = session.getState(ServerCCASessionState.class) == ServerCCASessionState.OPEN;
+                    boolean open = session.getState(ServerCCASessionState.class) == ServerCCASessionState.OPEN
+                            && handler.coreHoldsOpen(r.getSessionId());
                     if (next == RequestType.INITIAL.code() || !open && next != RequestType.EVENT.code()) {
                         return handler.answerDirectly(r);
                     }
