@@ -1,0 +1,406 @@
+package org.gyocs.bench;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.HdrHistogram.Histogram;
+import org.gyocs.codec.Avp;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.DiameterCodec;
+import org.gyocs.codec.DiameterDecodeException;
+import org.gyocs.codec.DiameterMessage;
+
+/**
+ * A Gy load generator on our codec: one selector thread drives every connection, so the client
+ * costs little CPU per request. Closed loop (K requests in flight) or open loop (R sessions or
+ * events started per second, at most K outstanding). Each request's latency, send to answer, goes
+ * into an HdrHistogram.
+ */
+public final class LoadGenerator {
+    private static final int CER = 257;
+    private static final int DWR = 280;
+    private static final int DPR = 282;
+    private static final int CCR = 272;
+
+    private final LoadSettings s;
+    private final PrintStream progress;
+    private final String boot = Long.toHexString(new SecureRandom().nextLong() & 0xffffffffL);
+    private final Histogram latency = new Histogram(1, 60_000_000, 3); // microseconds
+    private final Map<Long, Long> byResultCode = new TreeMap<>();
+    private final List<Conn> conns = new ArrayList<>();
+    private final ArrayDeque<Worker> idle = new ArrayDeque<>();
+    private long started;       // sessions or events started
+    private long completed;     // sessions or events finished (answered to the end or refused)
+    private long sent;
+    private long answered;
+    private long timeouts;
+    private long errors;
+    private long firstSend;
+    private long lastAnswer;
+    private int nextSubscriber;
+
+    public LoadGenerator(LoadSettings settings, PrintStream progress) {
+        this.s = settings;
+        this.progress = progress;
+    }
+
+    /** One TCP connection: its buffers and its requests waiting for an answer. */
+    private final class Conn {
+        final SocketChannel ch;
+        final ByteBuffer in = ByteBuffer.allocate(1 << 20);
+        final ArrayDeque<ByteBuffer> out = new ArrayDeque<>();
+        final Map<Integer, Pending> pending = new HashMap<>();
+        SelectionKey key;
+        boolean open;
+        int hbh = 1;
+
+        Conn(SocketChannel ch) {
+            this.ch = ch;
+        }
+    }
+
+    private record Pending(Worker worker, long sentNanos) {
+    }
+
+    /** A slot that runs one session (or event) after another on its connection. */
+    private final class Worker {
+        final Conn conn;
+        String sessionId;
+        String subscriber;
+        int step;
+
+        Worker(Conn conn) {
+            this.conn = conn;
+        }
+    }
+
+    /** Runs the load; bounded by the session count and by the duration. */
+    public LoadResult run() throws IOException {
+        try (Selector selector = Selector.open()) {
+            for (int i = 0; i < s.connections(); i++) {
+                SocketChannel ch = SocketChannel.open();
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                ch.connect(new InetSocketAddress(s.host(), s.port()));
+                ch.configureBlocking(false);
+                Conn c = new Conn(ch);
+                c.key = ch.register(selector, SelectionKey.OP_READ, c);
+                conns.add(c);
+                send(c, cer(i));
+            }
+            for (int w = 0; w < s.inFlight(); w++) {
+                idle.add(new Worker(conns.get(w % conns.size())));
+            }
+            long t0 = System.nanoTime();
+            long deadline = t0 + (long) (s.durationSeconds() * 1e9);
+            long hardStop = deadline + s.timeoutMillis() * 1_000_000L + 2_000_000_000L;
+            long lastProgress = t0;
+            long lastTimeoutScan = t0;
+            double startedByRate = 0;
+            long rateClock = 0;
+            while (true) {
+                long now = System.nanoTime();
+                boolean allOpen = conns.stream().allMatch(c -> c.open);
+                boolean mayStart = allOpen && now < deadline && (s.sessions() == 0 || started < s.sessions());
+                if (mayStart) {
+                    if (rateClock == 0) {
+                        rateClock = now;
+                        firstSend = now;
+                    }
+                    if (s.rate() > 0) {
+                        double due = (now - rateClock) / 1e9 * s.rate();
+                        while (startedByRate < due && !idle.isEmpty() && (s.sessions() == 0 || started < s.sessions())) {
+                            startNext(idle.poll());
+                            startedByRate++;
+                        }
+                        startedByRate = Math.max(startedByRate, due - s.inFlight()); // no burst after a stall
+                    } else {
+                        while (!idle.isEmpty() && (s.sessions() == 0 || started < s.sessions())) {
+                            startNext(idle.poll());
+                        }
+                    }
+                }
+                boolean nothingPending = conns.stream().allMatch(c -> c.pending.isEmpty());
+                if (allOpen && !mayStart && nothingPending) {
+                    break;
+                }
+                if (now > hardStop || (!allOpen && now - t0 > s.timeoutMillis() * 1_000_000L)) {
+                    break;
+                }
+                selector.select(s.rate() > 0 ? 1 : 10);
+                for (SelectionKey k : selector.selectedKeys()) {
+                    Conn c = (Conn) k.attachment();
+                    if (k.isReadable()) {
+                        read(c);
+                    }
+                    if (k.isValid() && k.isWritable()) {
+                        flush(c);
+                    }
+                }
+                selector.selectedKeys().clear();
+                now = System.nanoTime();
+                if (now - lastTimeoutScan > 100_000_000L) {
+                    lastTimeoutScan = now;
+                    expire(now);
+                }
+                if (progress != null && now - lastProgress >= 1_000_000_000L) {
+                    lastProgress = now;
+                    double secs = (now - t0) / 1e9;
+                    long inFlightNow = conns.stream().mapToLong(c -> c.pending.size()).sum();
+                    progress.printf("\r%6.1f s  %8.0f CCR/s  in flight %5d  answered %9d  errors %d   ", secs,
+                            answered / Math.max(1e-9, (now - (firstSend == 0 ? now : firstSend)) / 1e9), inFlightNow,
+                            answered, errors + timeouts);
+                }
+            }
+            if (progress != null) {
+                progress.println();
+            }
+            disconnect(selector);
+        } finally {
+            for (Conn c : conns) {
+                try {
+                    c.ch.close();
+                } catch (IOException e) {
+                    // closing anyway
+                }
+            }
+        }
+        double secs = (lastAnswer > firstSend ? lastAnswer - firstSend : 1) / 1e9;
+        return new LoadResult(sent, answered, timeouts, errors, started, completed, secs, answered / secs,
+                Map.copyOf(byResultCode), latency.copy());
+    }
+
+    private void startNext(Worker w) {
+        started++;
+        w.step = 0;
+        w.sessionId = s.originHost() + ";" + boot + ";" + started;
+        w.subscriber = s.subscribers().get(nextSubscriber++ % s.subscribers().size());
+        request(w);
+    }
+
+    private void request(Worker w) {
+        int type;
+        if (s.eventMode()) {
+            type = 4;
+        } else if (w.step == 0) {
+            type = 1;
+        } else if (w.step <= s.updates()) {
+            type = 2;
+        } else {
+            type = 3;
+        }
+        Conn c = w.conn;
+        int id = c.hbh++;
+        List<Avp> avps = new ArrayList<>(12);
+        avps.add(Avp.utf8(AvpCodes.SESSION_ID, w.sessionId));
+        avps.add(Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()));
+        avps.add(Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()));
+        avps.add(Avp.utf8(AvpCodes.DESTINATION_REALM, s.destinationRealm()));
+        avps.add(Avp.unsigned32(AvpCodes.AUTH_APPLICATION_ID, 4));
+        avps.add(Avp.utf8(AvpCodes.SERVICE_CONTEXT_ID, "32251@3gpp.org"));
+        avps.add(Avp.unsigned32(AvpCodes.CC_REQUEST_TYPE, type));
+        avps.add(Avp.unsigned32(AvpCodes.CC_REQUEST_NUMBER, w.step));
+        avps.add(Avp.grouped(AvpCodes.SUBSCRIPTION_ID, Avp.unsigned32(AvpCodes.SUBSCRIPTION_ID_TYPE, 0),
+                Avp.utf8(AvpCodes.SUBSCRIPTION_ID_DATA, w.subscriber)));
+        List<Avp> mscc = new ArrayList<>(4);
+        if (type != 3) {
+            mscc.add(Avp.grouped(AvpCodes.REQUESTED_SERVICE_UNIT, Avp.unsigned64(AvpCodes.CC_TOTAL_OCTETS, 1_048_576)));
+        }
+        if (type == 2 || type == 3) {
+            mscc.add(Avp.grouped(AvpCodes.USED_SERVICE_UNIT, Avp.unsigned64(AvpCodes.CC_TOTAL_OCTETS, 524_288)));
+        }
+        mscc.add(Avp.unsigned32(AvpCodes.SERVICE_IDENTIFIER, 1));
+        mscc.add(Avp.unsigned32(AvpCodes.RATING_GROUP, 100));
+        avps.add(Avp.grouped(AvpCodes.MULTIPLE_SERVICES_CREDIT_CONTROL, mscc));
+        long now = System.nanoTime();
+        c.pending.put(id, new Pending(w, now));
+        sent++;
+        send(c, new DiameterMessage(0xC0, CCR, 4, id, id, avps));
+    }
+
+    private void answered(Conn c, DiameterMessage a) {
+        Pending p = c.pending.remove(a.hopByHop());
+        if (p == null) {
+            return; // late answer of a request already counted as timed out
+        }
+        long now = System.nanoTime();
+        lastAnswer = now;
+        answered++;
+        latency.recordValue(Math.max(1, Math.min(60_000_000, (now - p.sentNanos()) / 1000)));
+        long rc = 0;
+        Avp r = a.avp(AvpCodes.RESULT_CODE);
+        try {
+            rc = r == null ? 0 : r.unsigned32();
+        } catch (DiameterDecodeException e) {
+            rc = 0;
+        }
+        byResultCode.merge(rc, 1L, Long::sum);
+        Worker w = p.worker();
+        boolean ok = rc >= 2000 && rc < 3000;
+        if (!ok) {
+            errors++;
+        }
+        if (s.eventMode() || w.step > s.updates() || (!ok && w.step == 0)) {
+            completed++;
+            idle.add(w);
+            return;
+        }
+        w.step++;
+        request(w);
+    }
+
+    private void expire(long now) {
+        long limit = s.timeoutMillis() * 1_000_000L;
+        for (Conn c : conns) {
+            var it = c.pending.entrySet().iterator();
+            while (it.hasNext()) {
+                Pending p = it.next().getValue();
+                if (now - p.sentNanos() > limit) {
+                    it.remove();
+                    timeouts++;
+                    completed++;
+                    idle.add(p.worker()); // the session is abandoned
+                }
+            }
+        }
+    }
+
+    private void read(Conn c) {
+        try {
+            if (c.ch.read(c.in) < 0) {
+                c.open = false;
+                errors++;
+                c.key.cancel();
+                return;
+            }
+        } catch (IOException e) {
+            errors++;
+            c.key.cancel();
+            return;
+        }
+        c.in.flip();
+        while (c.in.remaining() >= 4) {
+            int length = c.in.getInt(c.in.position()) & 0xFFFFFF;
+            if (c.in.remaining() < length) {
+                break;
+            }
+            byte[] frame = new byte[length];
+            c.in.get(frame);
+            try {
+                handle(c, DiameterCodec.decode(frame));
+            } catch (DiameterDecodeException e) {
+                errors++;
+            }
+        }
+        c.in.compact();
+    }
+
+    private void handle(Conn c, DiameterMessage m) {
+        if (m.isRequest()) {
+            if (m.commandCode() == DWR || m.commandCode() == DPR) {
+                send(c, m.answer(false, List.of(Avp.unsigned32(AvpCodes.RESULT_CODE, 2001),
+                        Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()))));
+            }
+            return;
+        }
+        if (m.commandCode() == CER) {
+            c.open = true;
+            return;
+        }
+        if (m.commandCode() == CCR) {
+            answered(c, m);
+        }
+    }
+
+    private void send(Conn c, DiameterMessage m) {
+        ByteBuffer b = ByteBuffer.wrap(DiameterCodec.encode(m));
+        if (c.out.isEmpty()) {
+            try {
+                c.ch.write(b);
+            } catch (IOException e) {
+                errors++;
+                return;
+            }
+            if (!b.hasRemaining()) {
+                return;
+            }
+        }
+        c.out.add(b);
+        c.key.interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+    }
+
+    private void flush(Conn c) {
+        try {
+            while (!c.out.isEmpty()) {
+                ByteBuffer b = c.out.peek();
+                c.ch.write(b);
+                if (b.hasRemaining()) {
+                    return;
+                }
+                c.out.poll();
+            }
+            c.key.interestOps(SelectionKey.OP_READ);
+        } catch (IOException e) {
+            errors++;
+        }
+    }
+
+    /** DPR on each connection, up to a second for the DPAs. */
+    private void disconnect(Selector selector) throws IOException {
+        for (Conn c : conns) {
+            if (c.open) {
+                send(c, new DiameterMessage(0x80, DPR, 0, c.hbh, c.hbh, List.of(
+                        Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()),
+                        Avp.unsigned32(AvpCodes.DISCONNECT_CAUSE, 2))));
+            }
+        }
+        long end = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() < end && conns.stream().anyMatch(c -> c.key.isValid())) {
+            selector.select(20);
+            for (SelectionKey k : selector.selectedKeys()) {
+                Conn c = (Conn) k.attachment();
+                if (k.isValid() && k.isWritable()) {
+                    flush(c);
+                }
+                if (k.isValid() && k.isReadable()) {
+                    int before = c.in.position();
+                    read(c);
+                    if (c.in.position() == before && !c.key.isValid()) {
+                        continue;
+                    }
+                }
+            }
+            selector.selectedKeys().clear();
+            for (Conn c : conns) {
+                if (c.key.isValid() && c.out.isEmpty() && c.pending.isEmpty()) {
+                    c.key.cancel();
+                }
+            }
+        }
+    }
+
+    private static CharSequence realmOf(String host) {
+        int dot = host.indexOf('.');
+        return dot < 0 ? host : host.substring(dot + 1);
+    }
+
+    private DiameterMessage cer(int i) {
+        return new DiameterMessage(0x80, CER, 0, 0x7000 + i, 0x7000 + i, List.of(
+                Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()),
+                Avp.address(AvpCodes.HOST_IP_ADDRESS, java.net.InetAddress.getLoopbackAddress()),
+                Avp.unsigned32(AvpCodes.VENDOR_ID, 0), Avp.utf8(AvpCodes.PRODUCT_NAME, "ocs-bench").optional(),
+                Avp.unsigned32(AvpCodes.AUTH_APPLICATION_ID, 4)));
+    }
+}

@@ -1,0 +1,149 @@
+package org.gyocs.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
+import org.apache.logging.log4j.LogManager;
+import org.gyocs.bench.LoadGenerator;
+import org.gyocs.bench.LoadResult;
+import org.gyocs.bench.LoadSettings;
+import org.gyocs.store.Bucket;
+import org.gyocs.store.SubscriberCsv;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+/** {@code bin/ocs-bench.sh}: Gy load with latency percentiles. Exit 0 when every answer was 2xxx. */
+public final class BenchCommand {
+
+    private BenchCommand() {
+    }
+
+    static Options options() {
+        Options o = new Options();
+        o.addOption(Option.builder().longOpt("host").hasArg().desc("target (default 127.0.0.1; 127.0.0.0/8 only unless --allow-remote)").get());
+        o.addOption(Option.builder("p").longOpt("port").hasArg().desc("target port (default 3868)").get());
+        o.addOption(Option.builder("c").longOpt("connections").hasArg().desc("TCP connections (default 1)").get());
+        o.addOption(Option.builder("k").longOpt("in-flight").hasArg().desc("requests in flight, over all connections (default 50)").get());
+        o.addOption(Option.builder("n").longOpt("sessions").hasArg().desc("sessions (or events) to run (default: until --duration)").get());
+        o.addOption(Option.builder("d").longOpt("duration").hasArg().desc("seconds; no new session after this (default 10, at most 3600)").get());
+        o.addOption(Option.builder("m").longOpt("mode").hasArg().desc("session (CCR-I, U..., T) or event (default session)").get());
+        o.addOption(Option.builder("u").longOpt("updates").hasArg().desc("CCR-U per session (default 1)").get());
+        o.addOption(Option.builder().longOpt("subscribers").hasArg().desc("CSV of subscribers (ocs-admin format) used in turn").get());
+        o.addOption(Option.builder().longOpt("subscriber-range").hasArg().argName("FIRST:COUNT")
+                .desc("MSISDNs FIRST..FIRST+COUNT-1 used in turn (default 491720000000:100000)").get());
+        o.addOption(Option.builder("r").longOpt("rate").hasArg().desc("sessions or events started per second (open loop; default closed loop)").get());
+        o.addOption(Option.builder().longOpt("timeout").hasArg().desc("answer timeout, ms (default 5000)").get());
+        o.addOption(Option.builder().longOpt("destination-realm").hasArg().desc("Destination-Realm (default example.com)").get());
+        o.addOption(Option.builder().longOpt("origin-host").hasArg().desc("our Origin-Host (default bench.test.local)").get());
+        o.addOption(Option.builder().longOpt("json").hasArg().desc("write the results to this JSON file").get());
+        o.addOption(Option.builder().longOpt("allow-remote").desc("allow a target outside 127.0.0.0/8").get());
+        o.addOption(Option.builder("h").longOpt("help").get());
+        return o;
+    }
+
+    public static void main(String[] args) {
+        int status = run(args);
+        LogManager.shutdown();
+        System.exit(status);
+    }
+
+    static int run(String[] args) {
+        LoadSettings settings;
+        try {
+            CommandLine line = new DefaultParser().parse(options(), args);
+            if (line.hasOption("help")) {
+                PrintWriter out = new PrintWriter(System.out);
+                HelpFormatter.builder().get().printHelp(out, 100, "ocs-bench.sh [options]",
+                        "Gy load generator: CCR/s and latency percentiles.\n\n", options(), 2, 2, "");
+                out.flush();
+                return 0;
+            }
+            CommandLineValues v = new CommandLineValues(line);
+            String host = v.string("host", "127.0.0.1");
+            if (!line.hasOption("allow-remote") && !InetAddress.getByName(host).isLoopbackAddress()) {
+                throw new CommandLineValues.UsageException("refusing to load " + host
+                        + ": load goes to 127.0.0.0/8 only (--allow-remote to override)");
+            }
+            String mode = v.string("mode", "session");
+            if (!mode.equals("session") && !mode.equals("event")) {
+                throw new CommandLineValues.UsageException("--mode must be session or event");
+            }
+            long sessions = v.number("sessions", 0, 0, 100_000_000);
+            double duration = v.number("duration", sessions > 0 ? 3600 : 10, 1, 3600);
+            settings = new LoadSettings(host, (int) v.number("port", 3868, 1, 65535),
+                    (int) v.number("connections", 1, 1, 1000), (int) v.number("in-flight", 50, 1, 100_000), sessions,
+                    duration, mode.equals("event"), (int) v.number("updates", 1, 0, 1000), subscribers(line),
+                    v.number("rate", 0, 0, 10_000_000), v.number("timeout", 5000, 1, 600_000),
+                    v.string("destination-realm", "example.com"), v.string("origin-host", "bench.test.local"),
+                    line.hasOption("json") ? Path.of(line.getOptionValue("json")) : null);
+        } catch (ParseException | CommandLineValues.UsageException | IllegalArgumentException | IOException e) {
+            System.err.println("Error: " + e.getMessage());
+            return 2;
+        }
+        System.out.printf("ocs-bench: %s:%d, %d connection(s), %d in flight, %s mode%s, %s%n", settings.host(),
+                settings.port(), settings.connections(), settings.inFlight(), settings.eventMode() ? "event" : "session",
+                settings.eventMode() ? "" : " (" + settings.updates() + " update(s))",
+                settings.rate() > 0 ? settings.rate() + " per second (open loop)" : "closed loop");
+        LoadResult r;
+        try {
+            r = new LoadGenerator(settings, System.console() != null ? System.out : null).run();
+        } catch (IOException e) {
+            System.err.println("Error: " + (e instanceof java.net.ConnectException
+                    ? "Connection refused. Is the server running on " + settings.host() + ":" + settings.port() + "?"
+                    : e.getMessage()));
+            return 1;
+        }
+        System.out.println(r.summary());
+        if (settings.json() != null) {
+            try {
+                Files.writeString(settings.json(), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                        .writeValueAsString(r.toMap()));
+            } catch (IOException e) {
+                System.err.println("Error: cannot write " + settings.json() + ": " + e.getMessage());
+                return 1;
+            }
+        }
+        boolean ok = r.answered() == r.sent() && r.timeouts() == 0 && r.errors() == 0 && r.answered() > 0;
+        System.out.println("ocs-bench: " + (ok ? "PASS" : "FAIL"));
+        return ok ? 0 : 1;
+    }
+
+    private static List<String> subscribers(CommandLine line) throws IOException {
+        List<String> out = new ArrayList<>();
+        if (line.hasOption("subscribers")) {
+            for (Bucket b : SubscriberCsv.read(Path.of(line.getOptionValue("subscribers")))) {
+                if (out.isEmpty() || !out.get(out.size() - 1).equals(b.subscriber())) {
+                    out.add(b.subscriber());
+                }
+            }
+            if (out.isEmpty()) {
+                throw new IllegalArgumentException("no subscriber in " + line.getOptionValue("subscribers"));
+            }
+            return out;
+        }
+        String[] range = line.getOptionValue("subscriber-range", "491720000000:100000").split(":");
+        try {
+            long first = Long.parseLong(range[0]);
+            int count = Integer.parseInt(range[1]);
+            int width = range[0].length();
+            for (int i = 0; i < count; i++) {
+                out.add(String.format("%0" + width + "d", first + i));
+            }
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("--subscriber-range must be FIRST:COUNT, e.g. 491720000000:1000");
+        }
+        return out;
+    }
+}
