@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# gy-ocs benchmark: each configuration of the node against the freeDiameter reference server in
+# the same run (../shared/interop/bench-ref.sh: rawload, server CPU from /proc), plus ocs-bench's
+# own latency percentiles; prints one table and appends it to bench/RESULTS.md.
+# All traffic on 127.0.0.1; every run bounded in count and time. Needs root (apt, ss -p, postgres).
+#
+# usage: bench/run.sh [--quick] [--only NAME] [--no-record]
+#   --quick      1 repetition instead of 3, smaller runs (a smoke test of the script)
+#   --only NAME  one configuration: jdiameter-default, jdiameter-100k, mock-default, mock-100k, postgres
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+KIT=${GY_KIT:-$ROOT/../shared/interop}
+export GY_KIT_WORK=${GY_KIT_WORK:-/tmp/gy-interop-kit}
+WORK=$(mktemp -d /tmp/gy-ocs-bench.XXXXXX)
+REPS=3; N=30000; ONLY=""; RECORD=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) REPS=1; N=20000 ;;
+	--only) ONLY=$2; shift ;;
+	--no-record) RECORD=0 ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+bash "$KIT/install.sh" >/dev/null
+# build once, so that no configuration pays for it
+"$ROOT/bin/ocs.sh" --help >/dev/null
+
+PORT=14868
+SUBS=100000
+# rawload's subscribers are 491720000000 + n: provision them with balances that do not run out
+awk -v n=$SUBS 'BEGIN { print "subscriber,unit,amount,rating_group,expires";
+	for (i = 0; i < n; i++) printf "%012d,octets,1000000000000000,,\n", 491720000000 + i }' >"$WORK/subscribers.csv"
+
+h2() { echo "jdbc:h2:file:$WORK/$1/ocs;AUTO_SERVER=TRUE;WRITE_DELAY=0"; }
+
+provision() { # provision STORE_URL [user password]
+	local args=(--store "$1")
+	[ $# -gt 1 ] && args+=(--store-user "$2" --store-password "$3")
+	"$ROOT/bin/ocs-admin.sh" "${args[@]}" import "$WORK/subscribers.csv" >/dev/null
+}
+
+postgres_url() {
+	if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null
+	fi
+	local v
+	v=$(ls /etc/postgresql | sort -n | tail -1)
+	pg_ctlcluster "$v" main start 2>/dev/null || true
+	for _ in $(seq 30); do su postgres -c "psql -qAtc 'select 1'" >/dev/null 2>&1 && break; sleep 1; done
+	su postgres -c "psql -qc \"DROP DATABASE IF EXISTS ocsbench\"" >/dev/null
+	su postgres -c "psql -qc \"DO \\\$\\\$ BEGIN CREATE ROLE ocs LOGIN PASSWORD 'ocs'; EXCEPTION WHEN duplicate_object THEN NULL; END \\\$\\\$\"" >/dev/null
+	su postgres -c "psql -qc \"CREATE DATABASE ocsbench OWNER ocs\"" >/dev/null
+	echo "jdbc:postgresql://127.0.0.1:5432/ocsbench"
+}
+
+RESULTS="$WORK/table.txt"
+printf "%-18s %-8s %10s %10s %8s %8s %9s %9s %10s %10s %10s\n" configuration mode "CCR/s" "ref CCR/s" \
+	"rate x" "cpu x" "us/CCR" "p50 ms" "p99 ms" "bench p50" "bench p99" >"$RESULTS"
+
+# run_config NAME MODE STORE_URL [ocs.sh options...]
+run_config() {
+	local name=$1 mode=$2 store=$3
+	shift 3
+	[ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return 0
+	echo "== $name ($mode): bin/ocs.sh $*"
+	local cmd="$ROOT/bin/ocs.sh --ip 127.0.0.1 --port $PORT --host ocs.test.local --realm test.local --store '$store' $*"
+	local out="$WORK/$name.bench-ref.txt"
+	bash "$KIT/bench-ref.sh" --sut-cmd "$cmd" --sut-port $PORT -m "$mode" -n $N -c 50 -r $REPS --settle 5 \
+		--warmup 10000 >"$out" 2>&1 || { tail -20 "$out"; echo "bench: $name failed" >&2; return 1; }
+	grep -E '^(RUN|SUMMARY|RATIO)' "$out"
+	# our own generator against the same configuration, for p50/p90/p99/p99.9 with HdrHistogram
+	setsid bash -c "$cmd" >"$WORK/$name.ocs.log" 2>&1 &
+	local pid=$!
+	for _ in $(seq 120); do ss -ltn | grep -q ":$PORT " && break; sleep 0.5; done
+	local count=$N
+	[ "$mode" = session ] && count=$((N / 3))
+	# the first run warms the JIT up; the second is measured
+	for _ in warm measure; do
+		"$ROOT/bin/ocs-bench.sh" --port $PORT --destination-realm test.local -m "$mode" -n $count \
+			-k 50 --json "$WORK/$name.ocs-bench.json" >"$WORK/$name.ocs-bench.txt" 2>&1 || true
+	done
+	kill -TERM -- -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	tail -3 "$WORK/$name.ocs-bench.txt"
+	local sut ref ratio p50 bp50 bp99
+	sut=$(grep '^SUMMARY server=sut' "$out")
+	ref=$(grep '^SUMMARY server=ref' "$out")
+	ratio=$(grep '^RATIO' "$out")
+	p50=$(grep '^RUN .*server=sut' "$out" | sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	bp50=$(sed -n 's/.*"p50" : \([0-9.]*\).*/\1/p' "$WORK/$name.ocs-bench.json" 2>/dev/null || echo -)
+	bp99=$(sed -n 's/.*"p99" : \([0-9.]*\).*/\1/p' "$WORK/$name.ocs-bench.json" 2>/dev/null || echo -)
+	printf "%-18s %-8s %10s %10s %8s %8s %9s %9s %10s %10s %10s\n" "$name" "$mode" \
+		"$(sed -n 's/.*median_rate=\([0-9]*\).*/\1/p' <<<"$sut")" \
+		"$(sed -n 's/.*median_rate=\([0-9]*\).*/\1/p' <<<"$ref")" \
+		"$(sed -n 's/.*rate=\([0-9.]*\) .*/\1/p' <<<"$ratio")" \
+		"$(sed -n 's/.*cpu_per_ccr=\([0-9.]*\).*/\1/p' <<<"$ratio")" \
+		"$(sed -n 's/.*median_cpu_us_per_ccr=\([0-9.]*\).*/\1/p' <<<"$sut")" \
+		"${p50:--}" "$(sed -n 's/.*median_p99_ms=\([0-9.]*\).*/\1/p' <<<"$sut")" "${bp50:--}" "${bp99:--}" >>"$RESULTS"
+}
+
+mkdir -p "$WORK/d1" "$WORK/d2" "$WORK/d3" "$WORK/d4"
+run_config jdiameter-default event "$(h2 d1)"
+if [ -z "$ONLY" ] || [ "$ONLY" = jdiameter-100k ]; then provision "$(h2 d2)"; fi
+run_config jdiameter-100k session "$(h2 d2)"
+run_config mock-default event "$(h2 d3)" --mock
+if [ -z "$ONLY" ] || [ "$ONLY" = mock-100k ]; then provision "$(h2 d4)"; fi
+run_config mock-100k session "$(h2 d4)" --mock
+if [ -z "$ONLY" ] || [ "$ONLY" = postgres ]; then
+	PG=$(postgres_url)
+	provision "$PG" ocs ocs
+	run_config postgres session "$PG" --mock --store-user ocs --store-password ocs
+fi
+
+# start-up: from bin/ocs.sh (already built) to listening
+start_ms=()
+for _ in 1 2 3; do
+	t0=$(date +%s%N)
+	"$ROOT/bin/ocs.sh" --ip 127.0.0.1 --port $PORT --store "$(h2 d1)" >/dev/null 2>&1 &
+	p=$!
+	until ss -ltn | grep -q ":$PORT "; do sleep 0.02; done
+	start_ms+=($(( ($(date +%s%N) - t0) / 1000000 )))
+	kill -TERM $p; wait $p 2>/dev/null || true
+done
+
+echo
+echo "=== gy-ocs benchmark $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), commit $(git -C "$ROOT" rev-parse --short HEAD)"
+cat "$RESULTS"
+echo "start-up to listening (jDiameter mode, ms): ${start_ms[*]}"
+echo "rate x / cpu x: ratio to the freeDiameter reference in the same run (rate > 1 faster, cpu < 1 cheaper); p50/p99 from rawload (median of runs), bench p50/p99 from ocs-bench"
+
+if [ "$RECORD" = 1 ]; then
+	{
+		echo
+		echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — commit $(git -C "$ROOT" rev-parse --short HEAD)"
+		echo
+		echo "nproc $(nproc); CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); client, servers and reference share the machine."
+		echo "Command: \`bench/run.sh$([ $REPS = 1 ] && echo ' --quick')$([ -n "$ONLY" ] && echo " --only $ONLY")\` — per configuration \`bench-ref.sh --sut-cmd 'bin/ocs.sh --ip 127.0.0.1 --port $PORT --store ... [--mock]' -m MODE -n $N -c 50 -r $REPS --warmup 10000\` and \`ocs-bench.sh -m MODE -k 50\`."
+		echo
+		echo '```'
+		cat "$RESULTS"
+		echo "start-up to listening (jDiameter mode, ms): ${start_ms[*]}"
+		echo '```'
+	} >>"$ROOT/bench/RESULTS.md"
+	echo "recorded in bench/RESULTS.md"
+fi
