@@ -6,7 +6,7 @@
 #
 # usage: bench/run.sh [--quick] [--only NAME] [--no-record]
 #   --quick      1 repetition instead of 3, smaller runs (a smoke test of the script)
-#   --only NAME  one configuration: jdiameter-default, jdiameter-100k, mock-default, mock-100k, postgres
+#   --only NAME  one configuration: jdiameter-default, jdiameter-100k, mock-default, mock-100k, postgres, memory
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KIT=${GY_KIT:-$ROOT/../shared/interop}
@@ -114,6 +114,33 @@ if [ -z "$ONLY" ] || [ "$ONLY" = postgres ]; then
 	run_config postgres session "$PG" --mock --store-user ocs --store-password ocs
 fi
 
+# memory: 100,000 open sessions in a 512 MiB heap; then many completed sessions, and the heap
+# after a full GC compared with where it started (mock mode, embedded store, unknown subscribers)
+memory_check() {
+	local store
+	store="jdbc:h2:file:$WORK/mem/ocs;AUTO_SERVER=TRUE;WRITE_DELAY=0"
+	mkdir -p "$WORK/mem"
+	GYOCS_JAVA_OPTS="-Xmx512m -Xms512m" setsid "$ROOT/bin/ocs.sh" --mock --ip 127.0.0.1 --port $PORT --store "$store" \
+		>"$WORK/mem.ocs.log" 2>&1 &
+	local pid=$!
+	for _ in $(seq 120); do ss -ltn | grep -q ":$PORT " && break; sleep 0.5; done
+	local jpid
+	jpid=$(ss -ltnp | grep ":$PORT " | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+	heap() { jcmd "$jpid" GC.run >/dev/null; jcmd "$jpid" GC.heap_info | sed -n 's/.*used \([0-9]*\)K.*/\1/p' | head -1; }
+	local h0 h1 h2
+	h0=$(heap)
+	"$ROOT/bin/ocs-bench.sh" --port $PORT -m session -u 0 --hold -n 100000 -k 200 -c 2 >"$WORK/mem.hold.txt" 2>&1 || true
+	h1=$(heap)
+	"$ROOT/bin/ocs-bench.sh" --port $PORT -m session -u 1 -n "${MEM_SESSIONS:-300000}" -k 200 -c 2 -d 600 >"$WORK/mem.churn.txt" 2>&1 || true
+	h2=$(heap)
+	kill -TERM -- -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	MEMORY="heap after GC (KiB, -Xmx512m): start $h0; with 100,000 open sessions $h1 ($(tail -2 "$WORK/mem.hold.txt" | head -1 | cut -c1-60)); after ${MEM_SESSIONS:-300000} more completed sessions $h2 ($(grep -m1 'sent' "$WORK/mem.churn.txt" | cut -c1-80))"
+	echo "$MEMORY"
+}
+MEMORY="memory: not measured (--only)"
+if [ -z "$ONLY" ] || [ "$ONLY" = memory ]; then memory_check; fi
+
 # start-up: from bin/ocs.sh (already built) to listening
 start_ms=()
 for _ in 1 2 3; do
@@ -129,6 +156,7 @@ echo
 echo "=== gy-ocs benchmark $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), commit $(git -C "$ROOT" rev-parse --short HEAD)"
 cat "$RESULTS"
 echo "start-up to listening (jDiameter mode, ms): ${start_ms[*]}"
+echo "$MEMORY"
 echo "rate x / cpu x: ratio to the freeDiameter reference in the same run (rate > 1 faster, cpu < 1 cheaper); p50/p99 from rawload (median of runs), bench p50/p99 from ocs-bench"
 
 if [ "$RECORD" = 1 ]; then
@@ -142,6 +170,7 @@ if [ "$RECORD" = 1 ]; then
 		echo '```'
 		cat "$RESULTS"
 		echo "start-up to listening (jDiameter mode, ms): ${start_ms[*]}"
+		echo "$MEMORY"
 		echo '```'
 	} >>"$ROOT/bench/RESULTS.md"
 	echo "recorded in bench/RESULTS.md"

@@ -252,7 +252,8 @@ public final class LoadGenerator {
         if (!ok) {
             errors++;
         }
-        if (s.eventMode() || w.step > s.updates() || (!ok && w.step == 0)) {
+        boolean last = s.hold() ? w.step >= s.updates() : w.step > s.updates();
+        if (s.eventMode() || last || (!ok && w.step == 0)) {
             completed++;
             idle.add(w);
             return;

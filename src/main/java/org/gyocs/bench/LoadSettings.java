@@ -20,8 +20,10 @@ import java.util.List;
  * @param destinationRealm Destination-Realm of each CCR
  * @param originHost   our Origin-Host
  * @param json         where to write the results as JSON, or null
+ * @param hold         session mode: send CCR-I and the updates but no CCR-T, leaving the sessions open
+ *                     on the node (to measure what open sessions cost it)
  */
 public record LoadSettings(String host, int port, int connections, int inFlight, long sessions, double durationSeconds,
                            boolean eventMode, int updates, List<String> subscribers, double rate, long timeoutMillis,
-                           String destinationRealm, String originHost, Path json) {
+                           String destinationRealm, String originHost, Path json, boolean hold) {
 }

@@ -48,6 +48,7 @@ public final class BenchCommand {
         o.addOption(Option.builder().longOpt("destination-realm").hasArg().desc("Destination-Realm (default example.com)").get());
         o.addOption(Option.builder().longOpt("origin-host").hasArg().desc("our Origin-Host (default bench.test.local)").get());
         o.addOption(Option.builder().longOpt("json").hasArg().desc("write the results to this JSON file").get());
+        o.addOption(Option.builder().longOpt("hold").desc("session mode: no CCR-T, the sessions stay open on the node").get());
         o.addOption(Option.builder().longOpt("allow-remote").desc("allow a target outside 127.0.0.0/8").get());
         o.addOption(Option.builder("h").longOpt("help").get());
         return o;
@@ -87,7 +88,7 @@ public final class BenchCommand {
                     duration, mode.equals("event"), (int) v.number("updates", 1, 0, 1000), subscribers(line),
                     v.number("rate", 0, 0, 10_000_000), v.number("timeout", 5000, 1, 600_000),
                     v.string("destination-realm", "example.com"), v.string("origin-host", "bench.test.local"),
-                    line.hasOption("json") ? Path.of(line.getOptionValue("json")) : null);
+                    line.hasOption("json") ? Path.of(line.getOptionValue("json")) : null, line.hasOption("hold"));
         } catch (ParseException | CommandLineValues.UsageException | IllegalArgumentException | IOException e) {
             System.err.println("Error: " + e.getMessage());
             return 2;
