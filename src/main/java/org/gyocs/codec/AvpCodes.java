@@ -132,9 +132,18 @@ public final class AvpCodes {
         return null;
     }
 
+    /** BASE as a bit set: the check runs for every AVP of every CCR. */
+    private static final java.util.BitSet BASE_BITS = bits(BASE);
+
+    private static java.util.BitSet bits(Set<Integer> codes) {
+        java.util.BitSet b = new java.util.BitSet();
+        codes.forEach(b::set);
+        return b;
+    }
+
     public static boolean isKnown(Avp a) {
         if (!a.isVendorSpecific() || a.vendorId() == 0) {
-            return BASE.contains(a.code());
+            return a.code() >= 0 && BASE_BITS.get(a.code());
         }
         return a.vendorId() == VENDOR_3GPP && TGPP.contains(a.code());
     }

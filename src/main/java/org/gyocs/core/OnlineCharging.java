@@ -44,12 +44,12 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private final BalanceStore store;
     private final CreditControlCore validator;
     private final Map<String, ChargingSession> sessions = new ConcurrentHashMap<>();
-    private final Map<String, CreditControlAnswer> recentEvents = Collections.synchronizedMap(
+    private final Map<EventKey, CreditControlAnswer> recentEvents = Collections.synchronizedMap(
             new LinkedHashMap<>(256, 0.75f, false) {
                 private static final long serialVersionUID = 1L;
 
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<String, CreditControlAnswer> eldest) {
+                protected boolean removeEldestEntry(Map.Entry<EventKey, CreditControlAnswer> eldest) {
                     return size() > EVENT_CACHE_SIZE;
                 }
             });
@@ -298,7 +298,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         // Session-Id and CC-Request-Number identify a retransmission (RFC 4006 section 5.2); the
         // Subscription-Ids guard against clients that reuse Session-Ids across runs (seen with the
         // freeDiameter test client, whose ids are built from the start second).
-        String cacheKey = r.sessionId() + "#" + r.requestNumber() + "#" + r.subscriptionIds();
+        EventKey cacheKey = new EventKey(r.sessionId(), r.requestNumber(), r.subscriptionIds());
         CreditControlAnswer cached = recentEvents.get(cacheKey);
         if (cached != null) {
             return cached; // retransmitted event: answered again, not debited again
@@ -370,6 +370,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 ? policy.finalUnitIndication() : null;
         return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), new UnitAmount(want.type(), debited),
                 validity, ResultCode.SUCCESS, fui, null);
+    }
+
+    /** What identifies a retransmitted event. */
+    private record EventKey(String sessionId, long requestNumber, List<SubscriptionId> subscriptionIds) {
     }
 
     // ------------------------------------------------------------------ helpers
