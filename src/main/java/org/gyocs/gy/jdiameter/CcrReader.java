@@ -21,6 +21,18 @@ final class CcrReader {
     private CcrReader() {
     }
 
+    /**
+     * Only the AVPs RFC 4006 makes mandatory (no Subscription-Id, no MSCC): enough to screen a
+     * request before jDiameter's state machine, at a fraction of the cost of {@link #read}.
+     */
+    static CreditControlRequest readMandatory(Message m) throws InvalidAvpException {
+        AvpSet avps = m.getAvps();
+        return new CreditControlRequest(utf8(avps, Avp.SESSION_ID), utf8(avps, Avp.ORIGIN_HOST),
+                utf8(avps, Avp.ORIGIN_REALM), utf8(avps, Avp.DESTINATION_REALM), u32(avps, Avp.AUTH_APPLICATION_ID),
+                utf8(avps, Avp.SERVICE_CONTEXT_ID), u32(avps, Avp.CC_REQUEST_TYPE), u32(avps, Avp.CC_REQUEST_NUMBER),
+                List.of(), null, List.of(), null, null);
+    }
+
     static CreditControlRequest read(Message m) throws InvalidAvpException {
         AvpSet avps = m.getAvps();
         List<SubscriptionId> ids = new ArrayList<>();

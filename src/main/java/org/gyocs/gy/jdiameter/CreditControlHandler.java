@@ -61,7 +61,12 @@ final class CreditControlHandler {
             return error;
         }
         try {
-            CreditControlRequest ccr = CcrReader.read(request);
+            CreditControlRequest ccr;
+            try {
+                ccr = CcrReader.read(request);
+            } catch (InvalidAvpException e) {
+                return invalidAvp(request, e);
+            }
             statistics.requestReceived(ccr.requestType());
             TrafficLog.request(ccr);
             CreditControlAnswer a = core.answer(ccr);
@@ -81,13 +86,9 @@ final class CreditControlHandler {
     Answer screen(Request request) {
         CreditControlRequest ccr;
         try {
-            ccr = CcrReader.read(request);
+            ccr = CcrReader.readMandatory(request);
         } catch (InvalidAvpException e) {
-            statistics.error();
-            log.warn("Invalid AVP in CCR of session {}: {}", request.getSessionId(), e.getMessage());
-            CreditControlAnswer a = new CreditControlAnswer(request.getSessionId(), ResultCode.INVALID_AVP_VALUE,
-                    null, null, null, null, List.of(), e.failedAvp(), e.getMessage());
-            return sent(CcaWriter.write(request, a, originHost, originRealm), a, null);
+            return invalidAvp(request, e);
         }
         Optional<CreditControlAnswer> error = core.validate(ccr);
         if (error.isEmpty()) {
@@ -106,6 +107,14 @@ final class CreditControlHandler {
         return core.holdsOpenSession(sessionId);
     }
 
+    private Answer invalidAvp(Request request, InvalidAvpException e) {
+        statistics.error();
+        log.warn("Invalid AVP in CCR of session {}: {}", request.getSessionId(), e.getMessage());
+        CreditControlAnswer a = new CreditControlAnswer(request.getSessionId(), ResultCode.INVALID_AVP_VALUE,
+                null, null, null, null, List.of(), e.failedAvp(), e.getMessage());
+        return sent(CcaWriter.write(request, a, originHost, originRealm), a, null);
+    }
+
     /** Called by jDiameter's session state machine with a request that passed {@link #screen}. */
     void answer(ServerCCASession session, JCreditControlRequest event) {
         Request request;
@@ -118,7 +127,17 @@ final class CreditControlHandler {
         }
         CreditControlAnswer counted = null;
         try {
-            CreditControlRequest ccr = CcrReader.read(request);
+            CreditControlRequest ccr;
+            try {
+                ccr = CcrReader.read(request);
+            } catch (InvalidAvpException e) {
+                // an AVP inside a group (MSCC, Subscription-Id) the screen did not read
+                Answer invalid = invalidAvp(request, e);
+                counted = new CreditControlAnswer(null, ResultCode.INVALID_AVP_VALUE, null, null, null, null,
+                        List.of(), null, null);
+                session.sendCreditControlAnswer(new JCreditControlAnswerImpl(invalid));
+                return;
+            }
             statistics.requestReceived(ccr.requestType());
             TrafficLog.request(ccr);
             CreditControlAnswer a = core.answer(ccr);
