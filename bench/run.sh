@@ -127,15 +127,17 @@ memory_check() {
 	local jpid
 	jpid=$(ss -ltnp | grep ":$PORT " | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
 	heap() { jcmd "$jpid" GC.run >/dev/null; jcmd "$jpid" GC.heap_info | sed -n 's/.*used \([0-9]*\)K.*/\1/p' | head -1; }
-	local h0 h1 h2
+	local h0 h1 h2 n=${MEM_SESSIONS:-1000000}
 	h0=$(heap)
+	# churn first: n completed sessions (I, T), then the heap should be back near where it started
+	"$ROOT/bin/ocs-bench.sh" --port $PORT -m session -u 0 -n "$n" -k 200 -c 2 -d 900 >"$WORK/mem.churn.txt" 2>&1 || true
+	h2=$(heap)
+	# then 100,000 sessions left open
 	"$ROOT/bin/ocs-bench.sh" --port $PORT -m session -u 0 --hold -n 100000 -k 200 -c 2 >"$WORK/mem.hold.txt" 2>&1 || true
 	h1=$(heap)
-	"$ROOT/bin/ocs-bench.sh" --port $PORT -m session -u 1 -n "${MEM_SESSIONS:-300000}" -k 200 -c 2 -d 600 >"$WORK/mem.churn.txt" 2>&1 || true
-	h2=$(heap)
 	kill -TERM -- -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
-	MEMORY="heap after GC (KiB, -Xmx512m): start $h0; with 100,000 open sessions $h1 ($(tail -2 "$WORK/mem.hold.txt" | head -1 | cut -c1-60)); after ${MEM_SESSIONS:-300000} more completed sessions $h2 ($(grep -m1 'sent' "$WORK/mem.churn.txt" | cut -c1-80))"
+	MEMORY="heap after full GC (KiB, mock mode, -Xmx512m): start $h0; after $n completed sessions $h2 [$(grep -m1 ' sent, ' "$WORK/mem.churn.txt" | sed 's/^ocs-bench: //')]; then with 100,000 sessions open $h1 [$(grep -m1 ' sent, ' "$WORK/mem.hold.txt" | sed 's/^ocs-bench: //')]"
 	echo "$MEMORY"
 }
 MEMORY="memory: not measured (--only)"

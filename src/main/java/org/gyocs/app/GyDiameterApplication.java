@@ -247,11 +247,13 @@ public final class GyDiameterApplication {
     /**
      * The counters of the current (or last) run: {@code ccr_initial_received},
      * {@code ccr_update_received}, {@code ccr_terminate_received}, {@code ccr_event_received},
-     * {@code cca_sent}, {@code errors} (Long) and {@code answers_by_result_code}
-     * (Map of Result-Code to count).
+     * {@code cca_sent}, {@code errors}, {@code sessions_expired}, {@code sessions_open} (Long) and
+     * {@code answers_by_result_code} (Map of Result-Code to count).
      */
     public Map<String, Object> getStatistics() {
-        return statistics.snapshot();
+        Map<String, Object> m = new java.util.LinkedHashMap<>(statistics.snapshot());
+        m.put("sessions_open", (long) openSessions());
+        return java.util.Collections.unmodifiableMap(m);
     }
 
     /** Prints the statistics block to the log. */

@@ -39,6 +39,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private static final String IMPLICIT_SERVICE = "-";
     /** Event answers kept for retransmissions (events keep no session). */
     private static final int EVENT_CACHE_SIZE = 10_000;
+    private static final int CLOSED_CACHE_SIZE = 10_000;
+
+    private record ClosedSession(long lastRequestNumber, CreditControlAnswer lastAnswer) {
+    }
 
     private final ChargingPolicy policy;
     private final BalanceStore store;
@@ -54,6 +58,20 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 }
             });
     private final NodeStatistics statistics;
+    /**
+     * Sessions ended by CCR-T, kept only to answer a retransmitted CCR-T (or a late CCR-U: 5002)
+     * the same way: their last request number and answer, at most {@value #CLOSED_CACHE_SIZE}.
+     * Keeping whole sessions until Tcc instead held 550 bytes per session for two hours.
+     */
+    private final Map<String, ClosedSession> recentlyClosed = Collections.synchronizedMap(
+            new LinkedHashMap<>(256, 0.75f, false) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, ClosedSession> eldest) {
+                    return size() > CLOSED_CACHE_SIZE;
+                }
+            });
     private final ScheduledExecutorService supervision;
 
     public OnlineCharging(ChargingPolicy policy, BalanceStore store, NodeStatistics statistics) {
@@ -143,6 +161,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private CreditControlAnswer updateOrTerminate(CreditControlRequest r) {
         ChargingSession session = sessions.get(r.sessionId());
         if (session == null) {
+            ClosedSession closed = recentlyClosed.get(r.sessionId());
+            if (closed != null && closed.lastRequestNumber() == r.requestNumber()) {
+                return closed.lastAnswer(); // retransmitted CCR-T: same answer, no second debit
+            }
             return refusal(r, ResultCode.UNKNOWN_SESSION_ID);
         }
         synchronized (session) {
@@ -154,12 +176,13 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             }
             session.lastSeenNanos = System.nanoTime();
             CreditControlAnswer a = decide(r, session);
+            remember(session, r, a);
             if (r.requestType() == RequestType.TERMINATION) {
                 releaseAll(session);
                 session.closed = true;
-                // kept a little while (until Tcc) to answer a retransmitted CCR-T identically
+                recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a));
+                sessions.remove(session.sessionId, session);
             }
-            remember(session, r, a);
             return a;
         }
     }

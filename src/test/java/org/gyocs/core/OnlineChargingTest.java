@@ -88,6 +88,7 @@ class OnlineChargingTest {
         assertNull(t.services().get(0).granted());
         assertEquals(7400, balance(MSISDN));
         assertEquals(7400, store.available(MSISDN, UnitType.OCTETS, 1L), "CCR-T releases everything");
+        assertEquals(0, ocs.openSessions(), "a terminated session is forgotten at once");
         assertEquals(5002, ocs.answer(ccr("s1", RequestType.UPDATE, 3, List.of(), null)).resultCode());
     }
 
