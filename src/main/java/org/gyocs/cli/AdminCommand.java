@@ -10,7 +10,6 @@ import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
-import org.apache.logging.log4j.LogManager;
 import org.gyocs.app.GyDiameterApplication;
 import org.gyocs.app.OcsConfiguration;
 import org.gyocs.store.Bucket;
@@ -40,9 +39,7 @@ public final class AdminCommand {
     }
 
     public static void main(String[] args) {
-        int status = run(args);
-        LogManager.shutdown();
-        System.exit(status);
+        CommandLineValues.exit(run(args));
     }
 
     static int run(String[] args) {

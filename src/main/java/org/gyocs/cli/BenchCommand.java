@@ -14,7 +14,6 @@ import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
-import org.apache.logging.log4j.LogManager;
 import org.gyocs.bench.LoadGenerator;
 import org.gyocs.bench.LoadResult;
 import org.gyocs.bench.LoadSettings;
@@ -55,9 +54,7 @@ public final class BenchCommand {
     }
 
     public static void main(String[] args) {
-        int status = run(args);
-        LogManager.shutdown();
-        System.exit(status);
+        CommandLineValues.exit(run(args));
     }
 
     static int run(String[] args) {

@@ -10,7 +10,6 @@ import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
-import org.apache.logging.log4j.LogManager;
 import org.gyocs.client.ClientException;
 import org.gyocs.client.GyTestClient;
 import org.gyocs.core.RequestType;
@@ -50,9 +49,7 @@ public final class ClientCommand {
     }
 
     public static void main(String[] args) {
-        int status = run(args);
-        LogManager.shutdown();
-        System.exit(status);
+        CommandLineValues.exit(run(args));
     }
 
     static int run(String[] args) {

@@ -34,6 +34,12 @@ final class CommandLineValues {
         }
     }
 
+    /** Ends a command: flushes the logs (their shutdown hook is off so that a stop can still log) and exits. */
+    static void exit(int status) {
+        org.apache.logging.log4j.LogManager.shutdown();
+        System.exit(status);
+    }
+
     /** A bad option value: printed as "Error: ..." with exit status 1. */
     static final class UsageException extends Exception {
         private static final long serialVersionUID = 1L;

@@ -11,7 +11,6 @@ import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
-import org.apache.logging.log4j.LogManager;
 import org.gyocs.app.GyDiameterApplication;
 import org.gyocs.app.OcsConfiguration;
 import org.gyocs.store.SubscriberCsv;
@@ -65,9 +64,7 @@ public final class OcsCommand {
     }
 
     public static void main(String[] args) {
-        int status = run(args);
-        LogManager.shutdown();
-        System.exit(status);
+        CommandLineValues.exit(run(args));
     }
 
     static int run(String[] args) {

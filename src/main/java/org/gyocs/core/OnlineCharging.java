@@ -48,30 +48,14 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private final BalanceStore store;
     private final CreditControlCore validator;
     private final Map<String, ChargingSession> sessions = new ConcurrentHashMap<>();
-    private final Map<EventKey, CreditControlAnswer> recentEvents = Collections.synchronizedMap(
-            new LinkedHashMap<>(256, 0.75f, false) {
-                private static final long serialVersionUID = 1L;
-
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<EventKey, CreditControlAnswer> eldest) {
-                    return size() > EVENT_CACHE_SIZE;
-                }
-            });
+    private final Map<EventKey, CreditControlAnswer> recentEvents = boundedMap(EVENT_CACHE_SIZE);
     private final NodeStatistics statistics;
     /**
      * Sessions ended by CCR-T, kept only to answer a retransmitted CCR-T (or a late CCR-U: 5002)
      * the same way: their last request number and answer, at most {@value #CLOSED_CACHE_SIZE}.
      * Keeping whole sessions until Tcc instead held 550 bytes per session for two hours.
      */
-    private final Map<String, ClosedSession> recentlyClosed = Collections.synchronizedMap(
-            new LinkedHashMap<>(256, 0.75f, false) {
-                private static final long serialVersionUID = 1L;
-
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, ClosedSession> eldest) {
-                    return size() > CLOSED_CACHE_SIZE;
-                }
-            });
+    private final Map<String, ClosedSession> recentlyClosed = boundedMap(CLOSED_CACHE_SIZE);
     private final ScheduledExecutorService supervision;
 
     public OnlineCharging(ChargingPolicy policy, BalanceStore store, NodeStatistics statistics) {
@@ -393,6 +377,18 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 ? policy.finalUnitIndication() : null;
         return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), new UnitAmount(want.type(), debited),
                 validity, ResultCode.SUCCESS, fui, null);
+    }
+
+    /** A thread-safe map that forgets its oldest entry beyond {@code max}. */
+    private static <K, V> Map<K, V> boundedMap(int max) {
+        return Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, false) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+                return size() > max;
+            }
+        });
     }
 
     /** What identifies a retransmitted event. */
