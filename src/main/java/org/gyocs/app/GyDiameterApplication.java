@@ -141,7 +141,10 @@ public final class GyDiameterApplication {
             NodeStatistics fresh = new NodeStatistics();
             JdbcBalanceStore s = openStore();
             OnlineCharging core = new OnlineCharging(charging, s, fresh);
-            DiameterNode n = mock ? new MockGyNode(settings, core, fresh) : new JDiameterGyNode(settings, core, fresh);
+            // An embedded H2 store answers in microseconds: the mock node decides on its event loops.
+            boolean inProcessStore = storeUrl.startsWith("jdbc:h2:");
+            DiameterNode n = mock ? new MockGyNode(settings, core, fresh, inProcessStore)
+                    : new JDiameterGyNode(settings, core, fresh);
             try {
                 n.start();
             } catch (NodeStartException | RuntimeException e) {

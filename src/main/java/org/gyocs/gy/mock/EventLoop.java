@@ -73,7 +73,7 @@ final class EventLoop implements Runnable {
                 channel.configureBlocking(false);
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-                PeerConnection c = new PeerConnection(channel, key, ctx);
+                PeerConnection c = new PeerConnection(channel, key, ctx, this);
                 key.attach(c);
                 connections.add(c);
                 if (TrafficLog.enabled()) {

@@ -29,16 +29,30 @@ public final class MockGyNode implements DiameterNode, MockContext {
     private static final long DPA_WAIT_MS = 2_000;
 
     private final NodeSettings settings;
+    private final boolean decideOnLoop;
     private final CreditControl core;
     private final NodeStatistics statistics;
     private final BaseMessages base;
     private final AtomicInteger open = new AtomicInteger();
     private final List<EventLoop> loops = new ArrayList<>();
+    private final List<java.util.concurrent.ExecutorService> workers = new ArrayList<>();
+    /** What the event loops read; replaced, never changed, so they need no lock. */
+    private volatile java.util.concurrent.ExecutorService[] workerArray = new java.util.concurrent.ExecutorService[0];
     private final AtomicInteger nextLoop = new AtomicInteger();
     private ServerSocketChannel server;
     private int port;
 
     public MockGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
+        this(settings, core, statistics, false);
+    }
+
+    /**
+     * @param decideOnLoop true to decide on the event loops (an embedded store, microseconds per
+     *                     call); false to decide on charging workers, so that a store across the
+     *                     network (PostgreSQL) never stalls a loop and all its peers
+     */
+    public MockGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics, boolean decideOnLoop) {
+        this.decideOnLoop = decideOnLoop;
         this.settings = settings;
         this.core = core;
         this.statistics = statistics;
@@ -62,6 +76,15 @@ public final class MockGyNode implements DiameterNode, MockContext {
             for (int i = 0; i < n; i++) {
                 loops.add(new EventLoop("mock-io-" + i, this, this::admit));
             }
+            for (int i = 0; i < n; i++) {
+                String name = "mock-charging-" + i;
+                workers.add(java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, name);
+                    t.setDaemon(true);
+                    return t;
+                }));
+            }
+            workerArray = workers.toArray(new java.util.concurrent.ExecutorService[0]);
             loops.forEach(EventLoop::start);
             loops.get(0).listen(server);
         } catch (IOException e) {
@@ -117,6 +140,19 @@ public final class MockGyNode implements DiameterNode, MockContext {
             }
         }
         loops.forEach(EventLoop::shutdown);
+        workerArray = new java.util.concurrent.ExecutorService[0];
+        for (java.util.concurrent.ExecutorService w : workers) {
+            w.shutdown();
+        }
+        for (java.util.concurrent.ExecutorService w : workers) {
+            try {
+                w.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            w.shutdownNow();
+        }
+        workers.clear();
         for (EventLoop l : loops) {
             try {
                 l.join(2_000);
@@ -155,6 +191,24 @@ public final class MockGyNode implements DiameterNode, MockContext {
     @Override
     public String originRealm() {
         return settings.realm();
+    }
+
+    @Override
+    public boolean decidesOnLoop() {
+        return decideOnLoop;
+    }
+
+    @Override
+    public void charge(String sessionId, Runnable decision) {
+        java.util.concurrent.ExecutorService[] w = workerArray;
+        if (w.length == 0) {
+            return; // stopping: the connection is closing anyway
+        }
+        try {
+            w[Math.floorMod(sessionId == null ? 0 : sessionId.hashCode(), w.length)].execute(decision);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // stopping: the connection is closing anyway
+        }
     }
 
     @Override

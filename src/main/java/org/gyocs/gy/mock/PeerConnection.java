@@ -37,12 +37,17 @@ final class PeerConnection {
     private static final long DIAMETER_UNKNOWN_PEER = 3010;
     private static final long DIAMETER_NO_COMMON_APPLICATION = 5010;
     private static final long RELAY_APPLICATION = 0xFFFFFFFFL;
+    private static final long DIAMETER_TOO_BUSY = 3004;
+    /** CCRs of one connection being decided at once; more are refused 3004. */
+    private static final int MAX_PENDING_DECISIONS = 10_000;
 
     enum State { WAIT_CER, OPEN, CLOSING, CLOSED }
 
     private final SocketChannel channel;
     private final SelectionKey key;
     private final MockContext ctx;
+    private final EventLoop loop;
+    private int pendingDecisions;
     private final String remote;
     private final InetAddress localAddress;
     private final ArrayDeque<ByteBuffer> out = new ArrayDeque<>();
@@ -59,10 +64,11 @@ final class PeerConnection {
     private boolean closeWhenFlushed;
     private String closeReason = "closed";
 
-    PeerConnection(SocketChannel channel, SelectionKey key, MockContext ctx) throws IOException {
+    PeerConnection(SocketChannel channel, SelectionKey key, MockContext ctx, EventLoop loop) throws IOException {
         this.channel = channel;
         this.key = key;
         this.ctx = ctx;
+        this.loop = loop;
         InetSocketAddress r = (InetSocketAddress) channel.getRemoteAddress();
         this.remote = "('" + r.getAddress().getHostAddress() + "', " + r.getPort() + ")";
         this.localAddress = ((InetSocketAddress) channel.getLocalAddress()).getAddress();
@@ -288,6 +294,38 @@ final class PeerConnection {
             }
             return;
         }
+        if (ctx.decidesOnLoop()) {
+            // an in-process store answers in microseconds: a hand-off would cost more than it saves
+            send(decide(m, ccr));
+            if (TrafficLog.enabled()) {
+                TrafficLog.info("Sent CCA response to {}", remote);
+            }
+            return;
+        }
+        if (pendingDecisions >= MAX_PENDING_DECISIONS) {
+            // RFC 6733 7.1.3: DIAMETER_TOO_BUSY, the peer may try another OCS or retry later
+            ctx.statistics().error();
+            send(ctx.base().error(m, DIAMETER_TOO_BUSY, "Too many requests in flight", null));
+            return;
+        }
+        pendingDecisions++;
+        CreditControlRequest request = ccr;
+        // The decision may block on the balance store: it runs on the charging workers, never on
+        // this event loop, whose other peers would wait. One worker per session keeps its order.
+        ctx.charge(ccr.sessionId(), () -> {
+            DiameterMessage answer = decide(m, request);
+            loop.execute(() -> {
+                pendingDecisions--;
+                send(answer);
+                if (TrafficLog.enabled()) {
+                    TrafficLog.info("Sent CCA response to {}", remote);
+                }
+            });
+        });
+    }
+
+    /** On a charging worker: the core's answer, encoded. */
+    private DiameterMessage decide(DiameterMessage m, CreditControlRequest ccr) {
         CreditControlAnswer answer;
         try {
             ctx.statistics().requestReceived(ccr.requestType());
@@ -296,9 +334,8 @@ final class PeerConnection {
         } catch (RuntimeException e) {
             ctx.statistics().error();
             log.error("Cannot answer CCR of session {}: {}", ccr.sessionId(), e.toString(), e);
-            send(ctx.base().error(m, ResultCode.UNABLE_TO_COMPLY, null, null));
             ctx.statistics().answerSent(ResultCode.UNABLE_TO_COMPLY);
-            return;
+            return ctx.base().error(m, ResultCode.UNABLE_TO_COMPLY, null, null);
         }
         if (answer.failedAvp() != null) {
             ctx.statistics().error();
@@ -307,10 +344,7 @@ final class PeerConnection {
         }
         ctx.statistics().answerSent(answer.resultCode());
         TrafficLog.answer(ccr.requestType(), answer);
-        send(CcaWriter.write(m, answer, ctx.originHost(), ctx.originRealm()));
-        if (TrafficLog.enabled()) {
-            TrafficLog.info("Sent CCA response to {}", remote);
-        }
+        return CcaWriter.write(m, answer, ctx.originHost(), ctx.originRealm());
     }
 
     private static String sessionIdOf(DiameterMessage m) {

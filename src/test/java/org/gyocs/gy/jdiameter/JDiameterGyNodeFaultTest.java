@@ -70,6 +70,7 @@ class JDiameterGyNodeFaultTest {
             assertEquals(TestPeer.CER, cea.commandCode());
             assertEquals(2001, cea.avp(AvpCodes.RESULT_CODE).unsigned32());
             assertEquals(4, cea.avp(AvpCodes.AUTH_APPLICATION_ID).unsigned32(), "the CEA advertises Gy");
+            peer.awaitOpen(); // jDiameter sends DPR only to peers it has marked OKAY, just after the CEA
             Thread stopper = new Thread(node::stop);
             stopper.start();
             DiameterMessage dpr = peer.read();
