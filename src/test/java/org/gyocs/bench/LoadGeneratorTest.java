@@ -1,0 +1,89 @@
+package org.gyocs.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.cli.BenchCommandAccess;
+import org.gyocs.testing.Stores;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/** ocs-bench against a real mock node: counts, Result-Codes, percentiles, JSON, bounds. */
+class LoadGeneratorTest {
+    @TempDir
+    Path tmp;
+
+    GyDiameterApplication node() throws Exception {
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                .realm("test.local").store(Stores.freshH2()).build();
+        app.start(false);
+        return app;
+    }
+
+    static LoadSettings settings(int port, boolean event, long sessions, int updates, double rate, boolean hold) {
+        return new LoadSettings("127.0.0.1", port, 2, 20, sessions, 30, event, updates,
+                List.of("491720000001", "491720000002"), rate, 5000, "test.local", "bench.test.local", null, hold);
+    }
+
+    @Test
+    void closedLoopSessionsAreCountedAndTimed() throws Exception {
+        GyDiameterApplication app = node();
+        try {
+            LoadResult r = new LoadGenerator(settings(app.getPort(), false, 300, 2, 0, false), null).run();
+            assertEquals(1200, r.sent(), "300 sessions x (I, U, U, T)");
+            assertEquals(1200, r.answered());
+            assertEquals(0, r.timeouts());
+            assertEquals(0, r.errors());
+            assertEquals(300, r.completed());
+            assertEquals(Map.of(2001L, 1200L), r.byResultCode());
+            assertEquals(1200, r.latency().getTotalCount());
+            assertTrue(r.percentileMillis(50) > 0 && r.percentileMillis(99) >= r.percentileMillis(50));
+            assertEquals(300L, app.getStatistics().get("ccr_initial_received"));
+            assertEquals(0L, app.getStatistics().get("sessions_open"), "every session terminated");
+        } finally {
+            app.stop();
+        }
+    }
+
+    @Test
+    void openLoopRateAndHeldSessions() throws Exception {
+        GyDiameterApplication app = node();
+        try {
+            long t0 = System.nanoTime();
+            LoadResult events = new LoadGenerator(settings(app.getPort(), true, 400, 0, 800, false), null).run();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            assertEquals(400, events.answered());
+            assertTrue(secs > 0.35, "400 events at 800/s take about half a second, took " + secs);
+            LoadResult held = new LoadGenerator(settings(app.getPort(), false, 50, 0, 0, true), null).run();
+            assertEquals(50, held.sent(), "CCR-I only");
+            assertEquals(50L, app.getStatistics().get("sessions_open"));
+        } finally {
+            app.stop();
+        }
+    }
+
+    @Test
+    void commandWritesJsonAndRefusesRemoteTargets() throws Exception {
+        GyDiameterApplication app = node();
+        try {
+            Path json = tmp.resolve("r.json");
+            int status = BenchCommandAccess.run("--port", String.valueOf(app.getPort()), "--destination-realm",
+                    "test.local", "-m", "event", "-n", "200", "-k", "10", "--json", json.toString());
+            assertEquals(0, status);
+            Map<?, ?> m = new ObjectMapper().readValue(Files.readString(json), Map.class);
+            assertEquals(200, m.get("answered"));
+            assertTrue(((Map<?, ?>) m.get("latency_ms")).containsKey("p99_9"));
+        } finally {
+            app.stop();
+        }
+        assertEquals(2, BenchCommandAccess.run("--host", "192.0.2.1", "-n", "1"), "outside 127.0.0.0/8");
+    }
+}
