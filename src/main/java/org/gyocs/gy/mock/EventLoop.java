@@ -30,6 +30,7 @@ final class EventLoop implements Runnable {
     private final MockContext ctx;
     private final Acceptor acceptor;
     private final List<PeerConnection> connections = new ArrayList<>();
+    private final List<PeerConnection> toFlush = new ArrayList<>();
     private volatile boolean running = true;
     private final Thread thread;
 
@@ -58,6 +59,18 @@ final class EventLoop implements Runnable {
                 log.error("Cannot accept on {}: {}", server, e.toString());
             }
         });
+    }
+
+    /** Called on this loop's thread: the connection has output to write at the end of this turn. */
+    void flushLater(PeerConnection c) {
+        toFlush.add(c);
+    }
+
+    private void flushAll() {
+        for (int i = 0; i < toFlush.size(); i++) {
+            toFlush.get(i).flush();
+        }
+        toFlush.clear();
     }
 
     /** Runs a task on this loop's thread. */
@@ -95,6 +108,7 @@ final class EventLoop implements Runnable {
     /** Closes everything and ends the thread (shutdown, last step). */
     void shutdown() {
         execute(() -> {
+            flushAll();
             new ArrayList<>(connections).forEach(c -> c.close("node stopped"));
             running = false;
         });
@@ -118,6 +132,7 @@ final class EventLoop implements Runnable {
                     handle(key);
                 }
                 selector.selectedKeys().clear();
+                flushAll();
                 long now = System.nanoTime();
                 if (now - lastTick >= TICK_NANOS) {
                     lastTick = now;
@@ -125,6 +140,7 @@ final class EventLoop implements Runnable {
                     for (PeerConnection c : new ArrayList<>(connections)) {
                         c.tick(now);
                     }
+                    flushAll();
                 }
             }
         } catch (IOException | RuntimeException e) {
