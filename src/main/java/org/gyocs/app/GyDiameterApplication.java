@@ -61,10 +61,10 @@ public final class GyDiameterApplication {
     private CountDownLatch stopped = new CountDownLatch(0);
 
     private GyDiameterApplication(Builder b) {
-        this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose,
-                new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime), b.limits);
+        this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose, b.limits);
         this.mock = b.mock;
-        this.charging = b.charging != null ? b.charging : ChargingPolicy.of(settings.grantPolicy());
+        this.charging = b.charging != null ? b.charging : ChargingPolicy.of(
+                new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime));
         this.storeUrl = b.store != null && !b.store.isBlank() ? b.store : embeddedStore(b.dataDir);
         this.storeUser = b.storeUser;
         this.storePassword = b.storePassword;

@@ -269,7 +269,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         s.reservations.clear();
     }
 
-    /** Tcc: releases what silent sessions hold, forgets closed ones, and sweeps expired reservations. */
+    /** Tcc: releases what silent sessions hold and forgets them; sweeps reservations left by dead nodes. */
     void superviseSessions() {
         try {
             long now = System.nanoTime();
@@ -280,7 +280,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                         if (now - s.lastSeenNanos <= tcc) {
                             continue;
                         }
-                        if (!s.closed) {
+                        if (!s.closed) { // closed: a CCR-T won the lock and released it already
                             releaseAll(s);
                             statistics.sessionExpired();
                             log.info("Session {} silent for {} s (Tcc): reservations released, session forgotten",

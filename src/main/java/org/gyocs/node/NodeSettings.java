@@ -3,8 +3,6 @@ package org.gyocs.node;
 import java.nio.file.Path;
 import java.util.Objects;
 
-import org.gyocs.core.GrantPolicy;
-
 /**
  * Everything a node needs to start, read once and never changed. Values given here win over the
  * transport's own configuration file.
@@ -15,11 +13,10 @@ import org.gyocs.core.GrantPolicy;
  * @param port         the TCP port, 0 to let the system pick a free one
  * @param configFile   the jDiameter XML configuration
  * @param verbose      log each request and answer
- * @param grantPolicy  default grants and Validity-Time
  * @param limits       protections and watchdog of the mock transport
  */
 public record NodeSettings(String originHost, String realm, String bindAddress, int port, Path configFile,
-                           boolean verbose, GrantPolicy grantPolicy, TransportLimits limits) {
+                           boolean verbose, TransportLimits limits) {
 
     public static final String DEFAULT_HOST = "gy-server.example.com";
     public static final String DEFAULT_REALM = "example.com";
@@ -31,7 +28,6 @@ public record NodeSettings(String originHost, String realm, String bindAddress, 
         Objects.requireNonNull(originHost, "originHost");
         Objects.requireNonNull(realm, "realm");
         Objects.requireNonNull(bindAddress, "bindAddress");
-        Objects.requireNonNull(grantPolicy, "grantPolicy");
         Objects.requireNonNull(limits, "limits");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0 to 65535, not " + port);
@@ -40,7 +36,7 @@ public record NodeSettings(String originHost, String realm, String bindAddress, 
 
     /** The same settings on another port (the one actually bound when port 0 was asked). */
     public NodeSettings withPort(int newPort) {
-        return new NodeSettings(originHost, realm, bindAddress, newPort, configFile, verbose, grantPolicy, limits);
+        return new NodeSettings(originHost, realm, bindAddress, newPort, configFile, verbose, limits);
     }
 
     /** The address operators see in logs and errors, e.g. 0.0.0.0:3868. */

@@ -43,7 +43,7 @@ class BothModesAnswerAlikeTest {
     @BeforeAll
     static void start() throws Exception {
         NodeSettings s = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
-                Path.of("config/jdiameter-config.xml"), false, POLICY, TransportLimits.DEFAULT);
+                Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT);
         jdiameter = new JDiameterGyNode(s, new CreditControlCore(POLICY), new NodeStatistics());
         mock = new MockGyNode(s, new CreditControlCore(POLICY), new NodeStatistics());
         jdiameter.start();

@@ -54,7 +54,7 @@ class BothModesChargeAlikeTest {
                 "quota-holding-time", "60", "volume-quota-threshold", "200", "time-quota-threshold", "10",
                 "unknown-subscriber", "reject")).chargingPolicy();
         NodeSettings s = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
-                Path.of("config/jdiameter-config.xml"), false, policy.grants(), TransportLimits.DEFAULT);
+                Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT);
         JdbcBalanceStore storeJ = JdbcBalanceStore.open(Stores.freshH2(), null, null, 4);
         JdbcBalanceStore storeM = JdbcBalanceStore.open(Stores.freshH2(), null, null, 4);
         for (JdbcBalanceStore st : List.of(storeJ, storeM)) {

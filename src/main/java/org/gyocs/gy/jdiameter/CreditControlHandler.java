@@ -51,36 +51,45 @@ final class CreditControlHandler {
      * a CCR-U/T for which jDiameter has no session (it would create one only to refuse it, and
      * after a CCR-T sends nothing), and a CCR-I on a session it holds open (a retransmission,
      * which it drops silently). The core knows its sessions: it answers 5002, or repeats the
-     * answer it gave.
+     * answer it gave. The request has passed {@link #screen}.
      *
      * @return the answer to send
      */
     Answer answerDirectly(Request request) {
-        Answer error = screen(request);
-        if (error != null) {
-            return error;
-        }
         try {
-            CreditControlRequest ccr;
-            try {
-                ccr = CcrReader.read(request);
-            } catch (InvalidAvpException e) {
-                return invalidAvp(request, e);
-            }
-            statistics.requestReceived(ccr.requestType());
-            TrafficLog.request(ccr);
-            CreditControlAnswer a = core.answer(ccr);
-            if (a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
-                statistics.error();
-                log.warn("CCR of unknown session {} from {}: 5002", ccr.sessionId(), ccr.originHost());
-            }
-            return sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr);
+            return decide(request).answer();
         } catch (Exception | LinkageError e) {
             statistics.error();
             log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
             statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
             return unableToComply(request);
         }
+    }
+
+    /** An encoded answer and the Result-Code it was counted under. */
+    private record Decided(Answer answer, long resultCode) {
+    }
+
+    /**
+     * Reads the whole CCR, asks the core and encodes its answer, counting request and answer (the
+     * answer before it is sent, so that a peer holding it never sees a lower count). An AVP the
+     * screen did not read (inside MSCC or Subscription-Id) that does not decode is answered 5004.
+     */
+    private Decided decide(Request request) {
+        CreditControlRequest ccr;
+        try {
+            ccr = CcrReader.read(request);
+        } catch (InvalidAvpException e) {
+            return new Decided(invalidAvp(request, e), ResultCode.INVALID_AVP_VALUE);
+        }
+        statistics.requestReceived(ccr.requestType());
+        TrafficLog.request(ccr);
+        CreditControlAnswer a = core.answer(ccr);
+        if (a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
+            statistics.error();
+            log.warn("CCR of unknown session {} from {}: 5002", ccr.sessionId(), ccr.originHost());
+        }
+        return new Decided(sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr), a.resultCode());
     }
 
     Answer screen(Request request) {
@@ -125,27 +134,10 @@ final class CreditControlHandler {
             log.error("Cannot read the CCR of session {}: {}", session.getSessionId(), e.toString());
             return;
         }
-        CreditControlAnswer counted = null;
+        Decided counted = null;
         try {
-            CreditControlRequest ccr;
-            try {
-                ccr = CcrReader.read(request);
-            } catch (InvalidAvpException e) {
-                // an AVP inside a group (MSCC, Subscription-Id) the screen did not read
-                Answer invalid = invalidAvp(request, e);
-                counted = new CreditControlAnswer(null, ResultCode.INVALID_AVP_VALUE, null, null, null, null,
-                        List.of(), null, null);
-                session.sendCreditControlAnswer(new JCreditControlAnswerImpl(invalid));
-                return;
-            }
-            statistics.requestReceived(ccr.requestType());
-            TrafficLog.request(ccr);
-            CreditControlAnswer a = core.answer(ccr);
-            Answer answer = CcaWriter.write(request, a, originHost, originRealm);
-            // Counted before the send, so that a peer holding its answer never sees a lower count.
-            sent(answer, a, ccr);
-            counted = a;
-            session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
+            counted = decide(request);
+            session.sendCreditControlAnswer(new JCreditControlAnswerImpl(counted.answer()));
         } catch (Exception | LinkageError e) {
             if (counted != null) {
                 statistics.answerWithdrawn(counted.resultCode());

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class JDiameterGyNodeFaultTest {
     static NodeSettings settings() {
         return new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
-                Path.of("config/jdiameter-config.xml"), false, GrantPolicy.DEFAULT,
+                Path.of("config/jdiameter-config.xml"), false,
                 TransportLimits.DEFAULT);
     }
 

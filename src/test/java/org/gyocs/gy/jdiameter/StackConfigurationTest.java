@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.gyocs.core.GrantPolicy;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.TransportLimits;
 import org.jdiameter.api.Configuration;
@@ -27,7 +26,7 @@ class StackConfigurationTest {
     @Test
     void commandLineValuesOverrideTheFile() throws Exception {
         NodeSettings s = new NodeSettings("ocs.lab.net", "lab.net", "127.0.0.1", 4000,
-                Path.of("config/jdiameter-config.xml"), false, GrantPolicy.DEFAULT,
+                Path.of("config/jdiameter-config.xml"), false,
                 TransportLimits.DEFAULT);
         Configuration c = StackConfiguration.load(s);
         assertEquals("aaa://ocs.lab.net:4000", c.getStringValue(Parameters.OwnDiameterURI.ordinal(), null));

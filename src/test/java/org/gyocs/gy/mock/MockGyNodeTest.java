@@ -46,7 +46,7 @@ class MockGyNodeTest {
     void start() throws Exception {
         stats = new NodeStatistics();
         NodeSettings s = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0, Path.of("unused.xml"), false,
-                GrantPolicy.DEFAULT, LIMITS);
+                LIMITS);
         node = new MockGyNode(s, new CreditControlCore(GrantPolicy.DEFAULT), stats);
         node.start();
     }
