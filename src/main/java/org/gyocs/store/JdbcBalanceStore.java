@@ -41,10 +41,12 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     private final HikariDataSource dataSource;
     private final String description;
+    private final ProvisionedIdentities provisioned;
 
     private JdbcBalanceStore(HikariDataSource dataSource, String description) {
         this.dataSource = dataSource;
         this.description = description;
+        this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
     }
 
     /**
@@ -94,15 +96,28 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public Optional<String> findSubscriber(List<String> identities) {
-        if (identities.isEmpty()) {
-            return Optional.empty();
+        ProvisionedIdentities.Snapshot known = provisioned.snapshot();
+        for (String id : identities) {
+            Boolean p = known.provisioned(id);
+            if (p == null) {
+                return lookUp(identities, known);
+            }
+            if (p) {
+                return Optional.of(id);
+            }
         }
+        return Optional.empty();
+    }
+
+    private Optional<String> lookUp(List<String> identities, ProvisionedIdentities.Snapshot known) {
         return inTransaction(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT id FROM subscriber WHERE id = ?")) {
                 for (String id : identities) {
                     s.setString(1, id);
                     try (ResultSet rs = s.executeQuery()) {
-                        if (rs.next()) {
+                        boolean found = rs.next();
+                        known.remember(id, found);
+                        if (found) {
                             return Optional.of(id);
                         }
                     }
@@ -275,7 +290,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void add(List<Bucket> buckets, boolean replaceSubscribers) {
-        inTransaction(c -> {
+        long generation = inTransaction(c -> {
             if (replaceSubscribers) {
                 try (PreparedStatement d = c.prepareStatement("DELETE FROM subscriber WHERE id = ?")) {
                     for (String s : new LinkedHashSet<>(buckets.stream().map(Bucket::subscriber).toList())) {
@@ -289,18 +304,24 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 ensureSubscriber(c, b.subscriber());
                 insertBucket(c, b.subscriber(), b.unit(), b.ratingGroup(), b.amount(), b.expires());
             }
-            return null;
+            return nextGeneration(c);
         });
+        provisioned.changedTo(generation); // this process sees its own change at once
     }
 
     @Override
     public boolean delete(String subscriber) {
-        return inTransaction(c -> {
+        long generation = inTransaction(c -> {
             try (PreparedStatement d = c.prepareStatement("DELETE FROM subscriber WHERE id = ?")) {
                 d.setString(1, subscriber);
-                return d.executeUpdate() > 0;
+                return d.executeUpdate() == 0 ? -1L : nextGeneration(c);
             }
         });
+        if (generation < 0) {
+            return false;
+        }
+        provisioned.changedTo(generation); // this process sees its own change at once
+        return true;
     }
 
     @Override
@@ -390,7 +411,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     private static void creditIn(Connection c, String subscriber, UnitType unit, Long ratingGroup, long amount)
             throws SQLException {
-        ensureSubscriber(c, subscriber);
+        if (ensureSubscriber(c, subscriber)) {
+            nextGeneration(c);
+        }
         String sql = "UPDATE bucket SET amount = amount + ? WHERE id = (SELECT MIN(id) FROM bucket WHERE subscriber_id = ? "
                 + "AND unit = ? AND " + (ratingGroup == null ? "rating_group IS NULL" : "rating_group = ?")
                 + " AND (expires_at IS NULL OR expires_at > ?))";
@@ -409,18 +432,43 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         }
     }
 
-    private static void ensureSubscriber(Connection c, String subscriber) throws SQLException {
+    /** @return true when the subscriber was created (the caller then moves the generation) */
+    private static boolean ensureSubscriber(Connection c, String subscriber) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM subscriber WHERE id = ?")) {
             s.setString(1, subscriber);
             try (ResultSet rs = s.executeQuery()) {
                 if (rs.next()) {
-                    return;
+                    return false;
                 }
             }
         }
         try (PreparedStatement i = c.prepareStatement("INSERT INTO subscriber (id) VALUES (?)")) {
             i.setString(1, subscriber);
             i.executeUpdate();
+        }
+        return true;
+    }
+
+    /**
+     * Counts a change of the subscriber table, in the transaction that makes it: nodes forget
+     * which identities they know to be provisioned when this number moves (ProvisionedIdentities).
+     * The row lock also orders concurrent provisioning transactions.
+     */
+    private static long nextGeneration(Connection c) throws SQLException {
+        try (PreparedStatement u = c.prepareStatement("UPDATE provisioning SET generation = generation + 1 WHERE id = 1")) {
+            u.executeUpdate();
+        }
+        return generation(c);
+    }
+
+    private static long generation(Connection c) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT generation FROM provisioning WHERE id = 1");
+             ResultSet rs = s.executeQuery()) {
+            if (!rs.next()) {
+                throw new SQLException("the provisioning row is missing: restore it with "
+                        + "INSERT INTO provisioning (id, generation) VALUES (1, 0)");
+            }
+            return rs.getLong(1);
         }
     }
 

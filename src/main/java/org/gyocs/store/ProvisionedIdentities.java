@@ -1,0 +1,76 @@
+package org.gyocs.store;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * Which identities are provisioned subscribers, remembered between changes of the subscriber
+ * table. Every CCR-E and CCR-I looks its subscriber up; in a lab most traffic comes from
+ * identities nobody provisioned, and the query that finds nothing cost about a third of the
+ * node's CPU per event (JFR, bench/RESULTS.md).
+ *
+ * <p>Right across processes and nodes sharing a database: every change of the subscriber table
+ * increments {@code provisioning.generation} in its own transaction, and at most every
+ * {@link #CHECK_INTERVAL_NANOS} one lookup reads that number and, when it moved, starts from
+ * nothing. A subscriber added or removed by ocs-admin or another node is therefore seen within
+ * that interval; balances are never remembered here, only whether an identity exists.
+ */
+final class ProvisionedIdentities {
+    static final long CHECK_INTERVAL_NANOS = 250_000_000L;
+    /** Beyond this many identities new ones are looked up every time instead of remembered. */
+    static final int MAX_REMEMBERED = 200_000;
+
+    /** What one generation of the subscriber table says; replaced whole, never cleared in place. */
+    static final class Snapshot {
+        private final long generation;
+        private final ConcurrentHashMap<String, Boolean> provisioned = new ConcurrentHashMap<>();
+
+        private Snapshot(long generation) {
+            this.generation = generation;
+        }
+
+        /** TRUE or FALSE when known, null when it must be looked up. */
+        Boolean provisioned(String identity) {
+            return provisioned.get(identity);
+        }
+
+        /**
+         * Remembers a lookup. A lookup that overlapped a change may be stale, but it lands in the
+         * snapshot it started with, which the next check replaces.
+         */
+        void remember(String identity, boolean isProvisioned) {
+            if (provisioned.size() < MAX_REMEMBERED) {
+                provisioned.put(identity, isProvisioned);
+            }
+        }
+    }
+
+    private final LongSupplier generation;
+    private final AtomicLong nextCheck;
+    private volatile Snapshot current;
+
+    /** @param generation reads provisioning.generation from the database */
+    ProvisionedIdentities(LongSupplier generation) {
+        this.generation = generation;
+        this.current = new Snapshot(generation.getAsLong());
+        this.nextCheck = new AtomicLong(System.nanoTime() + CHECK_INTERVAL_NANOS);
+    }
+
+    /** The snapshot to use now; one caller per interval checks the generation first. */
+    Snapshot snapshot() {
+        long now = System.nanoTime();
+        long due = nextCheck.get();
+        if (now - due >= 0 && nextCheck.compareAndSet(due, now + CHECK_INTERVAL_NANOS)) {
+            changedTo(generation.getAsLong());
+        }
+        return current;
+    }
+
+    /** Called with the generation this process just committed, or one read from the database. */
+    void changedTo(long newGeneration) {
+        if (current.generation != newGeneration) {
+            current = new Snapshot(newGeneration);
+        }
+    }
+}
