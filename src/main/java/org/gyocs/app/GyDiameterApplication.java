@@ -141,9 +141,7 @@ public final class GyDiameterApplication {
             NodeStatistics fresh = new NodeStatistics();
             JdbcBalanceStore s = openStore();
             OnlineCharging core = new OnlineCharging(charging, s, fresh);
-            // An embedded H2 store answers in microseconds: the mock node decides on its event loops.
-            boolean inProcessStore = storeUrl.startsWith("jdbc:h2:");
-            DiameterNode n = mock ? new MockGyNode(settings, core, fresh, inProcessStore)
+            DiameterNode n = mock ? new MockGyNode(settings, core, fresh)
                     : new JDiameterGyNode(settings, core, fresh);
             try {
                 n.start();

@@ -42,11 +42,14 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     private final HikariDataSource dataSource;
     private final String description;
     private final ProvisionedIdentities provisioned;
+    /** Reservations, debits, credits and releases: many share one commit, durable on return. */
+    private final GroupCommit changes;
 
-    private JdbcBalanceStore(HikariDataSource dataSource, String description) {
+    private JdbcBalanceStore(HikariDataSource dataSource, String description, int committers) {
         this.dataSource = dataSource;
         this.description = description;
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
+        this.changes = new GroupCommit(dataSource, committers, "ocs-store");
     }
 
     /**
@@ -55,15 +58,18 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * @throws StoreException with a readable message when the database cannot be reached or migrated
      */
     public static JdbcBalanceStore open(String jdbcUrl, String user, String password, int poolSize) {
+        // An embedded database commits one transaction at a time anyway; a server overlaps the
+        // network round trips of several.
+        int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 4;
         HikariConfig c = new HikariConfig();
-        c.setJdbcUrl(jdbcUrl);
+        c.setJdbcUrl(withStatementCache(jdbcUrl));
         if (user != null) {
             c.setUsername(user);
         }
         if (password != null) {
             c.setPassword(password);
         }
-        c.setMaximumPoolSize(Math.max(2, poolSize)); // Flyway holds two connections while it migrates
+        c.setMaximumPoolSize(Math.max(2, poolSize) + committers); // Flyway holds two while it migrates
         c.setPoolName("ocs-store");
         c.setAutoCommit(false);
         c.setInitializationFailTimeout(10_000);
@@ -80,7 +86,19 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             ds.close();
             throw new StoreException("Cannot migrate the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
-        return new JdbcBalanceStore(ds, redact(jdbcUrl));
+        return new JdbcBalanceStore(ds, redact(jdbcUrl), committers);
+    }
+
+    /**
+     * H2 parses a statement again unless it is in the session's cache of 8 (QUERY_CACHE_SIZE);
+     * a reservation and a settlement use more than that, and parsing was a third of the store's
+     * CPU (JFR). PostgreSQL's driver caches prepared statements by itself.
+     */
+    static String withStatementCache(String jdbcUrl) {
+        if (!jdbcUrl.startsWith("jdbc:h2:") || jdbcUrl.toUpperCase(java.util.Locale.ROOT).contains("QUERY_CACHE_SIZE")) {
+            return jdbcUrl;
+        }
+        return jdbcUrl + ";QUERY_CACHE_SIZE=64";
     }
 
     public DataSource dataSource() {
@@ -110,16 +128,15 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     private Optional<String> lookUp(List<String> identities, ProvisionedIdentities.Snapshot known) {
-        return inTransaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT id FROM subscriber WHERE id = ?")) {
-                for (String id : identities) {
-                    s.setString(1, id);
-                    try (ResultSet rs = s.executeQuery()) {
-                        boolean found = rs.next();
-                        known.remember(id, found);
-                        if (found) {
-                            return Optional.of(id);
-                        }
+        return inTransaction(tx -> {
+            PreparedStatement s = tx.prepare("SELECT id FROM subscriber WHERE id = ?");
+            for (String id : identities) {
+                s.setString(1, id);
+                try (ResultSet rs = s.executeQuery()) {
+                    boolean found = rs.next();
+                    known.remember(id, found);
+                    if (found) {
+                        return Optional.of(id);
                     }
                 }
             }
@@ -130,70 +147,56 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     @Override
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
                                Instant expires) {
-        return inTransaction(c -> {
-            List<long[]> buckets = lockBuckets(c, subscriber, unit, ratingGroup);
+        return changes.run(tx -> {
+            List<long[]> buckets = lockBuckets(tx, subscriber, unit, ratingGroup);
             long need = amount;
             long available = 0;
-            try (PreparedStatement hold = c.prepareStatement("UPDATE bucket SET reserved = reserved + ? WHERE id = ?");
-                 PreparedStatement record = c.prepareStatement(
-                         "INSERT INTO reservation (reservation_key, bucket_id, amount, expires_at) VALUES (?, ?, ?, ?)")) {
-                for (long[] b : buckets) {
-                    long free = b[1] - b[2];
-                    long take = Math.min(free, need);
-                    if (take > 0) {
-                        hold.setLong(1, take);
-                        hold.setLong(2, b[0]);
-                        hold.addBatch();
-                        record.setString(1, key);
-                        record.setLong(2, b[0]);
-                        record.setLong(3, take);
-                        record.setTimestamp(4, Timestamp.from(expires));
-                        record.addBatch();
-                        need -= take;
-                    }
-                    available += free - Math.max(0, take);
+            PreparedStatement hold = tx.prepare("UPDATE bucket SET reserved = reserved + ? WHERE id = ?");
+            PreparedStatement record = tx.prepare(
+                    "INSERT INTO reservation (reservation_key, bucket_id, amount, expires_at) VALUES (?, ?, ?, ?)");
+            for (long[] b : buckets) {
+                long free = b[1] - b[2];
+                long take = Math.min(free, need);
+                if (take > 0) {
+                    hold.setLong(1, take);
+                    hold.setLong(2, b[0]);
+                    hold.addBatch();
+                    record.setString(1, key);
+                    record.setLong(2, b[0]);
+                    record.setLong(3, take);
+                    record.setTimestamp(4, Timestamp.from(expires));
+                    record.addBatch();
+                    need -= take;
                 }
-                hold.executeBatch();
-                record.executeBatch();
+                available += free - Math.max(0, take);
             }
+            hold.executeBatch();
+            record.executeBatch();
             return new Reservation(amount - need, available);
         });
     }
 
     @Override
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used) {
-        return inTransaction(c -> {
+        return changes.run(tx -> {
             long left = used;
             long debited = 0;
             // 1. against the reservation
-            List<long[]> held = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement(
-                    "SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
-                            + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE")) {
-                s.setString(1, key);
-                try (ResultSet rs = s.executeQuery()) {
-                    while (rs.next()) {
-                        held.add(new long[] {rs.getLong(1), rs.getLong(2)});
-                    }
-                }
+            PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount - ?, reserved = reserved - ? WHERE id = ?");
+            for (long[] h : lockReservation(tx, key)) {
+                long d = Math.min(left, h[1]);
+                u.setLong(1, d);
+                u.setLong(2, h[1]);
+                u.setLong(3, h[0]);
+                u.addBatch();
+                left -= d;
+                debited += d;
             }
-            try (PreparedStatement u = c.prepareStatement(
-                    "UPDATE bucket SET amount = amount - ?, reserved = reserved - ? WHERE id = ?")) {
-                for (long[] h : held) {
-                    long d = Math.min(left, h[1]);
-                    u.setLong(1, d);
-                    u.setLong(2, h[1]);
-                    u.setLong(3, h[0]);
-                    u.addBatch();
-                    left -= d;
-                    debited += d;
-                }
-                u.executeBatch();
-            }
-            deleteReservation(c, key);
+            u.executeBatch();
+            deleteReservation(tx, key);
             // 2. usage beyond the reservation, from what is still free, never below zero
             if (left > 0) {
-                debited += debitFree(c, subscriber, unit, ratingGroup, left);
+                debited += debitFree(tx, subscriber, unit, ratingGroup, left);
             }
             return debited;
         });
@@ -201,30 +204,30 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void release(String key) {
-        inTransaction(c -> {
-            releaseKey(c, key);
+        changes.run(tx -> {
+            releaseKey(tx, key);
             return null;
         });
     }
 
     @Override
     public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
-        return inTransaction(c -> debitFree(c, subscriber, unit, ratingGroup, amount));
+        return changes.run(tx -> debitFree(tx, subscriber, unit, ratingGroup, amount));
     }
 
     @Override
     public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
-        inTransaction(c -> {
-            creditIn(c, subscriber, unit, ratingGroup, amount);
+        changes.run(tx -> {
+            creditIn(tx, subscriber, unit, ratingGroup, amount);
             return null;
         });
     }
 
     @Override
     public long available(String subscriber, UnitType unit, Long ratingGroup) {
-        return inTransaction(c -> {
+        return inTransaction(tx -> {
             long free = 0;
-            for (long[] b : lockBuckets(c, subscriber, unit, ratingGroup)) {
+            for (long[] b : lockBuckets(tx, subscriber, unit, ratingGroup)) {
                 free += b[1] - b[2];
             }
             return free;
@@ -233,19 +236,17 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public int releaseExpired(Instant now) {
-        return inTransaction(c -> {
+        return inTransaction(tx -> {
             Set<String> keys = new LinkedHashSet<>();
-            try (PreparedStatement s = c.prepareStatement(
-                    "SELECT DISTINCT reservation_key FROM reservation WHERE expires_at < ?")) {
-                s.setTimestamp(1, Timestamp.from(now));
-                try (ResultSet rs = s.executeQuery()) {
-                    while (rs.next()) {
-                        keys.add(rs.getString(1));
-                    }
+            PreparedStatement s = tx.prepare("SELECT DISTINCT reservation_key FROM reservation WHERE expires_at < ?");
+            s.setTimestamp(1, Timestamp.from(now));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    keys.add(rs.getString(1));
                 }
             }
             for (String k : keys) {
-                releaseKey(c, k);
+                releaseKey(tx, k);
             }
             return keys.size();
         });
@@ -255,10 +256,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public List<String> subscribers() {
-        return inTransaction(c -> {
+        return inTransaction(tx -> {
             List<String> out = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT id FROM subscriber ORDER BY id");
-                 ResultSet rs = s.executeQuery()) {
+            try (ResultSet rs = tx.prepare("SELECT id FROM subscriber ORDER BY id").executeQuery()) {
                 while (rs.next()) {
                     out.add(rs.getString(1));
                 }
@@ -269,19 +269,18 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public List<Bucket> buckets(String subscriber) {
-        return inTransaction(c -> {
+        return inTransaction(tx -> {
             List<Bucket> out = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT id, unit, amount, reserved, rating_group, expires_at "
-                    + "FROM bucket WHERE subscriber_id = ? ORDER BY id")) {
-                s.setString(1, subscriber);
-                try (ResultSet rs = s.executeQuery()) {
-                    while (rs.next()) {
-                        long rg = rs.getLong(5);
-                        Long ratingGroup = rs.wasNull() ? null : rg;
-                        Timestamp t = rs.getTimestamp(6);
-                        out.add(new Bucket(rs.getLong(1), subscriber, Bucket.unitOf(rs.getString(2)), rs.getLong(3),
-                                rs.getLong(4), ratingGroup, t == null ? null : t.toInstant()));
-                    }
+            PreparedStatement s = tx.prepare("SELECT id, unit, amount, reserved, rating_group, expires_at "
+                    + "FROM bucket WHERE subscriber_id = ? ORDER BY id");
+            s.setString(1, subscriber);
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    long rg = rs.getLong(5);
+                    Long ratingGroup = rs.wasNull() ? null : rg;
+                    Timestamp t = rs.getTimestamp(6);
+                    out.add(new Bucket(rs.getLong(1), subscriber, Bucket.unitOf(rs.getString(2)), rs.getLong(3),
+                            rs.getLong(4), ratingGroup, t == null ? null : t.toInstant()));
                 }
             }
             return out;
@@ -290,32 +289,30 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void add(List<Bucket> buckets, boolean replaceSubscribers) {
-        long generation = inTransaction(c -> {
+        long generation = inTransaction(tx -> {
             if (replaceSubscribers) {
-                try (PreparedStatement d = c.prepareStatement("DELETE FROM subscriber WHERE id = ?")) {
-                    for (String s : new LinkedHashSet<>(buckets.stream().map(Bucket::subscriber).toList())) {
-                        d.setString(1, s);
-                        d.addBatch();
-                    }
-                    d.executeBatch();
+                PreparedStatement d = tx.prepare("DELETE FROM subscriber WHERE id = ?");
+                for (String s : new LinkedHashSet<>(buckets.stream().map(Bucket::subscriber).toList())) {
+                    d.setString(1, s);
+                    d.addBatch();
                 }
+                d.executeBatch();
             }
             for (Bucket b : buckets) {
-                ensureSubscriber(c, b.subscriber());
-                insertBucket(c, b.subscriber(), b.unit(), b.ratingGroup(), b.amount(), b.expires());
+                ensureSubscriber(tx, b.subscriber());
+                insertBucket(tx, b.subscriber(), b.unit(), b.ratingGroup(), b.amount(), b.expires());
             }
-            return nextGeneration(c);
+            return nextGeneration(tx);
         });
         provisioned.changedTo(generation); // this process sees its own change at once
     }
 
     @Override
     public boolean delete(String subscriber) {
-        long generation = inTransaction(c -> {
-            try (PreparedStatement d = c.prepareStatement("DELETE FROM subscriber WHERE id = ?")) {
-                d.setString(1, subscriber);
-                return d.executeUpdate() == 0 ? -1L : nextGeneration(c);
-            }
+        long generation = inTransaction(tx -> {
+            PreparedStatement d = tx.prepare("DELETE FROM subscriber WHERE id = ?");
+            d.setString(1, subscriber);
+            return d.executeUpdate() == 0 ? -1L : nextGeneration(tx);
         });
         if (generation < 0) {
             return false;
@@ -326,6 +323,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void close() {
+        changes.close();
         dataSource.close();
     }
 
@@ -336,25 +334,24 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * they are used: for a rating group, its own buckets before the generic ones; without one
      * (Open5GS), generic ones first; then the soonest expiry, then the oldest.
      */
-    private static List<long[]> lockBuckets(Connection c, String subscriber, UnitType unit, Long ratingGroup)
+    private static List<long[]> lockBuckets(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup)
             throws SQLException {
         List<Object[]> rows = new ArrayList<>();
-        try (PreparedStatement s = c.prepareStatement(ratingGroup == null ? BUCKETS_ANY : BUCKETS_FOR_RATING_GROUP)) {
-            int i = 1;
-            s.setString(i++, subscriber);
-            s.setString(i++, Bucket.unitName(unit));
-            if (ratingGroup != null) {
-                s.setLong(i++, ratingGroup);
-            }
-            s.setTimestamp(i, Timestamp.from(Instant.now()));
-            try (ResultSet rs = s.executeQuery()) {
-                while (rs.next()) {
-                    rs.getLong(4);
-                    boolean generic = rs.wasNull();
-                    Timestamp expires = rs.getTimestamp(5);
-                    rows.add(new Object[] {new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)},
-                            (ratingGroup == null) == generic ? 0 : 1, expires == null ? Long.MAX_VALUE : expires.getTime()});
-                }
+        PreparedStatement s = tx.prepare(ratingGroup == null ? BUCKETS_ANY : BUCKETS_FOR_RATING_GROUP);
+        int i = 1;
+        s.setString(i++, subscriber);
+        s.setString(i++, Bucket.unitName(unit));
+        if (ratingGroup != null) {
+            s.setLong(i++, ratingGroup);
+        }
+        s.setTimestamp(i, Timestamp.from(Instant.now()));
+        try (ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                rs.getLong(4);
+                boolean generic = rs.wasNull();
+                Timestamp expires = rs.getTimestamp(5);
+                rows.add(new Object[] {new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)},
+                        (ratingGroup == null) == generic ? 0 : 1, expires == null ? Long.MAX_VALUE : expires.getTime()});
             }
         }
         rows.sort(java.util.Comparator.<Object[]>comparingInt(r -> (Integer) r[1])
@@ -366,86 +363,90 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         return out;
     }
 
-    private static long debitFree(Connection c, String subscriber, UnitType unit, Long ratingGroup, long amount)
+    /** Locks the buckets held under a reservation key: {bucket id, amount held}, in id order. */
+    private static List<long[]> lockReservation(SqlTransaction tx, String key) throws SQLException {
+        List<long[]> held = new ArrayList<>();
+        PreparedStatement s = tx.prepare("SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
+                + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE");
+        s.setString(1, key);
+        try (ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                held.add(new long[] {rs.getLong(1), rs.getLong(2)});
+            }
+        }
+        return held;
+    }
+
+    private static long debitFree(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, long amount)
             throws SQLException {
         long left = amount;
-        try (PreparedStatement u = c.prepareStatement("UPDATE bucket SET amount = amount - ? WHERE id = ?")) {
-            for (long[] b : lockBuckets(c, subscriber, unit, ratingGroup)) {
-                long d = Math.min(left, b[1] - b[2]);
-                if (d > 0) {
-                    u.setLong(1, d);
-                    u.setLong(2, b[0]);
-                    u.addBatch();
-                    left -= d;
-                }
+        List<long[]> buckets = lockBuckets(tx, subscriber, unit, ratingGroup);
+        PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount - ? WHERE id = ?");
+        for (long[] b : buckets) {
+            long d = Math.min(left, b[1] - b[2]);
+            if (d > 0) {
+                u.setLong(1, d);
+                u.setLong(2, b[0]);
+                u.addBatch();
+                left -= d;
             }
-            u.executeBatch();
         }
+        u.executeBatch();
         return amount - left;
     }
 
-    private static void releaseKey(Connection c, String key) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(
-                "SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
-                        + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE");
-             PreparedStatement u = c.prepareStatement("UPDATE bucket SET reserved = reserved - ? WHERE id = ?")) {
-            s.setString(1, key);
-            try (ResultSet rs = s.executeQuery()) {
-                while (rs.next()) {
-                    u.setLong(1, rs.getLong(2));
-                    u.setLong(2, rs.getLong(1));
-                    u.addBatch();
-                }
-            }
-            u.executeBatch();
+    private static void releaseKey(SqlTransaction tx, String key) throws SQLException {
+        List<long[]> held = lockReservation(tx, key);
+        PreparedStatement u = tx.prepare("UPDATE bucket SET reserved = reserved - ? WHERE id = ?");
+        for (long[] h : held) {
+            u.setLong(1, h[1]);
+            u.setLong(2, h[0]);
+            u.addBatch();
         }
-        deleteReservation(c, key);
+        u.executeBatch();
+        deleteReservation(tx, key);
     }
 
-    private static void deleteReservation(Connection c, String key) throws SQLException {
-        try (PreparedStatement d = c.prepareStatement("DELETE FROM reservation WHERE reservation_key = ?")) {
-            d.setString(1, key);
-            d.executeUpdate();
-        }
+    private static void deleteReservation(SqlTransaction tx, String key) throws SQLException {
+        PreparedStatement d = tx.prepare("DELETE FROM reservation WHERE reservation_key = ?");
+        d.setString(1, key);
+        d.executeUpdate();
     }
 
-    private static void creditIn(Connection c, String subscriber, UnitType unit, Long ratingGroup, long amount)
+    private static void creditIn(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, long amount)
             throws SQLException {
-        if (ensureSubscriber(c, subscriber)) {
-            nextGeneration(c);
+        if (ensureSubscriber(tx, subscriber)) {
+            nextGeneration(tx);
         }
         String sql = "UPDATE bucket SET amount = amount + ? WHERE id = (SELECT MIN(id) FROM bucket WHERE subscriber_id = ? "
                 + "AND unit = ? AND " + (ratingGroup == null ? "rating_group IS NULL" : "rating_group = ?")
                 + " AND (expires_at IS NULL OR expires_at > ?))";
-        try (PreparedStatement u = c.prepareStatement(sql)) {
-            int i = 1;
-            u.setLong(i++, amount);
-            u.setString(i++, subscriber);
-            u.setString(i++, Bucket.unitName(unit));
-            if (ratingGroup != null) {
-                u.setLong(i++, ratingGroup);
-            }
-            u.setTimestamp(i, Timestamp.from(Instant.now()));
-            if (u.executeUpdate() == 0) {
-                insertBucket(c, subscriber, unit, ratingGroup, amount, null);
-            }
+        PreparedStatement u = tx.prepare(sql);
+        int i = 1;
+        u.setLong(i++, amount);
+        u.setString(i++, subscriber);
+        u.setString(i++, Bucket.unitName(unit));
+        if (ratingGroup != null) {
+            u.setLong(i++, ratingGroup);
+        }
+        u.setTimestamp(i, Timestamp.from(Instant.now()));
+        if (u.executeUpdate() == 0) {
+            insertBucket(tx, subscriber, unit, ratingGroup, amount, null);
         }
     }
 
     /** @return true when the subscriber was created (the caller then moves the generation) */
-    private static boolean ensureSubscriber(Connection c, String subscriber) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM subscriber WHERE id = ?")) {
-            s.setString(1, subscriber);
-            try (ResultSet rs = s.executeQuery()) {
-                if (rs.next()) {
-                    return false;
-                }
+    private static boolean ensureSubscriber(SqlTransaction tx, String subscriber) throws SQLException {
+        PreparedStatement s = tx.prepare("SELECT 1 FROM subscriber WHERE id = ?");
+        s.setString(1, subscriber);
+        try (ResultSet rs = s.executeQuery()) {
+            if (rs.next()) {
+                return false;
             }
         }
-        try (PreparedStatement i = c.prepareStatement("INSERT INTO subscriber (id) VALUES (?)")) {
-            i.setString(1, subscriber);
-            i.executeUpdate();
-        }
+        PreparedStatement i = tx.prepare("INSERT INTO subscriber (id) VALUES (?)");
+        i.setString(1, subscriber);
+        i.executeUpdate();
         return true;
     }
 
@@ -454,16 +455,13 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * which identities they know to be provisioned when this number moves (ProvisionedIdentities).
      * The row lock also orders concurrent provisioning transactions.
      */
-    private static long nextGeneration(Connection c) throws SQLException {
-        try (PreparedStatement u = c.prepareStatement("UPDATE provisioning SET generation = generation + 1 WHERE id = 1")) {
-            u.executeUpdate();
-        }
-        return generation(c);
+    private static long nextGeneration(SqlTransaction tx) throws SQLException {
+        tx.prepare("UPDATE provisioning SET generation = generation + 1 WHERE id = 1").executeUpdate();
+        return generation(tx);
     }
 
-    private static long generation(Connection c) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("SELECT generation FROM provisioning WHERE id = 1");
-             ResultSet rs = s.executeQuery()) {
+    private static long generation(SqlTransaction tx) throws SQLException {
+        try (ResultSet rs = tx.prepare("SELECT generation FROM provisioning WHERE id = 1").executeQuery()) {
             if (!rs.next()) {
                 throw new SQLException("the provisioning row is missing: restore it with "
                         + "INSERT INTO provisioning (id, generation) VALUES (1, 0)");
@@ -472,40 +470,39 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         }
     }
 
-    private static void insertBucket(Connection c, String subscriber, UnitType unit, Long ratingGroup, long amount,
+    private static void insertBucket(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, long amount,
                                      Instant expires) throws SQLException {
-        try (PreparedStatement i = c.prepareStatement(
-                "INSERT INTO bucket (subscriber_id, unit, rating_group, amount, reserved, expires_at) VALUES (?, ?, ?, ?, 0, ?)")) {
-            i.setString(1, subscriber);
-            i.setString(2, Bucket.unitName(unit));
-            if (ratingGroup == null) {
-                i.setNull(3, Types.BIGINT);
-            } else {
-                i.setLong(3, ratingGroup);
-            }
-            i.setLong(4, amount);
-            if (expires == null) {
-                i.setNull(5, Types.TIMESTAMP);
-            } else {
-                i.setTimestamp(5, Timestamp.from(expires));
-            }
-            i.executeUpdate();
+        PreparedStatement i = tx.prepare(
+                "INSERT INTO bucket (subscriber_id, unit, rating_group, amount, reserved, expires_at) VALUES (?, ?, ?, ?, 0, ?)");
+        i.setString(1, subscriber);
+        i.setString(2, Bucket.unitName(unit));
+        if (ratingGroup == null) {
+            i.setNull(3, Types.BIGINT);
+        } else {
+            i.setLong(3, ratingGroup);
         }
+        i.setLong(4, amount);
+        if (expires == null) {
+            i.setNull(5, Types.TIMESTAMP);
+        } else {
+            i.setTimestamp(5, Timestamp.from(expires));
+        }
+        i.executeUpdate();
     }
 
     // ------------------------------------------------------------------ transactions
 
-    @FunctionalInterface
-    private interface Work<T> {
-        T run(Connection c) throws SQLException;
+    /** Runs work in its own transaction. */
+    private <T> T inTransaction(GroupCommit.Work<T> work) {
+        return inTransaction(dataSource, work);
     }
 
-    /** Runs work in one transaction; retried once on a serialization failure or deadlock. */
-    private <T> T inTransaction(Work<T> work) {
+    /** Runs work in one transaction of its own; retried on a serialization failure or deadlock. */
+    static <T> T inTransaction(DataSource dataSource, GroupCommit.Work<T> work) {
         for (int attempt = 1; ; attempt++) {
-            try (Connection c = dataSource.getConnection()) {
+            try (Connection c = dataSource.getConnection(); SqlTransaction.OneShot tx = new SqlTransaction.OneShot(c)) {
                 try {
-                    T result = work.run(c);
+                    T result = work.run(tx);
                     c.commit();
                     return result;
                 } catch (SQLException | RuntimeException e) {
@@ -513,9 +510,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                     throw e;
                 }
             } catch (SQLException e) {
-                // 40001 serialization failure, 40P01 deadlock: the transaction did nothing; try again
-                boolean retryable = e.getSQLState() != null && e.getSQLState().startsWith("40");
-                if (retryable && attempt < 5) {
+                if (retryable(e) && attempt < 5) {
                     try {
                         Thread.sleep(attempt * 2L);
                     } catch (InterruptedException ie) {
@@ -526,6 +521,11 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 throw new StoreException("Balance store error: " + e.getMessage(), e);
             }
         }
+    }
+
+    /** 40001 serialization failure, 40P01 deadlock: the transaction did nothing; try again. */
+    static boolean retryable(SQLException e) {
+        return e.getSQLState() != null && e.getSQLState().startsWith("40");
     }
 
     private static String rootMessage(Throwable e) {

@@ -19,7 +19,7 @@ import java.util.function.LongSupplier;
 final class ProvisionedIdentities {
     static final long CHECK_INTERVAL_NANOS = 250_000_000L;
     /** Beyond this many identities new ones are looked up every time instead of remembered. */
-    static final int MAX_REMEMBERED = 200_000;
+    static final int MAX_REMEMBERED = 100_000;
 
     /** What one generation of the subscriber table says; replaced whole, never cleared in place. */
     static final class Snapshot {

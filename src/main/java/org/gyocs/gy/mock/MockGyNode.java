@@ -29,6 +29,11 @@ public final class MockGyNode implements DiameterNode, MockContext {
     private static final long DPA_WAIT_MS = 2_000;
 
     private final NodeSettings settings;
+    /**
+     * Threads deciding CCRs. A decision that changes a balance waits for its group commit, and a
+     * commit is shared by the decisions waiting at the time: many workers, many per commit.
+     */
+    static final int CHARGING_WORKERS = 32;
     private final boolean decideOnLoop;
     private final CreditControl core;
     private final NodeStatistics statistics;
@@ -76,7 +81,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
             for (int i = 0; i < n; i++) {
                 loops.add(new EventLoop("mock-io-" + i, this, this::admit));
             }
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < CHARGING_WORKERS; i++) {
                 String name = "mock-charging-" + i;
                 workers.add(java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
                     Thread t = new Thread(r, name);

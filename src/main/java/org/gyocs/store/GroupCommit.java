@@ -1,0 +1,203 @@
+package org.gyocs.store;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import javax.sql.DataSource;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Group commit: the balance changes that callers ask for at about the same time run in one
+ * transaction and share its commit, and each caller returns only once that commit is done, so
+ * every acknowledged debit is still durable. A commit is the expensive part of a change (H2
+ * writes its changed pages on each one; PostgreSQL flushes its WAL): measured with 100,000
+ * provisioned subscribers, a commit per change held the node to about 3,500 CCR/s.
+ *
+ * <p>Each piece of work must be a function of the database state and its arguments alone, since
+ * it may run twice: when a batch fails, it is rolled back and every piece runs again in its own
+ * transaction, so that one bad piece fails alone. A deadlock or serialization failure (SQLState
+ * 40xxx, possible when several nodes share PostgreSQL) retries the whole batch first.
+ */
+final class GroupCommit implements AutoCloseable {
+    private static final Logger log = LogManager.getLogger(GroupCommit.class);
+    /** Pieces of work per transaction at most: bounds the time its row locks are held. */
+    static final int MAX_BATCH = 128;
+    private static final int BATCH_ATTEMPTS = 3;
+
+    @FunctionalInterface
+    interface Work<T> {
+        T run(SqlTransaction tx) throws SQLException;
+    }
+
+    private record Pending<T>(Work<T> work, CompletableFuture<T> done) {
+        void complete(Object result) {
+            @SuppressWarnings("unchecked")
+            T t = (T) result;
+            done.complete(t);
+        }
+    }
+
+    private final DataSource dataSource;
+    private final BlockingQueue<Pending<?>> queue = new LinkedBlockingQueue<>();
+    private final List<Thread> committers = new ArrayList<>();
+    private volatile boolean closed;
+
+    /**
+     * @param committers transactions in flight at once: 1 for an embedded database, whose commits
+     *                   are serial anyway; more for a server, to overlap the round trips
+     */
+    GroupCommit(DataSource dataSource, int committers, String name) {
+        this.dataSource = dataSource;
+        for (int i = 0; i < committers; i++) {
+            Thread t = new Thread(this::commitLoop, name + "-commit-" + i);
+            t.setDaemon(true);
+            this.committers.add(t);
+            t.start();
+        }
+    }
+
+    /** Runs work in a shared transaction and returns once it is committed. */
+    <T> T run(Work<T> work) {
+        if (closed) {
+            throw new StoreException("Balance store is closed");
+        }
+        Pending<T> p = new Pending<>(work, new CompletableFuture<>());
+        queue.add(p);
+        try {
+            return p.done.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof StoreException se) {
+                throw se;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new StoreException("Balance store error: " + cause.getMessage(), cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("Interrupted while waiting for the balance store", e);
+        }
+    }
+
+    private void commitLoop() {
+        List<Pending<?>> batch = new ArrayList<>(MAX_BATCH);
+        SqlTransaction.Kept session = null;
+        while (!closed || !queue.isEmpty()) {
+            try {
+                Pending<?> first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                if (session == null) {
+                    session = new SqlTransaction.Kept(dataSource.getConnection());
+                }
+                if (!commit(session, batch)) {
+                    session.close();
+                    session = null;
+                    runAlone(batch);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (SQLException | RuntimeException | Error e) {
+                // never leave a caller waiting: whatever went wrong is its answer
+                log.error("Group commit failed: {}", e.toString(), e);
+                StoreException failed = new StoreException("Balance store error: " + e.getMessage(), e);
+                batch.forEach(p -> p.done.completeExceptionally(failed));
+            } finally {
+                batch.clear();
+            }
+        }
+        if (session != null) {
+            session.close();
+        }
+        StoreException gone = new StoreException("Balance store is closed");
+        for (Pending<?> p; (p = queue.poll()) != null; ) {
+            p.done.completeExceptionally(gone);
+        }
+    }
+
+    /** @return false when the batch failed, rolled back, and must run piece by piece */
+    private boolean commit(SqlTransaction.Kept session, List<Pending<?>> batch) {
+        Connection c = session.connection();
+        for (int attempt = 1; attempt <= BATCH_ATTEMPTS; attempt++) {
+            Object[] results = new Object[batch.size()];
+            try {
+                for (int i = 0; i < batch.size(); i++) {
+                    results[i] = batch.get(i).work().run(session);
+                }
+                c.commit();
+            } catch (SQLException e) {
+                if (!rolledBack(c) || !JdbcBalanceStore.retryable(e)) {
+                    return false;
+                }
+                pause(attempt);
+                continue;
+            } catch (RuntimeException e) {
+                rolledBack(c);
+                return false;
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).complete(results[i]);
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private static boolean rolledBack(Connection c) {
+        try {
+            c.rollback();
+            return true;
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    /**
+     * After a failed batch: each piece in a transaction of its own (with that transaction's
+     * retries), so that a failure is the answer of that piece only.
+     */
+    private void runAlone(List<Pending<?>> batch) {
+        for (Pending<?> p : batch) {
+            try {
+                p.complete(JdbcBalanceStore.inTransaction(dataSource, p.work()));
+            } catch (RuntimeException e) {
+                p.done.completeExceptionally(e);
+            }
+        }
+    }
+
+    private static void pause(int attempt) {
+        try {
+            Thread.sleep(attempt * 2L);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Finishes what is queued, then stops the committers. */
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread t : committers) {
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
