@@ -31,8 +31,11 @@ bash "$KIT/install.sh" >/dev/null
 PORT=14868
 SUBS=100000
 # rawload's subscribers are 491720000000 + n: provision them with balances that do not run out
-awk -v n=$SUBS 'BEGIN { print "subscriber,unit,amount,rating_group,expires";
-	for (i = 0; i < n; i++) printf "%012d,octets,1000000000000000,,\n", 491720000000 + i }' >"$WORK/subscribers.csv"
+# (seq, not awk: mawk's %d stops at 2^31-1 and made all 100,000 rows one subscriber, 002147483647)
+{ echo "subscriber,unit,amount,rating_group,expires"
+  seq -f "%012.0f,octets,1000000000000000,," 491720000000 $((491720000000 + SUBS - 1)); } >"$WORK/subscribers.csv"
+[ "$(sed -n '2p;$p' "$WORK/subscribers.csv" | cut -d, -f1 | tr '\n' ' ')" = "491720000000 $((491720000000 + SUBS - 1)) " ] \
+	|| { echo "bench: subscribers.csv is wrong" >&2; exit 1; }
 
 selected() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
@@ -104,17 +107,34 @@ run_config() {
 		"${p50:--}" "$(sed -n 's/.*median_p99_ms=\([0-9.]*\).*/\1/p' <<<"$sut")" "${bp50:--}" "${bp99:--}" >>"$RESULTS"
 }
 
+# charged NAME STORE_URL [user password]: a provisioned configuration must have debited its
+# subscribers; otherwise it measured the default grant and its row says nothing about the store.
+charged() {
+	local name=$1 args=(--store "$2") left
+	selected "$name" || return 0
+	[ $# -gt 2 ] && args+=(--store-user "$3" --store-password "$4")
+	left=$("$ROOT/bin/ocs-admin.sh" "${args[@]}" show 491720000001 | awk '$2 == "octets" { print $3 }')
+	if [ -z "$left" ] || [ "$left" -ge 1000000000000000 ]; then
+		echo "bench: $name charged nothing (subscriber 491720000001 has ${left:-no bucket})" >&2
+		exit 1
+	fi
+	echo "$name: subscriber 491720000001 debited $((1000000000000000 - left)) octets" | tee -a "$WORK/charged.txt"
+}
+
 mkdir -p "$WORK/d1" "$WORK/d2" "$WORK/d3" "$WORK/d4"
 run_config jdiameter-default event "$(h2 d1)"
 if selected jdiameter-100k; then provision "$(h2 d2)"; fi
 run_config jdiameter-100k session "$(h2 d2)"
+charged jdiameter-100k "$(h2 d2)"
 run_config mock-default event "$(h2 d3)" --mock
 if selected mock-100k; then provision "$(h2 d4)"; fi
 run_config mock-100k session "$(h2 d4)" --mock
+charged mock-100k "$(h2 d4)"
 if selected postgres; then
 	PG=$(postgres_url)
 	provision "$PG" ocs ocs
 	run_config postgres session "$PG" --mock --store-user ocs --store-password ocs
+	charged postgres "$PG" ocs ocs
 fi
 
 # memory: 100,000 open sessions in a 512 MiB heap; then many completed sessions, and the heap
@@ -161,6 +181,7 @@ echo
 echo "=== gy-ocs benchmark $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), commit $(git -C "$ROOT" rev-parse --short HEAD)"
 cat "$RESULTS"
 echo "start-up to listening (jDiameter mode, ms): ${start_ms[*]}"
+cat "$WORK/charged.txt" 2>/dev/null || true
 echo "$MEMORY"
 echo "rate x / cpu x: ratio to the freeDiameter reference in the same run (rate > 1 faster, cpu < 1 cheaper); p50/p99 from rawload (median of runs), bench p50/p99 from ocs-bench"
 
@@ -175,6 +196,7 @@ if [ "$RECORD" = 1 ]; then
 		echo '```'
 		cat "$RESULTS"
 		echo "start-up to listening (jDiameter mode, ms): ${start_ms[*]}"
+		cat "$WORK/charged.txt" 2>/dev/null || true
 		echo "$MEMORY"
 		echo '```'
 	} >>"$ROOT/bench/RESULTS.md"
