@@ -19,6 +19,14 @@ public interface BalanceStore extends AutoCloseable {
     Optional<String> findSubscriber(List<String> identities);
 
     /**
+     * True when every one of these identities is known, without a query, not to be a subscriber;
+     * false when that is not known (a store that remembers nothing always says false).
+     */
+    default boolean isKnownUnprovisioned(List<String> identities) {
+        return false;
+    }
+
+    /**
      * Reserves up to {@code amount} under {@code reservationKey}.
      *
      * @return what was reserved (0 when nothing is left) and what stays available after it

@@ -22,4 +22,13 @@ public interface CreditControl {
     default boolean holdsOpenSession(String sessionId) {
         return true;
     }
+
+    /**
+     * Whether answering this request changes no balance, so that a transport may decide it on
+     * the thread that read it; the others may wait for the store (a group commit) and belong on
+     * threads that can wait. Must not block.
+     */
+    default boolean answersAtOnce(CreditControlRequest request) {
+        return false;
+    }
 }

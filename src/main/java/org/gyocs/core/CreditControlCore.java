@@ -23,6 +23,11 @@ public final class CreditControlCore implements CreditControl {
         return grantPolicy;
     }
 
+    @Override
+    public boolean answersAtOnce(CreditControlRequest request) {
+        return true; // no balances: nothing to wait for
+    }
+
     /** Checks in the order of the CCR ABNF (RFC 4006 section 3.1). */
     @Override
     public Optional<CreditControlAnswer> validate(CreditControlRequest r) {

@@ -92,6 +92,26 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         }
     }
 
+    /**
+     * Requests of unprovisioned subscribers change no balance: an event or CCR-I whose identities
+     * the store knows to be unprovisioned, an update or termination of a session without a
+     * subscriber. A CCR-U/T of a session this node does not hold is not among them: it may be
+     * one whose CCR-I is still being decided, and must queue behind it.
+     */
+    @Override
+    public boolean answersAtOnce(CreditControlRequest r) {
+        if (validate(r).isPresent()) {
+            return true;
+        }
+        return switch (r.requestType()) {
+            case INITIAL, EVENT -> store.isKnownUnprovisioned(identities(r));
+            case UPDATE, TERMINATION -> {
+                ChargingSession s = sessions.get(r.sessionId());
+                yield s != null && s.subscriber == null;
+            }
+        };
+    }
+
     @Override
     public Optional<CreditControlAnswer> validate(CreditControlRequest request) {
         return validator.validate(request);

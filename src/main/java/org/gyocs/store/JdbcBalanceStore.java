@@ -13,7 +13,14 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
 import javax.sql.DataSource;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 import org.flywaydb.core.Flyway;
 import org.gyocs.core.BalanceStore;
@@ -30,6 +37,7 @@ import com.zaxxer.hikari.HikariDataSource;
  * than a bucket holds.
  */
 public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
+    private static final Logger log = LogManager.getLogger(JdbcBalanceStore.class);
     // Rows are always locked in id order, whichever query: concurrent transactions then wait for
     // each other instead of deadlocking. The preference order is applied afterwards in Java.
     private static final String BUCKETS_FOR_RATING_GROUP = "SELECT id, amount, reserved, rating_group, expires_at "
@@ -44,12 +52,29 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     private final ProvisionedIdentities provisioned;
     /** Reservations, debits, credits and releases: many share one commit, durable on return. */
     private final GroupCommit changes;
+    private final ScheduledExecutorService provisioningCheck;
 
     private JdbcBalanceStore(HikariDataSource dataSource, String description, int committers) {
         this.dataSource = dataSource;
         this.description = description;
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
         this.changes = new GroupCommit(dataSource, committers, "ocs-store");
+        this.provisioningCheck = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ocs-store-provisioning");
+            t.setDaemon(true);
+            return t;
+        });
+        provisioningCheck.scheduleWithFixedDelay(this::checkProvisioning, ProvisionedIdentities.CHECK_INTERVAL_NANOS,
+                ProvisionedIdentities.CHECK_INTERVAL_NANOS, TimeUnit.NANOSECONDS);
+    }
+
+    private void checkProvisioning() {
+        try {
+            provisioned.check();
+        } catch (RuntimeException e) {
+            // the database is away: lookups that need it fail on their own and say so
+            log.debug("Cannot read the provisioning generation: {}", e.toString());
+        }
     }
 
     /**
@@ -125,6 +150,17 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             }
         }
         return Optional.empty();
+    }
+
+    @Override
+    public boolean isKnownUnprovisioned(List<String> identities) {
+        ProvisionedIdentities.Snapshot known = provisioned.snapshot();
+        for (String id : identities) {
+            if (!Boolean.FALSE.equals(known.provisioned(id))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private Optional<String> lookUp(List<String> identities, ProvisionedIdentities.Snapshot known) {
@@ -323,6 +359,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void close() {
+        provisioningCheck.shutdownNow();
         changes.close();
         dataSource.close();
     }

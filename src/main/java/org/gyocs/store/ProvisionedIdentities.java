@@ -1,7 +1,6 @@
 package org.gyocs.store;
 
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -11,10 +10,11 @@ import java.util.function.LongSupplier;
  * node's CPU per event (JFR, bench/RESULTS.md).
  *
  * <p>Right across processes and nodes sharing a database: every change of the subscriber table
- * increments {@code provisioning.generation} in its own transaction, and at most every
- * {@link #CHECK_INTERVAL_NANOS} one lookup reads that number and, when it moved, starts from
- * nothing. A subscriber added or removed by ocs-admin or another node is therefore seen within
- * that interval; balances are never remembered here, only whether an identity exists.
+ * increments {@code provisioning.generation} in its own transaction, and every
+ * {@link #CHECK_INTERVAL_NANOS} a thread of the store reads that number and, when it moved,
+ * starts from nothing. A subscriber added or removed by ocs-admin or another node is therefore
+ * seen within that interval; balances are never remembered here, only whether an identity
+ * exists. Request threads never wait for that check.
  */
 final class ProvisionedIdentities {
     static final long CHECK_INTERVAL_NANOS = 250_000_000L;
@@ -47,24 +47,21 @@ final class ProvisionedIdentities {
     }
 
     private final LongSupplier generation;
-    private final AtomicLong nextCheck;
     private volatile Snapshot current;
 
     /** @param generation reads provisioning.generation from the database */
     ProvisionedIdentities(LongSupplier generation) {
         this.generation = generation;
         this.current = new Snapshot(generation.getAsLong());
-        this.nextCheck = new AtomicLong(System.nanoTime() + CHECK_INTERVAL_NANOS);
     }
 
-    /** The snapshot to use now; one caller per interval checks the generation first. */
     Snapshot snapshot() {
-        long now = System.nanoTime();
-        long due = nextCheck.get();
-        if (now - due >= 0 && nextCheck.compareAndSet(due, now + CHECK_INTERVAL_NANOS)) {
-            changedTo(generation.getAsLong());
-        }
         return current;
+    }
+
+    /** Reads the generation; called every {@link #CHECK_INTERVAL_NANOS}. */
+    void check() {
+        changedTo(generation.getAsLong());
     }
 
     /** Called with the generation this process just committed, or one read from the database. */

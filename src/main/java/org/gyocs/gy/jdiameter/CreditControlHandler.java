@@ -82,6 +82,10 @@ final class CreditControlHandler {
         } catch (InvalidAvpException e) {
             return new Decided(invalidAvp(request, e), ResultCode.INVALID_AVP_VALUE);
         }
+        return decide(request, ccr);
+    }
+
+    private Decided decide(Request request, CreditControlRequest ccr) {
         statistics.requestReceived(ccr.requestType());
         TrafficLog.request(ccr);
         CreditControlAnswer a = core.answer(ccr);
@@ -90,6 +94,30 @@ final class CreditControlHandler {
             log.warn("CCR of unknown session {} from {}: 5002", ccr.sessionId(), ccr.originHost());
         }
         return new Decided(sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr), a.resultCode());
+    }
+
+    /**
+     * Answers now, on the peer's thread, a request whose answer changes no balance (see
+     * {@link CreditControl#answersAtOnce}).
+     *
+     * @return the answer, or null when the request may wait for the store and must be answered
+     *         on a thread that can wait
+     */
+    Answer answerAtOnce(Request request) {
+        try {
+            CreditControlRequest ccr;
+            try {
+                ccr = CcrReader.read(request);
+            } catch (InvalidAvpException e) {
+                return invalidAvp(request, e);
+            }
+            return core.answersAtOnce(ccr) ? decide(request, ccr).answer() : null;
+        } catch (Exception | LinkageError e) {
+            statistics.error();
+            log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
+            statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
+            return unableToComply(request);
+        }
     }
 
     Answer screen(Request request) {

@@ -18,9 +18,6 @@ interface MockContext {
 
     String originRealm();
 
-    /** True when decisions run on the event loop itself (the balance store is in-process and fast). */
-    boolean decidesOnLoop();
-
     /** Runs a charging decision on the worker of this session (one worker per session keeps its order). */
     void charge(String sessionId, Runnable decision);
 

@@ -28,13 +28,13 @@ public final class MockGyNode implements DiameterNode, MockContext {
     private static final Logger log = LogManager.getLogger(MockGyNode.class);
     private static final long DPA_WAIT_MS = 2_000;
 
-    private final NodeSettings settings;
     /**
      * Threads deciding CCRs. A decision that changes a balance waits for its group commit, and a
      * commit is shared by the decisions waiting at the time: many workers, many per commit.
      */
     static final int CHARGING_WORKERS = 32;
-    private final boolean decideOnLoop;
+
+    private final NodeSettings settings;
     private final CreditControl core;
     private final NodeStatistics statistics;
     private final BaseMessages base;
@@ -48,16 +48,6 @@ public final class MockGyNode implements DiameterNode, MockContext {
     private int port;
 
     public MockGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
-        this(settings, core, statistics, false);
-    }
-
-    /**
-     * @param decideOnLoop true to decide on the event loops (an embedded store, microseconds per
-     *                     call); false to decide on charging workers, so that a store across the
-     *                     network (PostgreSQL) never stalls a loop and all its peers
-     */
-    public MockGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics, boolean decideOnLoop) {
-        this.decideOnLoop = decideOnLoop;
         this.settings = settings;
         this.core = core;
         this.statistics = statistics;
@@ -196,11 +186,6 @@ public final class MockGyNode implements DiameterNode, MockContext {
     @Override
     public String originRealm() {
         return settings.realm();
-    }
-
-    @Override
-    public boolean decidesOnLoop() {
-        return decideOnLoop;
     }
 
     @Override

@@ -295,8 +295,9 @@ final class PeerConnection {
             }
             return;
         }
-        if (ctx.decidesOnLoop()) {
-            // an in-process store answers in microseconds: a hand-off would cost more than it saves
+        if (ctx.core().answersAtOnce(ccr)) {
+            // no balance to change (an unprovisioned subscriber): a hand-off would cost more than
+            // the decision, which waits for nothing
             send(decide(m, ccr));
             if (TrafficLog.enabled()) {
                 TrafficLog.info("Sent CCA response to {}", remote);
