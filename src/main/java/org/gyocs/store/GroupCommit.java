@@ -38,7 +38,17 @@ final class GroupCommit implements AutoCloseable {
         T run(SqlTransaction tx) throws SQLException;
     }
 
-    private record Pending<T>(Work<T> work, CompletableFuture<T> done) {
+    /**
+     * Runs a whole batch in one statement, when every piece of it has a description that
+     * statement takes (PostgreSQL: one round trip for the batch instead of one per piece).
+     */
+    @FunctionalInterface
+    interface BatchRunner {
+        /** @return the result of each piece, in order */
+        Object[] run(SqlTransaction.Kept tx, List<Object> descriptions) throws SQLException;
+    }
+
+    private record Pending<T>(Work<T> work, Object description, CompletableFuture<T> done) {
         void complete(Object result) {
             @SuppressWarnings("unchecked")
             T t = (T) result;
@@ -47,6 +57,7 @@ final class GroupCommit implements AutoCloseable {
     }
 
     private final DataSource dataSource;
+    private final BatchRunner batchRunner;
     private final BlockingQueue<Pending<?>> queue = new LinkedBlockingQueue<>();
     private final List<Thread> committers = new ArrayList<>();
     private volatile boolean closed;
@@ -56,7 +67,13 @@ final class GroupCommit implements AutoCloseable {
      *                   are serial anyway; more for a server, to overlap the round trips
      */
     GroupCommit(DataSource dataSource, int committers, String name) {
+        this(dataSource, committers, name, null);
+    }
+
+    /** @param batchRunner runs a batch of described pieces in one statement, or null */
+    GroupCommit(DataSource dataSource, int committers, String name, BatchRunner batchRunner) {
         this.dataSource = dataSource;
+        this.batchRunner = batchRunner;
         for (int i = 0; i < committers; i++) {
             Thread t = new Thread(this::commitLoop, name + "-commit-" + i);
             t.setDaemon(true);
@@ -67,10 +84,18 @@ final class GroupCommit implements AutoCloseable {
 
     /** Runs work in a shared transaction and returns once it is committed. */
     <T> T run(Work<T> work) {
+        return run(work, null);
+    }
+
+    /**
+     * The same, with a description of the work that the batch runner takes: a batch whose
+     * pieces all have one runs as one statement; alone, or after a failure, the work runs.
+     */
+    <T> T run(Work<T> work, Object description) {
         if (closed) {
             throw new StoreException("Balance store is closed");
         }
-        Pending<T> p = new Pending<>(work, new CompletableFuture<>());
+        Pending<T> p = new Pending<>(work, description, new CompletableFuture<>());
         queue.add(p);
         try {
             return p.done.get();
@@ -133,11 +158,9 @@ final class GroupCommit implements AutoCloseable {
     private boolean commit(SqlTransaction.Kept session, List<Pending<?>> batch) {
         Connection c = session.connection();
         for (int attempt = 1; attempt <= BATCH_ATTEMPTS; attempt++) {
-            Object[] results = new Object[batch.size()];
+            Object[] results;
             try {
-                for (int i = 0; i < batch.size(); i++) {
-                    results[i] = batch.get(i).work().run(session);
-                }
+                results = runBatch(session, batch);
                 c.commit();
             } catch (SQLException e) {
                 if (!rolledBack(c) || !JdbcBalanceStore.retryable(e)) {
@@ -155,6 +178,27 @@ final class GroupCommit implements AutoCloseable {
             return true;
         }
         return false;
+    }
+
+    private Object[] runBatch(SqlTransaction.Kept session, List<Pending<?>> batch) throws SQLException {
+        if (batchRunner != null && batch.size() > 1) {
+            List<Object> descriptions = new ArrayList<>(batch.size());
+            for (Pending<?> p : batch) {
+                if (p.description() == null) {
+                    descriptions = null;
+                    break;
+                }
+                descriptions.add(p.description());
+            }
+            if (descriptions != null) {
+                return batchRunner.run(session, descriptions);
+            }
+        }
+        Object[] results = new Object[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            results[i] = batch.get(i).work().run(session);
+        }
+        return results;
     }
 
     private static boolean rolledBack(Connection c) {

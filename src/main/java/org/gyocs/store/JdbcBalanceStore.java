@@ -66,7 +66,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         this.postgres = postgres;
         this.description = description;
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
-        this.changes = new GroupCommit(dataSource, committers, "ocs-store");
+        this.changes = new GroupCommit(dataSource, committers, "ocs-store",
+                postgres ? JdbcBalanceStore::applyOnPostgres : null);
         this.provisioningCheck = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ocs-store-provisioning");
             t.setDaemon(true);
@@ -93,7 +94,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     public static JdbcBalanceStore open(String jdbcUrl, String user, String password, int poolSize) {
         // An embedded database commits one transaction at a time anyway; a server overlaps the
         // network round trips of several.
-        int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 4;
+        int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 2;
         HikariConfig c = new HikariConfig();
         c.setJdbcUrl(withStatementCache(jdbcUrl));
         if (user != null) {
@@ -198,6 +199,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
                                Instant expires) {
         if (postgres) {
+            PgChange change = new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, key, expires);
             return changes.run(tx -> {
                 PreparedStatement s = tx.prepare("SELECT reserved, available FROM ocs_reserve(?, ?, ?, ?, ?, ?, ?)");
                 bucketArguments(s, subscriber, unit, ratingGroup);
@@ -209,7 +211,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                     rs.next();
                     return new Reservation(rs.getLong(1), rs.getLong(2));
                 }
-            });
+            }, change);
         }
         return changes.run(tx -> {
             List<long[]> buckets = lockBuckets(tx, subscriber, unit, ratingGroup);
@@ -250,7 +252,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 s.setLong(5, used);
                 s.setTimestamp(6, Timestamp.from(Instant.now()));
                 return single(s);
-            });
+            }, new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, used, key, null));
         }
         return changes.run(tx -> {
             long left = used;
@@ -278,14 +280,17 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void release(String key) {
-        changes.run(tx -> {
-            if (postgres) {
+        if (postgres) {
+            changes.run(tx -> {
                 PreparedStatement s = tx.prepare("SELECT ocs_release(?)");
                 s.setString(1, key);
                 s.executeQuery().close();
-            } else {
-                releaseKey(tx, key);
-            }
+                return null;
+            }, new PgChange(PgChange.RELEASE, null, null, null, 0, key, null));
+            return;
+        }
+        changes.run(tx -> {
+            releaseKey(tx, key);
             return null;
         });
     }
@@ -299,7 +304,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 s.setLong(4, amount);
                 s.setTimestamp(5, Timestamp.from(Instant.now()));
                 return single(s);
-            });
+            }, new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, null, null));
         }
         return changes.run(tx -> debitFree(tx, subscriber, unit, ratingGroup, amount));
     }
@@ -451,6 +456,65 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             out.add((long[]) r[0]);
         }
         return out;
+    }
+
+    /** A balance change as ocs_apply takes it (db/postgresql/V4), to run with others in one call. */
+    private record PgChange(int kind, String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
+                            Instant expires) {
+        static final int RESERVE = 1;
+        static final int SETTLE = 2;
+        static final int RELEASE = 3;
+        static final int DEBIT = 4;
+    }
+
+    /** The batch runner on PostgreSQL: every change of a group commit in one call of ocs_apply. */
+    private static Object[] applyOnPostgres(SqlTransaction.Kept tx, List<Object> descriptions) throws SQLException {
+        int n = descriptions.size();
+        Integer[] kind = new Integer[n];
+        String[] subscriber = new String[n];
+        String[] unit = new String[n];
+        Long[] ratingGroup = new Long[n];
+        Long[] amount = new Long[n];
+        String[] key = new String[n];
+        Timestamp[] expires = new Timestamp[n];
+        for (int i = 0; i < n; i++) {
+            PgChange c = (PgChange) descriptions.get(i);
+            kind[i] = c.kind();
+            subscriber[i] = c.subscriber();
+            unit[i] = c.unit() == null ? null : Bucket.unitName(c.unit());
+            ratingGroup[i] = c.ratingGroup();
+            amount[i] = c.amount();
+            key[i] = c.key();
+            expires[i] = c.expires() == null ? null : Timestamp.from(c.expires());
+        }
+        Connection c = tx.connection();
+        PreparedStatement s = tx.prepare("SELECT n, a, b FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?)");
+        s.setArray(1, c.createArrayOf("integer", kind));
+        s.setArray(2, c.createArrayOf("varchar", subscriber));
+        s.setArray(3, c.createArrayOf("varchar", unit));
+        s.setArray(4, c.createArrayOf("bigint", ratingGroup));
+        s.setArray(5, c.createArrayOf("bigint", amount));
+        s.setArray(6, c.createArrayOf("varchar", key));
+        s.setArray(7, c.createArrayOf("timestamp", expires));
+        s.setTimestamp(8, Timestamp.from(Instant.now()));
+        Object[] results = new Object[n];
+        int rows = 0;
+        try (ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                int i = rs.getInt(1) - 1;
+                long a = rs.getLong(2);
+                results[i] = switch (kind[i]) {
+                    case PgChange.RESERVE -> new Reservation(a, rs.getLong(3));
+                    case PgChange.RELEASE -> null;
+                    default -> a;
+                };
+                rows++;
+            }
+        }
+        if (rows != n) {
+            throw new SQLException("ocs_apply answered " + rows + " of " + n + " changes");
+        }
+        return results;
     }
 
     /** Subscriber, unit and rating group (or NULL) as the first three arguments of a function. */
