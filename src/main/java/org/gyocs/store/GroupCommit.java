@@ -97,6 +97,11 @@ final class GroupCommit implements AutoCloseable {
         }
         Pending<T> p = new Pending<>(work, description, new CompletableFuture<>());
         queue.add(p);
+        if (closed && queue.remove(p)) {
+            // closed between the check and the add, maybe after the committers' last look at
+            // the queue: nobody would ever answer it
+            throw new StoreException("Balance store is closed");
+        }
         try {
             return p.done.get();
         } catch (ExecutionException e) {

@@ -177,7 +177,7 @@ public final class JDiameterGyNode implements DiameterNode {
         }
     }
 
-    /** jDiameter's state machine calls this for CCR-I/U/T in a valid state. */
+    /** jDiameter's state machine calls this for CCR-I/U/T in a valid state, and for events that change a balance. */
     private final class AnsweringListener implements ServerCCASessionListener {
         @Override
         public void doCreditControlRequest(ServerCCASession session, JCreditControlRequest request) {
