@@ -42,6 +42,18 @@ public interface BalanceStore extends AutoCloseable {
      */
     long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used);
 
+    /**
+     * What a CCR-U does to one service: {@link #settle} the usage against the reservation under
+     * {@code reservationKey}, then {@link #reserve} the next grant under the same key. A store
+     * may do both in one transaction, at the cost of one change; this default does one after
+     * the other.
+     */
+    default Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
+                                         long used, long amount, Instant expires) {
+        settle(subscriber, unit, ratingGroup, reservationKey, used);
+        return reserve(subscriber, unit, ratingGroup, amount, reservationKey, expires);
+    }
+
     /** Releases a reservation without debiting anything. */
     void release(String reservationKey);
 

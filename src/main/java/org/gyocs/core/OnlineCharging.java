@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -241,10 +242,21 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         }
         String serviceKey = ratingGroup == null && serviceId == null ? IMPLICIT_SERVICE : ratingGroup + "/" + serviceId;
         ChargingSession.ServiceReservation held = s.reservations.remove(serviceKey);
+        UnitAmount want = grants && requested != null ? policy.grants().grantFor(requested) : null;
+        String key = s.sessionId + "|" + serviceKey;
+        Instant expires = Instant.now().plusSeconds(policy.tccSeconds());
+        BalanceStore.Reservation got = null;
         if (s.subscriber != null) {
             if (used != null && held != null) {
                 UnitAmount u = usedAmount(used, held.unit());
-                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount());
+                if (want != null && want.type() == held.unit() && Objects.equals(ratingGroup, held.ratingGroup())
+                        && key.equals(held.key())) {
+                    // the usual CCR-U: report and next grant of the same unit, one change in the store
+                    got = store.settleAndReserve(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount(),
+                            want.amount(), expires);
+                } else {
+                    store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount());
+                }
             } else if (held != null) {
                 store.release(held.key());
             } else if (used != null && used.requested() != null) {
@@ -253,16 +265,15 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 store.debit(s.subscriber, u.type(), ratingGroup, u.amount());
             }
         }
-        if (!grants || requested == null) {
+        if (want == null) {
             return new ServiceOutcome(ResultCode.SUCCESS, null, null);
         }
-        UnitAmount want = policy.grants().grantFor(requested);
         if (s.subscriber == null) {
             return new ServiceOutcome(ResultCode.SUCCESS, want, null); // unknown subscriber, granted by policy
         }
-        String key = s.sessionId + "|" + serviceKey;
-        Instant expires = Instant.now().plusSeconds(policy.tccSeconds());
-        BalanceStore.Reservation got = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key, expires);
+        if (got == null) {
+            got = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key, expires);
+        }
         if (got.reserved() == 0 && want.amount() > 0) {
             return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
         }

@@ -199,83 +199,115 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
                                Instant expires) {
         if (postgres) {
-            PgChange change = new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, key, expires);
-            return changes.run(tx -> {
-                PreparedStatement s = tx.prepare("SELECT reserved, available FROM ocs_reserve(?, ?, ?, ?, ?, ?, ?)");
-                bucketArguments(s, subscriber, unit, ratingGroup);
-                s.setLong(4, amount);
-                s.setString(5, key);
-                s.setTimestamp(6, Timestamp.from(expires));
-                s.setTimestamp(7, Timestamp.from(Instant.now()));
-                try (ResultSet rs = s.executeQuery()) {
-                    rs.next();
-                    return new Reservation(rs.getLong(1), rs.getLong(2));
-                }
-            }, change);
+            return changes.run(tx -> reserveCall(tx, subscriber, unit, ratingGroup, amount, key, expires),
+                    new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, 0, key, expires));
         }
-        return changes.run(tx -> {
-            List<long[]> buckets = lockBuckets(tx, subscriber, unit, ratingGroup);
-            long need = amount;
-            long available = 0;
-            PreparedStatement hold = tx.prepare("UPDATE bucket SET reserved = reserved + ? WHERE id = ?");
-            PreparedStatement record = tx.prepare(
-                    "INSERT INTO reservation (reservation_key, bucket_id, amount, expires_at) VALUES (?, ?, ?, ?)");
-            for (long[] b : buckets) {
-                long free = b[1] - b[2];
-                long take = Math.min(free, need);
-                if (take > 0) {
-                    hold.setLong(1, take);
-                    hold.setLong(2, b[0]);
-                    hold.addBatch();
-                    record.setString(1, key);
-                    record.setLong(2, b[0]);
-                    record.setLong(3, take);
-                    record.setTimestamp(4, Timestamp.from(expires));
-                    record.addBatch();
-                    need -= take;
-                }
-                available += free - Math.max(0, take);
-            }
-            hold.executeBatch();
-            record.executeBatch();
-            return new Reservation(amount - need, available);
-        });
+        return changes.run(tx -> reserveIn(tx, subscriber, unit, ratingGroup, amount, key, expires));
     }
 
     @Override
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used) {
         if (postgres) {
+            return changes.run(tx -> settleCall(tx, subscriber, unit, ratingGroup, key, used),
+                    new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null));
+        }
+        return changes.run(tx -> settleIn(tx, subscriber, unit, ratingGroup, key, used));
+    }
+
+    /**
+     * One change instead of two: the reservation rows of the key are deleted and written again
+     * in the same transaction, so H2 writes their pages once, and the caller waits for one commit.
+     */
+    @Override
+    public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
+                                       long amount, Instant expires) {
+        if (postgres) {
             return changes.run(tx -> {
-                PreparedStatement s = tx.prepare("SELECT ocs_settle(?, ?, ?, ?, ?, ?)");
-                bucketArguments(s, subscriber, unit, ratingGroup);
-                s.setString(4, key);
-                s.setLong(5, used);
-                s.setTimestamp(6, Timestamp.from(Instant.now()));
-                return single(s);
-            }, new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, used, key, null));
+                settleCall(tx, subscriber, unit, ratingGroup, key, used);
+                return reserveCall(tx, subscriber, unit, ratingGroup, amount, key, expires);
+            }, new PgChange(PgChange.SETTLE_AND_RESERVE, subscriber, unit, ratingGroup, amount, used, key, expires));
         }
         return changes.run(tx -> {
-            long left = used;
-            long debited = 0;
-            // 1. against the reservation
-            PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount - ?, reserved = reserved - ? WHERE id = ?");
-            for (long[] h : lockReservation(tx, key)) {
-                long d = Math.min(left, h[1]);
-                u.setLong(1, d);
-                u.setLong(2, h[1]);
-                u.setLong(3, h[0]);
-                u.addBatch();
-                left -= d;
-                debited += d;
-            }
-            u.executeBatch();
-            deleteReservation(tx, key);
-            // 2. usage beyond the reservation, from what is still free, never below zero
-            if (left > 0) {
-                debited += debitFree(tx, subscriber, unit, ratingGroup, left);
-            }
-            return debited;
+            settleIn(tx, subscriber, unit, ratingGroup, key, used);
+            return reserveIn(tx, subscriber, unit, ratingGroup, amount, key, expires);
         });
+    }
+
+    private static Reservation reserveCall(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup,
+                                           long amount, String key, Instant expires) throws SQLException {
+        PreparedStatement s = tx.prepare("SELECT reserved, available FROM ocs_reserve(?, ?, ?, ?, ?, ?, ?)");
+        bucketArguments(s, subscriber, unit, ratingGroup);
+        s.setLong(4, amount);
+        s.setString(5, key);
+        s.setTimestamp(6, Timestamp.from(expires));
+        s.setTimestamp(7, Timestamp.from(Instant.now()));
+        try (ResultSet rs = s.executeQuery()) {
+            rs.next();
+            return new Reservation(rs.getLong(1), rs.getLong(2));
+        }
+    }
+
+    private static long settleCall(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, String key,
+                                   long used) throws SQLException {
+        PreparedStatement s = tx.prepare("SELECT ocs_settle(?, ?, ?, ?, ?, ?)");
+        bucketArguments(s, subscriber, unit, ratingGroup);
+        s.setString(4, key);
+        s.setLong(5, used);
+        s.setTimestamp(6, Timestamp.from(Instant.now()));
+        return single(s);
+    }
+
+    private static Reservation reserveIn(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup,
+                                         long amount, String key, Instant expires) throws SQLException {
+        List<long[]> buckets = lockBuckets(tx, subscriber, unit, ratingGroup);
+        long need = amount;
+        long available = 0;
+        PreparedStatement hold = tx.prepare("UPDATE bucket SET reserved = reserved + ? WHERE id = ?");
+        PreparedStatement record = tx.prepare(
+                "INSERT INTO reservation (reservation_key, bucket_id, amount, expires_at) VALUES (?, ?, ?, ?)");
+        for (long[] b : buckets) {
+            long free = b[1] - b[2];
+            long take = Math.min(free, need);
+            if (take > 0) {
+                hold.setLong(1, take);
+                hold.setLong(2, b[0]);
+                hold.addBatch();
+                record.setString(1, key);
+                record.setLong(2, b[0]);
+                record.setLong(3, take);
+                record.setTimestamp(4, Timestamp.from(expires));
+                record.addBatch();
+                need -= take;
+            }
+            available += free - Math.max(0, take);
+        }
+        hold.executeBatch();
+        record.executeBatch();
+        return new Reservation(amount - need, available);
+    }
+
+    private static long settleIn(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, String key,
+                                 long used) throws SQLException {
+        long left = used;
+        long debited = 0;
+        // 1. against the reservation
+        PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount - ?, reserved = reserved - ? WHERE id = ?");
+        for (long[] h : lockReservation(tx, key)) {
+            long d = Math.min(left, h[1]);
+            u.setLong(1, d);
+            u.setLong(2, h[1]);
+            u.setLong(3, h[0]);
+            u.addBatch();
+            left -= d;
+            debited += d;
+        }
+        u.executeBatch();
+        deleteReservation(tx, key);
+        // 2. usage beyond the reservation, from what is still free, never below zero
+        if (left > 0) {
+            debited += debitFree(tx, subscriber, unit, ratingGroup, left);
+        }
+        return debited;
     }
 
     @Override
@@ -286,7 +318,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 s.setString(1, key);
                 s.executeQuery().close();
                 return null;
-            }, new PgChange(PgChange.RELEASE, null, null, null, 0, key, null));
+            }, new PgChange(PgChange.RELEASE, null, null, null, 0, 0, key, null));
             return;
         }
         changes.run(tx -> {
@@ -304,7 +336,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 s.setLong(4, amount);
                 s.setTimestamp(5, Timestamp.from(Instant.now()));
                 return single(s);
-            }, new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, null, null));
+            }, new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, 0, null, null));
         }
         return changes.run(tx -> debitFree(tx, subscriber, unit, ratingGroup, amount));
     }
@@ -458,13 +490,14 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         return out;
     }
 
-    /** A balance change as ocs_apply takes it (db/postgresql/V4), to run with others in one call. */
-    private record PgChange(int kind, String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
-                            Instant expires) {
+    /** A balance change as ocs_apply takes it (db/postgresql/V5), to run with others in one call. */
+    private record PgChange(int kind, String subscriber, UnitType unit, Long ratingGroup, long amount, long used,
+                            String key, Instant expires) {
         static final int RESERVE = 1;
         static final int SETTLE = 2;
         static final int RELEASE = 3;
         static final int DEBIT = 4;
+        static final int SETTLE_AND_RESERVE = 5;
     }
 
     /** The batch runner on PostgreSQL: every change of a group commit in one call of ocs_apply. */
@@ -475,6 +508,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         String[] unit = new String[n];
         Long[] ratingGroup = new Long[n];
         Long[] amount = new Long[n];
+        Long[] used = new Long[n];
         String[] key = new String[n];
         Timestamp[] expires = new Timestamp[n];
         for (int i = 0; i < n; i++) {
@@ -484,19 +518,21 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             unit[i] = c.unit() == null ? null : Bucket.unitName(c.unit());
             ratingGroup[i] = c.ratingGroup();
             amount[i] = c.amount();
+            used[i] = c.used();
             key[i] = c.key();
             expires[i] = c.expires() == null ? null : Timestamp.from(c.expires());
         }
         Connection c = tx.connection();
-        PreparedStatement s = tx.prepare("SELECT n, a, b FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?)");
+        PreparedStatement s = tx.prepare("SELECT n, a, b FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?, ?)");
         s.setArray(1, c.createArrayOf("integer", kind));
         s.setArray(2, c.createArrayOf("varchar", subscriber));
         s.setArray(3, c.createArrayOf("varchar", unit));
         s.setArray(4, c.createArrayOf("bigint", ratingGroup));
         s.setArray(5, c.createArrayOf("bigint", amount));
-        s.setArray(6, c.createArrayOf("varchar", key));
-        s.setArray(7, c.createArrayOf("timestamp", expires));
-        s.setTimestamp(8, Timestamp.from(Instant.now()));
+        s.setArray(6, c.createArrayOf("bigint", used));
+        s.setArray(7, c.createArrayOf("varchar", key));
+        s.setArray(8, c.createArrayOf("timestamp", expires));
+        s.setTimestamp(9, Timestamp.from(Instant.now()));
         Object[] results = new Object[n];
         int rows = 0;
         try (ResultSet rs = s.executeQuery()) {
@@ -504,7 +540,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 int i = rs.getInt(1) - 1;
                 long a = rs.getLong(2);
                 results[i] = switch (kind[i]) {
-                    case PgChange.RESERVE -> new Reservation(a, rs.getLong(3));
+                    case PgChange.RESERVE, PgChange.SETTLE_AND_RESERVE -> new Reservation(a, rs.getLong(3));
                     case PgChange.RELEASE -> null;
                     default -> a;
                 };

@@ -54,6 +54,38 @@ class JdbcBalanceStoreTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres"})
+    void settleAndReserveIsAnUpdateInOneChangeAlsoWhenBatched(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917020", UnitType.OCTETS, 100_000, null, null)), false);
+            int sessions = 40;
+            for (int i = 0; i < sessions; i++) {
+                assertEquals(1000, s.reserve("4917020", UnitType.OCTETS, 100L, 1000, "u|" + i, LATER).reserved());
+            }
+            // concurrent CCR-U: 300 used of each 1000, 2000 more reserved; batched on PostgreSQL
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            try {
+                List<Future<Reservation>> updates = new ArrayList<>();
+                for (int i = 0; i < sessions; i++) {
+                    String key = "u|" + i;
+                    updates.add(pool.submit(() -> s.settleAndReserve("4917020", UnitType.OCTETS, 100L, key, 300, 2000,
+                            LATER)));
+                }
+                for (Future<Reservation> f : updates) {
+                    assertEquals(2000, f.get().reserved());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            Bucket b = s.buckets("4917020").get(0);
+            assertEquals(100_000 - sessions * 300, b.amount(), "each usage debited once");
+            assertEquals(sessions * 2000, b.reserved(), "each key holds the new grant only");
+            assertEquals(300, s.settle("4917020", UnitType.OCTETS, 100L, "u|0", 300));
+            assertEquals(100_000 - sessions * 300 - 300, s.available("4917020", UnitType.OCTETS, 100L) + (sessions - 1) * 2000);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
     void usageBeyondTheReservationIsDebitedButNeverBelowZero(String kind) throws Exception {
         try (JdbcBalanceStore s = open(kind)) {
             s.add(List.of(bucket("4917002", UnitType.SECONDS, 100, null, null)), false);
