@@ -101,10 +101,11 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      */
     @Override
     public boolean answersAtOnce(CreditControlRequest r) {
-        if (validate(r).isPresent()) {
-            return true;
+        RequestType type = r.requestType();
+        if (type == null) {
+            return true; // answered with a validation error (answer() validates; this needs only the type)
         }
-        return switch (r.requestType()) {
+        return switch (type) {
             case INITIAL, EVENT -> store.isKnownUnprovisioned(identities(r));
             case UPDATE, TERMINATION -> {
                 ChargingSession s = sessions.get(r.sessionId());
@@ -243,33 +244,31 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         String serviceKey = ratingGroup == null && serviceId == null ? IMPLICIT_SERVICE : ratingGroup + "/" + serviceId;
         ChargingSession.ServiceReservation held = s.reservations.remove(serviceKey);
         UnitAmount want = grants && requested != null ? policy.grants().grantFor(requested) : null;
+        if (s.subscriber == null) {
+            return new ServiceOutcome(ResultCode.SUCCESS, want, null); // unknown subscriber, granted by policy
+        }
+        // A reservation is always held under this key (a service's key never changes in a session).
         String key = s.sessionId + "|" + serviceKey;
         Instant expires = Instant.now().plusSeconds(policy.tccSeconds());
         BalanceStore.Reservation got = null;
-        if (s.subscriber != null) {
-            if (used != null && held != null) {
-                UnitAmount u = usedAmount(used, held.unit());
-                if (want != null && want.type() == held.unit() && Objects.equals(ratingGroup, held.ratingGroup())
-                        && key.equals(held.key())) {
-                    // the usual CCR-U: report and next grant of the same unit, one change in the store
-                    got = store.settleAndReserve(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount(),
-                            want.amount(), expires);
-                } else {
-                    store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount());
-                }
-            } else if (held != null) {
-                store.release(held.key());
-            } else if (used != null && used.requested() != null) {
-                // usage reported without a reservation (e.g. after a 4012): still debited
-                UnitAmount u = used.requested();
-                store.debit(s.subscriber, u.type(), ratingGroup, u.amount());
+        if (used != null && held != null) {
+            UnitAmount u = usedAmount(used, held.unit());
+            if (want != null && want.type() == held.unit() && Objects.equals(ratingGroup, held.ratingGroup())) {
+                // the usual CCR-U: report and next grant of the same unit, one change in the store
+                got = store.settleAndReserve(s.subscriber, held.unit(), held.ratingGroup(), key, u.amount(),
+                        want.amount(), expires);
+            } else {
+                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount());
             }
+        } else if (held != null) {
+            store.release(held.key());
+        } else if (used != null && used.requested() != null) {
+            // usage reported without a reservation (e.g. after a 4012): still debited
+            UnitAmount u = used.requested();
+            store.debit(s.subscriber, u.type(), ratingGroup, u.amount());
         }
         if (want == null) {
             return new ServiceOutcome(ResultCode.SUCCESS, null, null);
-        }
-        if (s.subscriber == null) {
-            return new ServiceOutcome(ResultCode.SUCCESS, want, null); // unknown subscriber, granted by policy
         }
         if (got == null) {
             got = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key, expires);

@@ -92,11 +92,12 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * @throws StoreException with a readable message when the database cannot be reached or migrated
      */
     public static JdbcBalanceStore open(String jdbcUrl, String user, String password, int poolSize) {
+        boolean postgres = jdbcUrl.startsWith("jdbc:postgresql:");
         // An embedded database commits one transaction at a time anyway; a server overlaps the
         // network round trips of several.
         int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 2;
         HikariConfig c = new HikariConfig();
-        c.setJdbcUrl(withStatementCache(jdbcUrl));
+        c.setJdbcUrl(jdbcUrl);
         if (user != null) {
             c.setUsername(user);
         }
@@ -115,30 +116,14 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
         try {
-            String[] locations = postgres(jdbcUrl) ? new String[] {"classpath:db/migration", "classpath:db/postgresql"}
+            String[] locations = postgres ? new String[] {"classpath:db/migration", "classpath:db/postgresql"}
                     : new String[] {"classpath:db/migration"};
             Flyway.configure().dataSource(ds).locations(locations).load().migrate();
         } catch (RuntimeException e) {
             ds.close();
             throw new StoreException("Cannot migrate the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
-        return new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres(jdbcUrl));
-    }
-
-    /**
-     * H2 parses a statement again unless it is in the session's cache of 8 (QUERY_CACHE_SIZE);
-     * a reservation and a settlement use more than that, and parsing was a third of the store's
-     * CPU (JFR). PostgreSQL's driver caches prepared statements by itself.
-     */
-    private static boolean postgres(String jdbcUrl) {
-        return jdbcUrl.startsWith("jdbc:postgresql:");
-    }
-
-    static String withStatementCache(String jdbcUrl) {
-        if (!jdbcUrl.startsWith("jdbc:h2:") || jdbcUrl.toUpperCase(java.util.Locale.ROOT).contains("QUERY_CACHE_SIZE")) {
-            return jdbcUrl;
-        }
-        return jdbcUrl + ";QUERY_CACHE_SIZE=64";
+        return new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres);
     }
 
     public DataSource dataSource() {

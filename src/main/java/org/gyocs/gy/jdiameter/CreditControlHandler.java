@@ -56,8 +56,13 @@ final class CreditControlHandler {
      * @return the answer to send
      */
     Answer answerDirectly(Request request) {
+        return guarded(request, () -> decide(request).answer());
+    }
+
+    /** Work that answers on the peer's thread: any failure is answered 5012, logged and counted. */
+    private Answer guarded(Request request, java.util.function.Supplier<Answer> work) {
         try {
-            return decide(request).answer();
+            return work.get();
         } catch (Exception | LinkageError e) {
             statistics.error();
             log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
@@ -104,7 +109,7 @@ final class CreditControlHandler {
      *         on a thread that can wait
      */
     Answer answerAtOnce(Request request) {
-        try {
+        return guarded(request, () -> {
             CreditControlRequest ccr;
             try {
                 ccr = CcrReader.read(request);
@@ -112,12 +117,7 @@ final class CreditControlHandler {
                 return invalidAvp(request, e);
             }
             return core.answersAtOnce(ccr) ? decide(request, ccr).answer() : null;
-        } catch (Exception | LinkageError e) {
-            statistics.error();
-            log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
-            statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
-            return unableToComply(request);
-        }
+        });
     }
 
     Answer screen(Request request) {
