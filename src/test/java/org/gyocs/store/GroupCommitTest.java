@@ -1,6 +1,7 @@
 package org.gyocs.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,8 +16,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.gyocs.testing.Stores;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -63,6 +66,57 @@ class GroupCommitTest {
                 pool.shutdownNow();
             }
             assertEquals(CALLERS, count(ds, "SELECT COUNT(*) FROM t"), "39 inserted + the 7 from before");
+        }
+    }
+
+    /**
+     * Where a commit needs a flush to be durable (H2), callers return only after a flush that
+     * started after their commit; the committer goes on meanwhile; a failed flush fails them.
+     */
+    @Test
+    void callersReturnOnlyAfterTheFlushThatFollowsTheirCommit() throws Exception {
+        try (HikariDataSource ds = dataSource("h2")) {
+            sql(ds, "CREATE TABLE t (id INT PRIMARY KEY)");
+            CountDownLatch flushing = new CountDownLatch(1);
+            CountDownLatch letFlushEnd = new CountDownLatch(1);
+            AtomicInteger flushes = new AtomicInteger();
+            GroupCommit.Flush flush = () -> {
+                int n = flushes.incrementAndGet();
+                flushing.countDown();
+                try {
+                    letFlushEnd.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (n == 2) {
+                    throw new java.io.IOException("disk gone");
+                }
+            };
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try (GroupCommit commits = new GroupCommit(ds, 1, "test", null, flush)) {
+                Future<Integer> first = pool.submit(() -> commits.run(
+                        tx -> tx.prepare("INSERT INTO t (id) VALUES (1)").executeUpdate()));
+                assertTrue(flushing.await(10, TimeUnit.SECONDS), "the flush starts after the commit");
+                assertEquals(1, count(ds, "SELECT COUNT(*) FROM t"), "committed");
+                Thread.sleep(200);
+                assertFalse(first.isDone(), "not answered before the flush ends");
+                // the committer is not held by the flush: a second change commits meanwhile
+                Future<Integer> second = pool.submit(() -> commits.run(
+                        tx -> tx.prepare("INSERT INTO t (id) VALUES (2)").executeUpdate()));
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (count(ds, "SELECT COUNT(*) FROM t") < 2 && System.nanoTime() < until) {
+                    Thread.sleep(10);
+                }
+                assertEquals(2, count(ds, "SELECT COUNT(*) FROM t"), "committed while the first flush runs");
+                letFlushEnd.countDown();
+                assertEquals(1, first.get(10, TimeUnit.SECONDS));
+                // the second change waited for a flush of its own, which failed: not acknowledged
+                Exception e = assertThrows(Exception.class, () -> second.get(10, TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof StoreException, e.toString());
+                assertEquals(2, flushes.get());
+            } finally {
+                pool.shutdownNow();
+            }
         }
     }
 

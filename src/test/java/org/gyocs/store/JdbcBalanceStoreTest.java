@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +16,8 @@ import java.util.concurrent.Future;
 import org.gyocs.core.BalanceStore.Reservation;
 import org.gyocs.core.UnitType;
 import org.gyocs.testing.Stores;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -129,6 +132,31 @@ class JdbcBalanceStoreTest {
             assertEquals(3, s.available("4917004", UnitType.UNITS, null));
             assertEquals(1, s.releaseExpired(Instant.now()));
             assertEquals(7, s.available("4917004", UnitType.UNITS, null));
+        }
+    }
+
+    /**
+     * The embedded store keeps holds in memory (db/h2/V3): the holds of sessions that ended with
+     * the node are gone at the next start, while a second store opened during the run (ocs-admin
+     * over the auto-server) leaves the live ones alone.
+     */
+    @Test
+    void embeddedHoldsEndWithTheRunAndSurviveASecondOpen(@TempDir Path dir) {
+        String url = "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
+        try (JdbcBalanceStore node = JdbcBalanceStore.open(url, null, null, 4)) {
+            node.add(List.of(bucket("4917008", UnitType.OCTETS, 1000, null, null)), false);
+            node.reserve("4917008", UnitType.OCTETS, null, 400, "open|1", LATER);
+            assertEquals(300, node.settle("4917008", UnitType.OCTETS, null, "none|1", 300), "debited from the free 600");
+            try (JdbcBalanceStore admin = JdbcBalanceStore.open(url, null, null, 2)) {
+                assertEquals(400, admin.buckets("4917008").get(0).reserved(), "the live hold, seen by a second store");
+            }
+            assertEquals(300, node.available("4917008", UnitType.OCTETS, null));
+        }
+        try (JdbcBalanceStore restarted = JdbcBalanceStore.open(url, null, null, 4)) {
+            Bucket b = restarted.buckets("4917008").get(0);
+            assertEquals(700, b.amount(), "the debit is durable");
+            assertEquals(0, b.reserved(), "the hold of the session that ended with the run is released");
+            assertEquals(700, restarted.available("4917008", UnitType.OCTETS, null));
         }
     }
 
