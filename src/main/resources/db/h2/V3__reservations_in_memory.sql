@@ -8,8 +8,8 @@
 -- half the reference's rate with 100,000 subscribers. NOT PERSISTENT keeps the table in the
 -- database's memory, still transactional and shared by every connection (ocs-admin over the
 -- auto-server too), and never written to disk. bucket.reserved (the sum of a bucket's holds, kept
--- in the same transactions) is cleared by the first store to open the database after its engine
--- started (JdbcBalanceStore), so the holds of a node that died are released when it starts again.
+-- in the same transactions) is made the sum of the holds again after the database engine starts
+-- (JdbcBalanceStore), so the holds of a node that died are released when it starts again.
 DROP TABLE reservation;
 CREATE MEMORY TABLE reservation (
     reservation_key VARCHAR(512) NOT NULL,         -- Session-Id | service
@@ -22,7 +22,7 @@ CREATE INDEX reservation_by_expiry ON reservation (expires_at);
 CREATE INDEX reservation_by_bucket ON reservation (bucket_id);
 UPDATE bucket SET reserved = 0 WHERE reserved <> 0;
 
--- One row once bucket.reserved has been cleared since the database engine started: the first
--- store to insert it clears; any other (a second connection pool, ocs-admin over the
--- auto-server) finds it there and leaves the live holds alone.
+-- One row once bucket.reserved has been reconciled since the database engine started: the store
+-- that inserts it reconciles; any other (ocs-admin over the auto-server) finds it there and
+-- leaves the live holds alone.
 CREATE MEMORY TABLE holds_cleared (id INT PRIMARY KEY) NOT PERSISTENT;

@@ -55,7 +55,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     private final ProvisionedIdentities provisioned;
     /** Reservations, debits, credits and releases: many share one commit, durable on return. */
     private final GroupCommit changes;
-    private final ScheduledExecutorService provisioningCheck;
+    private final ScheduledExecutorService storeWatch;
     /**
      * PostgreSQL runs each change as one call of a function (db/postgresql): one network round
      * trip instead of three or four, which were most of the store's cost there (a committer
@@ -80,21 +80,23 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
         this.changes = new GroupCommit(dataSource, committers, "ocs-store",
                 postgres ? JdbcBalanceStore::applyOnPostgres : null, flush);
-        this.provisioningCheck = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "ocs-store-provisioning");
+        this.storeWatch = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ocs-store-watch");
             t.setDaemon(true);
             return t;
         });
-        provisioningCheck.scheduleWithFixedDelay(this::checkProvisioning, ProvisionedIdentities.CHECK_INTERVAL_NANOS,
+        storeWatch.scheduleWithFixedDelay(this::watch, ProvisionedIdentities.CHECK_INTERVAL_NANOS,
                 ProvisionedIdentities.CHECK_INTERVAL_NANOS, TimeUnit.NANOSECONDS);
     }
 
-    private void checkProvisioning() {
+    /** Every 250 ms: has the subscriber table changed; has the embedded database's engine restarted. */
+    private void watch() {
         try {
             provisioned.check();
+            reconcileHoldsAfterAnEngineStart();
         } catch (RuntimeException e) {
-            // the database is away: lookups that need it fail on their own and say so
-            log.debug("Cannot read the provisioning generation: {}", e.toString());
+            // the database is away: the requests that need it fail on their own and say so
+            log.debug("Cannot watch the balance store: {}", e.toString());
         }
     }
 
@@ -132,9 +134,6 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             String[] locations = postgres ? new String[] {"classpath:db/migration", "classpath:db/postgresql"}
                     : new String[] {"classpath:db/migration", "classpath:db/h2"};
             Flyway.configure().dataSource(ds).locations(locations).load().migrate();
-            if (!postgres) {
-                clearHoldsOfAnEarlierStart(ds);
-            }
         } catch (RuntimeException e) {
             ds.close();
             throw new StoreException("Cannot migrate the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
@@ -151,7 +150,15 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                         + rootMessage(e), e);
             }
         }
-        return new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres, flush);
+        JdbcBalanceStore store = new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres, flush);
+        try {
+            store.reconcileHoldsAfterAnEngineStart();
+        } catch (RuntimeException e) {
+            store.close();
+            throw new StoreException("Cannot release the reservations of an earlier run " + redact(jdbcUrl) + ": "
+                    + rootMessage(e), e);
+        }
+        return store;
     }
 
     /**
@@ -183,25 +190,40 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     /**
-     * The embedded store keeps its reservations in memory (db/h2/V3): when its database engine
-     * has just started, none survived, so bucket.reserved must not count any. Only the first
-     * store since the engine started clears it; a later one (ocs-admin over the auto-server while
-     * the node runs) finds the marker row and leaves the live holds alone.
+     * The embedded store keeps its reservations in memory (db/h2/V3), and bucket.reserved (in
+     * the file) sums them. When the database engine starts, none have survived: at the node's
+     * start, or while it runs if the auto-server's host was another process (ocs-admin) that
+     * ended. The marker row holds_cleared, in memory too, is then missing: bucket.reserved is
+     * made the sum of the holds that exist again. This runs as a change of the group commit, so
+     * no reservation of this node is half done meanwhile; a store that finds the marker (ocs-admin
+     * while the node runs) leaves the live holds alone.
      */
-    private static void clearHoldsOfAnEarlierStart(DataSource ds) {
-        int cleared = inTransaction(ds, tx -> {
+    private void reconcileHoldsAfterAnEngineStart() {
+        if (postgres || inTransaction(JdbcBalanceStore::holdsReconciled)) {
+            return;
+        }
+        int released = changes.run(tx -> {
             try {
                 tx.prepare("INSERT INTO holds_cleared (id) VALUES (1)").executeUpdate();
             } catch (SQLException e) {
-                if ("23505".equals(e.getSQLState())) { // cleared already by the first store of this engine
-                    return -1;
+                if ("23505".equals(e.getSQLState())) { // another store of this engine did it
+                    return 0;
                 }
                 throw e;
             }
-            return tx.prepare("UPDATE bucket SET reserved = 0 WHERE reserved <> 0").executeUpdate();
+            String held = "COALESCE((SELECT SUM(r.amount) FROM reservation r WHERE r.bucket_id = bucket.id), 0)";
+            return tx.prepare("UPDATE bucket SET reserved = " + held + " WHERE reserved <> " + held).executeUpdate();
         });
-        if (cleared > 0) {
-            log.info("Released the reservations of {} buckets held by sessions of an earlier run", cleared);
+        if (released > 0) {
+            log.info("Released the reservations of {} buckets held by sessions that ended with the database engine",
+                    released);
+        }
+    }
+
+    private static boolean holdsReconciled(SqlTransaction tx) throws SQLException {
+        try (ResultSet rs = tx.prepare("SELECT COUNT(*) FROM holds_cleared").executeQuery()) {
+            rs.next();
+            return rs.getInt(1) > 0;
         }
     }
 
@@ -522,7 +544,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void close() {
-        provisioningCheck.shutdownNow();
+        storeWatch.shutdownNow();
         changes.close();
         if (flush != null) {
             flush.close();
