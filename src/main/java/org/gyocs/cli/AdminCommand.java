@@ -79,7 +79,7 @@ public final class AdminCommand {
         if (url == null || url.isBlank()) {
             url = GyDiameterApplication.embeddedStore(home.resolve("data"));
         }
-        try (JdbcBalanceStore store = JdbcBalanceStore.open(url, blank(user), blank(password), 2)) {
+        try (JdbcBalanceStore store = JdbcBalanceStore.openForAdministration(url, blank(user), blank(password))) {
             return execute(store, a);
         } catch (StoreException e) {
             System.err.println("Error: " + e.getMessage());

@@ -1,5 +1,6 @@
 package org.gyocs.store;
 
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -18,7 +19,7 @@ import org.apache.logging.log4j.Logger;
 /**
  * Group commit: the balance changes that callers ask for at about the same time run in one
  * transaction and share its commit, and each caller returns only once that commit is done (and,
- * where the database needs it, flushed to disk: {@link Flush}), so every acknowledged debit is
+ * where the database needs it, kept by a {@link Journal}), so every acknowledged debit is
  * still durable. A commit is the expensive part of a change (H2
  * writes its changed pages on each one; PostgreSQL flushes its WAL): measured with 100,000
  * provisioned subscribers, a commit per change held the node to about 3,500 CCR/s.
@@ -50,19 +51,42 @@ final class GroupCommit implements AutoCloseable {
     }
 
     /**
-     * Makes committed transactions survive an OS crash or power loss, where their commit alone
-     * does not (H2 writes a commit to the file but never asks the disk to keep it).
+     * Keeps committed batches durable where their commit alone does not (the embedded store:
+     * AmountJournal). Batches are numbered in commit order; the journal's calls come in that
+     * order, from one committer and one flusher thread.
      */
-    @FunctionalInterface
-    interface Flush {
-        void run() throws java.io.IOException;
+    interface Journal {
+        /** The number of the last batch this journal or its database has seen; the next is one more. */
+        long lastBatch();
+
+        /** In a batch's transaction, just before its commit. */
+        void numbered(SqlTransaction tx, long batch) throws SQLException;
+
+        /** On the flusher: these batches are committed; return once they are durable. */
+        void write(List<Committed> committed) throws IOException;
+
+        /** On a committer between batches: true when the database should be made durable by itself. */
+        boolean checkpointDue();
+
+        /** On a committer between batches: makes every batch committed so far durable in the database. */
+        void checkpoint(SqlTransaction tx) throws SQLException;
+
+        /** On the flusher, after {@link #checkpoint}: what it has written so far is no longer needed. */
+        void checkpointed();
     }
 
-    /** Committed pieces and their results, waiting for a flush before their callers return. */
-    private record Committed(List<Pending<?>> pieces, Object[] results) {
+    /**
+     * Committed pieces, their results and the batch's amount changes (bucket id, delta pairs),
+     * waiting for the journal before their callers return; or, with no pieces, the mark that a
+     * checkpoint was made.
+     */
+    record Committed(List<Pending<?>> pieces, Object[] results, long batch, long[] amountChanges) {
+        boolean isCheckpoint() {
+            return pieces.isEmpty();
+        }
     }
 
-    private record Pending<T>(Work<T> work, Object description, CompletableFuture<T> done) {
+    record Pending<T>(Work<T> work, Object description, CompletableFuture<T> done) {
         void complete(Object result) {
             @SuppressWarnings("unchecked")
             T t = (T) result;
@@ -74,7 +98,9 @@ final class GroupCommit implements AutoCloseable {
     private final BatchRunner batchRunner;
     private final BlockingQueue<Pending<?>> queue = new LinkedBlockingQueue<>();
     private final List<Thread> committers = new ArrayList<>();
-    private final Flush flush;
+    private final Journal journal;
+    /** Numbers the batches in commit order (one committer when there is a journal). */
+    private long batchNumber;
     private final BlockingQueue<Committed> flushQueue = new LinkedBlockingQueue<>();
     private final Thread flusher;
     private volatile boolean closed;
@@ -90,25 +116,29 @@ final class GroupCommit implements AutoCloseable {
 
     /**
      * @param batchRunner runs a batch of described pieces in one statement, or null
-     * @param flush       run after commits and before their callers return, or null when a
-     *                    commit is durable by itself (PostgreSQL flushes its WAL on commit). It
-     *                    runs on a thread of its own while the committers go on with the next
-     *                    batch, and one flush serves every batch committed before it started.
+     * @param journal     keeps committed batches durable before their callers return, or null when
+     *                    a commit is durable by itself (PostgreSQL flushes its WAL on commit). It
+     *                    writes on a thread of its own while the committer goes on with the next
+     *                    batch, and one write serves every batch committed before it started.
      */
-    GroupCommit(DataSource dataSource, int committers, String name, BatchRunner batchRunner, Flush flush) {
+    GroupCommit(DataSource dataSource, int committers, String name, BatchRunner batchRunner, Journal journal) {
+        if (journal != null && committers != 1) {
+            throw new IllegalArgumentException("a journal numbers batches in commit order: one committer");
+        }
         this.dataSource = dataSource;
         this.batchRunner = batchRunner;
-        this.flush = flush;
+        this.journal = journal;
+        this.batchNumber = journal == null ? 0 : journal.lastBatch();
         for (int i = 0; i < committers; i++) {
             Thread t = new Thread(this::commitLoop, name + "-commit-" + i);
             t.setDaemon(true);
             this.committers.add(t);
             t.start();
         }
-        if (flush == null) {
+        if (journal == null) {
             flusher = null;
         } else {
-            flusher = new Thread(this::flushLoop, name + "-flush");
+            flusher = new Thread(this::flushLoop, name + "-journal");
             flusher.setDaemon(true);
             flusher.start();
         }
@@ -165,10 +195,13 @@ final class GroupCommit implements AutoCloseable {
                 if (session == null) {
                     session = new SqlTransaction.Kept(dataSource.getConnection());
                 }
-                if (!commit(session, batch)) {
+                if (commit(session, batch) != null) {
                     session.close();
                     session = null;
                     runAlone(batch);
+                }
+                if (journal != null && journal.checkpointDue()) {
+                    session = checkpoint(session);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -191,28 +224,58 @@ final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** @return false when the batch failed, rolled back, and must run piece by piece */
-    private boolean commit(SqlTransaction.Kept session, List<Pending<?>> batch) {
+    /** @return null when committed, else why the batch failed (rolled back: run it piece by piece) */
+    private Exception commit(SqlTransaction.Kept session, List<Pending<?>> batch) {
         Connection c = session.connection();
+        Exception failure = null;
         for (int attempt = 1; attempt <= BATCH_ATTEMPTS; attempt++) {
             Object[] results;
             try {
                 results = runBatch(session, batch);
+                if (journal != null) {
+                    journal.numbered(session, batchNumber + 1);
+                }
                 c.commit();
             } catch (SQLException e) {
+                session.forgetAmountChanges();
+                failure = e;
                 if (!rolledBack(c) || !JdbcBalanceStore.retryable(e)) {
-                    return false;
+                    return e;
                 }
                 pause(attempt);
                 continue;
             } catch (RuntimeException e) {
+                session.forgetAmountChanges();
                 rolledBack(c);
-                return false;
+                return e;
             }
-            committed(batch, results);
-            return true;
+            committed(batch, results, session);
+            return null;
         }
-        return false;
+        return failure;
+    }
+
+    /**
+     * Makes the database durable by itself, then tells the flusher that the journal written so
+     * far is spent. A failure only postpones it (the journal keeps growing meanwhile).
+     *
+     * @return the session to go on with (null when it had to be dropped)
+     */
+    private SqlTransaction.Kept checkpoint(SqlTransaction.Kept session) {
+        try {
+            if (session == null) {
+                session = new SqlTransaction.Kept(dataSource.getConnection());
+            }
+            journal.checkpoint(session);
+            flushQueue.add(new Committed(List.of(), null, batchNumber, null));
+            return session;
+        } catch (SQLException | RuntimeException e) {
+            log.warn("Checkpoint of the balance store failed, tried again later: {}", e.toString());
+            if (session != null) {
+                session.close();
+            }
+            return null;
+        }
     }
 
     private Object[] runBatch(SqlTransaction.Kept session, List<Pending<?>> batch) throws SQLException {
@@ -251,25 +314,29 @@ final class GroupCommit implements AutoCloseable {
      */
     private void runAlone(List<Pending<?>> batch) {
         for (Pending<?> p : batch) {
-            Object result;
-            try {
-                result = JdbcBalanceStore.inTransaction(dataSource, p.work());
-            } catch (RuntimeException e) {
-                p.done.completeExceptionally(e);
-                continue;
+            List<Pending<?>> one = List.of(p);
+            Exception failure;
+            try (SqlTransaction.Kept alone = new SqlTransaction.Kept(dataSource.getConnection())) {
+                failure = commit(alone, one);
+            } catch (SQLException e) {
+                failure = e;
             }
-            committed(List.of(p), new Object[] {result});
+            if (failure != null) {
+                p.done.completeExceptionally(failure instanceof StoreException se ? se
+                        : new StoreException("Balance store error: " + failure.getMessage(), failure));
+            }
         }
     }
 
-    /** Answers the callers of committed pieces, or hands them to the flusher first. */
-    private void committed(List<Pending<?>> pieces, Object[] results) {
-        if (flush == null) {
+    /** Answers the callers of committed pieces, or hands them to the journal first. */
+    private void committed(List<Pending<?>> pieces, Object[] results, SqlTransaction.Kept session) {
+        if (journal == null) {
             for (int i = 0; i < pieces.size(); i++) {
                 pieces.get(i).complete(results[i]);
             }
         } else {
-            flushQueue.add(new Committed(List.copyOf(pieces), results));
+            batchNumber++;
+            flushQueue.add(new Committed(List.copyOf(pieces), results, batchNumber, session.takeAmountChanges()));
         }
     }
 
@@ -281,22 +348,30 @@ final class GroupCommit implements AutoCloseable {
                 if (first == null) {
                     continue;
                 }
-                // everything taken here was committed before this flush starts: it covers them all
+                // everything taken here was committed before this write starts: it covers them all
                 waiting.add(first);
                 flushQueue.drainTo(waiting);
-                flush.run();
-                for (Committed c : waiting) {
-                    for (int i = 0; i < c.pieces().size(); i++) {
-                        c.pieces().get(i).complete(c.results()[i]);
+                int from = 0;
+                for (int i = 0; i <= waiting.size(); i++) {
+                    if (i == waiting.size() || waiting.get(i).isCheckpoint()) {
+                        List<Committed> batches = waiting.subList(from, i);
+                        if (!batches.isEmpty()) {
+                            journal.write(batches);
+                            answer(batches);
+                        }
+                        if (i < waiting.size()) {
+                            journal.checkpointed();
+                        }
+                        from = i + 1;
                     }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
-            } catch (java.io.IOException | RuntimeException | Error e) {
+            } catch (IOException | RuntimeException | Error e) {
                 // committed, but not known to be on disk: not acknowledged as durable
-                log.error("Flushing committed balance changes failed: {}", e.toString(), e);
-                StoreException failed = new StoreException("Balance store flush failed: " + e.getMessage(), e);
+                log.error("Writing committed balance changes to the journal failed: {}", e.toString(), e);
+                StoreException failed = new StoreException("Balance store journal failed: " + e.getMessage(), e);
                 waiting.forEach(c -> c.pieces().forEach(p -> p.done.completeExceptionally(failed)));
             } finally {
                 waiting.clear();
@@ -305,6 +380,14 @@ final class GroupCommit implements AutoCloseable {
         StoreException gone = new StoreException("Balance store is closed");
         for (Committed c; (c = flushQueue.poll()) != null; ) {
             c.pieces().forEach(p -> p.done.completeExceptionally(gone));
+        }
+    }
+
+    private static void answer(List<Committed> batches) {
+        for (Committed c : batches) {
+            for (int i = 0; i < c.pieces().size(); i++) {
+                c.pieces().get(i).complete(c.results()[i]);
+            }
         }
     }
 

@@ -47,9 +47,6 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             + "FROM bucket WHERE subscriber_id = ? AND unit = ? AND (expires_at IS NULL OR expires_at > ?) "
             + "ORDER BY id FOR UPDATE";
 
-    /** How long H2 keeps the file space of replaced pages (see keepFewOldChunks). */
-    static final int H2_RETENTION_MILLIS = Integer.getInteger("gyocs.h2.retention", 1000);
-
     private final HikariDataSource dataSource;
     private final String description;
     private final ProvisionedIdentities provisioned;
@@ -65,21 +62,23 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     private final boolean postgres;
 
     /**
-     * H2 writes each commit to its file but never asks the disk to keep it (PostgreSQL does, on
-     * every commit): an H2 file store flushes after its commits, before they are acknowledged,
-     * so that an acknowledged debit also survives an OS crash or a power loss. Null: nothing to do.
+     * An H2 file: changes made outside the group commit (administration) are checkpointed
+     * before they return, since the database itself writes in the background (AmountJournal).
      */
-    private final H2FileSync flush;
+    private final boolean h2File;
+    /** The embedded store's journal, when this store is the node's; else null. */
+    private final AmountJournal journal;
 
     private JdbcBalanceStore(HikariDataSource dataSource, String description, int committers, boolean postgres,
-                             H2FileSync flush) {
+                             boolean h2File, AmountJournal journal) {
         this.dataSource = dataSource;
         this.postgres = postgres;
         this.description = description;
-        this.flush = flush;
+        this.h2File = h2File;
+        this.journal = journal;
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
         this.changes = new GroupCommit(dataSource, committers, "ocs-store",
-                postgres ? JdbcBalanceStore::applyOnPostgres : null, flush);
+                postgres ? JdbcBalanceStore::applyOnPostgres : null, journal);
         this.storeWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ocs-store-watch");
             t.setDaemon(true);
@@ -101,17 +100,32 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     /**
-     * Opens (and creates or migrates) the store at a JDBC URL.
+     * Opens (and creates or migrates) the store at a JDBC URL, for a node that charges with it.
+     * An embedded store's journal is replayed first, and locked: one node per embedded file.
      *
      * @throws StoreException with a readable message when the database cannot be reached or migrated
      */
     public static JdbcBalanceStore open(String jdbcUrl, String user, String password, int poolSize) {
+        return open(jdbcUrl, user, password, poolSize, true);
+    }
+
+    /**
+     * Opens the store for administration (ocs-admin), also while a node runs on it: an embedded
+     * store's journal is the node's, left alone; every change is checkpointed before it returns.
+     */
+    public static JdbcBalanceStore openForAdministration(String jdbcUrl, String user, String password) {
+        return open(jdbcUrl, user, password, 2, false);
+    }
+
+    private static JdbcBalanceStore open(String jdbcUrl, String user, String password, int poolSize, boolean node) {
         boolean postgres = jdbcUrl.startsWith("jdbc:postgresql:");
         // An embedded database commits one transaction at a time anyway; a server overlaps the
         // network round trips of several.
         int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 2;
         HikariConfig c = new HikariConfig();
-        c.setJdbcUrl(jdbcUrl);
+        // H2 applies a URL's settings to every connection it opens: the node's embedded store sets
+        // its own WRITE_DELAY (writeInTheBackground), which a URL's would undo
+        c.setJdbcUrl(node && jdbcUrl.startsWith("jdbc:h2:") ? jdbcUrl.replaceAll("(?i);WRITE_DELAY=[^;]*", "") : jdbcUrl);
         if (user != null) {
             c.setUsername(user);
         }
@@ -138,19 +152,18 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             ds.close();
             throw new StoreException("Cannot migrate the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
-        H2FileSync flush = null;
-        if (jdbcUrl.startsWith("jdbc:h2:") && !jdbcUrl.startsWith("jdbc:h2:mem:")) {
+        boolean h2File = jdbcUrl.startsWith("jdbc:h2:") && !jdbcUrl.startsWith("jdbc:h2:mem:");
+        AmountJournal journal = null;
+        if (h2File && node) {
             try {
-                writeEveryCommit(ds);
-                keepFewOldChunks(ds, jdbcUrl);
-                flush = H2FileSync.open(ds);
+                writeInTheBackground(ds);
+                journal = AmountJournal.openAndRecover(ds);
             } catch (RuntimeException e) {
                 ds.close();
-                throw new StoreException("Cannot make the balance store durable " + redact(jdbcUrl) + ": "
-                        + rootMessage(e), e);
+                throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
             }
         }
-        JdbcBalanceStore store = new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres, flush);
+        JdbcBalanceStore store = new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres, h2File, journal);
         try {
             store.reconcileHoldsAfterAnEngineStart();
         } catch (RuntimeException e) {
@@ -162,31 +175,12 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     /**
-     * The flush after a commit keeps only what H2 has written: with a WRITE_DELAY (a URL may
-     * set one) H2 writes commits later, and an acknowledged debit could be lost. Every commit is
-     * written at once, whatever the URL says.
+     * The node's embedded store is made durable by its journal, so H2 writes its pages in the
+     * background (H2's default WRITE_DELAY of 500 ms, whatever the URL says): a write per
+     * commit was most of the store's cost (see AmountJournal).
      */
-    private static void writeEveryCommit(DataSource ds) {
-        inTransaction(ds, tx -> tx.prepare("SET WRITE_DELAY 0").executeUpdate());
-    }
-
-    /**
-     * H2 keeps the file space of replaced pages for RETENTION_TIME (45 s by default) in case the
-     * disk has not kept the newer ones yet. Under load that is tens of thousands of chunks and a
-     * file of a gigabyte for 15 MB of balances, and every commit pays for their bookkeeping
-     * (measured: 22-25k CCR/s at 45 s, 32k at 0, with 100,000 subscribers). This store flushes
-     * before acknowledging, so the newest commit is on disk within milliseconds; one second is
-     * plenty. A RETENTION_TIME in the URL wins.
-     */
-    private static void keepFewOldChunks(DataSource ds, String jdbcUrl) {
-        if (jdbcUrl.toUpperCase(java.util.Locale.ROOT).contains("RETENTION_TIME")) {
-            return;
-        }
-        try {
-            inTransaction(ds, tx -> tx.prepare("SET RETENTION_TIME " + H2_RETENTION_MILLIS).executeUpdate());
-        } catch (StoreException e) {
-            log.warn("Cannot set H2's RETENTION_TIME (needs an admin user): {}", e.getMessage());
-        }
+    private static void writeInTheBackground(DataSource ds) {
+        inTransaction(ds, tx -> tx.prepare("SET WRITE_DELAY 500").executeUpdate());
     }
 
     /**
@@ -384,6 +378,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             u.setLong(2, h[1]);
             u.setLong(3, h[0]);
             u.addBatch();
+            if (d != 0) {
+                tx.amountChanged(h[0], -d);
+            }
             left -= d;
             debited += d;
         }
@@ -429,6 +426,15 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        if (h2File) {
+            // a refund may create a bucket, which the journal does not keep: checkpointed instead
+            inTransaction(tx -> {
+                creditIn(tx, subscriber, unit, ratingGroup, amount);
+                return null;
+            });
+            flushed();
+            return;
+        }
         changes.run(tx -> {
             creditIn(tx, subscriber, unit, ratingGroup, amount);
             return null;
@@ -535,10 +541,13 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         return true;
     }
 
-    /** After a commit outside the group commit, on H2: kept on disk like the group's (H2FileSync). */
+    /**
+     * After a commit outside the group commit, on an H2 file: written and synced before it
+     * returns (CHECKPOINT SYNC), as the journal only keeps the group commit's amount changes.
+     */
     private void flushed() {
-        if (flush != null) {
-            flush.now();
+        if (h2File) {
+            inTransaction(tx -> tx.prepare("CHECKPOINT SYNC").execute());
         }
     }
 
@@ -546,8 +555,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     public void close() {
         storeWatch.shutdownNow();
         changes.close();
-        if (flush != null) {
-            flush.close();
+        if (journal != null) {
+            journal.close();
         }
         dataSource.close();
     }
@@ -695,6 +704,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 u.setLong(1, d);
                 u.setLong(2, b[0]);
                 u.addBatch();
+                tx.amountChanged(b[0], -d);
                 left -= d;
             }
         }

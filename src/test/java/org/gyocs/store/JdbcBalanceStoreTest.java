@@ -147,7 +147,7 @@ class JdbcBalanceStoreTest {
             node.add(List.of(bucket("4917008", UnitType.OCTETS, 1000, null, null)), false);
             node.reserve("4917008", UnitType.OCTETS, null, 400, "open|1", LATER);
             assertEquals(300, node.settle("4917008", UnitType.OCTETS, null, "none|1", 300), "debited from the free 600");
-            try (JdbcBalanceStore admin = JdbcBalanceStore.open(url, null, null, 2)) {
+            try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url, null, null)) {
                 assertEquals(400, admin.buckets("4917008").get(0).reserved(), "the live hold, seen by a second store");
             }
             assertEquals(300, node.available("4917008", UnitType.OCTETS, null));
