@@ -1,0 +1,89 @@
+package org.gyocs.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.List;
+
+import org.gyocs.core.UnitType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The embedded store's journal: debits acknowledged before a crash are in the balance after it,
+ * even those the database had not written yet; a torn last frame is not applied; one node per file.
+ */
+class AmountJournalTest {
+    private static final String SUB = "4917090";
+    @TempDir
+    Path dir;
+
+    private String url() {
+        return "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE";
+    }
+
+    /** Debits of 1, 2, 3 ... n, each acknowledged, then H2 dies without writing what it holds. */
+    private void debitThenCrash(int n) throws Exception {
+        JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4);
+        try {
+            node.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1_000_000, 0, null, null)), false);
+            for (int i = 1; i <= n; i++) {
+                assertEquals(i, node.debit(SUB, UnitType.UNITS, null, i));
+            }
+            // as a kill -9 would: the database closes without storing what it has not written
+            try (Connection c = DriverManager.getConnection(url()); Statement s = c.createStatement()) {
+                s.execute("SHUTDOWN IMMEDIATELY");
+            } catch (java.sql.SQLException expected) {
+                // the connection goes with the database
+            }
+        } finally {
+            node.close();
+        }
+    }
+
+    private long balanceAfterRestart() {
+        try (JdbcBalanceStore restarted = JdbcBalanceStore.open(url(), null, null, 4)) {
+            return restarted.buckets(SUB).get(0).amount();
+        }
+    }
+
+    @Test
+    void acknowledgedDebitsSurviveACrashBeforeTheDatabaseWroteThem() throws Exception {
+        debitThenCrash(40);
+        assertEquals(1_000_000 - 40 * 41 / 2, balanceAfterRestart(), "start minus every acknowledged debit");
+        // replayed once: a second start applies nothing again
+        assertEquals(1_000_000 - 40 * 41 / 2, balanceAfterRestart());
+    }
+
+    @Test
+    void aTornLastFrameIsNotApplied() throws Exception {
+        debitThenCrash(10);
+        // one debit per batch, one batch per frame (each caller waited for its own): frames of
+        // 12 + 24 bytes; damage the last one (its batch number's low byte) as a cut write would
+        try (FileChannel f = FileChannel.open(dir.resolve("ocs.journal"), StandardOpenOption.WRITE)) {
+            f.write(ByteBuffer.wrap(new byte[] {(byte) 0x7f}), 9 * 36 + 12 + 7);
+        }
+        assertEquals(1_000_000 - 9 * 10 / 2, balanceAfterRestart(), "the first nine debits, not the torn tenth");
+    }
+
+    @Test
+    void aSecondNodeOnTheSameFileIsRefused() {
+        try (JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4)) {
+            StoreException e = assertThrows(StoreException.class, () -> JdbcBalanceStore.open(url(), null, null, 4));
+            assertTrue(e.getMessage().contains("Another node is using the embedded store"), e.getMessage());
+            // administration works beside the node
+            try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url(), null, null)) {
+                admin.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 5, 0, null, null)), false);
+            }
+            assertEquals(5, node.available(SUB, UnitType.UNITS, null));
+        }
+    }
+}
