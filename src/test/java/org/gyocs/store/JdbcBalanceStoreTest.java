@@ -142,7 +142,7 @@ class JdbcBalanceStoreTest {
      */
     @Test
     void embeddedHoldsEndWithTheRunAndSurviveASecondOpen(@TempDir Path dir) throws Exception {
-        String url = "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
+        String url = "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE";
         try (JdbcBalanceStore node = JdbcBalanceStore.open(url, null, null, 4)) {
             node.add(List.of(bucket("4917008", UnitType.OCTETS, 1000, null, null)), false);
             node.reserve("4917008", UnitType.OCTETS, null, 400, "open|1", LATER);
