@@ -125,7 +125,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         HikariConfig c = new HikariConfig();
         // H2 applies a URL's settings to every connection it opens: the node's embedded store sets
         // its own WRITE_DELAY (writeInTheBackground), which a URL's would undo
-        c.setJdbcUrl(node && jdbcUrl.startsWith("jdbc:h2:") ? jdbcUrl.replaceAll("(?i);WRITE_DELAY=[^;]*", "") : jdbcUrl);
+        c.setJdbcUrl(node && isH2File(jdbcUrl) ? jdbcUrl.replaceAll("(?i);WRITE_DELAY=[^;]*", "") : jdbcUrl);
         if (user != null) {
             c.setUsername(user);
         }
@@ -152,7 +152,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             ds.close();
             throw new StoreException("Cannot migrate the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
-        boolean h2File = jdbcUrl.startsWith("jdbc:h2:") && !jdbcUrl.startsWith("jdbc:h2:mem:");
+        boolean h2File = isH2File(jdbcUrl);
         AmountJournal journal = null;
         if (h2File && node) {
             try {
@@ -172,6 +172,15 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                     + rootMessage(e), e);
         }
         return store;
+    }
+
+    /**
+     * An H2 database in a file of this machine, which the journal sits beside; not one in memory
+     * (tests), nor an H2 server (tcp:, ssl:), whose file is elsewhere and which commits as it is set.
+     */
+    private static boolean isH2File(String url) {
+        return url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:h2:mem:") && !url.startsWith("jdbc:h2:tcp:")
+                && !url.startsWith("jdbc:h2:ssl:");
     }
 
     /**
