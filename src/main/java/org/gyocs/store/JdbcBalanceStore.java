@@ -132,6 +132,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         if (password != null) {
             c.setPassword(password);
         }
+        if (postgres) {
+            boundWaits(c, jdbcUrl);
+        }
         c.setMaximumPoolSize(Math.max(2, poolSize) + committers); // Flyway holds two while it migrates
         c.setPoolName("ocs-store");
         c.setAutoCommit(false);
@@ -172,6 +175,26 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                     + rootMessage(e), e);
         }
         return store;
+    }
+
+    /** How long a statement on PostgreSQL waits for a row lock before it fails (see boundWaits). */
+    static final int PG_LOCK_TIMEOUT_MILLIS = 5_000;
+
+    /**
+     * No request waits forever on PostgreSQL. A row lock held by someone else (a transaction left
+     * open in psql) fails the statement after PG_LOCK_TIMEOUT_MILLIS: the batch is rolled back,
+     * its other changes run alone and succeed, and that request gets 5012. A server or network
+     * that stops answering fails the read after 60 s (pgjdbc waits forever by default); such a
+     * change may still have committed, which the log says. A URL's own settings win.
+     */
+    private static void boundWaits(HikariConfig c, String jdbcUrl) {
+        String url = jdbcUrl.toLowerCase(java.util.Locale.ROOT);
+        if (!url.contains("options=")) {
+            c.addDataSourceProperty("options", "-c lock_timeout=" + PG_LOCK_TIMEOUT_MILLIS);
+        }
+        if (!url.contains("sockettimeout=")) {
+            c.addDataSourceProperty("socketTimeout", "60");
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package org.gyocs.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import org.gyocs.core.BalanceStore.Reservation;
 import org.gyocs.core.UnitType;
@@ -171,6 +173,41 @@ class JdbcBalanceStoreTest {
             assertEquals(700, b.amount(), "the debit is durable");
             assertEquals(0, b.reserved(), "the hold of the session that ended with the run is released");
             assertEquals(700, restarted.available("4917008", UnitType.OCTETS, null));
+        }
+    }
+
+    /**
+     * A row lock someone else holds (a transaction left open in psql) fails the change that
+     * needs it after the lock timeout, instead of holding the committer, and the others go on.
+     */
+    @Test
+    void aLockHeldElsewhereFailsThatChangeInsteadOfHangingTheStore() throws Exception {
+        String url = Stores.freshPostgres();
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 4)) {
+            s.add(List.of(bucket("4917009", UnitType.OCTETS, 1000, null, null),
+                    bucket("4917010", UnitType.OCTETS, 1000, null, null)), false);
+            try (var c = java.sql.DriverManager.getConnection(url, "postgres", null)) {
+                c.setAutoCommit(false);
+                c.createStatement().executeQuery("SELECT * FROM bucket WHERE subscriber_id = '4917009' FOR UPDATE").close();
+                long start = System.nanoTime();
+                ExecutorService pool = Executors.newFixedThreadPool(2);
+                try {
+                    Future<Reservation> locked = pool.submit(
+                            () -> s.reserve("4917009", UnitType.OCTETS, null, 10, "l|1", LATER));
+                    Thread.sleep(200);
+                    Future<Reservation> free = pool.submit(
+                            () -> s.reserve("4917010", UnitType.OCTETS, null, 10, "f|1", LATER));
+                    Exception e = assertThrows(Exception.class, () -> locked.get(30, TimeUnit.SECONDS));
+                    assertTrue(e.getCause() instanceof StoreException, e.toString());
+                    assertEquals(10, free.get(30, TimeUnit.SECONDS).reserved(), "the other subscriber is charged");
+                    long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+                    assertTrue(seconds < 25, "bounded by the lock timeout, took " + seconds + " s");
+                } finally {
+                    pool.shutdownNow();
+                    c.rollback();
+                }
+            }
+            assertEquals(10, s.reserve("4917009", UnitType.OCTETS, null, 10, "l|2", LATER).reserved(), "and after");
         }
     }
 
