@@ -101,7 +101,7 @@ final class AmountJournal implements GroupCommit.Journal, AutoCloseable {
             List<long[]> records = read(file);
             long applied = replay(ds, records);
             if (!records.isEmpty()) {
-                checkpoint(ds);
+                JdbcBalanceStore.inTransaction(ds, AmountJournal::checkpoint);
             }
             preallocate(file);
             return new AmountJournal(file, lock, path, applied);
@@ -210,8 +210,12 @@ final class AmountJournal implements GroupCommit.Journal, AutoCloseable {
         });
     }
 
-    private static void checkpoint(DataSource ds) {
-        JdbcBalanceStore.inTransaction(ds, tx -> tx.prepare("CHECKPOINT SYNC").execute());
+    /**
+     * Makes H2 write everything committed so far and sync its file: the journal's checkpoint, and
+     * what the store does after a change the journal does not keep (administration).
+     */
+    static boolean checkpoint(SqlTransaction tx) throws SQLException {
+        return tx.prepare("CHECKPOINT SYNC").execute();
     }
 
     @Override
@@ -261,9 +265,9 @@ final class AmountJournal implements GroupCommit.Journal, AutoCloseable {
     }
 
     @Override
-    public void checkpoint(SqlTransaction tx) throws SQLException {
+    public void checkpointNow(SqlTransaction tx) throws SQLException {
         lastCheckpoint = System.nanoTime();
-        tx.prepare("CHECKPOINT SYNC").execute();
+        checkpoint(tx);
     }
 
     @Override

@@ -69,9 +69,9 @@ final class GroupCommit implements AutoCloseable {
         boolean checkpointDue();
 
         /** On a committer between batches: makes every batch committed so far durable in the database. */
-        void checkpoint(SqlTransaction tx) throws SQLException;
+        void checkpointNow(SqlTransaction tx) throws SQLException;
 
-        /** On the flusher, after {@link #checkpoint}: what it has written so far is no longer needed. */
+        /** On the flusher, after {@link #checkpointNow}: what it has written so far is no longer needed. */
         void checkpointed();
     }
 
@@ -266,7 +266,7 @@ final class GroupCommit implements AutoCloseable {
             if (session == null) {
                 session = new SqlTransaction.Kept(dataSource.getConnection());
             }
-            journal.checkpoint(session);
+            journal.checkpointNow(session);
             flushQueue.add(new Committed(List.of(), null, batchNumber, null));
             return session;
         } catch (SQLException | RuntimeException e) {
@@ -331,9 +331,7 @@ final class GroupCommit implements AutoCloseable {
     /** Answers the callers of committed pieces, or hands them to the journal first. */
     private void committed(List<Pending<?>> pieces, Object[] results, SqlTransaction.Kept session) {
         if (journal == null) {
-            for (int i = 0; i < pieces.size(); i++) {
-                pieces.get(i).complete(results[i]);
-            }
+            complete(pieces, results);
         } else {
             batchNumber++;
             flushQueue.add(new Committed(List.copyOf(pieces), results, batchNumber, session.takeAmountChanges()));
@@ -351,20 +349,16 @@ final class GroupCommit implements AutoCloseable {
                 // everything taken here was committed before this write starts: it covers them all
                 waiting.add(first);
                 flushQueue.drainTo(waiting);
-                int from = 0;
-                for (int i = 0; i <= waiting.size(); i++) {
-                    if (i == waiting.size() || waiting.get(i).isCheckpoint()) {
-                        List<Committed> batches = waiting.subList(from, i);
-                        if (!batches.isEmpty()) {
-                            journal.write(batches);
-                            answer(batches);
-                        }
-                        if (i < waiting.size()) {
-                            journal.checkpointed();
-                        }
-                        from = i + 1;
+                List<Committed> batches = new ArrayList<>(waiting.size());
+                for (Committed c : waiting) {
+                    if (c.isCheckpoint()) {
+                        writeAndAnswer(batches); // those before the mark, then the journal starts over
+                        journal.checkpointed();
+                    } else {
+                        batches.add(c);
                     }
                 }
+                writeAndAnswer(batches);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -383,11 +377,17 @@ final class GroupCommit implements AutoCloseable {
         }
     }
 
-    private static void answer(List<Committed> batches) {
-        for (Committed c : batches) {
-            for (int i = 0; i < c.pieces().size(); i++) {
-                c.pieces().get(i).complete(c.results()[i]);
-            }
+    private void writeAndAnswer(List<Committed> batches) throws IOException {
+        if (!batches.isEmpty()) {
+            journal.write(batches);
+            batches.forEach(c -> complete(c.pieces(), c.results()));
+            batches.clear();
+        }
+    }
+
+    private static void complete(List<Pending<?>> pieces, Object[] results) {
+        for (int i = 0; i < pieces.size(); i++) {
+            pieces.get(i).complete(results[i]);
         }
     }
 

@@ -31,10 +31,11 @@ import com.zaxxer.hikari.HikariDataSource;
 
 /**
  * The balance store on a SQL database: H2 in a file under data/ (embedded, the default) or
- * PostgreSQL (shared by several nodes). Same schema and statements for both, migrated by Flyway
- * at start. Each operation is one transaction that locks the buckets it reads (SELECT ... FOR
- * UPDATE, in one order), so concurrent reservations from any number of nodes never grant more
- * than a bucket holds.
+ * PostgreSQL (shared by several nodes). One schema, migrated by Flyway at start, plus what
+ * differs: PostgreSQL runs each change as a function call, the embedded store keeps reservations
+ * in memory and its debits in a journal (AmountJournal). Changes share commits (GroupCommit) and
+ * lock the buckets they read (in one order), so concurrent reservations from any number of nodes
+ * never grant more than a bucket holds.
  */
 public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     private static final Logger log = LogManager.getLogger(JdbcBalanceStore.class);
@@ -122,10 +123,11 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         // An embedded database commits one transaction at a time anyway; a server overlaps the
         // network round trips of several.
         int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 2;
+        boolean h2File = isH2File(jdbcUrl);
         HikariConfig c = new HikariConfig();
         // H2 applies a URL's settings to every connection it opens: the node's embedded store sets
         // its own WRITE_DELAY (writeInTheBackground), which a URL's would undo
-        c.setJdbcUrl(node && isH2File(jdbcUrl) ? jdbcUrl.replaceAll("(?i);WRITE_DELAY=[^;]*", "") : jdbcUrl);
+        c.setJdbcUrl(node && h2File ? jdbcUrl.replaceAll("(?i);WRITE_DELAY=[^;]*", "") : jdbcUrl);
         if (user != null) {
             c.setUsername(user);
         }
@@ -155,7 +157,6 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             ds.close();
             throw new StoreException("Cannot migrate the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
-        boolean h2File = isH2File(jdbcUrl);
         AmountJournal journal = null;
         if (h2File && node) {
             try {
@@ -327,8 +328,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     /**
-     * One change instead of two: the reservation rows of the key are deleted and written again
-     * in the same transaction, so H2 writes their pages once, and the caller waits for one commit.
+     * One change instead of two: the settlement and the next reservation in one transaction, so
+     * the caller waits for one commit (and, on the embedded store, one journal sync).
      */
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
@@ -458,19 +459,17 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
-        if (h2File) {
-            // a refund may create a bucket, which the journal does not keep: checkpointed instead
-            inTransaction(tx -> {
-                creditIn(tx, subscriber, unit, ratingGroup, amount);
-                return null;
-            });
-            flushed();
-            return;
-        }
-        changes.run(tx -> {
+        GroupCommit.Work<Void> refund = tx -> {
             creditIn(tx, subscriber, unit, ratingGroup, amount);
             return null;
-        });
+        };
+        if (h2File) {
+            // a refund may create a bucket, which the journal does not keep: checkpointed instead
+            inTransaction(refund);
+            flushed();
+        } else {
+            changes.run(refund);
+        }
     }
 
     @Override
@@ -579,7 +578,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      */
     private void flushed() {
         if (h2File) {
-            inTransaction(tx -> tx.prepare("CHECKPOINT SYNC").execute());
+            inTransaction(AmountJournal::checkpoint);
         }
     }
 
@@ -692,7 +691,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         return results;
     }
 
-    /** Subscriber, unit and rating group (or NULL) as the first three arguments of a function. */
+    /** Subscriber, unit and rating group (or NULL) as the first three parameters of a statement. */
     private static void bucketArguments(PreparedStatement s, String subscriber, UnitType unit, Long ratingGroup)
             throws SQLException {
         s.setString(1, subscriber);
@@ -832,13 +831,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                                      Instant expires) throws SQLException {
         PreparedStatement i = tx.prepare(
                 "INSERT INTO bucket (subscriber_id, unit, rating_group, amount, reserved, expires_at) VALUES (?, ?, ?, ?, 0, ?)");
-        i.setString(1, subscriber);
-        i.setString(2, Bucket.unitName(unit));
-        if (ratingGroup == null) {
-            i.setNull(3, Types.BIGINT);
-        } else {
-            i.setLong(3, ratingGroup);
-        }
+        bucketArguments(i, subscriber, unit, ratingGroup);
         i.setLong(4, amount);
         if (expires == null) {
             i.setNull(5, Types.TIMESTAMP);

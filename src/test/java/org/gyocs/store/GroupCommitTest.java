@@ -113,7 +113,7 @@ class GroupCommitTest {
                 }
 
                 @Override
-                public void checkpoint(SqlTransaction tx) {
+                public void checkpointNow(SqlTransaction tx) {
                 }
 
                 @Override
