@@ -247,6 +247,24 @@ final class AmountJournal implements GroupCommit.Journal, AutoCloseable {
                 frame.putLong(c.batch()).putLong(changes[i]).putLong(changes[i + 1]);
             }
         }
+        writeAndSync(frame, count);
+    }
+
+    /**
+     * Appends one batch's amount changes, {@code length} longs of (bucket id, delta) pairs, and
+     * returns once they are on disk (MemoryBalances: the node's balances in memory).
+     */
+    void write(long batch, long[] changes, int length) throws IOException {
+        int count = length / 2;
+        ByteBuffer frame = ByteBuffer.allocate(FRAME_HEADER + count * RECORD);
+        frame.position(FRAME_HEADER);
+        for (int i = 0; i < length; i += 2) {
+            frame.putLong(batch).putLong(changes[i]).putLong(changes[i + 1]);
+        }
+        writeAndSync(frame, count);
+    }
+
+    private void writeAndSync(ByteBuffer frame, int count) throws IOException {
         CRC32C sum = new CRC32C();
         sum.update(frame.array(), FRAME_HEADER, count * RECORD);
         frame.putInt(0, MAGIC).putInt(4, count).putInt(8, (int) sum.getValue());

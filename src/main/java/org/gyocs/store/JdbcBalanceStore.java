@@ -69,6 +69,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     private final boolean h2File;
     /** The embedded store's journal, when this store is the node's; else null. */
     private final AmountJournal journal;
+    /** The node's balances on an embedded store, charged in memory and journalled; else null. */
+    private final MemoryBalances memory;
 
     private JdbcBalanceStore(HikariDataSource dataSource, String description, int committers, boolean postgres,
                              boolean h2File, AmountJournal journal) {
@@ -77,9 +79,10 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         this.description = description;
         this.h2File = h2File;
         this.journal = journal;
+        this.memory = journal == null ? null : new MemoryBalances(dataSource, journal);
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
         this.changes = new GroupCommit(dataSource, committers, "ocs-store",
-                postgres ? JdbcBalanceStore::applyOnPostgres : null, journal);
+                postgres ? JdbcBalanceStore::applyOnPostgres : null, null);
         this.storeWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ocs-store-watch");
             t.setDaemon(true);
@@ -92,7 +95,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     /** Every 250 ms: has the subscriber table changed; has the embedded database's engine restarted. */
     private void watch() {
         try {
-            provisioned.check();
+            provisioned.check(memory == null ? () -> { } : memory::reloadNow);
             reconcileHoldsAfterAnEngineStart();
         } catch (RuntimeException e) {
             // the database is away: the requests that need it fail on their own and say so
@@ -226,7 +229,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * while the node runs) leaves the live holds alone.
      */
     private void reconcileHoldsAfterAnEngineStart() {
-        if (postgres || inTransaction(JdbcBalanceStore::holdsReconciled)) {
+        if (postgres || memory != null || inTransaction(JdbcBalanceStore::holdsReconciled)) {
             return;
         }
         int released = changes.run(tx -> {
@@ -311,6 +314,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     @Override
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
                                Instant expires) {
+        if (memory != null) {
+            return memory.reserve(subscriber, unit, ratingGroup, amount, key, expires);
+        }
         if (postgres) {
             return changes.run(tx -> reserveCall(tx, subscriber, unit, ratingGroup, amount, key, expires),
                     new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, 0, key, expires));
@@ -320,6 +326,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used) {
+        if (memory != null) {
+            return memory.settle(subscriber, unit, ratingGroup, key, used);
+        }
         if (postgres) {
             return changes.run(tx -> settleCall(tx, subscriber, unit, ratingGroup, key, used),
                     new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null));
@@ -334,6 +343,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
                                        long amount, Instant expires) {
+        if (memory != null) {
+            return memory.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires);
+        }
         if (postgres) {
             return changes.run(tx -> {
                 settleCall(tx, subscriber, unit, ratingGroup, key, used);
@@ -428,6 +440,10 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void release(String key) {
+        if (memory != null) {
+            memory.release(key);
+            return;
+        }
         if (postgres) {
             changes.run(tx -> {
                 PreparedStatement s = tx.prepare("SELECT ocs_release(?)");
@@ -445,6 +461,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        if (memory != null) {
+            return memory.debit(subscriber, unit, ratingGroup, amount);
+        }
         if (postgres) {
             return changes.run(tx -> {
                 PreparedStatement s = tx.prepare("SELECT ocs_debit_free(?, ?, ?, ?, ?)");
@@ -459,21 +478,26 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
-        GroupCommit.Work<Void> refund = tx -> {
+        GroupCommit.Work<Long> refund = tx -> {
             creditIn(tx, subscriber, unit, ratingGroup, amount);
-            return null;
+            return nextGeneration(tx); // a node charging in memory reads its balances again
         };
+        long generation;
         if (h2File) {
             // a refund may create a bucket, which the journal does not keep: checkpointed instead
-            inTransaction(refund);
+            generation = inTransaction(refund);
             flushed();
         } else {
-            changes.run(refund);
+            generation = changes.run(refund);
         }
+        changed(generation);
     }
 
     @Override
     public long available(String subscriber, UnitType unit, Long ratingGroup) {
+        if (memory != null) {
+            return memory.available(subscriber, unit, ratingGroup);
+        }
         return inTransaction(tx -> {
             long free = 0;
             for (long[] b : lockBuckets(tx, subscriber, unit, ratingGroup)) {
@@ -485,6 +509,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public int releaseExpired(Instant now) {
+        if (memory != null) {
+            return memory.releaseExpired(now);
+        }
         return inTransaction(tx -> {
             Set<String> keys = new LinkedHashSet<>();
             PreparedStatement s = tx.prepare("SELECT DISTINCT reservation_key FROM reservation WHERE expires_at < ?");
@@ -554,7 +581,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             return nextGeneration(tx);
         });
         flushed();
-        provisioned.changedTo(generation); // this process sees its own change at once
+        changed(generation);
     }
 
     @Override
@@ -568,8 +595,16 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             return false;
         }
         flushed();
-        provisioned.changedTo(generation); // this process sees its own change at once
+        changed(generation);
         return true;
+    }
+
+    /** This process sees its own change of the database at once: balances in memory first, then identities. */
+    private void changed(long generation) {
+        if (memory != null) {
+            memory.reloadNow();
+        }
+        provisioned.changedTo(generation);
     }
 
     /**
@@ -586,6 +621,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     public void close() {
         storeWatch.shutdownNow();
         changes.close();
+        if (memory != null) {
+            memory.close();
+        }
         if (journal != null) {
             journal.close();
         }
@@ -772,9 +810,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     private static void creditIn(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, long amount)
             throws SQLException {
-        if (ensureSubscriber(tx, subscriber)) {
-            nextGeneration(tx);
-        }
+        ensureSubscriber(tx, subscriber); // the caller moves the generation
         String sql = "UPDATE bucket SET amount = amount + ? WHERE id = (SELECT MIN(id) FROM bucket WHERE subscriber_id = ? "
                 + "AND unit = ? AND " + (ratingGroup == null ? "rating_group IS NULL" : "rating_group = ?")
                 + " AND (expires_at IS NULL OR expires_at > ?))";
@@ -792,19 +828,18 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         }
     }
 
-    /** @return true when the subscriber was created (the caller then moves the generation) */
-    private static boolean ensureSubscriber(SqlTransaction tx, String subscriber) throws SQLException {
+    /** Creates the subscriber if it is missing (the caller moves the generation). */
+    private static void ensureSubscriber(SqlTransaction tx, String subscriber) throws SQLException {
         PreparedStatement s = tx.prepare("SELECT 1 FROM subscriber WHERE id = ?");
         s.setString(1, subscriber);
         try (ResultSet rs = s.executeQuery()) {
             if (rs.next()) {
-                return false;
+                return;
             }
         }
         PreparedStatement i = tx.prepare("INSERT INTO subscriber (id) VALUES (?)");
         i.setString(1, subscriber);
         i.executeUpdate();
-        return true;
     }
 
     /**

@@ -59,9 +59,17 @@ final class ProvisionedIdentities {
         return current;
     }
 
-    /** Reads the generation; called every {@link #CHECK_INTERVAL_NANOS}. */
-    void check() {
-        changedTo(generation.getAsLong());
+    /**
+     * Reads the generation; called every {@link #CHECK_INTERVAL_NANOS}. When it moved,
+     * {@code beforeForgetting} runs first (the node's balances in memory are read again), so a
+     * subscriber found from then on is one the node can charge.
+     */
+    void check(Runnable beforeForgetting) {
+        long now = generation.getAsLong();
+        if (current.generation != now) {
+            beforeForgetting.run();
+            changedTo(now);
+        }
     }
 
     /** Called with the generation this process just committed, or one read from the database. */
