@@ -555,8 +555,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                     long rg = rs.getLong(5);
                     Long ratingGroup = rs.wasNull() ? null : rg;
                     Timestamp t = rs.getTimestamp(6);
-                    out.add(new Bucket(rs.getLong(1), subscriber, Bucket.unitOf(rs.getString(2)), rs.getLong(3),
-                            rs.getLong(4), ratingGroup, t == null ? null : t.toInstant()));
+                    Bucket b = new Bucket(rs.getLong(1), subscriber, Bucket.unitOf(rs.getString(2)), rs.getLong(3),
+                            rs.getLong(4), ratingGroup, t == null ? null : t.toInstant());
+                    out.add(memory == null ? b : memory.current(b));
                 }
             }
             return out;

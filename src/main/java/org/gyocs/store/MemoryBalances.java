@@ -364,6 +364,20 @@ final class MemoryBalances implements AutoCloseable {
 
     // ------------------------------------------------------------------ administration
 
+    /**
+     * A bucket as this node has it now, with its holds: administration in the node's process sees
+     * it at once, where the database has it as of the last write-back.
+     */
+    Bucket current(Bucket inDatabase) {
+        Slot s = slots.get(inDatabase.id());
+        if (s == null) {
+            return inDatabase;
+        }
+        synchronized (s.account) {
+            return new Bucket(s.id, inDatabase.subscriber(), s.unit, s.amount, s.reserved, s.ratingGroup, s.expires);
+        }
+    }
+
     /** Reloads the buckets and returns once done (the database's subscribers or balances changed). */
     void reloadNow() {
         lock.lock();

@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
-/** Real databases for tests: a fresh in-memory H2, and one PostgreSQL per test JVM (embedded). */
+/** Real databases for tests: a fresh in-memory H2 or H2 file, and one PostgreSQL per test JVM (embedded). */
 public final class Stores {
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static EmbeddedPostgres postgres;
@@ -35,7 +35,19 @@ public final class Stores {
         return postgres.getJdbcUrl("postgres", db);
     }
 
+    /** A fresh embedded store in a file, as the node runs it (balances in memory, journal beside it). */
+    public static String freshEmbeddedFile() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("gyocs-store");
+        dir.toFile().deleteOnExit();
+        return "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE";
+    }
+
+    /** h2 (in memory, SQL), embedded (a file: the node's balances in memory) or postgres. */
     public static String fresh(String kind) throws Exception {
-        return kind.equals("postgres") ? freshPostgres() : freshH2();
+        return switch (kind) {
+            case "postgres" -> freshPostgres();
+            case "embedded" -> freshEmbeddedFile();
+            default -> freshH2();
+        };
     }
 }
