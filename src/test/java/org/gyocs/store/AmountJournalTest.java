@@ -83,6 +83,11 @@ class AmountJournalTest {
             try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url(), null, null)) {
                 admin.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 5, 0, null, null)), false);
             }
+            // the node sees it once its store watch notices the change and reads the balances again
+            long until = System.nanoTime() + 5_000_000_000L;
+            while (node.available(SUB, UnitType.UNITS, null) != 5 && System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
             assertEquals(5, node.available(SUB, UnitType.UNITS, null));
         }
     }
