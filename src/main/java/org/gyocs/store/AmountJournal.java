@@ -24,24 +24,24 @@ import org.apache.logging.log4j.Logger;
  * durable there, instead of H2's own commit.
  *
  * <p>Why: H2 rewrites every B-tree page a commit touches, a few 4-16 KB pages per change to
- * random subscribers, and only hands them to the OS; flushing that to disk at every group
- * commit held the node to about 0.4x the reference with 100,000 subscribers. Here a group
- * commit appends 24 bytes per amount change (batch number, bucket id, delta) to
- * {@code <database>.journal} and syncs it, while H2 writes its pages in the background
- * (WRITE_DELAY) and is checkpointed (written and synced) every 5 s, after which the journal is
- * written over from its start.
+ * random subscribers; flushing that to disk at every group commit held the node to about 0.4x
+ * the reference with 100,000 subscribers. Here the node's balances live in memory
+ * (MemoryBalances), each batch of changes appends 24 bytes per amount change (batch number,
+ * bucket id, delta) to {@code <database>.journal} and syncs it, and the amounts are written
+ * back to H2 in the background, which is checkpointed (written and synced) every 5 s, after
+ * which the journal is written over from its start.
  *
- * <p>Recovery: every batch's transaction also records its number in journal_applied, so the
- * database knows the last batch it holds. At start, the batches of the journal past that
+ * <p>Recovery: every write-back also records the last batch it covers in journal_applied, so
+ * the database knows the last batch it holds. At start, the batches of the journal past that
  * number are applied again (their deltas), then the database is checkpointed and the journal
- * written over from its start. Reservations are not journalled: they end with the node's sessions (db/h2/V3).
- * Anything that changes the database outside the group commit (ocs-admin; refunds, which may
- * create a bucket) is checkpointed by the store before it returns.
+ * written over from its start. Reservations are not journalled: they end with the node's
+ * sessions. Anything that changes the database outside the journal (ocs-admin; refunds, which
+ * may create a bucket) is checkpointed by the store before it returns.
  *
  * <p>Only the node's store writes the journal, and it holds a lock on the file: a second node
  * on the same embedded file is refused (nodes that share balances share PostgreSQL).
  */
-final class AmountJournal implements GroupCommit.Journal, AutoCloseable {
+final class AmountJournal implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(AmountJournal.class);
     private static final int MAGIC = 0x47594A31; // "GYJ1"
     private static final int FRAME_HEADER = 12;   // magic, record count, CRC32C of the records
@@ -218,41 +218,14 @@ final class AmountJournal implements GroupCommit.Journal, AutoCloseable {
         return tx.prepare("CHECKPOINT SYNC").execute();
     }
 
-    @Override
-    public long lastBatch() {
+    /** The number of the last batch the database or this journal holds; the next is one more. */
+    long lastBatch() {
         return lastBatch;
     }
 
-    @Override
-    public void numbered(SqlTransaction tx, long batch) throws SQLException {
-        PreparedStatement s = tx.prepare("UPDATE journal_applied SET batch = ? WHERE id = 1");
-        s.setLong(1, batch);
-        s.executeUpdate();
-    }
-
-    @Override
-    public void write(List<GroupCommit.Committed> committed) throws IOException {
-        int count = 0;
-        for (GroupCommit.Committed c : committed) {
-            count += c.amountChanges().length / 2;
-        }
-        if (count == 0) {
-            return; // reservations only: nothing that must outlive the node
-        }
-        ByteBuffer frame = ByteBuffer.allocate(FRAME_HEADER + count * RECORD);
-        frame.position(FRAME_HEADER);
-        for (GroupCommit.Committed c : committed) {
-            long[] changes = c.amountChanges();
-            for (int i = 0; i < changes.length; i += 2) {
-                frame.putLong(c.batch()).putLong(changes[i]).putLong(changes[i + 1]);
-            }
-        }
-        writeAndSync(frame, count);
-    }
-
     /**
-     * Appends one batch's amount changes, {@code length} longs of (bucket id, delta) pairs, and
-     * returns once they are on disk (MemoryBalances: the node's balances in memory).
+     * Appends one batch's amount changes, {@code length} longs of (bucket id, delta) pairs, as
+     * one frame, and returns once they are on disk.
      */
     void write(long batch, long[] changes, int length) throws IOException {
         int count = length / 2;
@@ -261,10 +234,6 @@ final class AmountJournal implements GroupCommit.Journal, AutoCloseable {
         for (int i = 0; i < length; i += 2) {
             frame.putLong(batch).putLong(changes[i]).putLong(changes[i + 1]);
         }
-        writeAndSync(frame, count);
-    }
-
-    private void writeAndSync(ByteBuffer frame, int count) throws IOException {
         CRC32C sum = new CRC32C();
         sum.update(frame.array(), FRAME_HEADER, count * RECORD);
         frame.putInt(0, MAGIC).putInt(4, count).putInt(8, (int) sum.getValue());
@@ -277,21 +246,19 @@ final class AmountJournal implements GroupCommit.Journal, AutoCloseable {
         size = at;
     }
 
-    @Override
-    public boolean checkpointDue() {
+    /** True when the database should be made durable by itself, and the journal started over. */
+    boolean checkpointDue() {
         return System.nanoTime() - lastCheckpoint > CHECKPOINT_NANOS || size > CHECKPOINT_BYTES;
     }
 
-    @Override
-    public void checkpointNow(SqlTransaction tx) throws SQLException {
+    /** Makes everything written back so far durable in the database. */
+    void checkpointNow(SqlTransaction tx) throws SQLException {
         lastCheckpoint = System.nanoTime();
         checkpoint(tx);
     }
 
-    @Override
-    public void checkpointed() {
-        // every frame written so far is of a batch the checkpoint holds: batches reach the
-        // flusher in commit order, and the checkpoint's mark after all that it covers
+    /** After {@link #checkpointNow}: every frame written so far is of a batch the database holds. */
+    void checkpointed() {
         size = 0;
     }
 

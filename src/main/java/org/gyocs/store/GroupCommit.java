@@ -1,6 +1,5 @@
 package org.gyocs.store;
 
-import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -18,11 +17,11 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * Group commit: the balance changes that callers ask for at about the same time run in one
- * transaction and share its commit, and each caller returns only once that commit is done (and,
- * where the database needs it, kept by a {@link Journal}), so every acknowledged debit is
- * still durable. What makes a change durable is the expensive part (PostgreSQL flushes its WAL
- * at each commit; the embedded store syncs its journal): measured with 100,000 provisioned
- * subscribers, a commit per change held the node to about 3,500 CCR/s.
+ * transaction and share its commit, and each caller returns only once that commit is done, so
+ * every acknowledged debit is still durable. A commit is the expensive part of a change
+ * (PostgreSQL flushes its WAL at each one): measured with 100,000 provisioned subscribers, a
+ * commit per change held the node to about 3,500 CCR/s. (The node's embedded store charges in
+ * memory instead: MemoryBalances.)
  *
  * <p>Each piece of work must be a function of the database state and its arguments alone, since
  * it may run twice: when a batch fails, it is rolled back and every piece runs again in its own
@@ -50,42 +49,6 @@ final class GroupCommit implements AutoCloseable {
         Object[] run(SqlTransaction.Kept tx, List<Object> descriptions) throws SQLException;
     }
 
-    /**
-     * Keeps committed batches durable where their commit alone does not (the embedded store:
-     * AmountJournal). Batches are numbered in commit order; the journal's calls come in that
-     * order, from one committer and one flusher thread.
-     */
-    interface Journal {
-        /** The number of the last batch this journal or its database has seen; the next is one more. */
-        long lastBatch();
-
-        /** In a batch's transaction, just before its commit. */
-        void numbered(SqlTransaction tx, long batch) throws SQLException;
-
-        /** On the flusher: these batches are committed; return once they are durable. */
-        void write(List<Committed> committed) throws IOException;
-
-        /** On a committer between batches: true when the database should be made durable by itself. */
-        boolean checkpointDue();
-
-        /** On a committer between batches: makes every batch committed so far durable in the database. */
-        void checkpointNow(SqlTransaction tx) throws SQLException;
-
-        /** On the flusher, after {@link #checkpointNow}: what it has written so far is no longer needed. */
-        void checkpointed();
-    }
-
-    /**
-     * Committed pieces, their results and the batch's amount changes (bucket id, delta pairs),
-     * waiting for the journal before their callers return; or, with no pieces, the mark that a
-     * checkpoint was made.
-     */
-    record Committed(List<Pending<?>> pieces, Object[] results, long batch, long[] amountChanges) {
-        boolean isCheckpoint() {
-            return pieces.isEmpty();
-        }
-    }
-
     record Pending<T>(Work<T> work, Object description, CompletableFuture<T> done) {
         void complete(Object result) {
             @SuppressWarnings("unchecked")
@@ -98,49 +61,25 @@ final class GroupCommit implements AutoCloseable {
     private final BatchRunner batchRunner;
     private final BlockingQueue<Pending<?>> queue = new LinkedBlockingQueue<>();
     private final List<Thread> committers = new ArrayList<>();
-    private final Journal journal;
-    /** Numbers the batches in commit order (one committer when there is a journal). */
-    private long batchNumber;
-    private final BlockingQueue<Committed> flushQueue = new LinkedBlockingQueue<>();
-    private final Thread flusher;
     private volatile boolean closed;
-    private volatile boolean committersDone;
 
     /**
      * @param committers transactions in flight at once: 1 for an embedded database, whose commits
      *                   are serial anyway; more for a server, to overlap the round trips
      */
     GroupCommit(DataSource dataSource, int committers, String name) {
-        this(dataSource, committers, name, null, null);
+        this(dataSource, committers, name, null);
     }
 
-    /**
-     * @param batchRunner runs a batch of described pieces in one statement, or null
-     * @param journal     keeps committed batches durable before their callers return, or null when
-     *                    a commit is durable by itself (PostgreSQL flushes its WAL on commit). It
-     *                    writes on a thread of its own while the committer goes on with the next
-     *                    batch, and one write serves every batch committed before it started.
-     */
-    GroupCommit(DataSource dataSource, int committers, String name, BatchRunner batchRunner, Journal journal) {
-        if (journal != null && committers != 1) {
-            throw new IllegalArgumentException("a journal numbers batches in commit order: one committer");
-        }
+    /** @param batchRunner runs a batch of described pieces in one statement, or null */
+    GroupCommit(DataSource dataSource, int committers, String name, BatchRunner batchRunner) {
         this.dataSource = dataSource;
         this.batchRunner = batchRunner;
-        this.journal = journal;
-        this.batchNumber = journal == null ? 0 : journal.lastBatch();
         for (int i = 0; i < committers; i++) {
             Thread t = new Thread(this::commitLoop, name + "-commit-" + i);
             t.setDaemon(true);
             this.committers.add(t);
             t.start();
-        }
-        if (journal == null) {
-            flusher = null;
-        } else {
-            flusher = new Thread(this::flushLoop, name + "-journal");
-            flusher.setDaemon(true);
-            flusher.start();
         }
     }
 
@@ -200,9 +139,6 @@ final class GroupCommit implements AutoCloseable {
                     session = null;
                     runAlone(batch);
                 }
-                if (journal != null && journal.checkpointDue()) {
-                    session = checkpoint(session);
-                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -232,12 +168,8 @@ final class GroupCommit implements AutoCloseable {
             Object[] results;
             try {
                 results = runBatch(session, batch);
-                if (journal != null) {
-                    journal.numbered(session, batchNumber + 1);
-                }
                 c.commit();
             } catch (SQLException e) {
-                session.forgetAmountChanges();
                 failure = e;
                 if (!rolledBack(c) || !JdbcBalanceStore.retryable(e)) {
                     return e;
@@ -245,37 +177,13 @@ final class GroupCommit implements AutoCloseable {
                 pause(attempt);
                 continue;
             } catch (RuntimeException e) {
-                session.forgetAmountChanges();
                 rolledBack(c);
                 return e;
             }
-            committed(batch, results, session);
+            complete(batch, results);
             return null;
         }
         return failure;
-    }
-
-    /**
-     * Makes the database durable by itself, then tells the flusher that the journal written so
-     * far is spent. A failure only postpones it (the journal keeps growing meanwhile).
-     *
-     * @return the session to go on with (null when it had to be dropped)
-     */
-    private SqlTransaction.Kept checkpoint(SqlTransaction.Kept session) {
-        try {
-            if (session == null) {
-                session = new SqlTransaction.Kept(dataSource.getConnection());
-            }
-            journal.checkpointNow(session);
-            flushQueue.add(new Committed(List.of(), null, batchNumber, null));
-            return session;
-        } catch (SQLException | RuntimeException e) {
-            log.warn("Checkpoint of the balance store failed, tried again later: {}", e.toString());
-            if (session != null) {
-                session.close();
-            }
-            return null;
-        }
     }
 
     private Object[] runBatch(SqlTransaction.Kept session, List<Pending<?>> batch) throws SQLException {
@@ -328,63 +236,6 @@ final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** Answers the callers of committed pieces, or hands them to the journal first. */
-    private void committed(List<Pending<?>> pieces, Object[] results, SqlTransaction.Kept session) {
-        if (journal == null) {
-            complete(pieces, results);
-        } else {
-            batchNumber++;
-            flushQueue.add(new Committed(List.copyOf(pieces), results, batchNumber, session.takeAmountChanges()));
-        }
-    }
-
-    private void flushLoop() {
-        List<Committed> waiting = new ArrayList<>();
-        while (!committersDone || !flushQueue.isEmpty()) {
-            try {
-                Committed first = flushQueue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                // everything taken here was committed before this write starts: it covers them all
-                waiting.add(first);
-                flushQueue.drainTo(waiting);
-                List<Committed> batches = new ArrayList<>(waiting.size());
-                for (Committed c : waiting) {
-                    if (c.isCheckpoint()) {
-                        writeAndAnswer(batches); // those before the mark, then the journal starts over
-                        journal.checkpointed();
-                    } else {
-                        batches.add(c);
-                    }
-                }
-                writeAndAnswer(batches);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            } catch (IOException | RuntimeException | Error e) {
-                // committed, but not known to be on disk: not acknowledged as durable
-                log.error("Writing committed balance changes to the journal failed: {}", e.toString(), e);
-                StoreException failed = new StoreException("Balance store journal failed: " + e.getMessage(), e);
-                waiting.forEach(c -> c.pieces().forEach(p -> p.done.completeExceptionally(failed)));
-            } finally {
-                waiting.clear();
-            }
-        }
-        StoreException gone = new StoreException("Balance store is closed");
-        for (Committed c; (c = flushQueue.poll()) != null; ) {
-            c.pieces().forEach(p -> p.done.completeExceptionally(gone));
-        }
-    }
-
-    private void writeAndAnswer(List<Committed> batches) throws IOException {
-        if (!batches.isEmpty()) {
-            journal.write(batches);
-            batches.forEach(c -> complete(c.pieces(), c.results()));
-            batches.clear();
-        }
-    }
-
     private static void complete(List<Pending<?>> pieces, Object[] results) {
         for (int i = 0; i < pieces.size(); i++) {
             pieces.get(i).complete(results[i]);
@@ -404,19 +255,11 @@ final class GroupCommit implements AutoCloseable {
     public void close() {
         closed = true;
         for (Thread t : committers) {
-            join(t);
-        }
-        committersDone = true;
-        if (flusher != null) {
-            join(flusher);
-        }
-    }
-
-    private static void join(Thread t) {
-        try {
-            t.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

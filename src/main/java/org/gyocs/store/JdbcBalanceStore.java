@@ -82,7 +82,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         this.memory = journal == null ? null : new MemoryBalances(dataSource, journal);
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
         this.changes = new GroupCommit(dataSource, committers, "ocs-store",
-                postgres ? JdbcBalanceStore::applyOnPostgres : null, null);
+                postgres ? JdbcBalanceStore::applyOnPostgres : null);
         this.storeWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ocs-store-watch");
             t.setDaemon(true);
@@ -423,9 +423,6 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             u.setLong(2, h[1]);
             u.setLong(3, h[0]);
             u.addBatch();
-            if (d != 0) {
-                tx.amountChanged(h[0], -d);
-            }
             left -= d;
             debited += d;
         }
@@ -783,7 +780,6 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 u.setLong(1, d);
                 u.setLong(2, b[0]);
                 u.addBatch();
-                tx.amountChanged(b[0], -d);
                 left -= d;
             }
         }

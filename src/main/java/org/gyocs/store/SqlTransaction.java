@@ -18,14 +18,6 @@ interface SqlTransaction {
 
     PreparedStatement prepare(String sql) throws SQLException;
 
-    /**
-     * Notes that this transaction changes a bucket's amount by delta, for the embedded store's
-     * journal (AmountJournal), which keeps such changes durable. Only a group commit's session
-     * keeps them; elsewhere there is no journal and nothing to note.
-     */
-    default void amountChanged(long bucketId, long delta) {
-    }
-
     /** The statements of one transaction on a borrowed connection, closed with it. */
     final class OneShot implements SqlTransaction, AutoCloseable {
         private final Connection connection;
@@ -57,33 +49,9 @@ interface SqlTransaction {
     final class Kept implements SqlTransaction, AutoCloseable {
         private final Connection connection;
         private final Map<String, PreparedStatement> prepared = new HashMap<>();
-        /** (bucket id, delta) pairs of the open transaction. */
-        private long[] amountChanges = new long[64];
-        private int amountChangeCount;
 
         Kept(Connection connection) {
             this.connection = connection;
-        }
-
-        @Override
-        public void amountChanged(long bucketId, long delta) {
-            if (amountChangeCount + 2 > amountChanges.length) {
-                amountChanges = java.util.Arrays.copyOf(amountChanges, amountChanges.length * 2);
-            }
-            amountChanges[amountChangeCount++] = bucketId;
-            amountChanges[amountChangeCount++] = delta;
-        }
-
-        /** The amount changes of the transaction just committed, which the next one starts without. */
-        long[] takeAmountChanges() {
-            long[] taken = java.util.Arrays.copyOf(amountChanges, amountChangeCount);
-            amountChangeCount = 0;
-            return taken;
-        }
-
-        /** After a rollback: those changes never happened. */
-        void forgetAmountChanges() {
-            amountChangeCount = 0;
         }
 
         Connection connection() {

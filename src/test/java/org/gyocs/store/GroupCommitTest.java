@@ -1,7 +1,6 @@
 package org.gyocs.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,10 +15,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.gyocs.testing.Stores;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -66,92 +63,6 @@ class GroupCommitTest {
                 pool.shutdownNow();
             }
             assertEquals(CALLERS, count(ds, "SELECT COUNT(*) FROM t"), "39 inserted + the 7 from before");
-        }
-    }
-
-    /**
-     * Where a commit needs a journal to be durable (the embedded store), callers return only
-     * after a journal write that started after their commit, with their batch's amount changes;
-     * the committer goes on meanwhile; a failed write fails them.
-     */
-    @Test
-    void callersReturnOnlyAfterTheJournalKeepsTheirBatch() throws Exception {
-        try (HikariDataSource ds = dataSource("h2")) {
-            sql(ds, "CREATE TABLE t (id INT PRIMARY KEY)");
-            CountDownLatch writing = new CountDownLatch(1);
-            CountDownLatch letWriteEnd = new CountDownLatch(1);
-            List<long[]> written = new java.util.concurrent.CopyOnWriteArrayList<>();
-            AtomicInteger writes = new AtomicInteger();
-            GroupCommit.Journal journal = new GroupCommit.Journal() {
-                @Override
-                public long lastBatch() {
-                    return 41;
-                }
-
-                @Override
-                public void numbered(SqlTransaction tx, long batch) {
-                }
-
-                @Override
-                public void write(List<GroupCommit.Committed> committed) throws java.io.IOException {
-                    int n = writes.incrementAndGet();
-                    committed.forEach(c -> written.add(new long[] {c.batch(), c.amountChanges()[0], c.amountChanges()[1]}));
-                    writing.countDown();
-                    try {
-                        letWriteEnd.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    if (n == 2) {
-                        throw new java.io.IOException("disk gone");
-                    }
-                }
-
-                @Override
-                public boolean checkpointDue() {
-                    return false;
-                }
-
-                @Override
-                public void checkpointNow(SqlTransaction tx) {
-                }
-
-                @Override
-                public void checkpointed() {
-                }
-            };
-            ExecutorService pool = Executors.newFixedThreadPool(2);
-            try (GroupCommit commits = new GroupCommit(ds, 1, "test", null, journal)) {
-                Future<Integer> first = pool.submit(() -> commits.run(tx -> {
-                    tx.amountChanged(7, -300);
-                    return tx.prepare("INSERT INTO t (id) VALUES (1)").executeUpdate();
-                }));
-                assertTrue(writing.await(10, TimeUnit.SECONDS), "the journal is written after the commit");
-                assertEquals(1, count(ds, "SELECT COUNT(*) FROM t"), "committed");
-                assertEquals(List.of(42L, 7L, -300L), List.of(written.get(0)[0], written.get(0)[1], written.get(0)[2]),
-                        "the next batch number, with its amount change");
-                Thread.sleep(200);
-                assertFalse(first.isDone(), "not answered before the journal has it");
-                // the committer is not held by the journal: a second change commits meanwhile
-                Future<Integer> second = pool.submit(() -> commits.run(tx -> {
-                    tx.amountChanged(8, -5);
-                    return tx.prepare("INSERT INTO t (id) VALUES (2)").executeUpdate();
-                }));
-                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (count(ds, "SELECT COUNT(*) FROM t") < 2 && System.nanoTime() < until) {
-                    Thread.sleep(10);
-                }
-                assertEquals(2, count(ds, "SELECT COUNT(*) FROM t"), "committed while the first write runs");
-                letWriteEnd.countDown();
-                assertEquals(1, first.get(10, TimeUnit.SECONDS));
-                // the second change waited for a write of its own, which failed: not acknowledged
-                Exception e = assertThrows(Exception.class, () -> second.get(10, TimeUnit.SECONDS));
-                assertTrue(e.getCause() instanceof StoreException, e.toString());
-                assertEquals(2, writes.get());
-                assertEquals(43L, written.get(1)[0]);
-            } finally {
-                pool.shutdownNow();
-            }
         }
     }
 

@@ -1,0 +1,69 @@
+package org.gyocs.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+
+import org.gyocs.core.UnitType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The node's balances in memory on the embedded store: acknowledged means journalled. */
+class MemoryBalancesTest {
+    private static final String SUB = "4917095";
+    @TempDir
+    Path dir;
+
+    private String url() {
+        return "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE";
+    }
+
+    private long journalled() throws Exception {
+        long sum = 0;
+        try (FileChannel f = FileChannel.open(dir.resolve("ocs.journal"), StandardOpenOption.READ)) {
+            for (long[] r : AmountJournal.read(f)) {
+                sum += r[2];
+            }
+        }
+        return sum;
+    }
+
+    @Test
+    void aDebitIsOnDiskInTheJournalWhenItReturns() throws Exception {
+        try (JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4)) {
+            node.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1_000_000, 0, null, null)), false);
+            long debited = 0;
+            for (int i = 1; i <= 20; i++) {
+                debited += node.debit(SUB, UnitType.UNITS, null, i);
+                assertEquals(-debited, journalled(), "every acknowledged debit, at once");
+            }
+        }
+    }
+
+    @Test
+    void aJournalThatCannotBeWrittenRefusesChangesAndLosesNoAcknowledgedOne() throws Exception {
+        try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url(), null, null)) {
+            admin.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1000, 0, null, null)), false);
+            AmountJournal journal = AmountJournal.openAndRecover(admin.dataSource());
+            MemoryBalances memory = new MemoryBalances(admin.dataSource(), journal);
+            try {
+                assertEquals(10, memory.debit(SUB, UnitType.UNITS, null, 10));
+                journal.close(); // as a disk that fails: the next write throws
+                StoreException e = assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 20));
+                assertTrue(e.getMessage().contains("journal failed"), e.getMessage());
+                assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 30),
+                        "and every change after it, until the node restarts");
+            } finally {
+                memory.close();
+            }
+        }
+        try (JdbcBalanceStore restarted = JdbcBalanceStore.open(url(), null, null, 4)) {
+            assertEquals(990, restarted.available(SUB, UnitType.UNITS, null), "the acknowledged debit only");
+        }
+    }
+}
