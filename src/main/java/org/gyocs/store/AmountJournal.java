@@ -246,6 +246,11 @@ final class AmountJournal implements AutoCloseable {
         size = at;
     }
 
+    /** True when frames were written since the last checkpoint. */
+    boolean holdsFrames() {
+        return size > 0;
+    }
+
     /** True when the database should be made durable by itself, and the journal started over. */
     boolean checkpointDue() {
         return System.nanoTime() - lastCheckpoint > CHECKPOINT_NANOS || size > CHECKPOINT_BYTES;

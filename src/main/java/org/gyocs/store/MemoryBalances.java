@@ -130,7 +130,8 @@ final class MemoryBalances implements AutoCloseable {
     private long reloadsAsked;
     private long reloadsDone;
     private boolean closing;
-    private String failure;
+    /** Why the journal cannot be written, once it cannot: every change is refused from then on. */
+    private volatile String failure;
 
     // the journal thread's own
     private Map<Long, Long> syncedDeltas = new HashMap<>();
@@ -154,6 +155,7 @@ final class MemoryBalances implements AutoCloseable {
     // ------------------------------------------------------------------ charging
 
     Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key, Instant expires) {
+        refuseIfFailed();
         Held before = held.get(key);
         if (before != null && before.account() != accounts.get(subscriber)) {
             release(key); // a key moves to another subscriber only by mistake; never leave its hold behind
@@ -171,6 +173,7 @@ final class MemoryBalances implements AutoCloseable {
         Changes c = new Changes();
         long debited;
         long batch;
+        refuseIfFailed();
         Account a = settlingAccount(subscriber, key);
         if (a == null) {
             return 0;
@@ -188,6 +191,7 @@ final class MemoryBalances implements AutoCloseable {
         Changes c = new Changes();
         Reservation r;
         long batch;
+        refuseIfFailed();
         Account a = settlingAccount(subscriber, key);
         if (a == null) {
             return new Reservation(0, 0);
@@ -211,6 +215,7 @@ final class MemoryBalances implements AutoCloseable {
     }
 
     long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        refuseIfFailed();
         Account a = accounts.get(subscriber);
         if (a == null) {
             return 0;
@@ -402,6 +407,14 @@ final class MemoryBalances implements AutoCloseable {
 
     // ------------------------------------------------------------------ the journal
 
+    /** After a journal failure nothing is granted or changed any more (the memory may hold a change it never kept). */
+    private void refuseIfFailed() {
+        String why = failure;
+        if (why != null) {
+            throw new StoreException(why);
+        }
+    }
+
     /** Queues a request's amount changes; @return the batch to wait for, 0 when none. Under the account's lock. */
     private long append(Changes c) {
         if (c.length == 0) {
@@ -491,7 +504,7 @@ final class MemoryBalances implements AutoCloseable {
                         || System.nanoTime() - lastWriteBack > WRITE_BACK_NANOS) {
                     writeBack();
                 }
-                if (stop || journal.checkpointDue()) {
+                if ((stop || journal.checkpointDue()) && journal.holdsFrames()) {
                     checkpoint();
                 }
                 if (reloading) {

@@ -58,6 +58,8 @@ class MemoryBalancesTest {
                 assertTrue(e.getMessage().contains("journal failed"), e.getMessage());
                 assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 30),
                         "and every change after it, until the node restarts");
+                assertThrows(StoreException.class, () -> memory.reserve(SUB, UnitType.UNITS, null, 5, "k|1",
+                        java.time.Instant.now().plusSeconds(60)), "no grant either: it could not be settled");
             } finally {
                 memory.close();
             }
