@@ -32,10 +32,11 @@ import com.zaxxer.hikari.HikariDataSource;
 /**
  * The balance store on a SQL database: H2 in a file under data/ (embedded, the default) or
  * PostgreSQL (shared by several nodes). One schema, migrated by Flyway at start, plus what
- * differs: PostgreSQL runs each change as a function call, the embedded store keeps reservations
- * in memory and its debits in a journal (AmountJournal). Changes share commits (GroupCommit) and
+ * differs: on PostgreSQL each change is a function call, changes share commits (GroupCommit) and
  * lock the buckets they read (in one order), so concurrent reservations from any number of nodes
- * never grant more than a bucket holds.
+ * never grant more than a bucket holds; the node's embedded store charges in memory
+ * (MemoryBalances) and journals its debits (AmountJournal). Other H2 stores (ocs-admin, tests in
+ * memory) run the same rules as portable SQL.
  */
 public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     private static final Logger log = LogManager.getLogger(JdbcBalanceStore.class);
@@ -92,11 +93,10 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 ProvisionedIdentities.CHECK_INTERVAL_NANOS, TimeUnit.NANOSECONDS);
     }
 
-    /** Every 250 ms: has the subscriber table changed; has the embedded database's engine restarted. */
+    /** Every 250 ms: have the subscribers (or, for the embedded node, the balances) changed elsewhere. */
     private void watch() {
         try {
             provisioned.check(memory == null ? () -> { } : memory::reloadNow);
-            reconcileHoldsAfterAnEngineStart();
         } catch (RuntimeException e) {
             // the database is away: the requests that need it fail on their own and say so
             log.debug("Cannot watch the balance store: {}", e.toString());
@@ -152,7 +152,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
         try {
-            // shared schema, then what differs: functions on PostgreSQL, holds in memory on H2
+            // shared schema, then what differs: functions on PostgreSQL, the journal's position on H2
             String[] locations = postgres ? new String[] {"classpath:db/migration", "classpath:db/postgresql"}
                     : new String[] {"classpath:db/migration", "classpath:db/h2"};
             Flyway.configure().dataSource(ds).locations(locations).load().migrate();
@@ -170,15 +170,15 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
             }
         }
-        JdbcBalanceStore store = new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres, h2File, journal);
         try {
-            store.reconcileHoldsAfterAnEngineStart();
+            return new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres, h2File, journal);
         } catch (RuntimeException e) {
-            store.close();
-            throw new StoreException("Cannot release the reservations of an earlier run " + redact(jdbcUrl) + ": "
-                    + rootMessage(e), e);
+            if (journal != null) {
+                journal.close();
+            }
+            ds.close();
+            throw new StoreException("Cannot read the balances of " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
-        return store;
     }
 
     /** How long a statement on PostgreSQL waits for a row lock before it fails (see boundWaits). */
@@ -217,44 +217,6 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      */
     private static void writeInTheBackground(DataSource ds) {
         inTransaction(ds, tx -> tx.prepare("SET WRITE_DELAY 500").executeUpdate());
-    }
-
-    /**
-     * The embedded store keeps its reservations in memory (db/h2/V3), and bucket.reserved (in
-     * the file) sums them. When the database engine starts, none have survived: at the node's
-     * start, or while it runs if the auto-server's host was another process (ocs-admin) that
-     * ended. The marker row holds_cleared, in memory too, is then missing: bucket.reserved is
-     * made the sum of the holds that exist again. This runs as a change of the group commit, so
-     * no reservation of this node is half done meanwhile; a store that finds the marker (ocs-admin
-     * while the node runs) leaves the live holds alone.
-     */
-    private void reconcileHoldsAfterAnEngineStart() {
-        if (postgres || memory != null || inTransaction(JdbcBalanceStore::holdsReconciled)) {
-            return;
-        }
-        int released = changes.run(tx -> {
-            try {
-                tx.prepare("INSERT INTO holds_cleared (id) VALUES (1)").executeUpdate();
-            } catch (SQLException e) {
-                if ("23505".equals(e.getSQLState())) { // another store of this engine did it
-                    return 0;
-                }
-                throw e;
-            }
-            String held = "COALESCE((SELECT SUM(r.amount) FROM reservation r WHERE r.bucket_id = bucket.id), 0)";
-            return tx.prepare("UPDATE bucket SET reserved = " + held + " WHERE reserved <> " + held).executeUpdate();
-        });
-        if (released > 0) {
-            log.info("Released the reservations of {} buckets held by sessions that ended with the database engine",
-                    released);
-        }
-    }
-
-    private static boolean holdsReconciled(SqlTransaction tx) throws SQLException {
-        try (ResultSet rs = tx.prepare("SELECT COUNT(*) FROM holds_cleared").executeQuery()) {
-            rs.next();
-            return rs.getInt(1) > 0;
-        }
     }
 
     public DataSource dataSource() {
@@ -338,7 +300,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     /**
      * One change instead of two: the settlement and the next reservation in one transaction, so
-     * the caller waits for one commit (and, on the embedded store, one journal sync).
+     * the caller waits for one commit (on the embedded node, one journal sync).
      */
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
@@ -481,7 +443,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         };
         long generation;
         if (h2File) {
-            // a refund may create a bucket, which the journal does not keep: checkpointed instead
+            // a refund may create a bucket, which the journal does not keep: checkpointed, and the
+            // node reads its balances again
             generation = inTransaction(refund);
             flushed();
         } else {
@@ -606,8 +569,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     /**
-     * After a commit outside the group commit, on an H2 file: written and synced before it
-     * returns (CHECKPOINT SYNC), as the journal only keeps the group commit's amount changes.
+     * After a change made directly in the database (administration), on an H2 file: written and
+     * synced before it returns (CHECKPOINT SYNC), as the journal only keeps the node's debits.
      */
     private void flushed() {
         if (h2File) {
