@@ -2,6 +2,8 @@ package org.gyocs.gy.jdiameter;
 
 import org.jdiameter.api.Configuration;
 import org.jdiameter.api.InternalException;
+import org.jdiameter.api.OverloadException;
+import org.jdiameter.api.app.StateEvent;
 import org.jdiameter.client.api.fsm.IContext;
 import org.jdiameter.server.api.IStateMachine;
 import org.jdiameter.common.api.concurrent.IConcurrentFactory;
@@ -10,14 +12,17 @@ import org.jdiameter.server.impl.fsm.FsmFactoryImpl;
 import org.jdiameter.server.impl.fsm.PeerFSMImpl;
 
 /**
- * jDiameter's peer state machine factory, with one repair (configured in jdiameter-config.xml,
+ * jDiameter's peer state machine factory, with repairs (configured in jdiameter-config.xml,
  * Extensions/PeerFsmFactory). PeerFSMImpl starts its queue thread in its constructor but that
  * thread counts itself only once it runs; the CER event that follows at once sees no thread,
  * starts a second set and so two threads consume one peer's events. One of them then handles a
  * request sent right after the CEA while the other has not yet marked the peer OKAY, and the
  * request is dropped in state DOWN without an answer (seen: 18 of 20,000 CCRs of a load run that
  * started sending on receipt of the CEA). Waiting in the constructor until the first thread has
- * counted itself keeps one consumer, so events stay in order.
+ * counted itself keeps one consumer, so events stay in order. The same start happens again in
+ * handleEvent when a peer's thread has ended (the peer went DOWN and comes back): there starts
+ * are made one at a time and wait the same way. And a stale statistic of the peer's earlier
+ * state machine no longer stops the new one (PeerStatistics).
  */
 public final class OrderedFsmFactory extends FsmFactoryImpl {
 
@@ -28,14 +33,33 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
     @Override
     public IStateMachine createInstanceFsm(IContext context, IConcurrentFactory concurrentFactory, Configuration config)
             throws InternalException {
-        return new OrderedPeerFsm(context, concurrentFactory, config, statisticFactory);
+        return new OrderedPeerFsm(context, concurrentFactory, config, new PeerStatistics(statisticFactory));
     }
 
-    /** PeerFSMImpl whose constructor returns once its queue thread runs. */
+    /** PeerFSMImpl that never has two queue threads: each start returns once its thread runs. */
     static final class OrderedPeerFsm extends PeerFSMImpl {
+        /** Static: the superclass constructor's thread may call handleEvent before our fields exist; starts are rare. */
+        private static final Object STARTING = new Object();
+
         OrderedPeerFsm(IContext context, IConcurrentFactory concurrentFactory, Configuration config,
                        IStatisticManager statisticFactory) {
             super(context, concurrentFactory, config, statisticFactory);
+            awaitQueueThread();
+        }
+
+        @Override
+        public boolean handleEvent(StateEvent event) throws InternalError, OverloadException {
+            if (numberOfThreadsRunning.get() > 0 && mustRun) {
+                return super.handleEvent(event); // a running thread takes it: the usual case
+            }
+            synchronized (STARTING) { // one start at a time, each returning once its thread counts
+                boolean queued = super.handleEvent(event);
+                awaitQueueThread();
+                return queued;
+            }
+        }
+
+        private void awaitQueueThread() {
             long deadline = System.nanoTime() + 2_000_000_000L;
             while (numberOfThreadsRunning.get() == 0 && System.nanoTime() < deadline) {
                 Thread.onSpinWait();

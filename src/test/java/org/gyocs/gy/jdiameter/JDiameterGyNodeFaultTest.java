@@ -18,11 +18,12 @@ import org.gyocs.node.NodeSettings;
 import org.gyocs.node.TransportLimits;
 import org.gyocs.codec.AvpCodes;
 import org.gyocs.codec.DiameterMessage;
+import org.gyocs.testing.GyRequests;
 import org.gyocs.testing.TestPeer;
 import org.jdiameter.api.Answer;
 import org.junit.jupiter.api.Test;
 
-/** Faults around the jDiameter node: a failing core, a peer that must receive our DPR. */
+/** Faults around the jDiameter node: a failing core, a peer that must receive our DPR, a peer that reconnects at once. */
 class JDiameterGyNodeFaultTest {
     static NodeSettings settings() {
         return new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
@@ -78,6 +79,46 @@ class JDiameterGyNodeFaultTest {
             assertEquals(TestPeer.DPR, dpr.commandCode());
             peer.answer(dpr);
             stopper.join(10_000);
+        } finally {
+            node.stop();
+        }
+    }
+
+    /**
+     * A peer that drops its connection and comes straight back, sending its first CCR the moment
+     * the CEA arrives, is answered every time. jDiameter starts a peer's event thread lazily and
+     * counts it only once it runs: two events of a new connection could both start one (the
+     * second failed with "Statistic already defined" and its event was lost), and an event could
+     * be queued to the thread of the connection that just ended, which was about to stop
+     * (OrderedFsmFactory).
+     */
+    @Test
+    void aPeerThatReconnectsAtOnceIsAnsweredEveryTime() throws Exception {
+        JDiameterGyNode node = new JDiameterGyNode(settings(), new CreditControlCore(GrantPolicy.DEFAULT),
+                new NodeStatistics());
+        node.start();
+        try {
+            for (int i = 0; i < 60; i++) {
+                try (TestPeer peer = new TestPeer(node.port())) {
+                    assertEquals(2001, peer.handshake().avp(AvpCodes.RESULT_CODE).unsigned32(), "CEA " + i);
+                    for (int k = 0; k < 10; k++) { // pipelined, as a PCEF with traffic waiting sends them
+                        java.util.List<org.gyocs.codec.Avp> avps = GyRequests.header("again;" + i + ";" + k, 4, 0);
+                        avps.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
+                        peer.send(GyRequests.ccr(i * 100 + k, avps));
+                    }
+                    for (int k = 0; k < 10; k++) {
+                        assertEquals(2001, GyRequests.resultCode(peer.read()), "CCR " + k + " of connection " + i);
+                    }
+                    if (i % 2 == 0) { // half of them say goodbye first, as freeDiameter does
+                        DiameterMessage dpr = new DiameterMessage(DiameterMessage.FLAG_REQUEST, TestPeer.DPR, 0,
+                                peer.nextHopByHop(), 7, java.util.List.of(
+                                org.gyocs.codec.Avp.utf8(AvpCodes.ORIGIN_HOST, "raw.test.local"),
+                                org.gyocs.codec.Avp.utf8(AvpCodes.ORIGIN_REALM, "test.local"),
+                                org.gyocs.codec.Avp.unsigned32(AvpCodes.DISCONNECT_CAUSE, 0)));
+                        assertEquals(TestPeer.DPR, peer.request(dpr).commandCode(), "DPA " + i);
+                    }
+                } // the next connection follows at once
+            }
         } finally {
             node.stop();
         }
