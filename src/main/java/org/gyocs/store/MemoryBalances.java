@@ -520,7 +520,7 @@ final class MemoryBalances implements AutoCloseable {
                 try {
                     Thread.sleep(100);
                 } catch (InterruptedException ie) {
-                    return;
+                    // nobody interrupts this thread; ending it would leave its callers waiting
                 }
             }
         }
