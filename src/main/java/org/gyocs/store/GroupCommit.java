@@ -49,7 +49,7 @@ final class GroupCommit implements AutoCloseable {
         Object[] run(SqlTransaction.Kept tx, List<Object> descriptions) throws SQLException;
     }
 
-    record Pending<T>(Work<T> work, Object description, CompletableFuture<T> done) {
+    private record Pending<T>(Work<T> work, Object description, CompletableFuture<T> done) {
         void complete(Object result) {
             @SuppressWarnings("unchecked")
             T t = (T) result;

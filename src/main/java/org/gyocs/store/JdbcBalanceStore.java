@@ -52,7 +52,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     private final HikariDataSource dataSource;
     private final String description;
     private final ProvisionedIdentities provisioned;
-    /** Reservations, debits, credits and releases: many share one commit, durable on return. */
+    /** Reservations, debits, credits and releases: many share one commit, durable on return (null on the embedded node). */
     private final GroupCommit changes;
     private final ScheduledExecutorService storeWatch;
     /**
@@ -82,7 +82,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         this.journal = journal;
         this.memory = journal == null ? null : new MemoryBalances(dataSource, journal);
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
-        this.changes = new GroupCommit(dataSource, committers, "ocs-store",
+        // the node's embedded store changes balances in memory: no committer to keep waiting
+        this.changes = memory != null ? null : new GroupCommit(dataSource, committers, "ocs-store",
                 postgres ? JdbcBalanceStore::applyOnPostgres : null);
         this.storeWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ocs-store-watch");
@@ -379,7 +380,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         long debited = 0;
         // 1. against the reservation
         PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount - ?, reserved = reserved - ? WHERE id = ?");
-        for (long[] h : lockReservation(tx, key, false)) { // the embedded store's settlement only
+        for (long[] h : lockReservation(tx, key)) {
             long d = Math.min(left, h[1]);
             u.setLong(1, d);
             u.setLong(2, h[1]);
@@ -413,7 +414,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             return;
         }
         changes.run(tx -> {
-            releaseKey(tx, key, false);
+            releaseKey(tx, key);
             return null;
         });
     }
@@ -482,7 +483,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 }
             }
             for (String k : keys) {
-                releaseKey(tx, k, postgres);
+                releaseKey(tx, k);
             }
             return keys.size();
         });
@@ -581,7 +582,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     @Override
     public void close() {
         storeWatch.shutdownNow();
-        changes.close();
+        if (changes != null) {
+            changes.close();
+        }
         if (memory != null) {
             memory.close();
         }
@@ -716,13 +719,10 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * them here is not needed (that query was 18 % of the committer's samples; without the join
      * the difference is within the noise of this machine).
      */
-    private static List<long[]> lockReservation(SqlTransaction tx, String key, boolean lockBucketsToo)
-            throws SQLException {
+    private static List<long[]> lockReservation(SqlTransaction tx, String key) throws SQLException {
         List<long[]> held = new ArrayList<>();
-        PreparedStatement s = tx.prepare(lockBucketsToo
-                ? "SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
-                        + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE"
-                : "SELECT bucket_id, amount FROM reservation WHERE reservation_key = ? ORDER BY bucket_id FOR UPDATE");
+        PreparedStatement s = tx.prepare("SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
+                + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE");
         s.setString(1, key);
         try (ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
@@ -750,8 +750,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         return amount - left;
     }
 
-    private static void releaseKey(SqlTransaction tx, String key, boolean postgres) throws SQLException {
-        List<long[]> held = lockReservation(tx, key, postgres);
+    private static void releaseKey(SqlTransaction tx, String key) throws SQLException {
+        List<long[]> held = lockReservation(tx, key);
         PreparedStatement u = tx.prepare("UPDATE bucket SET reserved = reserved - ? WHERE id = ?");
         for (long[] h : held) {
             u.setLong(1, h[1]);

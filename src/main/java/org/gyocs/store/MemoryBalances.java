@@ -161,54 +161,20 @@ final class MemoryBalances implements AutoCloseable {
     // ------------------------------------------------------------------ charging
 
     Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key, Instant expires) {
-        ready();
-        Held before = held.get(key);
-        if (before != null && before.account() != accounts.get(subscriber)) {
-            release(key); // a key moves to another subscriber only by mistake; never leave its hold behind
-        }
-        Account a = accounts.get(subscriber);
-        if (a == null) {
-            return new Reservation(0, 0);
-        }
-        synchronized (a) {
-            return reserveIn(a, unit, ratingGroup, amount, key, expires);
-        }
+        return change(subscriber, key, new Reservation(0, 0),
+                (a, c) -> reserveIn(a, unit, ratingGroup, amount, key, expires));
     }
 
     long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used) {
-        Changes c = new Changes();
-        long debited;
-        long batch;
-        ready();
-        Account a = settlingAccount(subscriber, key);
-        if (a == null) {
-            return 0;
-        }
-        synchronized (a) {
-            debited = settleIn(a, unit, ratingGroup, key, used, c);
-            batch = append(c);
-        }
-        awaitDurable(batch);
-        return debited;
+        return change(subscriber, key, 0L, (a, c) -> settleIn(a, unit, ratingGroup, key, used, c));
     }
 
     Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
                                  long amount, Instant expires) {
-        Changes c = new Changes();
-        Reservation r;
-        long batch;
-        ready();
-        Account a = settlingAccount(subscriber, key);
-        if (a == null) {
-            return new Reservation(0, 0);
-        }
-        synchronized (a) {
+        return change(subscriber, key, new Reservation(0, 0), (a, c) -> {
             settleIn(a, unit, ratingGroup, key, used, c);
-            r = reserveIn(a, unit, ratingGroup, amount, key, expires);
-            batch = append(c);
-        }
-        awaitDurable(batch);
-        return r;
+            return reserveIn(a, unit, ratingGroup, amount, key, expires);
+        });
     }
 
     void release(String key) {
@@ -222,20 +188,7 @@ final class MemoryBalances implements AutoCloseable {
     }
 
     long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
-        ready();
-        Account a = accounts.get(subscriber);
-        if (a == null) {
-            return 0;
-        }
-        Changes c = new Changes();
-        long debited;
-        long batch;
-        synchronized (a) {
-            debited = debitFreeIn(a, unit, ratingGroup, amount, c);
-            batch = append(c);
-        }
-        awaitDurable(batch);
-        return debited;
+        return change(subscriber, null, 0L, (a, c) -> debitFreeIn(a, unit, ratingGroup, amount, c));
     }
 
     long available(String subscriber, UnitType unit, Long ratingGroup) {
@@ -269,18 +222,37 @@ final class MemoryBalances implements AutoCloseable {
         return released;
     }
 
+    /** What a request does to one subscriber's buckets, under its lock; amount changes go to c. */
+    @FunctionalInterface
+    private interface Change<T> {
+        T apply(Account a, Changes c);
+    }
+
     /**
-     * The account a settlement locks: the subscriber's, which is where the key's hold is (a
-     * hold on another account, only by mistake, is released first and the usage debited from
-     * what is free).
+     * Runs a change on the subscriber's account (or answers {@code none} when it has no
+     * buckets), appends its amount changes to the journal under the account's lock and returns
+     * once they are synced. A key held on another account, only by mistake, is released first:
+     * its hold is never left behind, and usage is then debited from what is free.
      */
-    private Account settlingAccount(String subscriber, String key) {
+    private <T> T change(String subscriber, String key, T none, Change<T> work) {
+        ready();
         Account a = accounts.get(subscriber);
-        Held h = held.get(key);
-        if (h != null && h.account() != a) {
+        Held before = key == null ? null : held.get(key);
+        if (before != null && before.account() != a) {
             release(key);
         }
-        return a;
+        if (a == null) {
+            return none;
+        }
+        Changes c = new Changes();
+        T result;
+        long batch;
+        synchronized (a) {
+            result = work.apply(a, c);
+            batch = append(c);
+        }
+        awaitDurable(batch);
+        return result;
     }
 
     /** The same rules as JdbcBalanceStore.reserveIn; the caller holds the account's lock. */

@@ -14,6 +14,7 @@ import java.sql.Statement;
 import java.util.List;
 
 import org.gyocs.core.UnitType;
+import org.gyocs.testing.Stores;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,7 +28,7 @@ class AmountJournalTest {
     Path dir;
 
     private String url() {
-        return "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE";
+        return Stores.embeddedFile(dir);
     }
 
     /** Debits of 1, 2, 3 ... n, each acknowledged, then H2 dies without writing what it holds. */

@@ -144,7 +144,7 @@ class JdbcBalanceStoreTest {
      */
     @Test
     void embeddedBalancesLiveInTheNodeAndMeetAdministrationInTheDatabase(@TempDir Path dir) throws Exception {
-        String url = "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE";
+        String url = Stores.embeddedFile(dir);
         try (JdbcBalanceStore node = JdbcBalanceStore.open(url, null, null, 4);
              JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url, null, null)) {
             node.add(List.of(bucket("4917008", UnitType.OCTETS, 1000, null, null)), false);

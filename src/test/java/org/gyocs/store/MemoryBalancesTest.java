@@ -10,6 +10,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 import org.gyocs.core.UnitType;
+import org.gyocs.testing.Stores;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,7 +21,7 @@ class MemoryBalancesTest {
     Path dir;
 
     private String url() {
-        return "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE";
+        return Stores.embeddedFile(dir);
     }
 
     private long journalled() throws Exception {

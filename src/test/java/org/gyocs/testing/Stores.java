@@ -39,7 +39,12 @@ public final class Stores {
     public static String freshEmbeddedFile() throws Exception {
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("gyocs-store");
         dir.toFile().deleteOnExit();
-        return "jdbc:h2:file:" + dir.resolve("ocs") + ";AUTO_SERVER=TRUE";
+        return embeddedFile(dir);
+    }
+
+    /** The node's embedded store in a directory, as bin/ocs.sh opens it. */
+    public static String embeddedFile(java.nio.file.Path dir) {
+        return org.gyocs.app.GyDiameterApplication.embeddedStore(dir);
     }
 
     /** h2 (in memory, SQL), embedded (a file: the node's balances in memory) or postgres. */
