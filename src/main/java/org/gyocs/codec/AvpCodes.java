@@ -1,12 +1,13 @@
 package org.gyocs.codec;
 
 import java.util.List;
-import java.util.Set;
 
 /**
  * The AVPs this node understands: base protocol (RFC 6733), Credit-Control (RFC 4006) and the 3GPP
  * Gy AVPs of TS 32.299 (vendor 10415). An unknown AVP with the M-bit set is answered 5001
- * DIAMETER_AVP_UNSUPPORTED (RFC 6733 section 4.1); the same list as dictionary/dictionary.xml.
+ * DIAMETER_AVP_UNSUPPORTED (RFC 6733 section 4.1). Which AVPs are known, and which are grouped,
+ * comes from dictionary/dictionary.xml ({@link GyDictionary}); the constants here name the ones the
+ * node reads or writes, and a test checks each against the dictionary.
  */
 public final class AvpCodes {
     public static final long VENDOR_3GPP = 10415;
@@ -86,20 +87,6 @@ public final class AvpCodes {
     public static final int VOLUME_QUOTA_THRESHOLD = 869;
     public static final int QUOTA_HOLDING_TIME = 871;
 
-    /** RFC 4006 and base AVPs, vendor 0. */
-    private static final Set<Integer> BASE = Set.of(1, 11, 25, 27, 30, 33, 55, 257, 258, 259, 260, 263, 264, 265,
-            266, 267, 268, 269, 273, 277, 278, 279, 280, 281, 282, 283, 284, 285, 293, 294, 295, 296, 297, 298, 299,
-            411, 412, 413, 414, 415, 416, 417, 418, 419, 420, 421, 422, 423, 424, 425, 426, 427, 428, 429, 430, 431,
-            432, 433, 434, 435, 436, 437, 438, 439, 440, 441, 442, 443, 444, 445, 446, 447, 448, 449, 450, 451, 452,
-            453, 454, 455, 456, 457, 458, 459, 460, 461);
-    /** 3GPP AVPs of Gy (TS 32.299, TS 29.061), vendor 10415. */
-    private static final Set<Integer> TGPP = Set.of(2, 3, 12, 18, 21, 22, 23, 868, 869, 870, 871, 872, 873, 874, 881);
-
-    /** Grouped AVPs whose members are checked too (vendor 0, then 3GPP). */
-    private static final Set<Integer> GROUPED_BASE = Set.of(260, 279, 284, 297, 413, 423, 430, 431, 434, 437, 440,
-            443, 445, 446, 456, 457, 458);
-    private static final Set<Integer> GROUPED_3GPP = Set.of(873, 874);
-
     private AvpCodes() {
     }
 
@@ -108,8 +95,7 @@ public final class AvpCodes {
         if (a.code() == FAILED_AVP && !a.isVendorSpecific()) {
             return false;
         }
-        return a.isVendorSpecific() && a.vendorId() != 0 ? a.vendorId() == VENDOR_3GPP && GROUPED_3GPP.contains(a.code())
-                : GROUPED_BASE.contains(a.code());
+        return GyDictionary.get().isGrouped(vendorOf(a), a.code());
     }
 
     /**
@@ -132,19 +118,11 @@ public final class AvpCodes {
         return null;
     }
 
-    /** BASE as a bit set: the check runs for every AVP of every CCR. */
-    private static final java.util.BitSet BASE_BITS = bits(BASE);
-
-    private static java.util.BitSet bits(Set<Integer> codes) {
-        java.util.BitSet b = new java.util.BitSet();
-        codes.forEach(b::set);
-        return b;
+    public static boolean isKnown(Avp a) {
+        return GyDictionary.get().isKnown(vendorOf(a), a.code());
     }
 
-    public static boolean isKnown(Avp a) {
-        if (!a.isVendorSpecific() || a.vendorId() == 0) {
-            return a.code() >= 0 && BASE_BITS.get(a.code());
-        }
-        return a.vendorId() == VENDOR_3GPP && TGPP.contains(a.code());
+    private static long vendorOf(Avp a) {
+        return a.isVendorSpecific() ? a.vendorId() : 0;
     }
 }

@@ -5,9 +5,14 @@ import java.util.Arrays;
 /**
  * The AVP to report in Failed-AVP (RFC 6733 section 7.5): for a missing AVP, an example of it
  * with a minimal value; for an invalid one, the AVP as received. {@code data} is the AVP's
- * payload, so both transports encode it the same way.
+ * payload, so both transports encode it the same way; {@code vendorId} is 0 for the base and
+ * RFC 4006 AVPs, else the Vendor-ID the AVP was received with (3GPP's 10415).
  */
-public record FailedAvp(int code, byte[] data) {
+public record FailedAvp(int code, long vendorId, byte[] data) {
+
+    public FailedAvp(int code, byte[] data) {
+        this(code, 0, data);
+    }
 
     /** A missing AVP of type Unsigned32, Integer32 or Enumerated: four zero bytes. */
     public static FailedAvp missingNumber(int code) {
@@ -27,7 +32,7 @@ public record FailedAvp(int code, byte[] data) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof FailedAvp f && f.code == code && Arrays.equals(f.data, data);
+        return o instanceof FailedAvp f && f.code == code && f.vendorId == vendorId && Arrays.equals(f.data, data);
     }
 
     @Override
@@ -37,6 +42,6 @@ public record FailedAvp(int code, byte[] data) {
 
     @Override
     public String toString() {
-        return "FailedAvp[code=" + code + ", data=" + Arrays.toString(data) + "]";
+        return "FailedAvp[code=" + code + (vendorId != 0 ? "/" + vendorId : "") + ", data=" + Arrays.toString(data) + "]";
     }
 }

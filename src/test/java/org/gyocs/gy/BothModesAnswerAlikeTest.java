@@ -26,6 +26,7 @@ import org.gyocs.node.DiameterNode;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.TransportLimits;
 import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.Open5gsRequests;
 import org.gyocs.testing.TestPeer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -98,7 +99,39 @@ class BothModesAnswerAlikeTest {
                 replace(GyRequests.simple(0, "both;type7", 1, 0).avps(), Avp.unsigned32(AvpCodes.CC_REQUEST_TYPE, 7))));
         s.put("Unsigned32 of 2 bytes", GyRequests.ccr(h++,
                 replace(GyRequests.simple(0, "both;short", 4, 0).avps(), Avp.of(AvpCodes.CC_REQUEST_NUMBER, new byte[] {0, 1}))));
+        s.putAll(open5gs("both"));
         return s;
+    }
+
+    /** An Open5GS SMF's sessions, with a CC-Total-Octets request (since 2023) and with an empty one. */
+    static Map<String, DiameterMessage> open5gs(String prefix) {
+        Map<String, DiameterMessage> s = new LinkedHashMap<>();
+        int h = 700;
+        for (Long octets : new Long[] {1_000_000L, null}) {
+            String id = "smf.localdomain;" + prefix + ";" + (octets == null ? "empty" : "octets");
+            for (int type = 1; type <= 3; type++) {
+                s.put("Open5GS " + (octets == null ? "empty RSU " : "") + "CCR-" + "IUT".charAt(type - 1),
+                        Open5gsRequests.ccr(h++, id, type, type - 1, octets));
+            }
+        }
+        return s;
+    }
+
+    /** Open5GS refuses every PDU session whose CCR-I is not answered 2001 (it was 5001 in mock mode). */
+    @Test
+    void open5gsSessionsAreAnswered2001InBothModes() throws Exception {
+        for (DiameterNode node : List.of(jdiameter, mock)) {
+            try (TestPeer peer = new TestPeer(node.port())) {
+                assertEquals(2001, GyRequests.resultCode(peer.handshake()));
+                peer.awaitOpen();
+                for (Map.Entry<String, DiameterMessage> e : open5gs(node.getClass().getSimpleName()).entrySet()) {
+                    peer.send(e.getValue());
+                    DiameterMessage answer = DiameterCodec.decode(read(peer, node.getClass().getSimpleName(), e.getKey()));
+                    assertEquals(2001, GyRequests.resultCode(answer), node.getClass().getSimpleName() + " " + e.getKey()
+                            + ": " + dump(DiameterCodec.encode(answer)));
+                }
+            }
+        }
     }
 
     @Test

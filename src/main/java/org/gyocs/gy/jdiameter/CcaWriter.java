@@ -103,7 +103,7 @@ final class CcaWriter {
         }
         if (a.failedAvp() != null) {
             AvpSet failed = set.addGroupedAvp(Avp.FAILED_AVP, true, false);
-            failed.addAvp(a.failedAvp().code(), a.failedAvp().data(), true, false);
+            failed.addAvp(a.failedAvp().code(), a.failedAvp().data(), a.failedAvp().vendorId(), true, false);
         }
         return answer;
     }

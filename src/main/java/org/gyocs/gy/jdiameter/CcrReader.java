@@ -125,9 +125,18 @@ final class CcrReader {
     private static Long u32(Avp a) throws InvalidAvpException {
         byte[] raw = raw(a);
         if (raw.length != 4) {
-            throw new InvalidAvpException(a.getCode(), raw, "must have 4 bytes of data, not " + raw.length, null);
+            throw new InvalidAvpException(a.getCode(), a.getVendorId(), raw, "must have 4 bytes of data, not " + raw.length, null);
         }
         return ((raw[0] & 0xFFL) << 24) | ((raw[1] & 0xFFL) << 16) | ((raw[2] & 0xFFL) << 8) | (raw[3] & 0xFFL);
+    }
+
+    /** The value of a 4-byte AVP, or null when it is missing or not 4 bytes (for error answers). */
+    static Long readableU32(AvpSet set, int code) {
+        try {
+            return u32(set, code);
+        } catch (InvalidAvpException e) {
+            return null;
+        }
     }
 
     private static Long u64(AvpSet set, int code) throws InvalidAvpException {
@@ -137,7 +146,7 @@ final class CcrReader {
         }
         byte[] raw = raw(a);
         if (raw.length != 8) {
-            throw new InvalidAvpException(a.getCode(), raw, "must have 8 bytes of data, not " + raw.length, null);
+            throw new InvalidAvpException(a.getCode(), a.getVendorId(), raw, "must have 8 bytes of data, not " + raw.length, null);
         }
         long v = 0;
         for (byte b : raw) {
@@ -162,6 +171,6 @@ final class CcrReader {
         } catch (AvpDataException e) {
             raw = new byte[0];
         }
-        return new InvalidAvpException(a.getCode(), raw, "has invalid data", cause);
+        return new InvalidAvpException(a.getCode(), a.getVendorId(), raw, "has invalid data", cause);
     }
 }

@@ -147,8 +147,11 @@ final class CreditControlHandler {
     private Answer invalidAvp(Request request, InvalidAvpException e) {
         statistics.error();
         log.warn("Invalid AVP in CCR of session {}: {}", request.getSessionId(), e.getMessage());
+        // the CCA ABNF requires CC-Request-Type and CC-Request-Number even in an error answer
         CreditControlAnswer a = new CreditControlAnswer(request.getSessionId(), ResultCode.INVALID_AVP_VALUE,
-                null, null, null, null, List.of(), e.failedAvp(), e.getMessage());
+                CcrReader.readableU32(request.getAvps(), Avp.CC_REQUEST_TYPE),
+                CcrReader.readableU32(request.getAvps(), Avp.CC_REQUEST_NUMBER), null, null, List.of(),
+                e.failedAvp(), e.getMessage());
         return sent(CcaWriter.write(request, a, originHost, originRealm), a, null);
     }
 

@@ -7,9 +7,9 @@ final class InvalidAvpException extends Exception {
     private static final long serialVersionUID = 1L;
     private final transient FailedAvp failedAvp;
 
-    InvalidAvpException(int code, byte[] raw, String why, Throwable cause) {
+    InvalidAvpException(int code, long vendorId, byte[] raw, String why, Throwable cause) {
         super("AVP " + code + " " + why, cause);
-        this.failedAvp = new FailedAvp(code, raw == null ? new byte[0] : raw);
+        this.failedAvp = new FailedAvp(code, vendorId, raw == null ? new byte[0] : raw);
     }
 
     FailedAvp failedAvp() {

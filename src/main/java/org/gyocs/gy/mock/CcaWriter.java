@@ -9,6 +9,7 @@ import org.gyocs.codec.Avp;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.FailedAvp;
 import org.gyocs.core.FinalUnitIndication;
 import org.gyocs.core.QuotaThresholds;
 import org.gyocs.core.ServiceCreditAnswer;
@@ -95,9 +96,36 @@ final class CcaWriter {
         }
         avps.addAll(request.all(PROXY_INFO));
         if (a.failedAvp() != null) {
-            avps.add(Avp.grouped(FAILED_AVP, Avp.of(a.failedAvp().code(), a.failedAvp().data())));
+            avps.add(Avp.grouped(FAILED_AVP, new Avp(a.failedAvp().code(), Avp.FLAG_MANDATORY, a.failedAvp().vendorId(),
+                    a.failedAvp().data())));
         }
         return request.answer(false, avps);
+    }
+
+    /**
+     * A CCA refusing a CCR the core never saw (an unsupported or undecodable AVP): the CCA ABNF
+     * (RFC 4006 section 3.2) still requires Auth-Application-Id, CC-Request-Type and
+     * CC-Request-Number, which are copied when the request carried them readably (freeDiameter
+     * flags an answer without them). Protocol errors (3xxx) carry the E-bit.
+     */
+    static DiameterMessage error(DiameterMessage request, long resultCode, String message, Avp failed,
+                                 String originHost, String originRealm) {
+        CreditControlAnswer a = new CreditControlAnswer(null, resultCode, readableU32(request, CC_REQUEST_TYPE),
+                readableU32(request, CC_REQUEST_NUMBER), null, null, java.util.List.of(),
+                failed == null ? null : failedAvp(failed), message);
+        DiameterMessage cca = write(request, a, originHost, originRealm);
+        boolean protocolError = resultCode >= 3000 && resultCode < 4000;
+        return protocolError ? request.answer(true, cca.avps()) : cca;
+    }
+
+    /** The core's view of a received AVP, Vendor-ID included (a 3GPP AVP is reported as such). */
+    static FailedAvp failedAvp(Avp a) {
+        return new FailedAvp(a.code(), a.isVendorSpecific() ? a.vendorId() : 0, a.data());
+    }
+
+    private static Long readableU32(DiameterMessage request, int code) {
+        Avp a = request.avp(code);
+        return a == null || a.data().length != 4 ? null : java.nio.ByteBuffer.wrap(a.data()).getInt() & 0xFFFFFFFFL;
     }
 
     private static Avp finalUnitIndication(FinalUnitIndication f) {

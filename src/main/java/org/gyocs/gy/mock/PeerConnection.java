@@ -20,7 +20,6 @@ import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.CreditControlRequest;
-import org.gyocs.core.FailedAvp;
 import org.gyocs.core.ResultCode;
 import org.gyocs.node.TrafficLog;
 
@@ -161,7 +160,11 @@ final class PeerConnection {
             DiameterMessage partial = e.partial();
             if (partial != null && partial.isRequest() && e.resultCode() != 0) {
                 log.warn("Malformed {} from {} ({}): {}", partial.commandCode(), remote, peerHost, e.getMessage());
-                send(ctx.base().error(partial, e.resultCode(), e.getMessage(), e.failedAvp()));
+                if (partial.commandCode() == BaseMessages.CCR) {
+                    answerRefusedCcr(partial, e.resultCode(), e.getMessage(), e.failedAvp());
+                } else {
+                    send(ctx.base().error(partial, e.resultCode(), e.getMessage(), e.failedAvp()));
+                }
                 return;
             }
             log.warn("Closing {} ({}): {}", remote, peerHost, e.getMessage());
@@ -275,24 +278,16 @@ final class PeerConnection {
             if (unsupported != null) {
                 ctx.statistics().error();
                 log.warn("CCR from {} has unsupported mandatory AVP {}: 5001", remote, unsupported);
-                send(ctx.base().error(m, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP " + unsupported.code(), unsupported));
+                answerRefusedCcr(m, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP " + unsupported.code()
+                        + (unsupported.isVendorSpecific() ? " of vendor " + unsupported.vendorId() : ""), unsupported);
                 return;
             }
             ccr = CcrReader.read(m);
         } catch (DiameterDecodeException e) {
             ctx.statistics().error();
             log.warn("Malformed CCR from {}: {}", remote, e.getMessage());
-            if (e.resultCode() == ResultCode.INVALID_AVP_VALUE && e.failedAvp() != null) {
-                // answered as a CCA, exactly as the jDiameter mode does
-                CreditControlAnswer invalid = new CreditControlAnswer(sessionIdOf(m), ResultCode.INVALID_AVP_VALUE,
-                        null, null, null, null, List.of(), new FailedAvp(e.failedAvp().code(), e.failedAvp().data()),
-                        e.getMessage());
-                ctx.statistics().answerSent(invalid.resultCode());
-                send(CcaWriter.write(m, invalid, ctx.originHost(), ctx.originRealm()));
-            } else {
-                send(ctx.base().error(m, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE : e.resultCode(),
-                        e.getMessage(), e.failedAvp()));
-            }
+            answerRefusedCcr(m, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE : e.resultCode(), e.getMessage(),
+                    e.failedAvp());
             return;
         }
         if (ctx.core().answersAtOnce(ccr)) {
@@ -349,9 +344,10 @@ final class PeerConnection {
         return CcaWriter.write(m, answer, ctx.originHost(), ctx.originRealm());
     }
 
-    private static String sessionIdOf(DiameterMessage m) {
-        Avp a = m.avp(AvpCodes.SESSION_ID);
-        return a == null ? null : a.utf8();
+    /** A CCR refused before the core saw it is still answered with a CCA, and counted. */
+    private void answerRefusedCcr(DiameterMessage ccr, long resultCode, String message, Avp failed) {
+        ctx.statistics().answerSent(resultCode);
+        send(CcaWriter.error(ccr, resultCode, message, failed, ctx.originHost(), ctx.originRealm()));
     }
 
     // ---------------------------------------------------------------- writing

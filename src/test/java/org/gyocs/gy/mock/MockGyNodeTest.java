@@ -262,6 +262,26 @@ class MockGyNodeTest {
         }
     }
 
+    /** RFC 4006 3.2: even a refusal is a CCA, with Auth-Application-Id, CC-Request-Type and CC-Request-Number. */
+    @Test
+    void a5001AnswerIsAWholeCcaNamingTheVendorAvp() throws Exception {
+        try (TestPeer p = new TestPeer(node.port())) {
+            p.handshake();
+            List<Avp> avps = GyRequests.header("unk;vendor", 2, 7);
+            avps.add(Avp.vendor(65001, AvpCodes.VENDOR_3GPP, new byte[] {0, 0, 0, 1}));
+            DiameterMessage a = p.request(GyRequests.ccr(11, avps));
+            assertEquals(5001, resultCode(a));
+            assertEquals(4, a.avp(AvpCodes.AUTH_APPLICATION_ID).unsigned32());
+            assertEquals(2, a.avp(AvpCodes.CC_REQUEST_TYPE).unsigned32());
+            assertEquals(7, a.avp(AvpCodes.CC_REQUEST_NUMBER).unsigned32());
+            Avp failed = a.avp(AvpCodes.FAILED_AVP).group().get(0);
+            assertEquals(65001, failed.code());
+            assertEquals(AvpCodes.VENDOR_3GPP, failed.vendorId());
+        }
+        assertEquals(1L, ((java.util.Map<?, ?>) stats.snapshot().get(NodeStatistics.ANSWERS_BY_RESULT_CODE)).get(5001L),
+                "the refusal is counted as an answer");
+    }
+
     @Test
     void answerWhereARequestWasExpectedIsDropped() throws Exception {
         try (TestPeer p = new TestPeer(node.port())) {
