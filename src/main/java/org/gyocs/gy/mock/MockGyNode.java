@@ -61,6 +61,8 @@ public final class MockGyNode implements DiameterNode, MockContext {
             throw new IllegalStateException("already started");
         }
         ListeningPorts.checkBindable(settings.bindAddress(), settings.port());
+        // read dictionary.xml now, not on the first CCR (and fail the start, not a request, if it is broken)
+        org.gyocs.codec.GyDictionary.get();
         try {
             server = ServerSocketChannel.open();
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
