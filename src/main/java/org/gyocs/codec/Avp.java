@@ -96,7 +96,11 @@ public record Avp(int code, int flags, long vendorId, byte[] data) {
             throw DiameterDecodeException.invalidAvp(this, "AVP " + code + " must have 8 bytes of data, not " + data.length);
         }
         long v = ByteBuffer.wrap(data).getLong();
-        return v < 0 ? Long.MAX_VALUE : v;
+        if (v < 0) {
+            // above 2^63-1: no real amount, and capping it once let a report be read as something else
+            throw DiameterDecodeException.invalidAvp(this, "AVP " + code + " exceeds 2^63-1");
+        }
+        return v;
     }
 
     public String utf8() {

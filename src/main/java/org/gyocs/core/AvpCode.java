@@ -10,6 +10,7 @@ public final class AvpCode {
     public static final int ORIGIN_HOST = 264;
     public static final int DESTINATION_REALM = 283;
     public static final int ORIGIN_REALM = 296;
+    public static final int CC_OUTPUT_OCTETS = 414;
     public static final int CC_REQUEST_NUMBER = 415;
     public static final int CC_REQUEST_TYPE = 416;
     public static final int SERVICE_CONTEXT_ID = 461;

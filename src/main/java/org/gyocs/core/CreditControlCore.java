@@ -63,6 +63,28 @@ public final class CreditControlCore implements CreditControl {
         if (r.requestNumber() == null) {
             return missing(r, FailedAvp.missingNumber(AvpCode.CC_REQUEST_NUMBER), "CC-Request-Number");
         }
+        return octetsInRange(r);
+    }
+
+    /**
+     * Input plus output octets must fit in 63 bits: a wrapped sum is a negative usage, and a
+     * negative settlement would credit the balance (an audit's CCR-U reporting 2^63-1 and
+     * 2^63-1-10^9 octets took a 1,000,000-octet bucket to 1,001,000,002).
+     */
+    private static Optional<CreditControlAnswer> octetsInRange(CreditControlRequest r) {
+        List<ServiceUnits> all = new ArrayList<>(2 + 2 * r.services().size());
+        all.add(r.requested());
+        all.add(r.used());
+        for (ServiceCreditRequest m : r.services()) {
+            all.add(m.requested());
+            all.add(m.used());
+        }
+        for (ServiceUnits u : all) {
+            if (u != null && !u.octetsInRange()) {
+                return invalid(r, FailedAvp.unsigned64(AvpCode.CC_OUTPUT_OCTETS, u.outputOctets()),
+                        "CC-Input-Octets plus CC-Output-Octets exceeds 2^63-1");
+            }
+        }
         return Optional.empty();
     }
 

@@ -24,6 +24,11 @@ public record FailedAvp(int code, long vendorId, byte[] data) {
         return new FailedAvp(code, new byte[0]);
     }
 
+    /** A 64-bit AVP received with an invalid value. */
+    public static FailedAvp unsigned64(int code, long value) {
+        return new FailedAvp(code, java.nio.ByteBuffer.allocate(8).putLong(value).array());
+    }
+
     /** A 32-bit AVP received with an invalid value. */
     public static FailedAvp invalidNumber(int code, long value) {
         int v = (int) value;

@@ -284,8 +284,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     /** Usage in the reservation's unit; other units reported are not charged by this reservation. */
     private static UnitAmount usedAmount(ServiceUnits used, UnitType unit) {
         long n = switch (unit) {
-            case OCTETS -> used.totalOctets() != null ? used.totalOctets()
-                    : (used.inputOctets() == null ? 0 : used.inputOctets()) + (used.outputOctets() == null ? 0 : used.outputOctets());
+            case OCTETS -> used.totalOctets() != null ? used.totalOctets() : used.inputPlusOutputOctets();
             case SECONDS -> used.time() == null ? 0 : used.time();
             case UNITS -> used.serviceSpecificUnits() == null ? 0 : used.serviceSpecificUnits();
         };

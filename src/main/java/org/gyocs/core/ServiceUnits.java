@@ -21,14 +21,31 @@ public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long o
         return new ServiceUnits(null, null, null, null, n);
     }
 
-    /** Field-wise sum, for several Used-Service-Unit AVPs of one MSCC (one per tariff period, RFC 4006 8.19). */
+    /**
+     * Field-wise sum, for several Used-Service-Unit AVPs of one MSCC (one per tariff period, RFC
+     * 4006 8.19). Exact: a sum past 2^63-1 throws {@link ArithmeticException}, which the reader
+     * answers 5004, since a wrapped sum is a negative usage that would credit the balance.
+     */
     public ServiceUnits plus(ServiceUnits o) {
         return new ServiceUnits(sum(time, o.time), sum(totalOctets, o.totalOctets), sum(inputOctets, o.inputOctets),
                 sum(outputOctets, o.outputOctets), sum(serviceSpecificUnits, o.serviceSpecificUnits));
     }
 
     private static Long sum(Long a, Long b) {
-        return a == null ? b : b == null ? a : a + b;
+        if (a == null) {
+            return b; // (a ternary here once unboxed a null b: two USUs of different units threw NullPointerException)
+        }
+        return b == null ? a : Long.valueOf(Math.addExact(a, b));
+    }
+
+    /** CC-Input-Octets plus CC-Output-Octets, the octets of a report without CC-Total-Octets; exact. */
+    public long inputPlusOutputOctets() {
+        return Math.addExact(inputOctets == null ? 0 : inputOctets, outputOctets == null ? 0 : outputOctets);
+    }
+
+    /** Whether {@link #inputPlusOutputOctets()} fits in 63 bits (the core refuses a request where it does not). */
+    public boolean octetsInRange() {
+        return inputOctets == null || outputOctets == null || inputOctets <= Long.MAX_VALUE - outputOctets;
     }
 
     public boolean isEmpty() {
@@ -45,9 +62,7 @@ public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long o
             return new UnitAmount(UnitType.OCTETS, totalOctets);
         }
         if (inputOctets != null || outputOctets != null) {
-            long in = inputOctets == null ? 0 : inputOctets;
-            long out = outputOctets == null ? 0 : outputOctets;
-            return new UnitAmount(UnitType.OCTETS, in + out);
+            return new UnitAmount(UnitType.OCTETS, inputPlusOutputOctets());
         }
         if (time != null) {
             return new UnitAmount(UnitType.SECONDS, time);

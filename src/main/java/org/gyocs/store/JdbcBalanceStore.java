@@ -277,6 +277,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     @Override
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
                                Instant expires) {
+        requireAmount("reservation", amount);
         if (memory != null) {
             return memory.reserve(subscriber, unit, ratingGroup, amount, key, expires);
         }
@@ -289,6 +290,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used) {
+        requireAmount("usage", used);
         if (memory != null) {
             return memory.settle(subscriber, unit, ratingGroup, key, used);
         }
@@ -306,6 +308,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
                                        long amount, Instant expires) {
+        requireAmount("usage", used);
+        requireAmount("reservation", amount);
         if (memory != null) {
             return memory.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires);
         }
@@ -421,6 +425,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        requireAmount("debit", amount);
         if (memory != null) {
             return memory.debit(subscriber, unit, ratingGroup, amount);
         }
@@ -438,6 +443,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        requireAmount("refund", amount);
         GroupCommit.Work<Long> refund = tx -> {
             creditIn(tx, subscriber, unit, ratingGroup, amount);
             return nextGeneration(tx); // a node charging in memory reads its balances again
@@ -452,6 +458,16 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             generation = changes.run(refund);
         }
         changed(generation);
+    }
+
+    /**
+     * Every kind of store refuses a negative amount: a negative usage or debit would add to the
+     * balance (the core refuses amounts that overflow; this is the store's own guard).
+     */
+    private static void requireAmount(String what, long amount) {
+        if (amount < 0) {
+            throw new IllegalArgumentException("A " + what + " of " + amount + " is negative: refused");
+        }
     }
 
     @Override

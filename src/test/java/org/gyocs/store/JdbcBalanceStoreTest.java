@@ -89,6 +89,36 @@ class JdbcBalanceStoreTest {
         }
     }
 
+    /** A negative usage or debit would add to the balance: every kind refuses it and changes nothing. */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void negativeAmountsAreRefusedAndCreditNothing(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917009", UnitType.OCTETS, 1000, null, null)), false);
+            s.reserve("4917009", UnitType.OCTETS, null, 100, "neg", LATER);
+            assertThrows(IllegalArgumentException.class, () -> s.settle("4917009", UnitType.OCTETS, null, "neg", -1_000_000));
+            assertThrows(IllegalArgumentException.class,
+                    () -> s.settleAndReserve("4917009", UnitType.OCTETS, null, "neg", -5, 10, LATER));
+            assertThrows(IllegalArgumentException.class, () -> s.debit("4917009", UnitType.OCTETS, null, -7));
+            assertThrows(IllegalArgumentException.class, () -> s.credit("4917009", UnitType.OCTETS, null, -7));
+            assertThrows(IllegalArgumentException.class, () -> s.reserve("4917009", UnitType.OCTETS, null, -7, "x", LATER));
+            assertEquals(1000, s.buckets("4917009").get(0).amount());
+            assertEquals(900, s.available("4917009", UnitType.OCTETS, null));
+            if (kind.equals("postgres")) {
+                // the functions refuse it too, whoever calls them
+                try (java.sql.Connection c = s.dataSource().getConnection();
+                     java.sql.Statement st = c.createStatement()) {
+                    java.sql.SQLException e = assertThrows(java.sql.SQLException.class, () -> st.execute(
+                            "SELECT ocs_settle('4917009', 'octets', NULL, 'neg', -1000000, now()::timestamp)"));
+                    assertTrue(e.getMessage().contains("negative"), e.getMessage());
+                    assertThrows(java.sql.SQLException.class, () -> st.execute(
+                            "SELECT ocs_debit_free('4917009', 'octets', NULL, -5, now()::timestamp)"));
+                }
+                assertEquals(1000, s.buckets("4917009").get(0).amount());
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"h2", "embedded", "postgres"})
     void usageBeyondTheReservationIsDebitedButNeverBelowZero(String kind) throws Exception {

@@ -80,7 +80,12 @@ final class CcrReader {
         ServiceUnits total = null;
         for (Avp usu : g.getAvps(Avp.USED_SERVICE_UNIT)) {
             ServiceUnits u = units(grouped(usu));
-            total = total == null ? u : total.plus(u);
+            try {
+                total = total == null ? u : total.plus(u);
+            } catch (ArithmeticException e) {
+                throw new InvalidAvpException(usu.getCode(), usu.getVendorId(), raw(usu),
+                        "(Used-Service-Unit) amounts add up past 2^63-1", e);
+            }
         }
         return total;
     }
@@ -152,8 +157,11 @@ final class CcrReader {
         for (byte b : raw) {
             v = (v << 8) | (b & 0xFFL);
         }
-        // Unsigned64 above Long.MAX_VALUE cannot be a real amount; cap rather than go negative.
-        return v < 0 ? Long.MAX_VALUE : v;
+        if (v < 0) {
+            // Unsigned64 above 2^63-1 cannot be a real amount (and capping it hid that)
+            throw new InvalidAvpException(a.getCode(), a.getVendorId(), raw, "exceeds 2^63-1", null);
+        }
+        return v;
     }
 
     private static byte[] raw(Avp a) throws InvalidAvpException {

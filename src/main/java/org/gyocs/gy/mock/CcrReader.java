@@ -61,7 +61,11 @@ final class CcrReader {
         for (Avp usu : g) {
             if (usu.code() == USED_SERVICE_UNIT && !usu.isVendorSpecific()) {
                 ServiceUnits u = units(usu.group());
-                total = total == null ? u : total.plus(u);
+                try {
+                    total = total == null ? u : total.plus(u);
+                } catch (ArithmeticException e) {
+                    throw DiameterDecodeException.invalidAvp(usu, "Used-Service-Unit amounts add up past 2^63-1");
+                }
             }
         }
         return total;
