@@ -11,6 +11,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
+import org.gyocs.admin.AdminChannel;
 import org.gyocs.core.ChargingPolicy;
 import org.gyocs.core.OnlineCharging;
 import org.gyocs.core.GrantPolicy;
@@ -18,6 +19,7 @@ import org.gyocs.core.NodeStatistics;
 import org.gyocs.gy.jdiameter.JDiameterGyNode;
 import org.gyocs.gy.mock.MockGyNode;
 import org.gyocs.node.DiameterNode;
+import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
 import org.gyocs.node.TrafficLog;
@@ -58,6 +60,7 @@ public final class GyDiameterApplication {
     private DiameterNode node;
     private OnlineCharging onlineCharging;
     private JdbcBalanceStore store;
+    private AdminChannel adminChannel;
     private CountDownLatch stopped = new CountDownLatch(0);
 
     private GyDiameterApplication(Builder b) {
@@ -72,12 +75,16 @@ public final class GyDiameterApplication {
     }
 
     /**
-     * The embedded store: an H2 file under {@code dataDir}. AUTO_SERVER lets bin/ocs-admin.sh use it
-     * while the node runs. H2 writes in the background; the store's journal (next to the file)
-     * keeps every acknowledged debit (org.gyocs.store.AmountJournal).
+     * The embedded store: an H2 file under {@code dataDir}, opened by this process alone. No
+     * AUTO_SERVER: it opened a TCP port on every interface with empty credentials; bin/ocs-admin.sh
+     * reaches a running node through its admin socket instead (org.gyocs.admin.AdminChannel).
+     * DB_CLOSE_ON_EXIT=FALSE: the node closes the database itself, after its last debit; H2's own
+     * shutdown hook racing that close once left a file that would not open again. H2 writes in the
+     * background; the store's journal (next to the file) keeps every acknowledged debit
+     * (org.gyocs.store.AmountJournal).
      */
     public static String embeddedStore(Path dataDir) {
-        return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("ocs") + ";AUTO_SERVER=TRUE";
+        return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("ocs") + ";DB_CLOSE_ON_EXIT=FALSE";
     }
 
     /** A builder with the defaults of {@code bin/ocs.sh}. */
@@ -139,7 +146,16 @@ public final class GyDiameterApplication {
                 Configurator.setLevel(TrafficLog.NAME, Level.INFO);
             }
             NodeStatistics fresh = new NodeStatistics();
+            // the port first: someone who started the node twice needs to read "Address already in use"
+            ListeningPorts.checkBindable(settings.bindAddress(), settings.port());
             JdbcBalanceStore s = openStore();
+            AdminChannel admin;
+            try {
+                admin = openAdminChannel(s);
+            } catch (NodeStartException e) {
+                s.close();
+                throw e;
+            }
             OnlineCharging core = new OnlineCharging(charging, s, fresh);
             DiameterNode n = mock ? new MockGyNode(settings, core, fresh)
                     : new JDiameterGyNode(settings, core, fresh);
@@ -147,9 +163,13 @@ public final class GyDiameterApplication {
                 n.start();
             } catch (NodeStartException | RuntimeException e) {
                 core.close();
+                if (admin != null) {
+                    admin.close();
+                }
                 s.close();
                 throw e;
             }
+            adminChannel = admin;
             statistics = fresh;
             node = n;
             onlineCharging = core;
@@ -191,6 +211,20 @@ public final class GyDiameterApplication {
         return s;
     }
 
+    /** On the embedded store, the socket through which bin/ocs-admin.sh works while the node runs; else null. */
+    private AdminChannel openAdminChannel(JdbcBalanceStore s) throws NodeStartException {
+        java.util.Optional<Path> dir = JdbcBalanceStore.embeddedDirectory(storeUrl);
+        if (dir.isEmpty()) {
+            return null; // PostgreSQL: ocs-admin works on it directly, with its own credentials
+        }
+        Path socket = AdminChannel.socketIn(dir.get());
+        try {
+            return AdminChannel.serve(socket, AdminChannel.commandsOn(s));
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new NodeStartException("Cannot open the admin socket " + socket + ": " + e.getMessage(), e);
+        }
+    }
+
     private static String blankToNull(String s) {
         return s == null || s.isBlank() ? null : s;
     }
@@ -229,11 +263,17 @@ public final class GyDiameterApplication {
         n.stop();
         OnlineCharging core;
         JdbcBalanceStore s;
+        AdminChannel admin;
         synchronized (this) {
             core = onlineCharging;
             s = store;
+            admin = adminChannel;
             onlineCharging = null;
             store = null;
+            adminChannel = null;
+        }
+        if (admin != null) {
+            admin.close();
         }
         if (core != null) {
             core.close();

@@ -4,36 +4,28 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
+import org.gyocs.admin.AdminChannel;
+import org.gyocs.admin.SubscriberCommands;
 import org.gyocs.app.GyDiameterApplication;
 import org.gyocs.app.OcsConfiguration;
-import org.gyocs.store.Bucket;
 import org.gyocs.store.JdbcBalanceStore;
 import org.gyocs.store.StoreException;
-import org.gyocs.store.SubscriberCsv;
 
 /**
  * {@code bin/ocs-admin.sh}: lists, shows, adds, tops up and deletes subscribers in the balance
- * store, also while the node runs (the embedded store is opened in H2's auto-server mode, so
- * the node and this command share it; PostgreSQL is shared anyway).
+ * store, also while the node runs: on the embedded store the command then runs inside the node,
+ * through its admin socket (data/admin.sock, only for the node's own user); on PostgreSQL, which
+ * is shared anyway, on the database directly.
  */
 public final class AdminCommand {
-    static final String USAGE = """
-            usage: ocs-admin.sh [--store URL] [--ocs-config FILE] COMMAND
-              list                                   subscribers and their balances
-              show SUBSCRIBER                        the buckets of one subscriber
-              add SUBSCRIBER UNIT AMOUNT [RG] [EXPIRES]
-                                                     a new bucket (unit octets|seconds|units; RG, EXPIRES optional)
-              topup SUBSCRIBER UNIT AMOUNT [RG]      adds to the bucket of that unit and rating group
-              delete SUBSCRIBER                      the subscriber and all its buckets
-              import FILE                            a CSV (subscriber,unit,amount,rating_group,expires);
-                                                     replaces the buckets of the subscribers it names
-            The store is --store, else 'store' of config/ocs.properties, else the embedded store in data/.""";
+    static final String USAGE = SubscriberCommands.USAGE;
 
     private AdminCommand() {
     }
@@ -79,89 +71,34 @@ public final class AdminCommand {
         if (url == null || url.isBlank()) {
             url = GyDiameterApplication.embeddedStore(home.resolve("data"));
         }
+        SubscriberCommands.Request request;
+        try {
+            request = SubscriberCommands.Request.of(a);
+        } catch (IOException e) {
+            System.err.println("Error: cannot read " + e.getMessage());
+            return 1;
+        }
+        Optional<Path> embedded = JdbcBalanceStore.embeddedDirectory(url);
+        if (embedded.isPresent()) {
+            Path socket = AdminChannel.socketIn(embedded.get());
+            try {
+                Optional<AdminChannel.Response> r = AdminChannel.call(socket, request);
+                if (r.isPresent()) {
+                    System.out.print(r.get().out());
+                    System.err.print(r.get().err());
+                    return r.get().exitStatus();
+                }
+            } catch (IOException e) {
+                System.err.println("Error: the node on " + embedded.get() + " did not answer on " + socket + ": "
+                        + e.getMessage() + " (ocs-admin must run as the node's user)");
+                return 1;
+            }
+        }
         try (JdbcBalanceStore store = JdbcBalanceStore.openForAdministration(url, blank(user), blank(password))) {
-            return execute(store, a);
+            return SubscriberCommands.execute(store, request, System.out, System.err);
         } catch (StoreException e) {
             System.err.println("Error: " + e.getMessage());
             return 1;
-        } catch (IllegalArgumentException | IOException e) {
-            System.err.println("Error: " + e.getMessage());
-            return 1;
-        }
-    }
-
-    private static int execute(JdbcBalanceStore store, List<String> a) throws IOException {
-        String cmd = a.get(0);
-        switch (cmd) {
-            case "list" -> {
-                for (String s : store.subscribers()) {
-                    System.out.println(s + "  " + summary(store.buckets(s)));
-                }
-                return 0;
-            }
-            case "show" -> {
-                need(a, 2);
-                List<Bucket> buckets = store.buckets(a.get(1));
-                if (buckets.isEmpty() && !store.subscribers().contains(a.get(1))) {
-                    System.err.println("Error: no subscriber " + a.get(1));
-                    return 1;
-                }
-                System.out.println("subscriber " + a.get(1));
-                System.out.printf("%-6s %-8s %15s %15s %12s %s%n", "bucket", "unit", "amount", "reserved", "rating_group", "expires");
-                for (Bucket b : buckets) {
-                    System.out.printf("%-6d %-8s %15d %15d %12s %s%n", b.id(), Bucket.unitName(b.unit()), b.amount(),
-                            b.reserved(), b.ratingGroup() == null ? "-" : b.ratingGroup(),
-                            b.expires() == null ? "-" : b.expires());
-                }
-                return 0;
-            }
-            case "add" -> {
-                need(a, 4);
-                String row = a.get(1) + "," + a.get(2) + "," + a.get(3) + "," + (a.size() > 4 ? a.get(4) : "") + ","
-                        + (a.size() > 5 ? a.get(5) : "");
-                store.add(List.of(SubscriberCsv.row(row)), false);
-                System.out.println("added " + row);
-                return 0;
-            }
-            case "topup" -> {
-                need(a, 4);
-                Bucket b = SubscriberCsv.row(a.get(1) + "," + a.get(2) + "," + a.get(3) + "," + (a.size() > 4 ? a.get(4) : "") + ",");
-                store.credit(b.subscriber(), b.unit(), b.ratingGroup(), b.amount());
-                System.out.println("topped up " + b.subscriber() + " by " + b.amount() + " " + Bucket.unitName(b.unit()));
-                return 0;
-            }
-            case "delete" -> {
-                need(a, 2);
-                if (!store.delete(a.get(1))) {
-                    System.err.println("Error: no subscriber " + a.get(1));
-                    return 1;
-                }
-                System.out.println("deleted " + a.get(1));
-                return 0;
-            }
-            case "import" -> {
-                need(a, 2);
-                List<Bucket> buckets = SubscriberCsv.read(Path.of(a.get(1)));
-                store.add(buckets, true);
-                System.out.println("imported " + buckets.size() + " buckets");
-                return 0;
-            }
-            default -> throw new IllegalArgumentException("unknown command '" + cmd + "'\n" + USAGE);
-        }
-    }
-
-    private static String summary(List<Bucket> buckets) {
-        StringBuilder sb = new StringBuilder();
-        for (Bucket b : buckets) {
-            sb.append(sb.length() == 0 ? "" : ", ").append(b.amount() - b.reserved()).append(' ')
-                    .append(Bucket.unitName(b.unit())).append(b.ratingGroup() == null ? "" : " rg" + b.ratingGroup());
-        }
-        return sb.length() == 0 ? "(no buckets)" : sb.toString();
-    }
-
-    private static void need(List<String> a, int n) {
-        if (a.size() < n) {
-            throw new IllegalArgumentException("'" + a.get(0) + "' needs more arguments\n" + USAGE);
         }
     }
 

@@ -87,7 +87,8 @@ final class AmountJournal implements AutoCloseable {
         }) + ".journal");
         FileChannel file = null;
         try {
-            file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            file = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(PrivateDirectory.FILE));
             FileLock lock;
             try {
                 lock = file.tryLock();

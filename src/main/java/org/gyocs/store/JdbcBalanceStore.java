@@ -128,6 +128,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         // network round trips of several.
         int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 2;
         boolean h2File = isH2File(jdbcUrl);
+        PrivateDirectory.ofH2Url(jdbcUrl).ifPresent(PrivateDirectory::secure);
         HikariConfig c = new HikariConfig();
         // H2 applies a URL's settings to every connection it opens: the node's embedded store sets
         // its own WRITE_DELAY (writeInTheBackground), which a URL's would undo
@@ -171,6 +172,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                 throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
             }
         }
+        // again, now that the database and journal files exist (H2 makes its files with the umask)
+        PrivateDirectory.ofH2Url(jdbcUrl).ifPresent(PrivateDirectory::secure);
         try {
             return new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres, h2File, journal);
         } catch (RuntimeException e) {
@@ -207,8 +210,12 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * (tests), nor an H2 server (tcp:, ssl:), whose file is elsewhere and which commits as it is set.
      */
     private static boolean isH2File(String url) {
-        return url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:h2:mem:") && !url.startsWith("jdbc:h2:tcp:")
-                && !url.startsWith("jdbc:h2:ssl:");
+        return PrivateDirectory.ofH2Url(url).isPresent();
+    }
+
+    /** The directory of an embedded store's files (database, journal, admin socket); empty for a server. */
+    public static Optional<java.nio.file.Path> embeddedDirectory(String jdbcUrl) {
+        return PrivateDirectory.ofH2Url(jdbcUrl);
     }
 
     /**

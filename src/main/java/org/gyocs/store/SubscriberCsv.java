@@ -24,7 +24,15 @@ public final class SubscriberCsv {
     }
 
     public static List<Bucket> read(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        return parse(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString());
+    }
+
+    /** A CSV read elsewhere (ocs-admin sends the file's content to the node); {@code name} names it in errors. */
+    public static List<Bucket> read(java.io.Reader in, String name) throws IOException {
+        return parse(new java.io.BufferedReader(in).lines().toList(), name);
+    }
+
+    private static List<Bucket> parse(List<String> lines, String file) {
         List<Bucket> out = new ArrayList<>();
         if (lines.isEmpty() || !lines.get(0).replace("\uFEFF", "").trim().equalsIgnoreCase(HEADER)) {
             throw new IllegalArgumentException(file + ": line 1: the header must be '" + HEADER + "'");

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import org.gyocs.app.GyDiameterApplication;
 import org.gyocs.node.ListeningPorts;
 import org.gyocs.codec.Avp;
 import org.gyocs.codec.AvpCodes;
@@ -158,7 +159,8 @@ class CommandProcessTest {
     @ValueSource(strings = {"jdiameter", "mock"})
     void nodeServesTheClientAndStopsGracefullyOnSigterm(String mode) throws Exception {
         int port = ListeningPorts.freePort();
-        List<String> args = new ArrayList<>(List.of("--ip", "127.0.0.1", "-p", String.valueOf(port), "-v", "-l"));
+        List<String> args = new ArrayList<>(List.of("--ip", "127.0.0.1", "-p", String.valueOf(port), "-v", "-l",
+                "--store", GyDiameterApplication.embeddedStore(tmp.resolve("data"))));
         if (mode.equals("mock")) {
             args.add("--mock");
         }
@@ -201,5 +203,82 @@ class CommandProcessTest {
         assertTrue(r.out().contains("Result-Code=2001 granted=rg100=1048576 octets"), r.out());
         assertTrue(r.out().contains("Peer connected: gy-client.example.com"), r.out());
         assertFalse(r.err().contains("ERROR"), r.err());
+    }
+
+    /**
+     * Issue 13, item 2: the embedded store opens no port (H2's auto-server listened on every
+     * interface with empty credentials), data/ is private, and ocs-admin works beside the node
+     * through the node's admin socket.
+     */
+    @Test
+    void embeddedStoreOpensNoPortIsPrivateAndOcsAdminWorksThroughTheNode() throws Exception {
+        int port = ListeningPorts.freePort();
+        Path data = tmp.resolve("data");
+        String store = GyDiameterApplication.embeddedStore(data);
+        Process node = launch(OcsCommand.class, "--ip", "127.0.0.1", "-p", String.valueOf(port), "--mock", "--store", store);
+        try {
+            for (int i = 0; i < 300 && !output().contains("Waiting for connections"); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(output().contains("Waiting for connections"), output());
+            assertEquals(List.of(port), listeningTcpPorts(node.pid()), "the only port is the Diameter port");
+
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(data)));
+            try (var files = Files.list(data)) {
+                for (Path f : files.toList()) {
+                    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                            Files.getPosixFilePermissions(f)), f.toString());
+                }
+            }
+
+            Path admin = tmp.resolve("admin");
+            Files.createDirectories(admin);
+            CommandProcessTest adminRun = new CommandProcessTest();
+            adminRun.tmp = admin;
+            Result add = adminRun.run(AdminCommand.class, "--store", store, "add", "491700000077", "octets", "5000");
+            assertEquals(0, add.exit(), add.out() + add.err());
+            Result show = adminRun.run(AdminCommand.class, "--store", store, "show", "491700000077");
+            assertEquals(0, show.exit(), show.out() + show.err());
+            assertTrue(show.out().matches("(?s).*octets\\s+5000\\s+0.*"), show.out());
+            Result missing = adminRun.run(AdminCommand.class, "--store", store, "show", "491700000078");
+            assertEquals(1, missing.exit());
+            assertTrue(missing.err().contains("no subscriber 491700000078"), missing.err());
+            assertTrue(output().contains("ocs-admin add 491700000077 octets 5000 (by "), "the node logs who changed what");
+        } finally {
+            node.destroy();
+        }
+        assertEquals(0, finish(node, 20).exit());
+        assertFalse(Files.exists(data.resolve("admin.sock")), "the socket goes with the node");
+        // without the node, ocs-admin opens the store itself and finds what the node wrote
+        Result after = run(AdminCommand.class, "--store", store, "show", "491700000077");
+        assertEquals(0, after.exit(), after.out() + after.err());
+        assertTrue(after.out().matches("(?s).*octets\\s+5000\\s+0.*"), after.out());
+    }
+
+    /** The TCP ports a process listens on: its socket inodes matched against /proc/net/tcp{,6} in state LISTEN. */
+    static List<Integer> listeningTcpPorts(long pid) throws IOException {
+        java.util.Set<String> inodes = new java.util.HashSet<>();
+        try (var fds = Files.list(Path.of("/proc", String.valueOf(pid), "fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("socket:[")) {
+                        inodes.add(target.substring(8, target.length() - 1));
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        java.util.TreeSet<Integer> ports = new java.util.TreeSet<>();
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            for (String line : Files.readAllLines(Path.of(table)).subList(1, Files.readAllLines(Path.of(table)).size())) {
+                String[] f = line.trim().split("\\s+");
+                if (f[3].equals("0A") && inodes.contains(f[9])) {
+                    ports.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16));
+                }
+            }
+        }
+        return new ArrayList<>(ports);
     }
 }

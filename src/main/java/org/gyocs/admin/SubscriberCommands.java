@@ -1,0 +1,152 @@
+package org.gyocs.admin;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.gyocs.store.Bucket;
+import org.gyocs.store.JdbcBalanceStore;
+import org.gyocs.store.SubscriberCsv;
+
+/**
+ * The subscriber commands of {@code bin/ocs-admin.sh}, run on a balance store: by ocs-admin itself
+ * when no node holds the store, by the node (through its {@link AdminChannel}) when one does.
+ */
+public final class SubscriberCommands {
+    public static final String USAGE = """
+            usage: ocs-admin.sh [--store URL] [--ocs-config FILE] COMMAND
+              list                                   subscribers and their balances
+              show SUBSCRIBER                        the buckets of one subscriber
+              add SUBSCRIBER UNIT AMOUNT [RG] [EXPIRES]
+                                                     a new bucket (unit octets|seconds|units; RG, EXPIRES optional)
+              topup SUBSCRIBER UNIT AMOUNT [RG]      adds to the bucket of that unit and rating group
+              delete SUBSCRIBER                      the subscriber and all its buckets
+              import FILE                            a CSV (subscriber,unit,amount,rating_group,expires);
+                                                     replaces the buckets of the subscribers it names
+            The store is --store, else 'store' of config/ocs.properties, else the embedded store in data/;
+            while a node runs on the embedded store, the command runs in the node (data/admin.sock).""";
+
+    private SubscriberCommands() {
+    }
+
+    /** A command and what it reads: the CSV of an import travels with it (the node may not read the caller's files). */
+    public record Request(List<String> args, byte[] attachment) {
+        public Request {
+            args = List.copyOf(args);
+            attachment = attachment == null ? new byte[0] : attachment;
+        }
+
+        /** The arguments as given on the command line; an import's file is read here, by the caller. */
+        public static Request of(List<String> args) throws IOException {
+            if (!args.isEmpty() && args.get(0).equals("import") && args.size() >= 2) {
+                return new Request(args, Files.readAllBytes(Path.of(args.get(1))));
+            }
+            return new Request(args, null);
+        }
+    }
+
+    /**
+     * Runs one command.
+     *
+     * @return the exit status: 0 done, 1 refused (the reason is on {@code err})
+     */
+    public static int execute(JdbcBalanceStore store, Request request, PrintStream out, PrintStream err) {
+        try {
+            return run(store, request, out, err);
+        } catch (IllegalArgumentException | IOException e) {
+            err.println("Error: " + e.getMessage());
+            return 1;
+        } catch (RuntimeException e) { // a StoreException among others: say it, never a stack trace
+            err.println("Error: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int run(JdbcBalanceStore store, Request request, PrintStream out, PrintStream err) throws IOException {
+        List<String> a = request.args();
+        if (a.isEmpty()) {
+            throw new IllegalArgumentException("no command\n" + USAGE);
+        }
+        String cmd = a.get(0);
+        switch (cmd) {
+            case "list" -> {
+                for (String s : store.subscribers()) {
+                    out.println(s + "  " + summary(store.buckets(s)));
+                }
+                return 0;
+            }
+            case "show" -> {
+                need(a, 2);
+                List<Bucket> buckets = store.buckets(a.get(1));
+                if (buckets.isEmpty() && !store.subscribers().contains(a.get(1))) {
+                    err.println("Error: no subscriber " + a.get(1));
+                    return 1;
+                }
+                out.println("subscriber " + a.get(1));
+                out.printf("%-6s %-8s %15s %15s %12s %s%n", "bucket", "unit", "amount", "reserved", "rating_group", "expires");
+                for (Bucket b : buckets) {
+                    out.printf("%-6d %-8s %15d %15d %12s %s%n", b.id(), Bucket.unitName(b.unit()), b.amount(),
+                            b.reserved(), b.ratingGroup() == null ? "-" : b.ratingGroup(),
+                            b.expires() == null ? "-" : b.expires());
+                }
+                return 0;
+            }
+            case "add" -> {
+                need(a, 4);
+                String row = a.get(1) + "," + a.get(2) + "," + a.get(3) + "," + (a.size() > 4 ? a.get(4) : "") + ","
+                        + (a.size() > 5 ? a.get(5) : "");
+                store.add(List.of(SubscriberCsv.row(row)), false);
+                out.println("added " + row);
+                return 0;
+            }
+            case "topup" -> {
+                need(a, 4);
+                Bucket b = SubscriberCsv.row(a.get(1) + "," + a.get(2) + "," + a.get(3) + "," + (a.size() > 4 ? a.get(4) : "") + ",");
+                store.credit(b.subscriber(), b.unit(), b.ratingGroup(), b.amount());
+                out.println("topped up " + b.subscriber() + " by " + b.amount() + " " + Bucket.unitName(b.unit()));
+                return 0;
+            }
+            case "delete" -> {
+                need(a, 2);
+                if (!store.delete(a.get(1))) {
+                    err.println("Error: no subscriber " + a.get(1));
+                    return 1;
+                }
+                out.println("deleted " + a.get(1));
+                return 0;
+            }
+            case "import" -> {
+                need(a, 2);
+                List<Bucket> buckets;
+                try (Reader r = new InputStreamReader(new ByteArrayInputStream(request.attachment()), StandardCharsets.UTF_8)) {
+                    buckets = SubscriberCsv.read(r, a.get(1));
+                }
+                store.add(buckets, true);
+                out.println("imported " + buckets.size() + " buckets");
+                return 0;
+            }
+            default -> throw new IllegalArgumentException("unknown command '" + cmd + "'\n" + USAGE);
+        }
+    }
+
+    private static String summary(List<Bucket> buckets) {
+        StringBuilder sb = new StringBuilder();
+        for (Bucket b : buckets) {
+            sb.append(sb.length() == 0 ? "" : ", ").append(b.amount() - b.reserved()).append(' ')
+                    .append(Bucket.unitName(b.unit())).append(b.ratingGroup() == null ? "" : " rg" + b.ratingGroup());
+        }
+        return sb.length() == 0 ? "(no buckets)" : sb.toString();
+    }
+
+    private static void need(List<String> a, int n) {
+        if (a.size() < n) {
+            throw new IllegalArgumentException("'" + a.get(0) + "' needs more arguments\n" + USAGE);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package org.gyocs.store;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
+import java.util.Set;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * The embedded store's directory ({@code data/}) holds every balance: it is 0700 and its files
+ * 0600, whatever the umask was when they were made (H2 creates its files with the process's
+ * umask, 0644 on most systems, and an audit read every balance from the database file as another
+ * local user). Applied each time the store is opened, so an installation made before is closed too.
+ */
+final class PrivateDirectory {
+    private static final Logger log = LogManager.getLogger(PrivateDirectory.class);
+    static final Set<PosixFilePermission> DIRECTORY = PosixFilePermissions.fromString("rwx------");
+    static final Set<PosixFilePermission> FILE = PosixFilePermissions.fromString("rw-------");
+
+    private PrivateDirectory() {
+    }
+
+    /** The directory of an H2 file URL ({@code jdbc:h2:file:/x/ocs;...} or {@code jdbc:h2:/x/ocs}), if it is one. */
+    static Optional<Path> ofH2Url(String url) {
+        if (!url.startsWith("jdbc:h2:") || url.startsWith("jdbc:h2:mem:") || url.startsWith("jdbc:h2:tcp:")
+                || url.startsWith("jdbc:h2:ssl:")) {
+            return Optional.empty();
+        }
+        String name = url.substring("jdbc:h2:".length());
+        if (name.startsWith("file:")) {
+            name = name.substring("file:".length());
+        }
+        int semicolon = name.indexOf(';');
+        if (semicolon >= 0) {
+            name = name.substring(0, semicolon);
+        }
+        if (name.startsWith("~")) {
+            name = System.getProperty("user.home") + name.substring(1);
+        }
+        Path parent = Path.of(name).toAbsolutePath().getParent();
+        return Optional.ofNullable(parent);
+    }
+
+    /** Creates the directory 0700 if needed, and makes it and every file in it private. */
+    static void secure(Path dir) {
+        try {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(DIRECTORY));
+            }
+            Files.setPosixFilePermissions(dir, DIRECTORY);
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+                for (Path f : files) {
+                    if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        Files.setPosixFilePermissions(f, FILE);
+                    }
+                }
+            }
+        } catch (UnsupportedOperationException e) {
+            log.warn("{}: this file system has no POSIX permissions; keep the directory private yourself", dir);
+        } catch (IOException e) {
+            // not ours (installed by another user): say so, the store may still open
+            log.warn("Cannot make {} private (0700, files 0600): {}", dir, e.toString());
+        }
+    }
+}
