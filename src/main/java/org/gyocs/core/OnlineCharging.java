@@ -137,11 +137,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private CreditControlAnswer initial(CreditControlRequest r) {
         ChargingSession existing = sessions.get(r.sessionId());
         if (existing != null) {
-            synchronized (existing) {
-                if (existing.lastRequestNumber == r.requestNumber() && existing.lastAnswer != null
-                        && existing.subscriptionIds.equals(r.subscriptionIds())) {
-                    return existing.lastAnswer; // retransmitted CCR-I
-                }
+            CreditControlAnswer a = initialOnOpenSession(existing, r);
+            if (a != null) {
+                return a;
             }
         }
         Optional<String> subscriber = store.findSubscriber(identities(r));
@@ -150,17 +148,48 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         }
         ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null), r.subscriptionIds());
         synchronized (session) {
-            CreditControlAnswer a = decide(r, session);
-            if (ResultCode.isSuccess(a.resultCode())) {
-                ChargingSession previous = sessions.put(r.sessionId(), session);
-                if (previous != null) {
-                    releaseAll(previous); // a new CCR-I replaces a session the client gave up
+            // registered before it reserves: a CCR-U racing in waits on this lock, and a second
+            // CCR-I of the same Session-Id finds it
+            ChargingSession other = sessions.putIfAbsent(r.sessionId(), session);
+            if (other != null) {
+                CreditControlAnswer a = initialOnOpenSession(other, r);
+                if (a != null) {
+                    return a;
                 }
-            } else {
+                sessions.put(r.sessionId(), session); // the other one closed meanwhile
+            }
+            CreditControlAnswer a = decide(r, session);
+            if (!ResultCode.isSuccess(a.resultCode())) {
                 releaseAll(session);
+                session.closed = true;
+                sessions.remove(r.sessionId(), session);
             }
             remember(session, r, a);
             return a;
+        }
+    }
+
+    /**
+     * A CCR-I for a Session-Id that names an open session: a retransmission (same
+     * CC-Request-Number and Subscription-Ids) gets its first answer again; anything else is
+     * refused 5004 and changes nothing. Replacing the open session instead released the new
+     * reservation with the old one (both are held under the session's key), and the usage of the
+     * new session was then billed from what was free.
+     *
+     * @return the answer, or null when that session has closed and the CCR-I may open a new one
+     */
+    private static CreditControlAnswer initialOnOpenSession(ChargingSession open, CreditControlRequest r) {
+        synchronized (open) {
+            if (open.lastRequestNumber == r.requestNumber() && open.lastAnswer != null
+                    && open.subscriptionIds.equals(r.subscriptionIds())) {
+                return open.lastAnswer; // retransmitted CCR-I
+            }
+            if (open.closed) {
+                return null;
+            }
+            return CreditControlAnswer.error(r, ResultCode.INVALID_AVP_VALUE,
+                    new FailedAvp(AvpCode.SESSION_ID, r.sessionId().getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                    "CCR-I for a session that is already open");
         }
     }
 

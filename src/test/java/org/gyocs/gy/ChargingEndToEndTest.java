@@ -31,6 +31,10 @@ class ChargingEndToEndTest {
     Path tmp;
 
     GyDiameterApplication start(boolean mock, String csv, String... settings) throws Exception {
+        return startOn(Stores.freshH2(), mock, csv, settings);
+    }
+
+    GyDiameterApplication startOn(String store, boolean mock, String csv, String... settings) throws Exception {
         Path file = tmp.resolve("subscribers.csv");
         Files.writeString(file, "subscriber,unit,amount,rating_group,expires\n" + csv);
         java.util.Map<String, String> m = new java.util.HashMap<>();
@@ -41,7 +45,8 @@ class ChargingEndToEndTest {
         m.putIfAbsent("max-octets", "4000");
         GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).host("ocs.test.local")
                 .realm("test.local").config(Path.of("config/jdiameter-config.xml")).mock(mock)
-                .charging(OcsConfiguration.of(m).chargingPolicy()).store(Stores.freshH2()).subscribers(file).build();
+                .charging(OcsConfiguration.of(m).chargingPolicy()).store(store)
+                .storeCredentials(store.startsWith("jdbc:postgresql:") ? "postgres" : null, null).subscribers(file).build();
         app.start(false);
         return app;
     }
@@ -147,5 +152,38 @@ class ChargingEndToEndTest {
         } finally {
             app.stop();
         }
+    }
+
+    /**
+     * Issue 13, item 7: a second CCR-I on an open Session-Id (not a retransmission) is refused and
+     * leaves the session's hold alone; the audit saw both holds released and 2,000 octets used
+     * billed as 1,500.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"false,embedded", "true,embedded", "false,postgres", "true,postgres"})
+    void secondInitialOnAnOpenSessionIsRefusedAndTheHoldsStayExact(boolean mock, String kind) throws Exception {
+        GyDiameterApplication app = startOn(Stores.fresh(kind), mock, SUB + ",octets,10000,,\n");
+        try (TestPeer p = connect(app)) {
+            assertEquals(2001, resultCode(p.request(GyRequests.simple(1, "twice;1", 1, 0))));
+            assertEquals(4000, reserved(app), "the first CCR-I holds its grant (max-octets)");
+            DiameterMessage again = p.request(GyRequests.simple(2, "twice;1", 1, 1));
+            assertEquals(5004, resultCode(again));
+            assertEquals(AvpCodes.SESSION_ID, again.avp(AvpCodes.FAILED_AVP).group().get(0).code());
+            assertEquals(4000, reserved(app), "the hold is untouched");
+            List<Avp> u = GyRequests.header("twice;1", 2, 1);
+            u.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), GyRequests.usuOctets(1000)));
+            assertEquals(2001, resultCode(p.request(GyRequests.ccr(3, u))));
+            List<Avp> t = GyRequests.header("twice;1", 3, 2);
+            t.add(GyRequests.mscc(100L, 1L, null, GyRequests.usuOctets(1000)));
+            assertEquals(2001, resultCode(p.request(GyRequests.ccr(4, t))));
+            assertEquals(10000 - 2000, balance(app), "2,000 used, 2,000 billed");
+            assertEquals(0, reserved(app));
+        } finally {
+            app.stop();
+        }
+    }
+
+    static long reserved(GyDiameterApplication app) {
+        return app.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::reserved).sum();
     }
 }
