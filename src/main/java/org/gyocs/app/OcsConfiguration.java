@@ -50,6 +50,8 @@ public final class OcsConfiguration {
             new Setting("volume-quota-threshold", "", "3GPP Volume-Quota-Threshold sent with grants, octets"),
             new Setting("time-quota-threshold", "", "3GPP Time-Quota-Threshold sent with grants, seconds"),
             new Setting("denied-rating-groups", "", "rating groups answered 5031 DIAMETER_RATING_FAILED, comma-separated"),
+            new Setting("max-sessions", String.valueOf(ChargingPolicy.DEFAULT_MAX_OPEN_SESSIONS),
+                    "sessions held open at once; a CCR-I beyond gets 5012 (about 800 bytes of heap each)"),
             new Setting("store", "", "balance store JDBC URL, e.g. jdbc:postgresql://db/ocs (default: embedded H2 under data/)"),
             new Setting("store-user", "", "balance store user"),
             new Setting("store-password", "", "balance store password"));
@@ -121,13 +123,21 @@ public final class OcsConfiguration {
 
     public ChargingPolicy chargingPolicy() {
         long defOctets = number("default-octets", 1);
-        long defSeconds = number("default-seconds", 1);
+        // CC-Time, Validity-Time and the 3GPP thresholds are Unsigned32 on the wire
+        long defSeconds = number("default-seconds", 1, UNSIGNED32_MAX);
         long defUnits = number("default-units", 1);
-        long validity = number("validity-time", 1);
+        long validity = number("validity-time", 1, UNSIGNED32_MAX);
         GrantPolicy grants = new GrantPolicy(defOctets, defSeconds, defUnits,
-                orDefault("max-octets", defOctets), orDefault("max-seconds", defSeconds),
+                orDefault("max-octets", defOctets), values.get("max-seconds").isBlank() ? defSeconds
+                        : number("max-seconds", 1, UNSIGNED32_MAX),
                 orDefault("max-units", defUnits), validity);
         long tcc = orDefault("tcc", 2 * validity);
+        if (tcc < validity) {
+            // RFC 4006 section 13: Tcc supervises the session between grants; shorter than the
+            // Validity-Time, it would release a session that is only waiting for its next CCR-U
+            throw new IllegalArgumentException("tcc must be at least validity-time (" + validity + " s), not " + tcc);
+        }
+        int maxSessions = (int) number("max-sessions", 1, Integer.MAX_VALUE);
         FinalUnitAction action = switch (values.get("final-unit-action").toLowerCase(Locale.ROOT)) {
             case "terminate" -> FinalUnitAction.TERMINATE;
             case "redirect" -> FinalUnitAction.REDIRECT;
@@ -172,15 +182,21 @@ public final class OcsConfiguration {
         }
         QuotaThresholds thresholds = new QuotaThresholds(optional("time-quota-threshold"),
                 optional("volume-quota-threshold"), optional("quota-holding-time"));
-        return new ChargingPolicy(grants, tcc, fui, reject, priority, thresholds, denied);
+        return new ChargingPolicy(grants, tcc, fui, reject, priority, thresholds, denied, maxSessions);
     }
 
+    private static final long UNSIGNED32_MAX = 0xFFFFFFFFL;
+
     private long number(String key, long min) {
+        return number(key, min, Long.MAX_VALUE);
+    }
+
+    private long number(String key, long min, long max) {
         String v = values.get(key);
         try {
             long n = Long.parseLong(v.trim());
-            if (n < min) {
-                throw bad(key, "a number of at least " + min);
+            if (n < min || n > max) {
+                throw bad(key, max == Long.MAX_VALUE ? "a number of at least " + min : "a number from " + min + " to " + max);
             }
             return n;
         } catch (NumberFormatException e) {
@@ -193,7 +209,7 @@ public final class OcsConfiguration {
     }
 
     private Long optional(String key) {
-        return values.get(key).isBlank() ? null : number(key, 0);
+        return values.get(key).isBlank() ? null : number(key, 0, UNSIGNED32_MAX);
     }
 
     private IllegalArgumentException bad(String key, String expected) {

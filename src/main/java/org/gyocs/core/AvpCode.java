@@ -13,6 +13,7 @@ public final class AvpCode {
     public static final int CC_OUTPUT_OCTETS = 414;
     public static final int CC_REQUEST_NUMBER = 415;
     public static final int CC_REQUEST_TYPE = 416;
+    public static final int MULTIPLE_SERVICES_CREDIT_CONTROL = 456;
     public static final int SERVICE_CONTEXT_ID = 461;
 
     private AvpCode() {

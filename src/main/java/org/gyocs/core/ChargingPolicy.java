@@ -15,12 +15,22 @@ import java.util.Set;
  * @param subscriptionIdPriority Subscription-Id-Type values in the order they are tried (0 E.164, 1 IMSI...)
  * @param thresholds             3GPP quota thresholds and holding time sent with grants
  * @param deniedRatingGroups     rating groups answered 5031 DIAMETER_RATING_FAILED
+ * @param maxOpenSessions        sessions held at once; a CCR-I beyond is answered 5012 (each open session
+ *                               costs about 800 bytes of heap: the default fits the launcher's 1 GiB)
  */
 public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndication finalUnitIndication,
                              boolean rejectUnknown, List<Integer> subscriptionIdPriority, QuotaThresholds thresholds,
-                             Set<Long> deniedRatingGroups) {
+                             Set<Long> deniedRatingGroups, int maxOpenSessions) {
 
+    public static final int DEFAULT_MAX_OPEN_SESSIONS = 500_000;
     public static final ChargingPolicy DEFAULT = of(GrantPolicy.DEFAULT);
+
+    public ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndication finalUnitIndication,
+                          boolean rejectUnknown, List<Integer> subscriptionIdPriority, QuotaThresholds thresholds,
+                          Set<Long> deniedRatingGroups) {
+        this(grants, tccSeconds, finalUnitIndication, rejectUnknown, subscriptionIdPriority, thresholds,
+                deniedRatingGroups, DEFAULT_MAX_OPEN_SESSIONS);
+    }
 
     public ChargingPolicy {
         Objects.requireNonNull(grants);
@@ -31,12 +41,16 @@ public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndic
         if (tccSeconds <= 0) {
             throw new IllegalArgumentException("Tcc must be positive");
         }
+        if (maxOpenSessions <= 0) {
+            throw new IllegalArgumentException("max-sessions must be positive");
+        }
     }
 
     /** The defaults of config/ocs.properties around these grants. */
     public static ChargingPolicy of(GrantPolicy grants) {
         return new ChargingPolicy(grants, 2 * grants.validityTime(),
                 new FinalUnitIndication(FinalUnitIndication.FinalUnitAction.TERMINATE, null, null), false,
-                List.of(SubscriptionId.END_USER_E164, SubscriptionId.END_USER_IMSI), QuotaThresholds.NONE, Set.of());
+                List.of(SubscriptionId.END_USER_E164, SubscriptionId.END_USER_IMSI), QuotaThresholds.NONE, Set.of(),
+                DEFAULT_MAX_OPEN_SESSIONS);
     }
 }

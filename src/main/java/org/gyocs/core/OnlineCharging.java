@@ -146,6 +146,13 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (subscriber.isEmpty() && policy.rejectUnknown()) {
             return refusal(r, ResultCode.USER_UNKNOWN);
         }
+        if (sessions.size() >= policy.maxOpenSessions()) {
+            statistics.error();
+            log.warn("CCR-I of session {} refused: {} sessions are open, the most max-sessions allows", r.sessionId(),
+                    sessions.size());
+            return CreditControlAnswer.error(r, ResultCode.UNABLE_TO_COMPLY, null,
+                    "Too many open sessions (max-sessions " + policy.maxOpenSessions() + ")");
+        }
         ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null), r.subscriptionIds());
         synchronized (session) {
             // registered before it reserves: a CCR-U racing in waits on this lock, and a second

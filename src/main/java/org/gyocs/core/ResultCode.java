@@ -12,6 +12,7 @@ public final class ResultCode {
     public static final long UNKNOWN_SESSION_ID = 5002;
     public static final long INVALID_AVP_VALUE = 5004;
     public static final long MISSING_AVP = 5005;
+    public static final long AVP_OCCURS_TOO_MANY_TIMES = 5009;
     public static final long UNABLE_TO_COMPLY = 5012;
     public static final long INVALID_AVP_LENGTH = 5014;
     public static final long USER_UNKNOWN = 5030;

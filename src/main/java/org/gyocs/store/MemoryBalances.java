@@ -449,7 +449,25 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
+    /**
+     * The journal thread. Whatever ends it (an Error as well as an exception) fails the store
+     * first, so that no caller waits forever for a sync that will not come.
+     */
     private void run() {
+        try {
+            journalLoop();
+        } catch (Throwable t) {
+            log.error("The balance journal thread ended unexpectedly; balance changes are refused until the node restarts",
+                    t);
+            signal(() -> failure = failure != null ? failure : "The balance journal thread ended: " + t);
+            loaded.countDown();
+            if (t instanceof Error e) {
+                throw e;
+            }
+        }
+    }
+
+    private void journalLoop() {
         try {
             reload();
         } catch (RuntimeException e) {

@@ -163,6 +163,23 @@ class OnlineChargingTest {
         assertEquals(0, balance(IMSI));
     }
 
+    /** Issue 13, item 11: open sessions are capped; beyond, a CCR-I gets 5012 and the others go on. */
+    @Test
+    void openSessionsAreCappedByMaxSessions() {
+        ChargingPolicy two = new ChargingPolicy(GRANTS, 600, ChargingPolicy.DEFAULT.finalUnitIndication(), false,
+                List.of(0), null, Set.of(), 2);
+        with(two);
+        assertEquals(2001, ocs.answer(ccr("cap1", RequestType.INITIAL, 0, List.of(), null)).resultCode());
+        assertEquals(2001, ocs.answer(ccr("cap2", RequestType.INITIAL, 0, List.of(), null)).resultCode());
+        CreditControlAnswer third = ocs.answer(ccr("cap3", RequestType.INITIAL, 0, List.of(), null));
+        assertEquals(5012, third.resultCode());
+        assertTrue(third.errorMessage().contains("max-sessions"), third.errorMessage());
+        assertEquals(2001, ocs.answer(ccr("cap1", RequestType.UPDATE, 1, List.of(), null)).resultCode(), "open ones go on");
+        assertEquals(2001, ocs.answer(ccr("cap1", RequestType.TERMINATION, 2, List.of(), null)).resultCode());
+        assertEquals(2001, ocs.answer(ccr("cap3", RequestType.INITIAL, 0, List.of(), null)).resultCode(), "room again");
+        assertEquals(2, ocs.openSessions());
+    }
+
     @Test
     void deniedRatingGroupIs5031() {
         provision(MSISDN, UnitType.OCTETS, 1000, null);

@@ -52,7 +52,7 @@ class SubscriberCsvTest {
         assertEquals(ChargingPolicy.DEFAULT, p, "the file states the defaults");
         ChargingPolicy r = OcsConfiguration.load(Path.of("config/ocs.properties"), true, Map.of(
                 "final-unit-action", "redirect", "redirect-address", "http://topup", "unknown-subscriber", "reject",
-                "tcc", "30", "denied-rating-groups", "5, 6")).chargingPolicy();
+                "tcc", "30", "validity-time", "20", "denied-rating-groups", "5, 6")).chargingPolicy();
         assertEquals(FinalUnitAction.REDIRECT, r.finalUnitIndication().action());
         assertTrue(r.rejectUnknown());
         assertEquals(30, r.tccSeconds());
@@ -63,5 +63,15 @@ class SubscriberCsvTest {
                 .getMessage().contains("unknown key 'defualt-octets'"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> OcsConfiguration.load(null, false,
                 Map.of("final-unit-action", "redirect"))).getMessage().contains("needs redirect-address"));
+        // bounds (issue 13, item 15): Tcc never under the Validity-Time; Unsigned32 values fit in 32 bits
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> OcsConfiguration.load(null, false,
+                Map.of("tcc", "30"))).getMessage().contains("tcc must be at least validity-time (3600 s)"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> OcsConfiguration.load(null, false,
+                Map.of("validity-time", "4294967296"))).getMessage().contains("validity-time must be a number from 1 to 4294967295"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> OcsConfiguration.load(null, false,
+                Map.of("volume-quota-threshold", "5000000000"))).getMessage().contains("volume-quota-threshold"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> OcsConfiguration.load(null, false,
+                Map.of("max-sessions", "0"))).getMessage().contains("max-sessions"));
+        assertEquals(7, OcsConfiguration.load(null, false, Map.of("max-sessions", "7")).chargingPolicy().maxOpenSessions());
     }
 }

@@ -63,7 +63,7 @@ final class CreditControlHandler {
     private Answer guarded(Request request, java.util.function.Supplier<Answer> work) {
         try {
             return work.get();
-        } catch (Exception | LinkageError e) {
+        } catch (Exception | StackOverflowError | LinkageError e) {
             statistics.error();
             log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
             statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
@@ -169,7 +169,7 @@ final class CreditControlHandler {
         try {
             counted = decide(request);
             session.sendCreditControlAnswer(new JCreditControlAnswerImpl(counted.answer()));
-        } catch (Exception | LinkageError e) {
+        } catch (Exception | StackOverflowError | LinkageError e) {
             if (counted != null) {
                 statistics.answerWithdrawn(counted.resultCode());
             }

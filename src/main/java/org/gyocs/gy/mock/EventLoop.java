@@ -126,7 +126,7 @@ final class EventLoop implements Runnable {
                 selector.select(100);
                 Runnable task;
                 while ((task = tasks.poll()) != null) {
-                    task.run();
+                    runGuarded(task);
                 }
                 for (SelectionKey key : selector.selectedKeys()) {
                     handle(key);
@@ -168,13 +168,24 @@ final class EventLoop implements Runnable {
             }
         } catch (CancelledKeyException e) {
             // closed while its events were pending
-        } catch (RuntimeException e) {
-            // a defect must cost one connection, never the loop and its other peers
+        } catch (RuntimeException | StackOverflowError | LinkageError e) {
+            // a defect must cost one connection, never the loop and its other peers (a stack
+            // overflow once ended a loop's thread, and the node stopped accepting)
             ctx.statistics().error();
             log.error("Unexpected error on a connection: {}", e.toString(), e);
             if (key.attachment() instanceof PeerConnection c) {
                 c.close("internal error");
             }
+        }
+    }
+
+    /** A task handed to the loop (an answer decided on a charging worker): its failure costs the task only. */
+    private void runGuarded(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException | StackOverflowError | LinkageError e) {
+            ctx.statistics().error();
+            log.error("Unexpected error in event loop {}: {}", thread.getName(), e.toString(), e);
         }
     }
 

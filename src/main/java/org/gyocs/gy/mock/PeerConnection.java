@@ -328,7 +328,7 @@ final class PeerConnection {
             ctx.statistics().requestReceived(ccr.requestType());
             TrafficLog.request(ccr);
             answer = ctx.core().answer(ccr);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError | LinkageError e) {
             ctx.statistics().error();
             log.error("Cannot answer CCR of session {}: {}", ccr.sessionId(), e.toString(), e);
             ctx.statistics().answerSent(ResultCode.UNABLE_TO_COMPLY);
