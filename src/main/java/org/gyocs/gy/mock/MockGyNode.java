@@ -127,7 +127,8 @@ public final class MockGyNode implements DiameterNode, MockContext {
         EventLoop.closeQuietly(server);
         server = null;
         loops.forEach(EventLoop::disconnectAll);
-        long deadline = System.currentTimeMillis() + DPA_WAIT_MS;
+        // peers with answers still being decided get them before their DPR (PeerConnection.disconnect)
+        long deadline = System.currentTimeMillis() + PeerConnection.DRAIN_MILLIS + DPA_WAIT_MS;
         while (open.get() > 0 && System.currentTimeMillis() < deadline) {
             try {
                 Thread.sleep(5);

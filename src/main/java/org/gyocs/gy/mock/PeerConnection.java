@@ -39,6 +39,8 @@ final class PeerConnection {
     private static final long DIAMETER_TOO_BUSY = 3004;
     /** CCRs of one connection being decided at once; more are refused 3004. */
     private static final int MAX_PENDING_DECISIONS = 10_000;
+    /** On stop, how long answers still being decided may delay the DPR. */
+    static final long DRAIN_MILLIS = 5_000;
 
     enum State { WAIT_CER, OPEN, CLOSING, CLOSED }
 
@@ -61,6 +63,8 @@ final class PeerConnection {
     private int watchdogHopByHop;
     private int nextHopByHop = ThreadLocalRandom.current().nextInt();
     private boolean closeWhenFlushed;
+    /** When the node began to stop while CCRs of this peer were still being decided; 0 otherwise. */
+    private long drainingSince;
     private boolean flushPending;
     private String closeReason = "closed";
 
@@ -317,6 +321,9 @@ final class PeerConnection {
                 if (TrafficLog.enabled()) {
                     TrafficLog.info("Sent CCA response to {}", remote);
                 }
+                if (drainingSince != 0 && pendingDecisions == 0) {
+                    sendDpr(); // the last answer is out
+                }
             });
         });
     }
@@ -439,6 +446,12 @@ final class PeerConnection {
         if (state != State.OPEN) {
             return;
         }
+        if (drainingSince != 0 && now - drainingSince > DRAIN_MILLIS * 1_000_000L) {
+            log.warn("Stopping: {} answers to {} ({}) still undecided after {} ms; sending DPR", pendingDecisions,
+                    remote, peerHost, DRAIN_MILLIS);
+            sendDpr();
+            return;
+        }
         long tw = ctx.limits().watchdogMillis() * 1_000_000L;
         if (watchdogSentAt != 0 && now - watchdogSentAt > tw) {
             ctx.statistics().error();
@@ -451,15 +464,32 @@ final class PeerConnection {
         }
     }
 
-    /** Shutdown: DPR to an open peer (it answers DPA and we close), anything else just closes. */
+    /**
+     * Shutdown: DPR to an open peer (it answers DPA and we close), anything else just closes. A
+     * peer with CCRs still being decided gets their answers first: its debits are committed, and
+     * a DPR before their answers (an audit saw 988 of 5,000 answered) makes the PCEF retransmit
+     * them elsewhere. Requests it sends meanwhile are answered too, for at most DRAIN_MILLIS.
+     */
     void disconnect() {
         if (state == State.OPEN) {
-            state = State.CLOSING;
-            int id = nextHopByHop++;
-            send(ctx.base().dpr(id, id));
+            if (pendingDecisions > 0) {
+                drainingSince = System.nanoTime();
+                return;
+            }
+            sendDpr();
         } else if (state != State.CLOSING) {
             close("node stopping");
         }
+    }
+
+    private void sendDpr() {
+        if (state != State.OPEN) {
+            return;
+        }
+        drainingSince = 0;
+        state = State.CLOSING;
+        int id = nextHopByHop++;
+        send(ctx.base().dpr(id, id));
     }
 
     void close(String reason) {

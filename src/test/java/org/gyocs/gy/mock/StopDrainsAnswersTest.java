@@ -1,0 +1,82 @@
+package org.gyocs.gy.mock;
+
+import static org.gyocs.testing.GyRequests.resultCode;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.app.OcsConfiguration;
+import org.gyocs.codec.Avp;
+import org.gyocs.codec.DiameterCodec;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.store.Bucket;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.Stores;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 13, item 3: a stop answers every request it has committed before it sends DPR. An audit
+ * stopped mock mode with 5,000 pipelined debits in flight: all were committed, 988 answered.
+ */
+class StopDrainsAnswersTest {
+    static final String SUB = "491700000001";
+    static final int EVENTS = 5_000;
+    @TempDir
+    Path tmp;
+
+    @Test
+    void everyCommittedDebitIsAnsweredBeforeTheDpr() throws Exception {
+        Path csv = tmp.resolve("s.csv");
+        Files.writeString(csv, "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,100000000,,\n");
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                .charging(OcsConfiguration.of(java.util.Map.of("default-octets", "10", "max-octets", "10")).chargingPolicy())
+                .store(Stores.embeddedFile(tmp.resolve("data"))).subscribers(csv).build();
+        app.start(false);
+        Thread stopper = new Thread(app::stop);
+        int answers = 0;
+        try (TestPeer p = new TestPeer(app.getPort())) {
+            assertEquals(2001, resultCode(p.handshake()));
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            for (int i = 0; i < EVENTS; i++) {
+                List<Avp> avps = GyRequests.header("drain;" + i, 4, 0);
+                avps.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(10), null));
+                all.write(DiameterCodec.encode(GyRequests.ccr(i, avps)));
+            }
+            p.write(all.toByteArray());
+            // stop while most of them are still being decided
+            while (app.getStatistics().get("cca_sent") instanceof Long n && n < 100) {
+                Thread.sleep(1);
+            }
+            stopper.start();
+            while (true) {
+                DiameterMessage m = p.read();
+                if (m.isRequest() && m.commandCode() == TestPeer.DPR) {
+                    p.answer(m);
+                    break;
+                }
+                assertEquals(TestPeer.CCR, m.commandCode());
+                assertEquals(2001, resultCode(m));
+                answers++;
+            }
+        }
+        stopper.join(20_000);
+        assertEquals(EVENTS, answers, "every request answered before the DPR");
+        GyDiameterApplication again = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                .store(Stores.embeddedFile(tmp.resolve("data"))).build();
+        again.start(false);
+        try {
+            long left = again.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::amount).sum();
+            assertEquals(100_000_000L - 10L * EVENTS, left, "and each debited once");
+        } finally {
+            again.stop();
+        }
+        assertTrue(answers > 0);
+    }
+}
