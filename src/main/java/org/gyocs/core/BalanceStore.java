@@ -29,10 +29,16 @@ public interface BalanceStore extends AutoCloseable {
     /**
      * Reserves up to {@code amount} under {@code reservationKey}.
      *
+     * @param changeKey identifies the request's change (see {@link #recordedChange}); null: none
      * @return what was reserved (0 when nothing is left) and what stays available after it
      */
     Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String reservationKey,
-                        Instant expires);
+                        Instant expires, String changeKey);
+
+    default Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String reservationKey,
+                                Instant expires) {
+        return reserve(subscriber, unit, ratingGroup, amount, reservationKey, expires, null);
+    }
 
     /**
      * Debits {@code used} against the reservation (usage beyond it is debited from what is still
@@ -40,28 +46,55 @@ public interface BalanceStore extends AutoCloseable {
      *
      * @return the amount actually debited
      */
-    long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used);
+    long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used, String changeKey);
+
+    default long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used) {
+        return settle(subscriber, unit, ratingGroup, reservationKey, used, null);
+    }
 
     /**
      * What a CCR-U does to one service: {@link #settle} the usage against the reservation under
-     * {@code reservationKey}, then {@link #reserve} the next grant under the same key. A store
-     * may do both in one transaction, at the cost of one change; this default does one after
-     * the other.
+     * {@code reservationKey}, then {@link #reserve} the next grant under the same key, in one
+     * transaction (one change).
      */
+    Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
+                                 long used, long amount, Instant expires, String changeKey);
+
     default Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
                                          long used, long amount, Instant expires) {
-        settle(subscriber, unit, ratingGroup, reservationKey, used);
-        return reserve(subscriber, unit, ratingGroup, amount, reservationKey, expires);
+        return settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount, expires, null);
     }
 
     /** Releases a reservation without debiting anything. */
     void release(String reservationKey);
 
     /** Debits up to {@code amount} at once (direct debiting). @return the amount debited */
-    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount);
+    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey);
+
+    default long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        return debit(subscriber, unit, ratingGroup, amount, null);
+    }
 
     /** Credits {@code amount} (refund) to the subscriber's bucket of this unit and rating group, made if needed. */
-    void credit(String subscriber, UnitType unit, Long ratingGroup, long amount);
+    void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey);
+
+    default void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+        credit(subscriber, unit, ratingGroup, amount, null);
+    }
+
+    /**
+     * Every change that moves money carries a change key: the request's Session-Id and
+     * CC-Request-Number, and the service (RFC 4006 section 5.2: what identifies a duplicate).
+     * The store keeps the key with the change, durably and in the same transaction, for the
+     * retransmission window; a change whose key it holds is not made again: its first result is
+     * returned instead. So a debit is never made twice, whether its request comes again after a
+     * commit whose outcome was unknown (the store runs it again), after a restart, or through
+     * another node sharing the store.
+     *
+     * @return the result of the change made under this key (the amount debited, reserved or
+     *         credited), or empty when there was none within the window
+     */
+    Optional<Long> recordedChange(String changeKey);
 
     /** What is available (balance minus reservations) for this unit and rating group. */
     long available(String subscriber, UnitType unit, Long ratingGroup);

@@ -20,15 +20,28 @@ import java.util.List;
  * @param services           every Multiple-Services-Credit-Control, in request order
  * @param requested          top-level Requested-Service-Unit (a CCR without MSCC), null when absent
  * @param used               top-level Used-Service-Unit, null when absent
+ * @param possiblyRetransmitted the T-bit of the header (RFC 6733 section 3): the client sent it
+ *                           before and may not have had the answer; the core then asks the store
+ *                           whether its change was made already (RFC 4006 section 5.2)
  */
 public record CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
                                    Long authApplicationId, String serviceContextId, Long requestTypeCode,
                                    Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
-                                   List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used) {
+                                   List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used,
+                                   boolean possiblyRetransmitted) {
 
     public CreditControlRequest {
         subscriptionIds = subscriptionIds == null ? List.of() : List.copyOf(subscriptionIds);
         services = services == null ? List.of() : List.copyOf(services);
+    }
+
+    /** A request without the T-bit. */
+    public CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
+                                Long authApplicationId, String serviceContextId, Long requestTypeCode,
+                                Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
+                                List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used) {
+        this(sessionId, originHost, originRealm, destinationRealm, authApplicationId, serviceContextId, requestTypeCode,
+                requestNumber, subscriptionIds, requestedAction, services, requested, used, false);
     }
 
     /** The request type, or null when the AVP is missing or out of range. */

@@ -285,6 +285,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         }
         // A reservation is always held under this key (a service's key never changes in a session).
         String key = s.sessionId + "|" + serviceKey;
+        // the change keys of this request's changes to this service (BalanceStore#recordedChange)
+        String change = changeKey(r, s.subscriber, serviceKey);
         Instant expires = Instant.now().plusSeconds(policy.tccSeconds());
         BalanceStore.Reservation got = null;
         if (used != null && held != null) {
@@ -292,22 +294,22 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             if (want != null && want.type() == held.unit() && Objects.equals(ratingGroup, held.ratingGroup())) {
                 // the usual CCR-U: report and next grant of the same unit, one change in the store
                 got = store.settleAndReserve(s.subscriber, held.unit(), held.ratingGroup(), key, u.amount(),
-                        want.amount(), expires);
+                        want.amount(), expires, change);
             } else {
-                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount());
+                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount(), change + "|settle");
             }
         } else if (held != null) {
             store.release(held.key());
         } else if (used != null && used.requested() != null) {
             // usage reported without a reservation (e.g. after a 4012): still debited
             UnitAmount u = used.requested();
-            store.debit(s.subscriber, u.type(), ratingGroup, u.amount());
+            store.debit(s.subscriber, u.type(), ratingGroup, u.amount(), change + "|usage");
         }
         if (want == null) {
             return new ServiceOutcome(ResultCode.SUCCESS, null, null);
         }
         if (got == null) {
-            got = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key, expires);
+            got = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key, expires, change);
         }
         if (got.reserved() == 0 && want.amount() > 0) {
             return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
@@ -406,7 +408,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         }
         List<ServiceCreditAnswer> answers = new ArrayList<>();
         for (ServiceCreditRequest m : services) {
-            answers.add(eventService(m, subscriber, action));
+            answers.add(eventService(r, m, subscriber, action));
         }
         if (r.services().isEmpty()) {
             ServiceCreditAnswer only = answers.get(0);
@@ -418,14 +420,20 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     }
 
     /** DIRECT_DEBITING debits at once; REFUND_ACCOUNT credits; an unknown subscriber granted by policy pays nothing. */
-    private ServiceCreditAnswer eventService(ServiceCreditRequest m, String subscriber, int action) {
+    private ServiceCreditAnswer eventService(CreditControlRequest r, ServiceCreditRequest m, String subscriber,
+                                             int action) {
         UnitAmount want = policy.grants().grantFor(m.requested() == null ? ServiceUnits.EMPTY : m.requested());
         if (m.ratingGroup() != null && policy.deniedRatingGroups().contains(m.ratingGroup())) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.RATING_FAILED);
         }
+        String change = changeKey(r, subscriber, m.ratingGroup() + "/" + m.serviceIdentifier());
+        // RFC 4006 section 5.2: a request with the T-bit may have been served already, by this
+        // node before a restart or by another one; its change is then not made again
+        Optional<Long> done = r.possiblyRetransmitted() && subscriber != null ? store.recordedChange(change)
+                : Optional.empty();
         if (action == REFUND_ACCOUNT) {
-            if (subscriber != null) {
-                store.credit(subscriber, want.type(), m.ratingGroup(), want.amount());
+            if (subscriber != null && done.isEmpty()) {
+                store.credit(subscriber, want.type(), m.ratingGroup(), want.amount(), change);
             }
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.SUCCESS);
         }
@@ -433,7 +441,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (subscriber == null) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), want, validity, ResultCode.SUCCESS);
         }
-        long debited = store.debit(subscriber, want.type(), m.ratingGroup(), want.amount());
+        long debited = done.isPresent() ? done.get()
+                : store.debit(subscriber, want.type(), m.ratingGroup(), want.amount(), change);
         if (debited == 0 && want.amount() > 0) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null,
                     ResultCode.CREDIT_LIMIT_REACHED);
@@ -454,6 +463,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return size() > max;
             }
         });
+    }
+
+    /**
+     * The key of a request's change to one service of a subscriber: Session-Id and
+     * CC-Request-Number (RFC 4006 section 5.2), the service and the subscriber (a client that
+     * reuses Session-Ids across runs, as the freeDiameter test client does within a second, is
+     * then not taken for a retransmission of another subscriber's request). The Session-Id's
+     * length comes first, so that no Session-Id can be chosen to spell another request's key.
+     */
+    private static String changeKey(CreditControlRequest r, String subscriber, String service) {
+        return r.sessionId().length() + ":" + r.sessionId() + "|" + r.requestNumber() + "|" + service + "|" + subscriber;
     }
 
     /** What identifies a retransmitted event. */

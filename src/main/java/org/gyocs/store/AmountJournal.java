@@ -190,16 +190,26 @@ final class AmountJournal implements AutoCloseable {
             long last = applied;
             int replayed = 0;
             PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount + ? WHERE id = ?");
-            for (long[] r : records) {
-                if (r[0] > applied) {
-                    u.setLong(1, r[2]);
-                    u.setLong(2, r[1]);
-                    u.addBatch();
-                    replayed++;
-                    last = Math.max(last, r[0]);
+            java.util.Map<String, Long> keys = new java.util.HashMap<>();
+            for (int i = 0; i < records.size(); i++) {
+                long[] r = records.get(i);
+                if (r[0] <= applied) {
+                    continue;
                 }
+                last = Math.max(last, r[0]);
+                if (r[1] == MemoryBalances.KEY_HIGH && i + 2 < records.size()) {
+                    // a debit's change key: kept with the debit (BalanceStore#recordedChange)
+                    keys.put(ChangeKeys.hex(r[2], records.get(i + 1)[2]), records.get(i + 2)[2]);
+                    i += 2;
+                    continue;
+                }
+                u.setLong(1, r[2]);
+                u.setLong(2, r[1]);
+                u.addBatch();
+                replayed++;
             }
-            if (replayed > 0) {
+            MemoryBalances.writeKeys(tx, keys, java.time.Instant.now());
+            if (replayed > 0 || !keys.isEmpty()) {
                 u.executeBatch();
                 PreparedStatement s = tx.prepare("UPDATE journal_applied SET batch = ? WHERE id = 1");
                 s.setLong(1, last);

@@ -187,7 +187,9 @@ final class GroupCommit implements AutoCloseable {
     }
 
     private Object[] runBatch(SqlTransaction.Kept session, List<Pending<?>> batch) throws SQLException {
-        if (batchRunner != null && batch.size() > 1) {
+        // a single described piece goes through the batch runner too: on PostgreSQL ocs_apply is
+        // where a change is made at most once per change key
+        if (batchRunner != null) {
             List<Object> descriptions = new ArrayList<>(batch.size());
             for (Pending<?> p : batch) {
                 if (p.description() == null) {

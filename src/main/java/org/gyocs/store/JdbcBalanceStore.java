@@ -68,12 +68,16 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * before they return, since the database itself writes in the background (AmountJournal).
      */
     private final boolean h2File;
+    /** How often change keys past their retention are deleted (ChangeKeys.RETENTION). */
+    private static final long KEY_PURGE_NANOS = 60_000_000_000L;
+    private volatile long lastKeyPurge = System.nanoTime();
     /** The embedded store's journal, when this store is the node's; else null. */
     private final AmountJournal journal;
     /** The node's balances on an embedded store, charged in memory and journalled; else null. */
     private final MemoryBalances memory;
 
-    private JdbcBalanceStore(HikariDataSource dataSource, String description, int committers, boolean postgres,
+    private JdbcBalanceStore(HikariDataSource dataSource, DataSource committerConnections, String description,
+                             int committers, boolean postgres,
                              boolean h2File, AmountJournal journal) {
         this.dataSource = dataSource;
         this.postgres = postgres;
@@ -83,7 +87,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         this.memory = journal == null ? null : new MemoryBalances(dataSource, journal);
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(JdbcBalanceStore::generation));
         // the node's embedded store changes balances in memory: no committer to keep waiting
-        this.changes = memory != null ? null : new GroupCommit(dataSource, committers, "ocs-store",
+        this.changes = memory != null ? null : new GroupCommit(committerConnections, committers, "ocs-store",
                 postgres ? JdbcBalanceStore::applyOnPostgres : null);
         this.storeWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ocs-store-watch");
@@ -123,6 +127,15 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     private static JdbcBalanceStore open(String jdbcUrl, String user, String password, int poolSize, boolean node) {
+        return open(jdbcUrl, user, password, poolSize, node, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * For tests of faults: {@code committerConnections} wraps the data source the group commit
+     * takes its connections from (a connection that loses a COMMIT's reply, say).
+     */
+    static JdbcBalanceStore open(String jdbcUrl, String user, String password, int poolSize, boolean node,
+                                 java.util.function.UnaryOperator<DataSource> committerConnections) {
         boolean postgres = jdbcUrl.startsWith("jdbc:postgresql:");
         // An embedded database commits one transaction at a time anyway; a server overlaps the
         // network round trips of several.
@@ -175,7 +188,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         // again, now that the database and journal files exist (H2 makes its files with the umask)
         PrivateDirectory.ofH2Url(jdbcUrl).ifPresent(PrivateDirectory::secure);
         try {
-            return new JdbcBalanceStore(ds, redact(jdbcUrl), committers, postgres, h2File, journal);
+            return new JdbcBalanceStore(ds, committerConnections.apply(ds), redact(jdbcUrl), committers, postgres,
+                    h2File, journal);
         } catch (RuntimeException e) {
             if (journal != null) {
                 journal.close();
@@ -283,29 +297,30 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     @Override
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
-                               Instant expires) {
+                               Instant expires, String changeKey) {
         requireAmount("reservation", amount);
         if (memory != null) {
             return memory.reserve(subscriber, unit, ratingGroup, amount, key, expires);
         }
         if (postgres) {
-            return changes.run(tx -> reserveCall(tx, subscriber, unit, ratingGroup, amount, key, expires),
-                    new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, 0, key, expires));
+            return onPostgres(new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, 0, key, expires,
+                    changeKey));
         }
-        return changes.run(tx -> reserveIn(tx, subscriber, unit, ratingGroup, amount, key, expires));
+        return reservation(changes.run(tx -> ChangeKeys.once(tx, changeKey,
+                t -> pair(reserveIn(t, subscriber, unit, ratingGroup, amount, key, expires)))));
     }
 
     @Override
-    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used) {
+    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
         requireAmount("usage", used);
         if (memory != null) {
             return memory.settle(subscriber, unit, ratingGroup, key, used);
         }
         if (postgres) {
-            return changes.run(tx -> settleCall(tx, subscriber, unit, ratingGroup, key, used),
-                    new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null));
+            return onPostgres(new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null, changeKey));
         }
-        return changes.run(tx -> settleIn(tx, subscriber, unit, ratingGroup, key, used));
+        return changes.run(tx -> ChangeKeys.once(tx, changeKey,
+                t -> new long[] {settleIn(t, subscriber, unit, ratingGroup, key, used), 0}))[0];
     }
 
     /**
@@ -314,46 +329,51 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      */
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
-                                       long amount, Instant expires) {
+                                       long amount, Instant expires, String changeKey) {
         requireAmount("usage", used);
         requireAmount("reservation", amount);
         if (memory != null) {
             return memory.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires);
         }
         if (postgres) {
-            return changes.run(tx -> {
-                settleCall(tx, subscriber, unit, ratingGroup, key, used);
-                return reserveCall(tx, subscriber, unit, ratingGroup, amount, key, expires);
-            }, new PgChange(PgChange.SETTLE_AND_RESERVE, subscriber, unit, ratingGroup, amount, used, key, expires));
+            return onPostgres(new PgChange(PgChange.SETTLE_AND_RESERVE, subscriber, unit, ratingGroup, amount, used, key,
+                    expires, changeKey));
         }
+        return reservation(changes.run(tx -> ChangeKeys.once(tx, changeKey, t -> {
+            settleIn(t, subscriber, unit, ratingGroup, key, used);
+            return pair(reserveIn(t, subscriber, unit, ratingGroup, amount, key, expires));
+        })));
+    }
+
+    private static long[] pair(Reservation r) {
+        return new long[] {r.reserved(), r.availableAfter()};
+    }
+
+    private static Reservation reservation(long[] r) {
+        return new Reservation(r[0], r[1]);
+    }
+
+    /**
+     * A change on PostgreSQL: always through ocs_apply (db/postgresql/V8), alone or with the
+     * others of its group commit, which makes it at most once per change key.
+     */
+    private <T> T onPostgres(PgChange change) {
         return changes.run(tx -> {
-            settleIn(tx, subscriber, unit, ratingGroup, key, used);
-            return reserveIn(tx, subscriber, unit, ratingGroup, amount, key, expires);
-        });
+            throw new IllegalStateException("a described change runs through ocs_apply");
+        }, change);
     }
 
-    private static Reservation reserveCall(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup,
-                                           long amount, String key, Instant expires) throws SQLException {
-        PreparedStatement s = tx.prepare("SELECT reserved, available FROM ocs_reserve(?, ?, ?, ?, ?, ?, ?)");
-        bucketArguments(s, subscriber, unit, ratingGroup);
-        s.setLong(4, amount);
-        s.setString(5, key);
-        s.setTimestamp(6, Timestamp.from(expires));
-        s.setTimestamp(7, Timestamp.from(Instant.now()));
-        try (ResultSet rs = s.executeQuery()) {
-            rs.next();
-            return new Reservation(rs.getLong(1), rs.getLong(2));
+    @Override
+    public Optional<Long> recordedChange(String changeKey) {
+        if (memory != null) {
+            Long unwritten = memory.recordedChange(changeKey);
+            if (unwritten != null) {
+                return Optional.of(unwritten);
+            }
         }
-    }
-
-    private static long settleCall(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, String key,
-                                   long used) throws SQLException {
-        PreparedStatement s = tx.prepare("SELECT ocs_settle(?, ?, ?, ?, ?, ?)");
-        bucketArguments(s, subscriber, unit, ratingGroup);
-        s.setString(4, key);
-        s.setLong(5, used);
-        s.setTimestamp(6, Timestamp.from(Instant.now()));
-        return single(s);
+        String k = ChangeKeys.hex(changeKey);
+        long[] r = inTransaction(tx -> ChangeKeys.recorded(tx, k));
+        return r == null ? Optional.empty() : Optional.of(r[0]);
     }
 
     private static Reservation reserveIn(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup,
@@ -416,12 +436,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             return;
         }
         if (postgres) {
-            changes.run(tx -> {
-                PreparedStatement s = tx.prepare("SELECT ocs_release(?)");
-                s.setString(1, key);
-                s.executeQuery().close();
-                return null;
-            }, new PgChange(PgChange.RELEASE, null, null, null, 0, 0, key, null));
+            onPostgres(new PgChange(PgChange.RELEASE, null, null, null, 0, 0, key, null, null));
             return;
         }
         changes.run(tx -> {
@@ -431,30 +446,25 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     @Override
-    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
         requireAmount("debit", amount);
         if (memory != null) {
-            return memory.debit(subscriber, unit, ratingGroup, amount);
+            return memory.debit(subscriber, unit, ratingGroup, amount, changeKey);
         }
         if (postgres) {
-            return changes.run(tx -> {
-                PreparedStatement s = tx.prepare("SELECT ocs_debit_free(?, ?, ?, ?, ?)");
-                bucketArguments(s, subscriber, unit, ratingGroup);
-                s.setLong(4, amount);
-                s.setTimestamp(5, Timestamp.from(Instant.now()));
-                return single(s);
-            }, new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, 0, null, null));
+            return onPostgres(new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, 0, null, null, changeKey));
         }
-        return changes.run(tx -> debitFree(tx, subscriber, unit, ratingGroup, amount));
+        return changes.run(tx -> ChangeKeys.once(tx, changeKey,
+                t -> new long[] {debitFree(t, subscriber, unit, ratingGroup, amount), 0}))[0];
     }
 
     @Override
-    public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+    public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
         requireAmount("refund", amount);
-        GroupCommit.Work<Long> refund = tx -> {
-            creditIn(tx, subscriber, unit, ratingGroup, amount);
-            return nextGeneration(tx); // a node charging in memory reads its balances again
-        };
+        GroupCommit.Work<Long> refund = tx -> ChangeKeys.once(tx, changeKey, t -> {
+            creditIn(t, subscriber, unit, ratingGroup, amount);
+            return new long[] {amount, nextGeneration(t)}; // a node charging in memory reads its balances again
+        })[1];
         long generation;
         if (h2File) {
             // a refund may create a bucket, which the journal does not keep: checkpointed, and the
@@ -494,7 +504,12 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     @Override
     public int releaseExpired(Instant now) {
         if (memory != null) {
-            return memory.releaseExpired(now);
+            return memory.releaseExpired(now); // its journal thread forgets old change keys
+        }
+        if (System.nanoTime() - lastKeyPurge > KEY_PURGE_NANOS) {
+            lastKeyPurge = System.nanoTime();
+            int forgotten = inTransaction(tx -> ChangeKeys.purge(tx, now));
+            log.debug("Forgot {} change keys past their retention", forgotten);
         }
         return inTransaction(tx -> {
             Set<String> keys = new LinkedHashSet<>();
@@ -653,9 +668,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         return out;
     }
 
-    /** A balance change as ocs_apply takes it (db/postgresql/V5), to run with others in one call. */
+    /** A balance change as ocs_apply takes it (db/postgresql/V8), to run with others in one call. */
     private record PgChange(int kind, String subscriber, UnitType unit, Long ratingGroup, long amount, long used,
-                            String key, Instant expires) {
+                            String key, Instant expires, String changeKey) {
         static final int RESERVE = 1;
         static final int SETTLE = 2;
         static final int RELEASE = 3;
@@ -674,6 +689,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         Long[] used = new Long[n];
         String[] key = new String[n];
         Timestamp[] expires = new Timestamp[n];
+        String[] changeKey = new String[n];
         for (int i = 0; i < n; i++) {
             PgChange c = (PgChange) descriptions.get(i);
             kind[i] = c.kind();
@@ -684,9 +700,10 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             used[i] = c.used();
             key[i] = c.key();
             expires[i] = c.expires() == null ? null : Timestamp.from(c.expires());
+            changeKey[i] = c.changeKey() == null ? null : ChangeKeys.hex(c.changeKey());
         }
         Connection c = tx.connection();
-        PreparedStatement s = tx.prepare("SELECT n, a, b FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        PreparedStatement s = tx.prepare("SELECT n, a, b FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         s.setArray(1, c.createArrayOf("integer", kind));
         s.setArray(2, c.createArrayOf("varchar", subscriber));
         s.setArray(3, c.createArrayOf("varchar", unit));
@@ -695,7 +712,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         s.setArray(6, c.createArrayOf("bigint", used));
         s.setArray(7, c.createArrayOf("varchar", key));
         s.setArray(8, c.createArrayOf("timestamp", expires));
-        s.setTimestamp(9, Timestamp.from(Instant.now()));
+        s.setArray(9, c.createArrayOf("varchar", changeKey));
+        s.setTimestamp(10, Timestamp.from(Instant.now()));
         Object[] results = new Object[n];
         int rows = 0;
         try (ResultSet rs = s.executeQuery()) {

@@ -97,7 +97,12 @@ final class MemoryBalances implements AutoCloseable {
     private record Held(Account account, Instant expires, List<Hold> holds) {
     }
 
-    /** The amount changes of one request, appended to the journal together. */
+    /**
+     * The amount changes of one request, appended to the journal together: (bucket id, delta)
+     * pairs, and the change key of a debit as three pairs whose ids are KEY_HIGH, KEY_LOW and
+     * KEY_RESULT (bucket ids are positive; a journal read by an older node applies them to no
+     * bucket).
+     */
     private static final class Changes {
         long[] pairs = new long[4];
         int length;
@@ -105,13 +110,28 @@ final class MemoryBalances implements AutoCloseable {
         void add(Slot s, long delta) {
             s.amount += delta;
             s.unwritten += delta;
+            put(s.id, delta);
+        }
+
+        void key(long[] digest, long result) {
+            put(KEY_HIGH, digest[0]);
+            put(KEY_LOW, digest[1]);
+            put(KEY_RESULT, result);
+        }
+
+        private void put(long id, long value) {
             if (length == pairs.length) {
                 pairs = Arrays.copyOf(pairs, length * 2);
             }
-            pairs[length++] = s.id;
-            pairs[length++] = delta;
+            pairs[length++] = id;
+            pairs[length++] = value;
         }
     }
+
+    /** Journal record ids of a change key (see Changes). */
+    static final long KEY_HIGH = -1;
+    static final long KEY_LOW = -2;
+    static final long KEY_RESULT = -3;
 
     private final DataSource dataSource;
     private final AmountJournal journal;
@@ -134,8 +154,17 @@ final class MemoryBalances implements AutoCloseable {
     /** Why the journal cannot be written, once it cannot: every change is refused from then on. */
     private volatile String failure;
 
+    /**
+     * Change keys of debits made here that the database does not hold yet (hex, result): written
+     * back with the amounts, then looked up in the database (BalanceStore#recordedChange).
+     */
+    private final Map<String, Long> unwrittenKeys = new ConcurrentHashMap<>();
+
     // the journal thread's own
     private Map<Long, Long> syncedDeltas = new HashMap<>();
+    /** (hex key, result) of the synced change keys, written back with the deltas. */
+    private Map<String, Long> syncedKeys = new HashMap<>();
+    private long lastKeyPurge = System.nanoTime();
     private long lastSynced;
     private long lastWriteBack = System.nanoTime();
     private final Thread journalThread;
@@ -187,8 +216,25 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
-    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
-        return change(subscriber, null, 0L, (a, c) -> debitFreeIn(a, unit, ratingGroup, amount, c));
+    /** A debit; its change key is journalled with its amounts, so that it survives with them. */
+    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+        long[] digest = changeKey == null ? null : ChangeKeys.digest(changeKey);
+        long debited = change(subscriber, null, 0L, (a, c) -> {
+            long d = debitFreeIn(a, unit, ratingGroup, amount, c);
+            if (digest != null && c.length > 0) {
+                c.key(digest, d);
+            }
+            return d;
+        });
+        if (digest != null && debited > 0) {
+            unwrittenKeys.put(ChangeKeys.hex(digest[0], digest[1]), debited); // durable by now
+        }
+        return debited;
+    }
+
+    /** The result of a debit under this change key that the database does not hold yet, or null. */
+    Long recordedChange(String changeKey) {
+        return unwrittenKeys.get(ChangeKeys.hex(changeKey));
     }
 
     long available(String subscriber, UnitType unit, Long ratingGroup) {
@@ -516,7 +562,12 @@ final class MemoryBalances implements AutoCloseable {
                     return;
                 }
                 for (int i = 0; i < length; i += 2) {
-                    syncedDeltas.merge(records[i], records[i + 1], Long::sum);
+                    if (records[i] == KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
+                        syncedKeys.put(ChangeKeys.hex(records[i + 1], records[i + 3]), records[i + 5]);
+                        i += 4;
+                    } else {
+                        syncedDeltas.merge(records[i], records[i + 1], Long::sum);
+                    }
                 }
                 lastSynced = batch;
                 signal(() -> syncedBatch = batch);
@@ -571,10 +622,15 @@ final class MemoryBalances implements AutoCloseable {
     /** Adds the synced deltas to the database, with the last batch they cover. On the journal thread. */
     private void writeBack() {
         lastWriteBack = System.nanoTime();
-        if (syncedDeltas.isEmpty()) {
+        if (lastWriteBack - lastKeyPurge > KEY_PURGE_NANOS) {
+            lastKeyPurge = lastWriteBack;
+            JdbcBalanceStore.inTransaction(dataSource, tx -> ChangeKeys.purge(tx, Instant.now()));
+        }
+        if (syncedDeltas.isEmpty() && syncedKeys.isEmpty()) {
             return;
         }
         Map<Long, Long> deltas = syncedDeltas;
+        Map<String, Long> keys = syncedKeys;
         long upTo = lastSynced;
         JdbcBalanceStore.inTransaction(dataSource, tx -> {
             PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount + ? WHERE id = ?");
@@ -584,12 +640,15 @@ final class MemoryBalances implements AutoCloseable {
                 u.addBatch();
             }
             u.executeBatch();
+            writeKeys(tx, keys, Instant.now());
             PreparedStatement s = tx.prepare("UPDATE journal_applied SET batch = ? WHERE id = 1");
             s.setLong(1, upTo);
             s.executeUpdate();
             return null;
         });
         syncedDeltas = new HashMap<>();
+        syncedKeys = new HashMap<>();
+        unwrittenKeys.keySet().removeAll(keys.keySet());
         Map<Long, Slot> bySlot = slots;
         for (Map.Entry<Long, Long> e : deltas.entrySet()) {
             Slot s = bySlot.get(e.getKey());
@@ -601,9 +660,27 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
+    private static final long KEY_PURGE_NANOS = 60_000_000_000L;
+
+    /** Change keys into the database (MERGE: a replay may meet a key written already). */
+    static void writeKeys(SqlTransaction tx, Map<String, Long> keys, Instant at) throws java.sql.SQLException {
+        if (keys.isEmpty()) {
+            return;
+        }
+        PreparedStatement k = tx.prepare(
+                "MERGE INTO applied_change (change_key, result, result2, applied_at) KEY (change_key) VALUES (?, ?, 0, ?)");
+        for (Map.Entry<String, Long> e : keys.entrySet()) {
+            k.setString(1, e.getKey());
+            k.setLong(2, e.getValue());
+            k.setTimestamp(3, Timestamp.from(at));
+            k.addBatch();
+        }
+        k.executeBatch();
+    }
+
     /** Makes the database durable by itself; the journal is then written over from its start. */
     private void checkpoint() {
-        if (!syncedDeltas.isEmpty()) {
+        if (!syncedDeltas.isEmpty() || !syncedKeys.isEmpty()) {
             return; // the write-back failed: the journal still holds what the database lacks
         }
         JdbcBalanceStore.inTransaction(dataSource, tx -> {

@@ -53,11 +53,11 @@ class MemoryBalancesTest {
             AmountJournal journal = AmountJournal.openAndRecover(admin.dataSource());
             MemoryBalances memory = new MemoryBalances(admin.dataSource(), journal);
             try {
-                assertEquals(10, memory.debit(SUB, UnitType.UNITS, null, 10));
+                assertEquals(10, memory.debit(SUB, UnitType.UNITS, null, 10, null));
                 journal.close(); // as a disk that fails: the next write throws
-                StoreException e = assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 20));
+                StoreException e = assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 20, null));
                 assertTrue(e.getMessage().contains("journal failed"), e.getMessage());
-                assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 30),
+                assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 30, null),
                         "and every change after it, until the node restarts");
                 assertThrows(StoreException.class, () -> memory.reserve(SUB, UnitType.UNITS, null, 5, "k|1",
                         java.time.Instant.now().plusSeconds(60)), "no grant either: it could not be settled");

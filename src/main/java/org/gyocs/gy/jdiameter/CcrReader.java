@@ -62,7 +62,8 @@ final class CcrReader {
                 action == null ? null : action.intValue(),
                 services,
                 units(avps, Avp.REQUESTED_SERVICE_UNIT),
-                units(avps, Avp.USED_SERVICE_UNIT));
+                units(avps, Avp.USED_SERVICE_UNIT),
+                m instanceof org.jdiameter.api.Request req && req.isReTransmitted());
     }
 
     private static ServiceCreditRequest service(AvpSet g) throws InvalidAvpException {

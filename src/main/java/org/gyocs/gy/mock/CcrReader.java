@@ -40,7 +40,7 @@ final class CcrReader {
                 utf8(avps, DESTINATION_REALM), u32(avps, AUTH_APPLICATION_ID), utf8(avps, SERVICE_CONTEXT_ID),
                 u32(avps, CC_REQUEST_TYPE), u32(avps, CC_REQUEST_NUMBER), ids,
                 action == null ? null : action.intValue(), services, units(avps, REQUESTED_SERVICE_UNIT),
-                units(avps, USED_SERVICE_UNIT));
+                units(avps, USED_SERVICE_UNIT), (m.flags() & DiameterMessage.FLAG_RETRANSMITTED) != 0);
     }
 
     private static ServiceCreditRequest service(List<Avp> g) throws DiameterDecodeException {
