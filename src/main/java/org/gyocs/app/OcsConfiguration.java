@@ -54,7 +54,9 @@ public final class OcsConfiguration {
                     "sessions held open at once; a CCR-I beyond gets 5012 (about 800 bytes of heap each)"),
             new Setting("store", "", "balance store JDBC URL, e.g. jdbc:postgresql://db/ocs (default: embedded H2 under data/)"),
             new Setting("store-user", "", "balance store user"),
-            new Setting("store-password", "", "balance store password"));
+            new Setting("store-password", "", "balance store password (visible to local users on a command line: "
+                    + "prefer store-password-file or the environment variable GYOCS_STORE_PASSWORD)"),
+            new Setting("store-password-file", "", "file holding the balance store password (mode 0600 or 0400)"));
 
     /** Every key with its default. */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -117,8 +119,45 @@ public final class OcsConfiguration {
         return values.get("store-user");
     }
 
+    /**
+     * The balance store's password: {@code store-password}, else the content of
+     * {@code store-password-file} (which only its owner may read), else the environment variable
+     * {@code GYOCS_STORE_PASSWORD}, else none. A password on a command line is visible to every
+     * local user in the process list, and config/ocs.properties is often world-readable.
+     *
+     * @throws IllegalArgumentException when the file cannot be read or others may read it
+     */
     public String storePassword() {
-        return values.get("store-password");
+        String direct = values.get("store-password");
+        if (!direct.isBlank()) {
+            return direct;
+        }
+        String file = values.get("store-password-file");
+        if (!file.isBlank()) {
+            return readSecret(Path.of(file.trim()));
+        }
+        String env = System.getenv(PASSWORD_VARIABLE);
+        return env == null ? "" : env;
+    }
+
+    /** The environment variable that may hold the balance store's password. */
+    public static final String PASSWORD_VARIABLE = "GYOCS_STORE_PASSWORD";
+
+    private static String readSecret(Path file) {
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> p = Files.getPosixFilePermissions(file);
+            for (java.nio.file.attribute.PosixFilePermission open : java.util.List.of(
+                    java.nio.file.attribute.PosixFilePermission.GROUP_READ,
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                if (p.contains(open)) {
+                    throw new IllegalArgumentException("store-password-file " + file + " may be read by others (mode "
+                            + java.nio.file.attribute.PosixFilePermissions.toString(p) + "): chmod 600 it");
+                }
+            }
+            return Files.readString(file, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("Cannot read store-password-file " + file + ": " + e.getMessage(), e);
+        }
     }
 
     public ChargingPolicy chargingPolicy() {

@@ -6,8 +6,19 @@ import org.apache.commons.cli.CommandLine;
 final class CommandLineValues {
     private final CommandLine line;
 
-    CommandLineValues(CommandLine line) {
+    /**
+     * @throws UsageException when an option that takes a value is given twice: `--realm a --realm b`
+     *         once ran with `a` and said nothing
+     */
+    CommandLineValues(CommandLine line) throws UsageException {
         this.line = line;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (org.apache.commons.cli.Option o : line.getOptions()) {
+            String name = o.getLongOpt() != null ? o.getLongOpt() : o.getOpt();
+            if (o.hasArg() && !seen.add(name)) {
+                throw new UsageException("--" + name + " is given twice; give it once");
+            }
+        }
     }
 
     String string(String option, String defaultValue) {

@@ -81,6 +81,10 @@ public final class OcsCommand {
                 throw new CommandLineValues.UsageException("unexpected argument '" + line.getArgList().get(0) + "' (see --help)");
             }
             CommandLineValues v = new CommandLineValues(line);
+            if (line.hasOption("store-password")) {
+                System.err.println("Warning: --store-password is visible to every local user in the process list; "
+                        + "use store-password-file or the environment variable " + OcsConfiguration.PASSWORD_VARIABLE);
+            }
             Map<String, String> overrides = new LinkedHashMap<>();
             for (String key : OcsConfiguration.DEFAULTS.keySet()) {
                 if (line.hasOption(key)) {

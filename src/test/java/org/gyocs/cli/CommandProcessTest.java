@@ -88,6 +88,14 @@ class CommandProcessTest {
         }
     }
 
+    /** Issue 10, item 2: `--realm a --realm b` ran with `a` and said nothing. */
+    @Test
+    void aRepeatedOptionIsAnError() throws Exception {
+        Result r = run(OcsCommand.class, "--realm", "a.net", "--realm", "b.net", "--port", "0");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("--realm is given twice"), r.err());
+    }
+
     @Test
     void missingConfigIsAClearError() throws Exception {
         Result r = run(OcsCommand.class, "--config", "/nonexistent/jd.xml", "-p", String.valueOf(ListeningPorts.freePort()));

@@ -74,4 +74,18 @@ class SubscriberCsvTest {
                 Map.of("max-sessions", "0"))).getMessage().contains("max-sessions"));
         assertEquals(7, OcsConfiguration.load(null, false, Map.of("max-sessions", "7")).chargingPolicy().maxOpenSessions());
     }
+
+    /** Issue 13, item 15: the store password from a file only its owner reads, never one others may read. */
+    @Test
+    void storePasswordFromAPrivateFileOnly() throws Exception {
+        Path secret = tmp.resolve("store.secret");
+        Files.writeString(secret, "s3cret\n");
+        Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        OcsConfiguration open = OcsConfiguration.load(null, false, Map.of("store-password-file", secret.toString()));
+        assertTrue(assertThrows(IllegalArgumentException.class, open::storePassword).getMessage().contains("chmod 600"));
+        Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertEquals("s3cret", open.storePassword());
+        assertEquals("direct", OcsConfiguration.load(null, false, Map.of("store-password-file", secret.toString(),
+                "store-password", "direct")).storePassword(), "an explicit password wins");
+    }
 }
