@@ -61,6 +61,7 @@ public final class GyDiameterApplication {
     private OnlineCharging onlineCharging;
     private JdbcBalanceStore store;
     private AdminChannel adminChannel;
+    private final java.time.Duration answerDeadline;
     private CountDownLatch stopped = new CountDownLatch(0);
 
     private GyDiameterApplication(Builder b) {
@@ -72,6 +73,7 @@ public final class GyDiameterApplication {
         this.storeUser = b.storeUser;
         this.storePassword = b.storePassword;
         this.subscribersFile = b.subscribers;
+        this.answerDeadline = b.answerDeadline;
     }
 
     /**
@@ -195,6 +197,7 @@ public final class GyDiameterApplication {
         } catch (StoreException e) {
             throw new NodeStartException(e.getMessage(), e);
         }
+        s.answerDeadline(answerDeadline);
         if (subscribersFile != null) {
             try {
                 List<Bucket> buckets = SubscriberCsv.read(subscribersFile);
@@ -338,6 +341,7 @@ public final class GyDiameterApplication {
         private String storePassword;
         private Path subscribers;
         private Path dataDir = Path.of("data");
+        private java.time.Duration answerDeadline = java.time.Duration.ofMillis(3_000);
 
         private Builder() {
         }
@@ -421,6 +425,12 @@ public final class GyDiameterApplication {
         }
 
         /** Balance store JDBC URL: jdbc:postgresql://... or jdbc:h2:...; default an H2 file under the data directory. */
+        /** How long a request may wait for the balance store before it is answered 5012 (default 3 s). */
+        public Builder answerDeadline(java.time.Duration d) {
+            this.answerDeadline = Objects.requireNonNull(d);
+            return this;
+        }
+
         public Builder store(String url) {
             store = url;
             return this;

@@ -52,6 +52,8 @@ public final class OcsConfiguration {
             new Setting("denied-rating-groups", "", "rating groups answered 5031 DIAMETER_RATING_FAILED, comma-separated"),
             new Setting("max-sessions", String.valueOf(ChargingPolicy.DEFAULT_MAX_OPEN_SESSIONS),
                     "sessions held open at once; a CCR-I beyond gets 5012 (about 800 bytes of heap each)"),
+            new Setting("answer-deadline", "3000", "milliseconds a request may wait for the balance store; "
+                    + "then it is answered 5012 (keep it below the PCEF's Tx timer)"),
             new Setting("store", "", "balance store JDBC URL, e.g. jdbc:postgresql://db/ocs (default: embedded H2 under data/)"),
             new Setting("store-user", "", "balance store user"),
             new Setting("store-password", "", "balance store password (visible to local users on a command line: "
@@ -102,6 +104,7 @@ public final class OcsConfiguration {
         v.putAll(overrides);
         OcsConfiguration c = new OcsConfiguration(v);
         c.chargingPolicy(); // fail now, with the key's name, not at the first request
+        c.answerDeadline();
         return c;
     }
 
@@ -109,6 +112,11 @@ public final class OcsConfiguration {
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
         v.putAll(values);
         return new OcsConfiguration(v);
+    }
+
+    /** How long a request may wait for the balance store (answer-deadline). */
+    public java.time.Duration answerDeadline() {
+        return java.time.Duration.ofMillis(number("answer-deadline", 100, 3_600_000));
     }
 
     public String store() {

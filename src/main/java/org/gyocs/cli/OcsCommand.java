@@ -104,6 +104,7 @@ public final class OcsCommand {
                     .charging(charging.chargingPolicy())
                     .store(charging.store())
                     .storeCredentials(charging.storeUser(), charging.storePassword())
+                    .answerDeadline(charging.answerDeadline())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(

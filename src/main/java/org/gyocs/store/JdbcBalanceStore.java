@@ -357,10 +357,10 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
      * A change on PostgreSQL: always through ocs_apply (db/postgresql/V8), alone or with the
      * others of its group commit, which makes it at most once per change key.
      */
+    @SuppressWarnings("unchecked")
     private <T> T onPostgres(PgChange change) {
-        return changes.run(tx -> {
-            throw new IllegalStateException("a described change runs through ocs_apply");
-        }, change);
+        // alone (in a batch with a change that has no description: a refund) it is one call of its own
+        return changes.run(tx -> (T) applyOnPostgres(tx, List.of(change))[0], change);
     }
 
     @Override
@@ -679,7 +679,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     /** The batch runner on PostgreSQL: every change of a group commit in one call of ocs_apply. */
-    private static Object[] applyOnPostgres(SqlTransaction.Kept tx, List<Object> descriptions) throws SQLException {
+    private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions) throws SQLException {
         int n = descriptions.size();
         Integer[] kind = new Integer[n];
         String[] subscriber = new String[n];
@@ -913,6 +913,25 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     /** 40001 serialization failure, 40P01 deadlock: the transaction did nothing; try again. */
     static boolean retryable(SQLException e) {
         return e.getSQLState() != null && e.getSQLState().startsWith("40");
+    }
+
+    /** PostgreSQL's lock_not_available: a row this change needs is locked elsewhere past lock_timeout. */
+    static boolean lockNotAvailable(SQLException e) {
+        return "55P03".equals(e.getSQLState());
+    }
+
+    /**
+     * The longest a request waits for this store (configuration: answer-deadline); past it the
+     * change fails with a StoreException and the transport answers 5012, below the client's Tx
+     * timer. On the embedded node, the wait for the journal's sync.
+     */
+    public void answerDeadline(java.time.Duration d) {
+        if (changes != null) {
+            changes.deadline(d);
+        }
+        if (memory != null) {
+            memory.deadline(d);
+        }
     }
 
     private static String rootMessage(Throwable e) {

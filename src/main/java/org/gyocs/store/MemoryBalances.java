@@ -478,17 +478,33 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
+    private volatile long deadlineNanos = TimeUnit.MILLISECONDS.toNanos(GroupCommit.DEFAULT_DEADLINE_MILLIS);
+
+    /** The longest a change waits for the journal's sync (a disk that stalls: 5012, not a hang). */
+    void deadline(java.time.Duration d) {
+        deadlineNanos = d.toNanos();
+    }
+
     private void awaitDurable(long batch) {
         if (batch == 0) {
             return;
         }
         lock.lock();
         try {
-            while (syncedBatch < batch && failure == null) {
-                done.awaitUninterruptibly();
+            long wait = deadlineNanos;
+            while (syncedBatch < batch && failure == null && wait > 0) {
+                try {
+                    wait = done.awaitNanos(wait);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new StoreException("Interrupted while the balance journal was synced", e);
+                }
             }
             if (syncedBatch < batch) {
-                throw new StoreException(failure);
+                // not acknowledged: if the sync comes later, the change stands, and a retransmission
+                // (T-bit) finds its change key
+                throw new StoreException(failure != null ? failure : "The balance journal was not synced within "
+                        + TimeUnit.NANOSECONDS.toMillis(deadlineNanos) + " ms");
             }
         } finally {
             lock.unlock();

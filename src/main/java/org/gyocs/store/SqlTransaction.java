@@ -18,6 +18,9 @@ interface SqlTransaction {
 
     PreparedStatement prepare(String sql) throws SQLException;
 
+    /** The connection of the transaction (to make SQL arrays, for instance). */
+    Connection connection();
+
     /** The statements of one transaction on a borrowed connection, closed with it. */
     final class OneShot implements SqlTransaction, AutoCloseable {
         private final Connection connection;
@@ -25,6 +28,11 @@ interface SqlTransaction {
 
         OneShot(Connection connection) {
             this.connection = connection;
+        }
+
+        @Override
+        public Connection connection() {
+            return connection;
         }
 
         @Override
@@ -54,7 +62,8 @@ interface SqlTransaction {
             this.connection = connection;
         }
 
-        Connection connection() {
+        @Override
+        public Connection connection() {
             return connection;
         }
 
