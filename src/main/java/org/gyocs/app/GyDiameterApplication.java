@@ -65,7 +65,7 @@ public final class GyDiameterApplication {
     private CountDownLatch stopped = new CountDownLatch(0);
 
     private GyDiameterApplication(Builder b) {
-        this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose, b.limits);
+        this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose, b.limits, b.peers);
         this.mock = b.mock;
         this.charging = b.charging != null ? b.charging : ChargingPolicy.of(
                 new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime));
@@ -317,6 +317,7 @@ public final class GyDiameterApplication {
             log.info("Config:        {}", settings.configFile());
         }
         log.info("Listening on: {}:{}", settings.bindAddress(), port);
+        log.info("Peers:         {}", settings.peers()); // "any": a lab's default, closed by allowed-peers
         log.info("✓ Server started successfully");
         log.info("✓ Waiting for connections...");
     }
@@ -342,6 +343,7 @@ public final class GyDiameterApplication {
         private Path subscribers;
         private Path dataDir = Path.of("data");
         private java.time.Duration answerDeadline = java.time.Duration.ofMillis(3_000);
+        private org.gyocs.node.PeerAllowList peers = org.gyocs.node.PeerAllowList.ANY;
 
         private Builder() {
         }
@@ -425,6 +427,12 @@ public final class GyDiameterApplication {
         }
 
         /** Balance store JDBC URL: jdbc:postgresql://... or jdbc:h2:...; default an H2 file under the data directory. */
+        /** Which peers may connect (default: any). */
+        public Builder peers(org.gyocs.node.PeerAllowList allowed) {
+            this.peers = Objects.requireNonNull(allowed);
+            return this;
+        }
+
         /** How long a request may wait for the balance store before it is answered 5012 (default 3 s). */
         public Builder answerDeadline(java.time.Duration d) {
             this.answerDeadline = Objects.requireNonNull(d);

@@ -52,6 +52,9 @@ public final class OcsConfiguration {
             new Setting("denied-rating-groups", "", "rating groups answered 5031 DIAMETER_RATING_FAILED, comma-separated"),
             new Setting("max-sessions", String.valueOf(ChargingPolicy.DEFAULT_MAX_OPEN_SESSIONS),
                     "sessions held open at once; a CCR-I beyond gets 5012 (about 800 bytes of heap each)"),
+            new Setting("allowed-peers", "", "peers that may connect: ORIGIN-HOST[@ADDRESS/PREFIX], comma-separated "
+                    + "(*.domain and * allowed); empty: any peer"),
+            new Setting("refund-peers", "*", "Origin-Hosts whose REFUND_ACCOUNT events are carried out (others: 5003)"),
             new Setting("answer-deadline", "3000", "milliseconds a request may wait for the balance store; "
                     + "then it is answered 5012 (keep it below the PCEF's Tx timer)"),
             new Setting("store", "", "balance store JDBC URL, e.g. jdbc:postgresql://db/ocs (default: embedded H2 under data/)"),
@@ -105,6 +108,7 @@ public final class OcsConfiguration {
         OcsConfiguration c = new OcsConfiguration(v);
         c.chargingPolicy(); // fail now, with the key's name, not at the first request
         c.answerDeadline();
+        c.allowedPeers();
         return c;
     }
 
@@ -112,6 +116,11 @@ public final class OcsConfiguration {
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
         v.putAll(values);
         return new OcsConfiguration(v);
+    }
+
+    /** Which peers may connect (allowed-peers). */
+    public org.gyocs.node.PeerAllowList allowedPeers() {
+        return org.gyocs.node.PeerAllowList.parse(values.get("allowed-peers"));
     }
 
     /** How long a request may wait for the balance store (answer-deadline). */
@@ -229,7 +238,13 @@ public final class OcsConfiguration {
         }
         QuotaThresholds thresholds = new QuotaThresholds(optional("time-quota-threshold"),
                 optional("volume-quota-threshold"), optional("quota-holding-time"));
-        return new ChargingPolicy(grants, tcc, fui, reject, priority, thresholds, denied, maxSessions);
+        List<String> refundPeers = new ArrayList<>();
+        for (String p : values.get("refund-peers").split(",")) {
+            if (!p.isBlank()) {
+                refundPeers.add(p.trim());
+            }
+        }
+        return new ChargingPolicy(grants, tcc, fui, reject, priority, thresholds, denied, maxSessions, refundPeers);
     }
 
     private static final long UNSIGNED32_MAX = 0xFFFFFFFFL;

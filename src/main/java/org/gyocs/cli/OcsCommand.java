@@ -105,6 +105,7 @@ public final class OcsCommand {
                     .store(charging.store())
                     .storeCredentials(charging.storeUser(), charging.storePassword())
                     .answerDeadline(charging.answerDeadline())
+                    .peers(charging.allowedPeers())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(

@@ -17,10 +17,30 @@ import java.util.Set;
  * @param deniedRatingGroups     rating groups answered 5031 DIAMETER_RATING_FAILED
  * @param maxOpenSessions        sessions held at once; a CCR-I beyond is answered 5012 (each open session
  *                               costs about 800 bytes of heap: the default fits the launcher's 1 GiB)
+ * @param refundPeers            Origin-Hosts (exact, *.domain or *) whose REFUND_ACCOUNT events are
+ *                               carried out; others get 5003
  */
 public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndication finalUnitIndication,
                              boolean rejectUnknown, List<Integer> subscriptionIdPriority, QuotaThresholds thresholds,
-                             Set<Long> deniedRatingGroups, int maxOpenSessions) {
+                             Set<Long> deniedRatingGroups, int maxOpenSessions, List<String> refundPeers) {
+
+    public ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndication finalUnitIndication,
+                          boolean rejectUnknown, List<Integer> subscriptionIdPriority, QuotaThresholds thresholds,
+                          Set<Long> deniedRatingGroups, int maxOpenSessions) {
+        this(grants, tccSeconds, finalUnitIndication, rejectUnknown, subscriptionIdPriority, thresholds,
+                deniedRatingGroups, maxOpenSessions, List.of("*"));
+    }
+
+    /** Whether REFUND_ACCOUNT from this peer is carried out. */
+    public boolean mayRefund(String peer) {
+        for (String p : refundPeers) {
+            if (p.equals("*") || peer != null && (p.startsWith("*.") ? peer.toLowerCase(java.util.Locale.ROOT)
+                    .endsWith(p.substring(1)) : peer.equalsIgnoreCase(p))) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     public static final int DEFAULT_MAX_OPEN_SESSIONS = 500_000;
     public static final ChargingPolicy DEFAULT = of(GrantPolicy.DEFAULT);
@@ -37,6 +57,7 @@ public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndic
         Objects.requireNonNull(finalUnitIndication);
         subscriptionIdPriority = List.copyOf(subscriptionIdPriority);
         deniedRatingGroups = Set.copyOf(deniedRatingGroups);
+        refundPeers = List.copyOf(refundPeers);
         thresholds = thresholds == null ? QuotaThresholds.NONE : thresholds;
         if (tccSeconds <= 0) {
             throw new IllegalArgumentException("Tcc must be positive");

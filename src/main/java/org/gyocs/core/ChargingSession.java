@@ -13,6 +13,11 @@ final class ChargingSession {
     final String subscriber;
     /** The Subscription-Ids of the CCR-I: a CCR-I repeating Session-Id and number is a retransmission only with them. */
     final java.util.List<SubscriptionId> subscriptionIds;
+    /**
+     * The peer that opened it (CreditControlRequest#sender): only it may update or end it, or see
+     * its answers again. An audit ended another peer's session with a CCR-T of its Session-Id.
+     */
+    final String peer;
     /** service key (rating group / service identifier) to its reservation */
     final Map<String, ServiceReservation> reservations = new LinkedHashMap<>();
     long lastRequestNumber = -1;
@@ -20,10 +25,15 @@ final class ChargingSession {
     volatile long lastSeenNanos = System.nanoTime();
     boolean closed;
 
-    ChargingSession(String sessionId, String subscriber, java.util.List<SubscriptionId> subscriptionIds) {
+    ChargingSession(String sessionId, String subscriber, java.util.List<SubscriptionId> subscriptionIds, String peer) {
         this.sessionId = sessionId;
         this.subscriber = subscriber;
         this.subscriptionIds = subscriptionIds;
+        this.peer = peer;
+    }
+
+    boolean openedBy(CreditControlRequest r) {
+        return java.util.Objects.equals(peer, r.sender());
     }
 
     /** One service's reservation in the store. */

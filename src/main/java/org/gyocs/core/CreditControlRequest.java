@@ -23,25 +23,33 @@ import java.util.List;
  * @param possiblyRetransmitted the T-bit of the header (RFC 6733 section 3): the client sent it
  *                           before and may not have had the answer; the core then asks the store
  *                           whether its change was made already (RFC 4006 section 5.2)
+ * @param peer               the peer the request came from, as its transport knows it (the
+ *                           Origin-Host of its capabilities exchange, allowed by the node), null
+ *                           when unknown: sessions are bound to it, refunds allowed by it
  */
 public record CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
                                    Long authApplicationId, String serviceContextId, Long requestTypeCode,
                                    Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
                                    List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used,
-                                   boolean possiblyRetransmitted) {
+                                   boolean possiblyRetransmitted, String peer) {
 
     public CreditControlRequest {
         subscriptionIds = subscriptionIds == null ? List.of() : List.copyOf(subscriptionIds);
         services = services == null ? List.of() : List.copyOf(services);
     }
 
-    /** A request without the T-bit. */
+    /** A request without the T-bit, from a peer the transport did not name. */
     public CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
                                 Long authApplicationId, String serviceContextId, Long requestTypeCode,
                                 Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
                                 List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used) {
         this(sessionId, originHost, originRealm, destinationRealm, authApplicationId, serviceContextId, requestTypeCode,
-                requestNumber, subscriptionIds, requestedAction, services, requested, used, false);
+                requestNumber, subscriptionIds, requestedAction, services, requested, used, false, null);
+    }
+
+    /** Who sent it, for binding sessions: the transport's peer, else the request's own Origin-Host. */
+    public String sender() {
+        return peer != null ? peer : originHost;
     }
 
     /** The request type, or null when the AVP is missing or out of range. */

@@ -20,6 +20,7 @@ public final class NodeStatistics {
     public static final String ERRORS = "errors";
     public static final String ANSWERS_BY_RESULT_CODE = "answers_by_result_code";
     public static final String SESSIONS_EXPIRED = "sessions_expired";
+    public static final String PEERS_REFUSED = "peers_refused";
 
     private final LongAdder initial = new LongAdder();
     private final LongAdder update = new LongAdder();
@@ -28,6 +29,7 @@ public final class NodeStatistics {
     private final LongAdder ccaSent = new LongAdder();
     private final LongAdder errors = new LongAdder();
     private final LongAdder sessionsExpired = new LongAdder();
+    private final LongAdder peersRefused = new LongAdder();
     private final Map<Long, LongAdder> byResultCode = new ConcurrentHashMap<>();
 
     /** Counts a received CCR; a request whose type is missing or invalid counts only as an error. */
@@ -58,6 +60,12 @@ public final class NodeStatistics {
         errors.increment();
     }
 
+    /** A peer not in allowed-peers was refused at its capabilities exchange (also counted in errors). */
+    public void peerRefused() {
+        peersRefused.increment();
+        errors.increment();
+    }
+
     /** A session silent past Tcc was released (RFC 4006 section 13). */
     public void sessionExpired() {
         sessionsExpired.increment();
@@ -81,6 +89,7 @@ public final class NodeStatistics {
         m.put(CCA_SENT, ccaSent.sum());
         m.put(ERRORS, errors.sum());
         m.put(SESSIONS_EXPIRED, sessionsExpired.sum());
+        m.put(PEERS_REFUSED, peersRefused.sum());
         Map<Long, Long> codes = new TreeMap<>();
         byResultCode.forEach((code, n) -> codes.put(code, n.sum()));
         m.put(ANSWERS_BY_RESULT_CODE, Collections.unmodifiableMap(codes));
@@ -102,6 +111,9 @@ public final class NodeStatistics {
         sb.append(String.format("Errors:                  %d%n", errors.sum()));
         if (sessionsExpired.sum() > 0) {
             sb.append(String.format("Sessions Expired (Tcc):  %d%n", sessionsExpired.sum()));
+        }
+        if (peersRefused.sum() > 0) {
+            sb.append(String.format("Peers Refused:           %d%n", peersRefused.sum()));
         }
         Map<Long, Long> codes = new TreeMap<>();
         byResultCode.forEach((code, n) -> codes.put(code, n.sum()));

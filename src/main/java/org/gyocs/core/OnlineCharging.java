@@ -42,7 +42,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private static final int EVENT_CACHE_SIZE = 10_000;
     private static final int CLOSED_CACHE_SIZE = 10_000;
 
-    private record ClosedSession(long lastRequestNumber, CreditControlAnswer lastAnswer) {
+    private record ClosedSession(long lastRequestNumber, CreditControlAnswer lastAnswer, String peer) {
     }
 
     private final ChargingPolicy policy;
@@ -153,7 +153,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             return CreditControlAnswer.error(r, ResultCode.UNABLE_TO_COMPLY, null,
                     "Too many open sessions (max-sessions " + policy.maxOpenSessions() + ")");
         }
-        ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null), r.subscriptionIds());
+        ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null), r.subscriptionIds(),
+                r.sender());
         synchronized (session) {
             // registered before it reserves: a CCR-U racing in waits on this lock, and a second
             // CCR-I of the same Session-Id finds it
@@ -188,7 +189,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private static CreditControlAnswer initialOnOpenSession(ChargingSession open, CreditControlRequest r) {
         synchronized (open) {
             if (open.lastRequestNumber == r.requestNumber() && open.lastAnswer != null
-                    && open.subscriptionIds.equals(r.subscriptionIds())) {
+                    && open.subscriptionIds.equals(r.subscriptionIds()) && open.openedBy(r)) {
                 return open.lastAnswer; // retransmitted CCR-I
             }
             if (open.closed) {
@@ -204,9 +205,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         ChargingSession session = sessions.get(r.sessionId());
         if (session == null) {
             ClosedSession closed = recentlyClosed.get(r.sessionId());
-            if (closed != null && closed.lastRequestNumber() == r.requestNumber()) {
+            if (closed != null && closed.lastRequestNumber() == r.requestNumber()
+                    && Objects.equals(closed.peer(), r.sender())) {
                 return closed.lastAnswer(); // retransmitted CCR-T: same answer, no second debit
             }
+            return refusal(r, ResultCode.UNKNOWN_SESSION_ID);
+        }
+        if (!session.openedBy(r)) {
+            // another peer's session: as if unknown to it, and left as it is
+            statistics.error();
+            log.warn("CCR of session {} from {} refused: the session belongs to {}", r.sessionId(), r.sender(),
+                    session.peer);
             return refusal(r, ResultCode.UNKNOWN_SESSION_ID);
         }
         synchronized (session) {
@@ -222,7 +231,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             if (r.requestType() == RequestType.TERMINATION) {
                 releaseAll(session);
                 session.closed = true;
-                recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a));
+                recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
                 sessions.remove(session.sessionId, session);
             }
             return a;
@@ -372,7 +381,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         // Session-Id and CC-Request-Number identify a retransmission (RFC 4006 section 5.2); the
         // Subscription-Ids guard against clients that reuse Session-Ids across runs (seen with the
         // freeDiameter test client, whose ids are built from the start second).
-        EventKey cacheKey = new EventKey(r.sessionId(), r.requestNumber(), r.subscriptionIds());
+        EventKey cacheKey = new EventKey(r.sessionId(), r.requestNumber(), r.subscriptionIds(), r.sender());
         CreditControlAnswer cached = recentEvents.get(cacheKey);
         if (cached != null) {
             return cached; // retransmitted event: answered again, not debited again
@@ -390,6 +399,12 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
 
     private CreditControlAnswer eventFor(CreditControlRequest r, String subscriber) {
         int action = r.requestedAction() == null ? DIRECT_DEBITING : r.requestedAction();
+        if (action == REFUND_ACCOUNT && !policy.mayRefund(r.sender())) {
+            // a refund adds money: only from the peers configured for it (refund-peers)
+            statistics.error();
+            log.warn("REFUND_ACCOUNT of session {} from {} refused: not among refund-peers", r.sessionId(), r.sender());
+            return refusal(r, ResultCode.AUTHORIZATION_REJECTED);
+        }
         if (action == PRICE_ENQUIRY) {
             return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
                     null, null, List.of(), null, null, null, null, true);
@@ -477,7 +492,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     }
 
     /** What identifies a retransmitted event. */
-    private record EventKey(String sessionId, long requestNumber, List<SubscriptionId> subscriptionIds) {
+    private record EventKey(String sessionId, long requestNumber, List<SubscriptionId> subscriptionIds, String peer) {
     }
 
     // ------------------------------------------------------------------ helpers

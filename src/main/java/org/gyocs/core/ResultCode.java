@@ -7,9 +7,11 @@ public final class ResultCode {
     public static final long UNABLE_TO_DELIVER = 3002;
     public static final long REALM_NOT_SERVED = 3003;
     public static final long APPLICATION_UNSUPPORTED = 3007;
+    public static final long UNKNOWN_PEER = 3010;
     public static final long CREDIT_LIMIT_REACHED = 4012;
     public static final long AVP_UNSUPPORTED = 5001;
     public static final long UNKNOWN_SESSION_ID = 5002;
+    public static final long AUTHORIZATION_REJECTED = 5003;
     public static final long INVALID_AVP_VALUE = 5004;
     public static final long MISSING_AVP = 5005;
     public static final long AVP_OCCURS_TOO_MANY_TIMES = 5009;

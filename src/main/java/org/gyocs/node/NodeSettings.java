@@ -14,9 +14,16 @@ import java.util.Objects;
  * @param configFile   the jDiameter XML configuration
  * @param verbose      log each request and answer
  * @param limits       protections and watchdog of the mock transport
+ * @param peers        which peers may connect (Origin-Host and source address)
  */
 public record NodeSettings(String originHost, String realm, String bindAddress, int port, Path configFile,
-                           boolean verbose, TransportLimits limits) {
+                           boolean verbose, TransportLimits limits, PeerAllowList peers) {
+
+    /** Settings that accept any peer. */
+    public NodeSettings(String originHost, String realm, String bindAddress, int port, Path configFile,
+                        boolean verbose, TransportLimits limits) {
+        this(originHost, realm, bindAddress, port, configFile, verbose, limits, PeerAllowList.ANY);
+    }
 
     public static final String DEFAULT_HOST = "gy-server.example.com";
     public static final String DEFAULT_REALM = "example.com";
@@ -29,6 +36,7 @@ public record NodeSettings(String originHost, String realm, String bindAddress, 
         Objects.requireNonNull(realm, "realm");
         Objects.requireNonNull(bindAddress, "bindAddress");
         Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(peers, "peers");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0 to 65535, not " + port);
         }
@@ -36,7 +44,7 @@ public record NodeSettings(String originHost, String realm, String bindAddress, 
 
     /** The same settings on another port (the one actually bound when port 0 was asked). */
     public NodeSettings withPort(int newPort) {
-        return new NodeSettings(originHost, realm, bindAddress, newPort, configFile, verbose, limits);
+        return new NodeSettings(originHost, realm, bindAddress, newPort, configFile, verbose, limits, peers);
     }
 
     /** The address operators see in logs and errors, e.g. 0.0.0.0:3868. */

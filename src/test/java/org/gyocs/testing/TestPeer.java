@@ -62,7 +62,12 @@ public final class TestPeer implements AutoCloseable {
 
     /** CER/CEA; returns the CEA. */
     public DiameterMessage handshake() throws IOException, DiameterDecodeException {
-        write(DiameterCodec.encode(cer("raw.test.local", "test.local", 4)));
+        return handshake("raw.test.local");
+    }
+
+    /** CER/CEA as another peer; returns the CEA. */
+    public DiameterMessage handshake(String originHost) throws IOException, DiameterDecodeException {
+        write(DiameterCodec.encode(cer(originHost, "test.local", 4)));
         return read();
     }
 

@@ -63,7 +63,24 @@ final class CcrReader {
                 services,
                 units(avps, Avp.REQUESTED_SERVICE_UNIT),
                 units(avps, Avp.USED_SERVICE_UNIT),
-                m instanceof org.jdiameter.api.Request req && req.isReTransmitted());
+                m instanceof org.jdiameter.api.Request req && req.isReTransmitted(), peerOf(m));
+    }
+
+    /**
+     * The peer a request came from: the Origin-Host its connection's CER gave, as jDiameter
+     * records it on the received message; null when jDiameter did not (then the core binds
+     * sessions to the request's own Origin-Host).
+     */
+    static String peerOf(Message m) {
+        try {
+            if (m instanceof org.jdiameter.client.api.IMessage im && im.getPeer() != null
+                    && im.getPeer().getUri() != null) {
+                return im.getPeer().getUri().getFQDN();
+            }
+        } catch (RuntimeException e) {
+            // no peer recorded
+        }
+        return null;
     }
 
     private static ServiceCreditRequest service(AvpSet g) throws InvalidAvpException {

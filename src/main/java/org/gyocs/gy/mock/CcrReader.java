@@ -20,7 +20,8 @@ final class CcrReader {
     private CcrReader() {
     }
 
-    static CreditControlRequest read(DiameterMessage m) throws DiameterDecodeException {
+    /** @param peer the Origin-Host of the connection's CER */
+    static CreditControlRequest read(DiameterMessage m, String peer) throws DiameterDecodeException {
         List<Avp> avps = m.avps();
         List<SubscriptionId> ids = new ArrayList<>();
         for (Avp sub : m.all(SUBSCRIPTION_ID)) {
@@ -40,7 +41,7 @@ final class CcrReader {
                 utf8(avps, DESTINATION_REALM), u32(avps, AUTH_APPLICATION_ID), utf8(avps, SERVICE_CONTEXT_ID),
                 u32(avps, CC_REQUEST_TYPE), u32(avps, CC_REQUEST_NUMBER), ids,
                 action == null ? null : action.intValue(), services, units(avps, REQUESTED_SERVICE_UNIT),
-                units(avps, USED_SERVICE_UNIT), (m.flags() & DiameterMessage.FLAG_RETRANSMITTED) != 0);
+                units(avps, USED_SERVICE_UNIT), (m.flags() & DiameterMessage.FLAG_RETRANSMITTED) != 0, peer);
     }
 
     private static ServiceCreditRequest service(List<Avp> g) throws DiameterDecodeException {

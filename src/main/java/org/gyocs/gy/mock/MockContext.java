@@ -14,6 +14,9 @@ interface MockContext {
 
     TransportLimits limits();
 
+    /** Which peers may connect. */
+    org.gyocs.node.PeerAllowList peers();
+
     String originHost();
 
     String originRealm();

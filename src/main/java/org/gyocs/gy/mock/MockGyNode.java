@@ -182,6 +182,11 @@ public final class MockGyNode implements DiameterNode, MockContext {
     }
 
     @Override
+    public org.gyocs.node.PeerAllowList peers() {
+        return settings.peers();
+    }
+
+    @Override
     public String originHost() {
         return settings.originHost();
     }

@@ -33,7 +33,6 @@ final class PeerConnection {
     private static final int INITIAL_BUFFER = 4096;
     /** A peer that does not read its answers is closed past this much unsent data. */
     private static final int MAX_PENDING_WRITE = 4 * 1024 * 1024;
-    private static final long DIAMETER_UNKNOWN_PEER = 3010;
     private static final long DIAMETER_NO_COMMON_APPLICATION = 5010;
     private static final long RELAY_APPLICATION = 0xFFFFFFFFL;
     private static final long DIAMETER_TOO_BUSY = 3004;
@@ -50,6 +49,7 @@ final class PeerConnection {
     private final EventLoop loop;
     private int pendingDecisions;
     private final String remote;
+    private final InetAddress remoteAddress;
     private final InetAddress localAddress;
     private final ArrayDeque<ByteBuffer> out = new ArrayDeque<>();
     private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
@@ -75,6 +75,7 @@ final class PeerConnection {
         this.loop = loop;
         InetSocketAddress r = (InetSocketAddress) channel.getRemoteAddress();
         this.remote = "('" + r.getAddress().getHostAddress() + "', " + r.getPort() + ")";
+        this.remoteAddress = r.getAddress();
         this.localAddress = ((InetSocketAddress) channel.getLocalAddress()).getAddress();
         this.connectedAt = System.nanoTime();
         this.lastReceived = connectedAt;
@@ -202,7 +203,7 @@ final class PeerConnection {
                 // RFC 6733 5.6: nothing but a CER is processed before the capabilities exchange.
                 ctx.statistics().error();
                 log.warn("Request {} before CER from {}: refused with 3010, closing", m.commandCode(), remote);
-                send(ctx.base().error(m, DIAMETER_UNKNOWN_PEER, "CER expected first", null));
+                send(ctx.base().error(m, ResultCode.UNKNOWN_PEER, "CER expected first", null));
                 closeWhenFlushed = true;
                 flushOrClose("request before CER");
             }
@@ -230,7 +231,17 @@ final class PeerConnection {
 
     private void handleCer(DiameterMessage cer) {
         Avp origin = cer.avp(AvpCodes.ORIGIN_HOST);
-        peerHost = origin == null ? "-" : origin.utf8();
+        String host = origin == null ? null : origin.utf8();
+        if (state == State.OPEN && !java.util.Objects.equals(host, peerHost)) {
+            // the identity its sessions are bound to is the one of its first CER
+            refusePeer(cer, "a second CER with another Origin-Host (" + host + ")");
+            return;
+        }
+        peerHost = host == null ? "-" : host;
+        if (!ctx.peers().permits(host, remoteAddress)) {
+            refusePeer(cer, "not in allowed-peers");
+            return;
+        }
         if (!offersCreditControl(cer)) {
             ctx.statistics().error();
             log.warn("CER from {} ({}) offers no credit-control application: 5010, closing", remote, peerHost);
@@ -244,6 +255,15 @@ final class PeerConnection {
             state = State.OPEN;
             log.info("Peer connected: {} {}", peerHost, remote);
         }
+    }
+
+    /** RFC 6733 5.3: CEA DIAMETER_UNKNOWN_PEER, then the connection closes; logged and counted. */
+    private void refusePeer(DiameterMessage cer, String why) {
+        ctx.statistics().peerRefused();
+        log.warn("CER from {} ({}) refused, {}: 3010, closing", remote, peerHost, why);
+        send(ctx.base().cea(cer, ResultCode.UNKNOWN_PEER, localAddress));
+        closeWhenFlushed = true;
+        flushOrClose("unknown peer");
     }
 
     private static boolean offersCreditControl(DiameterMessage cer) {
@@ -286,7 +306,7 @@ final class PeerConnection {
                         + (unsupported.isVendorSpecific() ? " of vendor " + unsupported.vendorId() : ""), unsupported);
                 return;
             }
-            ccr = CcrReader.read(m);
+            ccr = CcrReader.read(m, peerHost);
         } catch (DiameterDecodeException e) {
             ctx.statistics().error();
             log.warn("Malformed CCR from {}: {}", remote, e.getMessage());
