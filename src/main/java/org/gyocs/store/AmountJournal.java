@@ -62,15 +62,14 @@ final class AmountJournal implements AutoCloseable {
     private final FileChannel file;
     private final FileLock lock;
     private final Path path;
-    private final long lastBatch;
+    private long lastBatch;
     private volatile long size;
     private long lastCheckpoint = System.nanoTime();
 
-    private AmountJournal(FileChannel file, FileLock lock, Path path, long lastBatch) {
+    private AmountJournal(FileChannel file, FileLock lock, Path path) {
         this.file = file;
         this.lock = lock;
         this.path = path;
-        this.lastBatch = lastBatch;
         this.size = 0; // what is there is held by the database already: written over from the start
     }
 
@@ -85,6 +84,21 @@ final class AmountJournal implements AutoCloseable {
                 return rs.getString(1);
             }
         }) + ".journal");
+        AmountJournal j = lock(path);
+        try {
+            j.recover(ds);
+            return j;
+        } catch (RuntimeException e) {
+            j.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens and locks the journal, before the database is opened: one node per embedded file, and
+     * the database's crash recovery (UncleanStopRecovery) runs while nobody else can open it.
+     */
+    static AmountJournal lock(Path path) {
         FileChannel file = null;
         try {
             file = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
@@ -99,19 +113,27 @@ final class AmountJournal implements AutoCloseable {
                 throw new StoreException("Another node is using the embedded store " + path
                         + " (its journal is locked); nodes that share balances share PostgreSQL");
             }
-            List<long[]> records = read(file);
-            long applied = replay(ds, records);
-            if (!records.isEmpty()) {
-                JdbcBalanceStore.inTransaction(ds, AmountJournal::checkpoint);
-            }
-            preallocate(file);
-            return new AmountJournal(file, lock, path, applied);
+            return new AmountJournal(file, lock, path);
         } catch (IOException e) {
             close(file);
             throw new StoreException("Cannot open the balance journal " + path + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             close(file);
             throw e;
+        }
+    }
+
+    /** Applies what the database does not hold yet and checkpoints it; the journal is then written over. */
+    void recover(DataSource ds) {
+        try {
+            List<long[]> records = read(file);
+            lastBatch = replay(ds, records, path);
+            if (!records.isEmpty()) {
+                JdbcBalanceStore.inTransaction(ds, AmountJournal::checkpoint);
+            }
+            preallocate(file);
+        } catch (IOException e) {
+            throw new StoreException("Cannot read the balance journal " + path + ": " + e.getMessage(), e);
         }
     }
 
@@ -132,15 +154,16 @@ final class AmountJournal implements AutoCloseable {
     }
 
     /**
-     * The whole frames of the journal, in order; a torn or damaged frame, or zeros, end it (a
-     * torn frame was never acknowledged). Frames after the end may be of batches before a
-     * checkpoint, which replay skips by their number.
+     * The whole frames of the journal, in order; a torn or damaged frame, zeros, or a frame that
+     * is not the next batch end it (a torn frame was never acknowledged; frames after the end are
+     * of batches before a checkpoint). Frames of batches the database holds are skipped by replay.
      */
     static List<long[]> read(FileChannel file) throws IOException {
         List<long[]> records = new ArrayList<>();
         long position = 0;
         long end = file.size();
         ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER);
+        long previous = Long.MIN_VALUE; // each frame is one batch, numbered one after the other
         while (position + FRAME_HEADER <= end) {
             header.clear();
             readFully(file, header, position);
@@ -159,6 +182,12 @@ final class AmountJournal implements AutoCloseable {
                 break;
             }
             body.flip();
+            long batch = body.getLong(0);
+            if (previous != Long.MIN_VALUE && batch != previous + 1) {
+                // a frame left from before the last checkpoint, whose boundary happened to line up
+                break;
+            }
+            previous = batch;
             for (int i = 0; i < count; i++) {
                 records.add(new long[] {body.getLong(), body.getLong(), body.getLong()});
             }
@@ -176,7 +205,7 @@ final class AmountJournal implements AutoCloseable {
     }
 
     /** Applies the records of batches past the database's last; @return the last batch now held. */
-    private static long replay(DataSource ds, List<long[]> records) {
+    private static long replay(DataSource ds, List<long[]> records, Path path) {
         return JdbcBalanceStore.inTransaction(ds, tx -> {
             long applied;
             try (ResultSet rs = tx.prepare("SELECT batch FROM journal_applied WHERE id = 1").executeQuery()) {
@@ -187,6 +216,18 @@ final class AmountJournal implements AutoCloseable {
             // holds still in the database are of a node that died (db/h2/V3)
             tx.prepare("DELETE FROM reservation").executeUpdate();
             tx.prepare("UPDATE bucket SET reserved = 0 WHERE reserved <> 0").executeUpdate();
+            long first = Long.MAX_VALUE;
+            for (long[] r : records) {
+                if (r[0] > applied) {
+                    first = Math.min(first, r[0]);
+                }
+            }
+            if (first != Long.MAX_VALUE && first > applied + 1) {
+                // acknowledged batches in neither the database nor the journal: say so, loudly
+                log.error("Balance journal {}: the database holds batches up to {} but the journal begins at batch {}: "
+                        + "the amount changes of batches {}..{} are lost. Check the balances of the subscribers "
+                        + "charged just before the last stop", path, applied, first, applied + 1, first - 1);
+            }
             long last = applied;
             int replayed = 0;
             PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount + ? WHERE id = ?");
@@ -215,7 +256,7 @@ final class AmountJournal implements AutoCloseable {
                 s.setLong(1, last);
                 s.executeUpdate();
                 log.info("Balance journal: applied {} amount changes of batches {}..{} that the database did not hold",
-                        replayed, applied + 1, last);
+                        replayed, Math.min(first, last), last);
             }
             return last;
         });

@@ -1,5 +1,6 @@
 package org.gyocs.store;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -71,6 +72,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     /** How often change keys past their retention are deleted (ChangeKeys.RETENTION). */
     private static final long KEY_PURGE_NANOS = 60_000_000_000L;
     private volatile long lastKeyPurge = System.nanoTime();
+    /** The embedded database's files, to be marked closed cleanly at close (UncleanStopRecovery); else null. */
+    private final Path markCleanAtClose;
     /** The embedded store's journal, when this store is the node's; else null. */
     private final AmountJournal journal;
     /** The node's balances on an embedded store, charged in memory and journalled; else null. */
@@ -78,7 +81,8 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
 
     private JdbcBalanceStore(HikariDataSource dataSource, DataSource committerConnections, String description,
                              int committers, boolean postgres,
-                             boolean h2File, AmountJournal journal) {
+                             boolean h2File, AmountJournal journal, Path markCleanAtClose) {
+        this.markCleanAtClose = markCleanAtClose;
         this.dataSource = dataSource;
         this.postgres = postgres;
         this.description = description;
@@ -142,6 +146,18 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 2;
         boolean h2File = isH2File(jdbcUrl);
         PrivateDirectory.ofH2Url(jdbcUrl).ifPresent(PrivateDirectory::secure);
+        Path base = PrivateDirectory.h2Base(jdbcUrl).orElse(null);
+        // the node locks its journal before it opens the database, and recovers a file left by a crash
+        AmountJournal journal = h2File && node ? AmountJournal.lock(UncleanStopRecovery.journal(base)) : null;
+        boolean closesCleanly;
+        try {
+            closesCleanly = base != null && (node ? recover(base) : UncleanStopRecovery.beforeAdministration(base));
+        } catch (RuntimeException e) {
+            if (journal != null) {
+                journal.close();
+            }
+            throw e;
+        }
         HikariConfig c = new HikariConfig();
         // H2 applies a URL's settings to every connection it opens: the node's embedded store sets
         // its own WRITE_DELAY (writeInTheBackground), which a URL's would undo
@@ -164,6 +180,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         try {
             ds = new HikariDataSource(c);
         } catch (RuntimeException e) {
+            if (journal != null) {
+                journal.close();
+            }
             throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
         try {
@@ -173,15 +192,18 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             Flyway.configure().dataSource(ds).locations(locations).load().migrate();
         } catch (RuntimeException e) {
             ds.close();
+            if (journal != null) {
+                journal.close();
+            }
             throw new StoreException("Cannot migrate the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
-        AmountJournal journal = null;
-        if (h2File && node) {
+        if (journal != null) {
             try {
                 writeInTheBackground(ds);
-                journal = AmountJournal.openAndRecover(ds);
+                journal.recover(ds);
             } catch (RuntimeException e) {
                 ds.close();
+                journal.close();
                 throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
             }
         }
@@ -189,7 +211,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         PrivateDirectory.ofH2Url(jdbcUrl).ifPresent(PrivateDirectory::secure);
         try {
             return new JdbcBalanceStore(ds, committerConnections.apply(ds), redact(jdbcUrl), committers, postgres,
-                    h2File, journal);
+                    h2File, journal, closesCleanly ? base : null);
         } catch (RuntimeException e) {
             if (journal != null) {
                 journal.close();
@@ -626,10 +648,19 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         if (memory != null) {
             memory.close();
         }
-        if (journal != null) {
-            journal.close();
-        }
         dataSource.close();
+        if (markCleanAtClose != null) {
+            UncleanStopRecovery.closedCleanly(markCleanAtClose);
+        }
+        if (journal != null) {
+            journal.close(); // last: nobody may open the database until it is marked
+        }
+    }
+
+    /** A node's embedded store: recovered after a crash, with its journal locked; it marks itself at close. */
+    private static boolean recover(Path base) {
+        UncleanStopRecovery.beforeOpen(base);
+        return true;
     }
 
     // ------------------------------------------------------------------ statements

@@ -28,6 +28,11 @@ final class PrivateDirectory {
 
     /** The directory of an H2 file URL ({@code jdbc:h2:file:/x/ocs;...} or {@code jdbc:h2:/x/ocs}), if it is one. */
     static Optional<Path> ofH2Url(String url) {
+        return h2Base(url).map(Path::getParent);
+    }
+
+    /** The database's path without extension ({@code /x/ocs} for {@code /x/ocs.mv.db}), if the URL is an H2 file. */
+    static Optional<Path> h2Base(String url) {
         if (!url.startsWith("jdbc:h2:") || url.startsWith("jdbc:h2:mem:") || url.startsWith("jdbc:h2:tcp:")
                 || url.startsWith("jdbc:h2:ssl:")) {
             return Optional.empty();
@@ -43,8 +48,8 @@ final class PrivateDirectory {
         if (name.startsWith("~")) {
             name = System.getProperty("user.home") + name.substring(1);
         }
-        Path parent = Path.of(name).toAbsolutePath().getParent();
-        return Optional.ofNullable(parent);
+        Path base = Path.of(name).toAbsolutePath();
+        return base.getParent() == null ? Optional.empty() : Optional.of(base);
     }
 
     /** Creates the directory 0700 if needed, and makes it and every file in it private. */

@@ -92,4 +92,28 @@ class AmountJournalTest {
             assertEquals(5, node.available(SUB, UnitType.UNITS, null));
         }
     }
+
+    /**
+     * After a checkpoint the journal is written over from its start: a frame left from before
+     * that lines up behind the new ones is not read as one of them (replay would apply it out of
+     * order). Each frame is one batch, numbered one after the other.
+     */
+    @Test
+    void framesLeftFromBeforeACheckpointAreNotRead() throws Exception {
+        AmountJournal j = AmountJournal.lock(dir.resolve("x.journal"));
+        try {
+            j.write(5, new long[] {1, -10}, 2);
+            j.write(6, new long[] {1, -20}, 2);
+            j.write(7, new long[] {1, -30}, 2);
+            j.checkpointed(); // written over from the start
+            j.write(8, new long[] {1, -40}, 2); // the same size as batch 5: batch 6 lines up behind it
+        } finally {
+            j.close();
+        }
+        try (FileChannel f = FileChannel.open(dir.resolve("x.journal"), StandardOpenOption.READ)) {
+            List<long[]> records = AmountJournal.read(f);
+            assertEquals(1, records.size(), "batch 8 only, not the stale 6 and 7 behind it");
+            assertEquals(8, records.get(0)[0]);
+        }
+    }
 }
