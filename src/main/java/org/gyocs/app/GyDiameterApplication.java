@@ -198,6 +198,7 @@ public final class GyDiameterApplication {
             throw new NodeStartException(e.getMessage(), e);
         }
         s.answerDeadline(answerDeadline);
+        s.onFailure(this::storeFailed);
         if (subscribersFile != null) {
             try {
                 List<Bucket> buckets = SubscriberCsv.read(subscribersFile);
@@ -230,6 +231,24 @@ public final class GyDiameterApplication {
 
     private static String blankToNull(String s) {
         return s == null || s.isBlank() ? null : s;
+    }
+
+    private volatile String failure;
+
+    /**
+     * The store can change no balance any more: the node stops (DPR to its peers, which fail over
+     * to another OCS) rather than answer 5012 to every request; bin/ocs.sh then exits 1, and
+     * systemd's Restart=always starts it again, which replays the journal.
+     */
+    void storeFailed(String why) {
+        failure = why;
+        log.error("Stopping the node: {}", why);
+        new Thread(this::stop, "ocs-store-failure-stop").start();
+    }
+
+    /** Why the node stopped by itself (its balance store failed), or null. */
+    public String failure() {
+        return failure;
     }
 
     /** The balance store in use while running (for administration through the API), else null. */

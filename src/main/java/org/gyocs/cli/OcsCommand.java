@@ -131,6 +131,10 @@ public final class OcsCommand {
         Signal.handle(new Signal("TERM"), s -> stop.run());
         try {
             app.start(true);
+            if (app.failure() != null) {
+                System.err.println("Error: the node stopped: " + app.failure());
+                return 1; // systemd restarts it (Restart=always)
+            }
             return 0;
         } catch (NodeStartException e) {
             System.err.println("Error starting server: " + e.getMessage());

@@ -946,6 +946,22 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         return e.getSQLState() != null && e.getSQLState().startsWith("40");
     }
 
+    /**
+     * Tells {@code listener} once the store can change no balance any more (the embedded node's
+     * journal cannot be written, or its database stays closed): the node should stop, so that it
+     * is restarted and replays its journal, rather than answer 5012 to everything.
+     */
+    public void onFailure(java.util.function.Consumer<String> listener) {
+        if (memory != null) {
+            memory.onFailure(listener);
+        }
+    }
+
+    /** Why the store can change no balance any more, or empty. */
+    public Optional<String> failure() {
+        return memory == null ? Optional.empty() : Optional.ofNullable(memory.failure());
+    }
+
     /** PostgreSQL's lock_not_available: a row this change needs is locked elsewhere past lock_timeout. */
     static boolean lockNotAvailable(SQLException e) {
         return "55P03".equals(e.getSQLState());

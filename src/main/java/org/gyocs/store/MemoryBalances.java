@@ -165,6 +165,9 @@ final class MemoryBalances implements AutoCloseable {
     /** (hex key, result) of the synced change keys, written back with the deltas. */
     private Map<String, Long> syncedKeys = new HashMap<>();
     private long lastKeyPurge = System.nanoTime();
+    /** Since when write-backs fail (0: they do not); past WRITE_BACK_GIVE_UP_NANOS the store fails. */
+    private long writeBackFailingSince;
+    static final long WRITE_BACK_GIVE_UP_NANOS = 30_000_000_000L;
     private long lastSynced;
     private long lastWriteBack = System.nanoTime();
     private final Thread journalThread;
@@ -602,16 +605,27 @@ final class MemoryBalances implements AutoCloseable {
                     signal(() -> reloadsDone = reload);
                 }
             } catch (RuntimeException e) {
-                // the journal still holds everything the database lacks: try again shortly
+                // the journal still holds everything the database lacks: try again later, without
+                // holding up the journal's syncs (a pause here once cost every request 100 ms)
+                if (writeBackFailingSince == 0) {
+                    writeBackFailingSince = System.nanoTime();
+                }
+                lastWriteBack = System.nanoTime();
                 log.warn("Cannot write the balances back to the database (trying again): {}", e.toString());
                 if (stop) {
                     return;
                 }
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException ie) {
-                    // nobody interrupts this thread; ending it would leave its callers waiting
+                if (System.nanoTime() - writeBackFailingSince > WRITE_BACK_GIVE_UP_NANOS) {
+                    // H2 closed itself (a full disk) and stays closed: stop, so that the node
+                    // restarts and replays its journal into a database that opens again
+                    String why = "The balances could not be written back to the database for "
+                            + WRITE_BACK_GIVE_UP_NANOS / 1_000_000_000L + " s: " + e.getMessage();
+                    log.error(why);
+                    signal(() -> failure = why);
+                    failed(why);
+                    return;
                 }
+                continue;
             }
         }
     }
@@ -633,6 +647,27 @@ final class MemoryBalances implements AutoCloseable {
     private void fail(Exception e) {
         log.error("The balance journal failed; balance changes are refused until the node restarts", e);
         signal(() -> failure = "The balance journal failed: " + e.getMessage());
+        failed(failure);
+    }
+
+    /** Who is told when this store can change no balance any more (the application stops the node). */
+    private volatile java.util.function.Consumer<String> onFailure = why -> { };
+
+    void onFailure(java.util.function.Consumer<String> listener) {
+        onFailure = listener;
+    }
+
+    private void failed(String why) {
+        try {
+            onFailure.accept(why);
+        } catch (RuntimeException e) {
+            log.error("Cannot report the store's failure: {}", e.toString(), e);
+        }
+    }
+
+    /** Why no balance can change any more, or null. */
+    String failure() {
+        return failure;
     }
 
     /** Adds the synced deltas to the database, with the last batch they cover. On the journal thread. */
@@ -662,6 +697,7 @@ final class MemoryBalances implements AutoCloseable {
             s.executeUpdate();
             return null;
         });
+        writeBackFailingSince = 0;
         syncedDeltas = new HashMap<>();
         syncedKeys = new HashMap<>();
         unwrittenKeys.keySet().removeAll(keys.keySet());

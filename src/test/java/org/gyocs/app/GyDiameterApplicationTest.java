@@ -177,4 +177,19 @@ class GyDiameterApplicationTest {
         runner.join(5_000);
         assertFalse(runner.isAlive());
     }
+
+    /** Issue 13, item 14: a store that can change no balance any more stops the node (bin/ocs.sh then exits 1). */
+    @Test
+    void aFailedStoreStopsTheNodeAndSaysWhy(@org.junit.jupiter.api.io.TempDir Path data) throws Exception {
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true).dataDir(data).build();
+        app.start(false);
+        int port = app.getPort();
+        app.storeFailed("The balance journal failed: No space left on device");
+        for (int i = 0; i < 100 && app.isRunning(); i++) {
+            Thread.sleep(50);
+        }
+        assertFalse(app.isRunning(), "stopped");
+        assertEquals("The balance journal failed: No space left on device", app.failure());
+        assertFalse(org.gyocs.node.ListeningPorts.isListening("127.0.0.1", port), "and no longer listening");
+    }
 }

@@ -52,11 +52,15 @@ class MemoryBalancesTest {
             admin.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1000, 0, null, null)), false);
             AmountJournal journal = AmountJournal.openAndRecover(admin.dataSource());
             MemoryBalances memory = new MemoryBalances(admin.dataSource(), journal);
+            java.util.concurrent.CompletableFuture<String> told = new java.util.concurrent.CompletableFuture<>();
+            memory.onFailure(told::complete);
             try {
                 assertEquals(10, memory.debit(SUB, UnitType.UNITS, null, 10, null));
                 journal.close(); // as a disk that fails: the next write throws
                 StoreException e = assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 20, null));
                 assertTrue(e.getMessage().contains("journal failed"), e.getMessage());
+                // the application is told, and stops the node (issue 13, item 14): not 5012 forever
+                assertTrue(told.get(5, java.util.concurrent.TimeUnit.SECONDS).contains("journal failed"));
                 assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 30, null),
                         "and every change after it, until the node restarts");
                 assertThrows(StoreException.class, () -> memory.reserve(SUB, UnitType.UNITS, null, 5, "k|1",
