@@ -123,6 +123,20 @@ public final class PeerAllowList {
         return false;
     }
 
+    /** Whether some allowed peer may connect from this address (checked at accept, before any CER). */
+    public boolean mayConnectFrom(InetAddress from) {
+        if (entries.isEmpty()) {
+            return true;
+        }
+        InetAddress address = unmapped(from);
+        for (Entry e : entries) {
+            if (e.addressMatches(address)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public boolean isOpen() {
         return entries.isEmpty();
     }

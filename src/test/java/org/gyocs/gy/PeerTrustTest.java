@@ -64,9 +64,10 @@ class PeerTrustTest {
         return p;
     }
 
-    @Test
-    void mockModeRefusesPeersOutsideTheAllowList() throws Exception {
-        GyDiameterApplication app = node(true, PeerAllowList.parse("pcef.test.local@127.0.0.1, far.test.local@10.0.0.0/8"));
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void peersOutsideTheAllowListAreRefusedWith3010(boolean mock) throws Exception {
+        GyDiameterApplication app = node(mock, PeerAllowList.parse("pcef.test.local@127.0.0.1, far.test.local@10.0.0.0/8"));
         try {
             try (TestPeer stranger = new TestPeer(app.getPort())) {
                 DiameterMessage cea = stranger.handshake("evil.test.local");
@@ -80,11 +81,24 @@ class PeerTrustTest {
             }
             try (TestPeer ok = connect(app, "pcef.test.local")) {
                 assertEquals(2001, resultCode(ok.request(GyRequests.simple(1, "allowed;1", 4, 0))));
-                // the identity is the first CER's: a second one with another name is refused
-                assertEquals(3010, resultCode(ok.handshake("other.test.local")));
-                assertTrue(ok.closedByNode());
+                if (mock) {
+                    // the identity is the first CER's: a second one with another name is refused
+                    assertEquals(3010, resultCode(ok.handshake("other.test.local")));
+                    assertTrue(ok.closedByNode());
+                }
             }
-            assertEquals(3L, app.getStatistics().get("peers_refused"));
+            // from an address no allowed peer has: closed at once, before any CER
+            java.net.Socket from = new java.net.Socket();
+            from.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+            from.connect(new java.net.InetSocketAddress("127.0.0.1", app.getPort()));
+            try (TestPeer elsewhere = new TestPeer(from)) {
+                elsewhere.send(TestPeer.cer("pcef.test.local", "test.local", 4));
+                if (mock) {
+                    assertEquals(3010, resultCode(elsewhere.read()), "mock mode answers the CER, then closes");
+                }
+                assertTrue(elsewhere.closedByNode());
+            }
+            assertEquals(mock ? 4L : 3L, app.getStatistics().get("peers_refused"));
         } finally {
             app.stop();
         }

@@ -50,8 +50,11 @@ public final class JDiameterGyNode implements DiameterNode {
     private ISessionFactory sessionFactory;
     private int port;
 
+    private final NodeStatistics statistics;
+
     public JDiameterGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
         this.settings = settings;
+        this.statistics = statistics;
         this.handler = new CreditControlHandler(core, statistics, settings.originHost(), settings.realm());
     }
 
@@ -65,6 +68,7 @@ public final class JDiameterGyNode implements DiameterNode {
         // jDiameter binds in a background thread and swallows BindException: check first.
         ListeningPorts.checkBindable(settings.bindAddress(), port);
         org.jdiameter.api.Configuration configuration = StackConfiguration.load(effective);
+        TransportScreen.register(port, new TransportScreen(settings.peers(), settings.limits(), statistics));
         StackImpl s = new StackImpl();
         stack = s;
         try {
@@ -104,6 +108,7 @@ public final class JDiameterGyNode implements DiameterNode {
         }
         stack = null;
         StackShutdown.shutdown(s, STOP_TIMEOUT_MS);
+        TransportScreen.unregister(port);
     }
 
     /** Receives every event and the first request of every session; later ones go to the session itself. */

@@ -69,6 +69,14 @@ final class StackConfiguration {
             ip.setAttribute("value", address);
             addresses.appendChild(ip);
         }
+        // the node's own network guard, whatever the file says: the allow-list and limits of mock
+        // mode (ScreeningNetworkGuard); PeerFsmFactory and the rest stay as the file sets them
+        Element extensions = child(doc.getDocumentElement(), "Extensions");
+        if (extensions == null) {
+            extensions = doc.createElementNS(NS, "Extensions");
+            doc.getDocumentElement().appendChild(extensions);
+        }
+        setValue(doc, extensions, "NetworkGuard", ScreeningNetworkGuard.class.getName());
         try {
             return new XMLConfiguration(new ByteArrayInputStream(serialize(doc)));
         } catch (Exception e) {

@@ -1,0 +1,108 @@
+package org.gyocs.gy.jdiameter;
+
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.jdiameter.api.AvpDataException;
+import org.jdiameter.api.Message;
+import org.jdiameter.client.api.IMessage;
+import org.jdiameter.client.api.parser.IMessageParser;
+import org.jdiameter.client.impl.transport.tcp.TCPClientConnection;
+import org.jdiameter.client.impl.transport.tcp.TCPTransportClient;
+import org.jdiameter.common.api.concurrent.IConcurrentFactory;
+import org.jdiameter.server.api.IMetaData;
+
+/**
+ * An incoming connection of the jDiameter node, read by {@link LimitedTransport}, whose CER must
+ * come from an allowed peer: jDiameter itself checks only the Origin-Host of listed peers (any
+ * address), and refuses an unlisted one without any CEA. A refused peer gets CEA 3010 and is
+ * closed before jDiameter makes it a peer at all.
+ */
+final class ScreenedConnection extends TCPClientConnection {
+    private static final Logger log = LogManager.getLogger(ScreenedConnection.class);
+    private final IMessageParser parser;
+    private final IMetaData meta;
+    private final TransportScreen screen;
+    private final Runnable onClosed;
+    private final LimitedTransport transport;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    volatile boolean cerSeen;
+
+    ScreenedConnection(IConcurrentFactory concurrent, Socket socket, IMessageParser parser, IMetaData meta,
+                       TransportScreen screen, Runnable onClosed) throws Exception {
+        super(concurrent, parser); // protected: makes an unused transport and starts nothing
+        this.parser = parser;
+        this.meta = meta;
+        this.screen = screen;
+        this.onClosed = onClosed;
+        this.transport = new LimitedTransport(this, concurrent, screen);
+        transport.initialize(socket);
+        transport.start();
+    }
+
+    @Override
+    protected TCPTransportClient getClient() {
+        return transport; // every method of TCPClientConnection goes through getClient()
+    }
+
+    void deliver(ByteBuffer message) {
+        try {
+            onMessageReceived(message);
+        } catch (AvpDataException e) {
+            onAvpDataException(e);
+        }
+    }
+
+    @Override
+    protected void onMessageReceived(ByteBuffer raw) throws AvpDataException {
+        if (!cerSeen) {
+            IMessage m = parser.createMessage(raw);
+            if (m.isRequest() && m.getCommandCode() == Message.CAPABILITIES_EXCHANGE_REQUEST) {
+                String host = CerRefusal.originHost(m);
+                if (!screen.peers().permits(host, getRemoteAddress())) {
+                    refuse(m, host);
+                    return;
+                }
+            }
+            cerSeen = true; // a first message that is no CER is jDiameter's to refuse
+        }
+        super.onMessageReceived(raw);
+    }
+
+    private void refuse(IMessage cer, String host) {
+        screen.statistics().peerRefused();
+        log.warn("CER from {} ({}) refused, not in allowed-peers: 3010, closing", getRemoteAddress().getHostAddress(), host);
+        try {
+            sendMessage(CerRefusal.cea(parser, meta, cer, "Unknown peer"));
+        } catch (Exception e) {
+            log.debug("CEA 3010 not sent: {}", e.toString());
+        }
+        drop();
+    }
+
+    /** Closes it through the peer table's listener, which forgets the connection and releases it. */
+    void drop() {
+        onAvpDataException(new AvpDataException("connection refused"));
+        try {
+            release(); // in case no listener was there yet
+        } catch (Exception e) {
+            // closed already
+        }
+    }
+
+    /** The reader ended: the connection no longer counts, and jDiameter learns it is gone. */
+    void closed() {
+        if (closed.compareAndSet(false, true)) {
+            onClosed.run();
+            try {
+                onDisconnect();
+            } catch (AvpDataException | RuntimeException e) {
+                // released by jDiameter already (its address is gone): nothing more to tell
+                log.debug("Disconnect of a released connection: {}", e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package org.gyocs.gy.jdiameter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.GrantPolicy;
+import org.gyocs.core.NodeStatistics;
+import org.gyocs.node.NodeSettings;
+import org.gyocs.node.PeerAllowList;
+import org.gyocs.node.TransportLimits;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 13, item 10: jDiameter mode has mock mode's limits, with the same options. An audit's
+ * 300 idle connections made 300 threads, none closed without a CER within 70 s, and a message
+ * announcing 16 MB was read into a growing buffer (3.4 s of CPU per MB).
+ */
+class JDiameterLimitsTest {
+    static final TransportLimits LIMITS = new TransportLimits(4096, 3, 30_000, 500);
+    JDiameterGyNode node;
+    NodeStatistics stats;
+
+    @BeforeEach
+    void start() throws Exception {
+        stats = new NodeStatistics();
+        node = new JDiameterGyNode(new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
+                Path.of("config/jdiameter-config.xml"), false, LIMITS, PeerAllowList.ANY),
+                new CreditControlCore(GrantPolicy.DEFAULT), stats);
+        node.start();
+    }
+
+    @AfterEach
+    void stop() {
+        node.stop();
+    }
+
+    void assertServes() throws Exception {
+        try (TestPeer good = new TestPeer(node.port())) {
+            assertEquals(2001, GyRequests.resultCode(good.handshake()));
+            good.awaitOpen();
+            assertEquals(2001, GyRequests.resultCode(good.request(GyRequests.simple(5, "good;" + System.nanoTime(), 4, 0))));
+        }
+    }
+
+    @Test
+    void aMessageOverTheLimitIsClosedBeforeItIsRead() throws Exception {
+        try (TestPeer p = new TestPeer(node.port())) {
+            p.write(ByteBuffer.allocate(4).putInt(1 << 24 | 0xFFFFFC).array()); // announces 16 MB
+            assertTrue(p.closedByNode());
+        }
+        try (TestPeer p = new TestPeer(node.port())) {
+            p.write(ByteBuffer.allocate(8).putInt(0x02000014).putInt(0).array()); // version 2
+            assertTrue(p.closedByNode());
+        }
+        assertServes();
+    }
+
+    @Test
+    void aPeerWithoutCerOrWithHalfAMessageIsClosedAfterTheStallTimeout() throws Exception {
+        long t0 = System.nanoTime();
+        try (TestPeer silent = new TestPeer(node.port()); TestPeer half = new TestPeer(node.port())) {
+            assertEquals(2001, GyRequests.resultCode(half.handshake()));
+            half.write(ByteBuffer.allocate(8).putInt(1 << 24 | 200).putInt(0x80000110).array()); // 8 of 200 bytes
+            assertTrue(silent.closedByNode(), "no CER");
+            assertTrue(half.closedByNode(), "half a message");
+        }
+        assertTrue((System.nanoTime() - t0) / 1_000_000 < 5_000, "within the stall timeout, not jDiameter's 2 minutes");
+        assertServes();
+    }
+
+    @Test
+    void connectionsBeyondTheMaximumAreClosedAtOnce() throws Exception {
+        List<TestPeer> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                TestPeer p = new TestPeer(node.port());
+                // distinct peers: jDiameter keeps one connection per Origin-Host
+                assertEquals(2001, GyRequests.resultCode(p.handshake("p" + i + ".test.local")));
+                open.add(p);
+            }
+            try (TestPeer fourth = new TestPeer(node.port())) {
+                assertTrue(fourth.closedByNode());
+            }
+        } finally {
+            for (TestPeer p : open) {
+                p.close();
+            }
+        }
+        Thread.sleep(300); // the closed ones no longer count
+        assertServes();
+        assertTrue(stats.errors() >= 1, "counted");
+    }
+}
