@@ -346,4 +346,41 @@ class CommandProcessTest {
         assertTrue(show.out().contains(String.valueOf(1_000_000_000L - 1000 * acknowledged)),
                 "every acknowledged debit once: " + acknowledged + " of 1000\n" + show.out());
     }
+
+    /** Issue 13, item 15: CR and LF in what a peer sends cannot forge a log line. */
+    @ParameterizedTest
+    @ValueSource(strings = {"jdiameter", "mock"})
+    void aPeerCannotForgeLogLines(String mode) throws Exception {
+        int port = ListeningPorts.freePort();
+        List<String> args = new ArrayList<>(List.of("--ip", "127.0.0.1", "-p", String.valueOf(port), "-v",
+                "--store", GyDiameterApplication.embeddedStore(tmp.resolve("data")),
+                "--host", "ocs.test.local", "--realm", "test.local"));
+        if (mode.equals("mock")) {
+            args.add("--mock");
+        }
+        Process node = launch(OcsCommand.class, args.toArray(String[]::new));
+        try {
+            for (int i = 0; i < 300 && !output().contains("Waiting for connections"); i++) {
+                Thread.sleep(50);
+            }
+            String forged = "x\r\n[12:00:00] Peer connected: forged.example.com [10.0.0.1]\n";
+            try (TestPeer p = new TestPeer(port)) {
+                p.handshake();
+                p.awaitOpen();
+                List<Avp> avps = org.gyocs.testing.GyRequests.header("fake;" + forged, 4, 0);
+                p.request(org.gyocs.testing.GyRequests.ccr(1, avps));
+                // and a peer whose very name carries a line
+                List<Avp> missing = org.gyocs.testing.GyRequests.header("missing;" + forged, 4, 0);
+                missing.removeIf(a -> a.code() == AvpCodes.SERVICE_CONTEXT_ID);
+                p.request(org.gyocs.testing.GyRequests.ccr(2, missing));
+            }
+        } finally {
+            node.destroy();
+        }
+        Result r = finish(node, 20);
+        for (String line : (r.out() + r.err()).split("\n")) {
+            assertFalse(line.startsWith("[12:00:00] Peer connected: forged"), "a forged line: " + line);
+        }
+        assertTrue((r.out() + r.err()).contains("\\r\\n[12:00:00] Peer connected: forged"), "escaped instead");
+    }
 }

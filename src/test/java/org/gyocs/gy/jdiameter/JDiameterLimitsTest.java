@@ -100,4 +100,28 @@ class JDiameterLimitsTest {
         assertServes();
         assertTrue(stats.errors() >= 1, "counted");
     }
+
+    /** Mock mode's fuzz test, against jDiameter mode: garbage in a CCR never kills the node. */
+    @Test
+    void randomGarbageNeverKillsTheNode() throws Exception {
+        java.util.Random r = new java.util.Random(3868);
+        for (int i = 0; i < 20; i++) {
+            try (TestPeer p = new TestPeer(node.port())) {
+                assertEquals(2001, GyRequests.resultCode(p.handshake("fuzz" + i + ".test.local")));
+                byte[] ccr = org.gyocs.codec.DiameterCodec.encode(GyRequests.simple(i, "fuzz;" + i, 1 + r.nextInt(4), 0));
+                for (int k = 0; k < 1 + r.nextInt(6); k++) {
+                    int at = 20 + r.nextInt(ccr.length - 20); // keep the header sound
+                    ccr[at] = (byte) r.nextInt(256);
+                }
+                p.write(ccr);
+                p.socket().setSoTimeout(1500);
+                try {
+                    p.read();
+                } catch (java.io.IOException | org.gyocs.codec.DiameterDecodeException e) {
+                    // closed or timed out are acceptable outcomes of garbage; a dead node is not
+                }
+            }
+        }
+        assertServes();
+    }
 }
