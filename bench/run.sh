@@ -41,7 +41,7 @@ SUBS=100000
 
 selected() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
-h2() { echo "jdbc:h2:file:$WORK/$1/ocs;AUTO_SERVER=TRUE"; }
+h2() { echo "jdbc:h2:file:$WORK/$1/ocs"; }
 
 provision() { # provision STORE_URL [user password]
 	local args=(--store "$1")
@@ -144,7 +144,7 @@ fi
 # after a full GC compared with where it started (mock mode, embedded store, unknown subscribers)
 memory_check() {
 	local store
-	store="jdbc:h2:file:$WORK/mem/ocs;AUTO_SERVER=TRUE"
+	store="jdbc:h2:file:$WORK/mem/ocs"
 	mkdir -p "$WORK/mem"
 	GYOCS_JAVA_OPTS="-Xmx512m -Xms512m" setsid "$ROOT/bin/ocs.sh" --mock --ip 127.0.0.1 --port $PORT --store "$store" \
 		>"$WORK/mem.ocs.log" 2>&1 &

@@ -161,7 +161,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         HikariConfig c = new HikariConfig();
         // H2 applies a URL's settings to every connection it opens: the node's embedded store sets
         // its own WRITE_DELAY (writeInTheBackground), which a URL's would undo
-        c.setJdbcUrl(node && h2File ? jdbcUrl.replaceAll("(?i);WRITE_DELAY=[^;]*", "") : jdbcUrl);
+        c.setJdbcUrl(h2File ? embeddedUrl(jdbcUrl, node) : jdbcUrl);
         if (user != null) {
             c.setUsername(user);
         }
@@ -219,6 +219,27 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             ds.close();
             throw new StoreException("Cannot read the balances of " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
+    }
+
+    /**
+     * An H2 file is opened by this process alone: AUTO_SERVER (a TCP port on every interface with
+     * empty credentials, which let any local user read and set balances) is dropped from the URL,
+     * and the node closes the database itself (DB_CLOSE_ON_EXIT=FALSE: H2's shutdown hook once
+     * raced the node's close).
+     */
+    static String embeddedUrl(String url, boolean node) {
+        String u = url;
+        if (u.matches("(?i).*;AUTO_SERVER=[^;]*.*")) {
+            log.warn("The store URL asks for AUTO_SERVER: ignored (no database port; ocs-admin uses the node's admin socket)");
+            u = u.replaceAll("(?i);AUTO_SERVER=[^;]*", "").replaceAll("(?i);AUTO_SERVER_PORT=[^;]*", "");
+        }
+        if (node) {
+            u = u.replaceAll("(?i);WRITE_DELAY=[^;]*", "");
+        }
+        if (!u.matches("(?i).*;DB_CLOSE_ON_EXIT=.*")) {
+            u = u + ";DB_CLOSE_ON_EXIT=FALSE";
+        }
+        return u;
     }
 
     /** How long a statement on PostgreSQL waits for a row lock before it fails (see boundWaits). */

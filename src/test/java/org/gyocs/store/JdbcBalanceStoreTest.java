@@ -292,4 +292,13 @@ class JdbcBalanceStoreTest {
             }
         }
     }
+
+    /** Issue 13, item 2: whatever the URL says, an H2 file opens no port, and the node closes it itself. */
+    @Test
+    void anEmbeddedUrlNeverOpensADatabasePort() {
+        assertEquals("jdbc:h2:file:/x/ocs;DB_CLOSE_ON_EXIT=FALSE",
+                JdbcBalanceStore.embeddedUrl("jdbc:h2:file:/x/ocs;AUTO_SERVER=TRUE;AUTO_SERVER_PORT=9092", false));
+        assertEquals("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=FALSE", JdbcBalanceStore.embeddedUrl("jdbc:h2:/x/ocs;WRITE_DELAY=0", true));
+        assertEquals("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=TRUE", JdbcBalanceStore.embeddedUrl("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=TRUE", false));
+    }
 }
