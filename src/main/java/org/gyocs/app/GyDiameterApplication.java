@@ -65,7 +65,7 @@ public final class GyDiameterApplication {
     private CountDownLatch stopped = new CountDownLatch(0);
 
     private GyDiameterApplication(Builder b) {
-        this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose, b.limits, b.peers);
+        this.settings = new NodeSettings(b.host, b.realm, b.ip, b.port, b.config, b.verbose, b.limits, b.peers, b.tls);
         this.mock = b.mock;
         this.charging = b.charging != null ? b.charging : ChargingPolicy.of(
                 new GrantPolicy(b.defaultOctets, b.defaultSeconds, b.defaultUnits, b.validityTime));
@@ -266,6 +266,11 @@ public final class GyDiameterApplication {
         return node == null ? settings.port() : node.port();
     }
 
+    /** The TLS port listened on (with port 0 asked in mock mode, the one picked), or 0 without TLS. */
+    public synchronized int getTlsPort() {
+        return node == null ? (settings.tls() == null ? 0 : settings.tls().port()) : node.tlsPort();
+    }
+
     /** True between a successful start and stop. */
     public synchronized boolean isRunning() {
         return node != null;
@@ -336,6 +341,10 @@ public final class GyDiameterApplication {
             log.info("Config:        {}", settings.configFile());
         }
         log.info("Listening on: {}:{}", settings.bindAddress(), port);
+        if (settings.tls() != null) {
+            log.info("TLS on:       {}:{} (mutual authentication: the certificate must name the peer's Origin-Host)",
+                    settings.bindAddress(), node.tlsPort());
+        }
         log.info("Peers:         {}", settings.peers()); // "any": a lab's default, closed by allowed-peers
         log.info("✓ Server started successfully");
         log.info("✓ Waiting for connections...");
@@ -363,6 +372,7 @@ public final class GyDiameterApplication {
         private Path dataDir = Path.of("data");
         private java.time.Duration answerDeadline = java.time.Duration.ofMillis(3_000);
         private org.gyocs.node.PeerAllowList peers = org.gyocs.node.PeerAllowList.ANY;
+        private org.gyocs.node.TlsSettings tls;
 
         private Builder() {
         }
@@ -446,6 +456,12 @@ public final class GyDiameterApplication {
         }
 
         /** Balance store JDBC URL: jdbc:postgresql://... or jdbc:h2:...; default an H2 file under the data directory. */
+        /** Diameter over TLS on a port of its own too (default: none). */
+        public Builder tls(org.gyocs.node.TlsSettings settings) {
+            this.tls = settings;
+            return this;
+        }
+
         /** Which peers may connect (default: any). */
         public Builder peers(org.gyocs.node.PeerAllowList allowed) {
             this.peers = Objects.requireNonNull(allowed);

@@ -55,6 +55,12 @@ public final class OcsConfiguration {
             new Setting("allowed-peers", "", "peers that may connect: ORIGIN-HOST[@ADDRESS/PREFIX], comma-separated "
                     + "(*.domain and * allowed); empty: any peer"),
             new Setting("refund-peers", "*", "Origin-Hosts whose REFUND_ACCOUNT events are carried out (others: 5003)"),
+            new Setting("tls-port", "", "Diameter over TLS (RFC 6733 section 13) on this port too, e.g. 5868; "
+                    + "needs tls-keystore and tls-truststore"),
+            new Setting("tls-keystore", "", "PKCS12 file with the node's key and certificate"),
+            new Setting("tls-truststore", "", "PKCS12 file with the certificates (or CAs) of the peers it trusts"),
+            new Setting("tls-password-file", "", "file (mode 0600) holding the password of both stores; "
+                    + "else the environment variable GYOCS_TLS_PASSWORD"),
             new Setting("answer-deadline", "3000", "milliseconds a request may wait for the balance store; "
                     + "then it is answered 5012 (keep it below the PCEF's Tx timer)"),
             new Setting("store", "", "balance store JDBC URL, e.g. jdbc:postgresql://db/ocs (default: embedded H2 under data/)"),
@@ -109,6 +115,7 @@ public final class OcsConfiguration {
         c.chargingPolicy(); // fail now, with the key's name, not at the first request
         c.answerDeadline();
         c.allowedPeers();
+        c.tls();
         return c;
     }
 
@@ -117,6 +124,35 @@ public final class OcsConfiguration {
         v.putAll(values);
         return new OcsConfiguration(v);
     }
+
+    /**
+     * Diameter over TLS, or null when tls-port is not set.
+     *
+     * @throws IllegalArgumentException when a store or its password is missing or unreadable
+     */
+    public org.gyocs.node.TlsSettings tls() {
+        if (values.get("tls-port").isBlank()) {
+            return null;
+        }
+        int port = (int) number("tls-port", 1, 65535);
+        String keyStore = values.get("tls-keystore");
+        String trustStore = values.get("tls-truststore");
+        if (keyStore.isBlank() || trustStore.isBlank()) {
+            throw new IllegalArgumentException("tls-port needs tls-keystore and tls-truststore");
+        }
+        String passwordFile = values.get("tls-password-file");
+        String password = !passwordFile.isBlank() ? readSecret(Path.of(passwordFile.trim()))
+                : System.getenv(TLS_PASSWORD_VARIABLE);
+        if (password == null) {
+            throw new IllegalArgumentException("tls-port needs the stores' password: tls-password-file or "
+                    + TLS_PASSWORD_VARIABLE);
+        }
+        return org.gyocs.node.TlsSettings.load(port, Path.of(keyStore.trim()), Path.of(trustStore.trim()),
+                password.toCharArray());
+    }
+
+    /** The environment variable that may hold the TLS stores' password. */
+    public static final String TLS_PASSWORD_VARIABLE = "GYOCS_TLS_PASSWORD";
 
     /** Which peers may connect (allowed-peers). */
     public org.gyocs.node.PeerAllowList allowedPeers() {
@@ -167,13 +203,13 @@ public final class OcsConfiguration {
                     java.nio.file.attribute.PosixFilePermission.GROUP_READ,
                     java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
                 if (p.contains(open)) {
-                    throw new IllegalArgumentException("store-password-file " + file + " may be read by others (mode "
+                    throw new IllegalArgumentException("The password file " + file + " may be read by others (mode "
                             + java.nio.file.attribute.PosixFilePermissions.toString(p) + "): chmod 600 it");
                 }
             }
             return Files.readString(file, StandardCharsets.UTF_8).strip();
         } catch (IOException e) {
-            throw new IllegalArgumentException("Cannot read store-password-file " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("Cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 

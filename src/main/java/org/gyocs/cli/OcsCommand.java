@@ -106,6 +106,7 @@ public final class OcsCommand {
                     .storeCredentials(charging.storeUser(), charging.storePassword())
                     .answerDeadline(charging.answerDeadline())
                     .peers(charging.allowedPeers())
+                    .tls(charging.tls())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(

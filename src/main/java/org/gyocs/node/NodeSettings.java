@@ -15,14 +15,21 @@ import java.util.Objects;
  * @param verbose      log each request and answer
  * @param limits       protections and watchdog of the mock transport
  * @param peers        which peers may connect (Origin-Host and source address)
+ * @param tls          Diameter over TLS on a port of its own, or null for none
  */
 public record NodeSettings(String originHost, String realm, String bindAddress, int port, Path configFile,
-                           boolean verbose, TransportLimits limits, PeerAllowList peers) {
+                           boolean verbose, TransportLimits limits, PeerAllowList peers, TlsSettings tls) {
 
-    /** Settings that accept any peer. */
+    /** Settings that accept any peer, over TCP only. */
     public NodeSettings(String originHost, String realm, String bindAddress, int port, Path configFile,
                         boolean verbose, TransportLimits limits) {
-        this(originHost, realm, bindAddress, port, configFile, verbose, limits, PeerAllowList.ANY);
+        this(originHost, realm, bindAddress, port, configFile, verbose, limits, PeerAllowList.ANY, null);
+    }
+
+    /** Settings over TCP only. */
+    public NodeSettings(String originHost, String realm, String bindAddress, int port, Path configFile,
+                        boolean verbose, TransportLimits limits, PeerAllowList peers) {
+        this(originHost, realm, bindAddress, port, configFile, verbose, limits, peers, null);
     }
 
     public static final String DEFAULT_HOST = "gy-server.example.com";
@@ -44,7 +51,7 @@ public record NodeSettings(String originHost, String realm, String bindAddress, 
 
     /** The same settings on another port (the one actually bound when port 0 was asked). */
     public NodeSettings withPort(int newPort) {
-        return new NodeSettings(originHost, realm, bindAddress, newPort, configFile, verbose, limits, peers);
+        return new NodeSettings(originHost, realm, bindAddress, newPort, configFile, verbose, limits, peers, tls);
     }
 
     /** The address operators see in logs and errors, e.g. 0.0.0.0:3868. */

@@ -68,7 +68,7 @@ public final class JDiameterGyNode implements DiameterNode {
         // jDiameter binds in a background thread and swallows BindException: check first.
         ListeningPorts.checkBindable(settings.bindAddress(), port);
         org.jdiameter.api.Configuration configuration = StackConfiguration.load(effective);
-        TransportScreen.register(port, new TransportScreen(settings.peers(), settings.limits(), statistics));
+        TransportScreen.register(port, new TransportScreen(settings.peers(), settings.limits(), statistics, settings.tls()));
         StackImpl s = new StackImpl();
         stack = s;
         try {
@@ -98,6 +98,11 @@ public final class JDiameterGyNode implements DiameterNode {
     @Override
     public int port() {
         return port;
+    }
+
+    @Override
+    public int tlsPort() {
+        return settings.tls() == null ? 0 : settings.tls().port();
     }
 
     @Override

@@ -36,6 +36,22 @@ final class LimitedTransport extends TCPTransportClient {
         this.limits = screen.limits();
     }
 
+    /**
+     * Whether a message header (its first 4 bytes) may be read: version 1, a length of at least 20,
+     * a multiple of 4, at most --max-message. Otherwise the connection closes, logged and counted.
+     */
+    static boolean acceptable(int first, String who, TransportScreen screen) {
+        int version = first >>> 24;
+        int length = first & 0xFFFFFF;
+        if (version != 1 || length < 20 || length > screen.limits().maxMessageBytes() || (length & 3) != 0) {
+            screen.statistics().error();
+            log.warn("Closing {}: a message of version {} and length {} (at most {})", who, version, length,
+                    screen.limits().maxMessageBytes());
+            return false;
+        }
+        return true;
+    }
+
     @Override
     public void initialize(Socket socket) throws IOException {
         socketChannel = socket.getChannel();
@@ -86,12 +102,8 @@ final class LimitedTransport extends TCPTransportClient {
                     }
                     if (body == null && !header.hasRemaining()) {
                         int first = header.getInt(0);
-                        int version = first >>> 24;
                         int length = first & 0xFFFFFF;
-                        if (version != 1 || length < 20 || length > limits.maxMessageBytes() || (length & 3) != 0) {
-                            screen.statistics().error();
-                            log.warn("Closing {}: a message of version {} and length {} (at most {})", who, version,
-                                    length, limits.maxMessageBytes());
+                        if (!acceptable(first, who, screen)) {
                             return;
                         }
                         body = ByteBuffer.allocate(length);

@@ -27,10 +27,13 @@ final class ScreenedConnection extends TCPClientConnection {
     private final IMetaData meta;
     private final TransportScreen screen;
     private final Runnable onClosed;
-    private final LimitedTransport transport;
+    private final TCPTransportClient transport;
+    /** The peer's certificate over TLS (checked against its CER's Origin-Host); null over TCP. */
+    private final java.security.cert.X509Certificate certificate;
     private final AtomicBoolean closed = new AtomicBoolean();
     volatile boolean cerSeen;
 
+    /** Over plain TCP. */
     ScreenedConnection(IConcurrentFactory concurrent, Socket socket, IMessageParser parser, IMetaData meta,
                        TransportScreen screen, Runnable onClosed) throws Exception {
         super(concurrent, parser); // protected: makes an unused transport and starts nothing
@@ -38,9 +41,24 @@ final class ScreenedConnection extends TCPClientConnection {
         this.meta = meta;
         this.screen = screen;
         this.onClosed = onClosed;
+        this.certificate = null;
         this.transport = new LimitedTransport(this, concurrent, screen);
         transport.initialize(socket);
         transport.start();
+    }
+
+    /** Over TLS: {@code tls} has finished its handshake, and authenticated the peer's certificate. */
+    ScreenedConnection(IConcurrentFactory concurrent, javax.net.ssl.SSLSocket tls, java.nio.channels.SocketChannel channel,
+                       IMessageParser parser, IMetaData meta, TransportScreen screen, Runnable onClosed) throws Exception {
+        super(concurrent, parser);
+        this.parser = parser;
+        this.meta = meta;
+        this.screen = screen;
+        this.onClosed = onClosed;
+        this.certificate = (java.security.cert.X509Certificate) tls.getSession().getPeerCertificates()[0];
+        TlsTransport t = new TlsTransport(this, concurrent, screen, tls, channel);
+        this.transport = t;
+        t.start();
     }
 
     @Override
@@ -63,7 +81,12 @@ final class ScreenedConnection extends TCPClientConnection {
             if (m.isRequest() && m.getCommandCode() == Message.CAPABILITIES_EXCHANGE_REQUEST) {
                 String host = CerRefusal.originHost(m);
                 if (!screen.peers().permits(host, getRemoteAddress())) {
-                    refuse(m, host);
+                    refuse(m, host, "not in allowed-peers");
+                    return;
+                }
+                if (certificate != null && !org.gyocs.node.TlsSettings.certifies(certificate, host)) {
+                    // RFC 6733 section 13: the certificate must be the peer's own
+                    refuse(m, host, "its certificate names " + org.gyocs.node.TlsSettings.names(certificate));
                     return;
                 }
             }
@@ -72,9 +95,9 @@ final class ScreenedConnection extends TCPClientConnection {
         super.onMessageReceived(raw);
     }
 
-    private void refuse(IMessage cer, String host) {
+    private void refuse(IMessage cer, String host, String why) {
         screen.statistics().peerRefused();
-        log.warn("CER from {} ({}) refused, not in allowed-peers: 3010, closing", getRemoteAddress().getHostAddress(), host);
+        log.warn("CER from {} ({}) refused, {}: 3010, closing", getRemoteAddress().getHostAddress(), host, why);
         try {
             sendMessage(CerRefusal.cea(parser, meta, cer, "Unknown peer"));
         } catch (Exception e) {

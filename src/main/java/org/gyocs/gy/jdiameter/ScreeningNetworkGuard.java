@@ -60,9 +60,17 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
                 ServerSocketChannel s = ServerSocketChannel.open();
                 s.bind(new InetSocketAddress(a, port), 1024);
                 servers.add(s);
-                Thread t = concurrent.getThread("NetworkGuard", () -> accept(s));
+                Thread t = concurrent.getThread("NetworkGuard", () -> accept(s, false));
                 t.setDaemon(true);
                 t.start();
+                if (screen.tls() != null) { // RFC 6733 section 13: TLS at connect, on a port of its own
+                    ServerSocketChannel secure = ServerSocketChannel.open();
+                    secure.bind(new InetSocketAddress(a, screen.tls().port()), 1024);
+                    servers.add(secure);
+                    Thread st = concurrent.getThread("NetworkGuard-TLS", () -> accept(secure, true));
+                    st.setDaemon(true);
+                    st.start();
+                }
             }
         } catch (IOException | RuntimeException e) {
             destroy();
@@ -70,7 +78,7 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
         }
     }
 
-    private void accept(ServerSocketChannel server) {
+    private void accept(ServerSocketChannel server, boolean tls) {
         while (running) {
             SocketChannel ch;
             try {
@@ -82,24 +90,53 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
                 continue;
             }
             try {
-                if (admit(ch)) {
-                    ScreenedConnection c = new ScreenedConnection(concurrent, ch.socket(), parser, meta, screen,
-                            open::decrementAndGet);
-                    timers.schedule(() -> {
-                        if (!c.cerSeen && c.isConnected()) {
-                            screen.statistics().error();
-                            log.warn("Closing {}: no CER within {} ms", c.getKey(), screen.limits().stallMillis());
-                            c.drop();
-                        }
-                    }, screen.limits().stallMillis(), TimeUnit.MILLISECONDS);
-                    for (INetworkConnectionListener l : listeners) {
-                        l.newNetworkConnection(c);
-                    }
+                if (!admit(ch)) {
+                    continue;
+                }
+                if (tls) {
+                    timers.execute(() -> handshake(ch)); // not on the accepting thread: a peer may stall it
+                } else {
+                    handOver(new ScreenedConnection(concurrent, ch.socket(), parser, meta, screen, open::decrementAndGet));
                 }
             } catch (Exception e) {
                 log.warn("Cannot set up a connection: {}", e.toString());
+                open.decrementAndGet();
                 closeQuietly(ch);
             }
+        }
+    }
+
+    /** The TLS handshake, bounded by --stall-timeout; the peer must present a certificate we trust. */
+    private void handshake(SocketChannel ch) {
+        try {
+            javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) screen.tls().context().getSocketFactory()
+                    .createSocket(ch.socket(), null, ch.socket().getPort(), true);
+            s.setUseClientMode(false);
+            s.setNeedClientAuth(true);
+            s.setEnabledProtocols(org.gyocs.node.TlsSettings.PROTOCOLS);
+            s.setSoTimeout((int) screen.limits().stallMillis());
+            s.startHandshake();
+            handOver(new ScreenedConnection(concurrent, s, ch, parser, meta, screen, open::decrementAndGet));
+        } catch (Exception e) {
+            screen.statistics().error();
+            String from = ch.socket().getInetAddress() == null ? "?" : ch.socket().getInetAddress().getHostAddress();
+            log.warn("TLS handshake with {} failed: {}", from, e.toString());
+            open.decrementAndGet();
+            closeQuietly(ch);
+        }
+    }
+
+    /** To jDiameter's peer table, with a clock for its CER. */
+    private void handOver(ScreenedConnection c) {
+        timers.schedule(() -> {
+            if (!c.cerSeen && c.isConnected()) {
+                screen.statistics().error();
+                log.warn("Closing {}: no CER within {} ms", c.getKey(), screen.limits().stallMillis());
+                c.drop();
+            }
+        }, screen.limits().stallMillis(), TimeUnit.MILLISECONDS);
+        for (INetworkConnectionListener l : listeners) {
+            l.newNetworkConnection(c);
         }
     }
 

@@ -13,7 +13,8 @@ import org.gyocs.node.TransportLimits;
  * guard itself, by reflection, with nothing but its addresses and port, so each node registers
  * its screen under its port before the stack starts.
  */
-record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics) {
+record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
+                       org.gyocs.node.TlsSettings tls) {
     private static final Map<Integer, TransportScreen> BY_PORT = new ConcurrentHashMap<>();
 
     static void register(int port, TransportScreen screen) {
@@ -26,6 +27,6 @@ record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatisti
 
     /** The screen of a port; a stack started without a node (a client) gets the defaults and any peer. */
     static TransportScreen of(int port) {
-        return BY_PORT.getOrDefault(port, new TransportScreen(PeerAllowList.ANY, TransportLimits.DEFAULT, new NodeStatistics()));
+        return BY_PORT.getOrDefault(port, new TransportScreen(PeerAllowList.ANY, TransportLimits.DEFAULT, new NodeStatistics(), null));
     }
 }

@@ -51,10 +51,11 @@ final class EventLoop implements Runnable {
         thread.start();
     }
 
-    void listen(ServerSocketChannel server) {
+    /** Accepts on {@code server}; its connections speak TLS when {@code tls} is not null. */
+    void listen(ServerSocketChannel server, org.gyocs.node.TlsSettings tls) {
         execute(() -> {
             try {
-                server.register(selector, SelectionKey.OP_ACCEPT);
+                server.register(selector, SelectionKey.OP_ACCEPT, tls);
             } catch (IOException e) {
                 log.error("Cannot accept on {}: {}", server, e.toString());
             }
@@ -80,13 +81,13 @@ final class EventLoop implements Runnable {
     }
 
     /** Adopts a connection accepted by loop 0. */
-    void adopt(SocketChannel channel) {
+    void adopt(SocketChannel channel, org.gyocs.node.TlsSettings tls) {
         execute(() -> {
             try {
                 channel.configureBlocking(false);
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-                PeerConnection c = new PeerConnection(channel, key, ctx, this);
+                PeerConnection c = new PeerConnection(channel, key, ctx, this, tls);
                 key.attach(c);
                 connections.add(c);
                 if (TrafficLog.enabled()) {
@@ -156,7 +157,7 @@ final class EventLoop implements Runnable {
     private void handle(SelectionKey key) {
         try {
             if (key.isAcceptable()) {
-                accept((ServerSocketChannel) key.channel());
+                accept((ServerSocketChannel) key.channel(), (org.gyocs.node.TlsSettings) key.attachment());
                 return;
             }
             PeerConnection c = (PeerConnection) key.attachment();
@@ -189,13 +190,13 @@ final class EventLoop implements Runnable {
         }
     }
 
-    private void accept(ServerSocketChannel server) {
+    private void accept(ServerSocketChannel server, org.gyocs.node.TlsSettings tls) {
         SocketChannel channel;
         try {
             while ((channel = server.accept()) != null) {
                 EventLoop loop = acceptor.admit(channel);
                 if (loop != null) {
-                    loop.adopt(channel);
+                    loop.adopt(channel, tls);
                 }
             }
         } catch (IOException e) {

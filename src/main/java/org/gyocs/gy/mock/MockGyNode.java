@@ -46,6 +46,8 @@ public final class MockGyNode implements DiameterNode, MockContext {
     private final AtomicInteger nextLoop = new AtomicInteger();
     private ServerSocketChannel server;
     private int port;
+    private ServerSocketChannel tlsServer;
+    private int tlsPort;
 
     public MockGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
         this.settings = settings;
@@ -83,7 +85,15 @@ public final class MockGyNode implements DiameterNode, MockContext {
             }
             workerArray = workers.toArray(new java.util.concurrent.ExecutorService[0]);
             loops.forEach(EventLoop::start);
-            loops.get(0).listen(server);
+            loops.get(0).listen(server, null);
+            if (settings.tls() != null) {
+                tlsServer = ServerSocketChannel.open();
+                tlsServer.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                tlsServer.bind(new InetSocketAddress(InetAddress.getByName(settings.bindAddress()), settings.tls().port()), 1024);
+                tlsServer.configureBlocking(false);
+                tlsPort = ((InetSocketAddress) tlsServer.getLocalAddress()).getPort();
+                loops.get(0).listen(tlsServer, settings.tls());
+            }
         } catch (IOException e) {
             stop();
             throw new NodeStartException("Cannot listen on " + settings.listenAddress() + ": " + e.getMessage(), e);
@@ -114,6 +124,11 @@ public final class MockGyNode implements DiameterNode, MockContext {
         return port;
     }
 
+    @Override
+    public int tlsPort() {
+        return tlsPort;
+    }
+
     /** Open connections, for tests and statistics. */
     public int openConnections() {
         return open.get();
@@ -126,6 +141,10 @@ public final class MockGyNode implements DiameterNode, MockContext {
         }
         EventLoop.closeQuietly(server);
         server = null;
+        if (tlsServer != null) {
+            EventLoop.closeQuietly(tlsServer);
+            tlsServer = null;
+        }
         loops.forEach(EventLoop::disconnectAll);
         // peers with answers still being decided get them before their DPR (PeerConnection.disconnect)
         long deadline = System.currentTimeMillis() + PeerConnection.DRAIN_MILLIS + DPA_WAIT_MS;

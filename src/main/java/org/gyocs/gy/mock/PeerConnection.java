@@ -44,6 +44,8 @@ final class PeerConnection {
     enum State { WAIT_CER, OPEN, CLOSING, CLOSED }
 
     private final SocketChannel channel;
+    /** The socket's bytes, plain or through TLS. */
+    private final Wire wire;
     private final SelectionKey key;
     private final MockContext ctx;
     private final EventLoop loop;
@@ -68,8 +70,10 @@ final class PeerConnection {
     private boolean flushPending;
     private String closeReason = "closed";
 
-    PeerConnection(SocketChannel channel, SelectionKey key, MockContext ctx, EventLoop loop) throws IOException {
+    PeerConnection(SocketChannel channel, SelectionKey key, MockContext ctx, EventLoop loop,
+                   org.gyocs.node.TlsSettings tls) throws IOException {
         this.channel = channel;
+        this.wire = tls == null ? Wire.plain(channel) : new TlsWire(channel, tls);
         this.key = key;
         this.ctx = ctx;
         this.loop = loop;
@@ -92,19 +96,35 @@ final class PeerConnection {
     // ---------------------------------------------------------------- reading
 
     void onReadable() {
+        do {
+            if (!readOnce()) {
+                return;
+            }
+        } while (wire.holdsInput() && state != State.CLOSED); // TLS may have decrypted more than fitted
+        if (wire.holdsOutput()) {
+            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE); // TLS handshake records to send
+        }
+    }
+
+    /** @return false when nothing more can be read now */
+    private boolean readOnce() {
         int n;
         try {
-            n = channel.read(in);
+            n = wire.read(in);
         } catch (IOException e) {
+            if (wire instanceof TlsWire) {
+                ctx.statistics().error();
+                log.warn("TLS with {} failed: {}", remote, e.getMessage());
+            }
             close("read failed: " + e.getMessage());
-            return;
+            return false;
         }
         if (n < 0) {
             close(in.position() > 0 ? "peer closed in the middle of a message" : "peer closed the connection");
-            return;
+            return false;
         }
         if (n == 0) {
-            return;
+            return false;
         }
         long now = System.nanoTime();
         lastReceived = now;
@@ -118,10 +138,11 @@ final class PeerConnection {
             ctx.statistics().error();
             log.warn("Closing {} ({}): {}", remote, peerHost, e.getMessage());
             close("bad framing: " + e.getMessage());
-            return;
+            return false;
         }
         // the stall clock measures silence: a slow but steady sender is not stalled
         partialSince = in.position() > 0 ? now : 0;
+        return true;
     }
 
     /** Handles every whole message in the buffer; several may have come in one read, or one over many. */
@@ -240,6 +261,12 @@ final class PeerConnection {
         peerHost = host == null ? "-" : host;
         if (!ctx.peers().permits(host, remoteAddress)) {
             refusePeer(cer, "not in allowed-peers");
+            return;
+        }
+        if (wire instanceof TlsWire && !org.gyocs.node.TlsSettings.certifies(wire.peerCertificate(), host)) {
+            // RFC 6733 section 13: the certificate must be the peer's own
+            refusePeer(cer, "its certificate names " + (wire.peerCertificate() == null ? "nobody"
+                    : org.gyocs.node.TlsSettings.names(wire.peerCertificate())) + ", not its Origin-Host");
             return;
         }
         if (!offersCreditControl(cer)) {
@@ -414,7 +441,7 @@ final class PeerConnection {
         }
         try {
             while (!out.isEmpty()) {
-                long written = channel.write(out.toArray(new ByteBuffer[0]));
+                long written = wire.write(out.toArray(new ByteBuffer[0]));
                 pendingWrite -= written;
                 while (!out.isEmpty() && !out.peek().hasRemaining()) {
                     out.poll();
@@ -427,6 +454,18 @@ final class PeerConnection {
         } catch (IOException e) {
             close("write failed: " + e.getMessage());
             return;
+        }
+        if (wire.holdsOutput()) {
+            try {
+                wire.write(new ByteBuffer[0]); // TLS records the socket did not take yet
+            } catch (IOException e) {
+                close("write failed: " + e.getMessage());
+                return;
+            }
+            if (wire.holdsOutput()) {
+                key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+                return;
+            }
         }
         if (key.isValid()) {
             key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);

@@ -1,0 +1,149 @@
+package org.gyocs.gy.jdiameter;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+
+import javax.net.ssl.SSLSocket;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.jdiameter.client.impl.transport.tcp.TCPClientConnection;
+import org.jdiameter.client.impl.transport.tcp.TCPTransportClient;
+import org.jdiameter.common.api.concurrent.IConcurrentFactory;
+
+/**
+ * The reader and writer of a jDiameter connection over TLS (RFC 6733 section 13), with the limits
+ * of {@link LimitedTransport}. jDiameter 1.7.1 has no TLS at connect of its own (its TLS is the
+ * in-band kind of RFC 3588, and its server side does not load); this one reads the SSLSocket's
+ * stream, and keeps the socket's channel in jDiameter's own field, which it uses to tell whether
+ * the connection is up and to close it.
+ */
+final class TlsTransport extends TCPTransportClient {
+    private static final Logger log = LogManager.getLogger(TlsTransport.class);
+    /** How often the reader looks at the stall clock while it waits for bytes. */
+    private static final int POLL_MILLIS = 250;
+    private final ScreenedConnection parent;
+    private final IConcurrentFactory concurrent;
+    private final TransportScreen screen;
+    private final SSLSocket tls;
+    private final OutputStream out;
+
+    TlsTransport(ScreenedConnection parent, IConcurrentFactory concurrent, TransportScreen screen, SSLSocket tls,
+                 SocketChannel channel) throws IOException {
+        this.parent = parent;
+        this.concurrent = concurrent;
+        this.screen = screen;
+        this.tls = tls;
+        this.out = tls.getOutputStream();
+        this.socketChannel = channel;
+        this.destAddress = new InetSocketAddress(tls.getInetAddress(), tls.getPort());
+        tls.setSoTimeout(POLL_MILLIS);
+    }
+
+    @Override
+    public TCPClientConnection getParent() {
+        return parent;
+    }
+
+    @Override
+    public void start() {
+        selfThread = concurrent.getThread("TLSReader", this);
+        selfThread.setDaemon(true);
+        selfThread.start();
+    }
+
+    @Override
+    public void sendMessage(ByteBuffer bytes) throws IOException {
+        lock.lock();
+        try {
+            out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
+            out.flush();
+            bytes.position(bytes.limit());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void stop() throws Exception {
+        stop = true;
+        try {
+            tls.close();
+        } catch (IOException e) {
+            // closed
+        }
+        super.stop();
+    }
+
+    @Override
+    public void run() {
+        String who = String.valueOf(destAddress);
+        long stall = screen.limits().stallMillis() * 1_000_000L;
+        byte[] header = new byte[4];
+        try (InputStream in = tls.getInputStream()) {
+            Thread.sleep(250); // as LimitedTransport: jDiameter's peer table attaches its listener first
+            while (!stop) {
+                if (!readFully(in, header, 0, 4, stall, who, false)) {
+                    return;
+                }
+                int first = ByteBuffer.wrap(header).getInt();
+                if (!LimitedTransport.acceptable(first, who, screen)) {
+                    return;
+                }
+                byte[] message = new byte[first & 0xFFFFFF];
+                System.arraycopy(header, 0, message, 0, 4);
+                if (!readFully(in, message, 4, message.length - 4, stall, who, true)) {
+                    return;
+                }
+                parent.deliver(ByteBuffer.wrap(message));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            log.debug("TLS reader of {} ended: {}", who, e.toString());
+        } finally {
+            try {
+                tls.close();
+                socketChannel.close();
+            } catch (IOException e) {
+                // closed
+            }
+            parent.closed();
+        }
+    }
+
+    /**
+     * Reads exactly {@code n} bytes; a message left half read for the stall time closes it.
+     *
+     * @return false at the end of the stream or past the stall time
+     */
+    private boolean readFully(InputStream in, byte[] b, int off, int n, long stall, String who, boolean partial)
+            throws IOException {
+        int done = 0;
+        long lastRead = System.nanoTime();
+        while (done < n && !stop) {
+            int r;
+            try {
+                r = in.read(b, off + done, n - done);
+            } catch (SocketTimeoutException e) {
+                if ((partial || done > 0) && System.nanoTime() - lastRead > stall) {
+                    screen.statistics().error();
+                    log.warn("Closing {}: half a message for {} ms", who, screen.limits().stallMillis());
+                    return false;
+                }
+                continue;
+            }
+            if (r < 0) {
+                return false;
+            }
+            done += r;
+            lastRead = System.nanoTime();
+        }
+        return done == n;
+    }
+}

@@ -1,0 +1,189 @@
+package org.gyocs.gy;
+
+import static org.gyocs.testing.GyRequests.resultCode;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.node.ListeningPorts;
+import org.gyocs.node.TlsSettings;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Issue 13, item 9: Diameter over TLS (RFC 6733 section 13) in both modes: TLS at connect on a
+ * port of its own, mutual authentication, and the certificate's identity checked against the
+ * peer's Origin-Host. Certificates are made here with the JDK's keytool; the handshake is also
+ * checked with OpenSSL's client, an independent TLS stack.
+ */
+class TlsTest {
+    static final char[] PASSWORD = "secret".toCharArray();
+    @TempDir
+    static Path pki;
+
+    static void keytool(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", cmd) + "\n" + out);
+    }
+
+    /** A self-signed EC key and certificate for {@code host}, and its certificate in {@code name}.crt. */
+    static void identity(String name, String host) throws Exception {
+        keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + host,
+                "-ext", "SAN=dns:" + host, "-validity", "30", "-keystore", pki.resolve(name + ".p12").toString(),
+                "-storetype", "PKCS12", "-storepass", "secret");
+        keytool("-exportcert", "-rfc", "-alias", name, "-keystore", pki.resolve(name + ".p12").toString(),
+                "-storepass", "secret", "-file", pki.resolve(name + ".crt").toString());
+    }
+
+    static void trust(String store, String... names) throws Exception {
+        for (String n : names) {
+            keytool("-importcert", "-noprompt", "-alias", n, "-file", pki.resolve(n + ".crt").toString(),
+                    "-keystore", pki.resolve(store).toString(), "-storetype", "PKCS12", "-storepass", "secret");
+        }
+    }
+
+    @BeforeAll
+    static void certificates() throws Exception {
+        identity("ocs", "ocs.test.local");
+        identity("pcef", "pcef.test.local");
+        identity("other", "other.test.local");
+        identity("rogue", "pcef.test.local"); // names the PCEF, but nobody vouches for it
+        trust("node-trust.p12", "pcef", "other");
+        trust("peer-trust.p12", "ocs");
+    }
+
+    GyDiameterApplication start(boolean mock) throws Exception {
+        TlsSettings tls = TlsSettings.load(mock ? 0 : ListeningPorts.freePort(), pki.resolve("ocs.p12"),
+                pki.resolve("node-trust.p12"), PASSWORD);
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
+                .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
+                .store(org.gyocs.testing.Stores.freshH2()).tls(tls).build();
+        app.start(false);
+        return app;
+    }
+
+    /** A TLS client with {@code keyStore}'s certificate (or none), trusting the node's. */
+    static SSLSocket connect(int port, String keyStore) throws Exception {
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        if (keyStore != null) {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(pki.resolve(keyStore))) {
+                ks.load(in, PASSWORD);
+            }
+            kmf.init(ks, PASSWORD);
+        } else {
+            KeyStore empty = KeyStore.getInstance("PKCS12");
+            empty.load(null, null);
+            kmf.init(empty, PASSWORD);
+        }
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(pki.resolve("peer-trust.p12"))) {
+            trust.load(in, PASSWORD);
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket();
+        s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        s.setSoTimeout(5000);
+        s.startHandshake();
+        return s;
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aPeerWithItsOwnCertificateIsServedOverTls(boolean mock) throws Exception {
+        GyDiameterApplication app = start(mock);
+        try (TestPeer p = new TestPeer(connect(app.getTlsPort(), "pcef.p12"))) {
+            assertEquals(2001, resultCode(p.handshake("pcef.test.local")));
+            p.awaitOpen();
+            assertEquals(2001, resultCode(p.request(GyRequests.simple(1, "tls;1", 1, 0))));
+            assertEquals(2001, resultCode(p.request(GyRequests.simple(2, "tls;1", 2, 1))));
+            assertEquals(2001, resultCode(p.request(GyRequests.simple(3, "tls;1", 3, 2))));
+        } finally {
+            app.stop();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aCertificateOfAnotherPeerOrNoneOrAnUntrustedOneIsRefused(boolean mock) throws Exception {
+        GyDiameterApplication app = start(mock);
+        try {
+            try (TestPeer p = new TestPeer(connect(app.getTlsPort(), "other.p12"))) {
+                assertEquals(3010, resultCode(p.handshake("pcef.test.local")), "other.test.local's certificate");
+                assertTrue(p.closedByNode());
+            }
+            // no certificate, or one nobody vouches for: the handshake fails (the node requires one)
+            for (String keyStore : new String[] {null, "rogue.p12"}) {
+                assertThrows(IOException.class, () -> {
+                    try (TestPeer p = new TestPeer(connect(app.getTlsPort(), keyStore))) {
+                        p.handshake("pcef.test.local");
+                    }
+                }, String.valueOf(keyStore));
+            }
+            assertTrue((Long) app.getStatistics().get("peers_refused") >= 1);
+            // and plain TCP goes on as before
+            try (TestPeer plain = new TestPeer(app.getPort())) {
+                assertEquals(2001, resultCode(plain.handshake()));
+            }
+        } finally {
+            app.stop();
+        }
+    }
+
+    /** An independent TLS stack: OpenSSL's client completes the handshake with the PCEF's certificate. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void openSslCompletesTheHandshake(boolean mock) throws Exception {
+        Path pem = pki.resolve("pcef.pem");
+        if (!Files.exists(pem)) {
+            run("openssl", "pkcs12", "-in", pki.resolve("pcef.p12").toString(), "-passin", "pass:secret", "-nodes",
+                    "-out", pem.toString());
+        }
+        GyDiameterApplication app = start(mock);
+        try {
+            String out = run("openssl", "s_client", "-connect", "127.0.0.1:" + app.getTlsPort(), "-cert", pem.toString(),
+                    "-key", pem.toString(), "-CAfile", pki.resolve("ocs.crt").toString(), "-verify_return_error",
+                    "-brief");
+            assertTrue(out.contains("Verification: OK"), out);
+            assertTrue(out.contains("ocs.test.local"), out);
+        } finally {
+            app.stop();
+        }
+    }
+
+    static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close(); // s_client ends when its input does
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), String.join(" ", cmd));
+        assertEquals(0, p.exitValue(), String.join(" ", cmd) + "\n" + out);
+        return out;
+    }
+}
