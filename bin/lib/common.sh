@@ -3,11 +3,14 @@
 
 GYOCS_HOME=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
 GYOCS_JAR="$GYOCS_HOME/target/gy-ocs.jar"
+# Written only once a build has finished: a build killed half way (Ctrl-C during the first start)
+# leaves no stamp, so the half-written jar is never used and the next start builds again.
+GYOCS_BUILT="$GYOCS_HOME/target/.built"
 
-# True when target/gy-ocs.jar (and target/lib) is missing or older than what it is built from.
+# True when the last build did not finish, or what it built from has changed since.
 gyocs_stale() {
-	[ -s "$GYOCS_JAR" ] && [ -d "$GYOCS_HOME/target/lib" ] || return 0
-	[ -n "$(find "$GYOCS_HOME/pom.xml" "$GYOCS_HOME/src/main" "$GYOCS_HOME/dictionary" -newer "$GYOCS_JAR" -print -quit 2>/dev/null)" ]
+	[ -s "$GYOCS_JAR" ] && [ -d "$GYOCS_HOME/target/lib" ] && [ -f "$GYOCS_BUILT" ] || return 0
+	[ -n "$(find "$GYOCS_HOME/pom.xml" "$GYOCS_HOME/src/main" "$GYOCS_HOME/dictionary" -newer "$GYOCS_BUILT" -print -quit 2>/dev/null)" ]
 }
 
 # Builds the jar when stale. Quiet: the Maven log goes to target/build.log and is shown only on
@@ -22,6 +25,7 @@ gyocs_ensure_built() {
 		flock 9
 		gyocs_stale || exit 0
 		echo "Building gy-ocs (first run or sources changed)..." >&2
+		rm -f "$GYOCS_BUILT"
 		log="$GYOCS_HOME/target/build.log"
 		if ! mvn -q -o -f "$GYOCS_HOME/pom.xml" -DskipTests package >"$log" 2>&1 \
 			&& ! mvn -q -f "$GYOCS_HOME/pom.xml" -DskipTests package >"$log" 2>&1; then
@@ -29,8 +33,8 @@ gyocs_ensure_built() {
 			tail -n 30 "$log" >&2
 			exit 1
 		fi
-		# the jar keeps its old time when its content did not change: mark the build as current
-		touch "$GYOCS_JAR"
+		# the build finished (the jar may keep its old time when its content did not change)
+		touch "$GYOCS_BUILT"
 	) || exit 1
 }
 

@@ -97,7 +97,7 @@ public final class GyDiameterApplication {
     /**
      * An application configured from a map, for embedding: keys {@code host}, {@code realm},
      * {@code ip}, {@code port} (number or string), {@code config} (path) and optionally
-     * {@code verbose} and {@code mock}; missing keys take the defaults.
+     * {@code verbose}, {@code mock} and {@code store} (a JDBC URL); missing keys take the defaults.
      *
      * @throws IllegalArgumentException for an unknown key or a value of the wrong kind
      */
@@ -113,6 +113,7 @@ public final class GyDiameterApplication {
                 case "config" -> b.config(v instanceof Path p ? p : Path.of(String.valueOf(v)));
                 case "verbose" -> b.verbose(Boolean.parseBoolean(String.valueOf(v)));
                 case "mock" -> b.mock(Boolean.parseBoolean(String.valueOf(v)));
+                case "store" -> b.store(String.valueOf(v));
                 default -> throw new IllegalArgumentException("unknown configuration key: " + e.getKey());
             }
         }

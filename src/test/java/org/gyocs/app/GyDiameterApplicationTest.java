@@ -29,7 +29,8 @@ class GyDiameterApplicationTest {
     static final Path CONFIG = Path.of("config/jdiameter-config.xml");
 
     static GyDiameterApplication.Builder local() {
-        return GyDiameterApplication.builder().ip("127.0.0.1").port(0).config(CONFIG);
+        // never the checkout's data/: a node run from it (bin/ocs.sh) holds that store
+        return GyDiameterApplication.builder().ip("127.0.0.1").port(0).config(CONFIG).store(freshStore());
     }
 
     /** Threads of ours or of jDiameter; test-framework and JVM threads are not counted. */
@@ -141,7 +142,7 @@ class GyDiameterApplicationTest {
     @Test
     void fromMapTakesTheDocumentedKeys() throws Exception {
         GyDiameterApplication app = GyDiameterApplication.fromMap(Map.of("host", "ocs.lab", "realm", "lab",
-                "ip", "127.0.0.1", "port", "0", "config", CONFIG.toString()));
+                "ip", "127.0.0.1", "port", "0", "config", CONFIG.toString(), "store", freshStore()));
         assertEquals("ocs.lab", app.settings().originHost());
         assertEquals("lab", app.settings().realm());
         app.start(false);
@@ -191,5 +192,9 @@ class GyDiameterApplicationTest {
         assertFalse(app.isRunning(), "stopped");
         assertEquals("The balance journal failed: No space left on device", app.failure());
         assertFalse(org.gyocs.node.ListeningPorts.isListening("127.0.0.1", port), "and no longer listening");
+    }
+
+    static String freshStore() {
+        return org.gyocs.testing.Stores.freshH2();
     }
 }

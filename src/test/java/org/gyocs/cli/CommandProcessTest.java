@@ -383,4 +383,34 @@ class CommandProcessTest {
         }
         assertTrue((r.out() + r.err()).contains("\\r\\n[12:00:00] Peer connected: forged"), "escaped instead");
     }
+
+    /**
+     * Issue 10, item 5: a bin/ocs.sh killed while it builds itself left a half-written jar that
+     * every later start used ("Could not find or load main class"). Only a finished build is used.
+     */
+    @Test
+    void aBuildThatDidNotFinishIsNeverUsed() throws Exception {
+        Path home = tmp.resolve("install");
+        Files.createDirectories(home.resolve("bin/lib"));
+        Files.copy(Path.of("bin/lib/common.sh"), home.resolve("bin/lib/common.sh"));
+        Files.createDirectories(home.resolve("src/main"));
+        Files.createDirectories(home.resolve("dictionary"));
+        Files.writeString(home.resolve("pom.xml"), "<project/>");
+        Files.createDirectories(home.resolve("target/lib"));
+        Files.writeString(home.resolve("target/gy-ocs.jar"), "PK half a jar"); // what a killed build leaves
+        String stale = ". bin/lib/common.sh && if gyocs_stale; then echo stale; else echo current; fi";
+        assertEquals("stale", bash(home, stale), "no finished build: built again");
+        Files.writeString(home.resolve("target/.built"), "");
+        assertEquals("current", bash(home, stale), "a finished build is used");
+        Thread.sleep(1100); // file times in whole seconds on some file systems
+        Files.writeString(home.resolve("src/main/Changed.java"), "class Changed {}");
+        assertEquals("stale", bash(home, stale), "sources changed since");
+    }
+
+    static String bash(Path dir, String script) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", script).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        return out;
+    }
 }

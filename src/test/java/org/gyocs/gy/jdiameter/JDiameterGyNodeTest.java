@@ -33,7 +33,8 @@ class JDiameterGyNodeTest {
     @BeforeAll
     static void start() throws Exception {
         app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).host("ocs.test.local").realm("test.local")
-                .config(Path.of("config/jdiameter-config.xml")).defaultOctets(500_000).validityTime(120).build();
+                .config(Path.of("config/jdiameter-config.xml")).defaultOctets(500_000).validityTime(120)
+                .store(org.gyocs.testing.Stores.freshH2()).build();
         app.start(false);
         client = new GyTestClient("127.0.0.1", app.getPort(), "pcef.test.local", "test.local", 5000);
         client.connect();
