@@ -48,6 +48,14 @@ public final class LoadGenerator {
     private long answered;
     private long timeouts;
     private long errors;
+    /** What went wrong, said once each (at most a few): a refused CER, a closed connection, a 3003... */
+    private final java.util.Set<String> problems = new java.util.LinkedHashSet<>();
+
+    private void problem(String what) {
+        if (problems.size() < 8) {
+            problems.add(what);
+        }
+    }
     private long firstSend;
     private long lastAnswer;
     private int nextSubscriber;
@@ -66,6 +74,8 @@ public final class LoadGenerator {
         SelectionKey key;
         boolean open;
         int hbh = 1;
+        /** The node's realm, from its CEA's Origin-Realm: the Destination-Realm unless one was given. */
+        String realm;
 
         Conn(SocketChannel ch) {
             this.ch = ch;
@@ -179,7 +189,7 @@ public final class LoadGenerator {
         }
         double secs = (lastAnswer > firstSend ? lastAnswer - firstSend : 1) / 1e9;
         return new LoadResult(sent, answered, timeouts, errors, started, completed, secs, answered / secs,
-                Map.copyOf(byResultCode), latency.copy());
+                Map.copyOf(byResultCode), latency.copy(), new java.util.ArrayList<>(problems));
     }
 
     private void startNext(Worker w) {
@@ -207,7 +217,8 @@ public final class LoadGenerator {
         avps.add(Avp.utf8(AvpCodes.SESSION_ID, w.sessionId));
         avps.add(Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()));
         avps.add(Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()));
-        avps.add(Avp.utf8(AvpCodes.DESTINATION_REALM, s.destinationRealm()));
+        avps.add(Avp.utf8(AvpCodes.DESTINATION_REALM, s.destinationRealm() != null ? s.destinationRealm()
+                : c.realm != null ? c.realm : "example.com"));
         avps.add(Avp.unsigned32(AvpCodes.AUTH_APPLICATION_ID, 4));
         avps.add(Avp.utf8(AvpCodes.SERVICE_CONTEXT_ID, "32251@3gpp.org"));
         avps.add(Avp.unsigned32(AvpCodes.CC_REQUEST_TYPE, type));
@@ -251,6 +262,10 @@ public final class LoadGenerator {
         boolean ok = rc >= 2000 && rc < 3000;
         if (!ok) {
             errors++;
+            if (rc == 3003) {
+                problem("3003 DIAMETER_REALM_NOT_SERVED: the node serves realm " + c.realm + ", not "
+                        + s.destinationRealm() + " (--destination-realm)");
+            }
         }
         boolean last = s.hold() ? w.step >= s.updates() : w.step > s.updates();
         if (s.eventMode() || last || (!ok && w.step == 0)) {
@@ -283,11 +298,14 @@ public final class LoadGenerator {
             if (c.ch.read(c.in) < 0) {
                 c.open = false;
                 errors++;
+                problem("the node closed the connection" + (c.pending.isEmpty() ? "" : " with "
+                        + c.pending.size() + " requests unanswered"));
                 c.key.cancel();
                 return;
             }
         } catch (IOException e) {
             errors++;
+            problem("reading from the node failed: " + e.getMessage());
             c.key.cancel();
             return;
         }
@@ -317,11 +335,29 @@ public final class LoadGenerator {
             return;
         }
         if (m.commandCode() == CER) {
+            long rc = resultCodeOf(m);
+            if (rc != 2001) {
+                errors++;
+                problem("the node refused our CER (Origin-Host " + s.originHost() + ") with Result-Code " + rc
+                        + (rc == 3010 ? " DIAMETER_UNKNOWN_PEER: it is not among the node's allowed-peers" : ""));
+                return;
+            }
+            Avp realm = m.avp(AvpCodes.ORIGIN_REALM);
+            c.realm = realm == null ? null : realm.utf8();
             c.open = true;
             return;
         }
         if (m.commandCode() == CCR) {
             answered(c, m);
+        }
+    }
+
+    private static long resultCodeOf(DiameterMessage m) {
+        Avp r = m.avp(AvpCodes.RESULT_CODE);
+        try {
+            return r == null ? 0 : r.unsigned32();
+        } catch (DiameterDecodeException e) {
+            return 0;
         }
     }
 

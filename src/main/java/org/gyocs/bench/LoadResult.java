@@ -7,7 +7,12 @@ import org.HdrHistogram.Histogram;
 
 /** What a load run measured; latencies in microseconds. */
 public record LoadResult(long sent, long answered, long timeouts, long errors, long started, long completed,
-                         double seconds, double ccrPerSecond, Map<Long, Long> byResultCode, Histogram latency) {
+                         double seconds, double ccrPerSecond, Map<Long, Long> byResultCode, Histogram latency,
+                         java.util.List<String> problems) {
+
+    public LoadResult {
+        problems = problems == null ? java.util.List.of() : java.util.List.copyOf(problems);
+    }
 
     public double percentileMillis(double p) {
         return latency.getTotalCount() == 0 ? 0 : latency.getValueAtPercentile(p) / 1000.0;
@@ -34,6 +39,7 @@ public record LoadResult(long sent, long answered, long timeouts, long errors, l
         lat.put("p99_9", percentileMillis(99.9));
         lat.put("max", latency.getMaxValue() / 1000.0);
         m.put("latency_ms", lat);
+        m.put("problems", problems);
         return m;
     }
 
@@ -43,6 +49,7 @@ public record LoadResult(long sent, long answered, long timeouts, long errors, l
                         + "ocs-bench: Result-Codes %s%n"
                         + "ocs-bench: latency ms p50 %.3f p90 %.3f p99 %.3f p99.9 %.3f max %.3f",
                 sent, answered, timeouts, errors, seconds, ccrPerSecond, byResultCode, percentileMillis(50),
-                percentileMillis(90), percentileMillis(99), percentileMillis(99.9), latency.getMaxValue() / 1000.0);
+                percentileMillis(90), percentileMillis(99), percentileMillis(99.9), latency.getMaxValue() / 1000.0)
+                + (problems.isEmpty() ? "" : "\nocs-bench: what went wrong: " + String.join("; ", problems));
     }
 }

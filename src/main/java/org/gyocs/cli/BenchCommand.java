@@ -44,7 +44,8 @@ public final class BenchCommand {
                 .desc("MSISDNs FIRST..FIRST+COUNT-1 used in turn (default 491720000000:100000)").get());
         o.addOption(Option.builder("r").longOpt("rate").hasArg().desc("sessions or events started per second (open loop; default closed loop)").get());
         o.addOption(Option.builder().longOpt("timeout").hasArg().desc("answer timeout, ms (default 5000)").get());
-        o.addOption(Option.builder().longOpt("destination-realm").hasArg().desc("Destination-Realm (default example.com)").get());
+        o.addOption(Option.builder().longOpt("destination-realm").hasArg()
+                .desc("Destination-Realm (default: the realm the node gives in its CEA)").get());
         o.addOption(Option.builder().longOpt("origin-host").hasArg().desc("our Origin-Host (default bench.test.local)").get());
         o.addOption(Option.builder().longOpt("json").hasArg().desc("write the results to this JSON file").get());
         o.addOption(Option.builder().longOpt("hold").desc("session mode: no CCR-T, the sessions stay open on the node").get());
@@ -84,7 +85,7 @@ public final class BenchCommand {
                     (int) v.number("connections", 1, 1, 1000), (int) v.number("in-flight", 50, 1, 100_000), sessions,
                     duration, mode.equals("event"), (int) v.number("updates", 1, 0, 1000), subscribers(line),
                     v.number("rate", 0, 0, 10_000_000), v.number("timeout", 5000, 1, 600_000),
-                    v.string("destination-realm", "example.com"), v.string("origin-host", "bench.test.local"),
+                    v.string("destination-realm", null), v.string("origin-host", "bench.test.local"),
                     line.hasOption("json") ? Path.of(line.getOptionValue("json")) : null, line.hasOption("hold"));
         } catch (ParseException | CommandLineValues.UsageException | IllegalArgumentException | IOException e) {
             System.err.println("Error: " + e.getMessage());

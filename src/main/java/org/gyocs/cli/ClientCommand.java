@@ -43,7 +43,7 @@ public final class ClientCommand {
         o.addOption(Option.builder().longOpt("origin-host").hasArg().argName("FQDN")
                 .desc("our Origin-Host; the realm is its domain part (default " + DEFAULT_ORIGIN_HOST + ")").get());
         o.addOption(Option.builder().longOpt("destination-realm").hasArg().argName("REALM")
-                .desc("Destination-Realm (default example.com)").get());
+                .desc("Destination-Realm (default: the realm the node gives in its CEA)").get());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").get());
         return o;
     }
@@ -80,7 +80,7 @@ public final class ClientCommand {
             subscriber = v.string("subscriber", DEFAULT_SUBSCRIBER);
             timeoutSeconds = v.number("timeout", 10, 1, 3600);
             originHost = v.string("origin-host", DEFAULT_ORIGIN_HOST);
-            realm = v.string("destination-realm", "example.com");
+            realm = v.string("destination-realm", null);
         } catch (ParseException | CommandLineValues.UsageException e) {
             System.err.println("Error: " + e.getMessage());
             return 1;
@@ -89,6 +89,16 @@ public final class ClientCommand {
         Map<Long, Long> byCode = new TreeMap<>();
         long sent = 0;
         long start = System.nanoTime();
+        String nodeRealm = null;
+        if (realm == null) {
+            try {
+                nodeRealm = org.gyocs.client.CapabilitiesProbe.realmOf(host, port, originHost, timeoutSeconds * 1000);
+            } catch (ClientException e) {
+                System.err.println("Error: " + e.getMessage());
+                return 1;
+            }
+            realm = nodeRealm;
+        }
         try (GyTestClient client = new GyTestClient(host, port, originHost, realm, timeoutSeconds * 1000)) {
             client.connect();
             System.out.printf("Connected to %s:%d as %s%n", host, port, originHost);
@@ -110,6 +120,10 @@ public final class ClientCommand {
                     }
                     long rc = resultCode(answer);
                     byCode.merge(rc, 1L, Long::sum);
+                    if (rc == 3003) {
+                        System.err.printf("Error: 3003 DIAMETER_REALM_NOT_SERVED: the node does not serve realm %s%s%n",
+                                realm, " (leave out --destination-realm to use the realm the node gives in its CEA)");
+                    }
                     System.out.printf("%s #%d session=%s Result-Code=%d granted=%s%n", type.shortName(), number,
                             sessionId, rc, granted(answer));
                     if (rc != 2001 && type == RequestType.INITIAL) {

@@ -413,4 +413,55 @@ class CommandProcessTest {
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         return out;
     }
+
+    /**
+     * Issue 10, item 3: the client and the load generator address the realm the node gives in its
+     * CEA (against --realm lab.net they sent example.com and got only 3003), and a failure says
+     * what it was.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void clientAndBenchFindTheNodesRealmAndSayWhatWentWrong(boolean mock) throws Exception {
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
+                .host("ocs.lab.net").realm("lab.net").config(Path.of("config/jdiameter-config.xml"))
+                .store(org.gyocs.testing.Stores.freshH2()).build();
+        app.start(false);
+        try {
+            String port = String.valueOf(app.getPort());
+            Result client = run(ClientCommand.class, "--port", port, "--count", "1");
+            assertEquals(0, client.exit(), client.out() + client.err());
+            assertTrue(client.out().contains("PASS"), client.out());
+            Result bench = run(BenchCommand.class, "--port", port, "-n", "20", "-m", "session");
+            assertEquals(0, bench.exit(), bench.out() + bench.err());
+            if (!mock) { // mock mode answers any realm (issue 10, item 2)
+                Result wrong = run(ClientCommand.class, "--port", port, "--count", "1", "--destination-realm", "example.com");
+                assertEquals(1, wrong.exit());
+                assertTrue(wrong.err().contains("3003 DIAMETER_REALM_NOT_SERVED: the node does not serve realm example.com"),
+                        wrong.err());
+                Result wrongBench = run(BenchCommand.class, "--port", port, "-n", "5", "--destination-realm", "example.com");
+                assertEquals(1, wrongBench.exit());
+                assertTrue(wrongBench.out().contains("what went wrong: 3003 DIAMETER_REALM_NOT_SERVED: the node serves realm lab.net"),
+                        wrongBench.out());
+            }
+        } finally {
+            app.stop();
+        }
+        GyDiameterApplication strict = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
+                .host("ocs.lab.net").realm("lab.net").config(Path.of("config/jdiameter-config.xml"))
+                .store(org.gyocs.testing.Stores.freshH2()).peers(org.gyocs.node.PeerAllowList.parse("pgw.lab.net"))
+                .build();
+        strict.start(false);
+        try {
+            Result refused = run(ClientCommand.class, "--port", String.valueOf(strict.getPort()), "--count", "1");
+            assertEquals(1, refused.exit());
+            assertTrue(refused.err().contains("refused our CER (Origin-Host gy-client.example.com) with Result-Code 3010"),
+                    refused.err());
+            Result bench = run(BenchCommand.class, "--port", String.valueOf(strict.getPort()), "-n", "5", "-d", "2");
+            assertEquals(1, bench.exit());
+            assertTrue(bench.out().contains("refused our CER (Origin-Host bench.test.local) with Result-Code 3010"),
+                    bench.out());
+        } finally {
+            strict.stop();
+        }
+    }
 }
