@@ -27,4 +27,9 @@ public final class ResultCode {
     public static boolean isSuccess(long code) {
         return code >= 2000 && code < 3000;
     }
+
+    /** The Error-Message of a 3003: which realm was asked, which one this node serves. */
+    public static String realmNotServedMessage(String asked, String served) {
+        return "Realm " + asked + " is not served here; this node serves " + served;
+    }
 }

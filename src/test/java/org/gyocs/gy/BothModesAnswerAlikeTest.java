@@ -92,13 +92,15 @@ class BothModesAnswerAlikeTest {
         Function<Integer, DiameterMessage> missing = code -> GyRequests.ccr(500 + code,
                 without(GyRequests.simple(0, "both;missing" + code, 1, 0).avps(), code));
         for (int code : new int[] {AvpCodes.SERVICE_CONTEXT_ID, AvpCodes.CC_REQUEST_TYPE, AvpCodes.CC_REQUEST_NUMBER,
-                AvpCodes.AUTH_APPLICATION_ID, AvpCodes.ORIGIN_REALM}) {
+                AvpCodes.AUTH_APPLICATION_ID, AvpCodes.ORIGIN_REALM, AvpCodes.DESTINATION_REALM}) {
             s.put("missing AVP " + code, missing.apply(code));
         }
         s.put("CC-Request-Type 7", GyRequests.ccr(h++,
                 replace(GyRequests.simple(0, "both;type7", 1, 0).avps(), Avp.unsigned32(AvpCodes.CC_REQUEST_TYPE, 7))));
         s.put("Unsigned32 of 2 bytes", GyRequests.ccr(h++,
                 replace(GyRequests.simple(0, "both;short", 4, 0).avps(), Avp.of(AvpCodes.CC_REQUEST_NUMBER, new byte[] {0, 1}))));
+        s.put("foreign realm", GyRequests.ccr(h++, replace(GyRequests.simple(0, "both;foreign", 1, 0).avps(),
+                Avp.utf8(AvpCodes.DESTINATION_REALM, "elsewhere.example.org"))));
         s.putAll(open5gs("both"));
         return s;
     }
@@ -171,6 +173,45 @@ class BothModesAnswerAlikeTest {
             return sb.toString();
         } catch (Exception e) {
             return HexFormat.of().formatHex(b);
+        }
+    }
+
+    /**
+     * Issue 10, item 2: jDiameter once answered a CCR without Destination-Realm (5005 without
+     * Failed-AVP) and one for a foreign realm (3003) itself, outside the statistics; mock mode
+     * answered the foreign realm 2001. Both now answer alike (the scenarios above compare the
+     * bytes) and count every answer they send.
+     */
+    @Test
+    void everyAnswerIsCountedInBothModes() throws Exception {
+        for (boolean isMock : new boolean[] {true, false}) {
+            NodeStatistics stats = new NodeStatistics();
+            NodeSettings s = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
+                    Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT);
+            DiameterNode n = isMock ? new MockGyNode(s, new CreditControlCore(POLICY), stats)
+                    : new JDiameterGyNode(s, new CreditControlCore(POLICY), stats);
+            n.start();
+            try (TestPeer p = new TestPeer(n.port())) {
+                assertEquals(2001, GyRequests.resultCode(p.handshake()));
+                p.awaitOpen();
+                for (int i = 0; i < 3; i++) {
+                    DiameterMessage foreign = GyRequests.ccr(10 + i, replace(GyRequests.simple(0, "count;f" + i, 4, 0).avps(),
+                            Avp.utf8(AvpCodes.DESTINATION_REALM, "elsewhere.example.org")));
+                    assertEquals(3003, GyRequests.resultCode(p.request(foreign)));
+                }
+                DiameterMessage noRealm = GyRequests.ccr(20, without(GyRequests.simple(0, "count;n", 4, 0).avps(),
+                        AvpCodes.DESTINATION_REALM));
+                DiameterMessage answer = p.request(noRealm);
+                assertEquals(5005, GyRequests.resultCode(answer));
+                assertEquals(AvpCodes.DESTINATION_REALM, answer.avp(AvpCodes.FAILED_AVP).group().get(0).code(),
+                        "with Failed-AVP");
+                assertEquals(2001, GyRequests.resultCode(p.request(GyRequests.simple(21, "count;ok", 4, 0))));
+            } finally {
+                n.stop();
+            }
+            assertEquals(java.util.Map.of(3003L, 3L, 5005L, 1L, 2001L, 1L),
+                    stats.snapshot().get(NodeStatistics.ANSWERS_BY_RESULT_CODE), isMock ? "mock" : "jdiameter");
+            assertEquals(5L, stats.snapshot().get(NodeStatistics.CCA_SENT));
         }
     }
 }

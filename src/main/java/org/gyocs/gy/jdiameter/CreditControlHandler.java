@@ -139,6 +139,23 @@ final class CreditControlHandler {
         return sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr);
     }
 
+    /**
+     * A CCR for a realm this node does not serve: 3003 DIAMETER_REALM_NOT_SERVED (RFC 6733 section
+     * 7.1.3, E-bit), in the CCA layout, logged and counted, as mock mode answers it.
+     */
+    Answer realmNotServed(Request request, String realm) {
+        statistics.error();
+        log.warn("CCR of session {} for realm {} refused: this node serves {} (3003)", request.getSessionId(), realm,
+                originRealm);
+        CreditControlAnswer a = new CreditControlAnswer(request.getSessionId(), ResultCode.REALM_NOT_SERVED,
+                CcrReader.readableU32(request.getAvps(), Avp.CC_REQUEST_TYPE),
+                CcrReader.readableU32(request.getAvps(), Avp.CC_REQUEST_NUMBER), null, null, List.of(), null,
+                ResultCode.realmNotServedMessage(realm, originRealm));
+        Answer answer = CcaWriter.write(request, a, originHost, originRealm);
+        answer.setError(true);
+        return sent(answer, a, null);
+    }
+
     /** Whether the core holds this session open; once it has answered a CCR-T, it does not. */
     boolean coreHoldsOpen(String sessionId) {
         return core.holdsOpenSession(sessionId);

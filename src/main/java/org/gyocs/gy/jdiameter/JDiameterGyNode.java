@@ -68,7 +68,8 @@ public final class JDiameterGyNode implements DiameterNode {
         // jDiameter binds in a background thread and swallows BindException: check first.
         ListeningPorts.checkBindable(settings.bindAddress(), port);
         org.jdiameter.api.Configuration configuration = StackConfiguration.load(effective);
-        TransportScreen.register(port, new TransportScreen(settings.peers(), settings.limits(), statistics, settings.tls()));
+        TransportScreen.register(port, new TransportScreen(settings.peers(), settings.limits(), statistics, settings.tls(),
+                this::answerBeforeTheStack));
         StackImpl s = new StackImpl();
         stack = s;
         try {
@@ -114,6 +115,28 @@ public final class JDiameterGyNode implements DiameterNode {
         stack = null;
         StackShutdown.shutdown(s, STOP_TIMEOUT_MS);
         TransportScreen.unregister(port);
+    }
+
+    /**
+     * A CCR without Destination-Realm, or for a realm this node does not serve: answered here, as
+     * mock mode answers it (jDiameter would answer it itself: 5005 without Failed-AVP, or 3003,
+     * outside our statistics). The realm is read from the raw bytes, so other CCRs are not parsed
+     * twice.
+     */
+    private org.jdiameter.client.api.IMessage answerBeforeTheStack(java.nio.ByteBuffer raw,
+                                                                    org.jdiameter.client.api.parser.IMessageParser parser) {
+        String realm = RawAvps.destinationRealm(raw);
+        if (realm != null && realm.equalsIgnoreCase(settings.realm())) {
+            return null;
+        }
+        org.jdiameter.client.api.IMessage request;
+        try {
+            request = parser.createMessage(raw);
+        } catch (Exception e) {
+            return null; // jDiameter will say what is wrong with it
+        }
+        return (org.jdiameter.client.api.IMessage) (realm == null ? handler.screen(request)
+                : handler.realmNotServed(request, realm));
     }
 
     /** Receives every event and the first request of every session; later ones go to the session itself. */

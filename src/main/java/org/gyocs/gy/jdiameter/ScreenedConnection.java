@@ -91,8 +91,24 @@ final class ScreenedConnection extends TCPClientConnection {
                 }
             }
             cerSeen = true; // a first message that is no CER is jDiameter's to refuse
+        } else if (screen.early() != null && isCreditControlRequest(raw)) {
+            org.jdiameter.client.api.IMessage early = screen.early().answer(raw, parser);
+            if (early != null) {
+                try {
+                    sendMessage(early);
+                } catch (Exception e) {
+                    log.warn("Cannot send an answer to {}: {}", getRemoteAddress().getHostAddress(), e.toString());
+                }
+                return;
+            }
         }
         super.onMessageReceived(raw);
+    }
+
+    /** A CCR (command 272 with the R-bit), read from the header without parsing the message. */
+    private static boolean isCreditControlRequest(ByteBuffer raw) {
+        int flagsAndCode = raw.getInt(raw.position() + 4);
+        return (flagsAndCode >>> 24 & 0x80) != 0 && (flagsAndCode & 0xFFFFFF) == 272; // Credit-Control (RFC 4006)
     }
 
     private void refuse(IMessage cer, String host, String why) {

@@ -14,7 +14,17 @@ import org.gyocs.node.TransportLimits;
  * its screen under its port before the stack starts.
  */
 record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
-                       org.gyocs.node.TlsSettings tls) {
+                       org.gyocs.node.TlsSettings tls, EarlyAnswers early) {
+
+    /**
+     * Answers, before jDiameter sees them, the CCRs jDiameter would answer itself, outside the
+     * statistics and unlike mock mode: one without Destination-Realm (jDiameter's 5005 had no
+     * Failed-AVP and copied the request's AVPs) and one for a realm the node does not serve.
+     */
+    interface EarlyAnswers {
+        /** @return the answer, or null when the request goes on to jDiameter */
+        org.jdiameter.client.api.IMessage answer(java.nio.ByteBuffer ccr, org.jdiameter.client.api.parser.IMessageParser parser);
+    }
     private static final Map<Integer, TransportScreen> BY_PORT = new ConcurrentHashMap<>();
 
     static void register(int port, TransportScreen screen) {
@@ -27,6 +37,6 @@ record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatisti
 
     /** The screen of a port; a stack started without a node (a client) gets the defaults and any peer. */
     static TransportScreen of(int port) {
-        return BY_PORT.getOrDefault(port, new TransportScreen(PeerAllowList.ANY, TransportLimits.DEFAULT, new NodeStatistics(), null));
+        return BY_PORT.getOrDefault(port, new TransportScreen(PeerAllowList.ANY, TransportLimits.DEFAULT, new NodeStatistics(), null, null));
     }
 }

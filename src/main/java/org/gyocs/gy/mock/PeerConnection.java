@@ -341,6 +341,15 @@ final class PeerConnection {
                     e.failedAvp());
             return;
         }
+        if (ccr.destinationRealm() != null && !ccr.destinationRealm().equalsIgnoreCase(ctx.originRealm())) {
+            // RFC 6733 7.1.3: a realm this node does not serve (no relay here); a missing one is 5005 below
+            ctx.statistics().error();
+            log.warn("CCR of session {} for realm {} refused: this node serves {} (3003)", ccr.sessionId(),
+                    ccr.destinationRealm(), ctx.originRealm());
+            answerRefusedCcr(m, ResultCode.REALM_NOT_SERVED,
+                    ResultCode.realmNotServedMessage(ccr.destinationRealm(), ctx.originRealm()), null);
+            return;
+        }
         if (ctx.core().answersAtOnce(ccr)) {
             // no balance to change (an unprovisioned subscriber): a hand-off would cost more than
             // the decision, which waits for nothing
