@@ -34,6 +34,12 @@ public final class CreditControlCore implements CreditControl {
         if (r.sessionId() == null) {
             return missing(r, FailedAvp.missingString(AvpCode.SESSION_ID), "Session-Id");
         }
+        if (r.sessionId().length() > MAX_SESSION_ID) {
+            // real ones are under 100 characters; the stores key reservations by it
+            return invalid(r, new FailedAvp(AvpCode.SESSION_ID, r.sessionId().substring(0, 64)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8)), "Session-Id longer than " + MAX_SESSION_ID
+                    + " characters");
+        }
         if (r.originHost() == null) {
             return missing(r, FailedAvp.missingString(AvpCode.ORIGIN_HOST), "Origin-Host");
         }
@@ -71,6 +77,9 @@ public final class CreditControlCore implements CreditControl {
         }
         return octetsInRange(r);
     }
+
+    /** The longest Session-Id taken (the stores' reservation keys hold 512 characters with the service). */
+    public static final int MAX_SESSION_ID = 400;
 
     /** MSCCs one request may carry: real PCEFs send one per active rating group, a handful. */
     public static final int MAX_SERVICES = 64;

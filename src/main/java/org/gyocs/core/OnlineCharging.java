@@ -166,7 +166,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 }
                 sessions.put(r.sessionId(), session); // the other one closed meanwhile
             }
-            CreditControlAnswer a = decide(r, session);
+            CreditControlAnswer a;
+            try {
+                a = decide(r, session);
+            } catch (RuntimeException e) {
+                // 5012: the Session-Id stays free (it once stayed "open" with no answer, and the
+                // retransmitted CCR-I got 5004). What it may have reserved stays held: the CCR-I
+                // sent again finds it under the same change keys; if none comes, Tcc releases it.
+                session.closed = true;
+                sessions.remove(r.sessionId(), session);
+                throw e;
+            }
             if (!ResultCode.isSuccess(a.resultCode())) {
                 releaseAll(session);
                 session.closed = true;
@@ -296,6 +306,22 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         String key = s.sessionId + "|" + serviceKey;
         // the change keys of this request's changes to this service (BalanceStore#recordedChange)
         String change = changeKey(r, s.subscriber, serviceKey);
+        try {
+            return serviceChanges(r, s, ratingGroup, serviceId, used, held, want, serviceKey, key, change);
+        } catch (RuntimeException e) {
+            // the store failed (5012) but its change may stand: the reservation stays the
+            // session's, so the request sent again makes the same calls under the same change
+            // keys, which the store answers with their first results instead of charging again
+            if (held != null) {
+                s.reservations.putIfAbsent(serviceKey, held);
+            }
+            throw e;
+        }
+    }
+
+    private ServiceOutcome serviceChanges(CreditControlRequest r, ChargingSession s, Long ratingGroup, Long serviceId,
+                                          ServiceUnits used, ChargingSession.ServiceReservation held, UnitAmount want,
+                                          String serviceKey, String key, String change) {
         Instant expires = Instant.now().plusSeconds(policy.tccSeconds());
         BalanceStore.Reservation got = null;
         if (used != null && held != null) {

@@ -37,6 +37,11 @@ public record TlsSettings(int port, SSLContext context) {
      * @throws IllegalArgumentException naming the file that cannot be read
      */
     public static TlsSettings load(int port, Path keyStore, Path trustStore, char[] password) {
+        // a peer may not start a TLS 1.2 renegotiation (it left mock mode's engine waiting for the
+        // peer while the event loop was asked to write; it is a known denial of service besides)
+        if (System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation") == null) {
+            System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+        }
         try {
             KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(read(keyStore, password), password);

@@ -152,7 +152,11 @@ final class GroupCommit implements AutoCloseable {
             throw new StoreException("Balance store error: " + cause.getMessage(), cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new StoreException("Interrupted while waiting for the balance store", e);
+            // the caller is gone (its node stops): the change is dropped if it has not started
+            StoreException gone = new StoreException("Interrupted while waiting for the balance store", e);
+            p.done.completeExceptionally(gone);
+            queue.remove(p);
+            throw gone;
         }
     }
 
@@ -220,7 +224,7 @@ final class GroupCommit implements AutoCloseable {
         }
         Exception failure;
         try (SqlTransaction.Kept alone = new SqlTransaction.Kept(dataSource.getConnection())) {
-            failure = commit(alone, List.of(p));
+            failure = commit(alone, new ArrayList<>(List.of(p)));
         } catch (SQLException e) {
             failure = e;
         }
@@ -249,12 +253,18 @@ final class GroupCommit implements AutoCloseable {
             Object[] results;
             try {
                 results = runBatch(session, batch);
-                for (Pending<?> p : batch) {
-                    if (p.done().isDone()) {
-                        // its caller was answered 5012 at its deadline: that change must not stand
-                        rolledBack(c);
-                        return new StoreException("a change of the batch is past its deadline");
+                if (batch.stream().anyMatch(p -> p.done().isDone())) {
+                    // a caller was answered 5012 at its deadline meanwhile: its change must not
+                    // stand; the others run again as a batch, without it
+                    if (!rolledBack(c)) {
+                        return new StoreException("cannot roll back a batch with a change past its deadline");
                     }
+                    batch.removeIf(p -> p.done().isDone());
+                    if (batch.isEmpty()) {
+                        return null;
+                    }
+                    attempt--;
+                    continue;
                 }
                 c.commit();
             } catch (SQLException e) {
@@ -315,7 +325,7 @@ final class GroupCommit implements AutoCloseable {
             if (p.done().isDone()) {
                 continue; // past its deadline: its caller has its answer
             }
-            List<Pending<?>> one = List.of(p);
+            List<Pending<?>> one = new ArrayList<>(List.of(p));
             Exception failure;
             try (SqlTransaction.Kept alone = new SqlTransaction.Kept(dataSource.getConnection())) {
                 failure = commit(alone, one);

@@ -145,7 +145,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         // network round trips of several.
         int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 2;
         boolean h2File = isH2File(jdbcUrl);
-        PrivateDirectory.ofH2Url(jdbcUrl).ifPresent(PrivateDirectory::secure);
+        PrivateDirectory.h2Base(jdbcUrl).ifPresent(PrivateDirectory::secure);
         Path base = PrivateDirectory.h2Base(jdbcUrl).orElse(null);
         // the node locks its journal before it opens the database, and recovers a file left by a crash
         AmountJournal journal = h2File && node ? AmountJournal.lock(UncleanStopRecovery.journal(base)) : null;
@@ -208,7 +208,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             }
         }
         // again, now that the database and journal files exist (H2 makes its files with the umask)
-        PrivateDirectory.ofH2Url(jdbcUrl).ifPresent(PrivateDirectory::secure);
+        PrivateDirectory.h2Base(jdbcUrl).ifPresent(PrivateDirectory::secure);
         try {
             return new JdbcBalanceStore(ds, committerConnections.apply(ds), redact(jdbcUrl), committers, postgres,
                     h2File, journal, closesCleanly ? base : null);
@@ -343,7 +343,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
                                Instant expires, String changeKey) {
         requireAmount("reservation", amount);
         if (memory != null) {
-            return memory.reserve(subscriber, unit, ratingGroup, amount, key, expires);
+            return memory.reserve(subscriber, unit, ratingGroup, amount, key, expires, changeKey);
         }
         if (postgres) {
             return onPostgres(new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, 0, key, expires,
@@ -357,7 +357,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
         requireAmount("usage", used);
         if (memory != null) {
-            return memory.settle(subscriber, unit, ratingGroup, key, used);
+            return memory.settle(subscriber, unit, ratingGroup, key, used, changeKey);
         }
         if (postgres) {
             return onPostgres(new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null, changeKey));
@@ -376,7 +376,7 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         requireAmount("usage", used);
         requireAmount("reservation", amount);
         if (memory != null) {
-            return memory.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires);
+            return memory.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires, changeKey);
         }
         if (postgres) {
             return onPostgres(new PgChange(PgChange.SETTLE_AND_RESERVE, subscriber, unit, ratingGroup, amount, used, key,
@@ -670,7 +670,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             memory.close();
         }
         dataSource.close();
-        if (markCleanAtClose != null) {
+        // marked only when nothing failed: after a journal or database failure (a full disk) the
+        // next start must read the whole file (UncleanStopRecovery)
+        if (markCleanAtClose != null && (memory == null || memory.stoppedCleanly())) {
             UncleanStopRecovery.closedCleanly(markCleanAtClose);
         }
         if (journal != null) {

@@ -155,10 +155,21 @@ final class MemoryBalances implements AutoCloseable {
     private volatile String failure;
 
     /**
-     * Change keys of debits made here that the database does not hold yet (hex, result): written
-     * back with the amounts, then looked up in the database (BalanceStore#recordedChange).
+     * The change keys of this node's recent changes (hex, results), checked by every keyed change:
+     * a request sent again after its answer was 5012 (the change may have stood) is made once. At
+     * most RECENT_KEYS of them (seconds to minutes of traffic); older ones, of debits, are in the
+     * database (written back from the journal), where a request with the T-bit looks them up.
      */
-    private final Map<String, Long> unwrittenKeys = new ConcurrentHashMap<>();
+    private final Map<String, long[]> recentKeys = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(1024, 0.75f, false) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, long[]> eldest) {
+                    return size() > RECENT_KEYS;
+                }
+            });
+    static final int RECENT_KEYS = 200_000;
 
     // the journal thread's own
     private Map<Long, Long> syncedDeltas = new HashMap<>();
@@ -192,21 +203,33 @@ final class MemoryBalances implements AutoCloseable {
 
     // ------------------------------------------------------------------ charging
 
-    Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key, Instant expires) {
-        return change(subscriber, key, new Reservation(0, 0),
-                (a, c) -> reserveIn(a, unit, ratingGroup, amount, key, expires));
+    Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key, Instant expires,
+                        String changeKey) {
+        return reservation(change(subscriber, key, changeKey, ZERO,
+                (a, c) -> pair(reserveIn(a, unit, ratingGroup, amount, key, expires))));
     }
 
-    long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used) {
-        return change(subscriber, key, 0L, (a, c) -> settleIn(a, unit, ratingGroup, key, used, c));
+    long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
+        return change(subscriber, key, changeKey, ZERO,
+                (a, c) -> new long[] {settleIn(a, unit, ratingGroup, key, used, c), 0})[0];
     }
 
     Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
-                                 long amount, Instant expires) {
-        return change(subscriber, key, new Reservation(0, 0), (a, c) -> {
+                                 long amount, Instant expires, String changeKey) {
+        return reservation(change(subscriber, key, changeKey, ZERO, (a, c) -> {
             settleIn(a, unit, ratingGroup, key, used, c);
-            return reserveIn(a, unit, ratingGroup, amount, key, expires);
-        });
+            return pair(reserveIn(a, unit, ratingGroup, amount, key, expires));
+        }));
+    }
+
+    private static final long[] ZERO = {0, 0};
+
+    private static long[] pair(Reservation r) {
+        return new long[] {r.reserved(), r.availableAfter()};
+    }
+
+    private static Reservation reservation(long[] r) {
+        return new Reservation(r[0], r[1]);
     }
 
     void release(String key) {
@@ -219,25 +242,15 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
-    /** A debit; its change key is journalled with its amounts, so that it survives with them. */
     long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
-        long[] digest = changeKey == null ? null : ChangeKeys.digest(changeKey);
-        long debited = change(subscriber, null, 0L, (a, c) -> {
-            long d = debitFreeIn(a, unit, ratingGroup, amount, c);
-            if (digest != null && c.length > 0) {
-                c.key(digest, d);
-            }
-            return d;
-        });
-        if (digest != null && debited > 0) {
-            unwrittenKeys.put(ChangeKeys.hex(digest[0], digest[1]), debited); // durable by now
-        }
-        return debited;
+        return change(subscriber, null, changeKey, ZERO,
+                (a, c) -> new long[] {debitFreeIn(a, unit, ratingGroup, amount, c), 0})[0];
     }
 
-    /** The result of a debit under this change key that the database does not hold yet, or null. */
+    /** The result of a change under this change key that this node made recently, or null. */
     Long recordedChange(String changeKey) {
-        return unwrittenKeys.get(ChangeKeys.hex(changeKey));
+        long[] r = recentKeys.get(ChangeKeys.hex(changeKey));
+        return r == null ? null : r[0];
     }
 
     long available(String subscriber, UnitType unit, Long ratingGroup) {
@@ -283,7 +296,7 @@ final class MemoryBalances implements AutoCloseable {
      * once they are synced. A key held on another account, only by mistake, is released first:
      * its hold is never left behind, and usage is then debited from what is free.
      */
-    private <T> T change(String subscriber, String key, T none, Change<T> work) {
+    private long[] change(String subscriber, String key, String changeKey, long[] none, Change<long[]> work) {
         ready();
         Account a = accounts.get(subscriber);
         Held before = key == null ? null : held.get(key);
@@ -293,11 +306,26 @@ final class MemoryBalances implements AutoCloseable {
         if (a == null) {
             return none;
         }
+        long[] digest = changeKey == null ? null : ChangeKeys.digest(changeKey);
+        String hex = digest == null ? null : ChangeKeys.hex(digest[0], digest[1]);
         Changes c = new Changes();
-        T result;
+        long[] result;
         long batch;
         synchronized (a) {
+            // the same change again (a request answered 5012 at its deadline and sent again, a
+            // retransmission racing its original): its first result, nothing changed. Checked and
+            // recorded under the account's lock, where a change of this subscriber is made.
+            long[] earlier = hex == null ? null : recentKeys.get(hex);
+            if (earlier != null) {
+                return earlier;
+            }
             result = work.apply(a, c);
+            if (digest != null) {
+                if (c.length > 0) {
+                    c.key(digest, result[0]); // journalled with its amounts: the key survives with them
+                }
+                recentKeys.put(hex, result);
+            }
             batch = append(c);
         }
         awaitDurable(batch);
@@ -543,6 +571,20 @@ final class MemoryBalances implements AutoCloseable {
         } finally {
             loaded.countDown();
         }
+        journalLoopBody();
+    }
+
+    /**
+     * True once the journal thread has ended after a last write-back and checkpoint that
+     * succeeded, with no failure before: only then is the database file marked closed cleanly.
+     */
+    private volatile boolean stoppedCleanly;
+
+    boolean stoppedCleanly() {
+        return stoppedCleanly && failure == null;
+    }
+
+    private void journalLoopBody() {
         boolean stop = false;
         while (!stop) {
             long[] records;
@@ -628,6 +670,7 @@ final class MemoryBalances implements AutoCloseable {
                 continue;
             }
         }
+        stoppedCleanly = !journal.holdsFrames(); // the last write-back and checkpoint went through
     }
 
     private void signal(Runnable change) {
@@ -700,7 +743,6 @@ final class MemoryBalances implements AutoCloseable {
         writeBackFailingSince = 0;
         syncedDeltas = new HashMap<>();
         syncedKeys = new HashMap<>();
-        unwrittenKeys.keySet().removeAll(keys.keySet());
         Map<Long, Slot> bySlot = slots;
         for (Map.Entry<Long, Long> e : deltas.entrySet()) {
             Slot s = bySlot.get(e.getKey());

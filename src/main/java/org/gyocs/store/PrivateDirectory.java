@@ -52,19 +52,37 @@ final class PrivateDirectory {
         return base.getParent() == null ? Optional.empty() : Optional.of(base);
     }
 
-    /** Creates the directory 0700 if needed, and makes it and every file in it private. */
-    static void secure(Path dir) {
+    /**
+     * Makes the store's files private (0600): those named after the database ({@code ocs.*}).
+     * The directory is made 0700 when it holds nothing but the store's files (data/, or one made
+     * here); a directory shared with other files (a --store in /tmp or in a home directory) is
+     * left as it is, with a warning when others may enter it.
+     */
+    static void secure(Path base) {
+        Path dir = base.getParent();
+        String prefix = base.getFileName() + ".";
         try {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(DIRECTORY));
             }
-            Files.setPosixFilePermissions(dir, DIRECTORY);
+            boolean ours = true;
             try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
                 for (Path f : files) {
-                    if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    String name = f.getFileName().toString();
+                    boolean store = name.startsWith(prefix) || name.equals("admin.sock");
+                    if (store && Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                         Files.setPosixFilePermissions(f, FILE);
                     }
+                    ours &= store || name.equals("tls"); // bin/ocs.sh users keep TLS stores in data/tls
                 }
+            }
+            if (ours) {
+                Files.setPosixFilePermissions(dir, DIRECTORY);
+            } else if (!java.util.Collections.disjoint(Files.getPosixFilePermissions(dir), Set.of(
+                    PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_EXECUTE,
+                    PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_EXECUTE))) {
+                log.warn("The balance store's directory {} holds other files and others may enter it: its own files "
+                        + "are 0600, but give the store a directory of its own", dir);
             }
         } catch (UnsupportedOperationException e) {
             log.warn("{}: this file system has no POSIX permissions; keep the directory private yourself", dir);

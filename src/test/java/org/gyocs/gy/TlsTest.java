@@ -186,4 +186,27 @@ class TlsTest {
         assertEquals(0, p.exitValue(), String.join(" ", cmd) + "\n" + out);
         return out;
     }
+
+    /** Peers that connect to the TLS port and send nothing hold up no other peer's handshake. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void silentConnectionsDoNotHoldUpOtherHandshakes(boolean mock) throws Exception {
+        GyDiameterApplication app = start(mock);
+        List<java.net.Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                idle.add(new java.net.Socket("127.0.0.1", app.getTlsPort()));
+            }
+            long t0 = System.nanoTime();
+            try (TestPeer p = new TestPeer(connect(app.getTlsPort(), "pcef.p12"))) {
+                assertEquals(2001, resultCode(p.handshake("pcef.test.local")));
+            }
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) < 3_000, "not behind the silent ones");
+        } finally {
+            for (java.net.Socket s : idle) {
+                s.close();
+            }
+            app.stop();
+        }
+    }
 }

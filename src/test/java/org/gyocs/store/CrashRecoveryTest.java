@@ -68,4 +68,49 @@ class CrashRecoveryTest {
             assertEquals(1_000_000 - 2, again.buckets(SUB).get(0).amount(), "and after a clean stop too");
         }
     }
+
+    /** A store whose journal failed (a full disk) is not marked closed cleanly: the next start reads the whole file. */
+    @Test
+    void aStoreThatFailedIsNotMarkedClean() throws Exception {
+        JdbcBalanceStore node = JdbcBalanceStore.open(Stores.embeddedFile(dir), null, null, 4);
+        try {
+            node.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 100, 0, null, null)), false);
+            assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1));
+            java.lang.reflect.Field f = JdbcBalanceStore.class.getDeclaredField("journal");
+            f.setAccessible(true);
+            ((AmountJournal) f.get(node)).close(); // as a disk that fails: the next write throws
+            org.junit.jupiter.api.Assertions.assertThrows(StoreException.class, () -> node.debit(SUB, UnitType.UNITS, null, 1));
+        } finally {
+            node.close();
+        }
+        assertFalse(Files.exists(dir.resolve("ocs.clean")), "not marked: the next start scans the file");
+        try (JdbcBalanceStore again = JdbcBalanceStore.open(Stores.embeddedFile(dir), null, null, 4)) {
+            assertEquals(99, again.buckets(SUB).get(0).amount(), "the acknowledged debit, not the refused one");
+        }
+    }
+
+    /** The store's files are private; a directory it shares with other files is left as it is. */
+    @Test
+    void onlyTheStoresOwnFilesAndDirectoryAreMadePrivate() throws Exception {
+        Path shared = Files.createTempDirectory("shared");
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path notes = Files.writeString(shared.resolve("notes.txt"), "not the store's");
+        Files.setPosixFilePermissions(notes, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(Stores.embeddedFile(shared), null, null, 4)) {
+            s.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1, 0, null, null)), false);
+        }
+        assertEquals("rwxr-xr-x", perms(shared), "a shared directory is not changed");
+        assertEquals("rw-r--r--", perms(notes), "nor are files that are not the store's");
+        assertEquals("rw-------", perms(shared.resolve("ocs.mv.db")));
+        assertEquals("rw-------", perms(shared.resolve("ocs.journal")));
+        Path own = dir.resolve("own");
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(Stores.embeddedFile(own), null, null, 4)) {
+            s.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1, 0, null, null)), false);
+        }
+        assertEquals("rwx------", perms(own), "a directory of its own is 0700");
+    }
+
+    static String perms(Path p) throws Exception {
+        return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+    }
 }

@@ -64,7 +64,7 @@ class MemoryBalancesTest {
                 assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 30, null),
                         "and every change after it, until the node restarts");
                 assertThrows(StoreException.class, () -> memory.reserve(SUB, UnitType.UNITS, null, 5, "k|1",
-                        java.time.Instant.now().plusSeconds(60)), "no grant either: it could not be settled");
+                        java.time.Instant.now().plusSeconds(60), null), "no grant either: it could not be settled");
             } finally {
                 memory.close();
             }

@@ -42,6 +42,8 @@ public final class JDiameterGyNode implements DiameterNode {
     private static final int COMMAND_CREDIT_CONTROL = 272;
     private static final long LISTEN_TIMEOUT_MS = 10_000;
     private static final long STOP_TIMEOUT_MS = 5_000;
+    private static final long DRAIN_MS = 5_000;
+    private TransportScreen screen;
 
     private final NodeSettings settings;
     private final CreditControlHandler handler;
@@ -68,8 +70,9 @@ public final class JDiameterGyNode implements DiameterNode {
         // jDiameter binds in a background thread and swallows BindException: check first.
         ListeningPorts.checkBindable(settings.bindAddress(), port);
         org.jdiameter.api.Configuration configuration = StackConfiguration.load(effective);
-        TransportScreen.register(port, new TransportScreen(settings.peers(), settings.limits(), statistics, settings.tls(),
-                this::answerBeforeTheStack));
+        screen = new TransportScreen(settings.peers(), settings.limits(), statistics, settings.tls(),
+                this::answerBeforeTheStack);
+        TransportScreen.register(port, screen);
         StackImpl s = new StackImpl();
         stack = s;
         try {
@@ -113,6 +116,18 @@ public final class JDiameterGyNode implements DiameterNode {
             return;
         }
         stack = null;
+        // the answers of CCRs still being decided go out before the DPR: their debits are
+        // committed, and a PCEF that gets a DPR first retransmits them elsewhere. Requests that
+        // come meanwhile are answered too, for at most DRAIN_MS.
+        long deadline = System.nanoTime() + DRAIN_MS * 1_000_000L;
+        while (screen != null && screen.inFlight().get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         StackShutdown.shutdown(s, STOP_TIMEOUT_MS);
         TransportScreen.unregister(port);
     }

@@ -91,8 +91,9 @@ final class ScreenedConnection extends TCPClientConnection {
                 }
             }
             cerSeen = true; // a first message that is no CER is jDiameter's to refuse
-        } else if (screen.early() != null && isCreditControlRequest(raw)) {
-            org.jdiameter.client.api.IMessage early = screen.early().answer(raw, parser);
+        } else if (isCreditControlRequest(raw)) {
+            screen.inFlight().incrementAndGet(); // until its answer goes out (sendMessage): a stop waits for it
+            org.jdiameter.client.api.IMessage early = screen.early() == null ? null : screen.early().answer(raw, parser);
             if (early != null) {
                 try {
                     sendMessage(early);
@@ -103,6 +104,15 @@ final class ScreenedConnection extends TCPClientConnection {
             }
         }
         super.onMessageReceived(raw);
+    }
+
+    @Override
+    public void sendMessage(IMessage message) throws org.jdiameter.client.api.io.TransportException,
+            org.jdiameter.api.OverloadException {
+        if (!message.isRequest() && message.getCommandCode() == 272) {
+            screen.inFlight().decrementAndGet();
+        }
+        super.sendMessage(message);
     }
 
     /** A CCR (command 272 with the R-bit), read from the header without parsing the message. */

@@ -42,6 +42,12 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
         t.setDaemon(true);
         return t;
     });
+    /** TLS handshakes, one thread each (a peer that stalls one holds only its own), bounded by the connection cap. */
+    private final java.util.concurrent.ExecutorService handshakes = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "ocs-tls-handshake");
+        t.setDaemon(true);
+        return t;
+    });
     private final IConcurrentFactory concurrent;
     private final IMessageParser parser;
     private final IMetaData meta;
@@ -94,7 +100,7 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
                     continue;
                 }
                 if (tls) {
-                    timers.execute(() -> handshake(ch)); // not on the accepting thread: a peer may stall it
+                    handshakes.execute(() -> handshake(ch)); // not on the accepting thread: a peer may stall it
                 } else {
                     handOver(new ScreenedConnection(concurrent, ch.socket(), parser, meta, screen, open::decrementAndGet));
                 }
@@ -108,6 +114,9 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
 
     /** The TLS handshake, bounded by --stall-timeout; the peer must present a certificate we trust. */
     private void handshake(SocketChannel ch) {
+        // the whole handshake within --stall-timeout: a peer that trickles bytes is closed too
+        java.util.concurrent.ScheduledFuture<?> deadline = timers.schedule(() -> closeQuietly(ch),
+                screen.limits().stallMillis(), TimeUnit.MILLISECONDS);
         try {
             javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) screen.tls().context().getSocketFactory()
                     .createSocket(ch.socket(), null, ch.socket().getPort(), true);
@@ -116,8 +125,12 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
             s.setEnabledProtocols(org.gyocs.node.TlsSettings.PROTOCOLS);
             s.setSoTimeout((int) screen.limits().stallMillis());
             s.startHandshake();
+            if (!deadline.cancel(false)) {
+                throw new IOException("the handshake took longer than " + screen.limits().stallMillis() + " ms");
+            }
             handOver(new ScreenedConnection(concurrent, s, ch, parser, meta, screen, open::decrementAndGet));
         } catch (Exception e) {
+            deadline.cancel(false);
             screen.statistics().error();
             String from = ch.socket().getInetAddress() == null ? "?" : ch.socket().getInetAddress().getHostAddress();
             log.warn("TLS handshake with {} failed: {}", from, e.toString());
@@ -195,5 +208,6 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
             }
         }
         timers.shutdownNow();
+        handshakes.shutdownNow();
     }
 }

@@ -14,7 +14,13 @@ import org.gyocs.node.TransportLimits;
  * its screen under its port before the stack starts.
  */
 record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
-                       org.gyocs.node.TlsSettings tls, EarlyAnswers early) {
+                       org.gyocs.node.TlsSettings tls, EarlyAnswers early,
+                       java.util.concurrent.atomic.AtomicInteger inFlight) {
+
+    TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
+                    org.gyocs.node.TlsSettings tls, EarlyAnswers early) {
+        this(peers, limits, statistics, tls, early, new java.util.concurrent.atomic.AtomicInteger());
+    }
 
     /**
      * Answers, before jDiameter sees them, the CCRs jDiameter would answer itself, outside the
