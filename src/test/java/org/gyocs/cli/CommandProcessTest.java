@@ -305,7 +305,7 @@ class CommandProcessTest {
         for (int cycle = 0; cycle < 3; cycle++) {
             int port = ListeningPorts.freePort();
             List<String> args = new ArrayList<>(List.of("--ip", "127.0.0.1", "-p", String.valueOf(port), "--mock",
-                    "--store", store, "--default-octets", "1000", "--max-octets", "1000"));
+                    "--store", store, "--default-octets", "1000", "--max-octets", "1000", "--realm", "test.local"));
             if (cycle == 0) {
                 args.addAll(List.of("--subscribers", csv.toString()));
             }

@@ -42,7 +42,7 @@ class DurabilityAndSharedStoreTest {
                 "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
                 "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
                 "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--subscribers",
-                home.resolve("subs.csv").toString(), "--default-octets", "1000")
+                home.resolve("subs.csv").toString(), "--default-octets", "1000", "--realm", "test.local")
                 .redirectErrorStream(true).redirectOutput(home.resolve("node.log").toFile()).start();
         int acknowledged = 0;
         try {
