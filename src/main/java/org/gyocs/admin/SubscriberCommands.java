@@ -29,6 +29,8 @@ public final class SubscriberCommands {
               delete SUBSCRIBER                      the subscriber and all its buckets
               import FILE                            a CSV (subscriber,unit,amount,rating_group,expires);
                                                      replaces the buckets of the subscribers it names
+              status                                 the running node: healthy or not, sessions, answers
+                                                     (exit 0 healthy, 1 its store has failed, 3 no node runs)
             The store is --store, else 'store' of config/ocs.properties, else the embedded store in data/;
             while a node runs on the embedded store, the command runs in the node (data/admin.sock).""";
 

@@ -223,11 +223,36 @@ public final class GyDiameterApplication {
             return null; // PostgreSQL: ocs-admin works on it directly, with its own credentials
         }
         Path socket = AdminChannel.socketIn(dir.get());
+        java.util.function.Function<org.gyocs.admin.SubscriberCommands.Request, AdminChannel.Response> commands =
+                AdminChannel.commandsOn(s);
         try {
-            return AdminChannel.serve(socket, AdminChannel.commandsOn(s));
+            return AdminChannel.serve(socket, request -> !request.args().isEmpty() && request.args().get(0).equals("status")
+                    ? status(s) : commands.apply(request));
         } catch (java.io.IOException | RuntimeException e) {
             throw new NodeStartException("Cannot open the admin socket " + socket + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * {@code ocs-admin status}: whether the node is healthy (its store can change balances), what it
+     * listens on, its sessions and its answers. Exit status 0 healthy, 1 not.
+     */
+    private AdminChannel.Response status(JdbcBalanceStore s) {
+        java.util.Optional<String> broken = s.failure();
+        StringBuilder out = new StringBuilder();
+        out.append("node:     ").append(broken.isPresent() ? "UNHEALTHY" : "healthy").append(", ")
+                .append(mock ? "mock mode" : "jDiameter mode").append(", ").append(settings.originHost()).append(" (")
+                .append(settings.realm()).append(") on ").append(settings.bindAddress()).append(':').append(getPort());
+        if (settings.tls() != null) {
+            out.append(", TLS on ").append(getTlsPort());
+        }
+        out.append('\n');
+        out.append("store:    ").append(broken.orElse("changes balances")).append(" (")
+                .append(JdbcBalanceStore.describe(storeUrl)).append(")\n");
+        out.append("peers:    ").append(settings.peers()).append('\n');
+        out.append("sessions: ").append(openSessions()).append(" open\n");
+        out.append(statistics.report()).append('\n');
+        return new AdminChannel.Response(broken.isPresent() ? 1 : 0, out.toString(), "");
     }
 
     private static String blankToNull(String s) {

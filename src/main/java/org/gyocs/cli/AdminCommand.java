@@ -94,6 +94,12 @@ public final class AdminCommand {
                 return 1;
             }
         }
+        if (a.get(0).equals("status")) {
+            // a question for a running node, which answered above when there is one
+            System.err.println("Error: no node runs on " + (embedded.isPresent() ? embedded.get()
+                    : "this store (status is answered by a node on the embedded store)"));
+            return 3;
+        }
         try (JdbcBalanceStore store = JdbcBalanceStore.openForAdministration(url, blank(user), blank(password))) {
             return SubscriberCommands.execute(store, request, System.out, System.err);
         } catch (StoreException e) {

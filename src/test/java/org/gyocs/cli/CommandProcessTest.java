@@ -252,10 +252,17 @@ class CommandProcessTest {
             assertEquals(1, missing.exit());
             assertTrue(missing.err().contains("no subscriber 491700000078"), missing.err());
             assertTrue(output().contains("ocs-admin add 491700000077 octets 5000 (by "), "the node logs who changed what");
+            Result status = adminRun.run(AdminCommand.class, "--store", store, "status");
+            assertEquals(0, status.exit(), status.out() + status.err());
+            assertTrue(status.out().contains("node:     healthy, mock mode"), status.out());
+            assertTrue(status.out().contains("store:    changes balances"), status.out());
         } finally {
             node.destroy();
         }
         assertEquals(0, finish(node, 20).exit());
+        Result none = run(AdminCommand.class, "--store", store, "status");
+        assertEquals(3, none.exit(), "no node runs");
+        assertTrue(none.err().contains("no node runs on"), none.err());
         assertFalse(Files.exists(data.resolve("admin.sock")), "the socket goes with the node");
         // without the node, ocs-admin opens the store itself and finds what the node wrote
         Result after = run(AdminCommand.class, "--store", store, "show", "491700000077");
