@@ -94,7 +94,7 @@ public interface BalanceStore extends AutoCloseable {
      * @return the result of the change made under this key (the amount debited, reserved or
      *         credited), or empty when there was none within the window
      */
-    Optional<Long> recordedChange(String changeKey);
+    Optional<Long> recordedChange(String subscriber, String changeKey);
 
     /** What is available (balance minus reservations) for this unit and rating group. */
     long available(String subscriber, UnitType unit, Long ratingGroup);

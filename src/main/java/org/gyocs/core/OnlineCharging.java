@@ -467,10 +467,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (m.ratingGroup() != null && policy.deniedRatingGroups().contains(m.ratingGroup())) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.RATING_FAILED);
         }
-        String change = changeKey(r, subscriber, m.ratingGroup() + "/" + m.serviceIdentifier());
+        String change = subscriber == null ? null : changeKey(r, subscriber, m.ratingGroup() + "/" + m.serviceIdentifier());
         // RFC 4006 section 5.2: a request with the T-bit may have been served already, by this
         // node before a restart or by another one; its change is then not made again
-        Optional<Long> done = r.possiblyRetransmitted() && subscriber != null ? store.recordedChange(change)
+        Optional<Long> done = r.possiblyRetransmitted() && subscriber != null ? store.recordedChange(subscriber, change)
                 : Optional.empty();
         if (action == REFUND_ACCOUNT) {
             if (subscriber != null && done.isEmpty()) {

@@ -407,9 +407,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
     }
 
     @Override
-    public Optional<Long> recordedChange(String changeKey) {
+    public Optional<Long> recordedChange(String subscriber, String changeKey) {
         if (memory != null) {
-            Long unwritten = memory.recordedChange(changeKey);
+            Long unwritten = memory.recordedChange(subscriber, changeKey);
             if (unwritten != null) {
                 return Optional.of(unwritten);
             }

@@ -88,7 +88,39 @@ final class MemoryBalances implements AutoCloseable {
     /** A subscriber's buckets; its monitor guards them and their slots. */
     private static final class Account {
         List<Slot> buckets = List.of();
+        /**
+         * The change keys of this subscriber's last changes and their results (made on first
+         * use): a request sent again (after a 5012, or a retransmission racing its original)
+         * targets the same subscriber, so its key is found here, under the lock the change takes.
+         */
+        String[] recentKeys;
+        long[][] recentResults;
+        int nextRecent;
+
+        long[] recent(String changeKey) {
+            if (recentKeys != null) {
+                for (int i = 0; i < recentKeys.length; i++) {
+                    if (changeKey.equals(recentKeys[i])) {
+                        return recentResults[i];
+                    }
+                }
+            }
+            return null;
+        }
+
+        void remember(String changeKey, long[] result) {
+            if (recentKeys == null) {
+                recentKeys = new String[RECENT_KEYS];
+                recentResults = new long[RECENT_KEYS][];
+            }
+            recentKeys[nextRecent] = changeKey;
+            recentResults[nextRecent] = result;
+            nextRecent = (nextRecent + 1) % RECENT_KEYS;
+        }
     }
+
+    /** Change keys remembered per subscriber: its last changes, of all its sessions and events. */
+    static final int RECENT_KEYS = 8;
 
     private record Hold(Slot bucket, long amount) {
     }
@@ -154,22 +186,7 @@ final class MemoryBalances implements AutoCloseable {
     /** Why the journal cannot be written, once it cannot: every change is refused from then on. */
     private volatile String failure;
 
-    /**
-     * The change keys of this node's recent changes (hex, results), checked by every keyed change:
-     * a request sent again after its answer was 5012 (the change may have stood) is made once. At
-     * most RECENT_KEYS of them (seconds to minutes of traffic); older ones, of debits, are in the
-     * database (written back from the journal), where a request with the T-bit looks them up.
-     */
-    private final Map<String, long[]> recentKeys = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>(1024, 0.75f, false) {
-                private static final long serialVersionUID = 1L;
 
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, long[]> eldest) {
-                    return size() > RECENT_KEYS;
-                }
-            });
-    static final int RECENT_KEYS = 200_000;
 
     // the journal thread's own
     private Map<Long, Long> syncedDeltas = new HashMap<>();
@@ -242,15 +259,26 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
+    /**
+     * A debit. Its change key is also journalled with its amounts, and so written back to the
+     * database: an event's retransmission may come after a restart (a session's may not: the
+     * session is gone, and the request gets 5002).
+     */
     long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
-        return change(subscriber, null, changeKey, ZERO,
+        return change(subscriber, null, changeKey, ZERO, true,
                 (a, c) -> new long[] {debitFreeIn(a, unit, ratingGroup, amount, c), 0})[0];
     }
 
-    /** The result of a change under this change key that this node made recently, or null. */
-    Long recordedChange(String changeKey) {
-        long[] r = recentKeys.get(ChangeKeys.hex(changeKey));
-        return r == null ? null : r[0];
+    /** The result of a change of this subscriber under this change key that this node made recently, or null. */
+    Long recordedChange(String subscriber, String changeKey) {
+        Account a = accounts.get(subscriber);
+        if (a == null) {
+            return null;
+        }
+        synchronized (a) {
+            long[] r = a.recent(changeKey);
+            return r == null ? null : r[0];
+        }
     }
 
     long available(String subscriber, UnitType unit, Long ratingGroup) {
@@ -297,6 +325,11 @@ final class MemoryBalances implements AutoCloseable {
      * its hold is never left behind, and usage is then debited from what is free.
      */
     private long[] change(String subscriber, String key, String changeKey, long[] none, Change<long[]> work) {
+        return change(subscriber, key, changeKey, none, false, work);
+    }
+
+    private long[] change(String subscriber, String key, String changeKey, long[] none, boolean journalKey,
+                          Change<long[]> work) {
         ready();
         Account a = accounts.get(subscriber);
         Held before = key == null ? null : held.get(key);
@@ -306,8 +339,6 @@ final class MemoryBalances implements AutoCloseable {
         if (a == null) {
             return none;
         }
-        long[] digest = changeKey == null ? null : ChangeKeys.digest(changeKey);
-        String hex = digest == null ? null : ChangeKeys.hex(digest[0], digest[1]);
         Changes c = new Changes();
         long[] result;
         long batch;
@@ -315,16 +346,16 @@ final class MemoryBalances implements AutoCloseable {
             // the same change again (a request answered 5012 at its deadline and sent again, a
             // retransmission racing its original): its first result, nothing changed. Checked and
             // recorded under the account's lock, where a change of this subscriber is made.
-            long[] earlier = hex == null ? null : recentKeys.get(hex);
+            long[] earlier = changeKey == null ? null : a.recent(changeKey);
             if (earlier != null) {
                 return earlier;
             }
             result = work.apply(a, c);
-            if (digest != null) {
-                if (c.length > 0) {
-                    c.key(digest, result[0]); // journalled with its amounts: the key survives with them
+            if (changeKey != null) {
+                a.remember(changeKey, result);
+                if (journalKey && c.length > 0) {
+                    c.key(ChangeKeys.digest(changeKey), result[0]); // journalled with its amounts: it survives with them
                 }
-                recentKeys.put(hex, result);
             }
             batch = append(c);
         }

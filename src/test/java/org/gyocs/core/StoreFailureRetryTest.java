@@ -80,8 +80,8 @@ class StoreFailureRetryTest {
         }
 
         @Override
-        public Optional<Long> recordedChange(String changeKey) {
-            return real.recordedChange(changeKey);
+        public Optional<Long> recordedChange(String subscriber, String changeKey) {
+            return real.recordedChange(subscriber, changeKey);
         }
 
         @Override

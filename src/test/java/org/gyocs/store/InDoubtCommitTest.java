@@ -80,7 +80,7 @@ class InDoubtCommitTest {
             assertEquals(0, s.buckets("4917100").get(0).reserved());
 
             // and the key answers a retransmission that comes later, to this node or another
-            assertEquals(java.util.Optional.of(1000L), s.recordedChange("ev;1|0|rg|4917100"));
+            assertEquals(java.util.Optional.of(1000L), s.recordedChange("4917100", "ev;1|0|rg|4917100"));
             assertEquals(1000, s.debit("4917100", UnitType.OCTETS, null, 1000, "ev;1|0|rg|4917100"));
             assertEquals(7500, s.buckets("4917100").get(0).amount());
         }
