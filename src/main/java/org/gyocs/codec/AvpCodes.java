@@ -142,30 +142,12 @@ public final class AvpCodes {
             throws DiameterDecodeException {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(data, offset, end - offset);
         while (b.remaining() > 0) {
-            if (b.remaining() < 8) {
-                throw DiameterDecodeException.invalidLength(new Avp(0, 0, 0, new byte[0]),
-                        b.remaining() + " trailing bytes of a group are no AVP header");
-            }
-            int code = b.getInt();
-            int flagsAndLength = b.getInt();
-            int flags = flagsAndLength >>> 24;
-            int length = flagsAndLength & 0xFFFFFF;
-            boolean vendorBit = (flags & Avp.FLAG_VENDOR) != 0;
-            int headerLength = vendorBit ? 12 : 8;
-            long vendor = 0;
-            if (vendorBit) {
-                if (b.remaining() < 4) {
-                    throw DiameterDecodeException.invalidLength(new Avp(code, flags & ~Avp.FLAG_VENDOR, 0, new byte[0]),
-                            "AVP " + code + " has the V-bit but no Vendor-ID");
-                }
-                vendor = b.getInt() & 0xFFFFFFFFL;
-            }
-            int dataStart = b.position();
-            int dataLength = length - headerLength;
-            if (length < headerLength || dataLength > b.remaining()) {
-                throw DiameterDecodeException.invalidLength(new Avp(code, flags, vendor, new byte[0]),
-                        "AVP " + code + " has length " + length + ", which runs past its group");
-            }
+            DiameterCodec.AvpHeader h = DiameterCodec.AvpHeader.read(b, null, "group");
+            int code = h.code();
+            int flags = h.flags();
+            long vendor = h.vendorId();
+            int dataStart = h.dataStart();
+            int dataLength = h.dataLength();
             GyDictionary d = GyDictionary.get();
             if (!d.isKnown(vendor, code)) {
                 if ((flags & Avp.FLAG_MANDATORY) != 0) {
@@ -178,7 +160,7 @@ public final class AvpCodes {
                 }
                 groups.push(new int[] {top, dataStart, dataStart + dataLength, depth + 1});
             }
-            b.position(Math.min(b.limit(), dataStart + dataLength + ((4 - (length & 3)) & 3)));
+            b.position(h.next());
         }
         return null;
     }

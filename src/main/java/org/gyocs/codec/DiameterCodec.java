@@ -75,37 +75,58 @@ public final class DiameterCodec {
 
     private static void decodeAvps(ByteBuffer b, List<Avp> out, Avp parent) throws DiameterDecodeException {
         while (b.hasRemaining()) {
+            AvpHeader h = AvpHeader.read(b, parent, parent == null ? "message" : "group");
+            byte[] data = new byte[h.dataLength()];
+            b.get(h.dataStart(), data);
+            b.position(h.next());
+            out.add(new Avp(h.code(), h.flags(), h.vendorId(), data));
+        }
+    }
+
+    /**
+     * An AVP's header (RFC 6733 section 4.1) and where its data lies, read in place: the one
+     * place that checks an AVP's length against what holds it.
+     *
+     * @param dataStart  the index of its data in the buffer
+     * @param next       the index after its padding: the next AVP's header
+     */
+    record AvpHeader(int code, int flags, long vendorId, int dataStart, int dataLength, int next) {
+
+        /**
+         * Reads the header at the buffer's position, up to its limit.
+         *
+         * @throws DiameterDecodeException 5014 for a header that does not fit, or a length that
+         *         runs past the limit ({@code holder} names what holds it, for the message)
+         */
+        static AvpHeader read(ByteBuffer b, Avp parent, String holder) throws DiameterDecodeException {
             int start = b.position();
             if (b.remaining() < 8) {
                 throw DiameterDecodeException.invalidLength(parent != null ? parent : new Avp(0, 0, 0, new byte[0]),
-                        (b.remaining()) + " trailing bytes are no AVP header");
+                        b.remaining() + " trailing bytes are no AVP header");
             }
-            int code = b.getInt();
-            int flagsAndLength = b.getInt();
+            int code = b.getInt(start);
+            int flagsAndLength = b.getInt(start + 4);
             int flags = flagsAndLength >>> 24;
             int length = flagsAndLength & 0xFFFFFF;
             boolean vendorBit = (flags & Avp.FLAG_VENDOR) != 0;
             int headerLength = vendorBit ? 12 : 8;
             long vendor = 0;
             if (vendorBit) {
-                if (b.remaining() < 4) {
+                if (b.remaining() < 12) {
                     throw DiameterDecodeException.invalidLength(new Avp(code, flags & ~Avp.FLAG_VENDOR, 0, new byte[0]),
                             "AVP " + code + " has the V-bit but no Vendor-ID");
                 }
-                vendor = b.getInt() & 0xFFFFFFFFL;
+                vendor = b.getInt(start + 8) & 0xFFFFFFFFL;
             }
             int dataLength = length - headerLength;
-            if (length < headerLength || dataLength > b.remaining()) {
+            if (length < headerLength || dataLength > b.remaining() - headerLength) {
                 // RFC 6733 7.5: the header and a zero-filled minimal payload are enough in Failed-AVP
                 throw DiameterDecodeException.invalidLength(new Avp(code, flags, vendor, new byte[0]),
-                        "AVP " + code + " at offset " + start + " has length " + length + ", which runs past its "
-                                + (parent == null ? "message" : "group"));
+                        "AVP " + code + " at offset " + start + " has length " + length + ", which runs past its " + holder);
             }
-            byte[] data = new byte[dataLength];
-            b.get(data);
-            int padding = (4 - (length & 3)) & 3;
-            b.position(Math.min(b.limit(), b.position() + padding));
-            out.add(new Avp(code, flags, vendor, data));
+            int dataStart = start + headerLength;
+            int next = Math.min(b.limit(), dataStart + dataLength + ((4 - (length & 3)) & 3));
+            return new AvpHeader(code, flags, vendor, dataStart, dataLength, next);
         }
     }
 
