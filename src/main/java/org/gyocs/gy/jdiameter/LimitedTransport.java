@@ -24,6 +24,9 @@ import org.jdiameter.common.api.concurrent.IConcurrentFactory;
  */
 final class LimitedTransport extends TCPTransportClient {
     private static final Logger log = LogManager.getLogger(LimitedTransport.class);
+    private static final int READ_BUFFER_BYTES = 64 * 1024;
+    /** Returned by deliverComplete for a header that closes the connection. */
+    private static final ByteBuffer CLOSE = ByteBuffer.allocate(0);
     private final ScreenedConnection parent;
     private final IConcurrentFactory concurrent;
     private final TransportLimits limits;
@@ -73,9 +76,11 @@ final class LimitedTransport extends TCPTransportClient {
 
     @Override
     public void run() {
-        ByteBuffer header = ByteBuffer.allocate(4);
-        ByteBuffer body = null;
-        long lastRead = 0; // while a message is partly read: when bytes last came
+        // one read takes whatever the socket holds, often several messages at 50 in flight:
+        // reading each message's header and then its body cost two system calls per message
+        ByteBuffer in = ByteBuffer.allocate(READ_BUFFER_BYTES);
+        ByteBuffer large = null; // a message longer than the read buffer, read straight into its own
+        long lastRead = 0; // when bytes last came; only looked at while a message is partly read
         String who = String.valueOf(destAddress);
         long stall = limits.stallMillis() * 1_000_000L;
         try {
@@ -93,31 +98,33 @@ final class LimitedTransport extends TCPTransportClient {
                 selector.select(250);
                 selector.selectedKeys().clear();
                 while (true) {
-                    int n = body == null ? socketChannel.read(header) : socketChannel.read(body);
+                    int n = socketChannel.read(large != null ? large : in);
                     if (n < 0) {
                         return;
                     }
                     if (n > 0) {
                         lastRead = System.nanoTime();
                     }
-                    if (body == null && !header.hasRemaining()) {
-                        int first = header.getInt(0);
-                        int length = first & 0xFFFFFF;
-                        if (!acceptable(first, who, screen)) {
+                    if (large != null) {
+                        if (large.hasRemaining()) {
+                            if (n == 0) {
+                                break;
+                            }
+                            continue;
+                        }
+                        parent.deliver(ByteBuffer.wrap(large.array()));
+                        large = null;
+                    } else {
+                        large = deliverComplete(in, who);
+                        if (large == CLOSE) {
                             return;
                         }
-                        body = ByteBuffer.allocate(length);
-                        body.put(header.array());
-                        header.clear();
-                    } else if (body != null && !body.hasRemaining()) {
-                        parent.deliver(ByteBuffer.wrap(body.array()));
-                        body = null;
-                        lastRead = 0;
-                    } else if (n == 0) {
-                        break;
+                        if (n == 0) {
+                            break;
+                        }
                     }
                 }
-                boolean partial = body != null || header.position() > 0;
+                boolean partial = large != null || in.position() > 0;
                 if (partial && lastRead != 0 && System.nanoTime() - lastRead > stall) {
                     screen.statistics().error();
                     log.warn("Closing {}: half a message for {} ms", who, limits.stallMillis());
@@ -133,6 +140,39 @@ final class LimitedTransport extends TCPTransportClient {
                 // closed
             }
             parent.closed();
+        }
+    }
+
+    /**
+     * Hands every complete message in the read buffer to jDiameter, each header checked before its
+     * message is copied, and keeps the partial rest for the next read. Returns a buffer for a
+     * message longer than the read buffer (its first bytes in it), null, or CLOSE for a header
+     * that is not acceptable.
+     */
+    private ByteBuffer deliverComplete(ByteBuffer in, String who) {
+        in.flip();
+        try {
+            while (in.remaining() >= 4) {
+                int first = in.getInt(in.position());
+                if (!acceptable(first, who, screen)) {
+                    return CLOSE;
+                }
+                int length = first & 0xFFFFFF;
+                if (in.remaining() >= length) {
+                    byte[] message = new byte[length];
+                    in.get(message);
+                    parent.deliver(ByteBuffer.wrap(message));
+                } else if (length > in.capacity()) {
+                    ByteBuffer large = ByteBuffer.allocate(length);
+                    large.put(in);
+                    return large;
+                } else {
+                    return null;
+                }
+            }
+            return null;
+        } finally {
+            in.compact();
         }
     }
 }

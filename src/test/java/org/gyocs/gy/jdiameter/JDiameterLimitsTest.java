@@ -124,4 +124,42 @@ class JDiameterLimitsTest {
         }
         assertServes();
     }
+
+    /**
+     * The reader takes several messages from one read, a message split over two writes, and one
+     * longer than its 64 KiB read buffer; each is answered, in the order sent.
+     */
+    @Test
+    void messagesTogetherSplitOrLongerThanTheReadBufferAreAllAnswered() throws Exception {
+        NodeStatistics wideStats = new NodeStatistics();
+        JDiameterGyNode wide = new JDiameterGyNode(new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
+                Path.of("config/jdiameter-config.xml"), false, new TransportLimits(200_000, 3, 30_000, 2_000),
+                PeerAllowList.ANY), new CreditControlCore(GrantPolicy.DEFAULT), wideStats);
+        wide.start();
+        try (TestPeer p = new TestPeer(wide.port())) {
+            assertEquals(2001, GyRequests.resultCode(p.handshake()));
+            p.awaitOpen();
+            List<byte[]> batch = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                batch.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.simple(100 + i, "batch;" + i, 4, 0)));
+            }
+            List<org.gyocs.codec.Avp> avps = GyRequests.header("long;1", 4, 0);
+            // not mandatory and unknown: ignored by the answer, but 100,000 bytes to read
+            avps.add(new org.gyocs.codec.Avp(99_999, 0, 0, new byte[100_000]));
+            batch.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(120, avps)));
+            p.write(TestPeer.concat(batch));
+            byte[] split = org.gyocs.codec.DiameterCodec.encode(GyRequests.simple(121, "split;1", 4, 0));
+            p.write(java.util.Arrays.copyOf(split, 30));
+            Thread.sleep(100);
+            p.write(java.util.Arrays.copyOfRange(split, 30, split.length));
+            for (int i = 0; i < 22; i++) {
+                org.gyocs.codec.DiameterMessage answer = p.read();
+                assertEquals(100 + i, answer.hopByHop());
+                assertEquals(2001, GyRequests.resultCode(answer));
+            }
+        } finally {
+            wide.stop();
+        }
+        assertEquals(0, wideStats.errors());
+    }
 }
