@@ -19,6 +19,7 @@ import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
 import org.gyocs.codec.Avp;
 import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterDecodeException;
 import org.gyocs.codec.DiameterMessage;
@@ -30,11 +31,6 @@ import org.gyocs.codec.DiameterMessage;
  * into an HdrHistogram.
  */
 public final class LoadGenerator {
-    private static final int CER = 257;
-    private static final int DWR = 280;
-    private static final int DPR = 282;
-    private static final int CCR = 272;
-
     private final LoadSettings s;
     private final PrintStream progress;
     private final String boot = Long.toHexString(new SecureRandom().nextLong() & 0xffffffffL);
@@ -238,7 +234,7 @@ public final class LoadGenerator {
         long now = System.nanoTime();
         c.pending.put(id, new Pending(w, now));
         sent++;
-        send(c, new DiameterMessage(0xC0, CCR, 4, id, id, avps));
+        send(c, new DiameterMessage(0xC0, CommandCodes.CREDIT_CONTROL, 4, id, id, avps));
     }
 
     private void answered(Conn c, DiameterMessage a) {
@@ -328,13 +324,13 @@ public final class LoadGenerator {
 
     private void handle(Conn c, DiameterMessage m) {
         if (m.isRequest()) {
-            if (m.commandCode() == DWR || m.commandCode() == DPR) {
+            if (m.commandCode() == CommandCodes.DEVICE_WATCHDOG || m.commandCode() == CommandCodes.DISCONNECT_PEER) {
                 send(c, m.answer(false, List.of(Avp.unsigned32(AvpCodes.RESULT_CODE, 2001),
                         Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()))));
             }
             return;
         }
-        if (m.commandCode() == CER) {
+        if (m.commandCode() == CommandCodes.CAPABILITIES_EXCHANGE) {
             long rc = resultCodeOf(m);
             if (rc != 2001) {
                 errors++;
@@ -347,7 +343,7 @@ public final class LoadGenerator {
             c.open = true;
             return;
         }
-        if (m.commandCode() == CCR) {
+        if (m.commandCode() == CommandCodes.CREDIT_CONTROL) {
             answered(c, m);
         }
     }
@@ -398,7 +394,7 @@ public final class LoadGenerator {
     private void disconnect(Selector selector) throws IOException {
         for (Conn c : conns) {
             if (c.open) {
-                send(c, new DiameterMessage(0x80, DPR, 0, c.hbh, c.hbh, List.of(
+                send(c, new DiameterMessage(0x80, CommandCodes.DISCONNECT_PEER, 0, c.hbh, c.hbh, List.of(
                         Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()),
                         Avp.unsigned32(AvpCodes.DISCONNECT_CAUSE, 2))));
             }
@@ -434,7 +430,7 @@ public final class LoadGenerator {
     }
 
     private DiameterMessage cer(int i) {
-        return new DiameterMessage(0x80, CER, 0, 0x7000 + i, 0x7000 + i, List.of(
+        return new DiameterMessage(0x80, CommandCodes.CAPABILITIES_EXCHANGE, 0, 0x7000 + i, 0x7000 + i, List.of(
                 Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()),
                 Avp.address(AvpCodes.HOST_IP_ADDRESS, java.net.InetAddress.getLoopbackAddress()),
                 Avp.unsigned32(AvpCodes.VENDOR_ID, 0), Avp.utf8(AvpCodes.PRODUCT_NAME, "ocs-bench").optional(),

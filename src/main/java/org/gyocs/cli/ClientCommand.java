@@ -13,6 +13,7 @@ import org.apache.commons.cli.ParseException;
 import org.gyocs.client.ClientException;
 import org.gyocs.client.GyTestClient;
 import org.gyocs.core.RequestType;
+import org.gyocs.core.ResultCode;
 import org.jdiameter.api.Answer;
 import org.jdiameter.api.Avp;
 import org.jdiameter.api.AvpDataException;
@@ -120,13 +121,13 @@ public final class ClientCommand {
                     }
                     long rc = resultCode(answer);
                     byCode.merge(rc, 1L, Long::sum);
-                    if (rc == 3003) {
+                    if (rc == ResultCode.REALM_NOT_SERVED) {
                         System.err.printf("Error: 3003 DIAMETER_REALM_NOT_SERVED: the node does not serve realm %s%s%n",
                                 realm, " (leave out --destination-realm to use the realm the node gives in its CEA)");
                     }
                     System.out.printf("%s #%d session=%s Result-Code=%d granted=%s%n", type.shortName(), number,
                             sessionId, rc, granted(answer));
-                    if (rc != 2001 && type == RequestType.INITIAL) {
+                    if (rc != ResultCode.SUCCESS && type == RequestType.INITIAL) {
                         break; // a refused CCR-I ends the session (RFC 4006 section 5.6)
                     }
                 }
@@ -135,7 +136,7 @@ public final class ClientCommand {
             System.err.println("Error: " + e.getMessage());
             return 1;
         }
-        long failed = byCode.entrySet().stream().filter(e -> e.getKey() != 2001).mapToLong(Map.Entry::getValue).sum();
+        long failed = byCode.entrySet().stream().filter(e -> e.getKey() != ResultCode.SUCCESS).mapToLong(Map.Entry::getValue).sum();
         summary(sent, byCode, start, failed);
         return failed == 0 ? 0 : 1;
     }

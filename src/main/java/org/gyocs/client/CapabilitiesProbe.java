@@ -8,9 +8,11 @@ import java.util.List;
 
 import org.gyocs.codec.Avp;
 import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterDecodeException;
 import org.gyocs.codec.DiameterMessage;
+import org.gyocs.core.ResultCode;
 
 /**
  * Asks a node which realm it serves: a capabilities exchange of its own (CER, CEA's Origin-Realm),
@@ -18,9 +20,6 @@ import org.gyocs.codec.DiameterMessage;
  * node started with --realm (it sent example.com and got only 3003 DIAMETER_REALM_NOT_SERVED).
  */
 public final class CapabilitiesProbe {
-    private static final int CER = 257;
-    private static final int DPR = 282;
-
     private CapabilitiesProbe() {
     }
 
@@ -34,7 +33,7 @@ public final class CapabilitiesProbe {
             s.connect(new InetSocketAddress(host, port), (int) timeoutMillis);
             s.setSoTimeout((int) timeoutMillis);
             String realm = originHost.contains(".") ? originHost.substring(originHost.indexOf('.') + 1) : originHost;
-            DiameterMessage cer = new DiameterMessage(DiameterMessage.FLAG_REQUEST, CER, 0, 1, 1, List.of(
+            DiameterMessage cer = new DiameterMessage(DiameterMessage.FLAG_REQUEST, CommandCodes.CAPABILITIES_EXCHANGE, 0, 1, 1, List.of(
                     Avp.utf8(AvpCodes.ORIGIN_HOST, originHost), Avp.utf8(AvpCodes.ORIGIN_REALM, realm),
                     Avp.address(AvpCodes.HOST_IP_ADDRESS, s.getLocalAddress()), Avp.unsigned32(AvpCodes.VENDOR_ID, 0),
                     Avp.utf8(AvpCodes.PRODUCT_NAME, "gy-ocs-client").optional(),
@@ -50,15 +49,15 @@ public final class CapabilitiesProbe {
             in.readFully(frame, 4, frame.length - 4);
             DiameterMessage cea = DiameterCodec.decode(frame);
             long rc = cea.avp(AvpCodes.RESULT_CODE) == null ? 0 : cea.avp(AvpCodes.RESULT_CODE).unsigned32();
-            if (rc != 2001) {
+            if (rc != ResultCode.SUCCESS) {
                 throw new ClientException("the node refused our CER (Origin-Host " + originHost + ") with Result-Code "
-                        + rc + (rc == 3010 ? " DIAMETER_UNKNOWN_PEER: it is not among the node's allowed-peers" : ""));
+                        + rc + (rc == ResultCode.UNKNOWN_PEER ? " DIAMETER_UNKNOWN_PEER: it is not among the node's allowed-peers" : ""));
             }
             Avp origin = cea.avp(AvpCodes.ORIGIN_REALM);
             if (origin == null) {
                 throw new ClientException("the node's CEA has no Origin-Realm");
             }
-            DiameterMessage dpr = new DiameterMessage(DiameterMessage.FLAG_REQUEST, DPR, 0, 2, 2, List.of(
+            DiameterMessage dpr = new DiameterMessage(DiameterMessage.FLAG_REQUEST, CommandCodes.DISCONNECT_PEER, 0, 2, 2, List.of(
                     Avp.utf8(AvpCodes.ORIGIN_HOST, originHost), Avp.utf8(AvpCodes.ORIGIN_REALM, realm),
                     Avp.unsigned32(AvpCodes.DISCONNECT_CAUSE, 0)));
             s.getOutputStream().write(DiameterCodec.encode(dpr));

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.core.RequestType;
 import org.gyocs.core.SubscriptionId;
 import org.gyocs.gy.jdiameter.StackShutdown;
@@ -38,7 +39,6 @@ public final class GyTestClient implements AutoCloseable {
     public static final long DEFAULT_USU_OCTETS = 524_288;
     public static final long RATING_GROUP = 100;
     public static final long SERVICE_IDENTIFIER = 1;
-    private static final int COMMAND_CREDIT_CONTROL = 272;
     private static final ApplicationId GY = ApplicationId.createByAuthAppId(0, 4);
 
     private final String serverAddress;
@@ -138,7 +138,7 @@ public final class GyTestClient implements AutoCloseable {
     public Request newRequest(String sessionId) throws ClientException {
         try {
             Session session = stack.getSessionFactory().getNewSession(sessionId);
-            Request r = session.createRequest(COMMAND_CREDIT_CONTROL, GY, destinationRealm);
+            Request r = session.createRequest(CommandCodes.CREDIT_CONTROL, GY, destinationRealm);
             r.getAvps().removeAvp(Avp.AUTH_APPLICATION_ID);
             r.getAvps().addAvp(Avp.AUTH_APPLICATION_ID, 4L, true, false, true);
             return r;

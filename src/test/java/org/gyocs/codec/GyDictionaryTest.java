@@ -88,4 +88,40 @@ class GyDictionaryTest {
         assertNull(dictionary.byName("No-Such-AVP"));
         assertEquals(false, dictionary.isKnown(0, -1));
     }
+
+    /** Issue 10, item 9: the command codes and the 3GPP vendor id are those of dictionary.xml. */
+    @Test
+    void everyCommandCodeAndTheVendorIdAreTheDictionarys() throws Exception {
+        org.w3c.dom.Document xml;
+        try (java.io.InputStream in = GyDictionary.class.getResourceAsStream(GyDictionary.RESOURCE)) {
+            xml = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(in);
+        }
+        java.util.Map<String, Integer> commands = new java.util.HashMap<>();
+        org.w3c.dom.NodeList nodes = xml.getElementsByTagName("command");
+        for (int i = 0; i < nodes.getLength(); i++) {
+            org.w3c.dom.Element c = (org.w3c.dom.Element) nodes.item(i);
+            commands.put(c.getAttribute("name"), Integer.parseInt(c.getAttribute("code")));
+        }
+        List<String> wrong = new ArrayList<>();
+        int checked = 0;
+        for (Field f : CommandCodes.class.getDeclaredFields()) {
+            if (!Modifier.isPublic(f.getModifiers())) {
+                continue;
+            }
+            checked++;
+            String request = dictionaryName(f.getName()) + "-Request";
+            if (!Integer.valueOf(f.getInt(null)).equals(commands.get(request))) {
+                wrong.add(f.getName() + "=" + f.getInt(null) + " -> " + request + " " + commands.get(request));
+            }
+        }
+        assertTrue(checked == 4, "CAPABILITIES_EXCHANGE, DEVICE_WATCHDOG, DISCONNECT_PEER, CREDIT_CONTROL");
+        assertTrue(wrong.isEmpty(), "command codes that disagree with dictionary.xml: " + wrong);
+        org.w3c.dom.NodeList vendors = xml.getElementsByTagName("vendor");
+        boolean found = false;
+        for (int i = 0; i < vendors.getLength(); i++) {
+            org.w3c.dom.Element v = (org.w3c.dom.Element) vendors.item(i);
+            found |= v.getAttribute("name").equals("3GPP") && Long.parseLong(v.getAttribute("code")) == AvpCodes.VENDOR_3GPP;
+        }
+        assertTrue(found, "3GPP is vendor " + AvpCodes.VENDOR_3GPP + " in dictionary.xml");
+    }
 }

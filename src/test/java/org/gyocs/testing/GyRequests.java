@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.gyocs.codec.Avp;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterMessage;
 
 /** CCRs built with our codec, the same bytes for whichever node receives them. */
@@ -55,7 +56,7 @@ public final class GyRequests {
     }
 
     public static DiameterMessage ccr(int hopByHop, List<Avp> avps) {
-        return new DiameterMessage(DiameterMessage.FLAG_REQUEST | DiameterMessage.FLAG_PROXIABLE, TestPeer.CCR, 4,
+        return new DiameterMessage(DiameterMessage.FLAG_REQUEST | DiameterMessage.FLAG_PROXIABLE, CommandCodes.CREDIT_CONTROL, 4,
                 hopByHop, hopByHop, avps);
     }
 

@@ -12,6 +12,7 @@ import java.util.List;
 
 import org.gyocs.codec.Avp;
 import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterDecodeException;
 import org.gyocs.codec.DiameterMessage;
@@ -21,11 +22,6 @@ import org.gyocs.codec.DiameterMessage;
  * broken messages, pipelining, split writes, the DPR a node sends at stop.
  */
 public final class TestPeer implements AutoCloseable {
-    public static final int CER = 257;
-    public static final int DWR = 280;
-    public static final int DPR = 282;
-    public static final int CCR = 272;
-
     private final Socket socket;
     private final DataInputStream in;
     private final OutputStream out;
@@ -53,7 +49,7 @@ public final class TestPeer implements AutoCloseable {
     }
 
     public static DiameterMessage cer(String originHost, String realm, long applicationId) {
-        return new DiameterMessage(DiameterMessage.FLAG_REQUEST, CER, 0, 1, 1, List.of(
+        return new DiameterMessage(DiameterMessage.FLAG_REQUEST, CommandCodes.CAPABILITIES_EXCHANGE, 0, 1, 1, List.of(
                 Avp.utf8(AvpCodes.ORIGIN_HOST, originHost), Avp.utf8(AvpCodes.ORIGIN_REALM, realm),
                 Avp.address(AvpCodes.HOST_IP_ADDRESS, InetAddress.getLoopbackAddress()),
                 Avp.unsigned32(AvpCodes.VENDOR_ID, 0), Avp.utf8(AvpCodes.PRODUCT_NAME, "test-peer").optional(),
@@ -82,7 +78,7 @@ public final class TestPeer implements AutoCloseable {
         try {
             for (int i = 0; i < 20; i++) {
                 int id = nextHopByHop();
-                send(new DiameterMessage(DiameterMessage.FLAG_REQUEST, DWR, 0, id, id, List.of(
+                send(new DiameterMessage(DiameterMessage.FLAG_REQUEST, CommandCodes.DEVICE_WATCHDOG, 0, id, id, List.of(
                         Avp.utf8(AvpCodes.ORIGIN_HOST, "raw.test.local"), Avp.utf8(AvpCodes.ORIGIN_REALM, "test.local"))));
                 try {
                     while (read().hopByHop() != id) {

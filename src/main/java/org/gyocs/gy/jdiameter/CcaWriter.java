@@ -1,5 +1,12 @@
 package org.gyocs.gy.jdiameter;
 
+import static org.gyocs.codec.AvpCodes.CURRENCY_EUR;
+import static org.gyocs.codec.AvpCodes.FILTER_ID;
+import static org.gyocs.codec.AvpCodes.QUOTA_HOLDING_TIME;
+import static org.gyocs.codec.AvpCodes.TIME_QUOTA_THRESHOLD;
+import static org.gyocs.codec.AvpCodes.VENDOR_3GPP;
+import static org.gyocs.codec.AvpCodes.VOLUME_QUOTA_THRESHOLD;
+
 import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.FinalUnitIndication;
@@ -16,14 +23,6 @@ import org.jdiameter.api.Request;
  * the CCA ABNF of RFC 4006 section 3.2 (jDiameter would append Origin-Host/Realm at the end).
  */
 final class CcaWriter {
-    private static final long VENDOR_3GPP = 10415;
-    private static final int TIME_QUOTA_THRESHOLD = 868;
-    private static final int VOLUME_QUOTA_THRESHOLD = 869;
-    private static final int QUOTA_HOLDING_TIME = 871;
-    private static final long CURRENCY_EUR = 978;
-    /** RFC 6733 Filter-Id (11); jDiameter names 11 after a 3GPP vendor AVP. */
-    private static final int FILTER_ID = 11;
-
     private CcaWriter() {
     }
 
@@ -112,6 +111,7 @@ final class CcaWriter {
         AvpSet fui = parent.addGroupedAvp(Avp.FINAL_UNIT_INDICATION, true, false);
         fui.addAvp(Avp.FINAL_UNIT_ACTION, f.action().code(), true, false);
         if (f.filterId() != null) {
+            // RFC 6733 Filter-Id (11): ours, since jDiameter names 11 after a 3GPP vendor AVP
             fui.addAvp(FILTER_ID, f.filterId(), true, false, false);
         }
         if (f.redirectAddress() != null) {

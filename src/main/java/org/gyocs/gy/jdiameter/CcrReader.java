@@ -1,5 +1,8 @@
 package org.gyocs.gy.jdiameter;
 
+import static org.gyocs.codec.AvpCodes.REPORTING_REASON;
+import static org.gyocs.codec.AvpCodes.VENDOR_3GPP;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,10 +17,6 @@ import org.jdiameter.api.Message;
 
 /** Turns a jDiameter CCR into the core's {@link CreditControlRequest}. */
 final class CcrReader {
-    /** 3GPP TS 32.299 Reporting-Reason, vendor 10415. */
-    static final int REPORTING_REASON = 872;
-    static final long VENDOR_3GPP = 10415;
-
     private CcrReader() {
     }
 

@@ -2,6 +2,7 @@ package org.gyocs.gy.jdiameter;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.core.CreditControl;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.NodeStatistics;
@@ -39,7 +40,6 @@ import org.jdiameter.server.impl.StackImpl;
  */
 public final class JDiameterGyNode implements DiameterNode {
     private static final Logger log = LogManager.getLogger(JDiameterGyNode.class);
-    private static final int COMMAND_CREDIT_CONTROL = 272;
     private static final long LISTEN_TIMEOUT_MS = 10_000;
     private static final long STOP_TIMEOUT_MS = 5_000;
     private static final long DRAIN_MS = 5_000;
@@ -158,7 +158,7 @@ public final class JDiameterGyNode implements DiameterNode {
     private final class NewSessionListener implements NetworkReqListener {
         @Override
         public Answer processRequest(Request request) {
-            if (request.getCommandCode() != COMMAND_CREDIT_CONTROL) {
+            if (request.getCommandCode() != CommandCodes.CREDIT_CONTROL) {
                 log.warn("Unsupported command {} from {}", request.getCommandCode(), request.getSessionId());
                 Answer a = request.createAnswer(ResultCode.COMMAND_UNSUPPORTED);
                 a.setError(true);

@@ -7,15 +7,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.gyocs.codec.Avp;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControlCore;
 
 /** The base-protocol messages the mock node sends (RFC 6733 sections 5.3, 5.4, 5.5, 7). */
 final class BaseMessages {
-    static final int CER = 257;
-    static final int DWR = 280;
-    static final int DPR = 282;
-    static final int CCR = 272;
     static final long OUR_VENDOR_ID = 0;
     static final String OUR_PRODUCT_NAME = "gy-ocs";
     static final long OUR_FIRMWARE_REVISION = 1;
@@ -58,13 +55,13 @@ final class BaseMessages {
     }
 
     DiameterMessage dwr(int hopByHop, int endToEnd) {
-        return new DiameterMessage(DiameterMessage.FLAG_REQUEST, DWR, 0, hopByHop, endToEnd, List.of(
+        return new DiameterMessage(DiameterMessage.FLAG_REQUEST, CommandCodes.DEVICE_WATCHDOG, 0, hopByHop, endToEnd, List.of(
                 Avp.utf8(ORIGIN_HOST, originHost), Avp.utf8(ORIGIN_REALM, originRealm),
                 Avp.unsigned32(ORIGIN_STATE_ID, originStateId)));
     }
 
     DiameterMessage dpr(int hopByHop, int endToEnd) {
-        return new DiameterMessage(DiameterMessage.FLAG_REQUEST, DPR, 0, hopByHop, endToEnd, List.of(
+        return new DiameterMessage(DiameterMessage.FLAG_REQUEST, CommandCodes.DISCONNECT_PEER, 0, hopByHop, endToEnd, List.of(
                 Avp.utf8(ORIGIN_HOST, originHost), Avp.utf8(ORIGIN_REALM, originRealm),
                 Avp.unsigned32(DISCONNECT_CAUSE, DISCONNECT_REBOOTING)));
     }

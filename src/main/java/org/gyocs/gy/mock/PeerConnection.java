@@ -14,6 +14,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.gyocs.codec.Avp;
 import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterDecodeException;
 import org.gyocs.codec.DiameterMessage;
@@ -186,7 +187,7 @@ final class PeerConnection {
             DiameterMessage partial = e.partial();
             if (partial != null && partial.isRequest() && e.resultCode() != 0) {
                 log.warn("Malformed {} from {} ({}): {}", partial.commandCode(), remote, peerHost, e.getMessage());
-                if (partial.commandCode() == BaseMessages.CCR) {
+                if (partial.commandCode() == CommandCodes.CREDIT_CONTROL) {
                     answerRefusedCcr(partial, e.resultCode(), e.getMessage(), e.failedAvp());
                 } else {
                     send(ctx.base().error(partial, e.resultCode(), e.getMessage(), e.failedAvp()));
@@ -205,10 +206,10 @@ final class PeerConnection {
     }
 
     private void handleAnswer(DiameterMessage m) {
-        if (m.commandCode() == BaseMessages.DWR && m.hopByHop() == watchdogHopByHop) {
+        if (m.commandCode() == CommandCodes.DEVICE_WATCHDOG && m.hopByHop() == watchdogHopByHop) {
             return; // lastReceived already moved
         }
-        if (m.commandCode() == BaseMessages.DPR && state == State.CLOSING) {
+        if (m.commandCode() == CommandCodes.DISCONNECT_PEER && state == State.CLOSING) {
             close("disconnected (DPA received)");
             return;
         }
@@ -218,7 +219,7 @@ final class PeerConnection {
 
     private void handleRequest(DiameterMessage m) {
         if (state == State.WAIT_CER) {
-            if (m.commandCode() == BaseMessages.CER) {
+            if (m.commandCode() == CommandCodes.CAPABILITIES_EXCHANGE) {
                 handleCer(m);
             } else {
                 // RFC 6733 5.6: nothing but a CER is processed before the capabilities exchange.
@@ -231,14 +232,14 @@ final class PeerConnection {
             return;
         }
         switch (m.commandCode()) {
-            case BaseMessages.CER -> handleCer(m);
-            case BaseMessages.DWR -> send(ctx.base().dwa(m));
-            case BaseMessages.DPR -> {
+            case CommandCodes.CAPABILITIES_EXCHANGE -> handleCer(m);
+            case CommandCodes.DEVICE_WATCHDOG -> send(ctx.base().dwa(m));
+            case CommandCodes.DISCONNECT_PEER -> {
                 send(ctx.base().dpa(m));
                 closeWhenFlushed = true;
                 flushOrClose("disconnected by peer (DPR)");
             }
-            case BaseMessages.CCR -> handleCcr(m);
+            case CommandCodes.CREDIT_CONTROL -> handleCcr(m);
             default -> {
                 ctx.statistics().error();
                 boolean knownApp = m.applicationId() == 0 || m.applicationId() == CreditControlCore.CREDIT_CONTROL_APPLICATION_ID;

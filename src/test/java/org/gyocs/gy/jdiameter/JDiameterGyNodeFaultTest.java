@@ -7,6 +7,9 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 import org.gyocs.client.GyTestClient;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.CommandCodes;
+import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControl;
 import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlCore;
@@ -16,8 +19,6 @@ import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.TransportLimits;
-import org.gyocs.codec.AvpCodes;
-import org.gyocs.codec.DiameterMessage;
 import org.gyocs.testing.GyRequests;
 import org.gyocs.testing.TestPeer;
 import org.jdiameter.api.Answer;
@@ -68,7 +69,7 @@ class JDiameterGyNodeFaultTest {
         node.start();
         try (TestPeer peer = new TestPeer(node.port())) {
             DiameterMessage cea = peer.handshake();
-            assertEquals(TestPeer.CER, cea.commandCode());
+            assertEquals(CommandCodes.CAPABILITIES_EXCHANGE, cea.commandCode());
             assertEquals(2001, cea.avp(AvpCodes.RESULT_CODE).unsigned32());
             assertEquals(4, cea.avp(AvpCodes.AUTH_APPLICATION_ID).unsigned32(), "the CEA advertises Gy");
             peer.awaitOpen(); // jDiameter sends DPR only to peers it has marked OKAY, just after the CEA
@@ -76,7 +77,7 @@ class JDiameterGyNodeFaultTest {
             stopper.start();
             DiameterMessage dpr = peer.read();
             assertTrue(dpr.isRequest());
-            assertEquals(TestPeer.DPR, dpr.commandCode());
+            assertEquals(CommandCodes.DISCONNECT_PEER, dpr.commandCode());
             peer.answer(dpr);
             stopper.join(10_000);
         } finally {
@@ -110,12 +111,12 @@ class JDiameterGyNodeFaultTest {
                         assertEquals(2001, GyRequests.resultCode(peer.read()), "CCR " + k + " of connection " + i);
                     }
                     if (i % 2 == 0) { // half of them say goodbye first, as freeDiameter does
-                        DiameterMessage dpr = new DiameterMessage(DiameterMessage.FLAG_REQUEST, TestPeer.DPR, 0,
+                        DiameterMessage dpr = new DiameterMessage(DiameterMessage.FLAG_REQUEST, CommandCodes.DISCONNECT_PEER, 0,
                                 peer.nextHopByHop(), 7, java.util.List.of(
                                 org.gyocs.codec.Avp.utf8(AvpCodes.ORIGIN_HOST, "raw.test.local"),
                                 org.gyocs.codec.Avp.utf8(AvpCodes.ORIGIN_REALM, "test.local"),
                                 org.gyocs.codec.Avp.unsigned32(AvpCodes.DISCONNECT_CAUSE, 0)));
-                        assertEquals(TestPeer.DPR, peer.request(dpr).commandCode(), "DPA " + i);
+                        assertEquals(CommandCodes.DISCONNECT_PEER, peer.request(dpr).commandCode(), "DPA " + i);
                     }
                 } // the next connection follows at once
             }

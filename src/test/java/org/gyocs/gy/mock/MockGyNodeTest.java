@@ -23,6 +23,7 @@ import java.util.concurrent.Future;
 import org.gyocs.codec.Avp;
 import org.gyocs.codec.AvpCodes;
 import org.gyocs.codec.CapturedVectors;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControlCore;
@@ -77,15 +78,15 @@ class MockGyNodeTest {
             assertEquals(4, cea.avp(AvpCodes.AUTH_APPLICATION_ID).unsigned32());
             assertFalse(cea.avp(AvpCodes.PRODUCT_NAME).isMandatory());
 
-            DiameterMessage dwr = new DiameterMessage(0x80, TestPeer.DWR, 0, 77, 78, List.of(
+            DiameterMessage dwr = new DiameterMessage(0x80, CommandCodes.DEVICE_WATCHDOG, 0, 77, 78, List.of(
                     Avp.utf8(AvpCodes.ORIGIN_HOST, "raw.test.local"), Avp.utf8(AvpCodes.ORIGIN_REALM, "test.local")));
             DiameterMessage dwa = p.request(dwr);
-            assertEquals(TestPeer.DWR, dwa.commandCode());
+            assertEquals(CommandCodes.DEVICE_WATCHDOG, dwa.commandCode());
             assertEquals(77, dwa.hopByHop());
             assertEquals(78, dwa.endToEnd());
             assertEquals(2001, resultCode(dwa));
 
-            DiameterMessage dpr = new DiameterMessage(0x80, TestPeer.DPR, 0, 79, 79, List.of(
+            DiameterMessage dpr = new DiameterMessage(0x80, CommandCodes.DISCONNECT_PEER, 0, 79, 79, List.of(
                     Avp.utf8(AvpCodes.ORIGIN_HOST, "raw.test.local"), Avp.utf8(AvpCodes.ORIGIN_REALM, "test.local"),
                     Avp.unsigned32(AvpCodes.DISCONNECT_CAUSE, 2)));
             assertEquals(2001, resultCode(p.request(dpr)));
@@ -361,11 +362,11 @@ class MockGyNodeTest {
             p.handshake();
             DiameterMessage dwr = p.read(); // after Tw = 400 ms of silence
             assertTrue(dwr.isRequest());
-            assertEquals(TestPeer.DWR, dwr.commandCode());
+            assertEquals(CommandCodes.DEVICE_WATCHDOG, dwr.commandCode());
             assertEquals("ocs.test.local", dwr.avp(AvpCodes.ORIGIN_HOST).utf8());
             p.answer(dwr);
             DiameterMessage again = p.read(); // answered: the link is fine, next DWR after another Tw
-            assertEquals(TestPeer.DWR, again.commandCode());
+            assertEquals(CommandCodes.DEVICE_WATCHDOG, again.commandCode());
             assertTrue(p.closedByNode(), "no DWA this time: closed after Tw");
         }
         assertEquals(1, stats.errors());
@@ -402,7 +403,7 @@ class MockGyNodeTest {
             Thread stopper = new Thread(node::stop);
             stopper.start();
             DiameterMessage dpr = p.read();
-            assertEquals(TestPeer.DPR, dpr.commandCode());
+            assertEquals(CommandCodes.DISCONNECT_PEER, dpr.commandCode());
             assertTrue(dpr.isRequest());
             assertEquals(0, dpr.avp(AvpCodes.DISCONNECT_CAUSE).unsigned32(), "REBOOTING");
             p.answer(dpr);

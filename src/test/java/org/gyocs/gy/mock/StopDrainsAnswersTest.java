@@ -12,6 +12,7 @@ import java.util.List;
 import org.gyocs.app.GyDiameterApplication;
 import org.gyocs.app.OcsConfiguration;
 import org.gyocs.codec.Avp;
+import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.store.Bucket;
@@ -59,14 +60,14 @@ class StopDrainsAnswersTest {
             stopper.start();
             while (true) {
                 DiameterMessage m = p.read();
-                if (m.isRequest() && m.commandCode() == TestPeer.DPR) {
+                if (m.isRequest() && m.commandCode() == CommandCodes.DISCONNECT_PEER) {
                     p.answer(m);
                     break;
                 }
-                if (m.commandCode() == TestPeer.DWR) {
+                if (m.commandCode() == CommandCodes.DEVICE_WATCHDOG) {
                     continue; // the answer to awaitOpen's late DWR, or the node's own
                 }
-                assertEquals(TestPeer.CCR, m.commandCode());
+                assertEquals(CommandCodes.CREDIT_CONTROL, m.commandCode());
                 assertEquals(2001, resultCode(m));
                 answers++;
             }
