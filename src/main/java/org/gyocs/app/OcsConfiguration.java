@@ -73,6 +73,8 @@ public final class OcsConfiguration {
     public static final Map<String, String> DEFAULTS = defaults();
 
     private final Map<String, String> values;
+    private org.gyocs.node.TlsSettings tls;
+    private boolean tlsRead;
 
     private OcsConfiguration(Map<String, String> values) {
         this.values = values;
@@ -131,6 +133,14 @@ public final class OcsConfiguration {
      * @throws IllegalArgumentException when a store or its password is missing or unreadable
      */
     public org.gyocs.node.TlsSettings tls() {
+        if (!tlsRead) { // the key stores and the password are read once, not again for the node
+            tls = readTls();
+            tlsRead = true;
+        }
+        return tls;
+    }
+
+    private org.gyocs.node.TlsSettings readTls() {
         if (values.get("tls-port").isBlank()) {
             return null;
         }

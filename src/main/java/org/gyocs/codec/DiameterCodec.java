@@ -1,6 +1,7 @@
 package org.gyocs.codec;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -38,6 +39,33 @@ public final class DiameterCodec {
             throw DiameterDecodeException.framing("message length " + length + " is over the maximum of " + maxLength);
         }
         return length;
+    }
+
+    /**
+     * The UTF-8 value of a top-level AVP (vendor 0) of the whole message at the buffer's position,
+     * read in place without decoding the message; null when it has none or its AVPs do not fit.
+     */
+    public static String topLevelUtf8(ByteBuffer raw, int code) {
+        int start = raw.position();
+        int end = start + (raw.getInt(start) & 0xFFFFFF);
+        if (end > raw.limit()) {
+            return null;
+        }
+        ByteBuffer b = raw.duplicate().limit(end).position(start + HEADER_LENGTH);
+        try {
+            while (b.hasRemaining()) {
+                AvpHeader h = AvpHeader.read(b, null, "message");
+                if (h.code() == code && h.vendorId() == 0) {
+                    byte[] v = new byte[h.dataLength()];
+                    b.get(h.dataStart(), v);
+                    return new String(v, StandardCharsets.UTF_8);
+                }
+                b.position(h.next());
+            }
+        } catch (DiameterDecodeException e) {
+            return null;
+        }
+        return null;
     }
 
     /** Decodes one whole message. */

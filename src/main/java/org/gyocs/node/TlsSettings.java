@@ -17,6 +17,7 @@ import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -67,6 +68,14 @@ public record TlsSettings(int port, SSLContext context) {
 
     /** The protocols offered: TLS 1.2 and 1.3 (RFC 6733 section 13 requires TLS 1.0 at least; 1.2 is a floor today). */
     public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+
+    /** The server side of both transports: PROTOCOLS, and a client certificate required. */
+    public SSLParameters serverParameters() {
+        SSLParameters p = context().getDefaultSSLParameters();
+        p.setProtocols(PROTOCOLS);
+        p.setNeedClientAuth(true);
+        return p;
+    }
 
     /** The names a certificate gives its subject: its subjectAltName dNSNames, else its common name. */
     public static List<String> names(X509Certificate cert) {

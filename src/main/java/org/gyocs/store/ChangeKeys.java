@@ -27,15 +27,20 @@ final class ChangeKeys {
     private ChangeKeys() {
     }
 
-    /** The key's 128 bits as two longs. */
-    static long[] digest(String changeKey) {
+    /** One SHA-256 per thread: looking the algorithm up for every balance change cost a provider search. */
+    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
         try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(changeKey.getBytes(StandardCharsets.UTF_8));
-            ByteBuffer b = ByteBuffer.wrap(d);
-            return new long[] {b.getLong(), b.getLong()};
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
         }
+    });
+
+    /** The key's 128 bits as two longs. */
+    static long[] digest(String changeKey) {
+        byte[] d = SHA_256.get().digest(changeKey.getBytes(StandardCharsets.UTF_8)); // digest() resets it
+        ByteBuffer b = ByteBuffer.wrap(d);
+        return new long[] {b.getLong(), b.getLong()};
     }
 
     static String hex(long hi, long lo) {

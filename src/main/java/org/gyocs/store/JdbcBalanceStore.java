@@ -145,13 +145,20 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         // network round trips of several.
         int committers = jdbcUrl.startsWith("jdbc:h2:") ? 1 : 2;
         boolean h2File = isH2File(jdbcUrl);
-        PrivateDirectory.h2Base(jdbcUrl).ifPresent(PrivateDirectory::secure);
         Path base = PrivateDirectory.h2Base(jdbcUrl).orElse(null);
+        if (base != null) {
+            PrivateDirectory.secure(base);
+        }
         // the node locks its journal before it opens the database, and recovers a file left by a crash
         AmountJournal journal = h2File && node ? AmountJournal.lock(UncleanStopRecovery.journal(base)) : null;
-        boolean closesCleanly;
+        boolean closesCleanly = false;
         try {
-            closesCleanly = base != null && (node ? recover(base) : UncleanStopRecovery.beforeAdministration(base));
+            if (base != null && node) {
+                UncleanStopRecovery.beforeOpen(base); // a node's store marks itself at close
+                closesCleanly = true;
+            } else if (base != null) {
+                closesCleanly = UncleanStopRecovery.beforeAdministration(base);
+            }
         } catch (RuntimeException e) {
             if (journal != null) {
                 journal.close();
@@ -208,7 +215,9 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             }
         }
         // again, now that the database and journal files exist (H2 makes its files with the umask)
-        PrivateDirectory.h2Base(jdbcUrl).ifPresent(PrivateDirectory::secure);
+        if (base != null) {
+            PrivateDirectory.secure(base);
+        }
         try {
             return new JdbcBalanceStore(ds, committerConnections.apply(ds), redact(jdbcUrl), committers, postgres,
                     h2File, journal, closesCleanly ? base : null);
@@ -678,12 +687,6 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         if (journal != null) {
             journal.close(); // last: nobody may open the database until it is marked
         }
-    }
-
-    /** A node's embedded store: recovered after a crash, with its journal locked; it marks itself at close. */
-    private static boolean recover(Path base) {
-        UncleanStopRecovery.beforeOpen(base);
-        return true;
     }
 
     // ------------------------------------------------------------------ statements

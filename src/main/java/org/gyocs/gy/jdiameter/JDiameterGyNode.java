@@ -2,7 +2,9 @@ package org.gyocs.gy.jdiameter;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.codec.AvpCodes;
 import org.gyocs.codec.CommandCodes;
+import org.gyocs.codec.DiameterCodec;
 import org.gyocs.core.CreditControl;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.NodeStatistics;
@@ -140,7 +142,7 @@ public final class JDiameterGyNode implements DiameterNode {
      */
     private org.jdiameter.client.api.IMessage answerBeforeTheStack(java.nio.ByteBuffer raw,
                                                                     org.jdiameter.client.api.parser.IMessageParser parser) {
-        String realm = RawAvps.destinationRealm(raw);
+        String realm = DiameterCodec.topLevelUtf8(raw, AvpCodes.DESTINATION_REALM);
         if (realm != null && realm.equalsIgnoreCase(settings.realm())) {
             return null;
         }

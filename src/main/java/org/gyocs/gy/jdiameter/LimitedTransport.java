@@ -9,6 +9,8 @@ import java.nio.channels.Selector;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.codec.DiameterCodec;
+import org.gyocs.codec.DiameterDecodeException;
 import org.gyocs.node.TransportLimits;
 import org.jdiameter.client.impl.transport.tcp.TCPClientConnection;
 import org.jdiameter.client.impl.transport.tcp.TCPTransportClient;
@@ -40,19 +42,18 @@ final class LimitedTransport extends TCPTransportClient {
     }
 
     /**
-     * Whether a message header (its first 4 bytes) may be read: version 1, a length of at least 20,
-     * a multiple of 4, at most --max-message. Otherwise the connection closes, logged and counted.
+     * The length of the message whose header (its first 4 bytes) starts at {@code offset}, checked
+     * as mock mode checks it (version 1, at least 20, a multiple of 4, at most --max-message), or -1:
+     * then the connection closes, logged and counted.
      */
-    static boolean acceptable(int first, String who, TransportScreen screen) {
-        int version = first >>> 24;
-        int length = first & 0xFFFFFF;
-        if (version != 1 || length < 20 || length > screen.limits().maxMessageBytes() || (length & 3) != 0) {
+    static int acceptedLength(ByteBuffer buf, int offset, String who, TransportScreen screen) {
+        try {
+            return DiameterCodec.messageLength(buf, offset, screen.limits().maxMessageBytes());
+        } catch (DiameterDecodeException e) {
             screen.statistics().error();
-            log.warn("Closing {}: a message of version {} and length {} (at most {})", who, version, length,
-                    screen.limits().maxMessageBytes());
-            return false;
+            log.warn("Closing {}: {}", who, e.getMessage());
+            return -1;
         }
-        return true;
     }
 
     @Override
@@ -153,11 +154,10 @@ final class LimitedTransport extends TCPTransportClient {
         in.flip();
         try {
             while (in.remaining() >= 4) {
-                int first = in.getInt(in.position());
-                if (!acceptable(first, who, screen)) {
+                int length = acceptedLength(in, in.position(), who, screen);
+                if (length < 0) {
                     return CLOSE;
                 }
-                int length = first & 0xFFFFFF;
                 if (in.remaining() >= length) {
                     byte[] message = new byte[length];
                     in.get(message);

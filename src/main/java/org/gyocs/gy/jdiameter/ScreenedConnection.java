@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.codec.CommandCodes;
 import org.jdiameter.api.AvpDataException;
 import org.jdiameter.api.Message;
 import org.jdiameter.client.api.IMessage;
@@ -109,7 +110,7 @@ final class ScreenedConnection extends TCPClientConnection {
     @Override
     public void sendMessage(IMessage message) throws org.jdiameter.client.api.io.TransportException,
             org.jdiameter.api.OverloadException {
-        if (!message.isRequest() && message.getCommandCode() == 272) {
+        if (!message.isRequest() && message.getCommandCode() == CommandCodes.CREDIT_CONTROL) {
             screen.inFlight().decrementAndGet();
         }
         super.sendMessage(message);
@@ -118,7 +119,7 @@ final class ScreenedConnection extends TCPClientConnection {
     /** A CCR (command 272 with the R-bit), read from the header without parsing the message. */
     private static boolean isCreditControlRequest(ByteBuffer raw) {
         int flagsAndCode = raw.getInt(raw.position() + 4);
-        return (flagsAndCode >>> 24 & 0x80) != 0 && (flagsAndCode & 0xFFFFFF) == 272; // Credit-Control (RFC 4006)
+        return (flagsAndCode >>> 24 & 0x80) != 0 && (flagsAndCode & 0xFFFFFF) == CommandCodes.CREDIT_CONTROL;
     }
 
     private void refuse(IMessage cer, String host, String why) {

@@ -121,8 +121,7 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
             javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) screen.tls().context().getSocketFactory()
                     .createSocket(ch.socket(), null, ch.socket().getPort(), true);
             s.setUseClientMode(false);
-            s.setNeedClientAuth(true);
-            s.setEnabledProtocols(org.gyocs.node.TlsSettings.PROTOCOLS);
+            s.setSSLParameters(screen.tls().serverParameters());
             s.setSoTimeout((int) screen.limits().stallMillis());
             s.startHandshake();
             if (!deadline.cancel(false)) {

@@ -91,11 +91,11 @@ final class TlsTransport extends TCPTransportClient {
                 if (!readFully(in, header, 0, 4, stall, who, false)) {
                     return;
                 }
-                int first = ByteBuffer.wrap(header).getInt();
-                if (!LimitedTransport.acceptable(first, who, screen)) {
+                int length = LimitedTransport.acceptedLength(ByteBuffer.wrap(header), 0, who, screen);
+                if (length < 0) {
                     return;
                 }
-                byte[] message = new byte[first & 0xFFFFFF];
+                byte[] message = new byte[length];
                 System.arraycopy(header, 0, message, 0, 4);
                 if (!readFully(in, message, 4, message.length - 4, stall, who, true)) {
                     return;

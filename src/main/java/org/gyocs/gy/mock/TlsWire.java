@@ -32,8 +32,7 @@ final class TlsWire implements Wire {
         this.channel = channel;
         this.engine = tls.context().createSSLEngine();
         engine.setUseClientMode(false);
-        engine.setNeedClientAuth(true);
-        engine.setEnabledProtocols(TlsSettings.PROTOCOLS);
+        engine.setSSLParameters(tls.serverParameters());
         int packet = engine.getSession().getPacketBufferSize();
         int app = engine.getSession().getApplicationBufferSize();
         netIn = ByteBuffer.allocate(packet);
