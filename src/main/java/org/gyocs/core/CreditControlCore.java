@@ -90,20 +90,19 @@ public final class CreditControlCore implements CreditControl {
      * 2^63-1-10^9 octets took a 1,000,000-octet bucket to 1,001,000,002).
      */
     private static Optional<CreditControlAnswer> octetsInRange(CreditControlRequest r) {
-        List<ServiceUnits> all = new ArrayList<>(2 + 2 * r.services().size());
-        all.add(r.requested());
-        all.add(r.used());
-        for (ServiceCreditRequest m : r.services()) {
-            all.add(m.requested());
-            all.add(m.used());
+        ServiceUnits bad = outOfRange(r.requested(), r.used());
+        for (int i = 0; bad == null && i < r.services().size(); i++) { // no list per request
+            bad = outOfRange(r.services().get(i).requested(), r.services().get(i).used());
         }
-        for (ServiceUnits u : all) {
-            if (u != null && !u.octetsInRange()) {
-                return invalid(r, FailedAvp.unsigned64(AvpCode.CC_OUTPUT_OCTETS, u.outputOctets()),
+        return bad == null ? Optional.empty()
+                : invalid(r, FailedAvp.unsigned64(AvpCode.CC_OUTPUT_OCTETS, bad.outputOctets()),
                         "CC-Input-Octets plus CC-Output-Octets exceeds 2^63-1");
-            }
-        }
-        return Optional.empty();
+    }
+
+    /** The first of the two whose octets do not fit in 63 bits, or null. */
+    private static ServiceUnits outOfRange(ServiceUnits requested, ServiceUnits used) {
+        return requested != null && !requested.octetsInRange() ? requested
+                : used != null && !used.octetsInRange() ? used : null;
     }
 
     @Override

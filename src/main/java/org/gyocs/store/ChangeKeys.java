@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 
+import org.gyocs.core.BalanceStore.Reservation;
+
 /**
  * The change keys of balance changes (BalanceStore#recordedChange) as the stores keep them: 128
  * bits of the SHA-256 of the key, which is as long as the client's Session-Id; two longs in the
@@ -35,6 +37,15 @@ final class ChangeKeys {
             throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
         }
     });
+
+    /** A reservation as the two longs a change's result is kept as (reserved, available after). */
+    static long[] pair(Reservation r) {
+        return new long[] {r.reserved(), r.availableAfter()};
+    }
+
+    static Reservation reservation(long[] r) {
+        return new Reservation(r[0], r[1]);
+    }
 
     /** The key's 128 bits as two longs. */
     static long[] digest(String changeKey) {

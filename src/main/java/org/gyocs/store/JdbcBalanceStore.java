@@ -1,5 +1,8 @@
 package org.gyocs.store;
 
+import static org.gyocs.store.ChangeKeys.pair;
+import static org.gyocs.store.ChangeKeys.reservation;
+
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -395,14 +398,6 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
             settleIn(t, subscriber, unit, ratingGroup, key, used);
             return pair(reserveIn(t, subscriber, unit, ratingGroup, amount, key, expires));
         })));
-    }
-
-    private static long[] pair(Reservation r) {
-        return new long[] {r.reserved(), r.availableAfter()};
-    }
-
-    private static Reservation reservation(long[] r) {
-        return new Reservation(r[0], r[1]);
     }
 
     /**

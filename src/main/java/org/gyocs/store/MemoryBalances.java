@@ -1,5 +1,8 @@
 package org.gyocs.store;
 
+import static org.gyocs.store.ChangeKeys.pair;
+import static org.gyocs.store.ChangeKeys.reservation;
+
 import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -240,14 +243,6 @@ final class MemoryBalances implements AutoCloseable {
     }
 
     private static final long[] ZERO = {0, 0};
-
-    private static long[] pair(Reservation r) {
-        return new long[] {r.reserved(), r.availableAfter()};
-    }
-
-    private static Reservation reservation(long[] r) {
-        return new Reservation(r[0], r[1]);
-    }
 
     void release(String key) {
         ready();
