@@ -6,6 +6,7 @@ public final class ResultCode {
     public static final long COMMAND_UNSUPPORTED = 3001;
     public static final long UNABLE_TO_DELIVER = 3002;
     public static final long REALM_NOT_SERVED = 3003;
+    public static final long TOO_BUSY = 3004;
     public static final long APPLICATION_UNSUPPORTED = 3007;
     public static final long UNKNOWN_PEER = 3010;
     public static final long CREDIT_LIMIT_REACHED = 4012;

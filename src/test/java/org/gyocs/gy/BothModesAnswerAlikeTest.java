@@ -101,6 +101,20 @@ class BothModesAnswerAlikeTest {
                 replace(GyRequests.simple(0, "both;short", 4, 0).avps(), Avp.of(AvpCodes.CC_REQUEST_NUMBER, new byte[] {0, 1}))));
         s.put("foreign realm", GyRequests.ccr(h++, replace(GyRequests.simple(0, "both;foreign", 1, 0).avps(),
                 Avp.utf8(AvpCodes.DESTINATION_REALM, "elsewhere.example.org"))));
+        List<Avp> proxied = GyRequests.simple(0, "both;proxied", 4, 0).avps();
+        proxied = new ArrayList<>(proxied);
+        proxied.add(Avp.grouped(AvpCodes.PROXY_INFO, Avp.utf8(AvpCodes.PROXY_HOST, "relay.example.org"),
+                Avp.of(AvpCodes.PROXY_STATE, new byte[] {1, 2, 3})));
+        s.put("Proxy-Info", GyRequests.ccr(h++, proxied));
+        List<Avp> huge = header("both;huge", 1, 0);
+        huge.add(mscc(40L, null, null, Avp.grouped(AvpCodes.USED_SERVICE_UNIT,
+                Avp.of(AvpCodes.CC_INPUT_OCTETS, new byte[] {(byte) 0x80, 0, 0, 0, 0, 0, 0, 1}))));
+        s.put("Unsigned64 above 2^63-1", GyRequests.ccr(h++, huge));
+        List<Avp> overflow = header("both;overflow", 1, 0);
+        overflow.add(mscc(40L, null, null, Avp.grouped(AvpCodes.USED_SERVICE_UNIT,
+                Avp.unsigned64(AvpCodes.CC_INPUT_OCTETS, Long.MAX_VALUE),
+                Avp.unsigned64(AvpCodes.CC_OUTPUT_OCTETS, 10))));
+        s.put("usage adding up past 2^63-1", GyRequests.ccr(h++, overflow));
         s.putAll(open5gs("both"));
         return s;
     }

@@ -1,17 +1,9 @@
 package org.gyocs.gy.jdiameter;
 
-import java.util.List;
-import java.util.Optional;
-
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-import org.gyocs.core.CreditControlAnswer;
-import org.gyocs.core.CreditControl;
-import org.gyocs.core.CreditControlRequest;
-import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
-import org.gyocs.core.ResultCode;
-import org.gyocs.node.TrafficLog;
+import org.gyocs.gy.GyPipeline;
 import org.jdiameter.api.Answer;
 import org.jdiameter.api.Avp;
 import org.jdiameter.api.InternalException;
@@ -21,155 +13,86 @@ import org.jdiameter.api.cca.events.JCreditControlRequest;
 import org.jdiameter.common.impl.app.cca.JCreditControlAnswerImpl;
 
 /**
- * Answers credit-control requests arriving through jDiameter: screens them before they reach
- * jDiameter's session state machine (which cannot dispatch a CCR without a valid CC-Request-Type
- * and would send nothing), then asks the core and sends its answer.
+ * The jDiameter side of the Gy pipeline: hands jDiameter's requests to {@link GyPipeline} at the
+ * points jDiameter allows (before its session state machine, on the peer's thread, or in the
+ * session's listener) and sends what it returns. Screening comes before the state machine, which
+ * cannot dispatch a CCR without a valid CC-Request-Type and would send nothing.
  */
 final class CreditControlHandler {
     private static final Logger log = LogManager.getLogger(CreditControlHandler.class);
 
-    private final CreditControl core;
-    private final NodeStatistics statistics;
-    private final String originHost;
-    private final String originRealm;
+    private final GyPipeline pipeline;
 
-    CreditControlHandler(CreditControl core, NodeStatistics statistics, String originHost, String originRealm) {
-        this.core = core;
-        this.statistics = statistics;
-        this.originHost = originHost;
-        this.originRealm = originRealm;
+    CreditControlHandler(GyPipeline pipeline) {
+        this.pipeline = pipeline;
     }
 
-    /**
-     * Answers a request that must not reach the session state machine: undecodable AVPs, missing
-     * or invalid mandatory AVPs.
-     *
-     * @return the error answer to send, or null when the request may go on to its session
-     */
     /**
      * Answers, outside jDiameter's session state machine, what that machine would mishandle:
      * a CCR-U/T for which jDiameter has no session (it would create one only to refuse it, and
      * after a CCR-T sends nothing), and a CCR-I on a session it holds open (a retransmission,
      * which it drops silently). The core knows its sessions: it answers 5002, or repeats the
      * answer it gave. The request has passed {@link #screen}.
-     *
-     * @return the answer to send
      */
     Answer answerDirectly(Request request) {
-        return guarded(request, () -> decide(request).answer());
-    }
-
-    /** Work that answers on the peer's thread: any failure is answered 5012, logged and counted. */
-    private Answer guarded(Request request, java.util.function.Supplier<Answer> work) {
+        JDiameterCcr r = new JDiameterCcr(request);
         try {
-            return work.get();
-        } catch (Exception | StackOverflowError | LinkageError e) {
-            statistics.error();
-            log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
-            statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
-            return unableToComply(request);
+            return pipeline.answer(r);
+        } catch (RuntimeException | StackOverflowError | LinkageError e) {
+            return pipeline.unableToComply(r, e);
         }
-    }
-
-    /** An encoded answer and the Result-Code it was counted under. */
-    private record Decided(Answer answer, long resultCode) {
-    }
-
-    /**
-     * Reads the whole CCR, asks the core and encodes its answer, counting request and answer (the
-     * answer before it is sent, so that a peer holding it never sees a lower count). An AVP the
-     * screen did not read (inside MSCC or Subscription-Id) that does not decode is answered 5004.
-     */
-    private Decided decide(Request request) {
-        CreditControlRequest ccr;
-        try {
-            ccr = CcrReader.read(request);
-        } catch (InvalidAvpException e) {
-            return new Decided(invalidAvp(request, e), ResultCode.INVALID_AVP_VALUE);
-        }
-        return decide(request, ccr);
-    }
-
-    private Decided decide(Request request, CreditControlRequest ccr) {
-        statistics.requestReceived(ccr.requestType());
-        TrafficLog.request(ccr);
-        CreditControlAnswer a = core.answer(ccr);
-        if (a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
-            statistics.error();
-            log.warn("CCR of unknown session {} from {}: 5002", ccr.sessionId(), ccr.originHost());
-        }
-        return new Decided(sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr), a.resultCode());
     }
 
     /**
      * Answers now, on the peer's thread, a request whose answer changes no balance (see
-     * {@link CreditControl#answersAtOnce}).
+     * {@link org.gyocs.core.CreditControl#answersAtOnce}).
      *
      * @return the answer, or null when the request may wait for the store and must be answered
      *         on a thread that can wait
      */
     Answer answerAtOnce(Request request) {
-        return guarded(request, () -> {
-            CreditControlRequest ccr;
-            try {
-                ccr = CcrReader.read(request);
-            } catch (InvalidAvpException e) {
-                return invalidAvp(request, e);
-            }
-            return core.answersAtOnce(ccr) ? decide(request, ccr).answer() : null;
-        });
-    }
-
-    Answer screen(Request request) {
-        CreditControlRequest ccr;
+        JDiameterCcr r = new JDiameterCcr(request);
         try {
-            ccr = CcrReader.readMandatory(request);
-        } catch (InvalidAvpException e) {
-            return invalidAvp(request, e);
+            GyPipeline.Read<Answer> read = pipeline.read(r);
+            if (read.refusal() != null) {
+                return read.refusal();
+            }
+            return pipeline.answersAtOnce(read.request()) ? pipeline.decide(r, read.request()) : null;
+        } catch (RuntimeException | StackOverflowError | LinkageError e) {
+            return pipeline.unableToComply(r, e);
         }
-        Optional<CreditControlAnswer> error = core.validate(ccr);
-        if (error.isEmpty()) {
-            return null;
-        }
-        statistics.requestReceived(ccr.requestType());
-        statistics.error();
-        CreditControlAnswer a = error.get();
-        log.warn("Refused CCR of session {} from {}: {} ({})", ccr.sessionId(), ccr.originHost(), a.errorMessage(),
-                a.resultCode());
-        return sent(CcaWriter.write(request, a, originHost, originRealm), a, ccr);
     }
 
     /**
-     * A CCR for a realm this node does not serve: 3003 DIAMETER_REALM_NOT_SERVED (RFC 6733 section
-     * 7.1.3, E-bit), in the CCA layout, logged and counted, as mock mode answers it.
+     * Screens the mandatory AVPs of a request before it reaches the session state machine.
+     *
+     * @return the error answer to send, or null when the request may go on to its session
      */
-    Answer realmNotServed(Request request, String realm) {
-        statistics.error();
-        log.warn("CCR of session {} for realm {} refused: this node serves {} (3003)", request.getSessionId(), realm,
-                originRealm);
-        CreditControlAnswer a = new CreditControlAnswer(request.getSessionId(), ResultCode.REALM_NOT_SERVED,
-                CcrReader.readableU32(request.getAvps(), Avp.CC_REQUEST_TYPE),
-                CcrReader.readableU32(request.getAvps(), Avp.CC_REQUEST_NUMBER), null, null, List.of(), null,
-                ResultCode.realmNotServedMessage(realm, originRealm));
-        Answer answer = CcaWriter.write(request, a, originHost, originRealm);
-        answer.setError(true);
-        return sent(answer, a, null);
+    Answer screen(Request request) {
+        return pipeline.screen(new JDiameterCcr(request));
+    }
+
+    /**
+     * A CCR for a realm this node does not serve: read and refused by the pipeline (3003, or 5004
+     * for an AVP that does not decode), before the stack, which would answer it outside the
+     * statistics. Mock mode answers it alike.
+     */
+    Answer realmNotServed(Request request) {
+        GyPipeline.Read<Answer> read = pipeline.read(new JDiameterCcr(request));
+        if (read.refusal() == null) {
+            throw new IllegalStateException("realm " + read.request().destinationRealm() + " is served here");
+        }
+        return read.refusal();
     }
 
     /** Whether the core holds this session open; once it has answered a CCR-T, it does not. */
     boolean coreHoldsOpen(String sessionId) {
-        return core.holdsOpenSession(sessionId);
+        return pipeline.holdsOpen(sessionId);
     }
 
-    private Answer invalidAvp(Request request, InvalidAvpException e) {
-        statistics.error();
-        log.warn("Invalid AVP in CCR of session {}: {}", request.getSessionId(), e.getMessage());
-        // the CCA ABNF requires CC-Request-Type and CC-Request-Number even in an error answer
-        CreditControlAnswer a = new CreditControlAnswer(request.getSessionId(), ResultCode.INVALID_AVP_VALUE,
-                CcrReader.readableU32(request.getAvps(), Avp.CC_REQUEST_TYPE),
-                CcrReader.readableU32(request.getAvps(), Avp.CC_REQUEST_NUMBER), null, null, List.of(),
-                e.failedAvp(), e.getMessage());
-        return sent(CcaWriter.write(request, a, originHost, originRealm), a, null);
+    /** 5012 for a request jDiameter could not take (no session could be created for it). */
+    Answer unableToComply(Request request, Exception why) {
+        return pipeline.unableToComply(new JDiameterCcr(request), why);
     }
 
     /** Called by jDiameter's session state machine with a request that passed {@link #screen}. */
@@ -178,38 +101,37 @@ final class CreditControlHandler {
         try {
             request = (Request) event.getMessage();
         } catch (InternalException e) {
-            statistics.error();
             log.error("Cannot read the CCR of session {}: {}", session.getSessionId(), e.toString());
             return;
         }
-        Decided counted = null;
+        JDiameterCcr r = new JDiameterCcr(request);
+        Answer counted = null;
         try {
-            counted = decide(request);
-            session.sendCreditControlAnswer(new JCreditControlAnswerImpl(counted.answer()));
+            counted = pipeline.answer(r);
+            session.sendCreditControlAnswer(new JCreditControlAnswerImpl(counted));
         } catch (Exception | StackOverflowError | LinkageError e) {
             if (counted != null) {
-                statistics.answerWithdrawn(counted.resultCode());
+                withdraw(counted);
             }
             // jDiameter logs a listener exception at DEBUG and sends nothing: answer 5012 ourselves.
-            statistics.error();
-            log.error("Cannot answer CCR of session {}: {}", request.getSessionId(), e.toString(), e);
-            sendUnableToComply(session, request);
+            sendUnableToComply(session, r, e);
         }
     }
 
-    private Answer unableToComply(Request request) {
-        Answer answer = request.createAnswer(ResultCode.UNABLE_TO_COMPLY);
-        answer.getAvps().addAvp(Avp.ORIGIN_HOST, originHost, true, false, true);
-        answer.getAvps().addAvp(Avp.ORIGIN_REALM, originRealm, true, false, true);
-        return answer;
+    /** The answer was counted but not sent: its count is taken back. */
+    private void withdraw(Answer notSent) {
+        try {
+            pipeline.withdraw(notSent.getResultCode().getUnsigned32());
+        } catch (Exception e) {
+            log.warn("Cannot read the Result-Code of an answer not sent: {}", e.toString());
+        }
     }
 
-    private void sendUnableToComply(ServerCCASession session, Request request) {
+    private void sendUnableToComply(ServerCCASession session, JDiameterCcr r, Throwable why) {
+        Request request = r.request();
         try {
-            Answer answer = unableToComply(request);
-            statistics.answerSent(ResultCode.UNABLE_TO_COMPLY);
             // Not through the state machine: it is the state machine that may have failed.
-            session.getSessions().get(0).send(answer);
+            session.getSessions().get(0).send(pipeline.unableToComply(r, why));
         } catch (Exception e) {
             log.error("Cannot send 5012 for session {}: {}", request.getSessionId(), e.toString());
         }
@@ -223,11 +145,5 @@ final class CreditControlHandler {
         } catch (Exception e) {
             log.warn("Cannot release session {}: {}", request.getSessionId(), e.toString());
         }
-    }
-
-    private Answer sent(Answer answer, CreditControlAnswer a, CreditControlRequest ccr) {
-        statistics.answerSent(a.resultCode());
-        TrafficLog.answer(ccr == null ? null : ccr.requestType(), a);
-        return answer;
     }
 }

@@ -10,6 +10,7 @@ import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
 import org.gyocs.core.ResultCode;
+import org.gyocs.gy.GyPipeline;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeSettings;
@@ -59,7 +60,8 @@ public final class JDiameterGyNode implements DiameterNode {
     public JDiameterGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
         this.settings = settings;
         this.statistics = statistics;
-        this.handler = new CreditControlHandler(core, statistics, settings.originHost(), settings.realm());
+        this.handler = new CreditControlHandler(
+                new GyPipeline(core, statistics, settings.originHost(), settings.realm()));
     }
 
     @Override
@@ -153,7 +155,7 @@ public final class JDiameterGyNode implements DiameterNode {
             return null; // jDiameter will say what is wrong with it
         }
         return (org.jdiameter.client.api.IMessage) (realm == null ? handler.screen(request)
-                : handler.realmNotServed(request, realm));
+                : handler.realmNotServed(request));
     }
 
     /** Receives every event and the first request of every session; later ones go to the session itself. */
@@ -211,8 +213,7 @@ public final class JDiameterGyNode implements DiameterNode {
                 });
                 return stateMachine.processRequest(request);
             } catch (Exception e) {
-                log.error("Cannot create the credit-control session {}: {}", request.getSessionId(), e.toString(), e);
-                return request.createAnswer(ResultCode.UNABLE_TO_COMPLY);
+                return handler.unableToComply(request, e); // logged and counted
             }
         }
     }

@@ -1,12 +1,12 @@
 package org.gyocs.gy.mock;
 
-import org.gyocs.core.CreditControl;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.node.TransportLimits;
 
 /** What every connection of the mock node shares. */
 interface MockContext {
-    CreditControl core();
+    /** What every CCR goes through, in this mode as in jDiameter mode. */
+    org.gyocs.gy.GyPipeline pipeline();
 
     NodeStatistics statistics();
 

@@ -14,6 +14,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.gyocs.core.CreditControl;
 import org.gyocs.core.NodeStatistics;
+import org.gyocs.gy.GyPipeline;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeSettings;
@@ -35,7 +36,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
     static final int CHARGING_WORKERS = 32;
 
     private final NodeSettings settings;
-    private final CreditControl core;
+    private final GyPipeline pipeline;
     private final NodeStatistics statistics;
     private final BaseMessages base;
     private final AtomicInteger open = new AtomicInteger();
@@ -51,7 +52,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
 
     public MockGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
         this.settings = settings;
-        this.core = core;
+        this.pipeline = new GyPipeline(core, statistics, settings.originHost(), settings.realm());
         this.statistics = statistics;
         // Origin-State-Id (RFC 6733 8.16): changes with every start, so peers see the restart.
         this.base = new BaseMessages(settings.originHost(), settings.realm(), System.currentTimeMillis() / 1000);
@@ -181,8 +182,8 @@ public final class MockGyNode implements DiameterNode, MockContext {
     }
 
     @Override
-    public CreditControl core() {
-        return core;
+    public GyPipeline pipeline() {
+        return pipeline;
     }
 
     @Override

@@ -18,10 +18,10 @@ import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterDecodeException;
 import org.gyocs.codec.DiameterMessage;
-import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.CreditControlRequest;
 import org.gyocs.core.ResultCode;
+import org.gyocs.gy.GyPipeline;
 import org.gyocs.node.TrafficLog;
 
 /**
@@ -36,7 +36,6 @@ final class PeerConnection {
     private static final int MAX_PENDING_WRITE = 4 * 1024 * 1024;
     private static final long DIAMETER_NO_COMMON_APPLICATION = 5010;
     private static final long RELAY_APPLICATION = 0xFFFFFFFFL;
-    private static final long DIAMETER_TOO_BUSY = 3004;
     /** CCRs of one connection being decided at once; more are refused 3004. */
     private static final int MAX_PENDING_DECISIONS = 10_000;
     /** On stop, how long answers still being decided may delay the DPR. */
@@ -183,15 +182,18 @@ final class PeerConnection {
         try {
             m = DiameterCodec.decode(frame);
         } catch (DiameterDecodeException e) {
-            ctx.statistics().error();
             DiameterMessage partial = e.partial();
+            if (partial != null && partial.isRequest() && e.resultCode() != 0
+                    && partial.commandCode() == CommandCodes.CREDIT_CONTROL) {
+                // answered as a CCA, logged and counted by the pipeline
+                send(ctx.pipeline().refuse(new MockCcr(partial, peerHost), e.resultCode(), e.getMessage(),
+                        MockCcr.failedAvp(e.failedAvp())));
+                return;
+            }
+            ctx.statistics().error();
             if (partial != null && partial.isRequest() && e.resultCode() != 0) {
                 log.warn("Malformed {} from {} ({}): {}", partial.commandCode(), remote, peerHost, e.getMessage());
-                if (partial.commandCode() == CommandCodes.CREDIT_CONTROL) {
-                    answerRefusedCcr(partial, e.resultCode(), e.getMessage(), e.failedAvp());
-                } else {
-                    send(ctx.base().error(partial, e.resultCode(), e.getMessage(), e.failedAvp()));
-                }
+                send(ctx.base().error(partial, e.resultCode(), e.getMessage(), e.failedAvp()));
                 return;
             }
             log.warn("Closing {} ({}): {}", remote, peerHost, e.getMessage());
@@ -324,37 +326,32 @@ final class PeerConnection {
             send(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
             return;
         }
-        CreditControlRequest ccr;
+        MockCcr received = new MockCcr(m, peerHost);
+        Avp unsupported;
         try {
-            Avp unsupported = AvpCodes.firstUnsupportedMandatory(m.avps());
-            if (unsupported != null) {
-                ctx.statistics().error();
-                log.warn("CCR from {} has unsupported mandatory AVP {}: 5001", remote, unsupported);
-                answerRefusedCcr(m, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP " + unsupported.code()
-                        + (unsupported.isVendorSpecific() ? " of vendor " + unsupported.vendorId() : ""), unsupported);
-                return;
-            }
-            ccr = CcrReader.read(m, peerHost);
+            unsupported = AvpCodes.firstUnsupportedMandatory(m.avps());
         } catch (DiameterDecodeException e) {
-            ctx.statistics().error();
-            log.warn("Malformed CCR from {}: {}", remote, e.getMessage());
-            answerRefusedCcr(m, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE : e.resultCode(), e.getMessage(),
-                    e.failedAvp());
+            send(ctx.pipeline().refuse(received, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE : e.resultCode(),
+                    e.getMessage(), MockCcr.failedAvp(e.failedAvp())));
             return;
         }
-        if (ccr.destinationRealm() != null && !ccr.destinationRealm().equalsIgnoreCase(ctx.originRealm())) {
-            // RFC 6733 7.1.3: a realm this node does not serve (no relay here); a missing one is 5005 below
-            ctx.statistics().error();
-            log.warn("CCR of session {} for realm {} refused: this node serves {} (3003)", ccr.sessionId(),
-                    ccr.destinationRealm(), ctx.originRealm());
-            answerRefusedCcr(m, ResultCode.REALM_NOT_SERVED,
-                    ResultCode.realmNotServedMessage(ccr.destinationRealm(), ctx.originRealm()), null);
+        if (unsupported != null) {
+            // jDiameter's dictionary refuses these before the application; here, our dictionary
+            send(ctx.pipeline().refuse(received, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP " + unsupported.code()
+                    + (unsupported.isVendorSpecific() ? " of vendor " + unsupported.vendorId() : ""),
+                    MockCcr.failedAvp(unsupported)));
             return;
         }
-        if (ctx.core().answersAtOnce(ccr)) {
+        GyPipeline.Read<DiameterMessage> read = ctx.pipeline().read(received);
+        if (read.refusal() != null) {
+            send(read.refusal());
+            return;
+        }
+        CreditControlRequest ccr = read.request();
+        if (ctx.pipeline().answersAtOnce(ccr)) {
             // no balance to change (an unprovisioned subscriber): a hand-off would cost more than
             // the decision, which waits for nothing
-            send(decide(m, ccr));
+            send(ctx.pipeline().decide(received, ccr));
             if (TrafficLog.enabled()) {
                 TrafficLog.info("Sent CCA response to {}", remote);
             }
@@ -362,16 +359,14 @@ final class PeerConnection {
         }
         if (pendingDecisions >= MAX_PENDING_DECISIONS) {
             // RFC 6733 7.1.3: DIAMETER_TOO_BUSY, the peer may try another OCS or retry later
-            ctx.statistics().error();
-            send(ctx.base().error(m, DIAMETER_TOO_BUSY, "Too many requests in flight", null));
+            send(ctx.pipeline().refuse(received, ResultCode.TOO_BUSY, "Too many requests in flight", null));
             return;
         }
         pendingDecisions++;
-        CreditControlRequest request = ccr;
         // The decision may block on the balance store: it runs on the charging workers, never on
         // this event loop, whose other peers would wait. One worker per session keeps its order.
         ctx.charge(ccr.sessionId(), () -> {
-            DiameterMessage answer = decide(m, request);
+            DiameterMessage answer = ctx.pipeline().decide(received, ccr);
             loop.execute(() -> {
                 pendingDecisions--;
                 send(answer);
@@ -383,35 +378,6 @@ final class PeerConnection {
                 }
             });
         });
-    }
-
-    /** On a charging worker: the core's answer, encoded. */
-    private DiameterMessage decide(DiameterMessage m, CreditControlRequest ccr) {
-        CreditControlAnswer answer;
-        try {
-            ctx.statistics().requestReceived(ccr.requestType());
-            TrafficLog.request(ccr);
-            answer = ctx.core().answer(ccr);
-        } catch (RuntimeException | StackOverflowError | LinkageError e) {
-            ctx.statistics().error();
-            log.error("Cannot answer CCR of session {}: {}", ccr.sessionId(), e.toString(), e);
-            ctx.statistics().answerSent(ResultCode.UNABLE_TO_COMPLY);
-            return ctx.base().error(m, ResultCode.UNABLE_TO_COMPLY, null, null);
-        }
-        if (answer.failedAvp() != null) {
-            ctx.statistics().error();
-            log.warn("Refused CCR of session {} from {}: {} ({})", ccr.sessionId(), peerHost, answer.errorMessage(),
-                    answer.resultCode());
-        }
-        ctx.statistics().answerSent(answer.resultCode());
-        TrafficLog.answer(ccr.requestType(), answer);
-        return CcaWriter.write(m, answer, ctx.originHost(), ctx.originRealm());
-    }
-
-    /** A CCR refused before the core saw it is still answered with a CCA, and counted. */
-    private void answerRefusedCcr(DiameterMessage ccr, long resultCode, String message, Avp failed) {
-        ctx.statistics().answerSent(resultCode);
-        send(CcaWriter.error(ccr, resultCode, message, failed, ctx.originHost(), ctx.originRealm()));
     }
 
     // ---------------------------------------------------------------- writing

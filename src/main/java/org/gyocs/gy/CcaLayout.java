@@ -1,0 +1,145 @@
+package org.gyocs.gy;
+
+import static org.gyocs.codec.AvpCodes.*;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+import org.gyocs.core.CreditControlAnswer;
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.FailedAvp;
+import org.gyocs.core.FinalUnitIndication;
+import org.gyocs.core.QuotaThresholds;
+import org.gyocs.core.ServiceCreditAnswer;
+import org.gyocs.core.UnitAmount;
+
+/**
+ * The CCA as both transports send it: the core's answer in the order of the CCA ABNF of RFC 4006
+ * section 3.2, every AVP with its flags, written once; each transport only supplies its
+ * {@link CcaBuilder}. A test compares the two modes' answers byte for byte.
+ */
+public final class CcaLayout {
+    private static final boolean MANDATORY = true;
+
+    private CcaLayout() {
+    }
+
+    public static <A> A write(CcaBuilder<A> b, CreditControlAnswer a, String originHost, String originRealm) {
+        u32(b, RESULT_CODE, a.resultCode());
+        utf8(b, ORIGIN_HOST, originHost, MANDATORY);
+        utf8(b, ORIGIN_REALM, originRealm, MANDATORY);
+        u32(b, AUTH_APPLICATION_ID, CreditControlCore.CREDIT_CONTROL_APPLICATION_ID);
+        if (a.requestTypeCode() != null) {
+            u32(b, CC_REQUEST_TYPE, a.requestTypeCode());
+        }
+        if (a.requestNumber() != null) {
+            u32(b, CC_REQUEST_NUMBER, a.requestNumber());
+        }
+        if (a.granted() != null) {
+            granted(b, a.granted());
+        }
+        for (ServiceCreditAnswer s : a.services()) {
+            b.addGroup(MULTIPLE_SERVICES_CREDIT_CONTROL, mscc -> service(mscc, s));
+        }
+        if (a.costInformation()) {
+            // no tariffs: a PRICE_ENQUIRY costs nothing (Unit-Value 0, Currency-Code EUR)
+            b.addGroup(COST_INFORMATION, cost -> {
+                cost.addGroup(UNIT_VALUE, unit -> u64(unit, VALUE_DIGITS, 0));
+                u32(cost, CURRENCY_CODE, CURRENCY_EUR);
+            });
+        }
+        if (a.finalUnitIndication() != null) {
+            finalUnitIndication(b, a.finalUnitIndication());
+        }
+        if (a.checkBalanceResult() != null) {
+            u32(b, CHECK_BALANCE_RESULT, a.checkBalanceResult());
+        }
+        if (a.validityTime() != null) {
+            u32(b, VALIDITY_TIME, a.validityTime());
+        }
+        if (a.errorMessage() != null) {
+            // RFC 6733 7.3: Error-Message MUST NOT have the M-bit set.
+            utf8(b, ERROR_MESSAGE, a.errorMessage(), false);
+        }
+        b.addProxyInfo();
+        FailedAvp f = a.failedAvp();
+        if (f != null) {
+            b.addGroup(FAILED_AVP, failed -> failed.add(f.code(), f.vendorId(), MANDATORY, f.data()));
+        }
+        return b.build(a.resultCode() >= 3000 && a.resultCode() < 4000);
+    }
+
+    private static void service(AnswerAvps mscc, ServiceCreditAnswer s) {
+        if (s.granted() != null) {
+            granted(mscc, s.granted());
+        }
+        if (s.serviceIdentifier() != null) {
+            u32(mscc, SERVICE_IDENTIFIER, s.serviceIdentifier());
+        }
+        if (s.ratingGroup() != null) {
+            u32(mscc, RATING_GROUP, s.ratingGroup());
+        }
+        if (s.validityTime() != null) {
+            u32(mscc, VALIDITY_TIME, s.validityTime());
+        }
+        u32(mscc, RESULT_CODE, s.resultCode());
+        if (s.finalUnitIndication() != null) {
+            finalUnitIndication(mscc, s.finalUnitIndication());
+        }
+        QuotaThresholds t = s.thresholds();
+        if (t != null) {
+            // 3GPP TS 32.299 7.2.x: the vendor 10415 AVPs after Final-Unit-Indication
+            if (t.timeQuotaThreshold() != null) {
+                mscc.add(TIME_QUOTA_THRESHOLD, VENDOR_3GPP, MANDATORY, u32(t.timeQuotaThreshold()));
+            }
+            if (t.volumeQuotaThreshold() != null) {
+                mscc.add(VOLUME_QUOTA_THRESHOLD, VENDOR_3GPP, MANDATORY, u32(t.volumeQuotaThreshold()));
+            }
+            if (t.quotaHoldingTime() != null) {
+                mscc.add(QUOTA_HOLDING_TIME, VENDOR_3GPP, MANDATORY, u32(t.quotaHoldingTime()));
+            }
+        }
+    }
+
+    private static void finalUnitIndication(AnswerAvps parent, FinalUnitIndication f) {
+        parent.addGroup(FINAL_UNIT_INDICATION, fui -> {
+            u32(fui, FINAL_UNIT_ACTION, f.action().code());
+            if (f.filterId() != null) {
+                utf8(fui, FILTER_ID, f.filterId(), MANDATORY);
+            }
+            if (f.redirectAddress() != null) {
+                fui.addGroup(REDIRECT_SERVER, rs -> {
+                    u32(rs, REDIRECT_ADDRESS_TYPE, FinalUnitIndication.REDIRECT_ADDRESS_URL);
+                    utf8(rs, REDIRECT_SERVER_ADDRESS, f.redirectAddress(), MANDATORY);
+                });
+            }
+        });
+    }
+
+    private static void granted(AnswerAvps parent, UnitAmount g) {
+        parent.addGroup(GRANTED_SERVICE_UNIT, gsu -> {
+            switch (g.type()) {
+                case SECONDS -> u32(gsu, CC_TIME, g.amount());
+                case OCTETS -> u64(gsu, CC_TOTAL_OCTETS, g.amount());
+                case UNITS -> u64(gsu, CC_SERVICE_SPECIFIC_UNITS, g.amount());
+            }
+        });
+    }
+
+    private static void u32(AnswerAvps to, int code, long value) {
+        to.add(code, 0, MANDATORY, u32(value));
+    }
+
+    private static byte[] u32(long value) {
+        int v = (int) value;
+        return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
+    }
+
+    private static void u64(AnswerAvps to, int code, long value) {
+        to.add(code, 0, MANDATORY, ByteBuffer.allocate(8).putLong(value).array());
+    }
+
+    private static void utf8(AnswerAvps to, int code, String value, boolean mandatory) {
+        to.add(code, 0, mandatory, value.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,191 @@
+package org.gyocs.gy;
+
+import static org.gyocs.codec.AvpCodes.CC_REQUEST_NUMBER;
+import static org.gyocs.codec.AvpCodes.CC_REQUEST_TYPE;
+import static org.gyocs.codec.AvpCodes.SESSION_ID;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.gyocs.core.CreditControl;
+import org.gyocs.core.CreditControlAnswer;
+import org.gyocs.core.CreditControlRequest;
+import org.gyocs.core.FailedAvp;
+import org.gyocs.core.NodeStatistics;
+import org.gyocs.core.RequestType;
+import org.gyocs.core.ResultCode;
+import org.gyocs.node.TrafficLog;
+
+/**
+ * What happens to a CCR between a transport and the core, written once for both transports:
+ * reading it, screening it (5004/5014 with Failed-AVP, 3003 for another realm), asking the core,
+ * the 5012 fallback when the core fails, the CCA layout, the statistics and the traffic log.
+ * Transports decide only when and on which thread each step runs, and send what it returns.
+ *
+ * <p>Every answer it returns has been counted (before it is sent, so that a peer holding it never
+ * sees a lower count); a transport that then fails to send one calls {@link #withdraw}.
+ */
+public final class GyPipeline {
+    private static final Logger log = LogManager.getLogger(GyPipeline.class);
+
+    private final CreditControl core;
+    private final NodeStatistics statistics;
+    private final String originHost;
+    private final String originRealm;
+
+    public GyPipeline(CreditControl core, NodeStatistics statistics, String originHost, String originRealm) {
+        this.core = core;
+        this.statistics = statistics;
+        this.originHost = originHost;
+        this.originRealm = originRealm;
+    }
+
+    /** A CCR read whole, or the counted answer refusing it. Exactly one of the two is set. */
+    public record Read<A>(CreditControlRequest request, A refusal) {
+    }
+
+    /**
+     * Reads the whole CCR. An AVP that does not decode is refused (5004, or 5014 for a broken
+     * Grouped AVP), and so is a Destination-Realm this node does not serve (3003, RFC 6733
+     * 7.1.3: no relay here; a missing one is the core's 5005).
+     */
+    public <A> Read<A> read(ReceivedCcr<A> r) {
+        CreditControlRequest ccr;
+        try {
+            ccr = CcrReader.read(r.avps(), r.retransmitted(), r.peer());
+        } catch (InvalidAvpException e) {
+            return new Read<>(null, invalidAvp(r, e));
+        }
+        String realm = ccr.destinationRealm();
+        if (realm != null && !realm.equalsIgnoreCase(originRealm)) {
+            return new Read<>(null, realmNotServed(r, realm));
+        }
+        return new Read<>(ccr, null);
+    }
+
+    /**
+     * Screens the AVPs RFC 4006 makes mandatory without reading the rest (for jDiameter, whose
+     * session state machine cannot dispatch a CCR without a valid CC-Request-Type).
+     *
+     * @return the counted answer refusing the request, or null when it may go on
+     */
+    public <A> A screen(ReceivedCcr<A> r) {
+        CreditControlRequest ccr;
+        try {
+            ccr = CcrReader.readMandatory(r.avps());
+        } catch (InvalidAvpException e) {
+            return invalidAvp(r, e);
+        }
+        Optional<CreditControlAnswer> error = core.validate(ccr);
+        if (error.isEmpty()) {
+            return null;
+        }
+        statistics.requestReceived(ccr.requestType());
+        CreditControlAnswer a = error.get();
+        return refused(r, ccr, a);
+    }
+
+    /** Whether the core answers this request without waiting for the store (see {@link CreditControl#answersAtOnce}). */
+    public boolean answersAtOnce(CreditControlRequest ccr) {
+        return core.answersAtOnce(ccr);
+    }
+
+    /** Whether the core holds this session open; once it has answered a CCR-T, it does not. */
+    public boolean holdsOpen(String sessionId) {
+        return core.holdsOpenSession(sessionId);
+    }
+
+    /**
+     * Asks the core for the answer to a request {@link #read} accepted, and writes it. May wait
+     * for the store: transports call it on a thread that can wait unless {@link #answersAtOnce}.
+     * A failure of the core is answered 5012, logged and counted.
+     */
+    public <A> A decide(ReceivedCcr<A> r, CreditControlRequest ccr) {
+        statistics.requestReceived(ccr.requestType());
+        TrafficLog.request(ccr);
+        CreditControlAnswer a;
+        try {
+            a = core.answer(ccr);
+        } catch (RuntimeException | StackOverflowError | LinkageError e) {
+            return unableToComply(r, e);
+        }
+        if (a.failedAvp() != null || a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
+            return refused(r, ccr, a);
+        }
+        return sent(r, a, ccr.requestType());
+    }
+
+    /** Reads and decides in one step, on a thread that may wait for the store. */
+    public <A> A answer(ReceivedCcr<A> r) {
+        Read<A> read = read(r);
+        return read.refusal() != null ? read.refusal() : decide(r, read.request());
+    }
+
+    /**
+     * Refuses a CCR before the core sees it (an unsupported mandatory AVP: 5001; too many in
+     * flight: 3004), in the CCA layout, counted as an error and an answer.
+     */
+    public <A> A refuse(ReceivedCcr<A> r, long resultCode, String message, FailedAvp failed) {
+        statistics.error();
+        log.warn("Refused CCR of session {} from {}: {} ({})", sessionIdOf(r), r.peer(), message, resultCode);
+        return sent(r, errorAnswer(r, resultCode, failed, message), null);
+    }
+
+    /** 5012 DIAMETER_UNABLE_TO_COMPLY for a request this node failed to answer; logged and counted. */
+    public <A> A unableToComply(ReceivedCcr<A> r, Throwable why) {
+        statistics.error();
+        log.error("Cannot answer CCR of session {}: {}", sessionIdOf(r), why.toString(), why);
+        return sent(r, errorAnswer(r, ResultCode.UNABLE_TO_COMPLY, null, null), null);
+    }
+
+    /** Takes back the count of an answer the transport could not send after all. */
+    public void withdraw(long resultCode) {
+        statistics.answerWithdrawn(resultCode);
+    }
+
+    private <A> A realmNotServed(ReceivedCcr<A> r, String realm) {
+        statistics.error();
+        log.warn("CCR of session {} for realm {} refused: this node serves {} (3003)", sessionIdOf(r), realm,
+                originRealm);
+        return sent(r, errorAnswer(r, ResultCode.REALM_NOT_SERVED, null,
+                ResultCode.realmNotServedMessage(realm, originRealm)), null);
+    }
+
+    private <A> A invalidAvp(ReceivedCcr<A> r, InvalidAvpException e) {
+        statistics.error();
+        log.warn("Invalid AVP in CCR of session {} from {}: {}", sessionIdOf(r), r.peer(), e.getMessage());
+        return sent(r, errorAnswer(r, e.resultCode(), e.failedAvp(), e.getMessage()), null);
+    }
+
+    private <A> A refused(ReceivedCcr<A> r, CreditControlRequest ccr, CreditControlAnswer a) {
+        statistics.error();
+        log.warn("Refused CCR of session {} from {}: {} ({})", ccr.sessionId(), ccr.originHost(),
+                a.errorMessage() != null ? a.errorMessage() : "unknown session", a.resultCode());
+        return sent(r, a, ccr.requestType());
+    }
+
+    /**
+     * An error answer to a request the core did not decide: the CCA ABNF (RFC 4006 section 3.2)
+     * still requires CC-Request-Type and CC-Request-Number, copied when the request carried them
+     * readably (freeDiameter flags an answer without them).
+     */
+    private static CreditControlAnswer errorAnswer(ReceivedCcr<?> r, long resultCode, FailedAvp failed,
+                                                   String message) {
+        AvpReader avps = r.avps();
+        return new CreditControlAnswer(sessionIdOf(r), resultCode, CcrReader.readableU32(avps, CC_REQUEST_TYPE),
+                CcrReader.readableU32(avps, CC_REQUEST_NUMBER), null, null, List.of(), failed, message);
+    }
+
+    private static String sessionIdOf(ReceivedCcr<?> r) {
+        return CcrReader.utf8(r.avps(), SESSION_ID);
+    }
+
+    private <A> A sent(ReceivedCcr<A> r, CreditControlAnswer a, RequestType type) {
+        A answer = CcaLayout.write(r.answer(), a, originHost, originRealm);
+        statistics.answerSent(a.resultCode());
+        TrafficLog.answer(type, a);
+        return answer;
+    }
+}

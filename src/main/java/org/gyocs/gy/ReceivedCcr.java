@@ -1,0 +1,22 @@
+package org.gyocs.gy;
+
+/**
+ * One CCR as a transport received it: what {@link GyPipeline} reads it through and how it answers
+ * it. Each transport has one small implementation over its own message type.
+ *
+ * @param <A> the transport's answer message
+ */
+public interface ReceivedCcr<A> {
+
+    /** The request's top-level AVPs. */
+    AvpReader avps();
+
+    /** The T-bit of its header: the peer may have sent it before (RFC 6733 section 3). */
+    boolean retransmitted();
+
+    /** The Origin-Host the connection's CER gave, or null when the transport does not know it. */
+    String peer();
+
+    /** A new answer to this request (Session-Id in place), for {@link CcaLayout} to fill. */
+    CcaBuilder<A> answer();
+}

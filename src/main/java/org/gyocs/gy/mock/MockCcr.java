@@ -1,0 +1,131 @@
+package org.gyocs.gy.mock;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import org.gyocs.codec.Avp;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.DiameterDecodeException;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.core.FailedAvp;
+import org.gyocs.gy.AnswerAvps;
+import org.gyocs.gy.AvpReader;
+import org.gyocs.gy.CcaBuilder;
+import org.gyocs.gy.InvalidAvpException;
+import org.gyocs.gy.ReceivedCcr;
+
+/** A CCR decoded by our codec, as the Gy pipeline reads and answers it. */
+record MockCcr(DiameterMessage message, String peer) implements ReceivedCcr<DiameterMessage> {
+
+    @Override
+    public AvpReader avps() {
+        return new Avps(message.avps(), null);
+    }
+
+    @Override
+    public boolean retransmitted() {
+        return (message.flags() & DiameterMessage.FLAG_RETRANSMITTED) != 0;
+    }
+
+    @Override
+    public CcaBuilder<DiameterMessage> answer() {
+        return new Answer(message);
+    }
+
+    /** The core's view of a received AVP, Vendor-ID included (a 3GPP AVP is reported as such). */
+    static FailedAvp failedAvp(Avp a) {
+        return a == null ? null : new FailedAvp(a.code(), a.isVendorSpecific() ? a.vendorId() : 0, a.data());
+    }
+
+    /** AVPs decoded by our codec; Grouped AVPs are decoded when read. */
+    private record Avps(List<Avp> avps, Avp source) implements AvpReader {
+        @Override
+        public byte[] data(int code, long vendorId) {
+            for (Avp a : avps) {
+                if (a.code() == code && (a.isVendorSpecific() ? a.vendorId() == vendorId : vendorId == 0)) {
+                    return a.data();
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public List<AvpReader> groups(int code) throws InvalidAvpException {
+            List<AvpReader> out = null;
+            for (Avp a : avps) {
+                if (a.code() == code && !a.isVendorSpecific()) {
+                    try {
+                        if (out == null) {
+                            out = new ArrayList<>(2);
+                        }
+                        out.add(new Avps(a.group(), a));
+                    } catch (DiameterDecodeException e) {
+                        throw new InvalidAvpException(e.resultCode(), failedAvp(e.failedAvp()), e.getMessage());
+                    }
+                }
+            }
+            return out == null ? List.of() : out;
+        }
+
+        @Override
+        public FailedAvp origin() {
+            return failedAvp(source);
+        }
+    }
+
+    /** Collects the AVPs of the answer; Session-Id first, as the request carried it. */
+    private static final class Answer implements CcaBuilder<DiameterMessage> {
+        private final DiameterMessage request;
+        private final List<Avp> avps = new ArrayList<>(12);
+
+        Answer(DiameterMessage request) {
+            this.request = request;
+            Avp sessionId = request.avp(AvpCodes.SESSION_ID);
+            if (sessionId != null) {
+                avps.add(sessionId);
+            }
+        }
+
+        @Override
+        public void add(int code, long vendorId, boolean mandatory, byte[] data) {
+            add(avps, code, vendorId, mandatory, data);
+        }
+
+        @Override
+        public void addGroup(int code, Consumer<AnswerAvps> content) {
+            addGroup(avps, code, content);
+        }
+
+        private static void add(List<Avp> to, int code, long vendorId, boolean mandatory, byte[] data) {
+            int flags = (vendorId != 0 ? Avp.FLAG_VENDOR : 0) | (mandatory ? Avp.FLAG_MANDATORY : 0);
+            to.add(new Avp(code, flags, vendorId, data));
+        }
+
+        private static void addGroup(List<Avp> to, int code, Consumer<AnswerAvps> content) {
+            List<Avp> children = new ArrayList<>(4);
+            content.accept(new AnswerAvps() {
+                @Override
+                public void add(int c, long vendorId, boolean mandatory, byte[] data) {
+                    Answer.add(children, c, vendorId, mandatory, data);
+                }
+
+                @Override
+                public void addGroup(int c, Consumer<AnswerAvps> inner) {
+                    Answer.addGroup(children, c, inner);
+                }
+            });
+            to.add(Avp.grouped(code, children));
+        }
+
+        @Override
+        public void addProxyInfo() {
+            avps.addAll(request.all(AvpCodes.PROXY_INFO));
+        }
+
+        @Override
+        public DiameterMessage build(boolean protocolError) {
+            return request.answer(protocolError, avps);
+        }
+    }
+}
