@@ -73,7 +73,7 @@ run_config() {
 	shift 3
 	selected "$name" || return 0
 	echo "== $name ($mode): bin/ocs.sh $*"
-	local cmd="$ROOT/bin/ocs.sh --ip 127.0.0.1 --port $PORT --host ocs.test.local --realm test.local --store '$store' $*"
+	local cmd="$ROOT/bin/ocs.sh --ip 127.0.0.1 --port $PORT --admin-port 0 --host ocs.test.local --realm test.local --store '$store' $*"
 	local out="$WORK/$name.bench-ref.txt"
 	# warm-up 60,000 CCRs (both servers): the JIT needs them (measured: the first run after 30,000
 	# still ran jDiameter mode at 60% of its later speed, and after 10,000 at half speed)
@@ -146,7 +146,7 @@ memory_check() {
 	local store
 	store="jdbc:h2:file:$WORK/mem/ocs"
 	mkdir -p "$WORK/mem"
-	GYOCS_JAVA_OPTS="-Xmx512m -Xms512m" setsid "$ROOT/bin/ocs.sh" --mock --ip 127.0.0.1 --port $PORT --store "$store" \
+	GYOCS_JAVA_OPTS="-Xmx512m -Xms512m" setsid "$ROOT/bin/ocs.sh" --mock --ip 127.0.0.1 --port $PORT --admin-port 0 --store "$store" \
 		>"$WORK/mem.ocs.log" 2>&1 &
 	local pid=$!
 	for _ in $(seq 120); do ss -ltn | grep -q ":$PORT " && break; sleep 0.5; done
@@ -173,7 +173,7 @@ if selected memory; then memory_check; fi
 start_ms=()
 for _ in 1 2 3; do
 	t0=$(date +%s%N)
-	"$ROOT/bin/ocs.sh" --ip 127.0.0.1 --port $PORT --store "$(h2 d1)" >/dev/null 2>&1 &
+	"$ROOT/bin/ocs.sh" --ip 127.0.0.1 --port $PORT --admin-port 0 --store "$(h2 d1)" >/dev/null 2>&1 &
 	p=$!
 	until ss -ltn | grep -q ":$PORT "; do sleep 0.02; done
 	start_ms+=($(( ($(date +%s%N) - t0) / 1000000 )))

@@ -12,6 +12,12 @@ import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
 import org.gyocs.admin.AdminChannel;
+import org.gyocs.gy.GyPipeline;
+import org.gyocs.http.HealthReport;
+import org.gyocs.http.NodeMetrics;
+import org.gyocs.http.OperatorHttpServer;
+import org.gyocs.node.AdminSettings;
+import org.gyocs.node.ConnectedPeers;
 import org.gyocs.core.ChargingPolicy;
 import org.gyocs.core.OnlineCharging;
 import org.gyocs.core.GrantPolicy;
@@ -61,6 +67,9 @@ public final class GyDiameterApplication {
     private OnlineCharging onlineCharging;
     private JdbcBalanceStore store;
     private AdminChannel adminChannel;
+    private final AdminSettings admin;
+    private OperatorHttpServer http;
+    private volatile boolean stopping;
     private final java.time.Duration answerDeadline;
     private CountDownLatch stopped = new CountDownLatch(0);
 
@@ -74,6 +83,7 @@ public final class GyDiameterApplication {
         this.storePassword = b.storePassword;
         this.subscribersFile = b.subscribers;
         this.answerDeadline = b.answerDeadline;
+        this.admin = b.admin;
     }
 
     /**
@@ -149,30 +159,44 @@ public final class GyDiameterApplication {
                 Configurator.setLevel(TrafficLog.NAME, Level.INFO);
             }
             NodeStatistics fresh = new NodeStatistics();
-            // the port first: someone who started the node twice needs to read "Address already in use"
+            // the ports first: someone who started the node twice needs to read "Address already in use"
             ListeningPorts.checkBindable(settings.bindAddress(), settings.port());
+            admin.check();
+            if (admin.enabled()) {
+                ListeningPorts.checkBindable(admin.bindAddress(), admin.port());
+            }
             JdbcBalanceStore s = openStore();
-            AdminChannel admin;
+            AdminChannel channel;
             try {
-                admin = openAdminChannel(s);
+                channel = openAdminChannel(s);
             } catch (NodeStartException e) {
                 s.close();
                 throw e;
             }
             OnlineCharging core = new OnlineCharging(charging, s, fresh);
-            DiameterNode n = mock ? new MockGyNode(settings, core, fresh)
-                    : new JDiameterGyNode(settings, core, fresh);
+            NodeMetrics metrics = new NodeMetrics(new NodeMetrics.Sources(() -> statistics, this::openSessions,
+                    this::connectedPeers, () -> storeProblem().isEmpty(), () -> health().up()), version(),
+                    mock ? "mock" : "jdiameter");
+            GyPipeline pipeline = new GyPipeline(core, fresh, settings.originHost(), settings.realm(), metrics);
+            DiameterNode n = mock ? new MockGyNode(settings, pipeline) : new JDiameterGyNode(settings, pipeline);
+            OperatorHttpServer web = null;
             try {
                 n.start();
+                if (admin.enabled()) {
+                    web = startHttp(metrics);
+                }
             } catch (NodeStartException | RuntimeException e) {
+                n.stop();
                 core.close();
-                if (admin != null) {
-                    admin.close();
+                if (channel != null) {
+                    channel.close();
                 }
                 s.close();
                 throw e;
             }
-            adminChannel = admin;
+            adminChannel = channel;
+            http = web;
+            stopping = false;
             statistics = fresh;
             node = n;
             onlineCharging = core;
@@ -277,6 +301,102 @@ public final class GyDiameterApplication {
         return failure;
     }
 
+    private OperatorHttpServer startHttp(NodeMetrics metrics) throws NodeStartException {
+        try {
+            OperatorHttpServer web = OperatorHttpServer.start(admin, new OperatorHttpServer.Node() {
+                @Override
+                public HealthReport health() {
+                    return GyDiameterApplication.this.health();
+                }
+
+                @Override
+                public NodeMetrics metrics() {
+                    return metrics;
+                }
+
+                @Override
+                public List<ConnectedPeers.Peer> peers() {
+                    DiameterNode n = currentNode();
+                    return n == null ? List.of() : n.peers().list();
+                }
+            });
+            log.info("Operator's HTTP interface on http://{}:{}/ (health, metrics, peers){}", admin.bindAddress(),
+                    web.port(), admin.token() == null ? "" : ", bearer token required");
+            return web;
+        } catch (IOException | RuntimeException e) {
+            throw new NodeStartException("Cannot open the operator's HTTP interface on " + admin.bindAddress() + ":"
+                    + admin.port() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private synchronized DiameterNode currentNode() {
+        return node;
+    }
+
+    /** The HTTP port of the operator's interface (useful after asking for port 0), or 0 without one. */
+    public synchronized int getAdminPort() {
+        return http == null ? 0 : http.port();
+    }
+
+    private int connectedPeers() {
+        DiameterNode n = currentNode();
+        return n == null ? 0 : n.peers().count();
+    }
+
+    private static final long PROBE_FRESH_NANOS = 1_000_000_000L;
+    private java.util.Optional<String> lastProbe = java.util.Optional.empty();
+    private long lastProbeAt;
+
+    /**
+     * Why the store cannot change balances now, or empty: its recorded failure, or a shared
+     * database that does not answer. Probed at most once a second, however often health and
+     * metrics are read (a scrape and a load balancer's checks must not load PostgreSQL).
+     */
+    private java.util.Optional<String> storeProblem() {
+        JdbcBalanceStore s;
+        synchronized (this) {
+            s = store;
+        }
+        if (s == null) {
+            return java.util.Optional.of("no store open");
+        }
+        synchronized (probeLock) {
+            long now = System.nanoTime();
+            if (lastProbeAt == 0 || now - lastProbeAt > PROBE_FRESH_NANOS) {
+                lastProbe = s.probe(2);
+                lastProbeAt = System.nanoTime();
+            }
+            return lastProbe;
+        }
+    }
+
+    private final Object probeLock = new Object();
+
+    /**
+     * What GET /health answers: UP when the node listens and its store can change balances;
+     * DOWN with the reason otherwise (stopping, journal or store failed, database unreachable).
+     */
+    public HealthReport health() {
+        DiameterNode n;
+        synchronized (this) {
+            n = node;
+        }
+        if (n == null || stopping) {
+            return HealthReport.down(failure != null ? "stopping: " + failure : "stopping");
+        }
+        java.util.Optional<String> problem = storeProblem();
+        String why = failure != null ? failure : problem.orElse(null);
+        return new HealthReport(why == null ? "UP" : "DOWN", why, mock ? "mock" : "jdiameter",
+                settings.originHost(), settings.realm(), n.port(), settings.tls() == null ? null : n.tlsPort(),
+                JdbcBalanceStore.describe(storeUrl), openSessions(), n.peers().count());
+    }
+
+    /** This build's version (from the jar's manifest), or "dev" when run from classes. */
+    static String version() {
+        String v = GyDiameterApplication.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
     /** The balance store in use while running (for administration through the API), else null. */
     public synchronized SubscriberAdmin subscriberAdmin() {
         return store;
@@ -307,13 +427,19 @@ public final class GyDiameterApplication {
         DiameterNode n;
         synchronized (this) {
             n = node;
-            node = null;
-        }
-        if (n == null) {
-            return;
+            if (n == null) {
+                return;
+            }
+            stopping = true; // GET /health says 503 while the node drains, before a load balancer's next probe
         }
         log.info("Stopping server...");
         n.stop();
+        OperatorHttpServer web;
+        synchronized (this) {
+            node = null;
+            web = http;
+            http = null;
+        }
         OnlineCharging core;
         JdbcBalanceStore s;
         AdminChannel admin;
@@ -333,6 +459,9 @@ public final class GyDiameterApplication {
         }
         if (s != null) {
             s.close();
+        }
+        if (web != null) {
+            web.close();
         }
         printStatistics();
         stopped.countDown();
@@ -399,6 +528,7 @@ public final class GyDiameterApplication {
         private java.time.Duration answerDeadline = java.time.Duration.ofMillis(3_000);
         private org.gyocs.node.PeerAllowList peers = org.gyocs.node.PeerAllowList.ANY;
         private org.gyocs.node.TlsSettings tls;
+        private AdminSettings admin = AdminSettings.NONE;
 
         private Builder() {
         }
@@ -495,6 +625,12 @@ public final class GyDiameterApplication {
         }
 
         /** How long a request may wait for the balance store before it is answered 5012 (default 3 s). */
+        /** The operator's HTTP interface (health, metrics, peers); none by default in the API, 8080 in bin/ocs.sh. */
+        public Builder admin(AdminSettings v) {
+            admin = Objects.requireNonNull(v);
+            return this;
+        }
+
         public Builder answerDeadline(java.time.Duration d) {
             this.answerDeadline = Objects.requireNonNull(d);
             return this;

@@ -67,7 +67,13 @@ public final class OcsConfiguration {
             new Setting("store-user", "", "balance store user"),
             new Setting("store-password", "", "balance store password (visible to local users on a command line: "
                     + "prefer store-password-file or the environment variable GYOCS_STORE_PASSWORD)"),
-            new Setting("store-password-file", "", "file holding the balance store password (mode 0600 or 0400)"));
+            new Setting("store-password-file", "", "file holding the balance store password (mode 0600 or 0400)"),
+            new Setting("admin-port", "8080", "HTTP port of the operator's interface (GET /health, /metrics, /peers); "
+                    + "0: none"),
+            new Setting("admin-ip", "127.0.0.1", "address the operator's interface listens on; beyond loopback "
+                    + "it needs admin-token-file"),
+            new Setting("admin-token-file", "", "file (mode 0600 or 0400) holding the bearer token every request "
+                    + "but GET /health must carry"));
 
     /** Every key with its default. */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -205,6 +211,17 @@ public final class OcsConfiguration {
 
     /** The environment variable that may hold the balance store's password. */
     public static final String PASSWORD_VARIABLE = "GYOCS_STORE_PASSWORD";
+
+    /** The operator's HTTP interface: port (0: none), address and bearer token (null: none). */
+    public org.gyocs.node.AdminSettings admin() {
+        String tokenFile = values.get("admin-token-file");
+        String token = tokenFile.isBlank() ? null : readSecret(Path.of(tokenFile.trim())).trim();
+        if (token != null && token.length() < 16) {
+            throw new IllegalArgumentException("admin-token-file: the token must have at least 16 characters");
+        }
+        return new org.gyocs.node.AdminSettings(values.get("admin-ip").trim(), (int) number("admin-port", 0, 65535),
+                token);
+    }
 
     private static String readSecret(Path file) {
         try {

@@ -107,6 +107,7 @@ public final class OcsCommand {
                     .answerDeadline(charging.answerDeadline())
                     .peers(charging.allowedPeers())
                     .tls(charging.tls())
+                    .admin(charging.admin())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(

@@ -6,6 +6,7 @@ import static org.gyocs.codec.AvpCodes.SESSION_ID;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.function.LongConsumer;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -35,11 +36,25 @@ public final class GyPipeline {
     private final String originHost;
     private final String originRealm;
 
+    private final LongConsumer answerLatency;
+
     public GyPipeline(CreditControl core, NodeStatistics statistics, String originHost, String originRealm) {
+        this(core, statistics, originHost, originRealm, nanos -> { });
+    }
+
+    /** @param answerLatency told the nanoseconds from taking each request to its answer being ready */
+    public GyPipeline(CreditControl core, NodeStatistics statistics, String originHost, String originRealm,
+                      LongConsumer answerLatency) {
         this.core = core;
         this.statistics = statistics;
         this.originHost = originHost;
         this.originRealm = originRealm;
+        this.answerLatency = answerLatency;
+    }
+
+    /** The counters this pipeline keeps (transports add theirs: refused peers, broken connections). */
+    public NodeStatistics statistics() {
+        return statistics;
     }
 
     /** A CCR read whole, or the counted answer refusing it. Exactly one of the two is set. */
@@ -185,6 +200,7 @@ public final class GyPipeline {
     private <A> A sent(ReceivedCcr<A> r, CreditControlAnswer a, RequestType type) {
         A answer = CcaLayout.write(r.answer(), a, originHost, originRealm);
         statistics.answerSent(a.resultCode());
+        answerLatency.accept(System.nanoTime() - r.receivedNanos());
         TrafficLog.answer(type, a);
         return answer;
     }

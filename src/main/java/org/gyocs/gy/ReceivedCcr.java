@@ -17,6 +17,9 @@ public interface ReceivedCcr<A> {
     /** The Origin-Host the connection's CER gave, or null when the transport does not know it. */
     String peer();
 
+    /** {@link System#nanoTime()} when the transport took the request, for the answer latency. */
+    long receivedNanos();
+
     /** A new answer to this request (Session-Id in place), for {@link CcaLayout} to fill. */
     CcaBuilder<A> answer();
 }

@@ -12,6 +12,9 @@ public interface DiameterNode {
     /** The port actually listened on (useful when the settings asked for port 0). */
     int port();
 
+    /** The peers connected now (capabilities exchanged). */
+    ConnectedPeers peers();
+
     /** The TLS port actually listened on, or 0 without TLS. */
     default int tlsPort() {
         return 0;

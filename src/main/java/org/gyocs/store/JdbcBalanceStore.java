@@ -983,6 +983,27 @@ public final class JdbcBalanceStore implements BalanceStore, SubscriberAdmin {
         return memory == null ? Optional.empty() : Optional.ofNullable(memory.failure());
     }
 
+    /**
+     * For a health check: {@link #failure()}, and on a shared database whether it answers now
+     * (a pooled connection that passes a validity check within {@code timeoutSeconds}).
+     */
+    public Optional<String> probe(int timeoutSeconds) {
+        Optional<String> failed = failure();
+        if (failed.isPresent() || memory != null) {
+            return failed; // the embedded store answers from memory; its failures are recorded
+        }
+        long before = System.nanoTime();
+        try (Connection c = dataSource.getConnection()) {
+            if (!c.isValid(timeoutSeconds)) {
+                return Optional.of("the balance database does not answer");
+            }
+            return Optional.empty();
+        } catch (SQLException e) {
+            return Optional.of("the balance database is unreachable: " + e.getMessage()
+                    + " (after " + (System.nanoTime() - before) / 1_000_000 + " ms)");
+        }
+    }
+
     /** PostgreSQL's lock_not_available: a row this change needs is locked elsewhere past lock_timeout. */
     static boolean lockNotAvailable(SQLException e) {
         return "55P03".equals(e.getSQLState());

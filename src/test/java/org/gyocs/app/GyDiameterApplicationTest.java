@@ -185,7 +185,12 @@ class GyDiameterApplicationTest {
         GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true).dataDir(data).build();
         app.start(false);
         int port = app.getPort();
+        assertEquals("UP", app.health().status());
         app.storeFailed("The balance journal failed: No space left on device");
+        // what GET /health answers (503) from then on, until the node has stopped
+        org.gyocs.http.HealthReport down = app.health();
+        assertEquals("DOWN", down.status());
+        assertTrue(down.reason().contains("No space left on device"), down.reason());
         for (int i = 0; i < 100 && app.isRunning(); i++) {
             Thread.sleep(50);
         }

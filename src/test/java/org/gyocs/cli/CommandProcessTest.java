@@ -46,6 +46,10 @@ class CommandProcessTest {
                 "-Dlog4j2.configurationFile=config/log4j2.xml", "-Dgyocs.home=" + home,
                 "-cp", System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(List.of(args));
+        if (main == OcsCommand.class && !cmd.contains("--admin-port")) {
+            // not the default 8080, which a node of this checkout may hold (README: mvn test beside bin/ocs.sh)
+            cmd.addAll(List.of("--admin-port", "0"));
+        }
         return new ProcessBuilder(cmd).redirectOutput(tmp.resolve("out").toFile())
                 .redirectError(tmp.resolve("err").toFile()).start();
     }

@@ -19,7 +19,12 @@ import org.jdiameter.api.AvpSet;
 import org.jdiameter.api.Request;
 
 /** A CCR parsed by jDiameter, as the Gy pipeline reads and answers it. */
-record JDiameterCcr(Request request) implements ReceivedCcr<Answer> {
+record JDiameterCcr(Request request, long receivedNanos) implements ReceivedCcr<Answer> {
+
+    /** jDiameter keeps no time of receipt: the latency counts from when our code takes the request. */
+    JDiameterCcr(Request request) {
+        this(request, System.nanoTime());
+    }
 
     @Override
     public AvpReader avps() {

@@ -11,6 +11,7 @@ import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
 import org.gyocs.core.ResultCode;
 import org.gyocs.gy.GyPipeline;
+import org.gyocs.node.ConnectedPeers;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeSettings;
@@ -57,11 +58,21 @@ public final class JDiameterGyNode implements DiameterNode {
 
     private final NodeStatistics statistics;
 
+    private final ConnectedPeers peers = new ConnectedPeers();
+
     public JDiameterGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
+        this(settings, new GyPipeline(core, statistics, settings.originHost(), settings.realm()));
+    }
+
+    public JDiameterGyNode(NodeSettings settings, GyPipeline pipeline) {
         this.settings = settings;
-        this.statistics = statistics;
-        this.handler = new CreditControlHandler(
-                new GyPipeline(core, statistics, settings.originHost(), settings.realm()));
+        this.statistics = pipeline.statistics();
+        this.handler = new CreditControlHandler(pipeline);
+    }
+
+    @Override
+    public ConnectedPeers peers() {
+        return peers;
     }
 
     @Override
@@ -87,9 +98,9 @@ public final class JDiameterGyNode implements DiameterNode {
             cca.setStateListener(new QuietStateListener());
             sessionFactory.registerAppFacory(ServerCCASession.class, cca);
             s.unwrap(Network.class).addNetworkReqListener(new NewSessionListener(), gy);
-            PeerTable peers = s.unwrap(PeerTable.class);
-            if (peers instanceof MutablePeerTable mutable) {
-                mutable.setPeerTableListener(new PeerEventLog());
+            PeerTable table = s.unwrap(PeerTable.class);
+            if (table instanceof MutablePeerTable mutable) {
+                mutable.setPeerTableListener(new PeerEventLog(peers));
             }
             s.start();
         } catch (Exception e) {

@@ -1,23 +1,27 @@
 package org.gyocs.gy.jdiameter;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
+import org.gyocs.node.ConnectedPeers;
 import org.jdiameter.api.Peer;
 import org.jdiameter.api.PeerState;
 import org.jdiameter.api.PeerTableListener;
 
 /**
- * Logs peers coming up (CER/CEA done) and going down, with their Origin-Host and the
- * Host-IP-Address they announced in their CER.
+ * Follows jDiameter's peers coming up (CER/CEA done) and going down into the node's
+ * {@link ConnectedPeers}, with their Origin-Host and the Host-IP-Address they announced in their CER.
  */
 final class PeerEventLog implements PeerTableListener {
-    private static final Logger log = LogManager.getLogger("org.gyocs.peers");
     private final Set<Peer> watched = ConcurrentHashMap.newKeySet();
-    private final Set<Peer> up = ConcurrentHashMap.newKeySet();
+    private final Map<Peer, ConnectedPeers.Peer> up = new ConcurrentHashMap<>();
+    private final ConnectedPeers peers;
+
+    PeerEventLog(ConnectedPeers peers) {
+        this.peers = peers;
+    }
 
     @Override
     public void peerAccepted(Peer peer) {
@@ -40,14 +44,18 @@ final class PeerEventLog implements PeerTableListener {
     // jDiameter reports DOWN more than once per disconnection and OKAY again after SUSPECT:
     // log transitions of our own view only.
     private void connected(Peer peer) {
-        if (up.add(peer)) {
-            log.info("Peer connected: {} {}", peer.getUri().getFQDN(), addresses(peer));
-        }
+        up.computeIfAbsent(peer, p -> peers.connected(p.getUri().getFQDN(), realm(p), addresses(p)));
     }
 
     private void disconnected(Peer peer) {
-        if (up.remove(peer)) {
-            log.info("Peer disconnected: {} {}", peer.getUri().getFQDN(), addresses(peer));
+        peers.disconnected(up.remove(peer), null);
+    }
+
+    private static String realm(Peer peer) {
+        try {
+            return peer.getRealmName();
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 

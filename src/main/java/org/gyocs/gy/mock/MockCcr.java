@@ -16,7 +16,11 @@ import org.gyocs.gy.InvalidAvpException;
 import org.gyocs.gy.ReceivedCcr;
 
 /** A CCR decoded by our codec, as the Gy pipeline reads and answers it. */
-record MockCcr(DiameterMessage message, String peer) implements ReceivedCcr<DiameterMessage> {
+record MockCcr(DiameterMessage message, String peer, long receivedNanos) implements ReceivedCcr<DiameterMessage> {
+
+    MockCcr(DiameterMessage message, String peer) {
+        this(message, peer, System.nanoTime());
+    }
 
     @Override
     public AvpReader avps() {

@@ -15,7 +15,10 @@ interface MockContext {
     TransportLimits limits();
 
     /** Which peers may connect. */
-    org.gyocs.node.PeerAllowList peers();
+    org.gyocs.node.PeerAllowList allowedPeers();
+
+    /** The peers connected now. */
+    org.gyocs.node.ConnectedPeers peers();
 
     String originHost();
 

@@ -15,6 +15,7 @@ import org.apache.logging.log4j.Logger;
 import org.gyocs.core.CreditControl;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.gy.GyPipeline;
+import org.gyocs.node.ConnectedPeers;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeSettings;
@@ -37,6 +38,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
 
     private final NodeSettings settings;
     private final GyPipeline pipeline;
+    private final ConnectedPeers peers = new ConnectedPeers();
     private final NodeStatistics statistics;
     private final BaseMessages base;
     private final AtomicInteger open = new AtomicInteger();
@@ -51,9 +53,13 @@ public final class MockGyNode implements DiameterNode, MockContext {
     private int tlsPort;
 
     public MockGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
+        this(settings, new GyPipeline(core, statistics, settings.originHost(), settings.realm()));
+    }
+
+    public MockGyNode(NodeSettings settings, GyPipeline pipeline) {
         this.settings = settings;
-        this.pipeline = new GyPipeline(core, statistics, settings.originHost(), settings.realm());
-        this.statistics = statistics;
+        this.pipeline = pipeline;
+        this.statistics = pipeline.statistics();
         // Origin-State-Id (RFC 6733 8.16): changes with every start, so peers see the restart.
         this.base = new BaseMessages(settings.originHost(), settings.realm(), System.currentTimeMillis() / 1000);
     }
@@ -202,8 +208,13 @@ public final class MockGyNode implements DiameterNode, MockContext {
     }
 
     @Override
-    public org.gyocs.node.PeerAllowList peers() {
+    public org.gyocs.node.PeerAllowList allowedPeers() {
         return settings.peers();
+    }
+
+    @Override
+    public ConnectedPeers peers() {
+        return peers;
     }
 
     @Override

@@ -22,6 +22,7 @@ import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.CreditControlRequest;
 import org.gyocs.core.ResultCode;
 import org.gyocs.gy.GyPipeline;
+import org.gyocs.node.ConnectedPeers;
 import org.gyocs.node.TrafficLog;
 
 /**
@@ -58,6 +59,8 @@ final class PeerConnection {
     private int pendingWrite;
     private State state = State.WAIT_CER;
     private String peerHost = "-";
+    /** This connection in the node's list of connected peers, from its CEA on. */
+    private ConnectedPeers.Peer connected;
     private final long connectedAt;
     private long lastReceived;
     private long partialSince;
@@ -262,7 +265,7 @@ final class PeerConnection {
             return;
         }
         peerHost = host == null ? "-" : host;
-        if (!ctx.peers().permits(host, remoteAddress)) {
+        if (!ctx.allowedPeers().permits(host, remoteAddress)) {
             refusePeer(cer, "not in allowed-peers");
             return;
         }
@@ -283,7 +286,8 @@ final class PeerConnection {
         send(ctx.base().cea(cer, ResultCode.SUCCESS, localAddress));
         if (state == State.WAIT_CER) {
             state = State.OPEN;
-            log.info("Peer connected: {} {}", peerHost, remote);
+            Avp realm = cer.avp(AvpCodes.ORIGIN_REALM);
+            connected = ctx.peers().connected(peerHost, realm == null ? null : realm.utf8(), remote);
         }
     }
 
@@ -554,7 +558,7 @@ final class PeerConnection {
         }
         ctx.connectionClosed();
         if (wasOpen) {
-            log.info("Peer disconnected: {} {} ({})", peerHost, remote, reason);
+            ctx.peers().disconnected(connected, reason);
         }
         if (TrafficLog.enabled()) {
             TrafficLog.info("Connection closed: {} ({})", remote, reason);

@@ -1,0 +1,110 @@
+package org.gyocs.http;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Map;
+import java.util.function.IntSupplier;
+import java.util.function.LongConsumer;
+import java.util.function.Supplier;
+
+import org.gyocs.core.NodeStatistics;
+
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.Info;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+
+/**
+ * The node's metrics in Prometheus' text format, names after Prometheus' conventions with the
+ * {@code gyocs_} prefix and no subscriber in any label. Counters are read at scrape time from the
+ * {@link NodeStatistics} the node keeps anyway; only the answer latency is observed as it
+ * happens, into a fixed-bucket histogram (no per-request allocation, no exemplars).
+ */
+public final class NodeMetrics implements LongConsumer {
+    /** Seconds: a charged answer takes tens of microseconds to a few milliseconds; the deadline is seconds. */
+    private static final double[] LATENCY_BUCKETS = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+            0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+    private static final String[] REQUEST_TYPES = {"initial", "update", "termination", "event"};
+    private static final String[] REQUEST_KEYS = {NodeStatistics.CCR_INITIAL_RECEIVED,
+            NodeStatistics.CCR_UPDATE_RECEIVED, NodeStatistics.CCR_TERMINATE_RECEIVED, NodeStatistics.CCR_EVENT_RECEIVED};
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Histogram latency;
+    private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+
+    /** What the metrics read from the running node. */
+    public record Sources(Supplier<NodeStatistics> statistics, IntSupplier openSessions, IntSupplier connectedPeers,
+                          Supplier<Boolean> storeUp, Supplier<Boolean> healthy) {
+    }
+
+    public NodeMetrics(Sources node, String version, String mode) {
+        CounterWithCallback.builder().name("gyocs_requests_total")
+                .help("Credit-Control-Requests received, by CC-Request-Type")
+                .labelNames("command", "request_type")
+                .callback(cb -> {
+                    Map<String, Object> s = node.statistics().get().snapshot();
+                    for (int i = 0; i < REQUEST_TYPES.length; i++) {
+                        cb.call(((Number) s.get(REQUEST_KEYS[i])).doubleValue(), "CCR", REQUEST_TYPES[i]);
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("gyocs_answers_total")
+                .help("Credit-Control-Answers sent, by top-level Result-Code")
+                .labelNames("command", "result_code")
+                .callback(cb -> {
+                    @SuppressWarnings("unchecked")
+                    Map<Long, Long> codes = (Map<Long, Long>) node.statistics().get().snapshot()
+                            .get(NodeStatistics.ANSWERS_BY_RESULT_CODE);
+                    codes.forEach((code, n) -> cb.call(n, "CCA", String.valueOf(code)));
+                }).register(registry);
+        counter("gyocs_errors_total", "Requests refused or failed, broken connections and refused peers (each logged)",
+                () -> node.statistics().get().errors());
+        counter("gyocs_sessions_expired_total", "Sessions released after Tcc without a request (RFC 4006 section 13)",
+                () -> (Long) node.statistics().get().snapshot().get(NodeStatistics.SESSIONS_EXPIRED));
+        counter("gyocs_peers_refused_total", "Peers refused at their capabilities exchange (not in allowed-peers)",
+                () -> (Long) node.statistics().get().snapshot().get(NodeStatistics.PEERS_REFUSED));
+        gauge("gyocs_sessions_open", "Credit-control sessions open now", () -> node.openSessions().getAsInt());
+        gauge("gyocs_peers_connected", "Diameter peers connected now (capabilities exchanged)",
+                () -> node.connectedPeers().getAsInt());
+        gauge("gyocs_store_up", "1 when the balance store can change balances, else 0",
+                () -> node.storeUp().get() ? 1 : 0);
+        gauge("gyocs_up", "1 when the node is healthy (as GET /health says), else 0",
+                () -> node.healthy().get() ? 1 : 0);
+        latency = Histogram.builder().name("gyocs_answer_latency_seconds").unit(Unit.SECONDS)
+                .help("Time from taking a CCR to its answer being ready to send")
+                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).withoutExemplars().register(registry);
+        Info info = Info.builder().name("gyocs_build_info").help("The running gy-ocs: version and Diameter mode")
+                .labelNames("version", "mode").register(registry);
+        info.setLabelValues(version, mode);
+        JvmMetrics.builder().register(registry);
+    }
+
+    private void counter(String name, String help, Supplier<Long> value) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.get())).register(registry);
+    }
+
+    private void gauge(String name, String help, Supplier<Number> value) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.get().doubleValue()))
+                .register(registry);
+    }
+
+    /** Observes one answer's latency, in nanoseconds (called by the Gy pipeline). */
+    @Override
+    public void accept(long nanos) {
+        latency.observe(nanos / 1e9);
+    }
+
+    /** Every metric, in Prometheus' text exposition format. */
+    public byte[] scrape() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(16_384);
+        writer.write(out, registry.scrape());
+        return out.toByteArray();
+    }
+
+    public String contentType() {
+        return writer.getContentType();
+    }
+}

@@ -1,0 +1,203 @@
+package org.gyocs.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.node.AdminSettings;
+import org.gyocs.node.ListeningPorts;
+import org.gyocs.node.NodeStartException;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.Stores;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+/** The operator's HTTP interface over real HTTP, with real Diameter traffic, in both modes. */
+class OperatorHttpTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    private GyDiameterApplication node(boolean mock, String store, AdminSettings admin) {
+        return GyDiameterApplication.builder().host("ocs.test.local").realm("test.local").ip("127.0.0.1").port(0)
+                .mock(mock).store(store).dataDir(tmp).admin(admin).build();
+    }
+
+    private static AdminSettings loopback(String token) {
+        return new AdminSettings("127.0.0.1", ListeningPorts.freePort(), token);
+    }
+
+    static HttpResponse<String> get(GyDiameterApplication app, String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.getAdminPort() + path))
+                .timeout(Duration.ofSeconds(20));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The value of one sample line of the text format, e.g. {@code gyocs_requests_total{...}}. */
+    static double sample(String metrics, String name, String labels) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + (labels.isEmpty() ? "" : Pattern.quote(labels))
+                + " (\\S+)$").matcher(metrics);
+        assertTrue(m.find(), name + labels + " missing in:\n" + metrics);
+        return Double.parseDouble(m.group(1));
+    }
+
+    /** Counters move by exactly the requests sent; health, peers and latency say what happened. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void metricsHealthAndPeersFollowRealTraffic(boolean mock) throws Exception {
+        GyDiameterApplication app = node(mock, Stores.freshH2(), loopback(null));
+        app.start(false);
+        try {
+            HttpResponse<String> health = get(app, "/health", null);
+            assertEquals(200, health.statusCode(), health.body());
+            JsonNode h = JSON.readTree(health.body());
+            assertEquals("UP", h.get("status").asText());
+            assertEquals(mock ? "mock" : "jdiameter", h.get("mode").asText());
+            assertEquals(app.getPort(), h.get("diameterPort").asInt());
+            assertTrue(health.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+
+            int sessions = 7;
+            try (TestPeer peer = new TestPeer(app.getPort())) {
+                assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.metrics.test")));
+                peer.awaitOpen();
+                for (int i = 0; i < sessions; i++) {
+                    String id = "pcef.metrics.test;" + mock + ";" + i;
+                    for (int type = 1; type <= 3; type++) {
+                        assertEquals(2001, GyRequests.resultCode(peer.request(
+                                GyRequests.simple(peer.nextHopByHop(), id, type, type - 1))));
+                    }
+                }
+                java.util.List<org.gyocs.codec.Avp> bad = new java.util.ArrayList<>(
+                        GyRequests.simple(0, "pcef.metrics.test;bad", 4, 0).avps());
+                bad.removeIf(a -> a.code() == org.gyocs.codec.AvpCodes.SERVICE_CONTEXT_ID);
+                assertEquals(5005, GyRequests.resultCode(peer.request(GyRequests.ccr(peer.nextHopByHop(), bad))));
+
+                JsonNode peers = JSON.readTree(get(app, "/peers", null).body());
+                assertEquals(1, peers.size(), peers.toString());
+                assertEquals("pcef.metrics.test", peers.get(0).get("originHost").asText());
+                assertTrue(peers.get(0).hasNonNull("connectedSince"));
+
+                String metrics = get(app, "/metrics", null).body();
+                assertEquals(sessions, sample(metrics, "gyocs_requests_total", "{command=\"CCR\",request_type=\"initial\"}"));
+                assertEquals(sessions, sample(metrics, "gyocs_requests_total", "{command=\"CCR\",request_type=\"update\"}"));
+                assertEquals(sessions, sample(metrics, "gyocs_requests_total",
+                        "{command=\"CCR\",request_type=\"termination\"}"));
+                assertEquals(3 * sessions, sample(metrics, "gyocs_answers_total", "{command=\"CCA\",result_code=\"2001\"}"));
+                assertEquals(1, sample(metrics, "gyocs_answers_total", "{command=\"CCA\",result_code=\"5005\"}"));
+                assertEquals(1, sample(metrics, "gyocs_errors_total", ""));
+                assertEquals(3 * sessions + 1, sample(metrics, "gyocs_answer_latency_seconds_count", ""));
+                assertTrue(sample(metrics, "gyocs_answer_latency_seconds_sum", "") > 0);
+                assertEquals(1, sample(metrics, "gyocs_peers_connected", ""));
+                assertEquals(0, sample(metrics, "gyocs_sessions_open", ""));
+                assertEquals(1, sample(metrics, "gyocs_store_up", ""));
+                assertEquals(1, sample(metrics, "gyocs_up", ""));
+                assertTrue(metrics.contains("gyocs_build_info{mode=\"" + (mock ? "mock" : "jdiameter") + "\""), metrics);
+                assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM metrics");
+                assertTrue(metrics.contains("process_cpu_seconds_total"), "process metrics");
+                assertTrue(!metrics.contains("pcef.metrics.test") && !metrics.contains("4917"),
+                        "no peer or subscriber in any label");
+            }
+            assertEquals(404, get(app, "/nothing", null).statusCode());
+            HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + app.getAdminPort() + "/health")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(405, post.statusCode());
+            assertTrue(JSON.readTree(post.body()).get("error").asText().contains("POST"));
+        } finally {
+            app.stop();
+        }
+        assertThrows(java.io.IOException.class, () -> HTTP.send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + app.getAdminPort() + "/health")).build(), HttpResponse.BodyHandlers.ofString()),
+                "nothing listens once the node stopped");
+    }
+
+    @Test
+    void everyRequestButHealthNeedsTheToken() throws Exception {
+        String token = "s3cret-token-of-the-lab-0123";
+        GyDiameterApplication app = node(true, Stores.freshH2(), loopback(token));
+        app.start(false);
+        try {
+            assertEquals(200, get(app, "/health", null).statusCode());
+            for (String path : new String[] {"/metrics", "/peers"}) {
+                HttpResponse<String> none = get(app, path, null);
+                assertEquals(401, none.statusCode(), path);
+                assertEquals("Bearer", none.headers().firstValue("WWW-Authenticate").orElse(""));
+                assertEquals(401, get(app, path, token + "x").statusCode(), path);
+                assertEquals(200, get(app, path, token).statusCode(), path);
+            }
+        } finally {
+            app.stop();
+        }
+    }
+
+    @Test
+    void anInterfaceBeyondLoopbackWithoutTokenIsRefused() {
+        GyDiameterApplication app = node(true, Stores.freshH2(), new AdminSettings("0.0.0.0", ListeningPorts.freePort(), null));
+        NodeStartException e = assertThrows(NodeStartException.class, () -> app.start(false));
+        assertTrue(e.getMessage().contains("admin-token-file"), e.getMessage());
+        assertEquals(false, app.isRunning());
+    }
+
+    @Test
+    void aTakenAdminPortFailsTheStartWithItsName() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            GyDiameterApplication app = node(true, Stores.freshH2(),
+                    new AdminSettings("127.0.0.1", taken.getLocalPort(), null));
+            NodeStartException e = assertThrows(NodeStartException.class, () -> app.start(false));
+            assertTrue(e.getMessage().contains(String.valueOf(taken.getLocalPort())), e.getMessage());
+            assertEquals(false, app.isRunning());
+        }
+    }
+
+    /** A PostgreSQL that goes away turns the health DOWN (503, with the reason) and gyocs_store_up to 0. */
+    @Test
+    void anUnreachableDatabaseTurnsTheHealthDown() throws Exception {
+        EmbeddedPostgres pg = EmbeddedPostgres.start();
+        GyDiameterApplication app = node(true, pg.getJdbcUrl("postgres", "postgres"), loopback(null));
+        try {
+            app.start(false);
+            assertEquals(200, get(app, "/health", null).statusCode());
+            pg.close();
+            HttpResponse<String> down = null;
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline) { // the probe is cached for a second
+                down = get(app, "/health", null);
+                if (down.statusCode() == 503) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            assertEquals(503, down.statusCode(), down.body());
+            JsonNode h = JSON.readTree(down.body());
+            assertEquals("DOWN", h.get("status").asText());
+            assertTrue(h.get("reason").asText().contains("database"), h.toString());
+            assertEquals(0, sample(get(app, "/metrics", null).body(), "gyocs_store_up", ""));
+        } finally {
+            app.stop();
+            pg.close();
+        }
+    }
+}
