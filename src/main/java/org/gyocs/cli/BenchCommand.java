@@ -1,7 +1,6 @@
 package org.gyocs.cli;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,7 +9,6 @@ import java.util.List;
 
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
-import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
@@ -63,10 +61,8 @@ public final class BenchCommand {
         try {
             CommandLine line = new DefaultParser().parse(options(), args);
             if (line.hasOption("help")) {
-                PrintWriter out = new PrintWriter(System.out);
-                HelpFormatter.builder().get().printHelp(out, 100, "ocs-bench.sh [options]",
-                        "Gy load generator: CCR/s and latency percentiles.\n\n", options(), 2, 2, "");
-                out.flush();
+                CommandLineValues.printHelp(options(), "ocs-bench.sh [options]",
+                        "Gy load generator: CCR/s and latency percentiles.\n\n", "");
                 return 0;
             }
             CommandLineValues v = new CommandLineValues(line);

@@ -1,12 +1,10 @@
 package org.gyocs.cli;
 
-import java.io.PrintWriter;
 import java.util.Map;
 import java.util.TreeMap;
 
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
-import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
@@ -66,11 +64,9 @@ public final class ClientCommand {
         try {
             CommandLine line = new DefaultParser().parse(options, args);
             if (line.hasOption("help")) {
-                PrintWriter out = new PrintWriter(System.out);
-                HelpFormatter.builder().get().printHelp(out, 100, "ocs-client.sh [options]",
+                CommandLineValues.printHelp(options, "ocs-client.sh [options]",
                         "Gy test client: sends credit-control sessions or events and checks every answer is 2001.\n\n",
-                        options, 2, 2, "\nExit status 0 when every answer is 2001, 1 otherwise.");
-                out.flush();
+                        "\nExit status 0 when every answer is 2001, 1 otherwise.");
                 return 0;
             }
             CommandLineValues v = new CommandLineValues(line);

@@ -45,6 +45,19 @@ final class CommandLineValues {
         }
     }
 
+    /**
+     * Prints a command's --help, 100 columns wide, in commons-cli's classic layout (the one the
+     * README shows). commons-cli 1.10 deprecated that formatter for a table-based one in
+     * org.apache.commons.cli.help, which lays the options out otherwise; until we move the
+     * README and the help together, this is the one place that uses it.
+     */
+    @SuppressWarnings("deprecation")
+    static void printHelp(org.apache.commons.cli.Options options, String syntax, String header, String footer) {
+        java.io.PrintWriter out = new java.io.PrintWriter(System.out);
+        org.apache.commons.cli.HelpFormatter.builder().get().printHelp(out, 100, syntax, header, options, 2, 2, footer);
+        out.flush();
+    }
+
     /** Ends a command: flushes the logs (their shutdown hook is off so that a stop can still log) and exits. */
     static void exit(int status) {
         org.apache.logging.log4j.LogManager.shutdown();

@@ -1,13 +1,11 @@
 package org.gyocs.cli;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
-import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
@@ -17,8 +15,6 @@ import org.gyocs.store.SubscriberCsv;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
 import org.gyocs.node.TransportLimits;
-
-import sun.misc.Signal;
 
 /** {@code bin/ocs.sh}: runs the OCS node until SIGINT or SIGTERM. */
 public final class OcsCommand {
@@ -128,9 +124,7 @@ public final class OcsCommand {
         }
         // SIGINT/SIGTERM: stop gracefully (DPR to peers, statistics) and exit 0, which a JVM
         // shutdown hook cannot do (the JVM would exit 130/143).
-        Runnable stop = () -> new Thread(app::stop, "ocs-signal-stop").start();
-        Signal.handle(new Signal("INT"), s -> stop.run());
-        Signal.handle(new Signal("TERM"), s -> stop.run());
+        Signals.onTermination(() -> new Thread(app::stop, "ocs-signal-stop").start());
         try {
             app.start(true);
             if (app.failure() != null) {
@@ -151,11 +145,8 @@ public final class OcsCommand {
     }
 
     private static void help(Options options) {
-        HelpFormatter f = HelpFormatter.builder().get();
-        PrintWriter out = new PrintWriter(System.out);
-        f.printHelp(out, 100, "ocs.sh [options]",
-                "Runs the gy-ocs Online Charging System node (Diameter Gy, RFC 4006).\n\n", options, 2, 2,
+        CommandLineValues.printHelp(options, "ocs.sh [options]",
+                "Runs the gy-ocs Online Charging System node (Diameter Gy, RFC 4006).\n\n",
                 "\nCommand-line values override the configuration file. Stop with Ctrl-C or SIGTERM.");
-        out.flush();
     }
 }

@@ -20,7 +20,6 @@ import org.gyocs.store.Bucket;
 import org.gyocs.testing.GyRequests;
 import org.gyocs.testing.Stores;
 import org.gyocs.testing.TestPeer;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -9,8 +9,9 @@ import org.jdiameter.api.app.StateChangeListener;
 final class QuietStateListener implements StateChangeListener<AppSession> {
     private static final Logger log = LogManager.getLogger(QuietStateListener.class);
 
+    /** jDiameter deprecated this form for the one below, but its interface still requires it. */
     @Override
-    @SuppressWarnings("rawtypes")
+    @SuppressWarnings({"rawtypes", "deprecation"})
     public void stateChanged(Enum oldState, Enum newState) {
         log.trace("state {} -> {}", oldState, newState);
     }

@@ -30,7 +30,7 @@ public final class StackShutdown {
             log.warn("Error stopping the jDiameter stack: {}", e.toString());
         }
         try {
-            IConcurrentFactory threads = (IConcurrentFactory) ((IContainer) stack).getAssemblerFacility()
+            IConcurrentFactory threads = ((IContainer) stack).getAssemblerFacility()
                     .getComponentInstance(IConcurrentFactory.class);
             if (threads != null) {
                 threads.shutdownAllNow();
