@@ -3,10 +3,8 @@ package org.gyocs.gy.mock;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayDeque;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.apache.logging.log4j.LogManager;
@@ -18,26 +16,18 @@ import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterDecodeException;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControlCore;
-import org.gyocs.core.CreditControlRequest;
 import org.gyocs.core.ResultCode;
-import org.gyocs.gy.GyPipeline;
 import org.gyocs.node.ConnectedPeers;
 import org.gyocs.node.TrafficLog;
 
 /**
- * One peer connection of the mock node: framing, the peer state machine of RFC 6733 section 5
- * (CER/CEA, DWR/DWA, DPR/DPA) and the credit-control requests. Used only by its event loop's
- * thread, so it needs no locks.
+ * One peer connection of the mock node: the peer state machine of RFC 6733 section 5 (CER/CEA,
+ * DWR/DWA with its watchdog, DPR/DPA and the drain before a stop), on top of its framing
+ * ({@link FrameReader}) and its outbound queue ({@link OutboundQueue}); credit-control requests go
+ * to its {@link CcrDispatch}. Used only by its event loop's thread, so it needs no locks.
  */
-final class PeerConnection {
+final class PeerConnection implements CcrDispatch.Connection {
     private static final Logger log = LogManager.getLogger(PeerConnection.class);
-    private static final int INITIAL_BUFFER = 4096;
-    /** A peer that does not read its answers is closed past this much unsent data. */
-    private static final int MAX_PENDING_WRITE = 4 * 1024 * 1024;
-    private static final long DIAMETER_NO_COMMON_APPLICATION = 5010;
-    private static final long RELAY_APPLICATION = 0xFFFFFFFFL;
-    /** CCRs of one connection being decided at once; more are refused 3004. */
-    private static final int MAX_PENDING_DECISIONS = 10_000;
     /** On stop, how long answers still being decided may delay the DPR. */
     static final long DRAIN_MILLIS = 5_000;
 
@@ -49,13 +39,12 @@ final class PeerConnection {
     private final SelectionKey key;
     private final MockContext ctx;
     private final EventLoop loop;
-    private int pendingDecisions;
     private final String remote;
     private final InetAddress remoteAddress;
     private final InetAddress localAddress;
-    private final ArrayDeque<ByteBuffer> out = new ArrayDeque<>();
-    private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
-    private int pendingWrite;
+    private final FrameReader frames;
+    private final OutboundQueue out = new OutboundQueue();
+    private final CcrDispatch ccrs;
     private State state = State.WAIT_CER;
     private String peerHost = "-";
     /** This connection in the node's list of connected peers, from its CEA on. */
@@ -85,10 +74,18 @@ final class PeerConnection {
         this.localAddress = ((InetSocketAddress) channel.getLocalAddress()).getAddress();
         this.connectedAt = System.nanoTime();
         this.lastReceived = connectedAt;
+        this.frames = new FrameReader(ctx.limits().maxMessageBytes());
+        this.ccrs = new CcrDispatch(ctx, loop, this);
     }
 
-    String remote() {
+    @Override
+    public String remote() {
         return remote;
+    }
+
+    @Override
+    public String peerHost() {
+        return peerHost;
     }
 
     State state() {
@@ -112,7 +109,7 @@ final class PeerConnection {
     private boolean readOnce() {
         int n;
         try {
-            n = wire.read(in);
+            n = frames.readFrom(wire);
         } catch (IOException e) {
             if (wire instanceof TlsWire) {
                 ctx.statistics().error();
@@ -122,7 +119,7 @@ final class PeerConnection {
             return false;
         }
         if (n < 0) {
-            close(in.position() > 0 ? "peer closed in the middle of a message" : "peer closed the connection");
+            close(frames.holdsPartial() ? "peer closed in the middle of a message" : "peer closed the connection");
             return false;
         }
         if (n == 0) {
@@ -143,38 +140,14 @@ final class PeerConnection {
             return false;
         }
         // the stall clock measures silence: a slow but steady sender is not stalled
-        partialSince = in.position() > 0 ? now : 0;
+        partialSince = frames.holdsPartial() ? now : 0;
         return true;
     }
 
-    /** Handles every whole message in the buffer; several may have come in one read, or one over many. */
+    /** Handles every whole message read so far; several may have come in one read, or one over many. */
     private void drainFrames() throws DiameterDecodeException {
-        while (state != State.CLOSED && in.position() > 0) {
-            if ((in.get(0) & 0xFF) != DiameterCodec.VERSION) {
-                throw DiameterDecodeException.framing("not a Diameter message (first byte 0x"
-                        + Integer.toHexString(in.get(0) & 0xFF) + ")");
-            }
-            if (in.position() < 4) {
-                return;
-            }
-            // the length is checked before anything is allocated for the message
-            int length = DiameterCodec.messageLength(in, 0, ctx.limits().maxMessageBytes());
-            if (in.position() < length) {
-                if (in.capacity() < length) {
-                    ByteBuffer bigger = ByteBuffer.allocate(length);
-                    in.flip();
-                    bigger.put(in);
-                    in = bigger;
-                }
-                return;
-            }
-            byte[] frame = new byte[length];
-            in.flip();
-            in.get(frame);
-            in.compact();
-            if (in.position() == 0 && in.capacity() > INITIAL_BUFFER) {
-                in = ByteBuffer.allocate(INITIAL_BUFFER);
-            }
+        byte[] frame;
+        while (state != State.CLOSED && (frame = frames.next()) != null) {
             handleFrame(frame);
         }
     }
@@ -243,7 +216,7 @@ final class PeerConnection {
                 closeWhenFlushed = true;
                 flushOrClose("disconnected by peer (DPR)");
             }
-            case CommandCodes.CREDIT_CONTROL -> handleCcr(m);
+            case CommandCodes.CREDIT_CONTROL -> ccrs.dispatch(m);
             default -> {
                 ctx.statistics().error();
                 boolean knownApp = m.applicationId() == 0 || m.applicationId() == CreditControlCore.CREDIT_CONTROL_APPLICATION_ID;
@@ -258,28 +231,19 @@ final class PeerConnection {
     private void handleCer(DiameterMessage cer) {
         Avp origin = cer.avp(AvpCodes.ORIGIN_HOST);
         String host = origin == null ? null : origin.utf8();
-        if (state == State.OPEN && !java.util.Objects.equals(host, peerHost)) {
-            // the identity its sessions are bound to is the one of its first CER
-            refusePeer(cer, "a second CER with another Origin-Host (" + host + ")");
+        CapabilitiesCheck.Verdict verdict = CapabilitiesCheck.judge(cer, host, state == State.OPEN ? peerHost : null,
+                ctx.allowedPeers(), remoteAddress, wire);
+        if (state != State.OPEN) {
+            peerHost = host == null ? "-" : host;
+        }
+        if (verdict.resultCode() == ResultCode.UNKNOWN_PEER) {
+            ctx.statistics().peerRefused(); // RFC 6733 5.3: CEA 3010, then the connection closes
+            refuseCer(cer, verdict, "unknown peer");
             return;
         }
-        peerHost = host == null ? "-" : host;
-        if (!ctx.allowedPeers().permits(host, remoteAddress)) {
-            refusePeer(cer, "not in allowed-peers");
-            return;
-        }
-        if (wire instanceof TlsWire && !org.gyocs.node.TlsSettings.certifies(wire.peerCertificate(), host)) {
-            // RFC 6733 section 13: the certificate must be the peer's own
-            refusePeer(cer, "its certificate names " + (wire.peerCertificate() == null ? "nobody"
-                    : org.gyocs.node.TlsSettings.names(wire.peerCertificate())) + ", not its Origin-Host");
-            return;
-        }
-        if (!offersCreditControl(cer)) {
+        if (verdict.resultCode() != ResultCode.SUCCESS) {
             ctx.statistics().error();
-            log.warn("CER from {} ({}) offers no credit-control application: 5010, closing", remote, peerHost);
-            send(ctx.base().cea(cer, DIAMETER_NO_COMMON_APPLICATION, localAddress));
-            closeWhenFlushed = true;
-            flushOrClose("no common application");
+            refuseCer(cer, verdict, "no common application");
             return;
         }
         send(ctx.base().cea(cer, ResultCode.SUCCESS, localAddress));
@@ -290,97 +254,20 @@ final class PeerConnection {
         }
     }
 
-    /** RFC 6733 5.3: CEA DIAMETER_UNKNOWN_PEER, then the connection closes; logged and counted. */
-    private void refusePeer(DiameterMessage cer, String why) {
-        ctx.statistics().peerRefused();
-        log.warn("CER from {} ({}) refused, {}: 3010, closing", remote, peerHost, why);
-        send(ctx.base().cea(cer, ResultCode.UNKNOWN_PEER, localAddress));
+    /** The refusing CEA, then the connection closes; logged (the caller counts). */
+    private void refuseCer(DiameterMessage cer, CapabilitiesCheck.Verdict verdict, String reason) {
+        log.warn("CER from {} ({}) refused, {}: {}, closing", remote, peerHost, verdict.why(), verdict.resultCode());
+        send(ctx.base().cea(cer, verdict.resultCode(), localAddress));
         closeWhenFlushed = true;
-        flushOrClose("unknown peer");
+        flushOrClose(reason);
     }
 
-    private static boolean offersCreditControl(DiameterMessage cer) {
-        try {
-            for (Avp a : cer.all(AvpCodes.AUTH_APPLICATION_ID)) {
-                long id = a.unsigned32();
-                if (id == CreditControlCore.CREDIT_CONTROL_APPLICATION_ID || id == RELAY_APPLICATION) {
-                    return true;
-                }
-            }
-            for (Avp vsa : cer.all(AvpCodes.VENDOR_SPECIFIC_APPLICATION_ID)) {
-                Avp auth = DiameterMessage.find(vsa.group(), AvpCodes.AUTH_APPLICATION_ID);
-                if (auth != null && auth.unsigned32() == CreditControlCore.CREDIT_CONTROL_APPLICATION_ID) {
-                    return true;
-                }
-            }
-        } catch (DiameterDecodeException e) {
-            return false;
+    /** An answer a charging worker decided is out: the last one may let a stop send its DPR. */
+    @Override
+    public void decided() {
+        if (drainingSince != 0 && ccrs.pending() == 0) {
+            dprWhenDrained();
         }
-        return false;
-    }
-
-    private void handleCcr(DiameterMessage m) {
-        if (TrafficLog.enabled()) {
-            TrafficLog.info("Detected CCR message from {}", remote);
-        }
-        if (m.applicationId() != CreditControlCore.CREDIT_CONTROL_APPLICATION_ID) {
-            ctx.statistics().error();
-            log.warn("CCR for application {} from {}: 3007", m.applicationId(), remote);
-            send(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
-            return;
-        }
-        MockCcr received = new MockCcr(m, peerHost);
-        Avp unsupported;
-        try {
-            unsupported = AvpCodes.firstUnsupportedMandatory(m.avps());
-        } catch (DiameterDecodeException e) {
-            send(ctx.pipeline().refuse(received, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE : e.resultCode(),
-                    e.getMessage(), MockCcr.failedAvp(e.failedAvp())));
-            return;
-        }
-        if (unsupported != null) {
-            // jDiameter's dictionary refuses these before the application; here, our dictionary
-            send(ctx.pipeline().refuse(received, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP " + unsupported.code()
-                    + (unsupported.isVendorSpecific() ? " of vendor " + unsupported.vendorId() : ""),
-                    MockCcr.failedAvp(unsupported)));
-            return;
-        }
-        GyPipeline.Read<DiameterMessage> read = ctx.pipeline().read(received);
-        if (read.refusal() != null) {
-            send(read.refusal());
-            return;
-        }
-        CreditControlRequest ccr = read.request();
-        if (ctx.pipeline().answersAtOnce(ccr)) {
-            // no balance to change (an unprovisioned subscriber): a hand-off would cost more than
-            // the decision, which waits for nothing
-            send(ctx.pipeline().decide(received, ccr));
-            if (TrafficLog.enabled()) {
-                TrafficLog.info("Sent CCA response to {}", remote);
-            }
-            return;
-        }
-        if (pendingDecisions >= MAX_PENDING_DECISIONS) {
-            // RFC 6733 7.1.3: DIAMETER_TOO_BUSY, the peer may try another OCS or retry later
-            send(ctx.pipeline().refuse(received, ResultCode.TOO_BUSY, "Too many requests in flight", null));
-            return;
-        }
-        pendingDecisions++;
-        // The decision may block on the balance store: it runs on the charging workers, never on
-        // this event loop, whose other peers would wait. One worker per session keeps its order.
-        ctx.charge(ccr.sessionId(), () -> {
-            DiameterMessage answer = ctx.pipeline().decide(received, ccr);
-            loop.execute(() -> {
-                pendingDecisions--;
-                send(answer);
-                if (TrafficLog.enabled()) {
-                    TrafficLog.info("Sent CCA response to {}", remote);
-                }
-                if (drainingSince != 0 && pendingDecisions == 0) {
-                    dprWhenDrained(); // the last answer is out
-                }
-            });
-        });
     }
 
     // ---------------------------------------------------------------- writing
@@ -389,14 +276,12 @@ final class PeerConnection {
      * Queues a message; the event loop writes everything queued in one gathering write at the end
      * of its turn, so the answers to a batch of pipelined requests leave in one system call.
      */
-    void send(DiameterMessage m) {
+    @Override
+    public void send(DiameterMessage m) {
         if (state == State.CLOSED) {
             return;
         }
-        ByteBuffer buf = ByteBuffer.wrap(DiameterCodec.encode(m));
-        out.add(buf);
-        pendingWrite += buf.remaining();
-        if (pendingWrite > MAX_PENDING_WRITE) {
+        if (!out.add(DiameterCodec.encode(m))) {
             ctx.statistics().error();
             log.warn("Closing {} ({}): it does not read its answers", remote, peerHost);
             close("not reading");
@@ -418,33 +303,16 @@ final class PeerConnection {
         if (state == State.CLOSED) {
             return;
         }
+        boolean allOut;
         try {
-            while (!out.isEmpty()) {
-                long written = wire.write(out.toArray(new ByteBuffer[0]));
-                pendingWrite -= written;
-                while (!out.isEmpty() && !out.peek().hasRemaining()) {
-                    out.poll();
-                }
-                if (!out.isEmpty() && written == 0) {
-                    key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
-                    return;
-                }
-            }
+            allOut = out.writeTo(wire);
         } catch (IOException e) {
             close("write failed: " + e.getMessage());
             return;
         }
-        if (wire.holdsOutput()) {
-            try {
-                wire.write(new ByteBuffer[0]); // TLS records the socket did not take yet
-            } catch (IOException e) {
-                close("write failed: " + e.getMessage());
-                return;
-            }
-            if (wire.holdsOutput()) {
-                key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
-                return;
-            }
+        if (!allOut) {
+            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE); // the socket is full
+            return;
         }
         if (key.isValid()) {
             key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
@@ -485,7 +353,7 @@ final class PeerConnection {
             return;
         }
         if (drainingSince != 0 && now - drainingSince > DRAIN_MILLIS * 1_000_000L) {
-            log.warn("Stopping: {} answers to {} ({}) still undecided after {} ms; sending DPR", pendingDecisions,
+            log.warn("Stopping: {} answers to {} ({}) still undecided after {} ms; sending DPR", ccrs.pending(),
                     remote, peerHost, DRAIN_MILLIS);
             sendDpr();
             return;
@@ -524,11 +392,11 @@ final class PeerConnection {
      * charging workers make this wait for their answers again; DRAIN_MILLIS bounds it all.
      */
     private void dprWhenDrained() {
-        while (pendingDecisions == 0 && state == State.OPEN
+        while (ccrs.pending() == 0 && state == State.OPEN
                 && System.nanoTime() - drainingSince < DRAIN_MILLIS * 1_000_000L && readOnce()) {
             // read on: requests answered at once are sent as they are read
         }
-        if (pendingDecisions == 0) {
+        if (ccrs.pending() == 0) {
             sendDpr();
         }
     }

@@ -1,0 +1,119 @@
+package org.gyocs.gy.mock;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.gyocs.codec.Avp;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.DiameterDecodeException;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.CreditControlRequest;
+import org.gyocs.core.ResultCode;
+import org.gyocs.gy.GyPipeline;
+import org.gyocs.node.TrafficLog;
+
+/**
+ * The credit-control requests of one connection: what mock mode checks before the pipeline (the
+ * application, mandatory AVPs our dictionary does not know), and where each is decided: on the
+ * event loop when it changes no balance, else on the session's charging worker, whose answer
+ * comes back to the loop. Bounds the requests of one peer being decided at once.
+ */
+final class CcrDispatch {
+    private static final Logger log = LogManager.getLogger(CcrDispatch.class);
+    /** CCRs of one connection being decided at once; more are refused 3004. */
+    static final int MAX_PENDING_DECISIONS = 10_000;
+
+    /** What the dispatch needs of its connection; called on the event loop only. */
+    interface Connection {
+        void send(DiameterMessage m);
+
+        /** An answer decided on a worker has been sent. */
+        void decided();
+
+        /** The Origin-Host of the connection's CER. */
+        String peerHost();
+
+        /** The peer's address, for logs. */
+        String remote();
+    }
+
+    private final MockContext ctx;
+    private final EventLoop loop;
+    private final Connection connection;
+    private int pending;
+
+    CcrDispatch(MockContext ctx, EventLoop loop, Connection connection) {
+        this.ctx = ctx;
+        this.loop = loop;
+        this.connection = connection;
+    }
+
+    /** Requests handed to the charging workers whose answers have not been sent yet. */
+    int pending() {
+        return pending;
+    }
+
+    void dispatch(DiameterMessage m) {
+        if (TrafficLog.enabled()) {
+            TrafficLog.info("Detected CCR message from {}", connection.remote());
+        }
+        if (m.applicationId() != CreditControlCore.CREDIT_CONTROL_APPLICATION_ID) {
+            ctx.statistics().error();
+            log.warn("CCR for application {} from {}: 3007", m.applicationId(), connection.remote());
+            connection.send(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
+            return;
+        }
+        MockCcr received = new MockCcr(m, connection.peerHost());
+        GyPipeline pipeline = ctx.pipeline();
+        Avp unsupported;
+        try {
+            unsupported = AvpCodes.firstUnsupportedMandatory(m.avps());
+        } catch (DiameterDecodeException e) {
+            connection.send(pipeline.refuse(received, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE
+                    : e.resultCode(), e.getMessage(), MockCcr.failedAvp(e.failedAvp())));
+            return;
+        }
+        if (unsupported != null) {
+            // jDiameter's dictionary refuses these before the application; here, our dictionary
+            connection.send(pipeline.refuse(received, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP "
+                    + unsupported.code() + (unsupported.isVendorSpecific() ? " of vendor " + unsupported.vendorId() : ""),
+                    MockCcr.failedAvp(unsupported)));
+            return;
+        }
+        GyPipeline.Read<DiameterMessage> read = pipeline.read(received);
+        if (read.refusal() != null) {
+            connection.send(read.refusal());
+            return;
+        }
+        CreditControlRequest ccr = read.request();
+        if (pipeline.answersAtOnce(ccr)) {
+            // no balance to change (an unprovisioned subscriber): a hand-off would cost more than
+            // the decision, which waits for nothing
+            sent(pipeline.decide(received, ccr));
+            return;
+        }
+        if (pending >= MAX_PENDING_DECISIONS) {
+            // RFC 6733 7.1.3: DIAMETER_TOO_BUSY, the peer may try another OCS or retry later
+            connection.send(pipeline.refuse(received, ResultCode.TOO_BUSY, "Too many requests in flight", null));
+            return;
+        }
+        pending++;
+        // The decision may block on the balance store: it runs on the charging workers, never on
+        // this event loop, whose other peers would wait. One worker per session keeps its order.
+        ctx.charge(ccr.sessionId(), () -> {
+            DiameterMessage answer = pipeline.decide(received, ccr);
+            loop.execute(() -> {
+                pending--;
+                sent(answer);
+                connection.decided();
+            });
+        });
+    }
+
+    private void sent(DiameterMessage answer) {
+        connection.send(answer);
+        if (TrafficLog.enabled()) {
+            TrafficLog.info("Sent CCA response to {}", connection.remote());
+        }
+    }
+}
