@@ -23,7 +23,7 @@ import org.gyocs.core.OnlineCharging;
 import org.gyocs.core.GrantPolicy;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.gy.jdiameter.JDiameterGyNode;
-import org.gyocs.gy.mock.MockGyNode;
+import org.gyocs.gy.nio.MockGyNode;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeSettings;

@@ -21,7 +21,7 @@ import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.GrantPolicy;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.gy.jdiameter.JDiameterGyNode;
-import org.gyocs.gy.mock.MockGyNode;
+import org.gyocs.gy.nio.MockGyNode;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.TransportLimits;

@@ -1,4 +1,4 @@
-package org.gyocs.gy.mock;
+package org.gyocs.gy.nio;
 
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.node.TransportLimits;

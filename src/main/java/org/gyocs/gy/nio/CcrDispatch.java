@@ -1,4 +1,4 @@
-package org.gyocs.gy.mock;
+package org.gyocs.gy.nio;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;

@@ -1,4 +1,4 @@
-package org.gyocs.gy.mock;
+package org.gyocs.gy.nio;
 
 import static org.gyocs.testing.GyRequests.resultCode;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -1,4 +1,4 @@
-package org.gyocs.gy.mock;
+package org.gyocs.gy.nio;
 
 import java.net.InetAddress;
 

@@ -1,4 +1,4 @@
-package org.gyocs.gy.mock;
+package org.gyocs.gy.nio;
 
 import static org.gyocs.codec.AvpCodes.*;
 
