@@ -174,27 +174,28 @@ public final class GyDiameterApplication {
                 throw e;
             }
             OnlineCharging core = new OnlineCharging(charging, s, fresh);
-            NodeMetrics metrics = new NodeMetrics(new NodeMetrics.Sources(() -> statistics, this::openSessions,
-                    this::connectedPeers, () -> storeProblem().isEmpty(), () -> health().up()), version(),
-                    mock ? "mock" : "jdiameter");
-            GyPipeline pipeline = new GyPipeline(core, fresh, settings.originHost(), settings.realm(), metrics);
+            StoreWatch watch = StoreWatch.of(s, JdbcBalanceStore.embeddedDirectory(storeUrl).isEmpty(), answerDeadline);
+            // metrics only with the HTTP interface that shows them: nothing is measured for nobody
+            NodeMetrics metrics = !admin.enabled() ? null : new NodeMetrics(new NodeMetrics.Sources(() -> fresh,
+                    this::openSessions, this::connectedPeers, () -> watch.problem().isEmpty(), () -> health().up()),
+                    version(), mock ? "mock" : "jdiameter");
+            GyPipeline pipeline = metrics == null
+                    ? new GyPipeline(core, fresh, settings.originHost(), settings.realm())
+                    : new GyPipeline(core, fresh, settings.originHost(), settings.realm(), metrics);
             DiameterNode n = mock ? new MockGyNode(settings, pipeline) : new JDiameterGyNode(settings, pipeline);
             OperatorHttpServer web = null;
             try {
                 n.start();
-                if (admin.enabled()) {
+                if (metrics != null) {
                     web = startHttp(metrics);
                 }
             } catch (NodeStartException | RuntimeException e) {
-                n.stop();
-                core.close();
-                if (channel != null) {
-                    channel.close();
-                }
-                s.close();
+                // everything opened above is closed, whatever fails while closing it
+                closeAll(e, n::stop, watch::close, core::close, channel == null ? null : channel::close, s::close);
                 throw e;
             }
             adminChannel = channel;
+            storeWatch = watch;
             http = web;
             stopping = false;
             statistics = fresh;
@@ -211,6 +212,20 @@ public final class GyDiameterApplication {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 stop();
+            }
+        }
+    }
+
+    /** Runs each step (null: none), even after one fails; what fails is added to {@code first}. */
+    private static void closeAll(Exception first, Runnable... steps) {
+        for (Runnable step : steps) {
+            if (step == null) {
+                continue;
+            }
+            try {
+                step.run();
+            } catch (RuntimeException e) {
+                first.addSuppressed(e);
             }
         }
     }
@@ -333,7 +348,7 @@ public final class GyDiameterApplication {
         return node;
     }
 
-    /** The HTTP port of the operator's interface (useful after asking for port 0), or 0 without one. */
+    /** The HTTP port of the operator's interface while it runs, or 0 without one. */
     public synchronized int getAdminPort() {
         return http == null ? 0 : http.port();
     }
@@ -343,34 +358,7 @@ public final class GyDiameterApplication {
         return n == null ? 0 : n.peers().count();
     }
 
-    private static final long PROBE_FRESH_NANOS = 1_000_000_000L;
-    private java.util.Optional<String> lastProbe = java.util.Optional.empty();
-    private long lastProbeAt;
-
-    /**
-     * Why the store cannot change balances now, or empty: its recorded failure, or a shared
-     * database that does not answer. Probed at most once a second, however often health and
-     * metrics are read (a scrape and a load balancer's checks must not load PostgreSQL).
-     */
-    private java.util.Optional<String> storeProblem() {
-        JdbcBalanceStore s;
-        synchronized (this) {
-            s = store;
-        }
-        if (s == null) {
-            return java.util.Optional.of("no store open");
-        }
-        synchronized (probeLock) {
-            long now = System.nanoTime();
-            if (lastProbeAt == 0 || now - lastProbeAt > PROBE_FRESH_NANOS) {
-                lastProbe = s.probe(2);
-                lastProbeAt = System.nanoTime();
-            }
-            return lastProbe;
-        }
-    }
-
-    private final Object probeLock = new Object();
+    private StoreWatch storeWatch;
 
     /**
      * What GET /health answers: UP when the node listens and its store can change balances;
@@ -384,11 +372,14 @@ public final class GyDiameterApplication {
         if (n == null || stopping) {
             return HealthReport.down(failure != null ? "stopping: " + failure : "stopping");
         }
-        java.util.Optional<String> problem = storeProblem();
-        String why = failure != null ? failure : problem.orElse(null);
+        StoreWatch watch;
+        synchronized (this) {
+            watch = storeWatch;
+        }
+        String why = failure != null ? failure : watch == null ? "stopping" : watch.problem().orElse(null);
         return new HealthReport(why == null ? "UP" : "DOWN", why, mock ? "mock" : "jdiameter",
                 settings.originHost(), settings.realm(), n.port(), settings.tls() == null ? null : n.tlsPort(),
-                JdbcBalanceStore.describe(storeUrl), openSessions(), n.peers().count());
+                JdbcBalanceStore.describe(storeUrl).replaceFirst("[?;].*$", ""), openSessions(), n.peers().count());
     }
 
     /** This build's version (from the jar's manifest), or "dev" when run from classes. */
@@ -425,12 +416,24 @@ public final class GyDiameterApplication {
     /** Sends DPR to connected peers, stops every thread of the node and prints the statistics. Idempotent. */
     public void stop() {
         DiameterNode n;
+        CountDownLatch other = null;
         synchronized (this) {
             n = node;
             if (n == null) {
                 return;
             }
-            stopping = true; // GET /health says 503 while the node drains, before a load balancer's next probe
+            if (stopping) {
+                other = stopped; // another thread stops it (a signal and a store failure): wait for it
+            }
+            stopping = true; // GET /health says 503 from now on, while the node drains
+        }
+        if (other != null) {
+            try {
+                other.await(2, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return;
         }
         log.info("Stopping server...");
         n.stop();
@@ -443,13 +446,19 @@ public final class GyDiameterApplication {
         OnlineCharging core;
         JdbcBalanceStore s;
         AdminChannel admin;
+        StoreWatch watch;
         synchronized (this) {
             core = onlineCharging;
             s = store;
             admin = adminChannel;
+            watch = storeWatch;
             onlineCharging = null;
             store = null;
             adminChannel = null;
+            storeWatch = null;
+        }
+        if (watch != null) {
+            watch.close();
         }
         if (admin != null) {
             admin.close();
@@ -624,13 +633,13 @@ public final class GyDiameterApplication {
             return this;
         }
 
-        /** How long a request may wait for the balance store before it is answered 5012 (default 3 s). */
         /** The operator's HTTP interface (health, metrics, peers); none by default in the API, 8080 in bin/ocs.sh. */
         public Builder admin(AdminSettings v) {
             admin = Objects.requireNonNull(v);
             return this;
         }
 
+        /** How long a request may wait for the balance store before it is answered 5012 (default 3 s). */
         public Builder answerDeadline(java.time.Duration d) {
             this.answerDeadline = Objects.requireNonNull(d);
             return this;

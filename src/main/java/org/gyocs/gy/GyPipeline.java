@@ -6,6 +6,8 @@ import static org.gyocs.codec.AvpCodes.SESSION_ID;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongConsumer;
 
 import org.apache.logging.log4j.LogManager;
@@ -144,8 +146,32 @@ public final class GyPipeline {
      */
     public <A> A refuse(ReceivedCcr<A> r, long resultCode, String message, FailedAvp failed) {
         statistics.error();
-        log.warn("Refused CCR of session {} from {}: {} ({})", sessionIdOf(r), r.peer(), message, resultCode);
+        if (resultCode != ResultCode.TOO_BUSY) {
+            log.warn("Refused CCR of session {} from {}: {} ({})", sessionIdOf(r), r.peer(), message, resultCode);
+        } else {
+            busy(r, message);
+        }
         return sent(r, errorAnswer(r, resultCode, failed, message), null);
+    }
+
+    private static final long BUSY_LOG_NANOS = 1_000_000_000L;
+    private final AtomicLong busyLoggedAt = new AtomicLong(System.nanoTime() - 2 * BUSY_LOG_NANOS);
+    private final LongAdder busyNotLogged = new LongAdder();
+
+    /**
+     * 3004 comes in floods, when a peer sends faster than the node decides: one line a second,
+     * with how many more were refused, instead of a line per request on the event loop.
+     */
+    private void busy(ReceivedCcr<?> r, String message) {
+        long now = System.nanoTime();
+        long last = busyLoggedAt.get();
+        if (now - last < BUSY_LOG_NANOS || !busyLoggedAt.compareAndSet(last, now)) {
+            busyNotLogged.increment();
+            return;
+        }
+        long more = busyNotLogged.sumThenReset();
+        log.warn("Refused CCR of session {} from {}: {} (3004){}", sessionIdOf(r), r.peer(), message,
+                more == 0 ? "" : "; " + more + " more refused since the last such line");
     }
 
     /** 5012 DIAMETER_UNABLE_TO_COMPLY for a request this node failed to answer; logged and counted. */

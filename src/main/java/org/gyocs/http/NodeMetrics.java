@@ -79,7 +79,18 @@ public final class NodeMetrics implements LongConsumer {
         Info info = Info.builder().name("gyocs_build_info").help("The running gy-ocs: version and Diameter mode")
                 .labelNames("version", "mode").register(registry);
         info.setLabelValues(version, mode);
-        JvmMetrics.builder().register(registry);
+    }
+
+    /**
+     * The JVM's and the process's metrics, registered once per process: each registration adds
+     * listeners to the JVM that are never removed, and a node may be started many times.
+     */
+    private static final class Jvm {
+        static final PrometheusRegistry REGISTRY = new PrometheusRegistry();
+
+        static {
+            JvmMetrics.builder().register(REGISTRY);
+        }
     }
 
     private void counter(String name, String help, Supplier<Long> value) {
@@ -101,6 +112,7 @@ public final class NodeMetrics implements LongConsumer {
     public byte[] scrape() throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(16_384);
         writer.write(out, registry.scrape());
+        writer.write(out, Jvm.REGISTRY.scrape()); // the text format allows the two blocks one after the other
         return out.toByteArray();
     }
 

@@ -32,6 +32,13 @@ public final class OperatorHttpServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int THREADS = 4;
 
+    static {
+        // The JDK server waits for a request's headers without limit: four clients that open a
+        // connection and send nothing would hold every thread, /health included. Ten seconds to
+        // send a request (unless the JVM was told otherwise).
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxReqTime", "10");
+    }
+
     /** What the interface shows of the running node. */
     public interface Node {
         HealthReport health();

@@ -76,13 +76,12 @@ final class CreditControlHandler {
      * A CCR for a realm this node does not serve: read and refused by the pipeline (3003, or 5004
      * for an AVP that does not decode), before the stack, which would answer it outside the
      * statistics. Mock mode answers it alike.
+     *
+     * @return the refusal, or null when the request may go on to the stack after all
      */
     Answer realmNotServed(Request request) {
-        GyPipeline.Read<Answer> read = pipeline.read(new JDiameterCcr(request));
-        if (read.refusal() == null) {
-            throw new IllegalStateException("realm " + read.request().destinationRealm() + " is served here");
-        }
-        return read.refusal();
+        // null (the stack goes on) if the pipeline reads a realm served here after all
+        return pipeline.read(new JDiameterCcr(request)).refusal();
     }
 
     /** Whether the core holds this session open; once it has answered a CCR-T, it does not. */
@@ -101,6 +100,7 @@ final class CreditControlHandler {
         try {
             request = (Request) event.getMessage();
         } catch (InternalException e) {
+            pipeline.statistics().error();
             log.error("Cannot read the CCR of session {}: {}", session.getSessionId(), e.toString());
             return;
         }
@@ -129,10 +129,15 @@ final class CreditControlHandler {
 
     private void sendUnableToComply(ServerCCASession session, JDiameterCcr r, Throwable why) {
         Request request = r.request();
+        Answer counted = null;
         try {
+            counted = pipeline.unableToComply(r, why);
             // Not through the state machine: it is the state machine that may have failed.
-            session.getSessions().get(0).send(pipeline.unableToComply(r, why));
+            session.getSessions().get(0).send(counted);
         } catch (Exception e) {
+            if (counted != null) {
+                withdraw(counted);
+            }
             log.error("Cannot send 5012 for session {}: {}", request.getSessionId(), e.toString());
         }
         // A CCR-I or CCR-E left its new session IDLE, where no timer would ever release it.

@@ -60,6 +60,7 @@ final class CcrDispatch {
         if (m.applicationId() != CreditControlCore.CREDIT_CONTROL_APPLICATION_ID) {
             ctx.statistics().error();
             log.warn("CCR for application {} from {}: 3007", m.applicationId(), connection.remote());
+            ctx.statistics().answerSent(ResultCode.APPLICATION_UNSUPPORTED);
             connection.send(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
             return;
         }
