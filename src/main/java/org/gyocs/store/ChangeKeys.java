@@ -25,6 +25,8 @@ final class ChangeKeys {
      * a failover or a restart of this node within minutes; an hour covers both with room.
      */
     static final Duration RETENTION = Duration.ofHours(1);
+    /** How often every kind of store deletes the change keys past their retention. */
+    static final long PURGE_INTERVAL_NANOS = 60_000_000_000L;
 
     private ChangeKeys() {
     }

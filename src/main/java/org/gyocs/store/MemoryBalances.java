@@ -742,7 +742,7 @@ final class MemoryBalances implements AutoCloseable {
     /** Adds the synced deltas to the database, with the last batch they cover. On the journal thread. */
     private void writeBack() {
         lastWriteBack = System.nanoTime();
-        if (lastWriteBack - lastKeyPurge > KEY_PURGE_NANOS) {
+        if (lastWriteBack - lastKeyPurge > ChangeKeys.PURGE_INTERVAL_NANOS) {
             lastKeyPurge = lastWriteBack;
             JdbcBalanceStore.inTransaction(dataSource, tx -> ChangeKeys.purge(tx, Instant.now()));
         }
@@ -780,7 +780,6 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
-    private static final long KEY_PURGE_NANOS = 60_000_000_000L;
 
     /** Change keys into the database (MERGE: a replay may meet a key written already). */
     static void writeKeys(SqlTransaction tx, Map<String, Long> keys, Instant at) throws java.sql.SQLException {

@@ -76,7 +76,7 @@ class CrashRecoveryTest {
         try {
             node.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 100, 0, null, null)), false);
             assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1));
-            java.lang.reflect.Field f = JdbcBalanceStore.class.getDeclaredField("journal");
+            java.lang.reflect.Field f = EmbeddedBalanceStore.class.getDeclaredField("journal");
             f.setAccessible(true);
             ((AmountJournal) f.get(node)).close(); // as a disk that fails: the next write throws
             org.junit.jupiter.api.Assertions.assertThrows(StoreException.class, () -> node.debit(SUB, UnitType.UNITS, null, 1));

@@ -1,0 +1,115 @@
+package org.gyocs.store;
+
+import static org.gyocs.store.ChangeKeys.pair;
+import static org.gyocs.store.ChangeKeys.reservation;
+
+import java.nio.file.Path;
+import java.time.Instant;
+
+import javax.sql.DataSource;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.gyocs.core.UnitType;
+
+import com.zaxxer.hikari.HikariDataSource;
+
+/**
+ * The balance store as portable SQL (SqlRules): ocs-admin on an embedded file, H2 in memory for
+ * tests, and the base of the PostgreSQL store. Changes share commits (GroupCommit) and lock the
+ * buckets they read in one order, so concurrent reservations never grant more than a bucket holds.
+ */
+class SqlBalanceStore extends JdbcBalanceStore {
+    private static final Logger log = LogManager.getLogger(SqlBalanceStore.class);
+
+    /** Reservations, debits, credits and releases: many share one commit, durable on return. */
+    final GroupCommit changes;
+    private volatile long lastKeyPurge = System.nanoTime();
+
+    SqlBalanceStore(HikariDataSource dataSource, DataSource committerConnections, String description, int committers,
+                    boolean h2File, Path markCleanAtClose) {
+        this(dataSource, committerConnections, description, committers, h2File, markCleanAtClose, null);
+    }
+
+    /** @param batches runs a whole group commit at once (PostgreSQL's ocs_apply), or null for one change at a time */
+    SqlBalanceStore(HikariDataSource dataSource, DataSource committerConnections, String description, int committers,
+                    boolean h2File, Path markCleanAtClose, GroupCommit.BatchRunner batches) {
+        super(dataSource, description, h2File, markCleanAtClose);
+        this.changes = new GroupCommit(committerConnections, committers, "ocs-store", batches);
+    }
+
+    @Override
+    public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
+                               Instant expires, String changeKey) {
+        requireAmount("reservation", amount);
+        return reservation(changes.run(tx -> ChangeKeys.once(tx, changeKey,
+                t -> pair(SqlRules.reserveIn(t, subscriber, unit, ratingGroup, amount, key, expires)))));
+    }
+
+    @Override
+    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
+        requireAmount("usage", used);
+        return changes.run(tx -> ChangeKeys.once(tx, changeKey,
+                t -> new long[] {SqlRules.settleIn(t, subscriber, unit, ratingGroup, key, used), 0}))[0];
+    }
+
+    /**
+     * One change instead of two: the settlement and the next reservation in one transaction, so
+     * the caller waits for one commit.
+     */
+    @Override
+    public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
+                                       long amount, Instant expires, String changeKey) {
+        requireAmount("usage", used);
+        requireAmount("reservation", amount);
+        return reservation(changes.run(tx -> ChangeKeys.once(tx, changeKey, t -> {
+            SqlRules.settleIn(t, subscriber, unit, ratingGroup, key, used);
+            return pair(SqlRules.reserveIn(t, subscriber, unit, ratingGroup, amount, key, expires));
+        })));
+    }
+
+    @Override
+    public void release(String key) {
+        changes.run(tx -> {
+            SqlRules.releaseKey(tx, key);
+            return null;
+        });
+    }
+
+    @Override
+    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+        requireAmount("debit", amount);
+        return changes.run(tx -> ChangeKeys.once(tx, changeKey,
+                t -> new long[] {SqlRules.debitFree(t, subscriber, unit, ratingGroup, amount), 0}))[0];
+    }
+
+    @Override
+    public long available(String subscriber, UnitType unit, Long ratingGroup) {
+        return inTransaction(tx -> SqlRules.available(tx, subscriber, unit, ratingGroup));
+    }
+
+    @Override
+    public int releaseExpired(Instant now) {
+        if (System.nanoTime() - lastKeyPurge > ChangeKeys.PURGE_INTERVAL_NANOS) {
+            lastKeyPurge = System.nanoTime();
+            int forgotten = inTransaction(tx -> ChangeKeys.purge(tx, now));
+            log.debug("Forgot {} change keys past their retention", forgotten);
+        }
+        return inTransaction(tx -> SqlRules.releaseExpired(tx, now));
+    }
+
+    @Override
+    <T> T commit(GroupCommit.Work<T> work) {
+        return changes.run(work);
+    }
+
+    @Override
+    void closeCharging() {
+        changes.close();
+    }
+
+    @Override
+    public void answerDeadline(java.time.Duration d) {
+        changes.deadline(d);
+    }
+}
