@@ -238,7 +238,7 @@ final class AmountJournal implements AutoCloseable {
                     continue;
                 }
                 last = Math.max(last, r[0]);
-                if (r[1] == MemoryBalances.KEY_HIGH && i + 2 < records.size()) {
+                if (r[1] == Ledger.KEY_HIGH && i + 2 < records.size()) {
                     // a debit's change key: kept with the debit (BalanceStore#recordedChange)
                     keys.put(ChangeKeys.hex(r[2], records.get(i + 1)[2]), records.get(i + 2)[2]);
                     i += 2;

@@ -1,6 +1,5 @@
 package org.gyocs.store;
 
-import static org.gyocs.store.ChangeKeys.pair;
 import static org.gyocs.store.ChangeKeys.reservation;
 
 import java.io.IOException;
@@ -10,11 +9,9 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -52,8 +49,8 @@ import org.gyocs.core.UnitType;
  * <li>Holds (reservations) live only here: they end with the node, as the sessions do.</li>
  * <li>One node per embedded file (the journal's lock), so nothing else charges these balances.</li>
  * </ul>
- * Each subscriber's buckets are changed under that subscriber's lock, in the same order and with
- * the same rules as the SQL stores (JdbcBalanceStore), which the same contract tests check.
+ * The balances and their rules are the {@link Ledger}; this class makes its changes durable and
+ * keeps the database in step.
  */
 final class MemoryBalances implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(MemoryBalances.class);
@@ -61,118 +58,9 @@ final class MemoryBalances implements AutoCloseable {
     static final long WRITE_BACK_NANOS = 1_000_000_000L;
     private static final long IDLE_WAIT_NANOS = 250_000_000L;
 
-    /** A bucket as the node charges it; its unit, rating group and expiry never change. */
-    private static final class Slot {
-        final long id;
-        final Account account;
-        final UnitType unit;
-        final Long ratingGroup;
-        final Instant expires;
-        long amount;
-        long reserved;
-        /** Amount changes made here that the database does not have yet. */
-        long unwritten;
-
-        Slot(long id, Account account, UnitType unit, Long ratingGroup, Instant expires, long amount) {
-            this.id = id;
-            this.account = account;
-            this.unit = unit;
-            this.ratingGroup = ratingGroup;
-            this.expires = expires;
-            this.amount = amount;
-        }
-
-        boolean serves(UnitType u, Long rg, Instant now) {
-            return unit == u && (rg == null || ratingGroup == null || ratingGroup.equals(rg))
-                    && (expires == null || expires.isAfter(now));
-        }
-    }
-
-    /** A subscriber's buckets; its monitor guards them and their slots. */
-    private static final class Account {
-        List<Slot> buckets = List.of();
-        /**
-         * The change keys of this subscriber's last changes and their results (made on first
-         * use): a request sent again (after a 5012, or a retransmission racing its original)
-         * targets the same subscriber, so its key is found here, under the lock the change takes.
-         */
-        String[] recentKeys;
-        long[][] recentResults;
-        int nextRecent;
-
-        long[] recent(String changeKey) {
-            if (recentKeys != null) {
-                for (int i = 0; i < recentKeys.length; i++) {
-                    if (changeKey.equals(recentKeys[i])) {
-                        return recentResults[i];
-                    }
-                }
-            }
-            return null;
-        }
-
-        void remember(String changeKey, long[] result) {
-            if (recentKeys == null) {
-                recentKeys = new String[RECENT_KEYS];
-                recentResults = new long[RECENT_KEYS][];
-            }
-            recentKeys[nextRecent] = changeKey;
-            recentResults[nextRecent] = result;
-            nextRecent = (nextRecent + 1) % RECENT_KEYS;
-        }
-    }
-
-    /** Change keys remembered per subscriber: its last changes, of all its sessions and events. */
-    static final int RECENT_KEYS = 8;
-
-    private record Hold(Slot bucket, long amount) {
-    }
-
-    /** What one reservation key holds, on one account. */
-    private record Held(Account account, Instant expires, List<Hold> holds) {
-    }
-
-    /**
-     * The amount changes of one request, appended to the journal together: (bucket id, delta)
-     * pairs, and the change key of a debit as three pairs whose ids are KEY_HIGH, KEY_LOW and
-     * KEY_RESULT (bucket ids are positive; a journal read by an older node applies them to no
-     * bucket).
-     */
-    private static final class Changes {
-        long[] pairs = new long[4];
-        int length;
-
-        void add(Slot s, long delta) {
-            s.amount += delta;
-            s.unwritten += delta;
-            put(s.id, delta);
-        }
-
-        void key(long[] digest, long result) {
-            put(KEY_HIGH, digest[0]);
-            put(KEY_LOW, digest[1]);
-            put(KEY_RESULT, result);
-        }
-
-        private void put(long id, long value) {
-            if (length == pairs.length) {
-                pairs = Arrays.copyOf(pairs, length * 2);
-            }
-            pairs[length++] = id;
-            pairs[length++] = value;
-        }
-    }
-
-    /** Journal record ids of a change key (see Changes). */
-    static final long KEY_HIGH = -1;
-    static final long KEY_LOW = -2;
-    static final long KEY_RESULT = -3;
-
     private final DataSource dataSource;
     private final AmountJournal journal;
-    private final Map<String, Account> accounts = new ConcurrentHashMap<>();
-    private volatile Map<Long, Slot> slots = Map.of();
-    private final Map<String, Held> held = new ConcurrentHashMap<>();
+    private final Ledger ledger = new Ledger();
 
     // the journal's queue: guarded by lock
     private final ReentrantLock lock = new ReentrantLock();
@@ -225,230 +113,52 @@ final class MemoryBalances implements AutoCloseable {
 
     Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key, Instant expires,
                         String changeKey) {
-        return reservation(change(subscriber, key, changeKey, ZERO,
-                (a, c) -> pair(reserveIn(a, unit, ratingGroup, amount, key, expires))));
+        ready();
+        return reservation(durable(ledger.reserve(subscriber, unit, ratingGroup, amount, key, expires, changeKey,
+                this::append)));
     }
 
     long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
-        return change(subscriber, key, changeKey, ZERO,
-                (a, c) -> new long[] {settleIn(a, unit, ratingGroup, key, used, c), 0})[0];
+        ready();
+        return durable(ledger.settle(subscriber, unit, ratingGroup, key, used, changeKey, this::append))[0];
     }
 
     Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
                                  long amount, Instant expires, String changeKey) {
-        return reservation(change(subscriber, key, changeKey, ZERO, (a, c) -> {
-            settleIn(a, unit, ratingGroup, key, used, c);
-            return pair(reserveIn(a, unit, ratingGroup, amount, key, expires));
-        }));
+        ready();
+        return reservation(durable(ledger.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires,
+                changeKey, this::append)));
     }
-
-    private static final long[] ZERO = {0, 0};
 
     void release(String key) {
         ready();
-        Held h = held.get(key);
-        if (h != null) {
-            synchronized (h.account()) {
-                unreserve(key, h);
-            }
-        }
+        ledger.release(key);
     }
 
-    /**
-     * A debit. Its change key is also journalled with its amounts, and so written back to the
-     * database: an event's retransmission may come after a restart (a session's may not: the
-     * session is gone, and the request gets 5002).
-     */
     long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
-        return change(subscriber, null, changeKey, ZERO, true,
-                (a, c) -> new long[] {debitFreeIn(a, unit, ratingGroup, amount, c), 0})[0];
+        ready();
+        return durable(ledger.debit(subscriber, unit, ratingGroup, amount, changeKey, this::append))[0];
     }
 
     /** The result of a change of this subscriber under this change key that this node made recently, or null. */
     Long recordedChange(String subscriber, String changeKey) {
-        Account a = accounts.get(subscriber);
-        if (a == null) {
-            return null;
-        }
-        synchronized (a) {
-            long[] r = a.recent(changeKey);
-            return r == null ? null : r[0];
-        }
+        return ledger.recordedChange(subscriber, changeKey);
     }
 
     long available(String subscriber, UnitType unit, Long ratingGroup) {
         ready();
-        Account a = accounts.get(subscriber);
-        if (a == null) {
-            return 0;
-        }
-        synchronized (a) {
-            long free = 0;
-            for (Slot b : candidates(a, unit, ratingGroup)) {
-                free += b.amount - b.reserved;
-            }
-            return free;
-        }
+        return ledger.available(subscriber, unit, ratingGroup);
     }
 
     int releaseExpired(Instant now) {
         ready();
-        int released = 0;
-        for (Map.Entry<String, Held> e : held.entrySet()) {
-            Held h = e.getValue();
-            if (h.expires().isBefore(now)) {
-                synchronized (h.account()) {
-                    if (unreserve(e.getKey(), h)) {
-                        released++;
-                    }
-                }
-            }
-        }
-        return released;
+        return ledger.releaseExpired(now);
     }
 
-    /** What a request does to one subscriber's buckets, under its lock; amount changes go to c. */
-    @FunctionalInterface
-    private interface Change<T> {
-        T apply(Account a, Changes c);
-    }
-
-    /**
-     * Runs a change on the subscriber's account (or answers {@code none} when it has no
-     * buckets), appends its amount changes to the journal under the account's lock and returns
-     * once they are synced. A key held on another account, only by mistake, is released first:
-     * its hold is never left behind, and usage is then debited from what is free.
-     */
-    private long[] change(String subscriber, String key, String changeKey, long[] none, Change<long[]> work) {
-        return change(subscriber, key, changeKey, none, false, work);
-    }
-
-    private long[] change(String subscriber, String key, String changeKey, long[] none, boolean journalKey,
-                          Change<long[]> work) {
-        ready();
-        Account a = accounts.get(subscriber);
-        Held before = key == null ? null : held.get(key);
-        if (before != null && before.account() != a) {
-            release(key);
-        }
-        if (a == null) {
-            return none;
-        }
-        Changes c = new Changes();
-        long[] result;
-        long batch;
-        synchronized (a) {
-            // the same change again (a request answered 5012 at its deadline and sent again, a
-            // retransmission racing its original): its first result, nothing changed. Checked and
-            // recorded under the account's lock, where a change of this subscriber is made.
-            long[] earlier = changeKey == null ? null : a.recent(changeKey);
-            if (earlier != null) {
-                return earlier;
-            }
-            result = work.apply(a, c);
-            if (changeKey != null) {
-                a.remember(changeKey, result);
-                if (journalKey && c.length > 0) {
-                    c.key(ChangeKeys.digest(changeKey), result[0]); // journalled with its amounts: it survives with them
-                }
-            }
-            batch = append(c);
-        }
-        awaitDurable(batch);
-        return result;
-    }
-
-    /** The same rules as JdbcBalanceStore.reserveIn; the caller holds the account's lock. */
-    private Reservation reserveIn(Account a, UnitType unit, Long ratingGroup, long amount, String key,
-                                  Instant expires) {
-        long need = amount;
-        long available = 0;
-        List<Hold> taken = new ArrayList<>(1);
-        for (Slot b : candidates(a, unit, ratingGroup)) {
-            long free = b.amount - b.reserved;
-            long take = Math.min(free, need);
-            if (take > 0) {
-                b.reserved += take;
-                taken.add(new Hold(b, take));
-                need -= take;
-            }
-            available += free - Math.max(0, take);
-        }
-        if (!taken.isEmpty()) {
-            Held before = held.get(key);
-            if (before != null) { // a second reservation under a live key adds to it
-                taken.addAll(before.holds());
-                taken.sort(Comparator.comparingLong(h -> h.bucket().id));
-            }
-            held.put(key, new Held(a, expires, List.copyOf(taken)));
-        }
-        return new Reservation(amount - need, available);
-    }
-
-    /** The same rules as JdbcBalanceStore.settleIn; the caller holds the account's lock. */
-    private long settleIn(Account a, UnitType unit, Long ratingGroup, String key, long used, Changes c) {
-        long left = used;
-        long debited = 0;
-        Held h = held.get(key);
-        if (h != null && h.account() == a && held.remove(key, h)) {
-            for (Hold hold : h.holds()) { // in bucket id order
-                long d = Math.min(left, hold.amount());
-                hold.bucket().reserved -= hold.amount();
-                if (d != 0) {
-                    c.add(hold.bucket(), -d);
-                }
-                left -= d;
-                debited += d;
-            }
-        }
-        if (left > 0) {
-            debited += debitFreeIn(a, unit, ratingGroup, left, c);
-        }
-        return debited;
-    }
-
-    private long debitFreeIn(Account a, UnitType unit, Long ratingGroup, long amount, Changes c) {
-        long left = amount;
-        for (Slot b : candidates(a, unit, ratingGroup)) {
-            long d = Math.min(left, b.amount - b.reserved);
-            if (d > 0) {
-                c.add(b, -d);
-                left -= d;
-            }
-        }
-        return amount - left;
-    }
-
-    /** Releases a key's hold if it is still this one; the caller holds its account's lock. */
-    private boolean unreserve(String key, Held h) {
-        if (!held.remove(key, h)) {
-            return false;
-        }
-        for (Hold hold : h.holds()) {
-            hold.bucket().reserved -= hold.amount();
-        }
-        return true;
-    }
-
-    /**
-     * The buckets a request may use, in the order they are used: for a rating group its own
-     * before the generic ones; without one (Open5GS), generic ones first; then the soonest
-     * expiry, then the oldest (JdbcBalanceStore.lockBuckets).
-     */
-    private static List<Slot> candidates(Account a, UnitType unit, Long ratingGroup) {
-        Instant now = Instant.now();
-        List<Slot> out = new ArrayList<>(a.buckets.size());
-        for (Slot b : a.buckets) {
-            if (b.serves(unit, ratingGroup, now)) {
-                out.add(b);
-            }
-        }
-        if (out.size() > 1) {
-            out.sort(Comparator.<Slot>comparingInt(b -> (ratingGroup == null) == (b.ratingGroup == null) ? 0 : 1)
-                    .thenComparing(b -> b.expires, Comparator.nullsLast(Comparator.naturalOrder()))
-                    .thenComparingLong(b -> b.id));
-        }
-        return out;
+    /** A change's result once the journal batch holding its amounts is synced. */
+    private long[] durable(Ledger.Outcome o) {
+        awaitDurable(o.batch());
+        return o.result();
     }
 
     // ------------------------------------------------------------------ administration
@@ -459,13 +169,7 @@ final class MemoryBalances implements AutoCloseable {
      */
     Bucket current(Bucket inDatabase) {
         ready();
-        Slot s = slots.get(inDatabase.id());
-        if (s == null) {
-            return inDatabase;
-        }
-        synchronized (s.account) {
-            return new Bucket(s.id, inDatabase.subscriber(), s.unit, s.amount, s.reserved, s.ratingGroup, s.expires);
-        }
+        return ledger.current(inDatabase);
     }
 
     /** Reloads the buckets and returns once done (the database's subscribers or balances changed). */
@@ -513,21 +217,18 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
-    /** Queues a request's amount changes; @return the batch to wait for, 0 when none. Under the account's lock. */
-    private long append(Changes c) {
-        if (c.length == 0) {
-            return 0;
-        }
+    /** Queues a change's amount changes; @return the batch to wait for. Under the subscriber's lock (Ledger). */
+    private long append(long[] pairs, int length) {
         lock.lock();
         try {
             if (failure != null || closing) {
                 throw new StoreException(failure != null ? failure : "The balance store is closed");
             }
-            if (pendingLength + c.length > pending.length) {
-                pending = Arrays.copyOf(pending, Math.max(pending.length * 2, pendingLength + c.length));
+            if (pendingLength + length > pending.length) {
+                pending = Arrays.copyOf(pending, Math.max(pending.length * 2, pendingLength + length));
             }
-            System.arraycopy(c.pairs, 0, pending, pendingLength, c.length);
-            pendingLength += c.length;
+            System.arraycopy(pairs, 0, pending, pendingLength, length);
+            pendingLength += length;
             work.signal();
             return pendingBatch;
         } finally {
@@ -649,7 +350,7 @@ final class MemoryBalances implements AutoCloseable {
                     return;
                 }
                 for (int i = 0; i < length; i += 2) {
-                    if (records[i] == KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
+                    if (records[i] == Ledger.KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
                         syncedKeys.put(ChangeKeys.hex(records[i + 1], records[i + 3]), records[i + 5]);
                         i += 4;
                     } else {
@@ -769,15 +470,7 @@ final class MemoryBalances implements AutoCloseable {
         writeBackFailingSince = 0;
         syncedDeltas = new HashMap<>();
         syncedKeys = new HashMap<>();
-        Map<Long, Slot> bySlot = slots;
-        for (Map.Entry<Long, Long> e : deltas.entrySet()) {
-            Slot s = bySlot.get(e.getKey());
-            if (s != null) {
-                synchronized (s.account) {
-                    s.unwritten -= e.getValue();
-                }
-            }
-        }
+        ledger.written(deltas);
     }
 
 
@@ -814,51 +507,22 @@ final class MemoryBalances implements AutoCloseable {
      * database's amount plus what it has not written back; new buckets join, deleted ones leave.
      */
     private void reload() {
-        List<Object[]> rows = JdbcBalanceStore.inTransaction(dataSource, tx -> {
-            List<Object[]> out = new ArrayList<>();
+        List<Ledger.Row> rows = JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            List<Ledger.Row> out = new ArrayList<>();
             try (ResultSet rs = tx.prepare("SELECT id, subscriber_id, unit, rating_group, amount, expires_at FROM bucket")
                     .executeQuery()) {
                 while (rs.next()) {
                     long rg = rs.getLong(4);
                     Long ratingGroup = rs.wasNull() ? null : rg;
                     Timestamp t = rs.getTimestamp(6);
-                    out.add(new Object[] {rs.getLong(1), rs.getString(2), Bucket.unitOf(rs.getString(3)), ratingGroup,
-                            rs.getLong(5), t == null ? null : t.toInstant()});
+                    out.add(new Ledger.Row(rs.getLong(1), rs.getString(2), Bucket.unitOf(rs.getString(3)), ratingGroup,
+                            rs.getLong(5), t == null ? null : t.toInstant()));
                 }
             }
             return out;
         });
-        Map<Long, Slot> before = slots;
-        Map<Long, Slot> now = new HashMap<>(rows.size() * 2);
-        Map<Account, List<Slot>> buckets = new HashMap<>();
-        for (Object[] r : rows) {
-            long id = (Long) r[0];
-            String subscriber = (String) r[1];
-            long amount = (Long) r[4];
-            Account a = accounts.computeIfAbsent(subscriber, k -> new Account());
-            Slot s = before.get(id);
-            if (s != null && s.account == a) {
-                synchronized (a) {
-                    s.amount = amount + s.unwritten;
-                }
-            } else {
-                s = new Slot(id, a, (UnitType) r[2], (Long) r[3], (Instant) r[5], amount);
-            }
-            now.put(id, s);
-            buckets.computeIfAbsent(a, k -> new ArrayList<>()).add(s);
-        }
-        for (Map.Entry<String, Account> e : accounts.entrySet()) {
-            Account a = e.getValue();
-            List<Slot> mine = buckets.get(a);
-            synchronized (a) {
-                a.buckets = mine == null ? List.of() : List.copyOf(mine);
-            }
-            if (mine == null) {
-                accounts.remove(e.getKey(), a);
-            }
-        }
-        slots = now;
-        log.debug("Balances in memory: {} buckets of {} subscribers", now.size(), accounts.size());
+        ledger.load(rows);
+        log.debug("Balances in memory: {}", ledger.size());
     }
 
     /** Writes back what is synced, checkpoints the database and stops the journal thread. */

@@ -1,0 +1,138 @@
+package org.gyocs.store;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.gyocs.core.BalanceStore.Reservation;
+import org.gyocs.core.UnitType;
+import org.junit.jupiter.api.Test;
+
+/** The embedded node's ledger rules, in memory alone: no database, no file. */
+class LedgerTest {
+    private static final String SUB = "491700000001";
+    private static final Instant LATER = Instant.now().plusSeconds(3600);
+
+    /** A journal that keeps what it is given: (bucket id, delta) pairs, one batch per change. */
+    private final List<long[]> appended = new ArrayList<>();
+    private final Ledger.Journal journal = (pairs, length) -> {
+        appended.add(java.util.Arrays.copyOf(pairs, length));
+        return appended.size();
+    };
+
+    private static Ledger.Row row(long id, UnitType unit, Long ratingGroup, long amount, Instant expires) {
+        return new Ledger.Row(id, SUB, unit, ratingGroup, amount, expires);
+    }
+
+    private static Reservation reservation(Ledger.Outcome o) {
+        return ChangeKeys.reservation(o.result());
+    }
+
+    @Test
+    void aRatingGroupUsesItsOwnBucketsFirstThenTheSoonestExpiringGenericOnes() {
+        Ledger l = new Ledger();
+        l.load(List.of(row(1, UnitType.OCTETS, null, 100, null), row(2, UnitType.OCTETS, null, 100, LATER),
+                row(3, UnitType.OCTETS, 10L, 50, null), row(4, UnitType.OCTETS, null, 100, Instant.now().minusSeconds(1)),
+                row(5, UnitType.SECONDS, 10L, 1000, null)));
+        Reservation r = reservation(l.reserve(SUB, UnitType.OCTETS, 10L, 120, "k1", LATER, null, journal));
+        assertEquals(120, r.reserved());
+        assertEquals(130, r.availableAfter(), "the expired bucket and the seconds are not counted");
+        assertEquals(0, l.available(SUB, UnitType.OCTETS, 10L) - 130);
+        assertEquals(List.of(), appended, "a reservation changes no amount: nothing to journal");
+        // RG 10's own 50 first, then the generic bucket that expires (2), then the one that does not (1)
+        assertEquals(50, l.current(bucket(3)).reserved());
+        assertEquals(70, l.current(bucket(2)).reserved());
+        assertEquals(0, l.current(bucket(1)).reserved());
+        assertEquals(0, l.current(bucket(4)).reserved());
+    }
+
+    @Test
+    void withoutARatingGroupTheGenericBucketsComeFirst() {
+        Ledger l = new Ledger();
+        l.load(List.of(row(1, UnitType.OCTETS, 10L, 100, null), row(2, UnitType.OCTETS, null, 100, null)));
+        assertEquals(100, reservation(l.reserve(SUB, UnitType.OCTETS, null, 100, "k", LATER, null, journal)).reserved());
+        assertEquals(100, l.current(bucket(2)).reserved());
+        assertEquals(0, l.current(bucket(1)).reserved());
+    }
+
+    @Test
+    void settlingDebitsTheHoldThenWhatIsFreeAndNeverBelowZero() {
+        Ledger l = new Ledger();
+        l.load(List.of(row(1, UnitType.OCTETS, null, 100, null)));
+        l.reserve(SUB, UnitType.OCTETS, null, 40, "k", LATER, null, journal);
+        Ledger.Outcome o = l.settle(SUB, UnitType.OCTETS, null, "k", 150, null, journal);
+        assertEquals(100, o.result()[0], "40 held, 60 free: 100 debited of the 150 used");
+        assertEquals(1, o.batch());
+        assertArrayEquals(new long[] {1, -40, 1, -60}, appended.get(0), "(bucket, delta) pairs, in order");
+        Bucket b = l.current(bucket(1));
+        assertEquals(0, b.amount());
+        assertEquals(0, b.reserved());
+    }
+
+    @Test
+    void theSameChangeKeyAnswersItsFirstResultAndChangesNothingAgain() {
+        Ledger l = new Ledger();
+        l.load(List.of(row(1, UnitType.UNITS, null, 10, null)));
+        Ledger.Outcome first = l.debit(SUB, UnitType.UNITS, null, 3, "change-1", journal);
+        Ledger.Outcome again = l.debit(SUB, UnitType.UNITS, null, 3, "change-1", journal);
+        assertEquals(3, first.result()[0]);
+        assertEquals(3, again.result()[0]);
+        assertEquals(0, again.batch(), "nothing to wait for");
+        assertEquals(1, appended.size());
+        assertEquals(7, l.current(bucket(1)).amount());
+        assertEquals(3L, l.recordedChange(SUB, "change-1"));
+        assertNull(l.recordedChange(SUB, "change-2"));
+        // a debit journals its change key with its amounts: it survives a restart with them
+        long[] pairs = appended.get(0);
+        assertEquals(8, pairs.length);
+        assertEquals(Ledger.KEY_HIGH, pairs[2]);
+        assertEquals(Ledger.KEY_LOW, pairs[4]);
+        assertEquals(Ledger.KEY_RESULT, pairs[6]);
+        assertEquals(3, pairs[7]);
+    }
+
+    @Test
+    void onlyExpiredHoldsAreReleased() {
+        Ledger l = new Ledger();
+        l.load(List.of(row(1, UnitType.SECONDS, null, 100, null)));
+        l.reserve(SUB, UnitType.SECONDS, null, 30, "old", Instant.now().minusSeconds(1), null, journal);
+        l.reserve(SUB, UnitType.SECONDS, null, 20, "live", LATER, null, journal);
+        assertEquals(1, l.releaseExpired(Instant.now()));
+        assertEquals(20, l.current(bucket(1)).reserved());
+        l.release("live");
+        assertEquals(0, l.current(bucket(1)).reserved());
+        assertEquals(0, l.releaseExpired(Instant.now()));
+    }
+
+    /** A reload keeps the holds, and adds to the database's amount what has not been written back. */
+    @Test
+    void loadingAgainKeepsHoldsAndWhatTheDatabaseLacks() {
+        Ledger l = new Ledger();
+        l.load(List.of(row(1, UnitType.OCTETS, null, 100, null)));
+        l.reserve(SUB, UnitType.OCTETS, null, 10, "k", LATER, null, journal);
+        l.debit(SUB, UnitType.OCTETS, null, 30, null, journal);
+        // ocs-admin added a bucket: the database still has 100 in bucket 1
+        l.load(List.of(row(1, UnitType.OCTETS, null, 100, null), row(2, UnitType.OCTETS, null, 5, null)));
+        assertEquals(70, l.current(bucket(1)).amount());
+        assertEquals(10, l.current(bucket(1)).reserved());
+        assertEquals(65, l.available(SUB, UnitType.OCTETS, null));
+        // written back: the database has 70, nothing is unwritten any more
+        l.written(Map.of(1L, -30L));
+        l.load(List.of(row(1, UnitType.OCTETS, null, 70, null)));
+        assertEquals(70, l.current(bucket(1)).amount());
+        assertEquals(60, l.available(SUB, UnitType.OCTETS, null), "bucket 2 deleted, the hold kept");
+        // a subscriber with no bucket left is gone
+        l.load(List.of());
+        assertEquals(0, l.available(SUB, UnitType.OCTETS, null));
+        assertEquals(0, reservation(l.reserve(SUB, UnitType.OCTETS, null, 1, "k2", LATER, null, journal)).reserved());
+    }
+
+    private static Bucket bucket(long id) {
+        return new Bucket(id, SUB, UnitType.OCTETS, -1, -1, null, null);
+    }
+}
