@@ -194,8 +194,8 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         if (base != null) {
             PrivateDirectory.secure(base);
         }
+        JdbcBalanceStore store = null;
         try {
-            JdbcBalanceStore store;
             if (journal != null) {
                 store = new EmbeddedBalanceStore(ds, redact(jdbcUrl), journal, closesCleanly ? base : null);
             } else if (postgres) {
@@ -207,10 +207,14 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
             store.startWatching();
             return store;
         } catch (RuntimeException e) {
-            if (journal != null) {
-                journal.close();
+            if (store != null) {
+                store.close(); // its threads too (the embedded store's journal thread); closes pool and journal
+            } else {
+                if (journal != null) {
+                    journal.close();
+                }
+                ds.close();
             }
-            ds.close();
             throw new StoreException("Cannot read the balances of " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
     }

@@ -20,7 +20,7 @@ import com.zaxxer.hikari.HikariDataSource;
  * buckets they read in one order, so concurrent reservations never grant more than a bucket holds.
  */
 class SqlBalanceStore extends JdbcBalanceStore {
-    private static final Logger log = LogManager.getLogger(SqlBalanceStore.class);
+    private static final Logger log = LogManager.getLogger(JdbcBalanceStore.class); // the store's logger, whatever its kind
 
     /** Reservations, debits, credits and releases: many share one commit, durable on return. */
     final GroupCommit changes;
