@@ -163,7 +163,13 @@ public final class GyDiameterApplication {
             ListeningPorts.checkBindable(settings.bindAddress(), settings.port());
             admin.check();
             if (admin.enabled()) {
-                ListeningPorts.checkBindable(admin.bindAddress(), admin.port());
+                try {
+                    ListeningPorts.checkBindable(admin.bindAddress(), admin.port());
+                } catch (NodeStartException e) {
+                    throw new NodeStartException("The operator's HTTP interface: " + e.getMessage()
+                            + "; choose another port with --admin-port (or admin-port in config/ocs.properties), "
+                            + "0 for none", e);
+                }
             }
             JdbcBalanceStore s = openStore();
             AdminChannel channel;

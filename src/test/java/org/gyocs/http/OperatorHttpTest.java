@@ -168,6 +168,7 @@ class OperatorHttpTest {
                     new AdminSettings("127.0.0.1", taken.getLocalPort(), null));
             NodeStartException e = assertThrows(NodeStartException.class, () -> app.start(false));
             assertTrue(e.getMessage().contains(String.valueOf(taken.getLocalPort())), e.getMessage());
+            assertTrue(e.getMessage().contains("--admin-port"), "says how to choose another: " + e.getMessage());
             assertEquals(false, app.isRunning());
         }
     }
