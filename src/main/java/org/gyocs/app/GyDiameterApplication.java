@@ -12,6 +12,8 @@ import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
 import org.gyocs.admin.AdminChannel;
+import org.gyocs.core.SessionView;
+import org.gyocs.core.UnitType;
 import org.gyocs.gy.GyPipeline;
 import org.gyocs.http.HealthReport;
 import org.gyocs.http.NodeMetrics;
@@ -340,14 +342,51 @@ public final class GyDiameterApplication {
                     DiameterNode n = currentNode();
                     return n == null ? List.of() : n.peers().list();
                 }
+
+                @Override
+                public List<SessionView> sessions(String subscriber, int limit) {
+                    OnlineCharging core = charging();
+                    return core == null ? List.of() : core.sessions(subscriber, limit);
+                }
+
+                @Override
+                public java.util.Optional<SessionView> session(String sessionId) {
+                    OnlineCharging core = charging();
+                    return core == null ? java.util.Optional.empty() : core.session(sessionId);
+                }
+
+                @Override
+                public SubscriberAdmin admin() {
+                    SubscriberAdmin a = subscriberAdmin();
+                    if (a == null) {
+                        throw new IllegalStateException("the node is stopping");
+                    }
+                    return a;
+                }
+
+                @Override
+                public void topUp(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+                    JdbcBalanceStore s;
+                    synchronized (GyDiameterApplication.this) {
+                        s = store;
+                    }
+                    if (s == null) {
+                        throw new IllegalStateException("the node is stopping");
+                    }
+                    s.credit(subscriber, unit, ratingGroup, amount);
+                }
             });
-            log.info("Operator's HTTP interface on http://{}:{}/ (health, metrics, peers){}", admin.bindAddress(),
+            log.info("Operator's HTTP interface on http://{}:{}/ (health, metrics, peers, sessions, subscribers){}", admin.bindAddress(),
                     web.port(), admin.token() == null ? "" : ", bearer token required");
             return web;
         } catch (IOException | RuntimeException e) {
             throw new NodeStartException("Cannot open the operator's HTTP interface on " + admin.bindAddress() + ":"
                     + admin.port() + ": " + e.getMessage(), e);
         }
+    }
+
+    private synchronized OnlineCharging charging() {
+        return onlineCharging;
     }
 
     private synchronized DiameterNode currentNode() {
@@ -639,7 +678,7 @@ public final class GyDiameterApplication {
             return this;
         }
 
-        /** The operator's HTTP interface (health, metrics, peers); none by default in the API, 8080 in bin/ocs.sh. */
+        /** The operator's HTTP interface (health, metrics, peers, sessions, subscribers); none by default in the API, 8080 in bin/ocs.sh. */
         public Builder admin(AdminSettings v) {
             admin = Objects.requireNonNull(v);
             return this;

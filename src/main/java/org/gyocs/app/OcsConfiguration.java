@@ -68,7 +68,7 @@ public final class OcsConfiguration {
             new Setting("store-password", "", "balance store password (visible to local users on a command line: "
                     + "prefer store-password-file or the environment variable GYOCS_STORE_PASSWORD)"),
             new Setting("store-password-file", "", "file holding the balance store password (mode 0600 or 0400)"),
-            new Setting("admin-port", "8080", "HTTP port of the operator's interface (GET /health, /metrics, /peers); "
+            new Setting("admin-port", "8080", "HTTP port of the operator's interface (health, metrics, peers, sessions, subscribers); "
                     + "0: none"),
             new Setting("admin-ip", "127.0.0.1", "address the operator's interface listens on; beyond loopback "
                     + "it needs admin-token-file"),

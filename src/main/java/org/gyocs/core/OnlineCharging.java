@@ -82,6 +82,58 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         return sessions.size();
     }
 
+    /**
+     * The open sessions, of one subscriber or all ({@code subscriber} null), at most {@code limit},
+     * for the operator (GET /sessions). Each is read under its own lock: a consistent view of it.
+     */
+    public java.util.List<SessionView> sessions(String subscriber, int limit) {
+        java.util.List<SessionView> out = new java.util.ArrayList<>();
+        for (ChargingSession s : sessions.values()) {
+            if (out.size() >= limit) {
+                break;
+            }
+            if (subscriber == null || subscriber.equals(s.subscriber)) {
+                SessionView v = view(s);
+                if (v != null) {
+                    out.add(v);
+                }
+            }
+        }
+        out.sort(java.util.Comparator.comparing(SessionView::sessionId));
+        return out;
+    }
+
+    /** One open session, or empty. */
+    public java.util.Optional<SessionView> session(String sessionId) {
+        ChargingSession s = sessions.get(sessionId);
+        return s == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(view(s));
+    }
+
+    private static SessionView view(ChargingSession s) {
+        synchronized (s) {
+            if (s.closed) {
+                return null;
+            }
+            Instant at = Instant.now().minusNanos(System.nanoTime() - s.lastSeenNanos);
+            java.util.List<SessionView.Grant> grants = new java.util.ArrayList<>();
+            CreditControlAnswer a = s.lastAnswer;
+            if (a != null) {
+                if (a.granted() != null) {
+                    grants.add(new SessionView.Grant(null, null, a.granted().type().name().toLowerCase(java.util.Locale.ROOT),
+                            a.granted().amount(), a.validityTime() == null ? null : at.plusSeconds(a.validityTime()),
+                            a.resultCode()));
+                }
+                for (ServiceCreditAnswer m : a.services()) {
+                    UnitAmount g = m.granted();
+                    grants.add(new SessionView.Grant(m.ratingGroup(), m.serviceIdentifier(),
+                            g == null ? null : g.type().name().toLowerCase(java.util.Locale.ROOT), g == null ? 0 : g.amount(),
+                            m.validityTime() == null ? null : at.plusSeconds(m.validityTime()), m.resultCode()));
+                }
+            }
+            return new SessionView(s.sessionId, s.subscriber, s.peer, s.lastRequestNumber, at, grants);
+        }
+    }
+
     @Override
     public boolean holdsOpenSession(String sessionId) {
         ChargingSession s = sessions.get(sessionId);

@@ -8,13 +8,14 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.core.SessionView;
 import org.gyocs.node.AdminSettings;
 import org.gyocs.node.ConnectedPeers;
 
@@ -29,7 +30,10 @@ import com.sun.net.httpserver.HttpServer;
  */
 public final class OperatorHttpServer implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(OperatorHttpServer.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Instants as ISO-8601 text (2026-12-02T10:39:27Z), without the java.time module. */
+    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new com.fasterxml.jackson.databind.module
+            .SimpleModule().addSerializer(java.time.Instant.class,
+                    com.fasterxml.jackson.databind.ser.std.ToStringSerializer.instance));
     private static final int THREADS = 4;
 
     static {
@@ -39,14 +43,24 @@ public final class OperatorHttpServer implements AutoCloseable {
         System.getProperties().putIfAbsent("sun.net.httpserver.maxReqTime", "10");
     }
 
-    /** What the interface shows of the running node. */
-    public interface Node {
+    /** What the interface shows of the running node, and changes in it. */
+    public interface Node extends SubscribersApi.Store {
         HealthReport health();
 
         NodeMetrics metrics();
 
         List<ConnectedPeers.Peer> peers();
+
+        /** Open sessions, of one subscriber or all (null), at most {@code limit}. */
+        List<SessionView> sessions(String subscriber, int limit);
+
+        Optional<SessionView> session(String sessionId);
     }
+
+    /** GET /sessions lists at most this many; ?subscriber= narrows it. */
+    static final int MAX_SESSIONS_LISTED = 1_000;
+    /** Request bodies larger than this are refused (a subscriber's buckets fit in far less). */
+    private static final int MAX_BODY = 1 << 20;
 
     private final HttpServer server;
     private final ExecutorService threads;
@@ -58,7 +72,10 @@ public final class OperatorHttpServer implements AutoCloseable {
         this.threads = threads;
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         this.node = node;
+        this.subscribers = new SubscribersApi(node);
     }
+
+    private final SubscribersApi subscribers;
 
     /** Listens on the settings' address and port; returns once it accepts connections. */
     public static OperatorHttpServer start(AdminSettings settings, Node node) throws IOException {
@@ -89,25 +106,26 @@ public final class OperatorHttpServer implements AutoCloseable {
 
     private void handle(HttpExchange x) throws IOException {
         try (x) {
-            String path = x.getRequestURI().getPath();
             String method = x.getRequestMethod();
-            Supplier<Response> route = switch (path) {
-                case "/health" -> () -> health();
-                case "/metrics" -> () -> metrics();
-                case "/peers" -> () -> json(200, node.peers().stream().map(PeerJson::of).toList());
-                default -> null;
-            };
             Response r;
-            if (route == null) {
-                r = error(404, "no such resource: " + path + " (GET /health, /metrics or /peers)");
-            } else if (!method.equals("GET") && !method.equals("HEAD")) {
-                x.getResponseHeaders().set("Allow", "GET, HEAD");
-                r = error(405, method + " is not allowed on " + path);
-            } else if (!path.equals("/health") && !authorized(x)) {
-                x.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                r = error(401, "a valid bearer token is required (Authorization: Bearer TOKEN)");
-            } else {
-                r = route.get();
+            try {
+                String path = x.getRequestURI().getPath();
+                if (!path.equals("/health") && !authorized(x)) {
+                    x.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                    throw new ApiException(401, "a valid bearer token is required (Authorization: Bearer TOKEN)");
+                }
+                r = route(x, method, path);
+            } catch (ApiException e) {
+                if (e.status() == 405) {
+                    x.getResponseHeaders().set("Allow", e.getMessage().substring(e.getMessage().indexOf('(') + 1,
+                            e.getMessage().indexOf(')')));
+                }
+                r = error(e.status(), e.getMessage());
+            } catch (IllegalArgumentException e) {
+                r = error(400, e.getMessage());
+            } catch (RuntimeException e) {
+                log.warn("HTTP {} {} failed: {}", method, x.getRequestURI(), e.toString(), e);
+                r = error(500, "the node could not do it: " + e.getMessage());
             }
             x.getResponseHeaders().set("Content-Type", r.contentType());
             x.getResponseHeaders().set("Cache-Control", "no-store");
@@ -118,9 +136,94 @@ public final class OperatorHttpServer implements AutoCloseable {
                     out.write(r.body());
                 }
             }
-        } catch (RuntimeException | IOException e) {
+        } catch (IOException | RuntimeException e) {
             log.warn("HTTP {} {} failed: {}", x.getRequestMethod(), x.getRequestURI(), e.toString());
         }
+    }
+
+    /** Which resource and method; an unknown one is 404, a known one with another method 405. */
+    private Response route(HttpExchange x, String method, String path) throws IOException {
+        String[] p = path.split("/", -1); // "", first, ...
+        switch (p.length >= 2 ? p[1] : "") {
+            case "health" -> {
+                allow(method, p.length == 2, "GET, HEAD");
+                return health();
+            }
+            case "metrics" -> {
+                allow(method, p.length == 2, "GET, HEAD");
+                return metrics();
+            }
+            case "peers" -> {
+                allow(method, p.length == 2, "GET, HEAD");
+                return json(200, node.peers().stream().map(PeerJson::of).toList());
+            }
+            case "sessions" -> {
+                allow(method, p.length <= 3, "GET, HEAD");
+                if (p.length == 3) {
+                    String id = p[2];
+                    return json(200, node.session(id).orElseThrow(() -> new ApiException(404, "no open session " + id)));
+                }
+                String subscriber = query(x, "subscriber");
+                return json(200, node.sessions(subscriber, MAX_SESSIONS_LISTED));
+            }
+            case "subscribers" -> {
+                if (p.length == 3 && !p[2].isEmpty()) {
+                    String id = p[2];
+                    return switch (method) {
+                        case "GET", "HEAD" -> json(200, subscribers.get(id));
+                        case "PUT" -> json(200, subscribers.put(id, body(x)));
+                        case "DELETE" -> json(200, subscribers.delete(id));
+                        default -> throw notAllowed(method, path, "GET, HEAD, PUT, DELETE");
+                    };
+                }
+                if (p.length == 4 && p[3].equals("topup")) {
+                    if (!method.equals("POST")) {
+                        throw notAllowed(method, path, "POST");
+                    }
+                    return json(200, subscribers.topUp(p[2], body(x)));
+                }
+                throw new ApiException(404, "no such resource: " + path + " (/subscribers/ID, /subscribers/ID/topup)");
+            }
+            default -> throw new ApiException(404, "no such resource: " + path
+                    + " (/health, /metrics, /peers, /sessions, /subscribers/ID)");
+        }
+    }
+
+    private static void allow(String method, boolean known, String allowed) {
+        if (!known) {
+            throw new ApiException(404, "no such resource");
+        }
+        if (!allowed.contains(method)) {
+            throw notAllowed(method, "this resource", allowed);
+        }
+    }
+
+    private static ApiException notAllowed(String method, String path, String allowed) {
+        return new ApiException(405, method + " is not allowed on " + path + " (" + allowed + ")");
+    }
+
+    /** A query parameter, decoded; null when absent. */
+    private static String query(HttpExchange x, String name) {
+        String q = x.getRequestURI().getRawQuery();
+        if (q == null) {
+            return null;
+        }
+        for (String pair : q.split("&")) {
+            int eq = pair.indexOf('=');
+            String k = java.net.URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            if (k.equals(name)) {
+                return eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
+    }
+
+    private static byte[] body(HttpExchange x) throws IOException {
+        byte[] b = x.getRequestBody().readNBytes(MAX_BODY + 1);
+        if (b.length > MAX_BODY) {
+            throw new ApiException(413, "the body is larger than " + MAX_BODY + " bytes");
+        }
+        return b;
     }
 
     /** Compared in constant time: the token is a password. */

@@ -58,17 +58,11 @@ public final class SubscriberCsv {
             throw new IllegalArgumentException("expected 5 fields (" + HEADER + "), found " + f.length);
         }
         String subscriber = f[0].trim();
-        if (!subscriber.matches("\\d{5,15}")) {
-            throw new IllegalArgumentException("subscriber must be 5 to 15 digits (MSISDN or IMSI), not '" + subscriber + "'");
-        }
         long amount;
         try {
             amount = Long.parseLong(f[2].trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("amount must be a whole number, not '" + f[2].trim() + "'");
-        }
-        if (amount < 0) {
-            throw new IllegalArgumentException("amount must not be negative");
         }
         Long ratingGroup = null;
         if (!f[3].isBlank()) {
@@ -77,11 +71,32 @@ public final class SubscriberCsv {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("rating_group must be a number or empty, not '" + f[3].trim() + "'");
             }
-            if (ratingGroup < 0 || ratingGroup > 0xFFFFFFFFL) {
-                throw new IllegalArgumentException("rating_group must be an Unsigned32");
-            }
         }
-        return new Bucket(0, subscriber, Bucket.unitOf(f[1]), amount, 0, ratingGroup, expiry(f[4].trim()));
+        return bucket(subscriber, f[1], amount, ratingGroup, f[4].trim());
+    }
+
+    /**
+     * A bucket to provision, checked as every way of provisioning checks it (this file, ocs-admin,
+     * the HTTP API): subscriber 5 to 15 digits, a known unit, an amount not negative, a rating
+     * group that fits Unsigned32, an expiry that is a date or an instant (or empty).
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static Bucket bucket(String subscriber, String unit, long amount, Long ratingGroup, String expires) {
+        if (subscriber == null || !subscriber.matches("\\d{5,15}")) {
+            throw new IllegalArgumentException("subscriber must be 5 to 15 digits (MSISDN or IMSI), not '" + subscriber + "'");
+        }
+        if (unit == null) {
+            throw new IllegalArgumentException("unit must be octets, seconds or units");
+        }
+        if (amount < 0) {
+            throw new IllegalArgumentException("amount must not be negative");
+        }
+        if (ratingGroup != null && (ratingGroup < 0 || ratingGroup > 0xFFFFFFFFL)) {
+            throw new IllegalArgumentException("rating_group must be an Unsigned32");
+        }
+        return new Bucket(0, subscriber, Bucket.unitOf(unit), amount, 0, ratingGroup,
+                expiry(expires == null ? "" : expires.trim()));
     }
 
     static Instant expiry(String s) {

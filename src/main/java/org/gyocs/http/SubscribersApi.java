@@ -1,0 +1,147 @@
+package org.gyocs.http;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.gyocs.core.UnitType;
+import org.gyocs.store.Bucket;
+import org.gyocs.store.SubscriberAdmin;
+import org.gyocs.store.SubscriberCsv;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+
+/**
+ * /subscribers/{id}: a subscriber's buckets read, replaced, deleted or topped up, while the node
+ * charges them. Every body is checked whole before anything changes (the same checks as the CSV
+ * import), and each change is one transaction: a refused request changes nothing.
+ */
+final class SubscribersApi {
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    /** What the API needs of the node: its store's administration and a top-up. */
+    interface Store {
+        SubscriberAdmin admin();
+
+        /** Adds to the bucket of that unit and rating group (created when missing); the node reads it at once. */
+        void topUp(String subscriber, UnitType unit, Long ratingGroup, long amount);
+    }
+
+    /** A bucket in a request body. */
+    record BucketBody(String unit, Long amount, Long ratingGroup, String expires) {
+    }
+
+    /** PUT /subscribers/{id}: the subscriber's buckets, all of them. */
+    record PutBody(List<BucketBody> buckets) {
+    }
+
+    /** POST /subscribers/{id}/topup. */
+    record TopUpBody(String unit, Long amount, Long ratingGroup) {
+    }
+
+    /** A bucket as GET shows it: free is what a request may still take. */
+    record BucketJson(long id, String unit, long amount, long reserved, long free, Long ratingGroup, String expires) {
+        static BucketJson of(Bucket b) {
+            return new BucketJson(b.id(), Bucket.unitName(b.unit()), b.amount(), b.reserved(), b.amount() - b.reserved(),
+                    b.ratingGroup(), b.expires() == null ? null : b.expires().toString());
+        }
+    }
+
+    record SubscriberJson(String subscriber, List<BucketJson> buckets) {
+    }
+
+    private final Store store;
+
+    SubscribersApi(Store store) {
+        this.store = store;
+    }
+
+    Object get(String subscriber) {
+        List<Bucket> buckets = store.admin().buckets(subscriber);
+        if (buckets.isEmpty()) {
+            throw new ApiException(404, "subscriber " + subscriber + " has no buckets (unknown, or none provisioned)");
+        }
+        return view(subscriber, buckets);
+    }
+
+    Object put(String subscriber, byte[] body) {
+        PutBody put = read(body, PutBody.class);
+        if (put.buckets() == null) {
+            throw new ApiException(400, "buckets is missing: {\"buckets\": [{\"unit\": \"octets\", \"amount\": 1000000}]}");
+        }
+        List<Bucket> buckets = new ArrayList<>();
+        for (int i = 0; i < put.buckets().size(); i++) {
+            BucketBody b = put.buckets().get(i);
+            if (b == null) {
+                throw new ApiException(400, "buckets[" + i + "] is null");
+            }
+            buckets.add(checked("buckets[" + i + "]", subscriber, b.unit(), b.amount(), b.ratingGroup(), b.expires()));
+        }
+        if (buckets.isEmpty()) {
+            throw new ApiException(400, "buckets is empty: DELETE /subscribers/" + subscriber + " removes a subscriber");
+        }
+        store.admin().add(buckets, true);
+        return view(subscriber, store.admin().buckets(subscriber));
+    }
+
+    Object delete(String subscriber) {
+        if (!store.admin().delete(subscriber)) {
+            throw new ApiException(404, "no subscriber " + subscriber);
+        }
+        return Map.of("deleted", subscriber);
+    }
+
+    Object topUp(String subscriber, byte[] body) {
+        TopUpBody t = read(body, TopUpBody.class);
+        Bucket b = checked("", subscriber, t.unit(), t.amount(), t.ratingGroup(), null);
+        if (b.amount() == 0) {
+            throw new ApiException(400, "amount must be at least 1");
+        }
+        store.topUp(subscriber, b.unit(), b.ratingGroup(), b.amount());
+        return view(subscriber, store.admin().buckets(subscriber));
+    }
+
+    private static Bucket checked(String where, String subscriber, String unit, Long amount, Long ratingGroup,
+                                  String expires) {
+        String prefix = where.isEmpty() ? "" : where + ": ";
+        if (amount == null) {
+            throw new ApiException(400, prefix + "amount is missing");
+        }
+        try {
+            return SubscriberCsv.bucket(subscriber, unit, amount, ratingGroup, expires);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, prefix + e.getMessage().replace("rating_group", "ratingGroup"));
+        }
+    }
+
+    private static SubscriberJson view(String subscriber, List<Bucket> buckets) {
+        return new SubscriberJson(subscriber, buckets.stream().map(BucketJson::of).toList());
+    }
+
+    private static <T> T read(byte[] body, Class<T> type) {
+        if (body.length == 0) {
+            throw new ApiException(400, "a JSON body is required");
+        }
+        try {
+            T value = JSON.readValue(body, type);
+            if (value == null) {
+                throw new ApiException(400, "a JSON object is required, not null");
+            }
+            return value;
+        } catch (UnrecognizedPropertyException e) {
+            throw new ApiException(400, "unknown field '" + e.getPropertyName() + "' (known: "
+                    + e.getKnownPropertyIds() + ")");
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "not valid JSON for this request: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ApiException(400, "cannot read the body: " + e.getMessage());
+        }
+    }
+
+}
