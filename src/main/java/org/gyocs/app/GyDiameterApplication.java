@@ -86,7 +86,10 @@ public final class GyDiameterApplication {
         this.subscribersFile = b.subscribers;
         this.answerDeadline = b.answerDeadline;
         this.admin = b.admin;
+        this.accessLog = b.accessLog;
     }
+
+    private final boolean accessLog;
 
     /**
      * The embedded store: an H2 file under {@code dataDir}, opened by this process alone. No
@@ -159,6 +162,9 @@ public final class GyDiameterApplication {
             }
             if (settings.verbose()) {
                 Configurator.setLevel(TrafficLog.NAME, Level.INFO);
+            }
+            if (accessLog) {
+                Configurator.setLevel(org.gyocs.node.AccessLog.NAME, Level.INFO);
             }
             NodeStatistics fresh = new NodeStatistics();
             // the ports first: someone who started the node twice needs to read "Address already in use"
@@ -535,7 +541,8 @@ public final class GyDiameterApplication {
 
     /** Prints the statistics block to the log. */
     public void printStatistics() {
-        log.info("\n{}", statistics.report());
+        // marker PLAIN: config/log4j2.xml keeps its lines in logs/ocs.log (other messages are escaped there)
+        log.info(org.apache.logging.log4j.MarkerManager.getMarker("PLAIN"), "\n{}", statistics.report());
     }
 
     private void banner(int port) {
@@ -583,6 +590,7 @@ public final class GyDiameterApplication {
         private org.gyocs.node.PeerAllowList peers = org.gyocs.node.PeerAllowList.ANY;
         private org.gyocs.node.TlsSettings tls;
         private AdminSettings admin = AdminSettings.NONE;
+        private boolean accessLog;
 
         private Builder() {
         }
@@ -675,6 +683,12 @@ public final class GyDiameterApplication {
         /** Which peers may connect (default: any). */
         public Builder peers(org.gyocs.node.PeerAllowList allowed) {
             this.peers = Objects.requireNonNull(allowed);
+            return this;
+        }
+
+        /** One JSON line per answered request (logger org.gyocs.access: logs/access.log in config/log4j2.xml). */
+        public Builder accessLog(boolean v) {
+            accessLog = v;
             return this;
         }
 

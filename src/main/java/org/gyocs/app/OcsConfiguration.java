@@ -68,6 +68,7 @@ public final class OcsConfiguration {
             new Setting("store-password", "", "balance store password (visible to local users on a command line: "
                     + "prefer store-password-file or the environment variable GYOCS_STORE_PASSWORD)"),
             new Setting("store-password-file", "", "file holding the balance store password (mode 0600 or 0400)"),
+            new Setting("access-log", "false", "true: one JSON line per answered request in logs/access.log"),
             new Setting("admin-port", "8080", "HTTP port of the operator's interface (health, metrics, peers, sessions, subscribers); "
                     + "0: none"),
             new Setting("admin-ip", "127.0.0.1", "address the operator's interface listens on; beyond loopback "
@@ -211,6 +212,15 @@ public final class OcsConfiguration {
 
     /** The environment variable that may hold the balance store's password. */
     public static final String PASSWORD_VARIABLE = "GYOCS_STORE_PASSWORD";
+
+    /** access-log: one JSON line per answered request. */
+    public boolean accessLog() {
+        String v = values.get("access-log").trim().toLowerCase(java.util.Locale.ROOT);
+        if (!v.equals("true") && !v.equals("false")) {
+            throw bad("access-log", "true or false");
+        }
+        return v.equals("true");
+    }
 
     /** The operator's HTTP interface: port (0: none), address and bearer token (null: none). */
     public org.gyocs.node.AdminSettings admin() {

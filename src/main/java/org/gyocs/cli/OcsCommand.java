@@ -104,6 +104,7 @@ public final class OcsCommand {
                     .peers(charging.allowedPeers())
                     .tls(charging.tls())
                     .admin(charging.admin())
+                    .accessLog(charging.accessLog())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(

@@ -19,6 +19,7 @@ import org.gyocs.core.FailedAvp;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
 import org.gyocs.core.ResultCode;
+import org.gyocs.node.AccessLog;
 import org.gyocs.node.TrafficLog;
 
 /**
@@ -131,7 +132,7 @@ public final class GyPipeline {
         if (a.failedAvp() != null || a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
             return refused(r, ccr, a);
         }
-        return sent(r, a, ccr.requestType());
+        return sent(r, a, ccr);
     }
 
     /** Reads and decides in one step, on a thread that may wait for the store. */
@@ -204,7 +205,7 @@ public final class GyPipeline {
         statistics.error();
         log.warn("Refused CCR of session {} from {}: {} ({})", ccr.sessionId(), ccr.originHost(),
                 a.errorMessage() != null ? a.errorMessage() : "unknown session", a.resultCode());
-        return sent(r, a, ccr.requestType());
+        return sent(r, a, ccr);
     }
 
     /**
@@ -223,11 +224,20 @@ public final class GyPipeline {
         return CcrReader.utf8(r.avps(), SESSION_ID);
     }
 
-    private <A> A sent(ReceivedCcr<A> r, CreditControlAnswer a, RequestType type) {
+    /** @param ccr the request as read, or null when it could not be read whole */
+    private <A> A sent(ReceivedCcr<A> r, CreditControlAnswer a, CreditControlRequest ccr) {
         A answer = CcaLayout.write(r.answer(), a, originHost, originRealm);
         statistics.answerSent(a.resultCode());
-        answerLatency.accept(System.nanoTime() - r.receivedNanos());
+        long latency = System.nanoTime() - r.receivedNanos();
+        answerLatency.accept(latency);
+        RequestType type = ccr != null ? ccr.requestType()
+                : a.requestTypeCode() == null ? null : RequestType.fromCode(a.requestTypeCode());
         TrafficLog.answer(type, a);
+        if (AccessLog.enabled()) {
+            AccessLog.answered(r.peer() != null ? r.peer() : ccr == null ? null : ccr.originHost(), a.sessionId(),
+                    ccr == null || ccr.subscriptionIds().isEmpty() ? null : ccr.subscriberForLog(),
+                    type == null ? null : type.name(), a.requestNumber(), a.resultCode(), a.grantsForLog(), latency);
+        }
         return answer;
     }
 }

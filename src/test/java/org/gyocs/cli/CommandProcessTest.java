@@ -179,13 +179,13 @@ class CommandProcessTest {
     void nodeServesTheClientAndStopsGracefullyOnSigterm(String mode) throws Exception {
         int port = ListeningPorts.freePort();
         List<String> args = new ArrayList<>(List.of("--ip", "127.0.0.1", "-p", String.valueOf(port), "-v", "-l",
-                "--store", GyDiameterApplication.embeddedStore(tmp.resolve("data"))));
+                "--store", GyDiameterApplication.embeddedStore(tmp.resolve("data")), "--access-log", "true"));
         if (mode.equals("mock")) {
             args.add("--mock");
         }
         Process node = launch(OcsCommand.class, args.toArray(String[]::new));
         try {
-            for (int i = 0; i < 300 && !output().contains("Waiting for connections"); i++) {
+            for (int i = 0; i < 600 && !output().contains("Waiting for connections"); i++) { // 30 s: a busy machine
                 Thread.sleep(50);
             }
             String banner = output();
@@ -222,6 +222,20 @@ class CommandProcessTest {
         assertTrue(r.out().contains("Result-Code=2001 granted=rg100=1048576 octets"), r.out());
         assertTrue(r.out().contains("Peer connected: gy-client.example.com"), r.out());
         assertFalse(r.err().contains("ERROR"), r.err());
+        // the same in logs/ocs.log of the installation, the statistics block with its lines
+        String file = Files.readString(tmp.resolve("home/logs/ocs.log"));
+        assertTrue(file.contains("Peer connected: gy-client.example.com"), file);
+        assertTrue(file.contains("\nCCA Sent:                9\n"), file);
+        // access-log: one JSON line per answered request, with its subscriber and Result-Code
+        List<String> access = Files.readAllLines(tmp.resolve("home/logs/access.log"));
+        assertEquals(9, access.size(), String.join("\n", access));
+        com.fasterxml.jackson.databind.JsonNode first = new com.fasterxml.jackson.databind.ObjectMapper().readTree(access.get(0));
+        assertEquals("INITIAL", first.get("request").asText());
+        assertEquals("491711111111", first.get("subscriber").asText());
+        assertEquals(2001, first.get("resultCode").asLong());
+        assertEquals("gy-client.example.com", first.get("peer").asText());
+        assertTrue(first.get("latencyMs").asDouble() > 0, access.get(0));
+        assertTrue(access.stream().filter(l -> l.contains("\"request\":\"EVENT\"")).count() == 3, access.toString());
     }
 
     /**
