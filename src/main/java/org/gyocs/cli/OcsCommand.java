@@ -44,13 +44,13 @@ public final class OcsCommand {
         }
         TransportLimits d = TransportLimits.DEFAULT;
         o.addOption(Option.builder().longOpt("max-message").hasArg().argName("BYTES")
-                .desc("mock mode: larger messages close the connection (default " + d.maxMessageBytes() + ")").get());
+                .desc("larger messages close the connection, before they are read (default " + d.maxMessageBytes() + ")").get());
         o.addOption(Option.builder().longOpt("max-connections").hasArg().argName("N")
-                .desc("mock mode: connections beyond this are closed at once (default " + d.maxConnections() + ")").get());
+                .desc("connections beyond this are closed at once (default " + d.maxConnections() + ")").get());
         o.addOption(Option.builder().longOpt("watchdog").hasArg().argName("SECONDS")
                 .desc("mock mode: Tw, DWR after this much silence (default " + d.watchdogMillis() / 1000 + ")").get());
         o.addOption(Option.builder().longOpt("stall-timeout").hasArg().argName("SECONDS")
-                .desc("mock mode: close a peer without CER or with half a message after this (default "
+                .desc("close a peer without CER or with half a message after this (default "
                         + d.stallMillis() / 1000 + ")").get());
         o.addOption(Option.builder("v").longOpt("verbose").desc("log every request and answer").get());
         o.addOption(Option.builder("l").longOpt("listen").desc("listen for peers (what the node always does; accepted for compatibility)").get());

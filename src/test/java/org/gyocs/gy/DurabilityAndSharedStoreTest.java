@@ -42,13 +42,15 @@ class DurabilityAndSharedStoreTest {
                 "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
                 "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
                 "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--subscribers",
-                home.resolve("subs.csv").toString(), "--default-octets", "1000", "--realm", "test.local")
+                home.resolve("subs.csv").toString(), "--default-octets", "1000", "--realm", "test.local",
+                "--admin-port", "0") // not 8080, which a node of this checkout may hold
                 .redirectErrorStream(true).redirectOutput(home.resolve("node.log").toFile()).start();
         int acknowledged = 0;
         try {
-            for (int i = 0; i < 300 && !ListeningPorts.isListening("127.0.0.1", port); i++) {
+            for (int i = 0; i < 600 && !ListeningPorts.isListening("127.0.0.1", port) && node.isAlive(); i++) {
                 Thread.sleep(50);
             }
+            assertTrue(node.isAlive(), () -> "the node died: " + read(home.resolve("node.log")));
             try (TestPeer p = new TestPeer(port)) {
                 p.handshake();
                 // events of 1000 octets (RSU 1048576, max = default 1000), each acknowledged 2001
@@ -121,6 +123,14 @@ class DurabilityAndSharedStoreTest {
         } finally {
             pool.shutdownNow();
             nodes.forEach(GyDiameterApplication::stop);
+        }
+    }
+
+    private static String read(java.nio.file.Path f) {
+        try {
+            return Files.readString(f);
+        } catch (java.io.IOException e) {
+            return e.toString();
         }
     }
 }
