@@ -279,8 +279,18 @@ public final class GyDiameterApplication {
         java.util.function.Function<org.gyocs.admin.SubscriberCommands.Request, AdminChannel.Response> commands =
                 AdminChannel.commandsOn(s);
         try {
-            return AdminChannel.serve(socket, request -> !request.args().isEmpty() && request.args().get(0).equals("status")
-                    ? status(s) : commands.apply(request));
+            return AdminChannel.serve(socket, request -> {
+                List<String> a = request.args();
+                if (!a.isEmpty() && a.get(0).equals("status")) {
+                    return status(s);
+                }
+                AdminChannel.Response done = commands.apply(request);
+                // ocs-admin add/topup while the node runs: its PCEFs learn of it at once, as with the HTTP API
+                if (done.exitStatus() == 0 && a.size() > 1 && (a.get(0).equals("add") || a.get(0).equals("topup"))) {
+                    reAuthorizeSessionsOf(a.get(1));
+                }
+                return done;
+            });
         } catch (java.io.IOException | RuntimeException e) {
             throw new NodeStartException("Cannot open the admin socket " + socket + ": " + e.getMessage(), e);
         }
@@ -380,6 +390,18 @@ public final class GyDiameterApplication {
                         throw new IllegalStateException("the node is stopping");
                     }
                     s.credit(subscriber, unit, ratingGroup, amount);
+                    reAuthorizeSessionsOf(subscriber);
+                }
+
+                @Override
+                public void changed(String subscriber) {
+                    reAuthorizeSessionsOf(subscriber);
+                }
+
+                @Override
+                public java.util.concurrent.CompletableFuture<Long> send(org.gyocs.node.SessionRequest.Kind kind,
+                                                                          String sessionId) {
+                    return sendToSession(kind, sessionId);
                 }
             });
             log.info("Operator's HTTP interface on http://{}:{}/ (health, metrics, peers, sessions, subscribers){}", admin.bindAddress(),
@@ -431,6 +453,62 @@ public final class GyDiameterApplication {
         return new HealthReport(why == null ? "UP" : "DOWN", why, mock ? "mock" : "jdiameter",
                 settings.originHost(), settings.realm(), n.port(), settings.tls() == null ? null : n.tlsPort(),
                 JdbcBalanceStore.describe(storeUrl).replaceFirst("[?;].*$", ""), openSessions(), n.peers().count());
+    }
+
+    /**
+     * Sends a RAR (RE_AUTH) or an ASR (ABORT_SESSION) to the peer holding an open session;
+     * completes with the answer's Result-Code. Counted by result and logged; an RAA 5002 (the
+     * PCEF no longer knows the session) ends the node's side of it and releases what it holds.
+     *
+     * @throws IllegalArgumentException when no such session is open
+     */
+    public java.util.concurrent.CompletableFuture<Long> sendToSession(org.gyocs.node.SessionRequest.Kind kind,
+                                                                       String sessionId) {
+        OnlineCharging core = charging();
+        DiameterNode n = currentNode();
+        SessionView s = core == null ? null : core.session(sessionId).orElse(null);
+        if (s == null || n == null) {
+            throw new IllegalArgumentException("no open session " + sessionId);
+        }
+        org.gyocs.node.SessionRequest r = new org.gyocs.node.SessionRequest(kind, sessionId, s.peer());
+        NodeStatistics counted = statistics;
+        return n.send(r).whenComplete((rc, failure) -> {
+            String command = kind.shortName();
+            if (failure == null) {
+                counted.sessionRequestEnded(command, String.valueOf(rc));
+                log.info("{} for session {} to {}: answered {}", command, sessionId, s.peer(), rc);
+                if (kind == org.gyocs.node.SessionRequest.Kind.RE_AUTH && rc == org.gyocs.core.ResultCode.UNKNOWN_SESSION_ID) {
+                    core.endSession(sessionId, "its PCEF answered the RAR 5002 (unknown session)");
+                }
+                return;
+            }
+            Throwable why = failure instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                    ? c.getCause() : failure;
+            String result = why instanceof org.gyocs.node.SessionRequest.NoAnswer ? "timeout"
+                    : why instanceof org.gyocs.node.SessionRequest.PeerNotConnected ? "not_connected" : "error";
+            counted.sessionRequestEnded(command, result);
+            counted.error();
+            log.warn("{} for session {} to {}: {}", command, sessionId, s.peer(), why.getMessage());
+        });
+    }
+
+    /**
+     * After a subscriber's balance changed (a top-up, new buckets): a RAR to the peer of each of
+     * its open sessions, so that each PCEF asks at once for a grant from the new balance
+     * (RFC 4006 section 5.5). Not waited for: each is counted and logged as it ends.
+     */
+    private void reAuthorizeSessionsOf(String subscriber) {
+        OnlineCharging core = charging();
+        if (core == null) {
+            return;
+        }
+        for (SessionView s : core.sessions(subscriber, Integer.MAX_VALUE)) {
+            try {
+                sendToSession(org.gyocs.node.SessionRequest.Kind.RE_AUTH, s.sessionId());
+            } catch (IllegalArgumentException closedMeanwhile) {
+                // the session ended since it was listed
+            }
+        }
     }
 
     /** This build's version (from the jar's manifest), or "dev" when run from classes. */

@@ -13,6 +13,10 @@ public final class CommandCodes {
     public static final int DISCONNECT_PEER = 282;
     /** CCR/CCA (RFC 4006 section 3). */
     public static final int CREDIT_CONTROL = 272;
+    /** RAR/RAA (RFC 6733 section 8.3, RFC 4006 section 5.5): the node asks a PCEF to re-authorize a session. */
+    public static final int RE_AUTH = 258;
+    /** ASR/ASA (RFC 6733 section 8.5): the node asks a PCEF to end a session. */
+    public static final int ABORT_SESSION = 274;
 
     private CommandCodes() {
     }

@@ -21,6 +21,8 @@ public final class NodeStatistics {
     public static final String ANSWERS_BY_RESULT_CODE = "answers_by_result_code";
     public static final String SESSIONS_EXPIRED = "sessions_expired";
     public static final String PEERS_REFUSED = "peers_refused";
+    /** RARs and ASRs the node sent, by "RAR 2001", "ASR timeout", "RAR not_connected"... */
+    public static final String SESSION_REQUESTS = "session_requests";
 
     private final LongAdder initial = new LongAdder();
     private final LongAdder update = new LongAdder();
@@ -31,6 +33,7 @@ public final class NodeStatistics {
     private final LongAdder sessionsExpired = new LongAdder();
     private final LongAdder peersRefused = new LongAdder();
     private final Map<Long, LongAdder> byResultCode = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> sessionRequests = new ConcurrentHashMap<>();
 
     /** Counts a received CCR; a request whose type is missing or invalid counts only as an error. */
     public void requestReceived(RequestType type) {
@@ -71,6 +74,21 @@ public final class NodeStatistics {
         sessionsExpired.increment();
     }
 
+    /**
+     * A RAR or ASR the node sent has ended: {@code result} is the answer's Result-Code, or
+     * "timeout", "not_connected", "error".
+     */
+    public void sessionRequestEnded(String command, String result) {
+        sessionRequests.computeIfAbsent(command + " " + result, k -> new LongAdder()).increment();
+    }
+
+    /** RARs and ASRs by command and result ("RAR 2001" to a count), sorted. */
+    public Map<String, Long> sessionRequests() {
+        Map<String, Long> m = new TreeMap<>();
+        sessionRequests.forEach((k, n) -> m.put(k, n.sum()));
+        return Collections.unmodifiableMap(m);
+    }
+
     public long errors() {
         return errors.sum();
     }
@@ -93,6 +111,7 @@ public final class NodeStatistics {
         Map<Long, Long> codes = new TreeMap<>();
         byResultCode.forEach((code, n) -> codes.put(code, n.sum()));
         m.put(ANSWERS_BY_RESULT_CODE, Collections.unmodifiableMap(codes));
+        m.put(SESSION_REQUESTS, sessionRequests());
         return Collections.unmodifiableMap(m);
     }
 
@@ -121,6 +140,12 @@ public final class NodeStatistics {
             StringBuilder c = new StringBuilder();
             codes.forEach((code, n) -> c.append(c.length() == 0 ? "" : ", ").append(code).append(": ").append(n));
             sb.append(String.format("Answers by Result-Code:  %s%n", c));
+        }
+        Map<String, Long> requests = sessionRequests();
+        if (!requests.isEmpty()) {
+            StringBuilder c = new StringBuilder();
+            requests.forEach((k, n) -> c.append(c.length() == 0 ? "" : ", ").append(k).append(": ").append(n));
+            sb.append(String.format("RAR/ASR sent:            %s%n", c));
         }
         sb.append(line);
         return sb.toString();

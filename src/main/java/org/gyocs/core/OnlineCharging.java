@@ -423,6 +423,27 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         s.reservations.clear();
     }
 
+    /**
+     * Ends the node's side of a session its PCEF no longer holds (an RAA 5002 UNKNOWN_SESSION_ID):
+     * its reservations are released and it is forgotten. @return false when it was not open
+     */
+    public boolean endSession(String sessionId, String why) {
+        ChargingSession s = sessions.get(sessionId);
+        if (s == null) {
+            return false;
+        }
+        synchronized (s) {
+            boolean open = !s.closed;
+            if (open) {
+                releaseAll(s);
+                s.closed = true;
+                log.info("Session {} ended: {}; its reservations released", sessionId, why);
+            }
+            sessions.remove(sessionId, s);
+            return open;
+        }
+    }
+
     /** Tcc: releases what silent sessions hold and forgets them; sweeps reservations left by dead nodes. */
     void superviseSessions() {
         try {

@@ -126,7 +126,7 @@ public final class CcaLayout {
         });
     }
 
-    private static void u32(AnswerAvps to, int code, long value) {
+    static void u32(AnswerAvps to, int code, long value) {
         to.add(code, 0, MANDATORY, u32(value));
     }
 
@@ -139,7 +139,7 @@ public final class CcaLayout {
         to.add(code, 0, MANDATORY, ByteBuffer.allocate(8).putLong(value).array());
     }
 
-    private static void utf8(AnswerAvps to, int code, String value, boolean mandatory) {
+    static void utf8(AnswerAvps to, int code, String value, boolean mandatory) {
         to.add(code, 0, mandatory, value.getBytes(StandardCharsets.UTF_8));
     }
 }

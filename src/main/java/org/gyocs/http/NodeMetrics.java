@@ -60,6 +60,13 @@ public final class NodeMetrics implements LongConsumer {
                             .get(NodeStatistics.ANSWERS_BY_RESULT_CODE);
                     codes.forEach((code, n) -> cb.call(n, "CCA", String.valueOf(code)));
                 }).register(registry);
+        CounterWithCallback.builder().name("gyocs_session_requests_total")
+                .help("RARs and ASRs the node sent, by result: the answer's Result-Code, timeout, not_connected, error")
+                .labelNames("command", "result")
+                .callback(cb -> node.statistics().get().sessionRequests().forEach((k, n) -> {
+                    int space = k.indexOf(' ');
+                    cb.call(n, k.substring(0, space), k.substring(space + 1));
+                })).register(registry);
         counter("gyocs_errors_total", "Requests refused or failed, broken connections and refused peers (each logged)",
                 () -> node.statistics().get().errors());
         counter("gyocs_sessions_expired_total", "Sessions released after Tcc without a request (RFC 4006 section 13)",

@@ -18,6 +18,7 @@ import org.apache.logging.log4j.Logger;
 import org.gyocs.core.SessionView;
 import org.gyocs.node.AdminSettings;
 import org.gyocs.node.ConnectedPeers;
+import org.gyocs.node.SessionRequest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
@@ -55,6 +56,9 @@ public final class OperatorHttpServer implements AutoCloseable {
         List<SessionView> sessions(String subscriber, int limit);
 
         Optional<SessionView> session(String sessionId);
+
+        /** A RAR or ASR to the peer of an open session; IllegalArgumentException when there is none. */
+        java.util.concurrent.CompletableFuture<Long> send(SessionRequest.Kind kind, String sessionId);
     }
 
     /** GET /sessions lists at most this many; ?subscriber= narrows it. */
@@ -158,6 +162,13 @@ public final class OperatorHttpServer implements AutoCloseable {
                 return json(200, node.peers().stream().map(PeerJson::of).toList());
             }
             case "sessions" -> {
+                if (p.length == 4 && (p[3].equals("reauth") || p[3].equals("abort"))) {
+                    if (!method.equals("POST")) {
+                        throw notAllowed(method, path, "POST");
+                    }
+                    return sessionRequest(p[3].equals("reauth") ? SessionRequest.Kind.RE_AUTH
+                            : SessionRequest.Kind.ABORT_SESSION, p[2]);
+                }
                 allow(method, p.length <= 3, "GET, HEAD");
                 if (p.length == 3) {
                     String id = p[2];
@@ -186,6 +197,37 @@ public final class OperatorHttpServer implements AutoCloseable {
             }
             default -> throw new ApiException(404, "no such resource: " + path
                     + " (/health, /metrics, /peers, /sessions, /subscribers/ID)");
+        }
+    }
+
+    /**
+     * POST /sessions/{id}/reauth and /abort: sends the RAR or ASR and answers with its answer's
+     * Result-Code (200), or 504 when none came in time, 409 when the peer is not connected.
+     */
+    private Response sessionRequest(SessionRequest.Kind kind, String sessionId) {
+        java.util.concurrent.CompletableFuture<Long> answer;
+        try {
+            answer = node.send(kind, sessionId);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(404, e.getMessage());
+        }
+        try {
+            long rc = answer.get(SessionRequest.ANSWER_TIMEOUT_MILLIS + 2_000, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return json(200, Map.of("sessionId", sessionId, "request", kind.shortName(), "resultCode", rc));
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable why = e.getCause();
+            if (why instanceof SessionRequest.PeerNotConnected) {
+                throw new ApiException(409, why.getMessage());
+            }
+            if (why instanceof SessionRequest.NoAnswer) {
+                throw new ApiException(504, why.getMessage());
+            }
+            throw new ApiException(502, kind.shortName() + " failed: " + why);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new ApiException(504, "no answer to the " + kind.shortName() + " in time");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException(503, "interrupted");
         }
     }
 

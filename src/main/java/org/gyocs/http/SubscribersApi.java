@@ -29,8 +29,14 @@ final class SubscribersApi {
     interface Store {
         SubscriberAdmin admin();
 
-        /** Adds to the bucket of that unit and rating group (created when missing); the node reads it at once. */
+        /**
+         * Adds to the bucket of that unit and rating group (created when missing); the node reads
+         * it at once, and sends a RAR for each open session of the subscriber.
+         */
         void topUp(String subscriber, UnitType unit, Long ratingGroup, long amount);
+
+        /** The subscriber's buckets were replaced: a RAR for each of its open sessions. */
+        void changed(String subscriber);
     }
 
     /** A bucket in a request body. */
@@ -87,6 +93,7 @@ final class SubscribersApi {
             throw new ApiException(400, "buckets is empty: DELETE /subscribers/" + subscriber + " removes a subscriber");
         }
         store.admin().add(buckets, true);
+        store.changed(subscriber);
         return view(subscriber, store.admin().buckets(subscriber));
     }
 

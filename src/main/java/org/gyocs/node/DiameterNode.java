@@ -15,6 +15,13 @@ public interface DiameterNode {
     /** The peers connected now (capabilities exchanged). */
     ConnectedPeers peers();
 
+    /**
+     * Sends a RAR or an ASR to the peer holding a session (on the connection it opened the session
+     * on); completes with the answer's Result-Code, or exceptionally: SessionRequest.PeerNotConnected,
+     * SessionRequest.NoAnswer.
+     */
+    java.util.concurrent.CompletableFuture<Long> send(SessionRequest request);
+
     /** The TLS port actually listened on, or 0 without TLS. */
     default int tlsPort() {
         return 0;

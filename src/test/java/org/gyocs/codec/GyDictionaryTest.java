@@ -114,7 +114,8 @@ class GyDictionaryTest {
                 wrong.add(f.getName() + "=" + f.getInt(null) + " -> " + request + " " + commands.get(request));
             }
         }
-        assertTrue(checked == 4, "CAPABILITIES_EXCHANGE, DEVICE_WATCHDOG, DISCONNECT_PEER, CREDIT_CONTROL");
+        assertTrue(checked == 6, "CAPABILITIES_EXCHANGE, DEVICE_WATCHDOG, DISCONNECT_PEER, CREDIT_CONTROL, RE_AUTH, "
+                + "ABORT_SESSION");
         assertTrue(wrong.isEmpty(), "command codes that disagree with dictionary.xml: " + wrong);
         org.w3c.dom.NodeList vendors = xml.getElementsByTagName("vendor");
         boolean found = false;

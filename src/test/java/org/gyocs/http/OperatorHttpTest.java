@@ -189,6 +189,9 @@ class OperatorHttpTest {
                     "{\"unit\": \"octets\", \"amount\": 2000000, \"ratingGroup\": 100}");
             assertEquals(200, topUp.statusCode(), topUp.body());
             assertEquals(2_975_712, JSON.readTree(topUp.body()).get("buckets").get(0).get("amount").asLong());
+            org.gyocs.codec.DiameterMessage rar = nextRequestFromNode(peer); // the top-up re-authorizes the session
+            assertEquals(org.gyocs.codec.CommandCodes.RE_AUTH, rar.commandCode());
+            answerWith(peer, rar, 2001);
             assertEquals(1_048_576, grantOfMscc(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 2, 2))),
                     "the grant after the top-up comes from the new balance");
 
@@ -219,6 +222,116 @@ class OperatorHttpTest {
             assertEquals(404, get(app, "/subscribers/" + sub, null).statusCode());
             assertEquals(404, send(app, "DELETE", "/subscribers/" + sub, null).statusCode());
         } finally {
+            app.stop();
+        }
+    }
+
+    /** The next request the node sends the peer (skipping its watchdogs, which it answers). */
+    private static org.gyocs.codec.DiameterMessage nextRequestFromNode(TestPeer peer) throws Exception {
+        for (int i = 0; i < 10; i++) {
+            org.gyocs.codec.DiameterMessage m = peer.read();
+            if (m.isRequest() && m.commandCode() == org.gyocs.codec.CommandCodes.DEVICE_WATCHDOG) {
+                peer.answer(m);
+                continue;
+            }
+            return m;
+        }
+        throw new AssertionError("no request from the node");
+    }
+
+    private static String utf8(org.gyocs.codec.DiameterMessage m, int code) {
+        org.gyocs.codec.Avp a = m.avp(code);
+        return a == null ? null : a.utf8();
+    }
+
+    private static void answerWith(TestPeer peer, org.gyocs.codec.DiameterMessage request, long resultCode)
+            throws Exception {
+        peer.send(request.answer(false, java.util.List.of(request.avp(org.gyocs.codec.AvpCodes.SESSION_ID),
+                org.gyocs.codec.Avp.unsigned32(org.gyocs.codec.AvpCodes.RESULT_CODE, resultCode),
+                org.gyocs.codec.Avp.utf8(org.gyocs.codec.AvpCodes.ORIGIN_HOST, "pcef.rar.test"),
+                org.gyocs.codec.Avp.utf8(org.gyocs.codec.AvpCodes.ORIGIN_REALM, "test.local"))));
+    }
+
+    /**
+     * Issue 11, items 2 and 3, in both modes: a top-up sends the PCEF a RAR, whose CCR-U then gets
+     * a grant from the new balance; POST .../abort sends an ASR and returns the ASA's Result-Code;
+     * an RAA 5002 ends the node's side of the session and releases its hold; all counted.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aTopUpSendsTheRarAndAbortSendsTheAsr(boolean mock) throws Exception {
+        java.nio.file.Path data = java.nio.file.Files.createTempDirectory(tmp, "data");
+        GyDiameterApplication app = node(mock, Stores.embeddedFile(data), loopback(null));
+        app.start(false);
+        String sub = "491700000001";
+        java.util.concurrent.ExecutorService background = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (TestPeer peer = new TestPeer(app.getPort())) {
+            assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.rar.test")));
+            peer.awaitOpen();
+            assertEquals(200, send(app, "PUT", "/subscribers/" + sub,
+                    "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 1500000, \"ratingGroup\": 100}]}").statusCode());
+            // the PUT itself re-authorizes nothing: no session yet
+            String session = "pcef.rar.test;" + mock;
+            assertEquals(1_048_576, grantOfMscc(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 1, 0))));
+            assertEquals(451_424, grantOfMscc(peer.request(GyRequests.simple(peer.nextHopByHop(), session + ";other", 1, 0))),
+                    "a second session takes what is left");
+
+            assertEquals(200, send(app, "POST", "/subscribers/" + sub + "/topup",
+                    "{\"unit\": \"octets\", \"amount\": 5000000, \"ratingGroup\": 100}").statusCode());
+            java.util.Set<String> reAuthorized = new java.util.TreeSet<>();
+            for (int i = 0; i < 2; i++) {
+                org.gyocs.codec.DiameterMessage rar = nextRequestFromNode(peer);
+                assertEquals(org.gyocs.codec.CommandCodes.RE_AUTH, rar.commandCode());
+                assertTrue(rar.isRequest() && rar.isProxiable());
+                assertEquals("pcef.rar.test", utf8(rar, org.gyocs.codec.AvpCodes.DESTINATION_HOST));
+                assertEquals("test.local", utf8(rar, org.gyocs.codec.AvpCodes.DESTINATION_REALM));
+                assertEquals("ocs.test.local", utf8(rar, org.gyocs.codec.AvpCodes.ORIGIN_HOST));
+                assertEquals(4, rar.avp(org.gyocs.codec.AvpCodes.AUTH_APPLICATION_ID).unsigned32());
+                assertEquals(0, rar.avp(org.gyocs.codec.AvpCodes.RE_AUTH_REQUEST_TYPE).unsigned32(), "AUTHORIZE_ONLY");
+                assertEquals(org.gyocs.codec.AvpCodes.SESSION_ID, rar.avps().get(0).code(), "Session-Id first");
+                reAuthorized.add(utf8(rar, org.gyocs.codec.AvpCodes.SESSION_ID));
+                answerWith(peer, rar, 2001);
+            }
+            assertEquals(java.util.Set.of(session, session + ";other"), reAuthorized, "one RAR per open session");
+            // the PCEF's CCR-U after the RAR: a full grant from the new balance
+            assertEquals(1_048_576, grantOfMscc(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 2, 1))));
+            // bin/ocs-admin.sh topup beside the node (its admin socket) re-authorizes too
+            org.gyocs.admin.AdminChannel.Response admin = org.gyocs.admin.AdminChannel.call(
+                    org.gyocs.admin.AdminChannel.socketIn(data), new org.gyocs.admin.SubscriberCommands.Request(
+                            java.util.List.of("topup", sub, "octets", "1000", "100"), new byte[0])).orElseThrow();
+            assertEquals(0, admin.exitStatus(), admin.err());
+            for (int i = 0; i < 2; i++) {
+                org.gyocs.codec.DiameterMessage rar = nextRequestFromNode(peer);
+                assertEquals(org.gyocs.codec.CommandCodes.RE_AUTH, rar.commandCode());
+                answerWith(peer, rar, 2001);
+            }
+
+            java.util.concurrent.Future<HttpResponse<String>> abort = background.submit(
+                    () -> send(app, "POST", "/sessions/" + session + ";other/abort", null));
+            org.gyocs.codec.DiameterMessage asr = nextRequestFromNode(peer);
+            assertEquals(org.gyocs.codec.CommandCodes.ABORT_SESSION, asr.commandCode());
+            assertEquals(session + ";other", utf8(asr, org.gyocs.codec.AvpCodes.SESSION_ID));
+            assertEquals(null, asr.avp(org.gyocs.codec.AvpCodes.RE_AUTH_REQUEST_TYPE));
+            answerWith(peer, asr, 2001);
+            HttpResponse<String> aborted = abort.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(200, aborted.statusCode(), aborted.body());
+            assertEquals(2001, JSON.readTree(aborted.body()).get("resultCode").asLong());
+            assertEquals("ASR", JSON.readTree(aborted.body()).get("request").asText());
+
+            java.util.concurrent.Future<HttpResponse<String>> reauth = background.submit(
+                    () -> send(app, "POST", "/sessions/" + session + "/reauth", null));
+            answerWith(peer, nextRequestFromNode(peer), 5002);
+            HttpResponse<String> unknown = reauth.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(5002, JSON.readTree(unknown.body()).get("resultCode").asLong(), unknown.body());
+            assertEquals(404, get(app, "/sessions/" + session, null).statusCode(), "5002 ended the node's side");
+            assertEquals(404, send(app, "POST", "/sessions/" + session + "/reauth", null).statusCode());
+
+            String metrics = get(app, "/metrics", null).body();
+            assertEquals(4, sample(metrics, "gyocs_session_requests_total", "{command=\"RAR\",result=\"2001\"}"));
+            assertEquals(1, sample(metrics, "gyocs_session_requests_total", "{command=\"RAR\",result=\"5002\"}"));
+            assertEquals(1, sample(metrics, "gyocs_session_requests_total", "{command=\"ASR\",result=\"2001\"}"));
+        } finally {
+            background.shutdownNow();
             app.stop();
         }
     }

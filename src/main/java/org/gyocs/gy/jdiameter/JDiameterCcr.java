@@ -149,6 +149,11 @@ record JDiameterCcr(Request request, long receivedNanos) implements ReceivedCcr<
         }
     }
 
+    /** A builder that appends to jDiameter's {@code set} (for the requests the node sends: SessionRequestLayout). */
+    static AnswerAvps avpsInto(AvpSet set) {
+        return new Group(set);
+    }
+
     private record Group(AvpSet set) implements AnswerAvps {
         @Override
         public void add(int code, long vendorId, boolean mandatory, byte[] data) {

@@ -11,11 +11,13 @@ import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
 import org.gyocs.core.ResultCode;
 import org.gyocs.gy.GyPipeline;
+import org.gyocs.gy.SessionRequestLayout;
 import org.gyocs.node.ConnectedPeers;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
+import org.gyocs.node.SessionRequest;
 import org.jdiameter.api.Answer;
 import org.jdiameter.api.ApplicationId;
 import org.jdiameter.api.MutablePeerTable;
@@ -73,6 +75,61 @@ public final class JDiameterGyNode implements DiameterNode {
     @Override
     public ConnectedPeers peers() {
         return peers;
+    }
+
+    /**
+     * A RAR or ASR through a raw session of its own: the answer comes to the listener given with
+     * the request (jDiameter matches it by hop-by-hop identifier), not to the session's state
+     * machine, and the raw session is released once it has. Its Session-Id is the credit-control
+     * session's, at index 0, which jDiameter then leaves as it is.
+     */
+    @Override
+    public java.util.concurrent.CompletableFuture<Long> send(SessionRequest r) {
+        java.util.concurrent.CompletableFuture<Long> answer = new java.util.concurrent.CompletableFuture<>();
+        ISessionFactory factory;
+        synchronized (this) {
+            factory = sessionFactory;
+        }
+        String realm = peers.list().stream().filter(p -> p.originHost().equals(r.peerHost()))
+                .map(ConnectedPeers.Peer::originRealm).findFirst().orElse(null);
+        if (factory == null || realm == null) {
+            answer.completeExceptionally(new SessionRequest.PeerNotConnected(r.peerHost()));
+            return answer;
+        }
+        try {
+            org.jdiameter.api.Session raw = factory.getNewSession();
+            Request request = raw.createRequest(r.kind().commandCode(), gy, realm, r.peerHost());
+            request.setProxiable(true); // RAR and ASR are proxiable (RFC 6733 sections 8.3.1, 8.5.1), as in mock mode
+            org.jdiameter.api.AvpSet avps = request.getAvps();
+            for (int code : new int[] {AvpCodes.SESSION_ID, AvpCodes.ORIGIN_HOST, AvpCodes.ORIGIN_REALM,
+                    AvpCodes.DESTINATION_REALM, AvpCodes.DESTINATION_HOST, AvpCodes.AUTH_APPLICATION_ID}) {
+                avps.removeAvp(code);
+            }
+            SessionRequestLayout.write(JDiameterCcr.avpsInto(avps), r, settings.originHost(), settings.realm(), realm);
+            raw.send(request, new org.jdiameter.api.EventListener<Request, Answer>() {
+                @Override
+                public void receivedSuccessMessage(Request q, Answer a) {
+                    try {
+                        answer.complete(a.getResultCode() == null ? 0L : a.getResultCode().getUnsigned32());
+                    } catch (Exception e) {
+                        answer.completeExceptionally(e);
+                    } finally {
+                        raw.release();
+                    }
+                }
+
+                @Override
+                public void timeoutExpired(Request q) {
+                    answer.completeExceptionally(new SessionRequest.NoAnswer(r));
+                    raw.release();
+                }
+            }, SessionRequest.ANSWER_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (org.jdiameter.api.RouteException e) {
+            answer.completeExceptionally(new SessionRequest.PeerNotConnected(r.peerHost()));
+        } catch (Exception e) {
+            answer.completeExceptionally(e);
+        }
+        return answer;
     }
 
     @Override

@@ -78,6 +78,21 @@ record MockCcr(DiameterMessage message, String peer, long receivedNanos) impleme
         }
     }
 
+    /** A builder that appends to {@code avps} (for the requests the node sends: SessionRequestLayout). */
+    static AnswerAvps avpsInto(List<Avp> avps) {
+        return new AnswerAvps() {
+            @Override
+            public void add(int code, long vendorId, boolean mandatory, byte[] data) {
+                Answer.add(avps, code, vendorId, mandatory, data);
+            }
+
+            @Override
+            public void addGroup(int code, Consumer<AnswerAvps> content) {
+                Answer.addGroup(avps, code, content);
+            }
+        };
+    }
+
     /** Collects the AVPs of the answer; Session-Id first, as the request carried it. */
     private static final class Answer implements CcaBuilder<DiameterMessage> {
         private final DiameterMessage request;

@@ -27,6 +27,9 @@ interface MockContext {
     /** Runs a charging decision on the worker of this session (one worker per session keeps its order). */
     void charge(String sessionId, Runnable decision);
 
+    /** A connection finished its capabilities exchange: the node's requests to its peer go there. */
+    void opened(PeerConnection connection);
+
     /** A connection has closed: it no longer counts against the connection cap. */
     void connectionClosed();
 }

@@ -217,6 +217,29 @@ public final class MockGyNode implements DiameterNode, MockContext {
         return peers;
     }
 
+    /** The open connection of each peer, by the Origin-Host of its CER (the last one to open). */
+    private final java.util.Map<String, PeerConnection> connectionOf = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public void opened(PeerConnection connection) {
+        connectionOf.put(connection.peerHost(), connection);
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<Long> send(org.gyocs.node.SessionRequest request) {
+        java.util.concurrent.CompletableFuture<Long> answer = new java.util.concurrent.CompletableFuture<>();
+        PeerConnection c = connectionOf.get(request.peerHost());
+        if (c == null || c.state() != PeerConnection.State.OPEN) {
+            if (c != null) {
+                connectionOf.remove(request.peerHost(), c);
+            }
+            answer.completeExceptionally(new org.gyocs.node.SessionRequest.PeerNotConnected(request.peerHost()));
+            return answer;
+        }
+        c.sendRequestLater(request, settings.originHost(), settings.realm(), answer);
+        return answer;
+    }
+
     @Override
     public String originHost() {
         return settings.originHost();

@@ -5,6 +5,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.apache.logging.log4j.LogManager;
@@ -17,7 +20,9 @@ import org.gyocs.codec.DiameterDecodeException;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.ResultCode;
+import org.gyocs.gy.SessionRequestLayout;
 import org.gyocs.node.ConnectedPeers;
+import org.gyocs.node.SessionRequest;
 import org.gyocs.node.TrafficLog;
 
 /**
@@ -47,6 +52,8 @@ final class PeerConnection implements CcrDispatch.Connection {
     private final CcrDispatch ccrs;
     private State state = State.WAIT_CER;
     private String peerHost = "-";
+    /** The Origin-Realm of its CER: the Destination-Realm of what the node sends it. */
+    private String peerRealm = "";
     /** This connection in the node's list of connected peers, from its CEA on. */
     private ConnectedPeers.Peer connected;
     private final long connectedAt;
@@ -186,6 +193,16 @@ final class PeerConnection implements CcrDispatch.Connection {
         if (m.commandCode() == CommandCodes.DEVICE_WATCHDOG && m.hopByHop() == watchdogHopByHop) {
             return; // lastReceived already moved
         }
+        PendingRequest pending = sentRequests.remove(m.hopByHop());
+        if (pending != null && pending.request().kind().commandCode() == m.commandCode()) {
+            Avp rc = m.avp(AvpCodes.RESULT_CODE);
+            try {
+                pending.answer().complete(rc == null ? 0L : rc.unsigned32());
+            } catch (DiameterDecodeException e) {
+                pending.answer().completeExceptionally(e);
+            }
+            return;
+        }
         if (m.commandCode() == CommandCodes.DISCONNECT_PEER && state == State.CLOSING) {
             close("disconnected (DPA received)");
             return;
@@ -250,7 +267,9 @@ final class PeerConnection implements CcrDispatch.Connection {
         if (state == State.WAIT_CER) {
             state = State.OPEN;
             Avp realm = cer.avp(AvpCodes.ORIGIN_REALM);
+            peerRealm = realm == null ? "" : realm.utf8();
             connected = ctx.peers().connected(peerHost, realm == null ? null : realm.utf8(), remote);
+            ctx.opened(this);
         }
     }
 
@@ -260,6 +279,33 @@ final class PeerConnection implements CcrDispatch.Connection {
         send(ctx.base().cea(cer, verdict.resultCode(), localAddress));
         closeWhenFlushed = true;
         flushOrClose(reason);
+    }
+
+    /** A RAR or ASR this connection sent, waiting for its answer until {@code deadline} (nanoTime). */
+    private record PendingRequest(SessionRequest request, CompletableFuture<Long> answer, long deadline) {
+    }
+
+    /** By hop-by-hop identifier (RFC 6733 section 3: an answer carries its request's). */
+    private final java.util.Map<Integer, PendingRequest> sentRequests = new java.util.HashMap<>();
+
+    /** Sends a RAR or ASR on this connection, from any thread (the event loop sends it). */
+    void sendRequestLater(SessionRequest r, String originHost, String originRealm, CompletableFuture<Long> answer) {
+        loop.execute(() -> sendRequest(r, originHost, originRealm, answer));
+    }
+
+    /** Sends a RAR or ASR on this connection; on the event loop. */
+    private void sendRequest(SessionRequest r, String originHost, String originRealm, CompletableFuture<Long> answer) {
+        if (state != State.OPEN) {
+            answer.completeExceptionally(new SessionRequest.PeerNotConnected(r.peerHost()));
+            return;
+        }
+        int id = nextHopByHop++;
+        List<Avp> avps = new ArrayList<>(8);
+        SessionRequestLayout.write(MockCcr.avpsInto(avps), r, originHost, originRealm, peerRealm);
+        sentRequests.put(id, new PendingRequest(r, answer,
+                System.nanoTime() + SessionRequest.ANSWER_TIMEOUT_MILLIS * 1_000_000L));
+        send(new DiameterMessage(DiameterMessage.FLAG_REQUEST | DiameterMessage.FLAG_PROXIABLE, r.kind().commandCode(),
+                CreditControlCore.CREDIT_CONTROL_APPLICATION_ID, id, id, avps));
     }
 
     /** An answer a charging worker decided is out: the last one may let a stop send its DPR. */
@@ -335,6 +381,15 @@ final class PeerConnection implements CcrDispatch.Connection {
     void tick(long now) {
         if (state == State.CLOSED) {
             return;
+        }
+        if (!sentRequests.isEmpty()) {
+            sentRequests.values().removeIf(p -> {
+                if (now - p.deadline() > 0) {
+                    p.answer().completeExceptionally(new SessionRequest.NoAnswer(p.request()));
+                    return true;
+                }
+                return false;
+            });
         }
         long stall = ctx.limits().stallMillis() * 1_000_000L;
         if (state == State.WAIT_CER && now - connectedAt > stall) {
@@ -424,6 +479,10 @@ final class PeerConnection implements CcrDispatch.Connection {
             // closing anyway
         }
         ctx.connectionClosed();
+        for (PendingRequest p : sentRequests.values()) {
+            p.answer().completeExceptionally(new SessionRequest.PeerNotConnected(p.request().peerHost()));
+        }
+        sentRequests.clear();
         if (wasOpen) {
             ctx.peers().disconnected(connected, reason);
         }
