@@ -239,6 +239,48 @@ class CommandProcessTest {
     }
 
     /**
+     * Issue 11, item 6: the container's entry point turns the environment into options (host,
+     * realm, port, store, admin port, mock) and runs the node; its HEALTHCHECK's URL answers UP.
+     */
+    @Test
+    void theContainerEntryPointTakesItsSettingsFromTheEnvironment() throws Exception {
+        Path home = tmp.resolve("container");
+        Files.createDirectories(home);
+        Files.createSymbolicLink(home.resolve("config"), Path.of("config").toAbsolutePath());
+        int port = ListeningPorts.freePort();
+        int admin = ListeningPorts.freePort();
+        ProcessBuilder b = new ProcessBuilder("bash", Path.of("docker/entrypoint.sh").toAbsolutePath().toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("container.out").toFile());
+        b.environment().putAll(java.util.Map.of("GYOCS_HOME", home.toString(), "GYOCS_CLASSPATH",
+                System.getProperty("java.class.path"), "GYOCS_HOST", "ocs.container.test", "GYOCS_REALM",
+                "container.test", "GYOCS_PORT", String.valueOf(port), "GYOCS_ADMIN_PORT", String.valueOf(admin),
+                "GYOCS_MOCK", "true", "GYOCS_STORE", GyDiameterApplication.embeddedStore(home.resolve("data"))));
+        Process node = b.start();
+        try {
+            String out = "";
+            for (int i = 0; i < 600 && !out.contains("Waiting for connections") && node.isAlive(); i++) {
+                Thread.sleep(50);
+                out = Files.readString(tmp.resolve("container.out"));
+            }
+            assertTrue(out.contains("Waiting for connections"), out);
+            java.net.http.HttpResponse<String> health = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + admin + "/health")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, health.statusCode(), health.body());
+            com.fasterxml.jackson.databind.JsonNode h = new com.fasterxml.jackson.databind.ObjectMapper().readTree(health.body());
+            assertEquals("ocs.container.test", h.get("originHost").asText());
+            assertEquals("container.test", h.get("originRealm").asText());
+            assertEquals(port, h.get("diameterPort").asInt());
+            assertEquals("mock", h.get("mode").asText());
+        } finally {
+            node.destroy(); // SIGTERM, as docker stop sends
+        }
+        assertTrue(node.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, node.exitValue(), Files.readString(tmp.resolve("container.out")));
+        assertTrue(Files.exists(home.resolve("logs/ocs.log")), "logs under the container's home");
+    }
+
+    /**
      * Issue 13, item 2: the embedded store opens no port (H2's auto-server listened on every
      * interface with empty credentials), data/ is private, and ocs-admin works beside the node
      * through the node's admin socket.
