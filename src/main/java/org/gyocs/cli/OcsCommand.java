@@ -52,6 +52,10 @@ public final class OcsCommand {
         o.addOption(Option.builder().longOpt("stall-timeout").hasArg().argName("SECONDS")
                 .desc("close a peer without CER or with half a message after this (default "
                         + d.stallMillis() / 1000 + ")").get());
+        o.addOption(Option.builder().longOpt("stop-timeout").hasArg().argName("SECONDS")
+                .desc("on SIGTERM, how long answers still being decided may delay the DPRs (default "
+                        + d.drainMillis() / 1000 + "; then up to " + TransportLimits.DPA_WAIT_MILLIS / 1000
+                        + " s for the DPAs)").get());
         o.addOption(Option.builder("v").longOpt("verbose").desc("log every request and answer").get());
         o.addOption(Option.builder("l").longOpt("listen").desc("listen for peers (what the node always does; accepted for compatibility)").get());
         o.addOption(Option.builder().longOpt("mock").desc("run on the built-in Diameter codec and NIO server instead of jDiameter").get());
@@ -111,7 +115,8 @@ public final class OcsCommand {
                             (int) v.number("max-message", TransportLimits.DEFAULT.maxMessageBytes(), 20, 16_777_215),
                             (int) v.number("max-connections", TransportLimits.DEFAULT.maxConnections(), 1, 1_000_000),
                             1000 * v.number("watchdog", TransportLimits.DEFAULT.watchdogMillis() / 1000, 6, 86_400),
-                            1000 * v.number("stall-timeout", TransportLimits.DEFAULT.stallMillis() / 1000, 1, 3_600)))
+                            1000 * v.number("stall-timeout", TransportLimits.DEFAULT.stallMillis() / 1000, 1, 3_600),
+                            1000 * v.number("stop-timeout", TransportLimits.DEFAULT.drainMillis() / 1000, 0, 3_600)))
                     .verbose(v.flag("verbose"))
                     .mock(v.flag("mock"))
                     .build();

@@ -48,7 +48,6 @@ public final class JDiameterGyNode implements DiameterNode {
     private static final Logger log = LogManager.getLogger(JDiameterGyNode.class);
     private static final long LISTEN_TIMEOUT_MS = 10_000;
     private static final long STOP_TIMEOUT_MS = 5_000;
-    private static final long DRAIN_MS = 5_000;
     private TransportScreen screen;
 
     private final NodeSettings settings;
@@ -188,10 +187,13 @@ public final class JDiameterGyNode implements DiameterNode {
             return;
         }
         stack = null;
+        if (screen != null) {
+            screen.stopping().set(true); // new connections are refused from now on
+        }
         // the answers of CCRs still being decided go out before the DPR: their debits are
         // committed, and a PCEF that gets a DPR first retransmits them elsewhere. Requests that
-        // come meanwhile are answered too, for at most DRAIN_MS.
-        long deadline = System.nanoTime() + DRAIN_MS * 1_000_000L;
+        // come meanwhile are answered too, for at most the limits' drain (--stop-timeout).
+        long deadline = System.nanoTime() + settings.limits().drainMillis() * 1_000_000L;
         while (screen != null && screen.inFlight().get() > 0 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(5);

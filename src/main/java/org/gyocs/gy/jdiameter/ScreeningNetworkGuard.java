@@ -153,6 +153,11 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
 
     private boolean admit(SocketChannel ch) throws IOException {
         InetAddress from = ((InetSocketAddress) ch.getRemoteAddress()).getAddress();
+        if (screen.stopping().get()) {
+            log.info("Refused connection from {}: the node is stopping", from.getHostAddress());
+            closeQuietly(ch);
+            return false;
+        }
         if (!screen.peers().mayConnectFrom(from)) {
             screen.statistics().peerRefused();
             log.warn("Refused connection from {}: no allowed peer has that address", from.getHostAddress());

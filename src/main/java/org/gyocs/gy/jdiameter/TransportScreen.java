@@ -15,11 +15,13 @@ import org.gyocs.node.TransportLimits;
  */
 record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
                        org.gyocs.node.TlsSettings tls, EarlyAnswers early,
-                       java.util.concurrent.atomic.AtomicInteger inFlight) {
+                       java.util.concurrent.atomic.AtomicInteger inFlight,
+                       java.util.concurrent.atomic.AtomicBoolean stopping) {
 
     TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
                     org.gyocs.node.TlsSettings tls, EarlyAnswers early) {
-        this(peers, limits, statistics, tls, early, new java.util.concurrent.atomic.AtomicInteger());
+        this(peers, limits, statistics, tls, early, new java.util.concurrent.atomic.AtomicInteger(),
+                new java.util.concurrent.atomic.AtomicBoolean());
     }
 
     /**

@@ -28,7 +28,6 @@ import org.gyocs.node.TransportLimits;
  */
 public final class MockGyNode implements DiameterNode, MockContext {
     private static final Logger log = LogManager.getLogger(MockGyNode.class);
-    private static final long DPA_WAIT_MS = 2_000;
 
     /**
      * Threads deciding CCRs. A decision that changes a balance waits for its group commit, and a
@@ -154,7 +153,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
         }
         loops.forEach(EventLoop::disconnectAll);
         // peers with answers still being decided get them before their DPR (PeerConnection.disconnect)
-        long deadline = System.currentTimeMillis() + PeerConnection.DRAIN_MILLIS + DPA_WAIT_MS;
+        long deadline = System.currentTimeMillis() + settings.limits().drainMillis() + TransportLimits.DPA_WAIT_MILLIS;
         while (open.get() > 0 && System.currentTimeMillis() < deadline) {
             try {
                 Thread.sleep(5);

@@ -33,8 +33,6 @@ import org.gyocs.node.TrafficLog;
  */
 final class PeerConnection implements CcrDispatch.Connection {
     private static final Logger log = LogManager.getLogger(PeerConnection.class);
-    /** On stop, how long answers still being decided may delay the DPR. */
-    static final long DRAIN_MILLIS = 5_000;
 
     enum State { WAIT_CER, OPEN, CLOSING, CLOSED }
 
@@ -407,9 +405,9 @@ final class PeerConnection implements CcrDispatch.Connection {
         if (state != State.OPEN) {
             return;
         }
-        if (drainingSince != 0 && now - drainingSince > DRAIN_MILLIS * 1_000_000L) {
+        if (drainingSince != 0 && now - drainingSince > ctx.limits().drainMillis() * 1_000_000L) {
             log.warn("Stopping: {} answers to {} ({}) still undecided after {} ms; sending DPR", ccrs.pending(),
-                    remote, peerHost, DRAIN_MILLIS);
+                    remote, peerHost, ctx.limits().drainMillis());
             sendDpr();
             return;
         }
@@ -429,7 +427,7 @@ final class PeerConnection implements CcrDispatch.Connection {
      * Shutdown: DPR to an open peer (it answers DPA and we close), anything else just closes. A
      * peer with CCRs still being decided gets their answers first: its debits are committed, and
      * a DPR before their answers (an audit saw 988 of 5,000 answered) makes the PCEF retransmit
-     * them elsewhere. Requests it sends meanwhile are answered too, for at most DRAIN_MILLIS.
+     * them elsewhere. Requests it sends meanwhile are answered too, for at most the limits' drain.
      */
     void disconnect() {
         if (state == State.OPEN) {
@@ -444,11 +442,11 @@ final class PeerConnection implements CcrDispatch.Connection {
      * The DPR, once nothing is being decided and nothing the peer already sent waits unread in
      * the socket: a DPR while its requests sat there unread left them unanswered (a test saw 126
      * of 5,000 answered when the answers outran the reads). Requests read here that go to the
-     * charging workers make this wait for their answers again; DRAIN_MILLIS bounds it all.
+     * charging workers make this wait for their answers again; the limits' drain bounds it all.
      */
     private void dprWhenDrained() {
         while (ccrs.pending() == 0 && state == State.OPEN
-                && System.nanoTime() - drainingSince < DRAIN_MILLIS * 1_000_000L && readOnce()) {
+                && System.nanoTime() - drainingSince < ctx.limits().drainMillis() * 1_000_000L && readOnce()) {
             // read on: requests answered at once are sent as they are read
         }
         if (ccrs.pending() == 0) {

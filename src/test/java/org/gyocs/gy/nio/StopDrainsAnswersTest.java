@@ -85,4 +85,46 @@ class StopDrainsAnswersTest {
         }
         assertTrue(answers > 0);
     }
+
+    /**
+     * Issue 11, item 4: from the moment a stop begins new peers are refused (no CEA), and a peer
+     * that never answers its DPR holds the stop no longer than the configured drain plus the DPA
+     * wait (jDiameter's stack adds its own bounded shutdown).
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aStopRefusesNewPeersAndEndsWithinItsTimeout(boolean mock) throws Exception {
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
+                .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
+                .limits(new org.gyocs.node.TransportLimits(65_536, 1_000, 30_000, 10_000, 1_000))
+                .store(Stores.freshH2()).build();
+        app.start(false);
+        int port = app.getPort();
+        Thread stopper = new Thread(app::stop);
+        long started;
+        try (TestPeer p = new TestPeer(port)) {
+            assertEquals(2001, resultCode(p.handshake()));
+            p.awaitOpen();
+            started = System.nanoTime();
+            stopper.start();
+            DiameterMessage dpr;
+            do {
+                dpr = p.read();
+            } while (!(dpr.isRequest() && dpr.commandCode() == CommandCodes.DISCONNECT_PEER));
+            // the DPR is not answered: the node waits for it, bounded, and lets nobody new in
+            boolean refused;
+            try (TestPeer late = new TestPeer(port)) {
+                DiameterMessage cea = late.handshake("late.test.local");
+                refused = resultCode(cea) != 2001;
+            } catch (java.io.IOException | org.gyocs.codec.DiameterDecodeException e) {
+                refused = true; // connection refused, or closed before any CEA
+            }
+            assertTrue(refused, "a peer connecting during the stop is not let in");
+            stopper.join(20_000);
+        }
+        long took = (System.nanoTime() - started) / 1_000_000;
+        assertTrue(!stopper.isAlive(), "the stop ended");
+        assertTrue(took < 1_000 + org.gyocs.node.TransportLimits.DPA_WAIT_MILLIS + 6_000, "took " + took + " ms");
+        assertTrue(!app.isRunning());
+    }
 }
