@@ -56,6 +56,8 @@ import org.gyocs.store.SubscriberCsv;
  */
 public final class GyDiameterApplication {
     private static final Logger log = LogManager.getLogger(GyDiameterApplication.class);
+    /** RARs and ASRs: not the app logger, whose lines are printed plain (a Session-Id could forge one). */
+    private static final Logger sessionLog = LogManager.getLogger("org.gyocs.sessions");
 
     private final NodeSettings settings;
     private final boolean mock;
@@ -399,6 +401,12 @@ public final class GyDiameterApplication {
                 }
 
                 @Override
+                public int openSessions(String subscriber) {
+                    OnlineCharging core = charging();
+                    return core == null ? 0 : core.openSessionsOf(subscriber);
+                }
+
+                @Override
                 public java.util.concurrent.CompletableFuture<Long> send(org.gyocs.node.SessionRequest.Kind kind,
                                                                           String sessionId) {
                     return sendToSession(kind, sessionId);
@@ -471,12 +479,18 @@ public final class GyDiameterApplication {
             throw new IllegalArgumentException("no open session " + sessionId);
         }
         org.gyocs.node.SessionRequest r = new org.gyocs.node.SessionRequest(kind, sessionId, s.peer());
-        NodeStatistics counted = statistics;
-        return n.send(r).whenComplete((rc, failure) -> {
+        NodeStatistics counted;
+        synchronized (this) {
+            counted = statistics;
+        }
+        // not on the thread that completes it (mock mode: the peer's event loop): ending a session
+        // waits for its lock and the store
+        return n.send(r).orTimeout(org.gyocs.node.SessionRequest.ANSWER_TIMEOUT_MILLIS + 2_000,
+                java.util.concurrent.TimeUnit.MILLISECONDS).whenCompleteAsync((rc, failure) -> {
             String command = kind.shortName();
             if (failure == null) {
                 counted.sessionRequestEnded(command, String.valueOf(rc));
-                log.info("{} for session {} to {}: answered {}", command, sessionId, s.peer(), rc);
+                sessionLog.info("{} for session {} to {}: answered {}", command, sessionId, s.peer(), rc);
                 if (kind == org.gyocs.node.SessionRequest.Kind.RE_AUTH && rc == org.gyocs.core.ResultCode.UNKNOWN_SESSION_ID) {
                     core.endSession(sessionId, "its PCEF answered the RAR 5002 (unknown session)");
                 }
@@ -484,11 +498,12 @@ public final class GyDiameterApplication {
             }
             Throwable why = failure instanceof java.util.concurrent.CompletionException c && c.getCause() != null
                     ? c.getCause() : failure;
-            String result = why instanceof org.gyocs.node.SessionRequest.NoAnswer ? "timeout"
+            String result = why instanceof org.gyocs.node.SessionRequest.NoAnswer
+                    || why instanceof java.util.concurrent.TimeoutException ? "timeout"
                     : why instanceof org.gyocs.node.SessionRequest.PeerNotConnected ? "not_connected" : "error";
             counted.sessionRequestEnded(command, result);
             counted.error();
-            log.warn("{} for session {} to {}: {}", command, sessionId, s.peer(), why.getMessage());
+            sessionLog.warn("{} for session {} to {}: {}", command, sessionId, s.peer(), why.getMessage());
         });
     }
 

@@ -103,6 +103,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         return out;
     }
 
+    /** How many sessions of this subscriber are open (no lock taken: a count for a refusal). */
+    public int openSessionsOf(String subscriber) {
+        int n = 0;
+        for (ChargingSession s : sessions.values()) {
+            if (subscriber.equals(s.subscriber) && !s.closed) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** One open session, or empty. */
     public java.util.Optional<SessionView> session(String sessionId) {
         ChargingSession s = sessions.get(sessionId);

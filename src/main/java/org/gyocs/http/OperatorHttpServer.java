@@ -68,6 +68,13 @@ public final class OperatorHttpServer implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService threads;
+    /** The routes that may wait; bounded, so that a flood of them is refused rather than queued forever. */
+    private final ExecutorService work = new java.util.concurrent.ThreadPoolExecutor(THREADS, THREADS, 0,
+            java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(64), r -> {
+                Thread t = new Thread(r, "ocs-http-work");
+                t.setDaemon(true);
+                return t;
+            });
     private final byte[] token;
     private final Node node;
 
@@ -93,7 +100,7 @@ public final class OperatorHttpServer implements AutoCloseable {
         });
         OperatorHttpServer s = new OperatorHttpServer(server, threads, settings.token(), node);
         server.setExecutor(threads);
-        server.createContext("/", s::handle);
+        server.createContext("/", s::dispatch);
         server.start();
         return s;
     }
@@ -106,9 +113,32 @@ public final class OperatorHttpServer implements AutoCloseable {
     public void close() {
         server.stop(0);
         threads.shutdownNow();
+        work.shutdownNow();
     }
 
-    private void handle(HttpExchange x) throws IOException {
+    /**
+     * /health and /metrics answer on the server's own threads, at once; every other route may
+     * wait (the store, a session's lock, a RAR's answer) and runs on the work threads, so that
+     * four slow requests never hold up the health check.
+     */
+    private void dispatch(HttpExchange x) {
+        String path = x.getRequestURI().getPath();
+        if (path.equals("/health") || path.equals("/metrics")) {
+            handle(x);
+            return;
+        }
+        try {
+            work.execute(() -> handle(x));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            try (x) { // stopping, or every work thread and the queue taken
+                x.sendResponseHeaders(503, -1);
+            } catch (IOException | RuntimeException ignored) {
+                // the client went away
+            }
+        }
+    }
+
+    private void handle(HttpExchange x) {
         try (x) {
             String method = x.getRequestMethod();
             Response r;
@@ -120,9 +150,8 @@ public final class OperatorHttpServer implements AutoCloseable {
                 }
                 r = route(x, method, path);
             } catch (ApiException e) {
-                if (e.status() == 405) {
-                    x.getResponseHeaders().set("Allow", e.getMessage().substring(e.getMessage().indexOf('(') + 1,
-                            e.getMessage().indexOf(')')));
+                if (e.allowed() != null) {
+                    x.getResponseHeaders().set("Allow", e.allowed());
                 }
                 r = error(e.status(), e.getMessage());
             } catch (IllegalArgumentException e) {
@@ -147,7 +176,11 @@ public final class OperatorHttpServer implements AutoCloseable {
 
     /** Which resource and method; an unknown one is 404, a known one with another method 405. */
     private Response route(HttpExchange x, String method, String path) throws IOException {
-        String[] p = path.split("/", -1); // "", first, ...
+        // split the raw path, then decode each segment: a Session-Id may hold a '/' (as %2F)
+        String[] p = x.getRequestURI().getRawPath().split("/", -1); // "", first, ...
+        for (int i = 0; i < p.length; i++) {
+            p[i] = java.net.URLDecoder.decode(p[i].replace("+", "%2B"), StandardCharsets.UTF_8);
+        }
         switch (p.length >= 2 ? p[1] : "") {
             case "health" -> {
                 allow(method, p.length == 2, "GET, HEAD");
@@ -235,13 +268,13 @@ public final class OperatorHttpServer implements AutoCloseable {
         if (!known) {
             throw new ApiException(404, "no such resource");
         }
-        if (!allowed.contains(method)) {
+        if (!java.util.Arrays.asList(allowed.split(", ")).contains(method)) {
             throw notAllowed(method, "this resource", allowed);
         }
     }
 
     private static ApiException notAllowed(String method, String path, String allowed) {
-        return new ApiException(405, method + " is not allowed on " + path + " (" + allowed + ")");
+        return new ApiException(405, method + " is not allowed on " + path + " (" + allowed + ")", allowed);
     }
 
     /** A query parameter, decoded; null when absent. */

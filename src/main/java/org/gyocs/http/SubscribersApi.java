@@ -37,6 +37,9 @@ final class SubscribersApi {
 
         /** The subscriber's buckets were replaced: a RAR for each of its open sessions. */
         void changed(String subscriber);
+
+        /** The subscriber's open credit-control sessions. */
+        int openSessions(String subscriber);
     }
 
     /** A bucket in a request body. */
@@ -92,12 +95,14 @@ final class SubscribersApi {
         if (buckets.isEmpty()) {
             throw new ApiException(400, "buckets is empty: DELETE /subscribers/" + subscriber + " removes a subscriber");
         }
+        refuseWhileOpen(subscriber, "replaced");
         store.admin().add(buckets, true);
         store.changed(subscriber);
         return view(subscriber, store.admin().buckets(subscriber));
     }
 
     Object delete(String subscriber) {
+        refuseWhileOpen(subscriber, "deleted");
         if (!store.admin().delete(subscriber)) {
             throw new ApiException(404, "no subscriber " + subscriber);
         }
@@ -110,8 +115,29 @@ final class SubscribersApi {
         if (b.amount() == 0) {
             throw new ApiException(400, "amount must be at least 1");
         }
+        for (Bucket held : store.admin().buckets(subscriber)) {
+            if (held.unit() == b.unit() && java.util.Objects.equals(held.ratingGroup(), b.ratingGroup())
+                    && held.amount() > Long.MAX_VALUE - b.amount()) {
+                throw new ApiException(400, "amount: the bucket holds " + held.amount() + "; adding " + b.amount()
+                        + " would pass 2^63-1");
+            }
+        }
         store.topUp(subscriber, b.unit(), b.ratingGroup(), b.amount());
         return view(subscriber, store.admin().buckets(subscriber));
+    }
+
+    /**
+     * Replacing or deleting buckets that open sessions hold reservations on would let the usage
+     * they then report go uncharged: refused while the subscriber has open sessions (a top-up is
+     * fine; so is ending the sessions first, with POST /sessions/{id}/abort).
+     */
+    private void refuseWhileOpen(String subscriber, String what) {
+        int open = store.openSessions(subscriber);
+        if (open > 0) {
+            throw new ApiException(409, "subscriber " + subscriber + " has " + open + " open session(s): its buckets "
+                    + "cannot be " + what + " now; top it up instead (POST /subscribers/" + subscriber
+                    + "/topup), or end its sessions first (POST /sessions/{id}/abort)");
+        }
     }
 
     private static Bucket checked(String where, String subscriber, String unit, Long amount, Long ratingGroup,

@@ -26,7 +26,7 @@ public final class AccessLog {
      * @param time       when it was answered (ISO-8601)
      * @param peer       the Origin-Host of the connection's CER (null when the transport does not know it)
      * @param session    its Session-Id
-     * @param subscriber its first Subscription-Id-Data (null when none)
+     * @param subscriber its first END_USER_E164 Subscription-Id-Data, else its first one (null when none)
      * @param request    INITIAL, UPDATE, TERMINATION, EVENT (null when it had no valid CC-Request-Type)
      * @param number     its CC-Request-Number
      * @param resultCode the answer's top-level Result-Code

@@ -179,6 +179,12 @@ class OperatorHttpTest {
             assertEquals(1_048_576, grant.get("granted").asLong());
             assertTrue(java.time.Instant.parse(grant.get("validUntil").asText()).isAfter(java.time.Instant.now()));
             assertEquals(0, JSON.readTree(get(app, "/sessions?subscriber=491799999999", null).body()).size());
+            // buckets that an open session holds reservations on are not replaced nor deleted under it
+            HttpResponse<String> busy = send(app, "PUT", "/subscribers/" + sub,
+                    "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 1}]}");
+            assertEquals(409, busy.statusCode(), busy.body());
+            assertTrue(JSON.readTree(busy.body()).get("error").asText().contains("open session"), busy.body());
+            assertEquals(409, send(app, "DELETE", "/subscribers/" + sub, null).statusCode());
             JsonNode held = JSON.readTree(get(app, "/subscribers/" + sub, null).body()).get("buckets").get(0);
             assertEquals(1_048_576, held.get("reserved").asLong());
             assertEquals(451_424, held.get("free").asLong());
@@ -204,6 +210,8 @@ class OperatorHttpTest {
                     {"PUT", "/subscribers/" + sub, "{\"buckets\": [{\"unit\": \"octets\"", "JSON"},
                     {"PUT", "/subscribers/12", "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 1}]}", "digits"},
                     {"POST", "/subscribers/" + sub + "/topup", "{\"unit\": \"octets\", \"amount\": 0}", "at least 1"},
+                    {"POST", "/subscribers/" + sub + "/topup", "{\"unit\": \"octets\", \"amount\": 9223372036854775000, "
+                            + "\"ratingGroup\": 100}", "2^63-1"},
                     {"POST", "/subscribers/" + sub + "/topup", "{\"unit\": \"octets\", \"amount\": 5, \"ratingGroup\": 4294967296}",
                             "Unsigned32"}};
             for (String[] b : bad) {
@@ -211,7 +219,12 @@ class OperatorHttpTest {
                 assertEquals(400, r.statusCode(), b[2] + " -> " + r.body());
                 assertTrue(JSON.readTree(r.body()).get("error").asText().contains(b[3]), b[2] + " -> " + r.body());
             }
-            assertEquals(405, send(app, "POST", "/subscribers/" + sub, "{}").statusCode());
+            HttpResponse<String> notAllowed = send(app, "POST", "/subscribers/" + sub, "{}");
+            assertEquals(405, notAllowed.statusCode());
+            assertEquals("GET, HEAD, PUT, DELETE", notAllowed.headers().firstValue("Allow").orElse(""));
+            HttpResponse<String> odd = send(app, "POST", "/sessions/a)(/reauth", null);
+            assertEquals(404, odd.statusCode(), odd.body());
+            assertTrue(JSON.readTree(odd.body()).has("error"));
             JsonNode after = JSON.readTree(get(app, "/subscribers/" + sub, null).body()).get("buckets");
             assertEquals(1, after.size(), "nothing half-applied: " + after);
             assertEquals(2_975_712 - 524_288, after.get(0).get("amount").asLong());

@@ -95,8 +95,10 @@ public final class JDiameterGyNode implements DiameterNode {
             answer.completeExceptionally(new SessionRequest.PeerNotConnected(r.peerHost()));
             return answer;
         }
+        org.jdiameter.api.Session raw = null;
         try {
-            org.jdiameter.api.Session raw = factory.getNewSession();
+            raw = factory.getNewSession();
+            org.jdiameter.api.Session session = raw;
             Request request = raw.createRequest(r.kind().commandCode(), gy, realm, r.peerHost());
             request.setProxiable(true); // RAR and ASR are proxiable (RFC 6733 sections 8.3.1, 8.5.1), as in mock mode
             org.jdiameter.api.AvpSet avps = request.getAvps();
@@ -113,22 +115,34 @@ public final class JDiameterGyNode implements DiameterNode {
                     } catch (Exception e) {
                         answer.completeExceptionally(e);
                     } finally {
-                        raw.release();
+                        session.release();
                     }
                 }
 
                 @Override
                 public void timeoutExpired(Request q) {
                     answer.completeExceptionally(new SessionRequest.NoAnswer(r));
-                    raw.release();
+                    session.release();
                 }
             }, SessionRequest.ANSWER_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (org.jdiameter.api.RouteException e) {
+            release(raw);
             answer.completeExceptionally(new SessionRequest.PeerNotConnected(r.peerHost()));
         } catch (Exception e) {
+            release(raw);
             answer.completeExceptionally(e);
         }
         return answer;
+    }
+
+    private static void release(org.jdiameter.api.Session raw) {
+        if (raw != null) {
+            try {
+                raw.release();
+            } catch (RuntimeException e) {
+                log.debug("Cannot release a raw session: {}", e.toString());
+            }
+        }
     }
 
     @Override

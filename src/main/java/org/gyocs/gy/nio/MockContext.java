@@ -30,6 +30,9 @@ interface MockContext {
     /** A connection finished its capabilities exchange: the node's requests to its peer go there. */
     void opened(PeerConnection connection);
 
+    /** A connection that had opened has closed: the node's requests no longer go there. */
+    void closed(PeerConnection connection);
+
     /** A connection has closed: it no longer counts against the connection cap. */
     void connectionClosed();
 }

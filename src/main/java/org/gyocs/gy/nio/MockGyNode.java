@@ -225,10 +225,19 @@ public final class MockGyNode implements DiameterNode, MockContext {
     }
 
     @Override
+    public void closed(PeerConnection connection) {
+        connectionOf.remove(connection.peerHost(), connection);
+    }
+
+    @Override
     public java.util.concurrent.CompletableFuture<Long> send(org.gyocs.node.SessionRequest request) {
         java.util.concurrent.CompletableFuture<Long> answer = new java.util.concurrent.CompletableFuture<>();
         PeerConnection c = connectionOf.get(request.peerHost());
-        if (c == null || c.state() != PeerConnection.State.OPEN) {
+        boolean stopping;
+        synchronized (this) {
+            stopping = server == null; // its event loops may not run what is queued any more
+        }
+        if (stopping || c == null || c.state() != PeerConnection.State.OPEN) {
             if (c != null) {
                 connectionOf.remove(request.peerHost(), c);
             }

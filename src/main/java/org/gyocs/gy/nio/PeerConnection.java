@@ -191,8 +191,9 @@ final class PeerConnection implements CcrDispatch.Connection {
         if (m.commandCode() == CommandCodes.DEVICE_WATCHDOG && m.hopByHop() == watchdogHopByHop) {
             return; // lastReceived already moved
         }
-        PendingRequest pending = sentRequests.remove(m.hopByHop());
+        PendingRequest pending = sentRequests.get(m.hopByHop());
         if (pending != null && pending.request().kind().commandCode() == m.commandCode()) {
+            sentRequests.remove(m.hopByHop());
             Avp rc = m.avp(AvpCodes.RESULT_CODE);
             try {
                 pending.answer().complete(rc == null ? 0L : rc.unsigned32());
@@ -477,6 +478,7 @@ final class PeerConnection implements CcrDispatch.Connection {
             // closing anyway
         }
         ctx.connectionClosed();
+        ctx.closed(this);
         for (PendingRequest p : sentRequests.values()) {
             p.answer().completeExceptionally(new SessionRequest.PeerNotConnected(p.request().peerHost()));
         }
