@@ -189,12 +189,13 @@ public final class GyDiameterApplication {
                 s.close();
                 throw e;
             }
-            OnlineCharging core = new OnlineCharging(charging, s, fresh);
             StoreWatch watch = StoreWatch.of(s, JdbcBalanceStore.embeddedDirectory(storeUrl).isEmpty(), answerDeadline);
             // metrics only with the HTTP interface that shows them: nothing is measured for nobody
             NodeMetrics metrics = !admin.enabled() ? null : new NodeMetrics(new NodeMetrics.Sources(() -> fresh,
                     this::openSessions, this::connectedPeers, () -> watch.problem().isEmpty(), () -> health().up()),
                     version(), mock ? "mock" : "jdiameter");
+            OnlineCharging core = new OnlineCharging(charging,
+                    metrics == null ? s : new org.gyocs.store.TimedBalanceStore(s, metrics::storeLatency), fresh);
             GyPipeline pipeline = metrics == null
                     ? new GyPipeline(core, fresh, settings.originHost(), settings.realm())
                     : new GyPipeline(core, fresh, settings.originHost(), settings.realm(), metrics);

@@ -34,6 +34,7 @@ public final class NodeMetrics implements LongConsumer {
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Histogram latency;
+    private final Histogram store;
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
 
     /** What the metrics read from the running node. */
@@ -83,6 +84,10 @@ public final class NodeMetrics implements LongConsumer {
         latency = Histogram.builder().name("gyocs_answer_latency_seconds").unit(Unit.SECONDS)
                 .help("Time from taking a CCR to its answer being ready to send")
                 .classicOnly().classicUpperBounds(LATENCY_BUCKETS).withoutExemplars().register(registry);
+        store = Histogram.builder().name("gyocs_store_latency_seconds").unit(Unit.SECONDS)
+                .help("Time a change of balances took in the store (reserve, settle, debit, release, refund), "
+                        + "its commit or journal sync included")
+                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).withoutExemplars().register(registry);
         Info info = Info.builder().name("gyocs_build_info").help("The running gy-ocs: version and Diameter mode")
                 .labelNames("version", "mode").register(registry);
         info.setLabelValues(version, mode);
@@ -113,6 +118,11 @@ public final class NodeMetrics implements LongConsumer {
     @Override
     public void accept(long nanos) {
         latency.observe(nanos / 1e9);
+    }
+
+    /** Observes how long one change of balances took in the store, in nanoseconds. */
+    public void storeLatency(long nanos) {
+        store.observe(nanos / 1e9);
     }
 
     /** Every metric, in Prometheus' text exposition format. */

@@ -110,6 +110,8 @@ class OperatorHttpTest {
                 assertEquals(1, sample(metrics, "gyocs_errors_total", ""));
                 assertEquals(3 * sessions + 1, sample(metrics, "gyocs_answer_latency_seconds_count", ""));
                 assertTrue(sample(metrics, "gyocs_answer_latency_seconds_sum", "") > 0);
+                // unprovisioned subscribers change no balance: no store latency; provisioned ones do (below)
+                assertEquals(0, sample(metrics, "gyocs_store_latency_seconds_count", ""));
                 assertEquals(1, sample(metrics, "gyocs_peers_connected", ""));
                 assertEquals(0, sample(metrics, "gyocs_sessions_open", ""));
                 assertEquals(1, sample(metrics, "gyocs_store_up", ""));
@@ -340,6 +342,7 @@ class OperatorHttpTest {
             assertEquals(404, send(app, "POST", "/sessions/" + session + "/reauth", null).statusCode());
 
             String metrics = get(app, "/metrics", null).body();
+            assertTrue(sample(metrics, "gyocs_store_latency_seconds_count", "") >= 4, "2 reserves, a settlement, a release");
             assertEquals(4, sample(metrics, "gyocs_session_requests_total", "{command=\"RAR\",result=\"2001\"}"));
             assertEquals(1, sample(metrics, "gyocs_session_requests_total", "{command=\"RAR\",result=\"5002\"}"));
             assertEquals(1, sample(metrics, "gyocs_session_requests_total", "{command=\"ASR\",result=\"2001\"}"));

@@ -1,0 +1,122 @@
+package org.gyocs.store;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.LongConsumer;
+
+import org.gyocs.core.BalanceStore;
+import org.gyocs.core.UnitType;
+
+/**
+ * A balance store that tells how long each change of balances took (the metrics' store latency:
+ * a group commit's wait on PostgreSQL, the journal's sync on the embedded store). Only what a
+ * request waits for is timed; lookups served from memory are not.
+ */
+public final class TimedBalanceStore implements BalanceStore {
+    private final BalanceStore store;
+    private final LongConsumer nanos;
+
+    public TimedBalanceStore(BalanceStore store, LongConsumer nanos) {
+        this.store = store;
+        this.nanos = nanos;
+    }
+
+    private void took(long since) {
+        nanos.accept(System.nanoTime() - since);
+    }
+
+    @Override
+    public Optional<String> findSubscriber(List<String> identities) {
+        return store.findSubscriber(identities);
+    }
+
+    @Override
+    public boolean isKnownUnprovisioned(List<String> identities) {
+        return store.isKnownUnprovisioned(identities);
+    }
+
+    @Override
+    public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String reservationKey,
+                               Instant expires, String changeKey) {
+        long t = System.nanoTime();
+        try {
+            return store.reserve(subscriber, unit, ratingGroup, amount, reservationKey, expires, changeKey);
+        } finally {
+            took(t);
+        }
+    }
+
+    @Override
+    public long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used,
+                       String changeKey) {
+        long t = System.nanoTime();
+        try {
+            return store.settle(subscriber, unit, ratingGroup, reservationKey, used, changeKey);
+        } finally {
+            took(t);
+        }
+    }
+
+    @Override
+    public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
+                                       long used, long amount, Instant expires, String changeKey) {
+        long t = System.nanoTime();
+        try {
+            return store.settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount, expires,
+                    changeKey);
+        } finally {
+            took(t);
+        }
+    }
+
+    @Override
+    public void release(String reservationKey) {
+        long t = System.nanoTime();
+        try {
+            store.release(reservationKey);
+        } finally {
+            took(t);
+        }
+    }
+
+    @Override
+    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+        long t = System.nanoTime();
+        try {
+            return store.debit(subscriber, unit, ratingGroup, amount, changeKey);
+        } finally {
+            took(t);
+        }
+    }
+
+    @Override
+    public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+        long t = System.nanoTime();
+        try {
+            store.credit(subscriber, unit, ratingGroup, amount, changeKey);
+        } finally {
+            took(t);
+        }
+    }
+
+    @Override
+    public Optional<Long> recordedChange(String subscriber, String changeKey) {
+        return store.recordedChange(subscriber, changeKey);
+    }
+
+    @Override
+    public long available(String subscriber, UnitType unit, Long ratingGroup) {
+        return store.available(subscriber, unit, ratingGroup);
+    }
+
+    @Override
+    public int releaseExpired(Instant now) {
+        return store.releaseExpired(now);
+    }
+
+    /** The store is the application's: it closes it. */
+    @Override
+    public void close() {
+    }
+}
