@@ -20,6 +20,7 @@ import org.gyocs.core.NodeStatistics;
 import org.gyocs.core.RequestType;
 import org.gyocs.core.ResultCode;
 import org.gyocs.node.AccessLog;
+import org.gyocs.node.ConnectedPeers;
 import org.gyocs.node.TrafficLog;
 
 /**
@@ -53,6 +54,18 @@ public final class GyPipeline {
         this.originHost = originHost;
         this.originRealm = originRealm;
         this.answerLatency = answerLatency;
+    }
+
+    private final ConnectedPeers peers = new ConnectedPeers();
+
+    /** The peers connected now, kept by the transport, counted by the pipeline. */
+    public ConnectedPeers peers() {
+        return peers;
+    }
+
+    /** A transport took a CCR (once per request, where it first takes it): counted for its peer. */
+    public void received(ReceivedCcr<?> r) {
+        peers.requestFrom(r.peer());
     }
 
     /** The counters this pipeline keeps (transports add theirs: refused peers, broken connections). */
@@ -228,6 +241,7 @@ public final class GyPipeline {
     private <A> A sent(ReceivedCcr<A> r, CreditControlAnswer a, CreditControlRequest ccr) {
         A answer = CcaLayout.write(r.answer(), a, originHost, originRealm);
         statistics.answerSent(a.resultCode());
+        peers.answerTo(r.peer());
         long latency = System.nanoTime() - r.receivedNanos();
         answerLatency.accept(latency);
         RequestType type = ccr != null ? ccr.requestType()

@@ -343,9 +343,11 @@ public final class OperatorHttpServer implements AutoCloseable {
     }
 
     /** A connected peer as GET /peers shows it. */
-    record PeerJson(String originHost, String originRealm, String address, String connectedSince) {
+    record PeerJson(String originHost, String originRealm, String address, String connectedSince, long requests,
+                    long answers) {
         static PeerJson of(ConnectedPeers.Peer p) {
-            return new PeerJson(p.originHost(), p.originRealm(), p.address(), p.since().toString());
+            return new PeerJson(p.originHost(), p.originRealm(), p.address(), p.since().toString(),
+                    p.requests().sum(), p.answers().sum());
         }
     }
 }

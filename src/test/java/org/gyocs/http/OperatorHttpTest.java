@@ -99,6 +99,8 @@ class OperatorHttpTest {
                 assertEquals(1, peers.size(), peers.toString());
                 assertEquals("pcef.metrics.test", peers.get(0).get("originHost").asText());
                 assertTrue(peers.get(0).hasNonNull("connectedSince"));
+                assertEquals(3 * sessions + 1, peers.get(0).get("requests").asLong(), peers.toString());
+                assertEquals(3 * sessions + 1, peers.get(0).get("answers").asLong(), peers.toString());
 
                 String metrics = get(app, "/metrics", null).body();
                 assertEquals(sessions, sample(metrics, "gyocs_requests_total", "{command=\"CCR\",request_type=\"initial\"}"));

@@ -72,6 +72,11 @@ final class CreditControlHandler {
         return pipeline.screen(new JDiameterCcr(request));
     }
 
+    /** A CCR reached the stack's listeners (once per request: where it is first screened). */
+    void received(Request request) {
+        pipeline.received(new JDiameterCcr(request));
+    }
+
     /**
      * A CCR for a realm this node does not serve: read and refused by the pipeline (3003, or 5004
      * for an AVP that does not decode), before the stack, which would answer it outside the

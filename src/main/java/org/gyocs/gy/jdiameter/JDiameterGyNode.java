@@ -59,7 +59,7 @@ public final class JDiameterGyNode implements DiameterNode {
 
     private final NodeStatistics statistics;
 
-    private final ConnectedPeers peers = new ConnectedPeers();
+    private final ConnectedPeers peers;
 
     public JDiameterGyNode(NodeSettings settings, CreditControl core, NodeStatistics statistics) {
         this(settings, new GyPipeline(core, statistics, settings.originHost(), settings.realm()));
@@ -68,6 +68,7 @@ public final class JDiameterGyNode implements DiameterNode {
     public JDiameterGyNode(NodeSettings settings, GyPipeline pipeline) {
         this.settings = settings;
         this.statistics = pipeline.statistics();
+        this.peers = pipeline.peers();
         this.handler = new CreditControlHandler(pipeline);
     }
 
@@ -252,6 +253,7 @@ public final class JDiameterGyNode implements DiameterNode {
                 a.setError(true);
                 return a;
             }
+            handler.received(request);
             Answer refused = handler.screen(request);
             if (refused != null) {
                 return refused;
@@ -278,6 +280,7 @@ public final class JDiameterGyNode implements DiameterNode {
                 NetworkReqListener stateMachine = (NetworkReqListener) session;
                 // Later requests of this session are screened too before the state machine.
                 session.getSessions().get(0).setRequestListener(r -> {
+                    handler.received(r);
                     Answer error = handler.screen(r);
                     if (error != null) {
                         return error;

@@ -57,10 +57,12 @@ final class CcrDispatch {
         if (TrafficLog.enabled()) {
             TrafficLog.info("Detected CCR message from {}", connection.remote());
         }
+        ctx.pipeline().peers().requestFrom(connection.peerHost());
         if (m.applicationId() != CreditControlCore.CREDIT_CONTROL_APPLICATION_ID) {
             ctx.statistics().error();
             log.warn("CCR for application {} from {}: 3007", m.applicationId(), connection.remote());
             ctx.statistics().answerSent(ResultCode.APPLICATION_UNSUPPORTED);
+            ctx.pipeline().peers().answerTo(connection.peerHost());
             connection.send(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
             return;
         }

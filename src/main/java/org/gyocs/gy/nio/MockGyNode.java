@@ -37,7 +37,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
 
     private final NodeSettings settings;
     private final GyPipeline pipeline;
-    private final ConnectedPeers peers = new ConnectedPeers();
+    private final ConnectedPeers peers;
     private final NodeStatistics statistics;
     private final BaseMessages base;
     private final AtomicInteger open = new AtomicInteger();
@@ -59,6 +59,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
         this.settings = settings;
         this.pipeline = pipeline;
         this.statistics = pipeline.statistics();
+        this.peers = pipeline.peers();
         // Origin-State-Id (RFC 6733 8.16): changes with every start, so peers see the restart.
         this.base = new BaseMessages(settings.originHost(), settings.realm(), System.currentTimeMillis() / 1000);
     }
