@@ -7,6 +7,8 @@
 # usage: bench/run.sh [--quick] [--only NAME] [--no-record]
 #   --quick      1 repetition instead of 3, smaller runs (a smoke test of the script)
 #   --only NAMES comma-separated: jdiameter-default, jdiameter-100k, mock-default, mock-100k, postgres, memory
+#   --scrape     the nodes run their HTTP interface (port 18111) and GET /metrics every second
+#                meanwhile (issue 11: the figures with a Prometheus scraping them)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KIT=${GY_KIT:-$ROOT/../shared/interop}
@@ -14,12 +16,13 @@ export GY_KIT_WORK=${GY_KIT_WORK:-/tmp/gy-interop-kit}
 WORK=$(mktemp -d /tmp/gy-ocs-bench.XXXXXX)
 # warm-up per server before the measured runs: with 60,000 the JVM was still compiling (the
 # node's three runs rose 24k -> 31k -> 39k CCR/s within one configuration)
-REPS=3; N=30000; WARMUP=150000; ONLY=""; RECORD=1
+REPS=3; N=30000; WARMUP=150000; ONLY=""; RECORD=1; SCRAPE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) REPS=1; N=20000; WARMUP=30000 ;;
 	--only) ONLY=$2; shift ;;
 	--no-record) RECORD=0 ;;
+	--scrape) SCRAPE=1 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
@@ -27,6 +30,14 @@ while [ $# -gt 0 ]; do
 done
 
 bash "$KIT/install.sh" >/dev/null
+ADMIN="--admin-port 0"
+if [ $SCRAPE = 1 ]; then
+	ADMIN="--admin-port 18111"
+	# a scraper for the whole run, bounded: one GET /metrics a second for at most 2 hours
+	( for _ in $(seq 7200); do curl -s -o /dev/null --max-time 2 http://127.0.0.1:18111/metrics || true; sleep 1; done ) &
+	SCRAPER=$!
+	trap 'kill $SCRAPER 2>/dev/null || true' EXIT
+fi
 # build once, so that no configuration pays for it
 "$ROOT/bin/ocs.sh" --help >/dev/null
 
@@ -73,7 +84,7 @@ run_config() {
 	shift 3
 	selected "$name" || return 0
 	echo "== $name ($mode): bin/ocs.sh $*"
-	local cmd="$ROOT/bin/ocs.sh --ip 127.0.0.1 --port $PORT --admin-port 0 --host ocs.test.local --realm test.local --store '$store' $*"
+	local cmd="$ROOT/bin/ocs.sh --ip 127.0.0.1 --port $PORT $ADMIN --host ocs.test.local --realm test.local --store '$store' $*"
 	local out="$WORK/$name.bench-ref.txt"
 	# warm-up 60,000 CCRs (both servers): the JIT needs them (measured: the first run after 30,000
 	# still ran jDiameter mode at 60% of its later speed, and after 10,000 at half speed)
@@ -194,7 +205,7 @@ if [ "$RECORD" = 1 ]; then
 		echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — commit $(git -C "$ROOT" rev-parse --short HEAD)"
 		echo
 		echo "nproc $(nproc); CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); client, servers and reference share the machine."
-		echo "Command: \`bench/run.sh$([ $REPS = 1 ] && echo ' --quick')$([ -n "$ONLY" ] && echo " --only $ONLY")\` — per configuration \`bench-ref.sh --sut-cmd 'bin/ocs.sh --ip 127.0.0.1 --port $PORT --store ... [--mock]' -m MODE -n $N -c 50 -r $REPS --warmup $WARMUP\` and \`ocs-bench.sh -m MODE -k 50\`."
+		echo "Command: \`bench/run.sh$([ $REPS = 1 ] && echo ' --quick')$([ -n "$ONLY" ] && echo " --only $ONLY")$([ $SCRAPE = 1 ] && echo ' --scrape')\` — per configuration \`bench-ref.sh --sut-cmd 'bin/ocs.sh --ip 127.0.0.1 --port $PORT --store ... [--mock]' -m MODE -n $N -c 50 -r $REPS --warmup $WARMUP\` and \`ocs-bench.sh -m MODE -k 50\`."
 		echo
 		echo '```'
 		cat "$RESULTS"
