@@ -343,10 +343,10 @@ public final class OperatorHttpServer implements AutoCloseable {
     }
 
     /** A connected peer as GET /peers shows it. */
-    record PeerJson(String originHost, String originRealm, String address, String connectedSince, long requests,
-                    long answers) {
+    record PeerJson(String originHost, String originRealm, String address, String state, String connectedSince,
+                    long requests, long answers) {
         static PeerJson of(ConnectedPeers.Peer p) {
-            return new PeerJson(p.originHost(), p.originRealm(), p.address(), p.since().toString(),
+            return new PeerJson(p.originHost(), p.originRealm(), p.address(), p.stateNow(), p.since().toString(),
                     p.requests().sum(), p.answers().sum());
         }
     }

@@ -25,8 +25,17 @@ public final class ConnectedPeers {
      * and the CCRs it sent and the CCAs it got on this connection.
      */
     public record Peer(String originHost, String originRealm, String address, Instant since, LongAdder requests,
-                       LongAdder answers) {
+                       LongAdder answers, java.util.concurrent.atomic.AtomicReference<String> state) {
+
+        /** OPEN; SUSPECT while its watchdog goes unanswered; CLOSING once a DPR is on its way. */
+        public String stateNow() {
+            return state.get();
+        }
     }
+
+    public static final String OPEN = "OPEN";
+    public static final String SUSPECT = "SUSPECT";
+    public static final String CLOSING = "CLOSING";
 
     private final Set<Peer> open = ConcurrentHashMap.newKeySet();
     /** The connection each Origin-Host opened last, for the counts. */
@@ -34,13 +43,21 @@ public final class ConnectedPeers {
 
     /** A peer finished its capabilities exchange; the returned entry is handed back at {@link #disconnected}. */
     public Peer connected(String originHost, String originRealm, String address) {
-        Peer p = new Peer(originHost, originRealm, address, Instant.now(), new LongAdder(), new LongAdder());
+        Peer p = new Peer(originHost, originRealm, address, Instant.now(), new LongAdder(), new LongAdder(),
+                new java.util.concurrent.atomic.AtomicReference<>(OPEN));
         open.add(p);
         if (originHost != null) {
             byHost.put(originHost, p);
         }
         log.info("Peer connected: {} {}", originHost, address);
         return p;
+    }
+
+    /** The peer's connection moved to {@code state} (OPEN, SUSPECT, CLOSING). */
+    public void state(Peer p, String state) {
+        if (p != null) {
+            p.state().set(state);
+        }
     }
 
     /** A CCR came from this peer (the Origin-Host of its CER; null: not known, not counted). */

@@ -99,6 +99,7 @@ class OperatorHttpTest {
                 assertEquals(1, peers.size(), peers.toString());
                 assertEquals("pcef.metrics.test", peers.get(0).get("originHost").asText());
                 assertTrue(peers.get(0).hasNonNull("connectedSince"));
+                assertEquals("OPEN", peers.get(0).get("state").asText());
                 assertEquals(3 * sessions + 1, peers.get(0).get("requests").asLong(), peers.toString());
                 assertEquals(3 * sessions + 1, peers.get(0).get("answers").asLong(), peers.toString());
 

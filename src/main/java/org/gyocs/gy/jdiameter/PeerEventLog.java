@@ -32,6 +32,9 @@ final class PeerEventLog implements PeerTableListener {
         peer.addPeerStateListener((oldState, newState) -> {
             if (newState == PeerState.OKAY) {
                 connected(peer);
+                peers.state(up.get(peer), ConnectedPeers.OPEN);
+            } else if (newState == PeerState.SUSPECT) {
+                peers.state(up.get(peer), ConnectedPeers.SUSPECT);
             } else if (newState == PeerState.DOWN) {
                 disconnected(peer);
             }

@@ -132,7 +132,10 @@ final class PeerConnection implements CcrDispatch.Connection {
         }
         long now = System.nanoTime();
         lastReceived = now;
-        watchdogSentAt = 0; // any traffic from the peer proves it alive (RFC 3539 section 3.4.1)
+        if (watchdogSentAt != 0) {
+            watchdogSentAt = 0; // any traffic from the peer proves it alive (RFC 3539 section 3.4.1)
+            ctx.peers().state(connected, ConnectedPeers.OPEN);
+        }
         if (TrafficLog.enabled()) {
             TrafficLog.info("Received {} bytes from {}", n, remote);
         }
@@ -228,6 +231,7 @@ final class PeerConnection implements CcrDispatch.Connection {
             case CommandCodes.CAPABILITIES_EXCHANGE -> handleCer(m);
             case CommandCodes.DEVICE_WATCHDOG -> send(ctx.base().dwa(m));
             case CommandCodes.DISCONNECT_PEER -> {
+                ctx.peers().state(connected, ConnectedPeers.CLOSING);
                 send(ctx.base().dpa(m));
                 closeWhenFlushed = true;
                 flushOrClose("disconnected by peer (DPR)");
@@ -420,6 +424,7 @@ final class PeerConnection implements CcrDispatch.Connection {
         } else if (watchdogSentAt == 0 && now - lastReceived > tw) {
             watchdogHopByHop = nextHopByHop++;
             watchdogSentAt = now;
+            ctx.peers().state(connected, ConnectedPeers.SUSPECT); // until it answers, or sends anything
             send(ctx.base().dwr(watchdogHopByHop, watchdogHopByHop));
         }
     }
@@ -461,6 +466,7 @@ final class PeerConnection implements CcrDispatch.Connection {
         }
         drainingSince = 0;
         state = State.CLOSING;
+        ctx.peers().state(connected, ConnectedPeers.CLOSING);
         int id = nextHopByHop++;
         send(ctx.base().dpr(id, id));
     }
