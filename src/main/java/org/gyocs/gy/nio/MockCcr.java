@@ -80,23 +80,30 @@ record MockCcr(DiameterMessage message, String peer, long receivedNanos) impleme
 
     /** A builder that appends to {@code avps} (for the requests the node sends: SessionRequestLayout). */
     static AnswerAvps avpsInto(List<Avp> avps) {
-        return new AnswerAvps() {
-            @Override
-            public void add(int code, long vendorId, boolean mandatory, byte[] data) {
-                Answer.add(avps, code, vendorId, mandatory, data);
-            }
+        return new ListAvps(avps);
+    }
 
-            @Override
-            public void addGroup(int code, Consumer<AnswerAvps> content) {
-                Answer.addGroup(avps, code, content);
-            }
-        };
+    /** AVPs appended to a list, a Grouped one encoded once its content is complete. */
+    private record ListAvps(List<Avp> avps) implements AnswerAvps {
+        @Override
+        public void add(int code, long vendorId, boolean mandatory, byte[] data) {
+            int flags = (vendorId != 0 ? Avp.FLAG_VENDOR : 0) | (mandatory ? Avp.FLAG_MANDATORY : 0);
+            avps.add(new Avp(code, flags, vendorId, data));
+        }
+
+        @Override
+        public void addGroup(int code, Consumer<AnswerAvps> content) {
+            List<Avp> children = new ArrayList<>(4);
+            content.accept(new ListAvps(children));
+            avps.add(Avp.grouped(code, children));
+        }
     }
 
     /** Collects the AVPs of the answer; Session-Id first, as the request carried it. */
     private static final class Answer implements CcaBuilder<DiameterMessage> {
         private final DiameterMessage request;
         private final List<Avp> avps = new ArrayList<>(12);
+        private final ListAvps into = new ListAvps(avps);
 
         Answer(DiameterMessage request) {
             this.request = request;
@@ -108,33 +115,12 @@ record MockCcr(DiameterMessage message, String peer, long receivedNanos) impleme
 
         @Override
         public void add(int code, long vendorId, boolean mandatory, byte[] data) {
-            add(avps, code, vendorId, mandatory, data);
+            into.add(code, vendorId, mandatory, data);
         }
 
         @Override
         public void addGroup(int code, Consumer<AnswerAvps> content) {
-            addGroup(avps, code, content);
-        }
-
-        private static void add(List<Avp> to, int code, long vendorId, boolean mandatory, byte[] data) {
-            int flags = (vendorId != 0 ? Avp.FLAG_VENDOR : 0) | (mandatory ? Avp.FLAG_MANDATORY : 0);
-            to.add(new Avp(code, flags, vendorId, data));
-        }
-
-        private static void addGroup(List<Avp> to, int code, Consumer<AnswerAvps> content) {
-            List<Avp> children = new ArrayList<>(4);
-            content.accept(new AnswerAvps() {
-                @Override
-                public void add(int c, long vendorId, boolean mandatory, byte[] data) {
-                    Answer.add(children, c, vendorId, mandatory, data);
-                }
-
-                @Override
-                public void addGroup(int c, Consumer<AnswerAvps> inner) {
-                    Answer.addGroup(children, c, inner);
-                }
-            });
-            to.add(Avp.grouped(code, children));
+            into.addGroup(code, content);
         }
 
         @Override
