@@ -79,6 +79,8 @@ public final class GyTestClient implements AutoCloseable {
         try {
             stack = new StackImpl();
             stack.init(new XMLConfiguration(new ByteArrayInputStream(configuration().getBytes(StandardCharsets.UTF_8))));
+            // the OCS's RARs and ASRs (RFC 4006 5.5, RFC 6733 8.5): answered 2001, counted
+            stack.unwrap(org.jdiameter.api.Network.class).addNetworkReqListener(this::serverRequest, GY);
             stack.start();
         } catch (Exception e) {
             close();
@@ -97,6 +99,36 @@ public final class GyTestClient implements AutoCloseable {
         close();
         throw new ClientException("No capabilities exchange with " + serverAddress + ":" + serverPort + " within "
                 + timeoutMillis / 1000.0 + " s (did the server refuse our CER?)");
+    }
+
+    private final java.util.Map<String, java.util.concurrent.atomic.LongAdder> serverRequests =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile java.util.function.BiConsumer<String, String> onServerRequest = (command, session) -> { };
+
+    /** Told ("RAR" or "ASR", Session-Id) of each request the OCS sends, after it is answered. */
+    public void onServerRequest(java.util.function.BiConsumer<String, String> listener) {
+        onServerRequest = listener;
+    }
+
+    /** The RARs and ASRs the OCS sent, by command ("RAR", "ASR"). */
+    public long serverRequests(String command) {
+        java.util.concurrent.atomic.LongAdder n = serverRequests.get(command);
+        return n == null ? 0 : n.sum();
+    }
+
+    /** A PCEF's answer to the OCS's RAR or ASR: 2001 with our identity (RFC 6733 8.3.2, 8.5.2). */
+    private Answer serverRequest(Request request) {
+        String command = request.getCommandCode() == CommandCodes.RE_AUTH ? "RAR"
+                : request.getCommandCode() == CommandCodes.ABORT_SESSION ? "ASR" : null;
+        if (command == null) {
+            Answer unsupported = request.createAnswer(3001); // DIAMETER_COMMAND_UNSUPPORTED
+            unsupported.setError(true);
+            return unsupported;
+        }
+        Answer a = request.createAnswer(2001); // the stack adds our Origin-Host and Origin-Realm as it sends it
+        serverRequests.computeIfAbsent(command, k -> new java.util.concurrent.atomic.LongAdder()).increment();
+        onServerRequest.accept(command, request.getSessionId());
+        return a;
     }
 
     private boolean reachable() {

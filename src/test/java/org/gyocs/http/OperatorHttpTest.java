@@ -355,6 +355,32 @@ class OperatorHttpTest {
         }
     }
 
+    /** A jDiameter client as the PCEF answers the node's RAR and ASR, in both modes. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aJdiameterClientAnswersTheRarAndTheAsr(boolean mock) throws Exception {
+        GyDiameterApplication app = node(mock, Stores.freshH2(), loopback(null));
+        app.start(false);
+        try (org.gyocs.client.GyTestClient c = new org.gyocs.client.GyTestClient("127.0.0.1", app.getPort(),
+                "pcef.jdiameter.test", "test.local", 5000)) {
+            c.connect();
+            String session = c.newSessionId();
+            assertEquals(2001, c.send(c.creditControlRequest(session, org.gyocs.core.RequestType.INITIAL, 0,
+                    "491700000077")).getResultCode().getUnsigned32());
+            HttpResponse<String> reauth = send(app, "POST", "/sessions/" + session + "/reauth", null);
+            assertEquals(200, reauth.statusCode(), reauth.body());
+            assertEquals(2001, JSON.readTree(reauth.body()).get("resultCode").asLong());
+            assertEquals(1, c.serverRequests("RAR"));
+            HttpResponse<String> abort = send(app, "POST", "/sessions/" + session + "/abort", null);
+            assertEquals(2001, JSON.readTree(abort.body()).get("resultCode").asLong(), abort.body());
+            assertEquals(1, c.serverRequests("ASR"));
+            assertEquals(2001, c.send(c.creditControlRequest(session, org.gyocs.core.RequestType.TERMINATION, 1,
+                    "491700000077")).getResultCode().getUnsigned32());
+        } finally {
+            app.stop();
+        }
+    }
+
     @Test
     void everyRequestButHealthNeedsTheToken() throws Exception {
         String token = "s3cret-token-of-the-lab-0123";

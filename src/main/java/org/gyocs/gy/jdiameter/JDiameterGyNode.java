@@ -90,14 +90,19 @@ public final class JDiameterGyNode implements DiameterNode {
         synchronized (this) {
             factory = sessionFactory;
         }
-        String realm = peers.list().stream().filter(p -> p.originHost().equals(r.peerHost()))
-                .map(ConnectedPeers.Peer::originRealm).findFirst().orElse(null);
-        if (factory == null || realm == null) {
+        ConnectedPeers.Peer peer = peers.list().stream().filter(p -> r.peerHost().equals(p.originHost())).findFirst()
+                .orElse(null);
+        if (factory == null || peer == null) {
             answer.completeExceptionally(new SessionRequest.PeerNotConnected(r.peerHost()));
             return answer;
         }
+        // the realm of its CER as jDiameter keeps it; jDiameter does not keep it for every peer: then
+        // the domain of its host, as a realm usually is
+        String realm = peer.originRealm() != null ? peer.originRealm()
+                : r.peerHost().contains(".") ? r.peerHost().substring(r.peerHost().indexOf('.') + 1) : settings.realm();
         org.jdiameter.api.Session raw = null;
         try {
+            knowRealm(realm, r.peerHost());
             raw = factory.getNewSession();
             org.jdiameter.api.Session session = raw;
             Request request = raw.createRequest(r.kind().commandCode(), gy, realm, r.peerHost());
@@ -128,12 +133,35 @@ public final class JDiameterGyNode implements DiameterNode {
             }, SessionRequest.ANSWER_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (org.jdiameter.api.RouteException e) {
             release(raw);
+            log.warn("Cannot route the {} to {} (realm {}): {}", r.kind().shortName(), r.peerHost(), realm, e.getMessage());
             answer.completeExceptionally(new SessionRequest.PeerNotConnected(r.peerHost()));
         } catch (Exception e) {
             release(raw);
             answer.completeExceptionally(e);
         }
         return answer;
+    }
+
+    /**
+     * jDiameter routes a request by its Destination-Realm first: a peer of a realm its
+     * configuration does not list cannot be sent one ("Unknown realm name"), however connected.
+     * The peer's realm is added, for Gy, with the peer as its host, before the first request.
+     */
+    private void knowRealm(String realm, String peerHost) throws org.jdiameter.api.InternalException {
+        StackImpl s;
+        synchronized (this) {
+            s = stack;
+        }
+        if (s == null) {
+            return;
+        }
+        org.jdiameter.client.api.controller.IRealmTable realms = ((org.jdiameter.client.api.IContainer) s)
+                .getAssemblerFacility().getComponentInstance(org.jdiameter.client.api.controller.IRealmTable.class);
+        if (realms != null && !realms.realmExists(realm)) {
+            realms.addRealm(realm, gy, org.jdiameter.api.LocalAction.LOCAL, (String) null, false, 0,
+                    new String[] {peerHost});
+            log.info("Realm {} added for peer {}: the node's RARs and ASRs can be routed to it", realm, peerHost);
+        }
     }
 
     private static void release(org.jdiameter.api.Session raw) {
