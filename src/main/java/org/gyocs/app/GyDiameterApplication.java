@@ -384,7 +384,7 @@ public final class GyDiameterApplication {
                 }
 
                 @Override
-                public void topUp(String subscriber, UnitType unit, Long ratingGroup, long amount) {
+                public void topUp(String subscriber, UnitType unit, Long ratingGroup, long amount, String idempotencyKey) {
                     JdbcBalanceStore s;
                     synchronized (GyDiameterApplication.this) {
                         s = store;
@@ -392,7 +392,10 @@ public final class GyDiameterApplication {
                     if (s == null) {
                         throw new IllegalStateException("the node is stopping");
                     }
-                    s.credit(subscriber, unit, ratingGroup, amount);
+                    // with an Idempotency-Key the top-up is a change key's change: applied at most once
+                    // (ChangeKeys, kept an hour), so a client that retries after a lost answer credits once
+                    s.credit(subscriber, unit, ratingGroup, amount,
+                            idempotencyKey == null ? null : "topup|" + subscriber + "|" + idempotencyKey);
                     reAuthorizeSessionsOf(subscriber);
                 }
 

@@ -224,7 +224,7 @@ public final class OperatorHttpServer implements AutoCloseable {
                     if (!method.equals("POST")) {
                         throw notAllowed(method, path, "POST");
                     }
-                    return json(200, subscribers.topUp(p[2], body(x)));
+                    return json(200, subscribers.topUp(p[2], body(x), x.getRequestHeaders().getFirst("Idempotency-Key")));
                 }
                 throw new ApiException(404, "no such resource: " + path + " (/subscribers/ID, /subscribers/ID/topup)");
             }

@@ -33,7 +33,7 @@ final class SubscribersApi {
          * Adds to the bucket of that unit and rating group (created when missing); the node reads
          * it at once, and sends a RAR for each open session of the subscriber.
          */
-        void topUp(String subscriber, UnitType unit, Long ratingGroup, long amount);
+        void topUp(String subscriber, UnitType unit, Long ratingGroup, long amount, String idempotencyKey);
 
         /** The subscriber's buckets were replaced: a RAR for each of its open sessions. */
         void changed(String subscriber);
@@ -109,7 +109,11 @@ final class SubscribersApi {
         return Map.of("deleted", subscriber);
     }
 
-    Object topUp(String subscriber, byte[] body) {
+    /** @param idempotencyKey the request's Idempotency-Key: a top-up repeated with it is credited once; or null */
+    Object topUp(String subscriber, byte[] body, String idempotencyKey) {
+        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
+            throw new ApiException(400, "Idempotency-Key must have 1 to 200 characters");
+        }
         TopUpBody t = read(body, TopUpBody.class);
         Bucket b = checked("", subscriber, t.unit(), t.amount(), t.ratingGroup(), null);
         if (b.amount() == 0) {
@@ -122,7 +126,7 @@ final class SubscribersApi {
                         + " would pass 2^63-1");
             }
         }
-        store.topUp(subscriber, b.unit(), b.ratingGroup(), b.amount());
+        store.topUp(subscriber, b.unit(), b.ratingGroup(), b.amount(), idempotencyKey);
         return view(subscriber, store.admin().buckets(subscriber));
     }
 

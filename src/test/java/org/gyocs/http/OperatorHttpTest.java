@@ -200,9 +200,19 @@ class OperatorHttpTest {
                     "{\"unit\": \"octets\", \"amount\": 2000000, \"ratingGroup\": 100}");
             assertEquals(200, topUp.statusCode(), topUp.body());
             assertEquals(2_975_712, JSON.readTree(topUp.body()).get("buckets").get(0).get("amount").asLong());
-            org.gyocs.codec.DiameterMessage rar = nextRequestFromNode(peer); // the top-up re-authorizes the session
-            assertEquals(org.gyocs.codec.CommandCodes.RE_AUTH, rar.commandCode());
-            answerWith(peer, rar, 2001);
+            org.gyocs.codec.DiameterMessage rar0 = nextRequestFromNode(peer); // the top-up re-authorizes the session
+            assertEquals(org.gyocs.codec.CommandCodes.RE_AUTH, rar0.commandCode());
+            answerWith(peer, rar0, 2001);
+            // a top-up retried with its Idempotency-Key (the answer lost, say) is credited once
+            for (int i = 0; i < 2; i++) {
+                HttpResponse<String> keyed = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                        + app.getAdminPort() + "/subscribers/" + sub + "/topup")).header("Idempotency-Key", "crm-4711")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"unit\": \"octets\", \"amount\": 1000, "
+                                + "\"ratingGroup\": 100}")).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(2_976_712, JSON.readTree(keyed.body()).get("buckets").get(0).get("amount").asLong(),
+                        "attempt " + i + ": " + keyed.body());
+                answerWith(peer, nextRequestFromNode(peer), 2001);
+            }
             assertEquals(1_048_576, grantOfMscc(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 2, 2))),
                     "the grant after the top-up comes from the new balance");
 
@@ -232,7 +242,7 @@ class OperatorHttpTest {
             assertTrue(JSON.readTree(odd.body()).has("error"));
             JsonNode after = JSON.readTree(get(app, "/subscribers/" + sub, null).body()).get("buckets");
             assertEquals(1, after.size(), "nothing half-applied: " + after);
-            assertEquals(2_975_712 - 524_288, after.get(0).get("amount").asLong());
+            assertEquals(2_976_712 - 524_288, after.get(0).get("amount").asLong());
 
             assertEquals(2001, GyRequests.resultCode(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 3, 3))));
             assertEquals(404, get(app, "/sessions/" + session, null).statusCode(), "closed by its CCR-T");
