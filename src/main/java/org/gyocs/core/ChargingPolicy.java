@@ -34,8 +34,7 @@ public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndic
     /** Whether REFUND_ACCOUNT from this peer is carried out. */
     public boolean mayRefund(String peer) {
         for (String p : refundPeers) {
-            if (p.equals("*") || peer != null && (p.startsWith("*.") ? peer.toLowerCase(java.util.Locale.ROOT)
-                    .endsWith(p.substring(1)) : peer.equalsIgnoreCase(p))) {
+            if (HostPattern.matches(p, peer)) {
                 return true;
             }
         }
@@ -57,7 +56,7 @@ public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndic
         Objects.requireNonNull(finalUnitIndication);
         subscriptionIdPriority = List.copyOf(subscriptionIdPriority);
         deniedRatingGroups = Set.copyOf(deniedRatingGroups);
-        refundPeers = List.copyOf(refundPeers);
+        refundPeers = refundPeers.stream().map(HostPattern::normalized).toList();
         thresholds = thresholds == null ? QuotaThresholds.NONE : thresholds;
         if (tccSeconds <= 0) {
             throw new IllegalArgumentException("Tcc must be positive");

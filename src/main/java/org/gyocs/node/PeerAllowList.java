@@ -20,14 +20,7 @@ public final class PeerAllowList {
 
     private record Entry(String host, byte[] network, int prefix) {
         boolean hostMatches(String originHost) {
-            String h = originHost.toLowerCase(Locale.ROOT);
-            if (host.equals("*")) {
-                return true;
-            }
-            if (host.startsWith("*.")) {
-                return h.endsWith(host.substring(1)) && h.length() > host.length() - 1;
-            }
-            return h.equals(host);
+            return org.gyocs.core.HostPattern.matches(host, originHost);
         }
 
         boolean addressMatches(InetAddress from) {
