@@ -482,6 +482,13 @@ public final class GyDiameterApplication {
         if (s == null || n == null) {
             throw new IllegalArgumentException("no open session " + sessionId);
         }
+        return send(kind, s, core, n);
+    }
+
+    /** Sends the RAR or ASR for a session as it was just seen open, and counts and logs how it ends. */
+    private java.util.concurrent.CompletableFuture<Long> send(org.gyocs.node.SessionRequest.Kind kind, SessionView s,
+                                                              OnlineCharging core, DiameterNode n) {
+        String sessionId = s.sessionId();
         org.gyocs.node.SessionRequest r = new org.gyocs.node.SessionRequest(kind, sessionId, s.peer());
         NodeStatistics counted;
         synchronized (this) {
@@ -518,15 +525,12 @@ public final class GyDiameterApplication {
      */
     private void reAuthorizeSessionsOf(String subscriber) {
         OnlineCharging core = charging();
-        if (core == null) {
+        DiameterNode n = currentNode();
+        if (core == null || n == null) {
             return;
         }
         for (SessionView s : core.sessions(subscriber, Integer.MAX_VALUE)) {
-            try {
-                sendToSession(org.gyocs.node.SessionRequest.Kind.RE_AUTH, s.sessionId());
-            } catch (IllegalArgumentException closedMeanwhile) {
-                // the session ended since it was listed
-            }
+            send(org.gyocs.node.SessionRequest.Kind.RE_AUTH, s, core, n);
         }
     }
 

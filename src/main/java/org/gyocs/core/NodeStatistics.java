@@ -89,6 +89,31 @@ public final class NodeStatistics {
         return Collections.unmodifiableMap(m);
     }
 
+    /** CCRs received of this type. */
+    public long requests(RequestType type) {
+        return switch (type) {
+            case INITIAL -> initial.sum();
+            case UPDATE -> update.sum();
+            case TERMINATION -> terminate.sum();
+            case EVENT -> event.sum();
+        };
+    }
+
+    /** Answers sent by top-level Result-Code, sorted. */
+    public Map<Long, Long> answersByResultCode() {
+        Map<Long, Long> codes = new TreeMap<>();
+        byResultCode.forEach((code, n) -> codes.put(code, n.sum()));
+        return Collections.unmodifiableMap(codes);
+    }
+
+    public long sessionsExpired() {
+        return sessionsExpired.sum();
+    }
+
+    public long peersRefused() {
+        return peersRefused.sum();
+    }
+
     public long errors() {
         return errors.sum();
     }
@@ -108,9 +133,7 @@ public final class NodeStatistics {
         m.put(ERRORS, errors.sum());
         m.put(SESSIONS_EXPIRED, sessionsExpired.sum());
         m.put(PEERS_REFUSED, peersRefused.sum());
-        Map<Long, Long> codes = new TreeMap<>();
-        byResultCode.forEach((code, n) -> codes.put(code, n.sum()));
-        m.put(ANSWERS_BY_RESULT_CODE, Collections.unmodifiableMap(codes));
+        m.put(ANSWERS_BY_RESULT_CODE, answersByResultCode());
         m.put(SESSION_REQUESTS, sessionRequests());
         return Collections.unmodifiableMap(m);
     }
@@ -134,8 +157,7 @@ public final class NodeStatistics {
         if (peersRefused.sum() > 0) {
             sb.append(String.format("Peers Refused:           %d%n", peersRefused.sum()));
         }
-        Map<Long, Long> codes = new TreeMap<>();
-        byResultCode.forEach((code, n) -> codes.put(code, n.sum()));
+        Map<Long, Long> codes = answersByResultCode();
         if (!codes.isEmpty()) {
             StringBuilder c = new StringBuilder();
             codes.forEach((code, n) -> c.append(c.length() == 0 ? "" : ", ").append(code).append(": ").append(n));

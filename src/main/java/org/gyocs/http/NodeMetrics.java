@@ -2,12 +2,12 @@ package org.gyocs.http;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.util.Map;
 import java.util.function.IntSupplier;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
 import org.gyocs.core.NodeStatistics;
+import org.gyocs.core.RequestType;
 
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -28,9 +28,6 @@ public final class NodeMetrics implements LongConsumer {
     /** Seconds: a charged answer takes tens of microseconds to a few milliseconds; the deadline is seconds. */
     private static final double[] LATENCY_BUCKETS = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
             0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-    private static final String[] REQUEST_TYPES = {"initial", "update", "termination", "event"};
-    private static final String[] REQUEST_KEYS = {NodeStatistics.CCR_INITIAL_RECEIVED,
-            NodeStatistics.CCR_UPDATE_RECEIVED, NodeStatistics.CCR_TERMINATE_RECEIVED, NodeStatistics.CCR_EVENT_RECEIVED};
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Histogram latency;
@@ -47,20 +44,16 @@ public final class NodeMetrics implements LongConsumer {
                 .help("Credit-Control-Requests received, by CC-Request-Type")
                 .labelNames("command", "request_type")
                 .callback(cb -> {
-                    Map<String, Object> s = node.statistics().get().snapshot();
-                    for (int i = 0; i < REQUEST_TYPES.length; i++) {
-                        cb.call(((Number) s.get(REQUEST_KEYS[i])).doubleValue(), "CCR", REQUEST_TYPES[i]);
+                    NodeStatistics s = node.statistics().get();
+                    for (RequestType t : RequestType.values()) {
+                        cb.call(s.requests(t), "CCR", t.name().toLowerCase(java.util.Locale.ROOT));
                     }
                 }).register(registry);
         CounterWithCallback.builder().name("gyocs_answers_total")
                 .help("Credit-Control-Answers sent, by top-level Result-Code")
                 .labelNames("command", "result_code")
-                .callback(cb -> {
-                    @SuppressWarnings("unchecked")
-                    Map<Long, Long> codes = (Map<Long, Long>) node.statistics().get().snapshot()
-                            .get(NodeStatistics.ANSWERS_BY_RESULT_CODE);
-                    codes.forEach((code, n) -> cb.call(n, "CCA", String.valueOf(code)));
-                }).register(registry);
+                .callback(cb -> node.statistics().get().answersByResultCode()
+                        .forEach((code, n) -> cb.call(n, "CCA", String.valueOf(code)))).register(registry);
         CounterWithCallback.builder().name("gyocs_session_requests_total")
                 .help("RARs and ASRs the node sent, by result: the answer's Result-Code, timeout, not_connected, error")
                 .labelNames("command", "result")
@@ -71,9 +64,9 @@ public final class NodeMetrics implements LongConsumer {
         counter("gyocs_errors_total", "Requests refused or failed, broken connections and refused peers (each logged)",
                 () -> node.statistics().get().errors());
         counter("gyocs_sessions_expired_total", "Sessions released after Tcc without a request (RFC 4006 section 13)",
-                () -> (Long) node.statistics().get().snapshot().get(NodeStatistics.SESSIONS_EXPIRED));
+                () -> node.statistics().get().sessionsExpired());
         counter("gyocs_peers_refused_total", "Peers refused at their capabilities exchange (not in allowed-peers)",
-                () -> (Long) node.statistics().get().snapshot().get(NodeStatistics.PEERS_REFUSED));
+                () -> node.statistics().get().peersRefused());
         gauge("gyocs_sessions_open", "Credit-control sessions open now", () -> node.openSessions().getAsInt());
         gauge("gyocs_peers_connected", "Diameter peers connected now (capabilities exchanged)",
                 () -> node.connectedPeers().getAsInt());

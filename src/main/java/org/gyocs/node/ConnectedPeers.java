@@ -60,6 +60,11 @@ public final class ConnectedPeers {
         }
     }
 
+    /** The connection this Origin-Host opened last, if it is connected. */
+    public java.util.Optional<Peer> find(String originHost) {
+        return java.util.Optional.ofNullable(originHost == null ? null : byHost.get(originHost));
+    }
+
     /** A CCR came from this peer (the Origin-Host of its CER; null: not known, not counted). */
     public void requestFrom(String originHost) {
         Peer p = originHost == null ? null : byHost.get(originHost);

@@ -22,8 +22,14 @@ public final class TimedBalanceStore implements BalanceStore {
         this.nanos = nanos;
     }
 
-    private void took(long since) {
-        nanos.accept(System.nanoTime() - since);
+    /** Runs a change of balances and tells how long it took, whether it succeeded or not. */
+    private <T> T timed(java.util.function.Supplier<T> change) {
+        long t = System.nanoTime();
+        try {
+            return change.get();
+        } finally {
+            nanos.accept(System.nanoTime() - t);
+        }
     }
 
     @Override
@@ -39,65 +45,41 @@ public final class TimedBalanceStore implements BalanceStore {
     @Override
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String reservationKey,
                                Instant expires, String changeKey) {
-        long t = System.nanoTime();
-        try {
-            return store.reserve(subscriber, unit, ratingGroup, amount, reservationKey, expires, changeKey);
-        } finally {
-            took(t);
-        }
+        return timed(() -> store.reserve(subscriber, unit, ratingGroup, amount, reservationKey, expires, changeKey));
     }
 
     @Override
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used,
                        String changeKey) {
-        long t = System.nanoTime();
-        try {
-            return store.settle(subscriber, unit, ratingGroup, reservationKey, used, changeKey);
-        } finally {
-            took(t);
-        }
+        return timed(() -> store.settle(subscriber, unit, ratingGroup, reservationKey, used, changeKey));
     }
 
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
                                        long used, long amount, Instant expires, String changeKey) {
-        long t = System.nanoTime();
-        try {
-            return store.settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount, expires,
-                    changeKey);
-        } finally {
-            took(t);
-        }
+        return timed(() -> store.settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount,
+                expires, changeKey));
     }
 
     @Override
     public void release(String reservationKey) {
-        long t = System.nanoTime();
-        try {
+        timed(() -> {
             store.release(reservationKey);
-        } finally {
-            took(t);
-        }
+            return null;
+        });
     }
 
     @Override
     public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
-        long t = System.nanoTime();
-        try {
-            return store.debit(subscriber, unit, ratingGroup, amount, changeKey);
-        } finally {
-            took(t);
-        }
+        return timed(() -> store.debit(subscriber, unit, ratingGroup, amount, changeKey));
     }
 
     @Override
     public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
-        long t = System.nanoTime();
-        try {
+        timed(() -> {
             store.credit(subscriber, unit, ratingGroup, amount, changeKey);
-        } finally {
-            took(t);
-        }
+            return null;
+        });
     }
 
     @Override

@@ -90,8 +90,7 @@ public final class JDiameterGyNode implements DiameterNode {
         synchronized (this) {
             factory = sessionFactory;
         }
-        ConnectedPeers.Peer peer = peers.list().stream().filter(p -> r.peerHost().equals(p.originHost())).findFirst()
-                .orElse(null);
+        ConnectedPeers.Peer peer = peers.find(r.peerHost()).orElse(null);
         if (factory == null || peer == null) {
             answer.completeExceptionally(new SessionRequest.PeerNotConnected(r.peerHost()));
             return answer;
