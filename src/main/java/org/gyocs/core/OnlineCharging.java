@@ -125,7 +125,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             if (s.closed) {
                 return null;
             }
-            Instant at = Instant.now().minusNanos(System.nanoTime() - s.lastSeenNanos);
+            // to the millisecond: derived from the monotonic clock, finer digits would move between reads
+            Instant at = Instant.now().minusNanos(System.nanoTime() - s.lastSeenNanos)
+                    .truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
             java.util.List<SessionView.Grant> grants = new java.util.ArrayList<>();
             CreditControlAnswer a = s.lastAnswer;
             if (a != null) {

@@ -94,6 +94,11 @@ final class CreditControlHandler {
         return pipeline.holdsOpen(sessionId);
     }
 
+    /** Refuses a request in the CCA layout, counted, its log line rate-limited for 3004 (GyPipeline.refuse). */
+    Answer refuse(Request request, long resultCode, String message) {
+        return pipeline.refuse(new JDiameterCcr(request), resultCode, message, null);
+    }
+
     /** 5012 for a request jDiameter could not take (no session could be created for it). */
     Answer unableToComply(Request request, Exception why) {
         return pipeline.unableToComply(new JDiameterCcr(request), why);
