@@ -14,7 +14,11 @@ import org.apache.logging.log4j.core.config.Configurator;
 import org.gyocs.admin.AdminChannel;
 import org.gyocs.core.SessionView;
 import org.gyocs.core.UnitType;
+import org.gyocs.behaviour.Behaviour;
+import org.gyocs.behaviour.Behaviours;
 import org.gyocs.gy.GyPipeline;
+import org.gyocs.gy.RecentRequests;
+import org.gyocs.gy.TestControl;
 import org.gyocs.http.HealthReport;
 import org.gyocs.http.NodeMetrics;
 import org.gyocs.http.OperatorHttpServer;
@@ -89,7 +93,15 @@ public final class GyDiameterApplication {
         this.answerDeadline = b.answerDeadline;
         this.admin = b.admin;
         this.accessLog = b.accessLog;
+        this.behavioursFile = b.behavioursFile;
+        this.requestsKept = b.requestsKept;
     }
+
+    private final Path behavioursFile;
+    private final int requestsKept;
+    /** The test behaviours: the same rules across a stop and a start, the file's read again at each start. */
+    private final Behaviours behaviours = new Behaviours();
+    private TestControl testControl;
 
     private final boolean accessLog;
 
@@ -181,6 +193,7 @@ public final class GyDiameterApplication {
                             + "0 for none", e);
                 }
             }
+            List<Behaviour> fromFile = readBehaviours();
             JdbcBalanceStore s = openStore();
             AdminChannel channel;
             try {
@@ -192,13 +205,23 @@ public final class GyDiameterApplication {
             StoreWatch watch = StoreWatch.of(s, JdbcBalanceStore.embeddedDirectory(storeUrl).isEmpty(), answerDeadline);
             // metrics only with the HTTP interface that shows them: nothing is measured for nobody
             NodeMetrics metrics = !admin.enabled() ? null : new NodeMetrics(new NodeMetrics.Sources(() -> fresh,
-                    this::openSessions, this::connectedPeers, () -> watch.problem().isEmpty(), () -> health().up()),
+                    this::openSessions, this::connectedPeers, () -> watch.problem().isEmpty(), () -> health().up(),
+                    behaviours::list),
                     version(), mock ? "mock" : "jdiameter");
             OnlineCharging core = new OnlineCharging(charging,
                     metrics == null ? s : new org.gyocs.store.TimedBalanceStore(s, metrics::storeLatency), fresh);
-            GyPipeline pipeline = metrics == null
-                    ? new GyPipeline(core, fresh, settings.originHost(), settings.realm())
-                    : new GyPipeline(core, fresh, settings.originHost(), settings.realm(), metrics);
+            if (fromFile != null) {
+                behaviours.clear();
+                behaviours.addAll(fromFile);
+                log.info("{} test behaviours from {}: answers to the requests they match are changed on purpose",
+                        fromFile.size(), behavioursFile);
+            }
+            // the record of requests only where GET /requests can show it
+            TestControl control = new TestControl(behaviours,
+                    admin.enabled() && requestsKept > 0 ? new RecentRequests(requestsKept) : RecentRequests.NONE,
+                    this::sendToSession);
+            GyPipeline pipeline = new GyPipeline(core, fresh, settings.originHost(), settings.realm(),
+                    metrics == null ? nanos -> { } : metrics, control);
             DiameterNode n = mock ? new MockGyNode(settings, pipeline) : new JDiameterGyNode(settings, pipeline);
             OperatorHttpServer web = null;
             try {
@@ -208,10 +231,12 @@ public final class GyDiameterApplication {
                 }
             } catch (NodeStartException | RuntimeException e) {
                 // everything opened above is closed, whatever fails while closing it
-                closeAll(e, n::stop, watch::close, core::close, channel == null ? null : channel::close, s::close);
+                closeAll(e, n::stop, control::close, watch::close, core::close, channel == null ? null : channel::close,
+                        s::close);
                 throw e;
             }
             adminChannel = channel;
+            testControl = control;
             storeWatch = watch;
             http = web;
             stopping = false;
@@ -231,6 +256,28 @@ public final class GyDiameterApplication {
                 stop();
             }
         }
+    }
+
+    /** The --behaviours file's rules, or null without one. */
+    private List<Behaviour> readBehaviours() throws NodeStartException {
+        if (behavioursFile == null) {
+            return null;
+        }
+        try {
+            return Behaviours.readFile(behavioursFile);
+        } catch (IOException e) {
+            throw new NodeStartException("Cannot read the behaviours file " + behavioursFile + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new NodeStartException("Behaviours not applied: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The test behaviours (see README, Test control): rules that change the answers to the
+     * requests they match. Empty in normal operation.
+     */
+    public Behaviours behaviours() {
+        return behaviours;
     }
 
     /** Runs each step (null: none), even after one fails; what fails is added to {@code first}. */
@@ -415,6 +462,20 @@ public final class GyDiameterApplication {
                                                                           String sessionId) {
                     return sendToSession(kind, sessionId);
                 }
+
+                @Override
+                public Behaviours behaviours() {
+                    return behaviours;
+                }
+
+                @Override
+                public RecentRequests recentRequests() {
+                    TestControl c;
+                    synchronized (GyDiameterApplication.this) {
+                        c = testControl;
+                    }
+                    return c == null ? RecentRequests.NONE : c.recent();
+                }
             });
             log.info("Operator's HTTP interface on http://{}:{}/ (health, metrics, peers, sessions, subscribers){}", admin.bindAddress(),
                     web.port(), admin.token() == null ? "" : ", bearer token required");
@@ -588,12 +649,18 @@ public final class GyDiameterApplication {
             return;
         }
         log.info("Stopping server...");
-        n.stop();
+        n.stop(); // answers a behaviour delays may still go out while it drains
         OperatorHttpServer web;
+        TestControl control;
         synchronized (this) {
             node = null;
             web = http;
             http = null;
+            control = testControl;
+            testControl = null;
+        }
+        if (control != null) {
+            control.close();
         }
         OnlineCharging core;
         JdbcBalanceStore s;
@@ -692,8 +759,25 @@ public final class GyDiameterApplication {
         private org.gyocs.node.TlsSettings tls;
         private AdminSettings admin = AdminSettings.NONE;
         private boolean accessLog;
+        private Path behavioursFile;
+        private int requestsKept = org.gyocs.app.OcsConfiguration.DEFAULT_REQUESTS_KEPT;
 
         private Builder() {
+        }
+
+        /** A JSON file of test behaviours applied from the start (null: none). */
+        public Builder behaviours(Path file) {
+            behavioursFile = file;
+            return this;
+        }
+
+        /** How many recent requests GET /requests keeps (default 1,000; 0: none). */
+        public Builder requestsKept(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("requests-kept must be 0 or more");
+            }
+            requestsKept = n;
+            return this;
         }
 
         /** Origin-Host, our Diameter identity. */

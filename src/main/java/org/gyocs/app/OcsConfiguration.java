@@ -69,6 +69,10 @@ public final class OcsConfiguration {
                     + "prefer store-password-file or the environment variable GYOCS_STORE_PASSWORD)"),
             new Setting("store-password-file", "", "file holding the balance store password (mode 0600 or 0400)"),
             new Setting("access-log", "false", "true: one JSON line per answered request in logs/access.log"),
+            new Setting("behaviours", "", "test behaviours applied from the start: a JSON array of rules "
+                    + "(see README, Test control); more through POST /behaviours"),
+            new Setting("requests-kept", "1000", "recent requests GET /requests shows, "
+                    + "with their AVPs; 0: none kept"),
             new Setting("admin-port", "8080", "HTTP port of the operator's interface (health, metrics, peers, sessions, subscribers); "
                     + "0: none"),
             new Setting("admin-ip", "127.0.0.1", "address the operator's interface listens on; beyond loopback "
@@ -212,6 +216,29 @@ public final class OcsConfiguration {
 
     /** The environment variable that may hold the balance store's password. */
     public static final String PASSWORD_VARIABLE = "GYOCS_STORE_PASSWORD";
+
+    /** How many recent requests GET /requests shows by default. */
+    public static final int DEFAULT_REQUESTS_KEPT = 1_000;
+
+    /** behaviours: the file of test behaviours read at start, or null. */
+    public Path behavioursFile() {
+        String v = values.get("behaviours").trim();
+        return v.isEmpty() ? null : Path.of(v);
+    }
+
+    /** requests-kept: the size of the record of recent requests. */
+    public int requestsKept() {
+        String v = values.get("requests-kept").trim();
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 0 && n <= 100_000) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw bad("requests-kept", "a number of requests from 0 to 100000");
+    }
 
     /** access-log: one JSON line per answered request. */
     public boolean accessLog() {

@@ -109,6 +109,8 @@ public final class OcsCommand {
                     .tls(charging.tls())
                     .admin(charging.admin())
                     .accessLog(charging.accessLog())
+                    .behaviours(charging.behavioursFile())
+                    .requestsKept(charging.requestsKept())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(

@@ -28,8 +28,17 @@ public final class GyDictionary {
     /** Where Maven puts dictionary/dictionary.xml (pom.xml: the folder is a resource root). */
     public static final String RESOURCE = "/dictionary.xml";
 
-    /** One AVP definition: vendor 0 for the base and RFC 4006 AVPs. */
-    public record AvpDefinition(String name, long vendorId, int code, boolean grouped) {
+    /**
+     * One AVP definition: vendor 0 for the base and RFC 4006 AVPs.
+     *
+     * @param type      the data type as the file names it (Unsigned32, UTF8String, Enumerated, Grouped...)
+     * @param enumNames the names of an Enumerated AVP's values; empty for other types
+     */
+    public record AvpDefinition(String name, long vendorId, int code, boolean grouped, String type,
+                                Map<Long, String> enumNames) {
+        public AvpDefinition {
+            enumNames = Map.copyOf(enumNames);
+        }
     }
 
     private static final GyDictionary INSTANCE = load();
@@ -76,6 +85,11 @@ public final class GyDictionary {
         return d != null && d.grouped();
     }
 
+    /** The definition of that AVP, or null when the dictionary does not know it. */
+    public AvpDefinition definition(long vendorId, int code) {
+        return byKey.get(key(vendorId, code));
+    }
+
     /** The definition of the AVP of that name, or null. */
     public AvpDefinition byName(String name) {
         return byName.get(name);
@@ -116,7 +130,17 @@ public final class GyDictionary {
                             + " names vendor " + vendor + ", which no vendor element defines");
                 }
                 boolean grouped = e.getElementsByTagName("grouped").getLength() > 0;
-                d.add(new AvpDefinition(e.getAttribute("name"), vendorId, Integer.parseInt(e.getAttribute("code")), grouped));
+                NodeList types = e.getElementsByTagName("type");
+                String type = grouped ? "Grouped" : types.getLength() == 0 ? "OctetString"
+                        : ((Element) types.item(0)).getAttribute("type-name");
+                Map<Long, String> enums = new HashMap<>();
+                NodeList values = e.getElementsByTagName("enum");
+                for (int j = 0; j < values.getLength(); j++) {
+                    Element v = (Element) values.item(j);
+                    enums.put(Long.parseLong(v.getAttribute("code")), v.getAttribute("name"));
+                }
+                d.add(new AvpDefinition(e.getAttribute("name"), vendorId, Integer.parseInt(e.getAttribute("code")), grouped,
+                        type, enums));
             }
             return d;
         } catch (IOException | ParserConfigurationException | SAXException e) {

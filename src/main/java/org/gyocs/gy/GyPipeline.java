@@ -12,6 +12,8 @@ import java.util.function.LongConsumer;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.behaviour.Behaviour;
+import org.gyocs.behaviour.Behaviours;
 import org.gyocs.core.CreditControl;
 import org.gyocs.core.CreditControlAnswer;
 import org.gyocs.core.CreditControlRequest;
@@ -21,6 +23,7 @@ import org.gyocs.core.RequestType;
 import org.gyocs.core.ResultCode;
 import org.gyocs.node.AccessLog;
 import org.gyocs.node.ConnectedPeers;
+import org.gyocs.node.SessionRequest;
 import org.gyocs.node.TrafficLog;
 
 /**
@@ -41,19 +44,28 @@ public final class GyPipeline {
     private final String originRealm;
 
     private final LongConsumer answerLatency;
+    private final TestControl control;
+    private final Behaviours behaviours;
+    private final RecentRequests recent;
 
     public GyPipeline(CreditControl core, NodeStatistics statistics, String originHost, String originRealm) {
-        this(core, statistics, originHost, originRealm, nanos -> { });
+        this(core, statistics, originHost, originRealm, nanos -> { }, TestControl.none());
     }
 
-    /** @param answerLatency told the nanoseconds from taking each request to its answer being ready */
+    /**
+     * @param answerLatency told the nanoseconds from taking each request to its answer being ready
+     * @param control       the test behaviours that may change answers, and the record of requests
+     */
     public GyPipeline(CreditControl core, NodeStatistics statistics, String originHost, String originRealm,
-                      LongConsumer answerLatency) {
+                      LongConsumer answerLatency, TestControl control) {
         this.core = core;
         this.statistics = statistics;
         this.originHost = originHost;
         this.originRealm = originRealm;
         this.answerLatency = answerLatency;
+        this.control = control;
+        this.behaviours = control.behaviours();
+        this.recent = control.recent();
     }
 
     private final ConnectedPeers peers = new ConnectedPeers();
@@ -136,6 +148,10 @@ public final class GyPipeline {
     public <A> A decide(ReceivedCcr<A> r, CreditControlRequest ccr) {
         statistics.requestReceived(ccr.requestType());
         TrafficLog.request(ccr);
+        Behaviours.Rule rule = behaviours.apply(ccr);
+        if (rule != null) {
+            return decideUnder(rule.behaviour(), r, ccr);
+        }
         CreditControlAnswer a;
         try {
             a = core.answer(ccr);
@@ -146,6 +162,46 @@ public final class GyPipeline {
             return refused(r, ccr, a);
         }
         return sent(r, a, ccr);
+    }
+
+    /**
+     * The answer as a test behaviour changes it. Returns null when the transport is to send
+     * nothing now: the request was dropped, its connection closed, or its answer is sent later
+     * through {@link ReceivedCcr#sendLater}.
+     */
+    private <A> A decideUnder(Behaviour b, ReceivedCcr<A> r, CreditControlRequest ccr) {
+        Behaviour.Effect e = b.answer();
+        log.info("Behaviour {} ({}) applies to {} {} of session {} from {}", b.id(), b.describe(),
+                ccr.requestType() == null ? "CCR" : ccr.requestType().shortName(), ccr.requestNumber(), ccr.sessionId(),
+                ccr.sender());
+        if (e.drop() || e.disconnect()) {
+            record(r, ccr, null, e.drop() ? "dropped" : "disconnected", b.id());
+            r.unanswered();
+            if (e.disconnect()) {
+                r.disconnect();
+            }
+            return null;
+        }
+        CreditControlAnswer a;
+        try {
+            a = e.asksCore() ? b.after(core.answer(b.before(ccr))) : b.refusal(ccr);
+        } catch (RuntimeException | StackOverflowError | LinkageError failure) {
+            return unableToComply(r, failure);
+        }
+        A answer = sent(r, a, ccr, b.id());
+        long delay = e.delayMs() == null ? 0 : e.delayMs();
+        if (e.reauthAfterMs() != null) {
+            control.sessionRequestLater(SessionRequest.Kind.RE_AUTH, ccr.sessionId(), delay + e.reauthAfterMs(), b.id());
+        }
+        if (e.abortAfterMs() != null) {
+            control.sessionRequestLater(SessionRequest.Kind.ABORT_SESSION, ccr.sessionId(), delay + e.abortAfterMs(),
+                    b.id());
+        }
+        if (delay > 0) {
+            control.later(delay, () -> r.sendLater(answer));
+            return null;
+        }
+        return answer;
     }
 
     /** Reads and decides in one step, on a thread that may wait for the store. */
@@ -233,13 +289,37 @@ public final class GyPipeline {
                 CcrReader.readableU32(avps, CC_REQUEST_NUMBER), null, null, List.of(), failed, message);
     }
 
+    private void record(ReceivedCcr<?> r, CreditControlRequest ccr, CreditControlAnswer a, Object result,
+                        String behaviour) {
+        if (!recent.enabled()) {
+            return;
+        }
+        List<String> subscribers = ccr == null ? List.of() : ccr.subscriptionIds().stream()
+                .map(org.gyocs.core.SubscriptionId::data).toList();
+        Long type = ccr != null ? ccr.requestTypeCode() : a.requestTypeCode();
+        Long number = ccr != null ? ccr.requestNumber() : a.requestNumber();
+        String session = ccr != null ? ccr.sessionId() : a.sessionId();
+        String peer = r.peer() != null ? r.peer() : ccr == null ? null : ccr.originHost();
+        recent.add(System.currentTimeMillis(), peer, session, type, number, subscribers, result, behaviour, r);
+    }
+
     private static String sessionIdOf(ReceivedCcr<?> r) {
         return CcrReader.utf8(r.avps(), SESSION_ID);
     }
 
-    /** @param ccr the request as read, or null when it could not be read whole */
     private <A> A sent(ReceivedCcr<A> r, CreditControlAnswer a, CreditControlRequest ccr) {
+        return sent(r, a, ccr, null);
+    }
+
+    /**
+     * @param ccr       the request as read, or null when it could not be read whole
+     * @param behaviour the test behaviour that changed the answer, or null
+     */
+    private <A> A sent(ReceivedCcr<A> r, CreditControlAnswer a, CreditControlRequest ccr, String behaviour) {
         A answer = CcaLayout.write(r.answer(), a, originHost, originRealm);
+        if (recent.enabled()) {
+            record(r, ccr, a, a.resultCode(), behaviour);
+        }
         statistics.answerSent(a.resultCode());
         peers.answerTo(r.peer());
         long latency = System.nanoTime() - r.receivedNanos();

@@ -22,4 +22,22 @@ public interface ReceivedCcr<A> {
 
     /** A new answer to this request (Session-Id in place), for {@link CcaLayout} to fill. */
     CcaBuilder<A> answer();
+
+    /** Its top-level AVPs as they arrived, for the record of recent requests. */
+    java.util.List<WireAvp> wireAvps();
+
+    /**
+     * Sends its answer now, from any thread, after the pipeline returned none (a test behaviour
+     * delayed it); nothing when the connection has closed meanwhile.
+     */
+    void sendLater(A answer);
+
+    /** Closes the connection it came on, without answering it (a test behaviour's disconnect). */
+    void disconnect();
+
+    /**
+     * It will get no answer (a test behaviour dropped it, or disconnected): the transport lets go
+     * of what it holds for its answer (a stop waits for none, a session waiting for it is released).
+     */
+    void unanswered();
 }

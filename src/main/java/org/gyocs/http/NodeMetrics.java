@@ -36,7 +36,8 @@ public final class NodeMetrics implements LongConsumer {
 
     /** What the metrics read from the running node. */
     public record Sources(Supplier<NodeStatistics> statistics, IntSupplier openSessions, IntSupplier connectedPeers,
-                          Supplier<Boolean> storeUp, Supplier<Boolean> healthy) {
+                          Supplier<Boolean> storeUp, Supplier<Boolean> healthy,
+                          Supplier<java.util.List<org.gyocs.behaviour.Behaviours.Rule>> behaviours) {
     }
 
     public NodeMetrics(Sources node, String version, String mode) {
@@ -61,6 +62,10 @@ public final class NodeMetrics implements LongConsumer {
                     int space = k.indexOf(' ');
                     cb.call(n, k.substring(0, space), k.substring(space + 1));
                 })).register(registry);
+        CounterWithCallback.builder().name("gyocs_behaviour_hits_total")
+                .help("Requests whose answer a test behaviour changed, by behaviour id (none in normal operation)")
+                .labelNames("behaviour")
+                .callback(cb -> node.behaviours().get().forEach(r -> cb.call(r.hits(), r.id()))).register(registry);
         counter("gyocs_errors_total", "Requests refused or failed, broken connections and refused peers (each logged)",
                 () -> node.statistics().get().errors());
         counter("gyocs_sessions_expired_total", "Sessions released after Tcc without a request (RFC 4006 section 13)",

@@ -45,7 +45,7 @@ public final class OperatorHttpServer implements AutoCloseable {
     }
 
     /** What the interface shows of the running node, and changes in it. */
-    public interface Node extends SubscribersApi.Store {
+    public interface Node extends SubscribersApi.Store, TestControlApi.Control {
         HealthReport health();
 
         NodeMetrics metrics();
@@ -84,9 +84,11 @@ public final class OperatorHttpServer implements AutoCloseable {
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         this.node = node;
         this.subscribers = new SubscribersApi(node);
+        this.testControl = new TestControlApi(node, JSON);
     }
 
     private final SubscribersApi subscribers;
+    private final TestControlApi testControl;
 
     /** Listens on the settings' address and port; returns once it accepts connections. */
     public static OperatorHttpServer start(AdminSettings settings, Node node) throws IOException {
@@ -228,8 +230,27 @@ public final class OperatorHttpServer implements AutoCloseable {
                 }
                 throw new ApiException(404, "no such resource: " + path + " (/subscribers/ID, /subscribers/ID/topup)");
             }
+            case "behaviours" -> {
+                if (p.length == 3 && !p[2].isEmpty()) {
+                    return switch (method) {
+                        case "GET", "HEAD" -> json(200, testControl.get(p[2]));
+                        case "DELETE" -> json(200, testControl.delete(p[2]));
+                        default -> throw notAllowed(method, path, "GET, HEAD, DELETE");
+                    };
+                }
+                allow(method, p.length == 2, "GET, HEAD, POST, DELETE");
+                return switch (method) {
+                    case "POST" -> json(201, testControl.create(body(x)));
+                    case "DELETE" -> json(200, testControl.deleteAll());
+                    default -> json(200, testControl.list());
+                };
+            }
+            case "requests" -> {
+                allow(method, p.length == 2, "GET, HEAD");
+                return json(200, testControl.requests(query(x, "subscriber"), query(x, "session"), query(x, "limit")));
+            }
             default -> throw new ApiException(404, "no such resource: " + path
-                    + " (/health, /metrics, /peers, /sessions, /subscribers/ID)");
+                    + " (/health, /metrics, /peers, /sessions, /subscribers/ID, /behaviours, /requests)");
         }
     }
 

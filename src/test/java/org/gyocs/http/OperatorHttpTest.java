@@ -255,7 +255,7 @@ class OperatorHttpTest {
     }
 
     /** The next request the node sends the peer (skipping its watchdogs, which it answers). */
-    private static org.gyocs.codec.DiameterMessage nextRequestFromNode(TestPeer peer) throws Exception {
+    static org.gyocs.codec.DiameterMessage nextRequestFromNode(TestPeer peer) throws Exception {
         for (int i = 0; i < 10; i++) {
             org.gyocs.codec.DiameterMessage m = peer.read();
             if (m.isRequest() && m.commandCode() == org.gyocs.codec.CommandCodes.DEVICE_WATCHDOG) {
@@ -267,12 +267,12 @@ class OperatorHttpTest {
         throw new AssertionError("no request from the node");
     }
 
-    private static String utf8(org.gyocs.codec.DiameterMessage m, int code) {
+    static String utf8(org.gyocs.codec.DiameterMessage m, int code) {
         org.gyocs.codec.Avp a = m.avp(code);
         return a == null ? null : a.utf8();
     }
 
-    private static void answerWith(TestPeer peer, org.gyocs.codec.DiameterMessage request, long resultCode)
+    static void answerWith(TestPeer peer, org.gyocs.codec.DiameterMessage request, long resultCode)
             throws Exception {
         peer.send(request.answer(false, java.util.List.of(request.avp(org.gyocs.codec.AvpCodes.SESSION_ID),
                 org.gyocs.codec.Avp.unsigned32(org.gyocs.codec.AvpCodes.RESULT_CODE, resultCode),

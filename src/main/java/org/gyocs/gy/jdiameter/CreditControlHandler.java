@@ -22,9 +22,74 @@ final class CreditControlHandler {
     private static final Logger log = LogManager.getLogger(CreditControlHandler.class);
 
     private final GyPipeline pipeline;
+    private final java.util.function.Supplier<TransportScreen> screen;
 
-    CreditControlHandler(GyPipeline pipeline) {
+    /** @param screen the running node's transport screen (null before it starts) */
+    CreditControlHandler(GyPipeline pipeline, java.util.function.Supplier<TransportScreen> screen) {
         this.pipeline = pipeline;
+        this.screen = screen;
+    }
+
+    /**
+     * For a request answered by returning its answer to jDiameter (outside a session's state
+     * machine): a late answer goes straight to the peer, as jDiameter sends a returned one.
+     */
+    private JDiameterCcr direct(Request request) {
+        return new JDiameterCcr(request, new JDiameterCcr.Reply() {
+            @Override
+            public void send(Answer answer) throws Exception {
+                org.jdiameter.client.api.controller.IPeer peer = ((org.jdiameter.client.api.IMessage) request).getPeer();
+                if (peer == null || !peer.sendMessage((org.jdiameter.client.api.IMessage) answer)) {
+                    throw new IllegalStateException("the peer is gone");
+                }
+            }
+
+            @Override
+            public void unanswered() {
+                letGo();
+            }
+
+            @Override
+            public void disconnect(String peer) {
+                closeConnectionsOf(peer);
+            }
+        });
+    }
+
+    /** For a request in a session's state machine: a late answer goes through it (the session opens or ends). */
+    private JDiameterCcr inSession(Request request, ServerCCASession session) {
+        return new JDiameterCcr(request, new JDiameterCcr.Reply() {
+            @Override
+            public void send(Answer answer) throws Exception {
+                session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
+            }
+
+            @Override
+            public void unanswered() {
+                letGo();
+                releaseIfNew(session, request);
+            }
+
+            @Override
+            public void disconnect(String peer) {
+                closeConnectionsOf(peer);
+            }
+        });
+    }
+
+    /** A request that gets no answer no longer counts as in flight: a stop does not wait for it. */
+    private void letGo() {
+        TransportScreen s = screen.get();
+        if (s != null) {
+            s.inFlight().decrementAndGet();
+        }
+    }
+
+    private void closeConnectionsOf(String peer) {
+        TransportScreen s = screen.get();
+        if (s == null || s.disconnect(peer) == 0) {
+            log.warn("A test behaviour disconnects {}, but no connection of it is open", peer);
+        }
     }
 
     /**
@@ -35,7 +100,7 @@ final class CreditControlHandler {
      * answer it gave. The request has passed {@link #screen}.
      */
     Answer answerDirectly(Request request) {
-        JDiameterCcr r = new JDiameterCcr(request);
+        JDiameterCcr r = direct(request);
         try {
             return pipeline.answer(r);
         } catch (RuntimeException | StackOverflowError | LinkageError e) {
@@ -43,23 +108,27 @@ final class CreditControlHandler {
         }
     }
 
+    /** A request {@link #answerAtOnce} decided: its answer, or null when a test behaviour holds it back. */
+    record Decided(Answer answer) {
+    }
+
     /**
      * Answers now, on the peer's thread, a request whose answer changes no balance (see
      * {@link org.gyocs.core.CreditControl#answersAtOnce}).
      *
-     * @return the answer, or null when the request may wait for the store and must be answered
-     *         on a thread that can wait
+     * @return what was decided, or null when the request may wait for the store and must be
+     *         answered on a thread that can wait
      */
-    Answer answerAtOnce(Request request) {
-        JDiameterCcr r = new JDiameterCcr(request);
+    Decided answerAtOnce(Request request) {
+        JDiameterCcr r = direct(request);
         try {
             GyPipeline.Read<Answer> read = pipeline.read(r);
             if (read.refusal() != null) {
-                return read.refusal();
+                return new Decided(read.refusal());
             }
-            return pipeline.answersAtOnce(read.request()) ? pipeline.decide(r, read.request()) : null;
+            return pipeline.answersAtOnce(read.request()) ? new Decided(pipeline.decide(r, read.request())) : null;
         } catch (RuntimeException | StackOverflowError | LinkageError e) {
-            return pipeline.unableToComply(r, e);
+            return new Decided(pipeline.unableToComply(r, e));
         }
     }
 
@@ -114,10 +183,13 @@ final class CreditControlHandler {
             log.error("Cannot read the CCR of session {}: {}", session.getSessionId(), e.toString());
             return;
         }
-        JDiameterCcr r = new JDiameterCcr(request);
+        JDiameterCcr r = inSession(request, session);
         Answer counted = null;
         try {
             counted = pipeline.answer(r);
+            if (counted == null) {
+                return; // a test behaviour holds it back
+            }
             session.sendCreditControlAnswer(new JCreditControlAnswerImpl(counted));
         } catch (Exception | StackOverflowError | LinkageError e) {
             if (counted != null) {
@@ -150,7 +222,11 @@ final class CreditControlHandler {
             }
             log.error("Cannot send 5012 for session {}: {}", request.getSessionId(), e.toString());
         }
-        // A CCR-I or CCR-E left its new session IDLE, where no timer would ever release it.
+        releaseIfNew(session, request);
+    }
+
+    /** A CCR-I or CCR-E not answered leaves its new session IDLE, where no timer would ever release it. */
+    private static void releaseIfNew(ServerCCASession session, Request request) {
         Avp type = request.getAvps().getAvp(Avp.CC_REQUEST_TYPE);
         try {
             if (type == null || type.getInteger32() == RequestType.INITIAL.code()

@@ -12,18 +12,78 @@ import org.gyocs.gy.AvpReader;
 import org.gyocs.gy.CcaBuilder;
 import org.gyocs.gy.InvalidAvpException;
 import org.gyocs.gy.ReceivedCcr;
+import org.gyocs.gy.WireAvp;
 import org.jdiameter.api.Answer;
 import org.jdiameter.api.Avp;
 import org.jdiameter.api.AvpDataException;
 import org.jdiameter.api.AvpSet;
 import org.jdiameter.api.Request;
 
-/** A CCR parsed by jDiameter, as the Gy pipeline reads and answers it. */
-record JDiameterCcr(Request request, long receivedNanos) implements ReceivedCcr<Answer> {
+/**
+ * A CCR parsed by jDiameter, as the Gy pipeline reads and answers it.
+ *
+ * @param reply how an answer the pipeline holds back goes out later, and what a request left
+ *              unanswered gives back; null where no test behaviour can apply (a refusal)
+ */
+record JDiameterCcr(Request request, long receivedNanos, Reply reply) implements ReceivedCcr<Answer> {
+
+    /** What the transport does for a test behaviour that holds an answer back. */
+    interface Reply {
+        /** Sends the answer now, from any thread. */
+        void send(Answer answer) throws Exception;
+
+        /** The request will get no answer. */
+        void unanswered();
+
+        /** Closes the connections of the request's peer. */
+        void disconnect(String peer);
+    }
 
     /** jDiameter keeps no time of receipt: the latency counts from when our code takes the request. */
     JDiameterCcr(Request request) {
-        this(request, System.nanoTime());
+        this(request, System.nanoTime(), null);
+    }
+
+    JDiameterCcr(Request request, Reply reply) {
+        this(request, System.nanoTime(), reply);
+    }
+
+    @Override
+    public List<WireAvp> wireAvps() {
+        List<WireAvp> out = new ArrayList<>();
+        for (Avp a : request.getAvps()) {
+            byte[] d = a.getRawData();
+            int flags = (a.isVendorId() ? 0x80 : 0) | (a.isMandatory() ? 0x40 : 0) | (a.isEncrypted() ? 0x20 : 0);
+            out.add(new WireAvp(a.getCode(), a.isVendorId() ? a.getVendorId() : 0, flags, d == null ? new byte[0] : d));
+        }
+        return out;
+    }
+
+    @Override
+    public void sendLater(Answer answer) {
+        if (reply == null) {
+            return;
+        }
+        try {
+            reply.send(answer);
+        } catch (Exception e) {
+            org.apache.logging.log4j.LogManager.getLogger(JDiameterCcr.class).warn(
+                    "Cannot send the late answer of session {}: {}", request.getSessionId(), e.toString());
+        }
+    }
+
+    @Override
+    public void disconnect() {
+        if (reply != null) {
+            reply.disconnect(peer());
+        }
+    }
+
+    @Override
+    public void unanswered() {
+        if (reply != null) {
+            reply.unanswered();
+        }
     }
 
     @Override

@@ -33,6 +33,8 @@ final class ScreenedConnection extends TCPClientConnection {
     private final java.security.cert.X509Certificate certificate;
     private final AtomicBoolean closed = new AtomicBoolean();
     volatile boolean cerSeen;
+    /** The Origin-Host of its CER, once seen. */
+    volatile String originHost;
 
     /** Over plain TCP. */
     ScreenedConnection(IConcurrentFactory concurrent, Socket socket, IMessageParser parser, IMetaData meta,
@@ -81,6 +83,7 @@ final class ScreenedConnection extends TCPClientConnection {
             IMessage m = parser.createMessage(raw);
             if (m.isRequest() && m.getCommandCode() == Message.CAPABILITIES_EXCHANGE_REQUEST) {
                 String host = CerRefusal.originHost(m);
+                originHost = host;
                 if (!screen.peers().permits(host, getRemoteAddress())) {
                     refuse(m, host, "not in allowed-peers");
                     return;
@@ -92,6 +95,7 @@ final class ScreenedConnection extends TCPClientConnection {
                 }
             }
             cerSeen = true; // a first message that is no CER is jDiameter's to refuse
+            screen.connections().add(this);
         } else if (isCreditControlRequest(raw)) {
             screen.inFlight().incrementAndGet(); // until its answer goes out (sendMessage): a stop waits for it
             org.jdiameter.client.api.IMessage early = screen.early() == null ? null : screen.early().answer(raw, parser);
@@ -143,8 +147,22 @@ final class ScreenedConnection extends TCPClientConnection {
         }
     }
 
+    /**
+     * Closes the socket at once, as a peer's crash or a cut cable would: the reader ends, and
+     * jDiameter learns through {@link #closed} that the peer is gone.
+     */
+    void closeNow() {
+        log.info("Closing the connection of {} ({}) at once", originHost, getRemoteAddress().getHostAddress());
+        try {
+            getClient().stop();
+        } catch (Exception e) {
+            log.debug("Closing {}: {}", originHost, e.toString());
+        }
+    }
+
     /** The reader ended: the connection no longer counts, and jDiameter learns it is gone. */
     void closed() {
+        screen.connections().remove(this);
         if (closed.compareAndSet(false, true)) {
             onClosed.run();
             try {

@@ -16,12 +16,28 @@ import org.gyocs.node.TransportLimits;
 record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
                        org.gyocs.node.TlsSettings tls, EarlyAnswers early,
                        java.util.concurrent.atomic.AtomicInteger inFlight,
-                       java.util.concurrent.atomic.AtomicBoolean stopping) {
+                       java.util.concurrent.atomic.AtomicBoolean stopping,
+                       java.util.Set<ScreenedConnection> connections) {
 
     TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
                     org.gyocs.node.TlsSettings tls, EarlyAnswers early) {
         this(peers, limits, statistics, tls, early, new java.util.concurrent.atomic.AtomicInteger(),
-                new java.util.concurrent.atomic.AtomicBoolean());
+                new java.util.concurrent.atomic.AtomicBoolean(), ConcurrentHashMap.newKeySet());
+    }
+
+    /**
+     * Closes at once, without DPR, every connection whose CER came from {@code originHost} (a
+     * test behaviour's disconnect). @return how many were closed
+     */
+    int disconnect(String originHost) {
+        int n = 0;
+        for (ScreenedConnection c : connections) {
+            if (originHost != null && originHost.equalsIgnoreCase(c.originHost)) {
+                c.closeNow();
+                n++;
+            }
+        }
+        return n;
     }
 
     /**

@@ -35,6 +35,9 @@ final class CcrDispatch {
 
         /** The peer's address, for logs. */
         String remote();
+
+        /** Closes the connection at once, without DPR. */
+        void close(String reason);
     }
 
     private final MockContext ctx;
@@ -66,7 +69,7 @@ final class CcrDispatch {
             connection.send(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
             return;
         }
-        MockCcr received = new MockCcr(m, connection.peerHost());
+        MockCcr received = new MockCcr(m, connection.peerHost(), System.nanoTime(), later);
         GyPipeline pipeline = ctx.pipeline();
         Avp unsupported;
         try {
@@ -92,7 +95,10 @@ final class CcrDispatch {
         if (pipeline.answersAtOnce(ccr)) {
             // no balance to change (an unprovisioned subscriber): a hand-off would cost more than
             // the decision, which waits for nothing
-            sent(pipeline.decide(received, ccr));
+            DiameterMessage answer = pipeline.decide(received, ccr);
+            if (answer != null) { // null: a test behaviour holds it back
+                sent(answer);
+            }
             return;
         }
         if (pending >= MAX_PENDING_DECISIONS) {
@@ -107,11 +113,26 @@ final class CcrDispatch {
             DiameterMessage answer = pipeline.decide(received, ccr);
             loop.execute(() -> {
                 pending--;
-                sent(answer);
+                if (answer != null) {
+                    sent(answer);
+                }
                 connection.decided();
             });
         });
     }
+
+    /** What a test behaviour asks of this connection after the pipeline returned no answer; any thread. */
+    private final MockCcr.Later later = new MockCcr.Later() {
+        @Override
+        public void send(DiameterMessage answer) {
+            loop.execute(() -> sent(answer));
+        }
+
+        @Override
+        public void close() {
+            loop.execute(() -> connection.close("a test behaviour disconnects"));
+        }
+    };
 
     private void sent(DiameterMessage answer) {
         connection.send(answer);

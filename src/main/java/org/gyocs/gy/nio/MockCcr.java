@@ -14,12 +14,50 @@ import org.gyocs.gy.AvpReader;
 import org.gyocs.gy.CcaBuilder;
 import org.gyocs.gy.InvalidAvpException;
 import org.gyocs.gy.ReceivedCcr;
+import org.gyocs.gy.WireAvp;
 
 /** A CCR decoded by our codec, as the Gy pipeline reads and answers it. */
-record MockCcr(DiameterMessage message, String peer, long receivedNanos) implements ReceivedCcr<DiameterMessage> {
+record MockCcr(DiameterMessage message, String peer, long receivedNanos, Later later)
+        implements ReceivedCcr<DiameterMessage> {
 
+    /** What the request's connection does for a test behaviour; callable from any thread. */
+    interface Later {
+        void send(DiameterMessage answer);
+
+        void close();
+    }
+
+    /** A request refused before the pipeline decides it: no behaviour applies to it. */
     MockCcr(DiameterMessage message, String peer) {
-        this(message, peer, System.nanoTime());
+        this(message, peer, System.nanoTime(), null);
+    }
+
+    @Override
+    public List<WireAvp> wireAvps() {
+        List<WireAvp> out = new ArrayList<>(message.avps().size());
+        for (Avp a : message.avps()) {
+            out.add(new WireAvp(a.code(), a.isVendorSpecific() ? a.vendorId() : 0, a.flags(), a.data()));
+        }
+        return out;
+    }
+
+    @Override
+    public void sendLater(DiameterMessage answer) {
+        if (later != null) {
+            later.send(answer);
+        }
+    }
+
+    @Override
+    public void disconnect() {
+        if (later != null) {
+            later.close();
+        }
+    }
+
+    @Override
+    public void unanswered() {
+        // the connection keeps nothing for an answer: a charging worker's count ends with its decision
     }
 
     @Override

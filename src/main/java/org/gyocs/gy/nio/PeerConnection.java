@@ -471,7 +471,8 @@ final class PeerConnection implements CcrDispatch.Connection {
         send(ctx.base().dpr(id, id));
     }
 
-    void close(String reason) {
+    @Override
+    public void close(String reason) {
         if (state == State.CLOSED) {
             return;
         }

@@ -1,0 +1,175 @@
+package org.gyocs.behaviour;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.gyocs.core.CreditControlRequest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * The test behaviours of a node, in the order they were added: a request is changed by the first
+ * rule that matches it and has uses left. With no rule (normal operation) {@link #apply} is one
+ * read of an empty array, so behaviours cost nothing where none are defined.
+ */
+public final class Behaviours {
+    /** At most this many rules: a lab scripts a few, and every request is compared with each. */
+    public static final int MAX_RULES = 1_000;
+
+    /** A rule with how many requests it has changed. */
+    public static final class Rule {
+        private final Behaviour behaviour;
+        private final AtomicLong hits = new AtomicLong();
+
+        Rule(Behaviour behaviour) {
+            this.behaviour = behaviour;
+        }
+
+        public Behaviour behaviour() {
+            return behaviour;
+        }
+
+        public String id() {
+            return behaviour.id();
+        }
+
+        public long hits() {
+            return hits.get();
+        }
+
+        /** Takes one use, if the rule has one left. */
+        private boolean take() {
+            Long times = behaviour.times();
+            if (times == null) {
+                hits.incrementAndGet();
+                return true;
+            }
+            long n;
+            do {
+                n = hits.get();
+                if (n >= times) {
+                    return false;
+                }
+            } while (!hits.compareAndSet(n, n + 1));
+            return true;
+        }
+    }
+
+    private volatile Rule[] rules = new Rule[0];
+    private long nextId = 1;
+
+    /**
+     * The rule that changes this request, its use taken; null when none does (always, without rules).
+     */
+    public Rule apply(CreditControlRequest r) {
+        Rule[] all = rules;
+        if (all.length == 0) {
+            return null;
+        }
+        for (Rule rule : all) {
+            if (rule.behaviour.match().matches(r) && rule.take()) {
+                return rule;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Adds a rule, named "b1", "b2"... when it has no id.
+     *
+     * @throws IllegalArgumentException when its id is taken, or there are {@link #MAX_RULES} already
+     */
+    public synchronized Rule add(Behaviour b) {
+        if (rules.length >= MAX_RULES) {
+            throw new IllegalArgumentException("at most " + MAX_RULES + " behaviours; delete some first");
+        }
+        String id = b.id();
+        if (id == null) {
+            do {
+                id = "b" + nextId++;
+            } while (find(id).isPresent());
+        } else if (find(id).isPresent()) {
+            throw new IllegalArgumentException("id: a behaviour named " + id + " exists already");
+        }
+        Rule rule = new Rule(new Behaviour(id, b.match(), b.times(), b.answer()));
+        Rule[] more = Arrays.copyOf(rules, rules.length + 1);
+        more[rules.length] = rule;
+        rules = more;
+        return rule;
+    }
+
+    /** Every rule, in the order they apply. */
+    public List<Rule> list() {
+        return List.of(rules);
+    }
+
+    public Optional<Rule> find(String id) {
+        for (Rule r : rules) {
+            if (r.id().equals(id)) {
+                return Optional.of(r);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** @return whether there was such a rule */
+    public synchronized boolean remove(String id) {
+        List<Rule> left = new ArrayList<>(List.of(rules));
+        boolean removed = left.removeIf(r -> r.id().equals(id));
+        rules = left.toArray(new Rule[0]);
+        return removed;
+    }
+
+    /** @return how many rules there were */
+    public synchronized int clear() {
+        int n = rules.length;
+        rules = new Rule[0];
+        return n;
+    }
+
+    /**
+     * Reads a --behaviours file: a JSON array of rules, all or none.
+     *
+     * @throws IllegalArgumentException naming the file, the rule's place and the field that is wrong
+     */
+    public static List<Behaviour> readFile(Path file) throws IOException {
+        JsonNode all;
+        try {
+            all = new ObjectMapper().readTree(Files.readAllBytes(file));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(file + ": not JSON: " + e.getOriginalMessage());
+        }
+        if (all == null || !all.isArray()) {
+            throw new IllegalArgumentException(file + ": a JSON array of behaviours");
+        }
+        List<Behaviour> out = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            try {
+                out.add(BehaviourJson.read(all.get(i)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": behaviour " + (i + 1) + ": " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
+    /** Adds rules read from a file, all or none (an id taken twice refuses the lot). */
+    public synchronized void addAll(List<Behaviour> more) {
+        Rule[] before = rules;
+        try {
+            for (Behaviour b : more) {
+                add(b);
+            }
+        } catch (IllegalArgumentException e) {
+            rules = before;
+            throw e;
+        }
+    }
+}
