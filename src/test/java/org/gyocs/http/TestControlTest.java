@@ -83,13 +83,14 @@ class TestControlTest {
             HttpResponse<String> created = send(app, "POST", "/behaviours", """
                     [{"id": "second-update", "match": {"request": "UPDATE", "number": 2}, "times": 1,
                       "answer": {"mscc-result-code": 4012}},
+                     {"id": "end-it", "match": {"request": "UPDATE", "number": 3}, "answer": {"abort-after-ms": 100}},
                      {"match": {"request": "INITIAL", "subscriber": "4917*", "rating-group": 100}, "times": 1,
                       "answer": {"final-unit-action": "REDIRECT", "redirect-address": "http://portal.example/topup",
                                  "granted": 1000, "validity-time": 60}}]""");
             assertEquals(201, created.statusCode(), created.body());
             JsonNode rules = JSON.readTree(created.body());
             assertEquals("second-update", rules.get(0).get("id").asText());
-            String fuiRule = rules.get(1).get("id").asText();
+            String fuiRule = rules.get(2).get("id").asText();
             assertEquals("b1", fuiRule, "a rule without id is named by the node");
 
             String session = "pcef.script.test;" + mock;
@@ -117,6 +118,10 @@ class TestControlTest {
             assertEquals(100, child(refused, RATING_GROUP).unsigned32());
 
             assertEquals(2001, GyRequests.resultCode(peer.request(ccr(peer, session, 2, 3, SUBSCRIBER))));
+            DiameterMessage asr = nextRequestFromNode(peer);
+            assertEquals(CommandCodes.ABORT_SESSION, asr.commandCode(), "an ASR after the third CCA-U");
+            assertEquals(session, asr.avp(SESSION_ID).utf8());
+            answerWith(peer, asr, 2001);
             assertEquals(2001, GyRequests.resultCode(peer.request(ccr(peer, session, 3, 4, SUBSCRIBER))));
 
             JsonNode bucket = JSON.readTree(get(app, "/subscribers/" + SUBSCRIBER, null).body()).get("buckets").get(0);
@@ -126,7 +131,8 @@ class TestControlTest {
             JsonNode listed = JSON.readTree(get(app, "/behaviours", null).body());
             assertEquals(1, listed.get(0).get("hits").asLong());
             assertEquals(1, listed.get(1).get("hits").asLong());
-            assertEquals("REDIRECT", listed.get(1).get("answer").get("final-unit-action").asText());
+            assertEquals(1, listed.get(2).get("hits").asLong());
+            assertEquals("REDIRECT", listed.get(2).get("answer").get("final-unit-action").asText());
             String metrics = get(app, "/metrics", null).body();
             assertEquals(1, sample(metrics, "gyocs_behaviour_hits_total", "{behaviour=\"second-update\"}"));
             assertEquals(1, sample(metrics, "gyocs_behaviour_hits_total", "{behaviour=\"" + fuiRule + "\"}"));
