@@ -477,7 +477,7 @@ public final class GyDiameterApplication {
                     return c == null ? RecentRequests.NONE : c.recent();
                 }
             });
-            log.info("Operator's HTTP interface on http://{}:{}/ (health, metrics, peers, sessions, subscribers){}", admin.bindAddress(),
+            log.info("Operator's HTTP interface on http://{}:{}/ (health, metrics, peers, sessions, subscribers, behaviours, requests){}", admin.bindAddress(),
                     web.port(), admin.token() == null ? "" : ", bearer token required");
             return web;
         } catch (IOException | RuntimeException e) {
