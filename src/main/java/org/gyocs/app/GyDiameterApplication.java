@@ -94,10 +94,12 @@ public final class GyDiameterApplication {
         this.admin = b.admin;
         this.accessLog = b.accessLog;
         this.behavioursFile = b.behavioursFile;
+        this.testControlOn = b.testControl;
         this.requestsKept = b.requestsKept;
     }
 
     private final Path behavioursFile;
+    private final boolean testControlOn;
     private final int requestsKept;
     /** The test behaviours: the same rules across a stop and a start, the file's read again at each start. */
     private final Behaviours behaviours = new Behaviours();
@@ -210,9 +212,9 @@ public final class GyDiameterApplication {
                     version(), mock ? "mock" : "jdiameter");
             OnlineCharging core = new OnlineCharging(charging,
                     metrics == null ? s : new org.gyocs.store.TimedBalanceStore(s, metrics::storeLatency), fresh);
+            // each start begins with the file's rules (or none): those added over HTTP last until the node stops
+            behaviours.replaceAll(fromFile == null ? List.of() : fromFile);
             if (fromFile != null) {
-                behaviours.clear();
-                behaviours.addAll(fromFile);
                 log.info("{} test behaviours from {}: answers to the requests they match are changed on purpose",
                         fromFile.size(), behavioursFile);
             }
@@ -262,6 +264,10 @@ public final class GyDiameterApplication {
     private List<Behaviour> readBehaviours() throws NodeStartException {
         if (behavioursFile == null) {
             return null;
+        }
+        if (!testControlOn) {
+            throw new NodeStartException("Behaviours not applied: test control is off (test-control=false), "
+                    + "yet a behaviours file is given (" + behavioursFile + ")");
         }
         try {
             return Behaviours.readFile(behavioursFile);
@@ -461,6 +467,11 @@ public final class GyDiameterApplication {
                 public java.util.concurrent.CompletableFuture<Long> send(org.gyocs.node.SessionRequest.Kind kind,
                                                                           String sessionId) {
                     return sendToSession(kind, sessionId);
+                }
+
+                @Override
+                public boolean testControlOn() {
+                    return testControlOn;
                 }
 
                 @Override
@@ -760,6 +771,7 @@ public final class GyDiameterApplication {
         private AdminSettings admin = AdminSettings.NONE;
         private boolean accessLog;
         private Path behavioursFile;
+        private boolean testControl = true;
         private int requestsKept = org.gyocs.app.OcsConfiguration.DEFAULT_REQUESTS_KEPT;
 
         private Builder() {
@@ -768,6 +780,15 @@ public final class GyDiameterApplication {
         /** A JSON file of test behaviours applied from the start (null: none). */
         public Builder behaviours(Path file) {
             behavioursFile = file;
+            return this;
+        }
+
+        /**
+         * Whether test behaviours may be defined (default true); false on a production node, where
+         * nobody may make it refuse, drop or disconnect on purpose.
+         */
+        public Builder testControl(boolean on) {
+            testControl = on;
             return this;
         }
 

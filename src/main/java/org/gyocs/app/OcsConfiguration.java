@@ -69,6 +69,8 @@ public final class OcsConfiguration {
                     + "prefer store-password-file or the environment variable GYOCS_STORE_PASSWORD)"),
             new Setting("store-password-file", "", "file holding the balance store password (mode 0600 or 0400)"),
             new Setting("access-log", "false", "true: one JSON line per answered request in logs/access.log"),
+            new Setting("test-control", "true", "false: no test behaviours (POST /behaviours refused 403), "
+                    + "for a production node"),
             new Setting("behaviours", "", "test behaviours applied from the start: a JSON array of rules "
                     + "(see README, Test control); more through POST /behaviours"),
             new Setting("requests-kept", "1000", "recent requests GET /requests shows, "
@@ -219,6 +221,15 @@ public final class OcsConfiguration {
 
     /** How many recent requests GET /requests shows by default. */
     public static final int DEFAULT_REQUESTS_KEPT = 1_000;
+
+    /** test-control: whether test behaviours may be defined. */
+    public boolean testControl() {
+        String v = values.get("test-control").trim().toLowerCase(java.util.Locale.ROOT);
+        if (!v.equals("true") && !v.equals("false")) {
+            throw bad("test-control", "true or false");
+        }
+        return v.equals("true");
+    }
 
     /** behaviours: the file of test behaviours read at start, or null. */
     public Path behavioursFile() {

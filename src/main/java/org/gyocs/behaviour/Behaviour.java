@@ -117,14 +117,13 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
     }
 
     private ServiceUnits ask(ServiceUnits requested, boolean touched) {
-        if (!touched || requested == null) {
+        if (!touched || requested == null && answer.msccResultCode() == null) {
             return requested;
         }
-        if (answer.msccResultCode() != null) {
-            return null; // no grant asked: the core settles the usage and reserves nothing
-        }
-        UnitAmount unit = requested.requested();
-        long n = answer.granted();
+        // refused: a grant of 0 asked, so that the core settles the usage and holds or debits
+        // nothing (an absent RSU would be the default grant to an event)
+        UnitAmount unit = requested == null ? null : requested.requested();
+        long n = answer.msccResultCode() != null ? 0 : answer.granted();
         if (unit == null) {
             return ServiceUnits.octets(n);
         }

@@ -59,6 +59,7 @@ public final class BehaviourJson {
             throw new IllegalArgumentException("answer: missing (what the rule changes: result-code, drop, delay-ms...)");
         }
         Behaviour.Effect effect = effect(rule.get("answer"));
+        sessionStaysOpen(match, effect);
         return new Behaviour(id, match, times, effect);
     }
 
@@ -88,8 +89,9 @@ public final class BehaviourJson {
         Long number = number(m, "number", "match.", 0, MAX_UNSIGNED32);
         Long ratingGroup = number(m, "rating-group", "match.", 0, MAX_UNSIGNED32);
         String host = m.hasNonNull("origin-host") ? text(m, "origin-host", "match.") : null;
-        if (host != null && host.isBlank()) {
-            throw new IllegalArgumentException("match.origin-host: a host name, *.domain or *");
+        if (host != null && (host.isBlank() || host.indexOf('*') >= 0 && !host.equals("*")
+                && !(host.startsWith("*.") && host.indexOf('*', 1) < 0 && host.length() > 2))) {
+            throw new IllegalArgumentException("match.origin-host: a host name, *.domain or * (was \"" + host + "\")");
         }
         return new Behaviour.Match(subscriber, request, number, ratingGroup, host);
     }
@@ -101,11 +103,12 @@ public final class BehaviourJson {
         }
         known(a, ANSWER_FIELDS, "answer.");
         Long resultCode = number(a, "result-code", "answer.", 2000, 5999);
-        Long msccResultCode = number(a, "mscc-result-code", "answer.", 2000, 5999);
+        // in an MSCC, a service's failure (RFC 4006 5.1.2: 4010, 4011, 4012, 5030, 5031...), never a protocol error
+        Long msccResultCode = number(a, "mscc-result-code", "answer.", 4000, 5999);
         FinalUnitIndication fui = finalUnit(a);
         Long granted = number(a, "granted", "answer.", 0, Long.MAX_VALUE);
         Long validity = number(a, "validity-time", "answer.", 1, MAX_UNSIGNED32);
-        Long delay = number(a, "delay-ms", "answer.", 0, MAX_MILLIS);
+        Long delay = number(a, "delay-ms", "answer.", 1, MAX_MILLIS);
         boolean drop = flag(a, "drop");
         boolean disconnect = flag(a, "disconnect");
         Long reauth = number(a, "reauth-after-ms", "answer.", 0, MAX_MILLIS);
@@ -115,7 +118,7 @@ public final class BehaviourJson {
                 throw new IllegalArgumentException("answer.disconnect: a rule drops the request or disconnects, not both");
             }
             for (String f : ANSWER_FIELDS) {
-                if (a.has(f) && !f.equals("drop") && !f.equals("disconnect")) {
+                if (a.hasNonNull(f) && !f.equals("drop") && !f.equals("disconnect")) {
                     throw new IllegalArgumentException("answer." + f + ": the request gets no answer with "
                             + (drop ? "drop" : "disconnect") + ", so nothing else can change it");
                 }
@@ -124,7 +127,7 @@ public final class BehaviourJson {
         boolean refusedWhole = resultCode != null && resultCode >= 3000;
         if (refusedWhole) {
             for (String f : new String[] {"mscc-result-code", "final-unit-action", "granted", "validity-time"}) {
-                if (a.has(f)) {
+                if (a.hasNonNull(f)) {
                     throw new IllegalArgumentException("answer." + f + ": a " + resultCode
                             + " answer carries no grant and no MSCC (RFC 4006), so " + f + " cannot apply");
                 }
@@ -132,14 +135,36 @@ public final class BehaviourJson {
         }
         if (msccResultCode != null) {
             for (String f : new String[] {"final-unit-action", "granted", "validity-time"}) {
-                if (a.has(f)) {
+                if (a.hasNonNull(f)) {
                     throw new IllegalArgumentException("answer." + f + ": the MSCCs answered mscc-result-code "
                             + msccResultCode + " get no grant, so " + f + " cannot apply");
                 }
             }
         }
-        return new Behaviour.Effect(resultCode, msccResultCode, fui, granted, validity, delay, drop, disconnect, reauth,
-                abort);
+        Behaviour.Effect effect = new Behaviour.Effect(resultCode, msccResultCode, fui, granted, validity, delay, drop,
+                disconnect, reauth, abort);
+        if (resultCode == null && msccResultCode == null && fui == null && granted == null && validity == null
+                && delay == null && !drop && !disconnect && reauth == null && abort == null) {
+            throw new IllegalArgumentException("answer: changes nothing (a rule that only uses up requests is not one)");
+        }
+        return effect;
+    }
+
+    /** A RAR or ASR needs the session open after the answer: not after a CCR-T or CCR-E, nor a refused CCR-I. */
+    private static void sessionStaysOpen(Behaviour.Match match, Behaviour.Effect e) {
+        String f = e.reauthAfterMs() != null ? "reauth-after-ms" : e.abortAfterMs() != null ? "abort-after-ms" : null;
+        if (f == null) {
+            return;
+        }
+        RequestType t = match.request();
+        if (t == RequestType.TERMINATION || t == RequestType.EVENT) {
+            throw new IllegalArgumentException("answer." + f + ": no session is open after a " + t.shortName()
+                    + " to send it for");
+        }
+        if (t == RequestType.INITIAL && e.resultCode() != null && e.resultCode() >= 3000) {
+            throw new IllegalArgumentException("answer." + f + ": a CCR-I answered " + e.resultCode()
+                    + " opens no session to send it for");
+        }
     }
 
     private static FinalUnitIndication finalUnit(JsonNode a) {

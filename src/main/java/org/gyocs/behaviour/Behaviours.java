@@ -62,6 +62,19 @@ public final class Behaviours {
         }
     }
 
+    /** A rule's id is taken already (HTTP 409). */
+    public static final class IdTaken extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        IdTaken(String id) {
+            super("id: a behaviour named " + id + " exists already");
+        }
+
+        IdTaken(String id, String message) {
+            super(message);
+        }
+    }
+
     private volatile Rule[] rules = new Rule[0];
     private long nextId = 1;
 
@@ -96,7 +109,7 @@ public final class Behaviours {
                 id = "b" + nextId++;
             } while (find(id).isPresent());
         } else if (find(id).isPresent()) {
-            throw new IllegalArgumentException("id: a behaviour named " + id + " exists already");
+            throw new IdTaken(id);
         }
         Rule rule = new Rule(new Behaviour(id, b.match(), b.times(), b.answer()));
         Rule[] more = Arrays.copyOf(rules, rules.length + 1);
@@ -149,10 +162,18 @@ public final class Behaviours {
         if (all == null || !all.isArray()) {
             throw new IllegalArgumentException(file + ": a JSON array of behaviours");
         }
+        if (all.size() > MAX_RULES) {
+            throw new IllegalArgumentException(file + ": " + all.size() + " behaviours, at most " + MAX_RULES);
+        }
         List<Behaviour> out = new ArrayList<>();
+        java.util.Set<String> ids = new java.util.HashSet<>();
         for (int i = 0; i < all.size(); i++) {
             try {
-                out.add(BehaviourJson.read(all.get(i)));
+                Behaviour b = BehaviourJson.read(all.get(i));
+                if (b.id() != null && !ids.add(b.id())) {
+                    throw new IllegalArgumentException("id: " + b.id() + " names an earlier behaviour too");
+                }
+                out.add(b);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(file + ": behaviour " + (i + 1) + ": " + e.getMessage(), e);
             }
@@ -160,13 +181,33 @@ public final class Behaviours {
         return out;
     }
 
-    /** Adds rules read from a file, all or none (an id taken twice refuses the lot). */
-    public synchronized void addAll(List<Behaviour> more) {
+    /**
+     * Adds several rules, all or none: one that cannot be added (its id taken) refuses the lot,
+     * named by its place ("behaviour 2: ...").
+     *
+     * @return the rules added, in order
+     */
+    public synchronized List<Rule> addAll(List<Behaviour> more) {
         Rule[] before = rules;
-        try {
-            for (Behaviour b : more) {
-                add(b);
+        List<Rule> added = new ArrayList<>(more.size());
+        for (int i = 0; i < more.size(); i++) {
+            try {
+                added.add(add(more.get(i)));
+            } catch (IllegalArgumentException e) {
+                rules = before;
+                String why = "behaviour " + (i + 1) + ": " + e.getMessage();
+                throw e instanceof IdTaken ? new IdTaken(more.get(i).id(), why) : new IllegalArgumentException(why, e);
             }
+        }
+        return added;
+    }
+
+    /** Replaces every rule with these (a --behaviours file at start), all or none. */
+    public synchronized void replaceAll(List<Behaviour> with) {
+        Rule[] before = rules;
+        rules = new Rule[0];
+        try {
+            addAll(with);
         } catch (IllegalArgumentException e) {
             rules = before;
             throw e;

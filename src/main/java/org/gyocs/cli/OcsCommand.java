@@ -110,6 +110,7 @@ public final class OcsCommand {
                     .admin(charging.admin())
                     .accessLog(charging.accessLog())
                     .behaviours(charging.behavioursFile())
+                    .testControl(charging.testControl())
                     .requestsKept(charging.requestsKept())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)

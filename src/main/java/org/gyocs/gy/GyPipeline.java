@@ -148,6 +148,12 @@ public final class GyPipeline {
     public <A> A decide(ReceivedCcr<A> r, CreditControlRequest ccr) {
         statistics.requestReceived(ccr.requestType());
         TrafficLog.request(ccr);
+        if (ccr.possiblyRetransmitted()) {
+            A again = repeatChanged(r, ccr);
+            if (again != null) {
+                return again;
+            }
+        }
         Behaviours.Rule rule = behaviours.apply(ccr);
         if (rule != null) {
             return decideUnder(rule.behaviour(), r, ccr);
@@ -166,8 +172,8 @@ public final class GyPipeline {
 
     /**
      * The answer as a test behaviour changes it. Returns null when the transport is to send
-     * nothing now: the request was dropped, its connection closed, or its answer is sent later
-     * through {@link ReceivedCcr#sendLater}.
+     * nothing now: the request was dropped, its connection closed, or its answer is held back and
+     * sent later through {@link ReceivedCcr#holdBack}.
      */
     private <A> A decideUnder(Behaviour b, ReceivedCcr<A> r, CreditControlRequest ccr) {
         Behaviour.Effect e = b.answer();
@@ -188,6 +194,10 @@ public final class GyPipeline {
         } catch (RuntimeException | StackOverflowError | LinkageError failure) {
             return unableToComply(r, failure);
         }
+        if (a.failedAvp() != null || a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
+            return refused(r, ccr, a, b.id()); // the core refused it: as without a behaviour
+        }
+        control.remember(ccr.sessionId(), ccr.requestNumber(), a, b.id());
         A answer = sent(r, a, ccr, b.id());
         long delay = e.delayMs() == null ? 0 : e.delayMs();
         if (e.reauthAfterMs() != null) {
@@ -197,11 +207,37 @@ public final class GyPipeline {
             control.sessionRequestLater(SessionRequest.Kind.ABORT_SESSION, ccr.sessionId(), delay + e.abortAfterMs(),
                     b.id());
         }
-        if (delay > 0) {
-            control.later(delay, () -> r.sendLater(answer));
+        if (delay == 0) {
+            return answer;
+        }
+        ReceivedCcr.Held<A> held = r.holdBack();
+        long resultCode = a.resultCode();
+        Runnable notSent = () -> {
+            log.warn("The answer to {} {} of session {}, held back by behaviour {}, was not sent: its peer is gone "
+                    + "or the node stopped", ccr.requestType() == null ? "CCR" : ccr.requestType().shortName(),
+                    ccr.requestNumber(), ccr.sessionId(), b.id());
+            withdraw(resultCode);
+        };
+        control.later(delay, () -> held.send(answer, notSent), () -> {
+            held.cancel();
+            notSent.run();
+        });
+        return null;
+    }
+
+    /**
+     * A request sent again (T-bit) whose first copy a behaviour changed gets the same changed
+     * answer (the core would repeat its own), using up no rule; null when none was changed.
+     */
+    private <A> A repeatChanged(ReceivedCcr<A> r, CreditControlRequest ccr) {
+        TestControl.Changed before = control.changedBefore(ccr.sessionId(), ccr.requestNumber());
+        if (before == null) {
             return null;
         }
-        return answer;
+        log.info("{} {} of session {} sent again: the answer behaviour {} changed, repeated",
+                ccr.requestType() == null ? "CCR" : ccr.requestType().shortName(), ccr.requestNumber(), ccr.sessionId(),
+                before.behaviour());
+        return sent(r, before.answer(), ccr, before.behaviour());
     }
 
     /** Reads and decides in one step, on a thread that may wait for the store. */
@@ -271,10 +307,14 @@ public final class GyPipeline {
     }
 
     private <A> A refused(ReceivedCcr<A> r, CreditControlRequest ccr, CreditControlAnswer a) {
+        return refused(r, ccr, a, null);
+    }
+
+    private <A> A refused(ReceivedCcr<A> r, CreditControlRequest ccr, CreditControlAnswer a, String behaviour) {
         statistics.error();
         log.warn("Refused CCR of session {} from {}: {} ({})", ccr.sessionId(), ccr.originHost(),
                 a.errorMessage() != null ? a.errorMessage() : "unknown session", a.resultCode());
-        return sent(r, a, ccr);
+        return sent(r, a, ccr, behaviour);
     }
 
     /**
@@ -294,13 +334,13 @@ public final class GyPipeline {
         if (!recent.enabled()) {
             return;
         }
-        List<String> subscribers = ccr == null ? List.of() : ccr.subscriptionIds().stream()
-                .map(org.gyocs.core.SubscriptionId::data).toList();
+        List<org.gyocs.core.SubscriptionId> subscribers = ccr == null ? List.of() : ccr.subscriptionIds();
         Long type = ccr != null ? ccr.requestTypeCode() : a.requestTypeCode();
         Long number = ccr != null ? ccr.requestNumber() : a.requestNumber();
         String session = ccr != null ? ccr.sessionId() : a.sessionId();
         String peer = r.peer() != null ? r.peer() : ccr == null ? null : ccr.originHost();
-        recent.add(System.currentTimeMillis(), peer, session, type, number, subscribers, result, behaviour, r);
+        recent.add(System.currentTimeMillis(), peer, session, type, number, subscribers, result, behaviour,
+                r.recordedAvps());
     }
 
     private static String sessionIdOf(ReceivedCcr<?> r) {

@@ -23,14 +23,18 @@ public interface ReceivedCcr<A> {
     /** A new answer to this request (Session-Id in place), for {@link CcaLayout} to fill. */
     CcaBuilder<A> answer();
 
-    /** Its top-level AVPs as they arrived, for the record of recent requests. */
-    java.util.List<WireAvp> wireAvps();
+    /**
+     * Its top-level AVPs as they arrived, for the record of recent requests: read only when
+     * someone reads the record, and holding the message alone (nothing of its connection).
+     */
+    java.util.function.Supplier<java.util.List<WireAvp>> recordedAvps();
 
     /**
-     * Sends its answer now, from any thread, after the pipeline returned none (a test behaviour
-     * delayed it); nothing when the connection has closed meanwhile.
+     * Its answer is to be sent later (a test behaviour delays it): the handle it goes out
+     * through. Called on the deciding thread, before the pipeline returns no answer, so that the
+     * transport counts it as still to be answered (a stop waits for it).
      */
-    void sendLater(A answer);
+    Held<A> holdBack();
 
     /** Closes the connection it came on, without answering it (a test behaviour's disconnect). */
     void disconnect();
@@ -40,4 +44,13 @@ public interface ReceivedCcr<A> {
      * of what it holds for its answer (a stop waits for none, a session waiting for it is released).
      */
     void unanswered();
+
+    /** An answer held back, to be sent later or not at all. */
+    interface Held<A> {
+        /** Sends it now, from any thread; runs {@code notSent} (on any thread) when it could not go out. */
+        void send(A answer, Runnable notSent);
+
+        /** It will not be sent after all (the node stops first): the transport lets go of it. */
+        void cancel();
+    }
 }

@@ -5,11 +5,15 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Supplier;
+
+import org.gyocs.core.SubscriptionId;
 
 /**
  * The most recent requests the node received, with what it answered: a bounded ring written by
- * every request without a lock, read by GET /requests. It keeps each request as it arrived and
- * decodes its AVPs only when read, so recording costs one small object per request.
+ * every request without a lock, read by GET /requests. It keeps each request's AVPs as they
+ * arrived (the message, nothing of its connection) and decodes them only when read, so recording
+ * costs two small objects per request.
  */
 public final class RecentRequests {
 
@@ -22,17 +26,23 @@ public final class RecentRequests {
      * @param sessionId   Session-Id, null when it had none
      * @param requestType CC-Request-Type as received, null when missing
      * @param number      CC-Request-Number, null when missing
-     * @param subscribers the data of its Subscription-Ids (empty when it could not be read)
+     * @param subscribers its Subscription-Ids (empty when it could not be read)
      * @param result      the Result-Code answered, or "dropped" / "disconnected"
      * @param behaviour   the id of the test behaviour that changed it, or null
-     * @param request     the request as it arrived, for its AVPs
+     * @param avps        its AVPs as they arrived, read when asked for
      */
     public record Entry(long sequence, long timeMillis, String peer, String sessionId, Long requestType, Long number,
-                        List<String> subscribers, Object result, String behaviour, ReceivedCcr<?> request) {
+                        List<SubscriptionId> subscribers, Object result, String behaviour,
+                        Supplier<List<WireAvp>> avps) {
 
         /** Its AVPs, decoded now. */
-        public List<java.util.Map<String, Object>> avps() {
-            return AvpJson.decode(request.wireAvps());
+        public List<java.util.Map<String, Object>> decodedAvps() {
+            return AvpJson.decode(avps.get());
+        }
+
+        /** The data of its Subscription-Ids. */
+        public List<String> subscriberIds() {
+            return subscribers.stream().map(SubscriptionId::data).toList();
         }
     }
 
@@ -58,11 +68,11 @@ public final class RecentRequests {
         return ring.length();
     }
 
-    void add(long timeMillis, String peer, String sessionId, Long requestType, Long number, List<String> subscribers,
-             Object result, String behaviour, ReceivedCcr<?> request) {
+    void add(long timeMillis, String peer, String sessionId, Long requestType, Long number,
+             List<SubscriptionId> subscribers, Object result, String behaviour, Supplier<List<WireAvp>> avps) {
         long seq = next.getAndIncrement();
         ring.setRelease((int) (seq % ring.length()),
-                new Entry(seq, timeMillis, peer, sessionId, requestType, number, subscribers, result, behaviour, request));
+                new Entry(seq, timeMillis, peer, sessionId, requestType, number, subscribers, result, behaviour, avps));
     }
 
     /**
@@ -87,7 +97,7 @@ public final class RecentRequests {
             if (sessionId != null && !sessionId.equals(e.sessionId())) {
                 continue;
             }
-            if (subscriber != null && !e.subscribers().contains(subscriber)) {
+            if (subscriber != null && e.subscribers().stream().noneMatch(id -> subscriber.equals(id.data()))) {
                 continue;
             }
             out.add(e);

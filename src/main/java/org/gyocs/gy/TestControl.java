@@ -49,31 +49,100 @@ public final class TestControl implements AutoCloseable {
         return recent;
     }
 
-    /** Runs {@code task} after {@code delayMs}, on the timer thread; nothing once closed. */
-    void later(long delayMs, Runnable task) {
+    /** A step due later, and what to do instead when the node stops before it is due. */
+    private record Due(Runnable task, Runnable cancelled) {
+    }
+
+    private final java.util.Set<Due> due = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * Runs {@code task} after {@code delayMs}, on the timer thread; or {@code cancelled} (which may
+     * be null) when this closes first, at once when it is closed already.
+     */
+    void later(long delayMs, Runnable task, Runnable cancelled) {
+        Due d = new Due(task, cancelled);
         ScheduledExecutorService t;
         synchronized (this) {
             if (closed) {
-                return;
+                t = null;
+            } else {
+                if (timer == null) {
+                    ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, r -> {
+                        Thread th = new Thread(r, "ocs-behaviour-timer");
+                        th.setDaemon(true);
+                        return th;
+                    });
+                    s.setRemoveOnCancelPolicy(true);
+                    timer = s;
+                }
+                t = timer;
+                due.add(d);
             }
-            if (timer == null) {
-                ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, r -> {
-                    Thread th = new Thread(r, "ocs-behaviour-timer");
-                    th.setDaemon(true);
-                    return th;
-                });
-                s.setRemoveOnCancelPolicy(true);
-                timer = s;
-            }
-            t = timer;
         }
-        t.schedule(() -> {
-            try {
-                task.run();
-            } catch (RuntimeException e) {
-                log.warn("A behaviour's late step failed: {}", e.toString(), e);
+        if (t == null) {
+            run(cancelled);
+            return;
+        }
+        try {
+            t.schedule(() -> {
+                if (due.remove(d)) {
+                    run(task);
+                }
+            }, delayMs, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            if (due.remove(d)) { // closed meanwhile
+                run(cancelled);
             }
-        }, delayMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private static void run(Runnable step) {
+        if (step == null) {
+            return;
+        }
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            log.warn("A behaviour's late step failed: {}", e.toString(), e);
+        }
+    }
+
+    /** How many changed answers are kept for retransmissions; past it, the oldest half is forgotten. */
+    private static final int MAX_REMEMBERED = 10_000;
+    private final java.util.Map<String, Changed> changed = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentLinkedQueue<String> changedOrder = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    /** An answer a behaviour changed, and which one did. */
+    record Changed(org.gyocs.core.CreditControlAnswer answer, String behaviour) {
+    }
+
+    /**
+     * Keeps an answer a behaviour changed, so that the request sent again (T-bit, RFC 6733
+     * section 3) gets the same answer: the core would repeat its own, unchanged one.
+     */
+    void remember(String sessionId, Long number, org.gyocs.core.CreditControlAnswer answer, String behaviour) {
+        if (sessionId == null) {
+            return;
+        }
+        String key = sessionId + "|" + number;
+        if (changed.put(key, new Changed(answer, behaviour)) == null) {
+            changedOrder.add(key);
+            while (changed.size() > MAX_REMEMBERED) {
+                String oldest = changedOrder.poll();
+                if (oldest == null) {
+                    break;
+                }
+                changed.remove(oldest);
+            }
+        }
+    }
+
+    /** The changed answer to this request's earlier copy, or null (at once when none was changed). */
+    Changed changedBefore(String sessionId, Long number) {
+        if (changed.isEmpty() || sessionId == null) {
+            return null;
+        }
+        return changed.get(sessionId + "|" + number);
     }
 
     /** Sends a RAR or ASR for a session after {@code delayMs}; its outcome is logged. */
@@ -94,10 +163,13 @@ public final class TestControl implements AutoCloseable {
                     log.info("Behaviour {}: {} for session {} answered {}", behaviour, kind.shortName(), sessionId, rc);
                 }
             });
-        });
+        }, null);
     }
 
-    /** Stops the timer: late answers and RARs not yet due are not sent. */
+    /**
+     * Stops the timer: late answers and RARs not yet due are not sent, and each answer held back
+     * is given up (its transport lets go of it, its count is taken back).
+     */
     @Override
     public void close() {
         ScheduledExecutorService t;
@@ -108,6 +180,11 @@ public final class TestControl implements AutoCloseable {
         }
         if (t != null) {
             t.shutdownNow();
+        }
+        for (Due d : due) {
+            if (due.remove(d)) {
+                run(d.cancelled());
+            }
         }
     }
 }

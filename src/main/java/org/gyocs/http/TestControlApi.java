@@ -26,6 +26,9 @@ final class TestControlApi {
 
     /** What the API works on. */
     interface Control {
+        /** Whether behaviours may be added (test-control=true). */
+        boolean testControlOn();
+
         Behaviours behaviours();
 
         RecentRequests recentRequests();
@@ -55,6 +58,9 @@ final class TestControlApi {
 
     /** POST /behaviours: one rule (or an array of rules, all or none). */
     Object create(byte[] body) {
+        if (!control.testControlOn()) {
+            throw new ApiException(403, "test control is off on this node (test-control=false)");
+        }
         JsonNode n;
         try {
             n = json.readTree(body);
@@ -70,13 +76,19 @@ final class TestControlApi {
                     throw new ApiException(400, "behaviour " + (i + 1) + ": " + e.getMessage());
                 }
             }
-            int before = control.behaviours().list().size();
-            control.behaviours().addAll(rules);
-            return control.behaviours().list().subList(before, before + rules.size()).stream()
-                    .map(r -> BehaviourJson.write(r.behaviour(), r.hits())).toList();
+            try {
+                return control.behaviours().addAll(rules).stream()
+                        .map(r -> BehaviourJson.write(r.behaviour(), r.hits())).toList();
+            } catch (Behaviours.IdTaken e) {
+                throw new ApiException(409, e.getMessage());
+            }
         }
-        Behaviours.Rule r = control.behaviours().add(BehaviourJson.read(n));
-        return BehaviourJson.write(r.behaviour(), r.hits());
+        try {
+            Behaviours.Rule r = control.behaviours().add(BehaviourJson.read(n));
+            return BehaviourJson.write(r.behaviour(), r.hits());
+        } catch (Behaviours.IdTaken e) {
+            throw new ApiException(409, e.getMessage());
+        }
     }
 
     Map<String, Object> delete(String id) {
@@ -122,10 +134,10 @@ final class TestControlApi {
         RequestType t = e.requestType() == null ? null : RequestType.fromCode(e.requestType());
         m.put("request", t == null ? e.requestType() : t == RequestType.TERMINATION ? "TERMINATE" : t.name());
         m.put("number", e.number());
-        m.put("subscribers", e.subscribers());
+        m.put("subscribers", e.subscriberIds());
         m.put("resultCode", e.result());
         m.put("behaviour", e.behaviour());
-        m.put("avps", e.avps());
+        m.put("avps", e.decodedAvps());
         return m;
     }
 

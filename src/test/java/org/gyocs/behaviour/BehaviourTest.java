@@ -74,7 +74,7 @@ class BehaviourTest {
         Behaviour refuse = rule("{\"match\": {\"rating-group\": 20}, \"answer\": {\"mscc-result-code\": 4012}}");
         CreditControlRequest asked = refuse.before(r);
         assertEquals(ServiceUnits.seconds(600), asked.services().get(0).requested());
-        assertNull(asked.services().get(1).requested(), "no grant asked, so nothing is held");
+        assertEquals(ServiceUnits.seconds(0), asked.services().get(1).requested(), "a grant of 0 asked: nothing held");
         assertEquals(ServiceUnits.seconds(60), asked.services().get(1).used(), "the usage is still reported");
         CreditControlAnswer core = new CreditControlAnswer("s;1", 2001, 2L, 1L, null, null, List.of(
                 new ServiceCreditAnswer(10L, null, new UnitAmount(UnitType.SECONDS, 600), 3600L, 2001),
@@ -98,7 +98,7 @@ class BehaviourTest {
 
     @Test
     void whatGetShowsCanBePostedAgain() throws Exception {
-        String rule = "{\"id\":\"r\",\"match\":{\"subscriber\":\"4917*\",\"request\":\"TERMINATE\",\"number\":3},"
+        String rule = "{\"id\":\"r\",\"match\":{\"subscriber\":\"4917*\",\"request\":\"UPDATE\",\"number\":3},"
                 + "\"times\":2,\"answer\":{\"final-unit-action\":\"REDIRECT\",\"redirect-address\":\"http://x\","
                 + "\"reauth-after-ms\":5},\"hits\":0}";
         Behaviour b = rule(rule);

@@ -110,12 +110,17 @@ class TestControlTest {
             assertNull(child(usual, FINAL_UNIT_INDICATION), "the FUI rule was used once");
             assertEquals(3600, child(usual, VALIDITY_TIME).unsigned32());
 
-            DiameterMessage u2 = peer.request(ccr(peer, session, 2, 2, SUBSCRIBER));
-            assertEquals(4012, GyRequests.resultCode(u2));
-            Avp refused = u2.avp(MULTIPLE_SERVICES_CREDIT_CONTROL);
+            DiameterMessage u2back = peer.request(ccr(peer, session, 2, 2, SUBSCRIBER));
+            assertEquals(4012, GyRequests.resultCode(u2back));
+            Avp refused = u2back.avp(MULTIPLE_SERVICES_CREDIT_CONTROL);
             assertEquals(4012, child(refused, RESULT_CODE).unsigned32());
             assertNull(child(refused, GRANTED_SERVICE_UNIT));
             assertEquals(100, child(refused, RATING_GROUP).unsigned32());
+            DiameterMessage u2 = ccr(peer, session, 2, 2, SUBSCRIBER);
+            DiameterMessage u2again = peer.request(new DiameterMessage(u2.flags() | DiameterMessage.FLAG_RETRANSMITTED,
+                    u2.commandCode(), u2.applicationId(), u2.hopByHop(), u2.endToEnd(), u2.avps()));
+            assertEquals(4012, GyRequests.resultCode(u2again), "sent again (T-bit): the same changed answer");
+            assertEquals(4012, child(u2again.avp(MULTIPLE_SERVICES_CREDIT_CONTROL), RESULT_CODE).unsigned32());
 
             assertEquals(2001, GyRequests.resultCode(peer.request(ccr(peer, session, 2, 3, SUBSCRIBER))));
             DiameterMessage asr = nextRequestFromNode(peer);
@@ -129,14 +134,14 @@ class TestControlTest {
             assertEquals(0, bucket.get("reserved").asLong());
 
             JsonNode listed = JSON.readTree(get(app, "/behaviours", null).body());
-            assertEquals(1, listed.get(0).get("hits").asLong());
+            assertEquals(1, listed.get(0).get("hits").asLong(), "the retransmission used up no rule");
             assertEquals(1, listed.get(1).get("hits").asLong());
             assertEquals(1, listed.get(2).get("hits").asLong());
             assertEquals("REDIRECT", listed.get(2).get("answer").get("final-unit-action").asText());
             String metrics = get(app, "/metrics", null).body();
             assertEquals(1, sample(metrics, "gyocs_behaviour_hits_total", "{behaviour=\"second-update\"}"));
             assertEquals(1, sample(metrics, "gyocs_behaviour_hits_total", "{behaviour=\"" + fuiRule + "\"}"));
-            assertEquals(1, sample(metrics, "gyocs_answers_total", "{command=\"CCA\",result_code=\"4012\"}"));
+            assertEquals(2, sample(metrics, "gyocs_answers_total", "{command=\"CCA\",result_code=\"4012\"}"));
         } finally {
             app.stop();
         }
@@ -156,6 +161,8 @@ class TestControlTest {
                   "answer": {"delay-ms": 1500, "reauth-after-ms": 300}},
                  {"id": "silent-t", "match": {"request": "TERMINATE"}, "times": 1, "answer": {"drop": true}},
                  {"id": "unknown-user", "match": {"subscriber": "491799999999"}, "answer": {"result-code": 5030}},
+                 {"id": "late-event", "match": {"request": "EVENT", "subscriber": "491788888888"}, "times": 1,
+                  "answer": {"delay-ms": 300}},
                  {"id": "cut", "match": {"request": "EVENT", "origin-host": "*.test.local"}, "times": 1,
                   "answer": {"disconnect": true}}]""");
         GyDiameterApplication app = node(mock, file);
@@ -219,6 +226,15 @@ class TestControlTest {
             assertEquals(2, JSON.readTree(get(app, "/requests?limit=2", null).body()).size());
             assertEquals(400, get(app, "/requests?limit=0", null).statusCode());
 
+            // an event that changes no balance is answered outside any session state (in jDiameter
+            // mode, returned to the stack at once): late too
+            DiameterMessage event = ccr(peer, session + ";late-event", 4, 0, "491788888888");
+            long eventSent = System.nanoTime();
+            DiameterMessage eventBack = peer.request(event);
+            assertEquals(event.hopByHop(), eventBack.hopByHop());
+            assertEquals(2001, GyRequests.resultCode(eventBack));
+            assertTrue(System.nanoTime() - eventSent >= 250_000_000L, "the event's answer is late too");
+
             peer.send(ccr(peer, session + ";event", 4, 0, SUBSCRIBER));
             assertTrue(peer.closedByNode(), "the connection is closed instead of an answer");
             JsonNode last = JSON.readTree(get(app, "/requests?limit=1", null).body()).get(0);
@@ -230,12 +246,91 @@ class TestControlTest {
             again.awaitOpen();
             assertEquals(2001, GyRequests.resultCode(again.request(ccr(again, "pcef.faults.test;after", 4, 0, SUBSCRIBER))));
             String metrics = get(app, "/metrics", null).body();
-            for (String rule : new String[] {"late", "silent-t", "unknown-user", "cut"}) {
+            for (String rule : new String[] {"late", "silent-t", "unknown-user", "late-event", "cut"}) {
                 assertEquals(1, sample(metrics, "gyocs_behaviour_hits_total", "{behaviour=\"" + rule + "\"}"), rule);
             }
+            // answered: CCR-I late, CCR-I 5030, CCR-T sent again, the late event, the event after; not the
+            // dropped CCR-T nor the event that closed the connection
+            assertEquals(4, sample(metrics, "gyocs_answers_total", "{command=\"CCA\",result_code=\"2001\"}"));
+            assertEquals(1, sample(metrics, "gyocs_answers_total", "{command=\"CCA\",result_code=\"5030\"}"));
+            assertEquals(7, sample(metrics, "gyocs_requests_total", "{command=\"CCR\",request_type=\"initial\"}")
+                    + sample(metrics, "gyocs_requests_total", "{command=\"CCR\",request_type=\"termination\"}")
+                    + sample(metrics, "gyocs_requests_total", "{command=\"CCR\",request_type=\"event\"}"),
+                    "every request counted, answered or not");
         } finally {
             app.stop();
         }
+    }
+
+    /**
+     * mscc-result-code where the core would grant a default amount (an event, a request without
+     * MSCC): nothing is debited or held, the balance stays whole.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void refusedQuotaHoldsAndDebitsNothing(boolean mock) throws Exception {
+        GyDiameterApplication app = node(mock, null);
+        app.start(false);
+        try (TestPeer peer = new TestPeer(app.getPort())) {
+            assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.refuse.test")));
+            peer.awaitOpen();
+            assertEquals(200, send(app, "PUT", "/subscribers/" + SUBSCRIBER,
+                    "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 10000000}]}").statusCode());
+            assertEquals(201, send(app, "POST", "/behaviours", "{\"answer\": {\"mscc-result-code\": 4012}}").statusCode());
+            DiameterMessage event = ccr(peer, "pcef.refuse.test;e;" + mock, 4, 0, SUBSCRIBER);
+            List<Avp> noRsu = new java.util.ArrayList<>(event.avps());
+            noRsu.removeIf(a -> a.code() == MULTIPLE_SERVICES_CREDIT_CONTROL);
+            noRsu.add(GyRequests.mscc(null, null, null, null)); // an MSCC without RSU: the default grant
+            DiameterMessage refusedEvent = peer.request(GyRequests.ccr(peer.nextHopByHop(), noRsu));
+            assertEquals(4012, GyRequests.resultCode(refusedEvent));
+            List<Avp> noMscc = GyRequests.header("pcef.refuse.test;i;" + mock, 1, 0);
+            DiameterMessage refusedInitial = peer.request(GyRequests.ccr(peer.nextHopByHop(), noMscc));
+            assertEquals(4012, GyRequests.resultCode(refusedInitial));
+            assertNull(refusedInitial.avp(GRANTED_SERVICE_UNIT));
+            JsonNode bucket = JSON.readTree(get(app, "/subscribers/" + SUBSCRIBER, null).body()).get("buckets").get(0);
+            assertEquals(10_000_000, bucket.get("amount").asLong(), bucket.toString());
+            assertEquals(0, bucket.get("reserved").asLong(), bucket.toString());
+        } finally {
+            app.stop();
+        }
+    }
+
+    /**
+     * A stop waits for an answer a behaviour holds back (it goes out before the DPR); an answer
+     * whose peer left before it was due is not sent and not counted.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void lateAnswersAtStopAndToAPeerGone(boolean mock) throws Exception {
+        GyDiameterApplication app = node(mock, null);
+        app.start(false);
+        assertEquals(201, send(app, "POST", "/behaviours",
+                "{\"match\": {\"request\": \"INITIAL\"}, \"answer\": {\"delay-ms\": 800}}").statusCode());
+        try (TestPeer gone = new TestPeer(app.getPort()); TestPeer stays = new TestPeer(app.getPort())) {
+            assertEquals(2001, GyRequests.resultCode(gone.handshake("pcef.gone.test")));
+            gone.awaitOpen();
+            assertEquals(2001, GyRequests.resultCode(stays.handshake("pcef.stays.test")));
+            stays.awaitOpen();
+            gone.send(ccr(gone, "pcef.gone.test;" + mock, 1, 0, SUBSCRIBER));
+            DiameterMessage i = ccr(stays, "pcef.stays.test;" + mock, 1, 0, SUBSCRIBER);
+            stays.send(i);
+            Thread.sleep(100);
+            gone.socket().close(); // the peer leaves before its answer is due
+            Thread stopper = new Thread(app::stop);
+            stopper.start();
+            DiameterMessage first = nextAnswer(stays);
+            assertEquals(i.hopByHop(), first.hopByHop(), "the late CCA before the DPR");
+            assertEquals(2001, GyRequests.resultCode(first));
+            DiameterMessage dpr = stays.read();
+            assertEquals(CommandCodes.DISCONNECT_PEER, dpr.commandCode());
+            stays.answer(dpr);
+            stopper.join(20_000);
+        } finally {
+            app.stop();
+        }
+        @SuppressWarnings("unchecked")
+        java.util.Map<Long, Long> answers = (java.util.Map<Long, Long>) app.getStatistics().get("answers_by_result_code");
+        assertEquals(1L, answers.get(2001L), "the answer to the peer gone is not counted: " + answers);
     }
 
     /** The next message that is not a watchdog request. */
@@ -276,6 +371,16 @@ class TestControlTest {
                     {"{\"times\": 0, \"answer\": {\"drop\": true}}", "times"},
                     {"{\"match\": {}}", "answer: missing"},
                     {"[{\"answer\": {\"drop\": true}}, {\"answer\": {}}]", "behaviour 2: answer"},
+                    {"{\"match\": {\"origin-host\": \"pgw*\"}, \"answer\": {\"drop\": true}}", "match.origin-host"},
+                    {"{\"match\": {\"request\": \"TERMINATE\"}, \"answer\": {\"reauth-after-ms\": 10}}",
+                            "answer.reauth-after-ms: no session is open after a CCR-T"},
+                    {"{\"match\": {\"request\": \"INITIAL\"}, \"answer\": {\"result-code\": 5030, "
+                            + "\"abort-after-ms\": 10}}", "answer.abort-after-ms"},
+                    {"{\"answer\": {\"mscc-result-code\": 2001}}", "answer.mscc-result-code"},
+                    {"{\"answer\": {\"delay-ms\": 0}}", "answer.delay-ms"},
+                    {"{\"answer\": {\"drop\": false}}", "answer: changes nothing"},
+                    {"[{\"id\": \"d\", \"answer\": {\"drop\": true}}, {\"id\": \"e\", \"answer\": {}}]",
+                            "behaviour 2: answer"},
                     {"not json", "not JSON"}};
             for (String[] b : bad) {
                 HttpResponse<String> r = send(app, "POST", "/behaviours", b[0]);
@@ -284,9 +389,15 @@ class TestControlTest {
             }
             assertEquals(0, JSON.readTree(get(app, "/behaviours", null).body()).size(), "nothing half added");
 
-            assertEquals(201, send(app, "POST", "/behaviours", "{\"id\": \"x\", \"answer\": {\"drop\": true}}").statusCode());
-            assertEquals(400, send(app, "POST", "/behaviours", "{\"id\": \"x\", \"answer\": {\"drop\": true}}").statusCode(),
+            assertEquals(201, send(app, "POST", "/behaviours",
+                    "{\"id\": \"x\", \"answer\": {\"drop\": true, \"delay-ms\": null}}").statusCode());
+            assertEquals(409, send(app, "POST", "/behaviours", "{\"id\": \"x\", \"answer\": {\"drop\": true}}").statusCode(),
                     "an id is taken once");
+            HttpResponse<String> clash = send(app, "POST", "/behaviours",
+                    "[{\"id\": \"y\", \"answer\": {\"drop\": true}}, {\"id\": \"x\", \"answer\": {\"drop\": true}}]");
+            assertEquals(409, clash.statusCode());
+            assertTrue(clash.body().contains("behaviour 2: id: a behaviour named x exists already"), clash.body());
+            assertEquals(404, get(app, "/behaviours/y", null).statusCode(), "nothing of the array added");
             assertEquals("x", JSON.readTree(get(app, "/behaviours/x", null).body()).get("id").asText());
             assertEquals(404, get(app, "/behaviours/y", null).statusCode());
             assertEquals(200, send(app, "DELETE", "/behaviours/x", null).statusCode());
@@ -301,5 +412,20 @@ class TestControlTest {
         Files.writeString(file, "[{\"answer\": {\"drop\": true}}, {\"answer\": {\"delay-ms\": 9999999}}]");
         NodeStartException e = assertThrows(NodeStartException.class, () -> node(true, file).start(false));
         assertTrue(e.getMessage().contains("behaviour 2: answer.delay-ms"), e.getMessage());
+        Files.writeString(file, "[{\"id\": \"a\", \"answer\": {\"drop\": true}}, {\"id\": \"a\", \"answer\": {\"drop\": true}}]");
+        e = assertThrows(NodeStartException.class, () -> node(true, file).start(false));
+        assertTrue(e.getMessage().contains("behaviour 2: id: a names an earlier behaviour too"), e.getMessage());
+
+        GyDiameterApplication off = GyDiameterApplication.builder().host("ocs.test.local").realm("test.local")
+                .ip("127.0.0.1").port(0).mock(true).store(Stores.freshEmbeddedFile()).dataDir(tmp.resolve("off"))
+                .testControl(false).admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), null)).build();
+        off.start(false);
+        try {
+            HttpResponse<String> refused = send(off, "POST", "/behaviours", "{\"answer\": {\"drop\": true}}");
+            assertEquals(403, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("test-control=false"), refused.body());
+        } finally {
+            off.stop();
+        }
     }
 }

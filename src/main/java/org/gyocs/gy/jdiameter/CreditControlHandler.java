@@ -61,6 +61,12 @@ final class CreditControlHandler {
         return new JDiameterCcr(request, new JDiameterCcr.Reply() {
             @Override
             public void send(Answer answer) throws Exception {
+                // the stack routes a session's answer by realm when the request's peer is gone: to
+                // another PCEF (seen in a test). Only to the peer the request came from.
+                org.jdiameter.client.api.controller.IPeer peer = ((org.jdiameter.client.api.IMessage) request).getPeer();
+                if (peer == null || !peer.hasValidConnection()) {
+                    throw new IllegalStateException("the peer is gone");
+                }
                 session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
             }
 
@@ -81,7 +87,7 @@ final class CreditControlHandler {
     private void letGo() {
         TransportScreen s = screen.get();
         if (s != null) {
-            s.inFlight().decrementAndGet();
+            s.inFlight().updateAndGet(n -> n > 0 ? n - 1 : 0); // never below 0: a send that failed late may have counted it
         }
     }
 

@@ -49,27 +49,42 @@ record JDiameterCcr(Request request, long receivedNanos, Reply reply) implements
     }
 
     @Override
-    public List<WireAvp> wireAvps() {
-        List<WireAvp> out = new ArrayList<>();
-        for (Avp a : request.getAvps()) {
-            byte[] d = a.getRawData();
-            int flags = (a.isVendorId() ? 0x80 : 0) | (a.isMandatory() ? 0x40 : 0) | (a.isEncrypted() ? 0x20 : 0);
-            out.add(new WireAvp(a.getCode(), a.isVendorId() ? a.getVendorId() : 0, flags, d == null ? new byte[0] : d));
-        }
-        return out;
+    public java.util.function.Supplier<List<WireAvp>> recordedAvps() {
+        Request message = request;
+        return () -> {
+            List<WireAvp> out = new ArrayList<>();
+            for (Avp a : message.getAvps()) {
+                byte[] d = a.getRawData(); // a Grouped AVP's children encoded again
+                int flags = (a.isVendorId() ? 0x80 : 0) | (a.isMandatory() ? 0x40 : 0) | (a.isEncrypted() ? 0x20 : 0);
+                out.add(new WireAvp(a.getCode(), a.isVendorId() ? a.getVendorId() : 0, flags, d == null ? new byte[0] : d));
+            }
+            return out;
+        };
     }
 
     @Override
-    public void sendLater(Answer answer) {
+    public Held<Answer> holdBack() {
         if (reply == null) {
-            return;
+            throw new IllegalStateException("no way to answer this request later");
         }
-        try {
-            reply.send(answer);
-        } catch (Exception e) {
-            org.apache.logging.log4j.LogManager.getLogger(JDiameterCcr.class).warn(
-                    "Cannot send the late answer of session {}: {}", request.getSessionId(), e.toString());
-        }
+        return new Held<>() {
+            @Override
+            public void send(Answer answer, Runnable notSent) {
+                try {
+                    reply.send(answer);
+                } catch (Exception e) {
+                    org.apache.logging.log4j.LogManager.getLogger(JDiameterCcr.class).debug(
+                            "Late answer of session {} not sent: {}", request.getSessionId(), e.toString());
+                    reply.unanswered();
+                    notSent.run();
+                }
+            }
+
+            @Override
+            public void cancel() {
+                reply.unanswered();
+            }
+        };
     }
 
     @Override

@@ -10,6 +10,7 @@ import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.CreditControlRequest;
 import org.gyocs.core.ResultCode;
 import org.gyocs.gy.GyPipeline;
+import org.gyocs.gy.ReceivedCcr;
 import org.gyocs.node.TrafficLog;
 
 /**
@@ -38,6 +39,9 @@ final class CcrDispatch {
 
         /** Closes the connection at once, without DPR. */
         void close(String reason);
+
+        /** Whether it has closed. */
+        boolean closed();
     }
 
     private final MockContext ctx;
@@ -51,9 +55,12 @@ final class CcrDispatch {
         this.connection = connection;
     }
 
-    /** Requests handed to the charging workers whose answers have not been sent yet. */
+    /** Answers a test behaviour holds back to send later; any thread. */
+    private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Requests whose answers have not been sent yet: with the charging workers, or held back. */
     int pending() {
-        return pending;
+        return pending + held.get();
     }
 
     void dispatch(DiameterMessage m) {
@@ -124,8 +131,30 @@ final class CcrDispatch {
     /** What a test behaviour asks of this connection after the pipeline returned no answer; any thread. */
     private final MockCcr.Later later = new MockCcr.Later() {
         @Override
-        public void send(DiameterMessage answer) {
-            loop.execute(() -> sent(answer));
+        public ReceivedCcr.Held<DiameterMessage> hold() {
+            held.incrementAndGet();
+            return new ReceivedCcr.Held<>() {
+                @Override
+                public void send(DiameterMessage answer, Runnable notSent) {
+                    loop.execute(() -> {
+                        held.decrementAndGet();
+                        if (connection.closed()) {
+                            notSent.run();
+                        } else {
+                            sent(answer);
+                        }
+                        connection.decided();
+                    });
+                }
+
+                @Override
+                public void cancel() {
+                    loop.execute(() -> {
+                        held.decrementAndGet();
+                        connection.decided();
+                    });
+                }
+            };
         }
 
         @Override

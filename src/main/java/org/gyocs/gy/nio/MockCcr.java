@@ -3,6 +3,7 @@ package org.gyocs.gy.nio;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import org.gyocs.codec.Avp;
 import org.gyocs.codec.AvpCodes;
@@ -22,8 +23,10 @@ record MockCcr(DiameterMessage message, String peer, long receivedNanos, Later l
 
     /** What the request's connection does for a test behaviour; callable from any thread. */
     interface Later {
-        void send(DiameterMessage answer);
+        /** An answer to send later is held back (a stop waits for it). */
+        Held<DiameterMessage> hold();
 
+        /** Closes the connection at once. */
         void close();
     }
 
@@ -33,19 +36,23 @@ record MockCcr(DiameterMessage message, String peer, long receivedNanos, Later l
     }
 
     @Override
-    public List<WireAvp> wireAvps() {
-        List<WireAvp> out = new ArrayList<>(message.avps().size());
-        for (Avp a : message.avps()) {
-            out.add(new WireAvp(a.code(), a.isVendorSpecific() ? a.vendorId() : 0, a.flags(), a.data()));
-        }
-        return out;
+    public Supplier<List<WireAvp>> recordedAvps() {
+        List<Avp> avps = message.avps();
+        return () -> {
+            List<WireAvp> out = new ArrayList<>(avps.size());
+            for (Avp a : avps) {
+                out.add(new WireAvp(a.code(), a.isVendorSpecific() ? a.vendorId() : 0, a.flags(), a.data()));
+            }
+            return out;
+        };
     }
 
     @Override
-    public void sendLater(DiameterMessage answer) {
-        if (later != null) {
-            later.send(answer);
+    public Held<DiameterMessage> holdBack() {
+        if (later == null) {
+            throw new IllegalStateException("no connection to answer this request later");
         }
+        return later.hold();
     }
 
     @Override

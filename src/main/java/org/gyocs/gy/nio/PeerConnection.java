@@ -472,6 +472,11 @@ final class PeerConnection implements CcrDispatch.Connection {
     }
 
     @Override
+    public boolean closed() {
+        return state == State.CLOSED;
+    }
+
+    @Override
     public void close(String reason) {
         if (state == State.CLOSED) {
             return;
