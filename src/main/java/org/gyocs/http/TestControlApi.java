@@ -106,7 +106,7 @@ final class TestControlApi {
     List<Map<String, Object>> requests(String subscriber, String session, String limit) {
         RecentRequests recent = control.recentRequests();
         if (!recent.enabled()) {
-            throw new ApiException(404, "no requests are kept: requests-kept is 0");
+            throw new ApiException(404, "no requests are kept (requests-kept is 0, or the node is stopping)");
         }
         int n = DEFAULT_LIMIT;
         if (limit != null) {

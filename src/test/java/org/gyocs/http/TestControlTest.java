@@ -75,9 +75,7 @@ class TestControlTest {
     void scriptedAnswersChangeOnlyWhatTheyMatch(boolean mock) throws Exception {
         GyDiameterApplication app = node(mock, null);
         app.start(false);
-        try (TestPeer peer = new TestPeer(app.getPort())) {
-            assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.script.test")));
-            peer.awaitOpen();
+        try (TestPeer peer = connect(app, "pcef.script.test")) {
             assertEquals(200, send(app, "PUT", "/subscribers/" + SUBSCRIBER,
                     "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 10000000, \"ratingGroup\": 100}]}").statusCode());
             HttpResponse<String> created = send(app, "POST", "/behaviours", """
@@ -167,9 +165,7 @@ class TestControlTest {
                   "answer": {"disconnect": true}}]""");
         GyDiameterApplication app = node(mock, file);
         app.start(false);
-        try (TestPeer peer = new TestPeer(app.getPort())) {
-            assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.faults.test")));
-            peer.awaitOpen();
+        try (TestPeer peer = connect(app, "pcef.faults.test")) {
             String session = "pcef.faults.test;" + mock;
             DiameterMessage late = ccr(peer, session, 1, 0, SUBSCRIBER);
             long sent = System.nanoTime();
@@ -271,9 +267,7 @@ class TestControlTest {
     void refusedQuotaHoldsAndDebitsNothing(boolean mock) throws Exception {
         GyDiameterApplication app = node(mock, null);
         app.start(false);
-        try (TestPeer peer = new TestPeer(app.getPort())) {
-            assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.refuse.test")));
-            peer.awaitOpen();
+        try (TestPeer peer = connect(app, "pcef.refuse.test")) {
             assertEquals(200, send(app, "PUT", "/subscribers/" + SUBSCRIBER,
                     "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 10000000}]}").statusCode());
             assertEquals(201, send(app, "POST", "/behaviours", "{\"answer\": {\"mscc-result-code\": 4012}}").statusCode());
@@ -331,6 +325,14 @@ class TestControlTest {
         @SuppressWarnings("unchecked")
         java.util.Map<Long, Long> answers = (java.util.Map<Long, Long>) app.getStatistics().get("answers_by_result_code");
         assertEquals(1L, answers.get(2001L), "the answer to the peer gone is not counted: " + answers);
+    }
+
+    /** A peer with capabilities exchanged and the node's side open. */
+    private static TestPeer connect(GyDiameterApplication app, String originHost) throws Exception {
+        TestPeer peer = new TestPeer(app.getPort());
+        assertEquals(2001, GyRequests.resultCode(peer.handshake(originHost)));
+        peer.awaitOpen();
+        return peer;
     }
 
     /** The next message that is not a watchdog request. */
