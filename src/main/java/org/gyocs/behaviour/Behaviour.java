@@ -92,6 +92,12 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
                          Long validityTime, Long delayMs, boolean drop, boolean disconnect, Long reauthAfterMs,
                          Long abortAfterMs) {
 
+        /** Whether it changes what the answer says (not only when it goes out, or what follows it). */
+        public boolean changesContent() {
+            return resultCode != null || msccResultCode != null || finalUnit != null || granted != null
+                    || validityTime != null;
+        }
+
         /** Whether the core is asked at all: not for a 3xxx-5xxx Result-Code, a drop or a disconnect. */
         public boolean asksCore() {
             return !drop && !disconnect && (resultCode == null || ResultCode.isSuccess(resultCode));
@@ -105,11 +111,16 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
             return r;
         }
         if (r.services().isEmpty()) {
-            return withRequested(r, r.services(), ask(r.requested(), match.ratingGroup() == null));
+            // the core grants its default for an absent top-level RSU: the rule's grant instead
+            ServiceUnits top = r.requested() != null ? r.requested() : ServiceUnits.EMPTY;
+            return withRequested(r, r.services(), ask(top, match.ratingGroup() == null));
         }
+        // an event's MSCC without RSU gets the default grant too; a session's reports usage only
+        boolean event = r.requestType() == org.gyocs.core.RequestType.EVENT;
         List<ServiceCreditRequest> services = new ArrayList<>(r.services().size());
         for (ServiceCreditRequest m : r.services()) {
-            ServiceUnits asked = ask(m.requested(), match.touches(m.ratingGroup()));
+            ServiceUnits requested = m.requested() == null && event ? ServiceUnits.EMPTY : m.requested();
+            ServiceUnits asked = ask(requested, match.touches(m.ratingGroup()));
             services.add(new ServiceCreditRequest(m.ratingGroup(), m.serviceIdentifier(), asked, m.used(),
                     m.reportingReason()));
         }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -100,22 +99,32 @@ public final class Behaviours {
      * @throws IllegalArgumentException when its id is taken, or there are {@link #MAX_RULES} already
      */
     public synchronized Rule add(Behaviour b) {
-        if (rules.length >= MAX_RULES) {
+        return addAll(List.of(b)).get(0);
+    }
+
+    /** The rule for {@code b} after {@code before}: named, its id checked, nothing published yet. */
+    private Rule named(Behaviour b, List<Rule> before) {
+        if (before.size() >= MAX_RULES) {
             throw new IllegalArgumentException("at most " + MAX_RULES + " behaviours; delete some first");
         }
         String id = b.id();
         if (id == null) {
             do {
                 id = "b" + nextId++;
-            } while (find(id).isPresent());
-        } else if (find(id).isPresent()) {
+            } while (taken(id, before));
+        } else if (taken(id, before)) {
             throw new IdTaken(id);
         }
-        Rule rule = new Rule(new Behaviour(id, b.match(), b.times(), b.answer()));
-        Rule[] more = Arrays.copyOf(rules, rules.length + 1);
-        more[rules.length] = rule;
-        rules = more;
-        return rule;
+        return new Rule(new Behaviour(id, b.match(), b.times(), b.answer()));
+    }
+
+    private static boolean taken(String id, List<Rule> rules) {
+        for (Rule r : rules) {
+            if (r.id().equals(id)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Every rule, in the order they apply. */
@@ -188,17 +197,23 @@ public final class Behaviours {
      * @return the rules added, in order
      */
     public synchronized List<Rule> addAll(List<Behaviour> more) {
-        Rule[] before = rules;
+        // every rule checked before any is published: requests never see half of them
+        List<Rule> all = new ArrayList<>(List.of(rules));
         List<Rule> added = new ArrayList<>(more.size());
         for (int i = 0; i < more.size(); i++) {
             try {
-                added.add(add(more.get(i)));
+                Rule rule = named(more.get(i), all);
+                all.add(rule);
+                added.add(rule);
             } catch (IllegalArgumentException e) {
-                rules = before;
+                if (more.size() == 1) {
+                    throw e;
+                }
                 String why = "behaviour " + (i + 1) + ": " + e.getMessage();
                 throw e instanceof IdTaken ? new IdTaken(more.get(i).id(), why) : new IllegalArgumentException(why, e);
             }
         }
+        rules = all.toArray(new Rule[0]);
         return added;
     }
 

@@ -190,16 +190,27 @@ public final class GyPipeline {
         }
         CreditControlAnswer a;
         try {
-            a = e.asksCore() ? b.after(core.answer(b.before(ccr))) : b.refusal(ccr);
+            if (e.asksCore()) {
+                CreditControlAnswer decided = core.answer(b.before(ccr));
+                if (decided.failedAvp() != null || decided.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
+                    return refused(r, ccr, decided, b.id()); // the core refused it: as without a behaviour
+                }
+                a = b.after(decided);
+            } else {
+                a = b.refusal(ccr);
+            }
         } catch (RuntimeException | StackOverflowError | LinkageError failure) {
             return unableToComply(r, failure);
         }
-        if (a.failedAvp() != null || a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
-            return refused(r, ccr, a, b.id()); // the core refused it: as without a behaviour
+        if (e.changesContent()) {
+            control.remember(ccr.sessionId(), ccr.requestNumber(), a, b.id());
         }
-        control.remember(ccr.sessionId(), ccr.requestNumber(), a, b.id());
         A answer = sent(r, a, ccr, b.id());
         long delay = e.delayMs() == null ? 0 : e.delayMs();
+        if (delay > 0 && control.heldBack() >= TestControl.MAX_HELD) {
+            log.warn("Behaviour {}: {} answers held back already; this one goes out at once", b.id(), TestControl.MAX_HELD);
+            delay = 0;
+        }
         if (e.reauthAfterMs() != null) {
             control.sessionRequestLater(SessionRequest.Kind.RE_AUTH, ccr.sessionId(), delay + e.reauthAfterMs(), b.id());
         }

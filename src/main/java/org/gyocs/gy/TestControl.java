@@ -55,6 +55,14 @@ public final class TestControl implements AutoCloseable {
 
     private final java.util.Set<Due> due = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    /** At most this many answers and RARs wait at once; beyond, a delayed answer goes out at once. */
+    static final int MAX_HELD = 10_000;
+
+    /** Answers and RARs waiting for their time now. */
+    int heldBack() {
+        return due.size();
+    }
+
     /**
      * Runs {@code task} after {@code delayMs}, on the timer thread; or {@code cancelled} (which may
      * be null) when this closes first, at once when it is closed already.

@@ -284,6 +284,24 @@ class TestControlTest {
             JsonNode bucket = JSON.readTree(get(app, "/subscribers/" + SUBSCRIBER, null).body()).get("buckets").get(0);
             assertEquals(10_000_000, bucket.get("amount").asLong(), bucket.toString());
             assertEquals(0, bucket.get("reserved").asLong(), bucket.toString());
+
+            // granted where the core would give its default (no MSCC, no RSU): the rule's amount
+            assertEquals(200, send(app, "DELETE", "/behaviours", null).statusCode());
+            assertEquals(201, send(app, "POST", "/behaviours", """
+                    [{"match": {"request": "INITIAL"}, "times": 1, "answer": {"granted": 1000, "validity-time": 30}},
+                     {"match": {"subscriber": "491766666666"}, "answer": {"result-code": 5002, "delay-ms": 300}}]""")
+                    .statusCode());
+            DiameterMessage granted = peer.request(GyRequests.ccr(peer.nextHopByHop(),
+                    GyRequests.header("pcef.refuse.test;g;" + mock, 1, 0)));
+            assertEquals(2001, GyRequests.resultCode(granted));
+            assertEquals(1000, child(granted.avp(GRANTED_SERVICE_UNIT), CC_TOTAL_OCTETS).unsigned64());
+            assertEquals(30, granted.avp(VALIDITY_TIME).unsigned32());
+            // a 5002 of the rule's own is delayed like any answer, and is no error of the node's
+            long sent = System.nanoTime();
+            DiameterMessage unknown = peer.request(ccr(peer, "pcef.refuse.test;u;" + mock, 1, 0, "491766666666"));
+            assertEquals(5002, GyRequests.resultCode(unknown));
+            assertTrue(System.nanoTime() - sent >= 250_000_000L, "delayed");
+            assertEquals(0, sample(get(app, "/metrics", null).body(), "gyocs_errors_total", ""));
         } finally {
             app.stop();
         }
@@ -300,6 +318,7 @@ class TestControlTest {
         app.start(false);
         assertEquals(201, send(app, "POST", "/behaviours",
                 "{\"match\": {\"request\": \"INITIAL\"}, \"answer\": {\"delay-ms\": 800}}").statusCode());
+        TestPeer back = null;
         try (TestPeer gone = new TestPeer(app.getPort()); TestPeer stays = new TestPeer(app.getPort())) {
             assertEquals(2001, GyRequests.resultCode(gone.handshake("pcef.gone.test")));
             gone.awaitOpen();
@@ -309,7 +328,9 @@ class TestControlTest {
             DiameterMessage i = ccr(stays, "pcef.stays.test;" + mock, 1, 0, SUBSCRIBER);
             stays.send(i);
             Thread.sleep(100);
-            gone.socket().close(); // the peer leaves before its answer is due
+            gone.socket().close(); // the peer leaves before its answer is due, and comes back
+            back = connect(app, "pcef.gone.test");
+            Thread.sleep(1_000); // the late answers fall due
             Thread stopper = new Thread(app::stop);
             stopper.start();
             DiameterMessage first = nextAnswer(stays);
@@ -318,9 +339,16 @@ class TestControlTest {
             DiameterMessage dpr = stays.read();
             assertEquals(CommandCodes.DISCONNECT_PEER, dpr.commandCode());
             stays.answer(dpr);
+            DiameterMessage toBack = nextAnswer(back);
+            assertEquals(CommandCodes.DISCONNECT_PEER, toBack.commandCode(),
+                    "the answer to the request of the closed connection is not sent on its successor");
+            back.answer(toBack);
             stopper.join(20_000);
         } finally {
             app.stop();
+            if (back != null) {
+                back.close();
+            }
         }
         @SuppressWarnings("unchecked")
         java.util.Map<Long, Long> answers = (java.util.Map<Long, Long>) app.getStatistics().get("answers_by_result_code");

@@ -37,11 +37,15 @@ final class CreditControlHandler {
     private JDiameterCcr direct(Request request) {
         return new JDiameterCcr(request, new JDiameterCcr.Reply() {
             @Override
-            public void send(Answer answer) throws Exception {
-                org.jdiameter.client.api.controller.IPeer peer = ((org.jdiameter.client.api.IMessage) request).getPeer();
-                if (peer == null || !peer.sendMessage((org.jdiameter.client.api.IMessage) answer)) {
-                    throw new IllegalStateException("the peer is gone");
-                }
+            public JDiameterCcr.Sender hold() {
+                ScreenedConnection came = connectionOf(request);
+                return answer -> {
+                    org.jdiameter.client.api.controller.IPeer peer = ((org.jdiameter.client.api.IMessage) request).getPeer();
+                    if (came == null || came.isClosed() || peer == null
+                            || !peer.sendMessage((org.jdiameter.client.api.IMessage) answer)) {
+                        throw new JDiameterCcr.PeerGone();
+                    }
+                };
             }
 
             @Override
@@ -60,14 +64,17 @@ final class CreditControlHandler {
     private JDiameterCcr inSession(Request request, ServerCCASession session) {
         return new JDiameterCcr(request, new JDiameterCcr.Reply() {
             @Override
-            public void send(Answer answer) throws Exception {
-                // the stack routes a session's answer by realm when the request's peer is gone: to
-                // another PCEF (seen in a test). Only to the peer the request came from.
-                org.jdiameter.client.api.controller.IPeer peer = ((org.jdiameter.client.api.IMessage) request).getPeer();
-                if (peer == null || !peer.hasValidConnection()) {
-                    throw new IllegalStateException("the peer is gone");
-                }
-                session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
+            public JDiameterCcr.Sender hold() {
+                ScreenedConnection came = connectionOf(request);
+                return answer -> {
+                    // the stack routes a session's answer by realm when the request's peer is gone:
+                    // to another PCEF (seen in a test); and a peer that came back has a new connection
+                    // that never saw the request. Only on the connection the request came on.
+                    if (came == null || came.isClosed()) {
+                        throw new JDiameterCcr.PeerGone();
+                    }
+                    session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
+                };
             }
 
             @Override
@@ -81,6 +88,12 @@ final class CreditControlHandler {
                 closeConnectionsOf(peer);
             }
         });
+    }
+
+    /** The connection a request came on: its peer's open connection now (jDiameter keeps one per peer). */
+    private ScreenedConnection connectionOf(Request request) {
+        TransportScreen s = screen.get();
+        return s == null ? null : s.connectionOf(new JDiameterCcr(request).peer());
     }
 
     /** A request that gets no answer no longer counts as in flight: a stop does not wait for it. */

@@ -29,14 +29,29 @@ record JDiameterCcr(Request request, long receivedNanos, Reply reply) implements
 
     /** What the transport does for a test behaviour that holds an answer back. */
     interface Reply {
-        /** Sends the answer now, from any thread. */
-        void send(Answer answer) throws Exception;
+        /** At hold time: how the answer goes out later, bound to the connection the request came on. */
+        Sender hold();
 
         /** The request will get no answer. */
         void unanswered();
 
         /** Closes the connections of the request's peer. */
         void disconnect(String peer);
+    }
+
+    /** Sends a held answer. */
+    interface Sender {
+        /** @throws PeerGone when the request's connection is gone (nothing was sent) */
+        void send(Answer answer) throws Exception;
+    }
+
+    /** The connection a request came on has closed: its late answer goes nowhere (not to its successor). */
+    static final class PeerGone extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        PeerGone() {
+            super("the connection the request came on is gone", null, false, false);
+        }
     }
 
     /** jDiameter keeps no time of receipt: the latency counts from when our code takes the request. */
@@ -67,15 +82,20 @@ record JDiameterCcr(Request request, long receivedNanos, Reply reply) implements
         if (reply == null) {
             throw new IllegalStateException("no way to answer this request later");
         }
+        Sender sender = reply.hold();
         return new Held<>() {
             @Override
             public void send(Answer answer, Runnable notSent) {
                 try {
-                    reply.send(answer);
+                    sender.send(answer);
+                } catch (PeerGone e) {
+                    reply.unanswered(); // nothing reached a connection: it no longer counts as in flight
+                    notSent.run();
                 } catch (Exception e) {
-                    org.apache.logging.log4j.LogManager.getLogger(JDiameterCcr.class).debug(
+                    // the stack failed on its way: whether its connection counted the answer out is
+                    // unknown, so it stays in flight (a stop then waits its bound for it, no longer)
+                    org.apache.logging.log4j.LogManager.getLogger(JDiameterCcr.class).warn(
                             "Late answer of session {} not sent: {}", request.getSessionId(), e.toString());
-                    reply.unanswered();
                     notSent.run();
                 }
             }

@@ -160,6 +160,11 @@ final class ScreenedConnection extends TCPClientConnection {
         }
     }
 
+    /** Whether its reader has ended. */
+    boolean isClosed() {
+        return closed.get();
+    }
+
     /** The reader ended: the connection no longer counts, and jDiameter learns it is gone. */
     void closed() {
         screen.connections().remove(this);

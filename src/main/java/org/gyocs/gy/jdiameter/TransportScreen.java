@@ -25,6 +25,16 @@ record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatisti
                 new java.util.concurrent.atomic.AtomicBoolean(), ConcurrentHashMap.newKeySet());
     }
 
+    /** The open connection whose CER came from {@code originHost}, or null. */
+    ScreenedConnection connectionOf(String originHost) {
+        for (ScreenedConnection c : connections) {
+            if (originHost != null && originHost.equalsIgnoreCase(c.originHost) && !c.isClosed()) {
+                return c;
+            }
+        }
+        return null;
+    }
+
     /**
      * Closes at once, without DPR, every connection whose CER came from {@code originHost} (a
      * test behaviour's disconnect). @return how many were closed
