@@ -9,6 +9,8 @@
 #   --only NAMES comma-separated: jdiameter-default, jdiameter-100k, mock-default, mock-100k, postgres, memory
 #   --scrape     the nodes run their HTTP interface (port 18111) and GET /metrics every second
 #                meanwhile (issue 11: the figures with a Prometheus scraping them)
+#   --console    the nodes run their HTTP interface (port 18111) and a headless chromium keeps the
+#                web console's overview open meanwhile (issue 16: the figures with a console open)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KIT=${GY_KIT:-$ROOT/../shared/interop}
@@ -16,13 +18,14 @@ export GY_KIT_WORK=${GY_KIT_WORK:-/tmp/gy-interop-kit}
 WORK=$(mktemp -d /tmp/gy-ocs-bench.XXXXXX)
 # warm-up per server before the measured runs: with 60,000 the JVM was still compiling (the
 # node's three runs rose 24k -> 31k -> 39k CCR/s within one configuration)
-REPS=3; N=30000; WARMUP=150000; ONLY=""; RECORD=1; SCRAPE=0
+REPS=3; N=30000; WARMUP=150000; ONLY=""; RECORD=1; SCRAPE=0; CONSOLE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) REPS=1; N=20000; WARMUP=30000 ;;
 	--only) ONLY=$2; shift ;;
 	--no-record) RECORD=0 ;;
 	--scrape) SCRAPE=1 ;;
+	--console) CONSOLE=1 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
@@ -36,8 +39,21 @@ if [ $SCRAPE = 1 ]; then
 	# a scraper for the whole run, bounded: one GET /metrics a second for at most 2 hours
 	( for _ in $(seq 7200); do curl -s -o /dev/null --max-time 2 http://127.0.0.1:18111/metrics || true; sleep 1; done ) &
 	SCRAPER=$!
-	trap 'kill $SCRAPER 2>/dev/null || true' EXIT
 fi
+if [ $CONSOLE = 1 ]; then
+	ADMIN="--admin-port 18111"
+	bash "$ROOT/.ci/install-browser"
+	# the console's overview open for the whole run (it reads /overview every 2 s), bounded by timeout;
+	# between two configurations it shows "the node does not answer" and goes on when the next starts
+	timeout 7200 /usr/bin/chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+		--remote-debugging-port=0 --user-data-dir="$WORK/chromium" http://127.0.0.1:18111/ >/dev/null 2>&1 &
+	BROWSER=$!
+fi
+cleanup() {
+	[ -z "${SCRAPER:-}" ] || kill "$SCRAPER" 2>/dev/null || true
+	[ -z "${BROWSER:-}" ] || kill "$BROWSER" 2>/dev/null || true
+}
+trap cleanup EXIT
 # build once, so that no configuration pays for it
 "$ROOT/bin/ocs.sh" --help >/dev/null
 
@@ -205,7 +221,7 @@ if [ "$RECORD" = 1 ]; then
 		echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — commit $(git -C "$ROOT" rev-parse --short HEAD)"
 		echo
 		echo "nproc $(nproc); CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); client, servers and reference share the machine."
-		echo "Command: \`bench/run.sh$([ $REPS = 1 ] && echo ' --quick')$([ -n "$ONLY" ] && echo " --only $ONLY")$([ $SCRAPE = 1 ] && echo ' --scrape')\` — per configuration \`bench-ref.sh --sut-cmd 'bin/ocs.sh --ip 127.0.0.1 --port $PORT --store ... [--mock]' -m MODE -n $N -c 50 -r $REPS --warmup $WARMUP\` and \`ocs-bench.sh -m MODE -k 50\`."
+		echo "Command: \`bench/run.sh$([ $REPS = 1 ] && echo ' --quick')$([ -n "$ONLY" ] && echo " --only $ONLY")$([ $SCRAPE = 1 ] && echo ' --scrape')$([ $CONSOLE = 1 ] && echo ' --console')\` — per configuration \`bench-ref.sh --sut-cmd 'bin/ocs.sh --ip 127.0.0.1 --port $PORT --store ... [--mock]' -m MODE -n $N -c 50 -r $REPS --warmup $WARMUP\` and \`ocs-bench.sh -m MODE -k 50\`."
 		echo
 		echo '```'
 		cat "$RESULTS"

@@ -470,6 +470,13 @@ public final class GyDiameterApplication {
                 }
 
                 @Override
+                public NodeStatistics statistics() {
+                    synchronized (GyDiameterApplication.this) {
+                        return statistics;
+                    }
+                }
+
+                @Override
                 public boolean testControlOn() {
                     return testControlOn;
                 }

@@ -123,6 +123,20 @@ public final class NodeMetrics implements LongConsumer {
         store.observe(nanos / 1e9);
     }
 
+    /**
+     * The answer latency histogram as it stands: each bucket's upper bound in seconds and how
+     * many answers fell in it (not cumulative), for the console to compute quantiles over the
+     * interval between two reads (the last bound is +Inf).
+     */
+    public java.util.List<double[]> latencyBuckets() {
+        java.util.List<double[]> out = new java.util.ArrayList<>();
+        for (io.prometheus.metrics.model.snapshots.ClassicHistogramBucket b : latency.collect().getDataPoints().get(0)
+                .getClassicBuckets()) {
+            out.add(new double[] {b.getUpperBound(), b.getCount()});
+        }
+        return out;
+    }
+
     /** Every metric, in Prometheus' text exposition format. */
     public byte[] scrape() throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(16_384);

@@ -57,6 +57,9 @@ public final class OperatorHttpServer implements AutoCloseable {
 
         Optional<SessionView> session(String sessionId);
 
+        /** The counters of the running node (requests, answers, errors), for the console's overview. */
+        org.gyocs.core.NodeStatistics statistics();
+
         /** A RAR or ASR to the peer of an open session; IllegalArgumentException when there is none. */
         java.util.concurrent.CompletableFuture<Long> send(SessionRequest.Kind kind, String sessionId);
     }
@@ -146,6 +149,23 @@ public final class OperatorHttpServer implements AutoCloseable {
             Response r;
             try {
                 String path = x.getRequestURI().getPath();
+                if (isConsole(path)) {
+                    r = ConsoleFiles.get(path, method);
+                    x.getResponseHeaders().set("Content-Type", r.contentType());
+                    // the console's own files only: no inline script, no other origin (README, Console)
+                    x.getResponseHeaders().set("Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+                    x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+                    x.getResponseHeaders().set("Cache-Control", "no-cache");
+                    boolean head = method.equals("HEAD");
+                    x.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
+                    if (!head) {
+                        try (OutputStream out = x.getResponseBody()) {
+                            out.write(r.body());
+                        }
+                    }
+                    return;
+                }
                 if (!path.equals("/health") && !authorized(x)) {
                     x.getResponseHeaders().set("WWW-Authenticate", "Bearer");
                     throw new ApiException(401, "a valid bearer token is required (Authorization: Bearer TOKEN)");
@@ -245,12 +265,17 @@ public final class OperatorHttpServer implements AutoCloseable {
                     default -> json(200, testControl.list());
                 };
             }
+            case "overview" -> {
+                allow(method, p.length == 2, "GET, HEAD");
+                return json(200, overview());
+            }
             case "requests" -> {
                 allow(method, p.length == 2, "GET, HEAD");
                 return json(200, testControl.requests(query(x, "subscriber"), query(x, "session"), query(x, "limit")));
             }
             default -> throw new ApiException(404, "no such resource: " + path
-                    + " (/health, /metrics, /peers, /sessions, /subscribers/ID, /behaviours, /requests)");
+                    + " (/health, /metrics, /overview, /peers, /sessions, /subscribers/ID, /behaviours, /requests; "
+                    + "the console at /)");
         }
     }
 
@@ -334,6 +359,38 @@ public final class OperatorHttpServer implements AutoCloseable {
         return MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The console's static files: served without a token (they hold no data; the API they call needs it). */
+    private static boolean isConsole(String path) {
+        return path.equals("/") || path.startsWith("/console/");
+    }
+
+    /**
+     * GET /overview: what the console's overview shows, from counters the node keeps anyway:
+     * totals since start (the console works out rates between two reads), the answer latency
+     * histogram's buckets, open sessions, connected peers and the health.
+     */
+    private Map<String, Object> overview() {
+        org.gyocs.core.NodeStatistics st = node.statistics();
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("time", System.currentTimeMillis());
+        out.put("health", node.health());
+        Map<String, Long> requests = new java.util.LinkedHashMap<>();
+        for (org.gyocs.core.RequestType t : org.gyocs.core.RequestType.values()) {
+            requests.put(t.name().toLowerCase(java.util.Locale.ROOT), st.requests(t));
+        }
+        out.put("requests", requests);
+        Map<String, Long> answers = new java.util.TreeMap<>();
+        st.answersByResultCode().forEach((code, n) -> answers.put(String.valueOf(code), n));
+        out.put("answers", answers);
+        out.put("errors", st.errors());
+        List<Map<String, Object>> latency = new java.util.ArrayList<>();
+        for (double[] b : node.metrics().latencyBuckets()) {
+            latency.add(Map.of("le", Double.isInfinite(b[0]) ? "+Inf" : String.valueOf(b[0]), "count", (long) b[1]));
+        }
+        out.put("latency", latency);
+        return out;
+    }
+
     private Response health() {
         HealthReport h = node.health();
         return json(h.up() ? 200 : 503, h);
@@ -360,7 +417,7 @@ public final class OperatorHttpServer implements AutoCloseable {
         return json(status, Map.of("error", message));
     }
 
-    private record Response(int status, String contentType, byte[] body) {
+    record Response(int status, String contentType, byte[] body) {
     }
 
     /** A connected peer as GET /peers shows it. */

@@ -1,0 +1,242 @@
+package org.gyocs.http;
+
+import static org.gyocs.http.OperatorHttpTest.answerWith;
+import static org.gyocs.http.OperatorHttpTest.get;
+import static org.gyocs.http.OperatorHttpTest.nextRequestFromNode;
+import static org.gyocs.http.OperatorHttpTest.send;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.codec.CommandCodes;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.node.AdminSettings;
+import org.gyocs.node.ListeningPorts;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.Stores;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * The web console in a real browser (Debian's chromium and chromedriver, headless, driven by
+ * Selenium) against a running node with Diameter traffic: each page shows what the node holds, a
+ * top-up from the form changes the balance shown and the PCEF receives its RAR, a new session
+ * appears, the API's refusal is shown. Takes the README's screenshots (-Dgyocs.screenshots=DIR).
+ *
+ * <p>CI installs the browser (.ci/install-browser) and sets GYOCS_REQUIRE_BROWSER=1, so that a
+ * missing browser fails there; on a machine without one the test says so and is skipped.
+ */
+class ConsoleBrowserTest {
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final Path DRIVER = Path.of("/usr/bin/chromedriver");
+    private static final String SUBSCRIBER = "491700000001";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    private static WebDriver browser() {
+        boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER);
+        if (!present && System.getenv("GYOCS_REQUIRE_BROWSER") != null) {
+            throw new AssertionError("chromium and chromium-driver are missing: run .ci/install-browser (as root)");
+        }
+        Assumptions.assumeTrue(present, "no chromium/chromedriver here (apt-get install chromium chromium-driver)");
+        ChromeOptions o = new ChromeOptions();
+        o.setBinary(CHROMIUM.toFile());
+        o.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,900", "--lang=en-US");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
+                .usingAnyFreePort().build();
+        return new ChromeDriver(service, o);
+    }
+
+    private void shot(WebDriver b, String name) throws Exception {
+        byte[] png = ((TakesScreenshot) b).getScreenshotAs(OutputType.BYTES);
+        Path dir = Path.of(System.getProperty("gyocs.screenshots", "target/console-screenshots"));
+        Files.createDirectories(dir);
+        Files.write(dir.resolve(name + ".png"), png);
+    }
+
+    private static WebElement waitFor(WebDriver b, By by, String text) {
+        WebDriverWait w = new WebDriverWait(b, Duration.ofSeconds(15));
+        w.until(ExpectedConditions.textToBePresentInElementLocated(by, text));
+        return b.findElement(by);
+    }
+
+    /** An event of a subscriber with no balance: granted by policy, nothing debited. */
+    private static DiameterMessage unprovisionedEvent(TestPeer peer, String sessionId) {
+        java.util.List<org.gyocs.codec.Avp> avps = GyRequests.header(sessionId, 4, 0);
+        avps.removeIf(a -> a.code() == org.gyocs.codec.AvpCodes.SUBSCRIPTION_ID);
+        avps.add(org.gyocs.codec.Avp.grouped(org.gyocs.codec.AvpCodes.SUBSCRIPTION_ID,
+                org.gyocs.codec.Avp.unsigned32(org.gyocs.codec.AvpCodes.SUBSCRIPTION_ID_TYPE, 0),
+                org.gyocs.codec.Avp.utf8(org.gyocs.codec.AvpCodes.SUBSCRIPTION_ID_DATA, "491799999990")));
+        return GyRequests.ccr(peer.nextHopByHop(), avps);
+    }
+
+    @Test
+    void everyPageShowsTheRunningNodeAndActsOnIt() throws Exception {
+        GyDiameterApplication app = GyDiameterApplication.builder().host("ocs.console.test").realm("test.local")
+                .ip("127.0.0.1").port(0).mock(true).store(Stores.freshEmbeddedFile()).dataDir(tmp)
+                .admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), null)).build();
+        app.start(false);
+        WebDriver b = null;
+        try (TestPeer peer = new TestPeer(app.getPort())) {
+            b = browser();
+            assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.console.test")));
+            peer.awaitOpen();
+            assertEquals(200, send(app, "PUT", "/subscribers/" + SUBSCRIBER,
+                    "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 50000000, \"ratingGroup\": 100}]}").statusCode());
+            for (int i = 0; i < 5; i++) { // finished sessions, for the counters
+                String id = "pcef.console.test;done;" + i;
+                for (int type = 1; type <= 3; type++) {
+                    assertEquals(2001, GyRequests.resultCode(peer.request(GyRequests.simple(peer.nextHopByHop(), id,
+                            type, type - 1))));
+                }
+            }
+            String base = "http://127.0.0.1:" + app.getAdminPort() + "/";
+
+            // overview: the counters of the traffic above, and its health
+            b.get(base);
+            waitFor(b, By.id("tile-requests"), "15");
+            waitFor(b, By.id("tile-health"), "UP");
+            waitFor(b, By.id("tile-peers"), "1");
+            waitFor(b, By.id("answers-by-code"), "2001");
+            assertTrue(b.findElement(By.id("node")).getText().contains("ocs.console.test"));
+            String session = "pcef.console.test;open";
+            assertEquals(2001, GyRequests.resultCode(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 1, 0))));
+            waitFor(b, By.id("tile-sessions"), "1");
+            // events for 5 s, some refused: points for the chart, rates and latency in the tiles
+            for (int i = 0; i < 100; i++) {
+                peer.request(unprovisionedEvent(peer, "pcef.console.test;event;" + i));
+                if (i % 10 == 0) {
+                    peer.request(GyRequests.simple(peer.nextHopByHop(), "pcef.console.test;unknown;" + i, 2, 1)); // 5002
+                }
+                Thread.sleep(50);
+            }
+            waitFor(b, By.id("answers-by-code"), "5002");
+            shot(b, "overview");
+
+            // sessions: the new one, with its hold
+            b.findElement(By.id("nav-sessions")).click();
+            WebElement sessions = waitFor(b, By.id("sessions-table"), session);
+            assertTrue(sessions.getText().contains("RG 100: 1,048,576 octets"), sessions.getText());
+            shot(b, "sessions");
+
+            // subscribers: the balance, a top-up from the form, its RAR to the PCEF
+            b.findElement(By.id("nav-subscribers")).click();
+            b.findElement(By.id("subscriber-id")).sendKeys(SUBSCRIBER);
+            b.findElement(By.cssSelector("#subscriber-search button")).click();
+            waitFor(b, By.id("buckets-table"), "1,048,576"); // reserved by the open session
+            b.findElement(By.id("topup-amount")).sendKeys("2000000");
+            b.findElement(By.id("topup-rg")).sendKeys("100");
+            b.findElement(By.cssSelector("#topup button")).click();
+            DiameterMessage rar = nextRequestFromNode(peer);
+            assertEquals(CommandCodes.RE_AUTH, rar.commandCode(), "the PCEF gets a RAR after the top-up");
+            assertEquals(session, rar.avp(org.gyocs.codec.AvpCodes.SESSION_ID).utf8());
+            answerWith(peer, rar, 2001);
+            waitFor(b, By.id("subscriber-status"), "Topped up 2,000,000 octets");
+            // 50,000,000 - 5 x 1,048,576 used + 2,000,000
+            waitFor(b, By.id("buckets-table"), "46,757,120");
+            assertEquals(46_757_120, JSON.readTree(get(app, "/subscribers/" + SUBSCRIBER, null).body()).get("buckets").get(0)
+                    .get("amount").asLong());
+            shot(b, "subscribers");
+
+            // behaviours: the API's refusal shown, then a rule from the form
+            b.findElement(By.id("nav-behaviours")).click();
+            WebElement json = new WebDriverWait(b, Duration.ofSeconds(10))
+                    .until(ExpectedConditions.elementToBeClickable(By.id("b-json")));
+            json.clear();
+            json.sendKeys("{\"answer\": {\"result_code\": 4012}}");
+            b.findElement(By.id("b-add-json")).click();
+            waitFor(b, By.id("behaviour-status"), "400: answer.result_code: unknown field");
+            new org.openqa.selenium.support.ui.Select(b.findElement(By.id("b-request"))).selectByValue("UPDATE");
+            b.findElement(By.id("b-number")).sendKeys("1");
+            b.findElement(By.id("b-mscc-result-code")).sendKeys("4012");
+            b.findElement(By.id("b-times")).sendKeys("1");
+            b.findElement(By.id("b-add")).click();
+            waitFor(b, By.id("behaviour-status"), "Added b1");
+            DiameterMessage u = peer.request(GyRequests.simple(peer.nextHopByHop(), session, 2, 1));
+            assertEquals(4012, GyRequests.resultCode(u), "the rule made in the browser applies");
+            b.findElement(By.id("nav-overview")).click();
+            b.findElement(By.id("nav-behaviours")).click();
+            waitFor(b, By.id("hits-b1"), "1");
+            shot(b, "behaviours");
+
+            // requests: the CCR-U the rule changed, its AVPs as a tree
+            b.findElement(By.id("nav-requests")).click();
+            WebElement list = waitFor(b, By.id("requests-list"), "UPDATE 1");
+            assertTrue(list.getText().contains("4012") && list.getText().contains("behaviour b1"), list.getText());
+            b.findElement(By.cssSelector("#requests-list .request details > summary")).click();
+            waitFor(b, By.id("requests-list"), "Multiple-Services-Credit-Control (456)");
+            shot(b, "requests");
+
+            b.findElement(By.id("nav-peers")).click();
+            waitFor(b, By.id("peers-table"), "pcef.console.test");
+            shot(b, "peers");
+
+            // a phone's width: the same page, the navigation still reachable
+            b.manage().window().setSize(new Dimension(390, 844));
+            b.findElement(By.id("nav-overview")).click();
+            waitFor(b, By.id("tile-health"), "UP");
+            assertTrue(b.findElement(By.id("nav-requests")).isDisplayed());
+            shot(b, "overview-phone");
+        } finally {
+            if (b != null) {
+                b.quit();
+            }
+            app.stop();
+        }
+    }
+
+    /** A node stopping, or the store down: the overview says so; a wrong token asks for the right one. */
+    @Test
+    void errorsAreShownNotSwallowed() throws Exception {
+        Path tokenFile = tmp.resolve("token");
+        Files.writeString(tokenFile, "console-test-token-0123456789");
+        GyDiameterApplication app = GyDiameterApplication.builder().host("ocs.console.test").realm("test.local")
+                .ip("127.0.0.1").port(0).mock(true).store(Stores.freshEmbeddedFile()).dataDir(tmp)
+                .admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), "console-test-token-0123456789"))
+                .build();
+        app.start(false);
+        WebDriver b = null;
+        try {
+            b = browser();
+            b.get("http://127.0.0.1:" + app.getAdminPort() + "/#/peers");
+            WebElement token = new WebDriverWait(b, Duration.ofSeconds(10))
+                    .until(ExpectedConditions.visibilityOfElementLocated(By.id("token")));
+            waitFor(b, By.id("error"), "401");
+            token.sendKeys("console-test-token-0123456789");
+            b.findElement(By.cssSelector("#login button")).click();
+            waitFor(b, By.id("page"), "No peer is connected.");
+            assertTrue(!b.findElement(By.id("error")).isDisplayed(), "the error is cleared once the token works");
+            b.findElement(By.id("nav-overview")).click();
+            waitFor(b, By.id("tile-health"), "UP");
+            app.stop();
+            waitFor(b, By.id("error"), "the node does not answer");
+        } finally {
+            if (b != null) {
+                b.quit();
+            }
+            app.stop();
+        }
+    }
+}
