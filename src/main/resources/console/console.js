@@ -160,7 +160,8 @@ async function overview(main) {
     el('h2', {}, 'Answers by Result-Code'), el('div', { id: 'by-code' }));
   const update = () => guarded(async () => {
     const o = await api('GET', '/overview');
-    const last = state.last;
+    // counters that went down: the node restarted; rates start again from this read
+    const last = state.last && sum(o.requests) >= sum(state.last.requests) ? state.last : null;
     const dt = last ? (o.time - last.time) / 1000 : 0;
     const rate = (now, before) => (last && dt > 0 ? Math.max(0, (now - (before || 0)) / dt) : null);
     const reqRate = rate(sum(o.requests), last && sum(last.requests));
@@ -452,16 +453,16 @@ async function requests(main) {
 const PAGES = { overview, peers, sessions, subscribers, behaviours, requests };
 
 async function render() {
+  const name = PAGES[location.hash.split('/')[1]] ? location.hash.split('/')[1] : 'overview';
+  const page = PAGES[name];
+  const main = document.getElementById('page');
+  if (main.dataset.page === name && name === 'subscribers') return; // the search updates the hash itself
   state.timers.forEach(clearInterval);
   state.timers = [];
-  const name = (location.hash.split('/')[1] || 'overview');
-  const page = PAGES[name] || overview;
   for (const a of document.querySelectorAll('nav a')) {
     if (a.id === 'nav-' + name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const main = document.getElementById('page');
-  if (main.dataset.page === name && name === 'subscribers') return; // the search updates the hash itself
   main.dataset.page = name;
   main.replaceChildren();
   clearError();
