@@ -43,15 +43,23 @@ fi
 if [ $CONSOLE = 1 ]; then
 	ADMIN="--admin-port 18111"
 	bash "$ROOT/.ci/install-browser"
-	# the console's overview open for the whole run (it reads /overview every 2 s), bounded by timeout;
-	# between two configurations it shows "the node does not answer" and goes on when the next starts
-	timeout 7200 /usr/bin/chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
-		--remote-debugging-port=0 --user-data-dir="$WORK/chromium" http://127.0.0.1:18111/ >/dev/null 2>&1 &
+	# the console's overview open for the whole run (it reads /overview every 2 s), bounded by
+	# timeout; it opens once the first node answers (a browser that found nothing there would stay
+	# on its error page); between two configurations it shows "the node does not answer" and goes
+	# on when the next one starts
+	( for _ in $(seq 600); do curl -s -o /dev/null --max-time 1 http://127.0.0.1:18111/health && break; sleep 1; done
+	  exec timeout 7200 /usr/bin/chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+		--remote-debugging-port=0 --user-data-dir="$WORK/chromium" http://127.0.0.1:18111/ >/dev/null 2>&1 ) &
 	BROWSER=$!
+	# that it really reads: its connections to the HTTP interface, counted every 5 s (at most 2 hours)
+	( for _ in $(seq 1440); do ss -Htn state established '( dport = :18111 )' | wc -l; sleep 5; done >"$WORK/console.samples" ) &
+	SAMPLER=$!
 fi
 cleanup() {
 	[ -z "${SCRAPER:-}" ] || kill "$SCRAPER" 2>/dev/null || true
+	[ -z "${BROWSER:-}" ] || pkill -P "$BROWSER" 2>/dev/null || true
 	[ -z "${BROWSER:-}" ] || kill "$BROWSER" 2>/dev/null || true
+	[ -z "${SAMPLER:-}" ] || kill "$SAMPLER" 2>/dev/null || true
 }
 trap cleanup EXIT
 # build once, so that no configuration pays for it
@@ -206,6 +214,11 @@ for _ in 1 2 3; do
 	start_ms+=($(( ($(date +%s%N) - t0) / 1000000 )))
 	kill -TERM $p; wait $p 2>/dev/null || true
 done
+
+if [ $CONSOLE = 1 ]; then
+	MEMORY="$MEMORY
+console: connected to the HTTP interface in $(awk '$1 > 0' "$WORK/console.samples" | wc -l) of $(wc -l <"$WORK/console.samples") samples (every 5 s)"
+fi
 
 echo
 echo "=== gy-ocs benchmark $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), commit $(git -C "$ROOT" rev-parse --short HEAD)"

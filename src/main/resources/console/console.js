@@ -4,7 +4,7 @@
 
 const POLL_MS = 2000;         // the overview's update interval (issue 16: at most every 2 s)
 const CHART_POINTS = 150;     // 5 minutes of 2 s points
-const state = { token: sessionStorage.getItem('gyocs-token'), timers: [], points: [], last: null };
+const state = { token: sessionStorage.getItem('gyocs-token'), gen: 0, points: [], last: null };
 
 // ------------------------------------------------------------------ helpers
 
@@ -34,8 +34,8 @@ class ApiError extends Error {
 }
 
 /** Calls the node's HTTP API; a refusal becomes an ApiError with the API's own message. */
-async function api(method, path, body) {
-  const headers = {};
+async function api(method, path, body, extraHeaders) {
+  const headers = Object.assign({}, extraHeaders);
   if (state.token) headers.Authorization = 'Bearer ' + state.token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
@@ -102,8 +102,25 @@ async function act(statusId, step) {
   }
 }
 
+/**
+ * Runs {@code step} every {@code ms} while the page that asked is shown: each run waits for the
+ * one before (answers never arrive out of order), and none runs while the keyboard focus is in
+ * one of the page's tables (a refresh would take the focus away from the button it is on).
+ */
 function every(ms, step) {
-  state.timers.push(setInterval(step, ms));
+  const gen = state.gen;
+  const next = () => setTimeout(async () => {
+    if (gen !== state.gen) return;
+    const active = document.activeElement;
+    if (!(active && active.closest && active.closest('table'))) await step();
+    if (gen === state.gen) next();
+  }, ms);
+  next();
+}
+
+/** Whether the page that started a step is still shown (its answer would land on another page). */
+function current(gen) {
+  return gen === state.gen;
 }
 
 function fmt(n) {
@@ -118,8 +135,10 @@ function table(headers, rows, id) {
 
 function showLogin() {
   const f = document.getElementById('login');
-  f.hidden = false;
-  document.getElementById('token').focus();
+  if (f.hidden) {
+    f.hidden = false;
+    document.getElementById('token').focus(); // once: a poll's 401 must not take the focus again
+  }
 }
 
 // ------------------------------------------------------------------ overview
@@ -127,6 +146,7 @@ function showLogin() {
 /** The quantile of the answers between two reads of the latency histogram, in ms (upper bound of its bucket). */
 function quantile(now, before, q) {
   const counts = now.map((b, i) => b.count - (before ? before[i].count : 0));
+  if (counts.some(c => c < 0)) return quantile(now, null, q); // the node restarted: since its start
   const total = counts.reduce((a, b) => a + b, 0);
   if (total === 0) return null;
   let seen = 0;
@@ -149,7 +169,17 @@ function sum(o) {
   return Object.values(o).reduce((a, b) => a + b, 0);
 }
 
+/** Whether any counter of {@code now} is below {@code before}'s: the node restarted in between. */
+function restarted(now, before) {
+  return sum(now.requests) < sum(before.requests) || now.errors < before.errors
+    || now.latency.some((b, i) => b.count < before.latency[i].count)
+    || Object.entries(before.answers).some(([c, n]) => (now.answers[c] || 0) < n);
+}
+
 async function overview(main) {
+  const gen = state.gen;
+  state.points = [];
+  state.last = null;
   main.append(el('h1', {}, 'Overview'),
     el('div', { class: 'grid', id: 'tiles' }),
     el('h2', {}, 'The last minutes'),
@@ -160,8 +190,11 @@ async function overview(main) {
     el('h2', {}, 'Answers by Result-Code'), el('div', { id: 'by-code' }));
   const update = () => guarded(async () => {
     const o = await api('GET', '/overview');
+    if (!current(gen)) return;
+    if (!document.getElementById('node').textContent) header();
     // counters that went down: the node restarted; rates start again from this read
-    const last = state.last && sum(o.requests) >= sum(state.last.requests) ? state.last : null;
+    const last = state.last && o.time > state.last.time && !restarted(o, state.last) ? state.last : null;
+    if (!last) state.points = [];
     const dt = last ? (o.time - last.time) / 1000 : 0;
     const rate = (now, before) => (last && dt > 0 ? Math.max(0, (now - (before || 0)) / dt) : null);
     const reqRate = rate(sum(o.requests), last && sum(last.requests));
@@ -169,7 +202,7 @@ async function overview(main) {
     const errBefore = last ? Object.entries(last.answers).filter(([c]) => !c.startsWith('2')).reduce((a, [, n]) => a + n, 0) : 0;
     if (last && dt > 0) {
       state.points.push({ t: o.time, req: reqRate, err: rate(errNow, errBefore) });
-      if (state.points.length > CHART_POINTS) state.points.shift();
+      while (state.points.length > CHART_POINTS || state.points[0].t < o.time - CHART_POINTS * POLL_MS) state.points.shift();
     }
     const p50 = last ? quantile(o.latency, last.latency, 0.5) : quantile(o.latency, null, 0.5);
     const p99 = last ? quantile(o.latency, last.latency, 0.99) : quantile(o.latency, null, 0.99);
@@ -177,7 +210,8 @@ async function overview(main) {
     const h = o.health;
     tiles([
       ['Health', h.status + (h.reason ? ': ' + h.reason : ''), h.status === 'UP' ? 'up' : 'down', 'tile-health'],
-      ['Requests/s', reqRate === null ? '…' : reqRate.toFixed(1), null, 'tile-rate'],
+      ['Balance store', o.storeUp ? 'up' : 'DOWN', o.storeUp ? 'up' : 'down', 'tile-store'],
+      ['Requests/s', perSecond(reqRate), null, 'tile-rate'],
       ['Requests since start', fmt(sum(o.requests)), null, 'tile-requests'],
       ['Latency p50 / p99', ms(p50) + ' / ' + ms(p99), null, 'tile-latency'],
       ['Open sessions', fmt(h.openSessions), null, 'tile-sessions'],
@@ -187,14 +221,18 @@ async function overview(main) {
     const types = Object.keys(o.requests);
     document.getElementById('by-type').replaceChildren(table(['Type', { label: 'Total', num: true }, { label: 'Per second', num: true }],
       types.map(t => el('tr', {}, el('td', {}, t), el('td', { class: 'num' }, fmt(o.requests[t])),
-        el('td', { class: 'num' }, last ? rate(o.requests[t], last.requests[t]).toFixed(1) : '…'))), 'requests-by-type'));
+        el('td', { class: 'num' }, perSecond(rate(o.requests[t], last && last.requests[t]))))), 'requests-by-type'));
     document.getElementById('by-code').replaceChildren(table(['Result-Code', { label: 'Total', num: true }, { label: 'Per second', num: true }],
       Object.keys(o.answers).map(c => el('tr', {}, el('td', {}, c), el('td', { class: 'num' }, fmt(o.answers[c])),
-        el('td', { class: 'num' }, last ? rate(o.answers[c], last.answers[c]).toFixed(1) : '…'))), 'answers-by-code'));
+        el('td', { class: 'num' }, perSecond(rate(o.answers[c], last && last.answers[c]))))), 'answers-by-code'));
     chart();
   });
   await update();
   every(POLL_MS, update);
+}
+
+function perSecond(v) {
+  return v === null || v === undefined ? '…' : v.toFixed(1);
 }
 
 function tiles(list) {
@@ -223,9 +261,11 @@ function chart() {
 // ------------------------------------------------------------------ peers
 
 async function peers(main) {
+  const gen = state.gen;
   main.append(el('h1', {}, 'Peers'), el('div', { id: 'peers' }));
   const update = () => guarded(async () => {
     const list = await api('GET', '/peers');
+    if (!current(gen)) return;
     document.getElementById('peers').replaceChildren(list.length === 0 ? el('p', { class: 'muted' }, 'No peer is connected.')
       : table(['Origin-Host', 'Realm', 'Address', 'State', 'Since', { label: 'Requests', num: true }, { label: 'Answers', num: true }],
         list.map(p => el('tr', {}, el('td', {}, p.originHost), el('td', {}, p.originRealm || '—'), el('td', { class: 'mono' }, p.address),
@@ -245,15 +285,18 @@ async function sessions(main) {
       el('div', {}, el('label', { for: 'session-subscriber' }, 'Subscriber'), filter),
       el('button', { type: 'submit' }, 'Show')),
     statusLine('session-status'), el('div', { id: 'sessions' }));
+  const gen = state.gen;
   const update = () => guarded(async () => {
     const q = filter.value.trim();
     const list = await api('GET', '/sessions' + (q ? '?subscriber=' + encodeURIComponent(q) : ''));
+    if (!current(gen)) return;
     document.getElementById('sessions').replaceChildren(list.length === 0 ? el('p', { class: 'muted' }, 'No open session.')
       : table(['Session-Id', 'Subscriber', 'Peer', { label: 'Last CC-Request-Number', num: true }, 'Holds per rating group', ''],
         list.map(s => el('tr', {}, el('td', { class: 'mono' }, s.sessionId), el('td', {}, s.subscriber || '—'), el('td', {}, s.peer),
           el('td', { class: 'num' }, s.lastRequestNumber),
-          el('td', {}, s.services.map(g => el('div', {}, `${g.ratingGroup === null ? 'no RG' : 'RG ' + g.ratingGroup}: ${fmt(g.granted)} ${g.unit}`
-            + (g.validUntil ? ', until ' + g.validUntil : '')))),
+          el('td', {}, s.services.map(g => el('div', {}, `${g.ratingGroup === null ? 'no RG' : 'RG ' + g.ratingGroup}: `
+            + (g.unit ? `${fmt(g.granted)} ${g.unit}` + (g.validUntil ? ', until ' + g.validUntil : '') : 'nothing granted')
+            + ` (${g.resultCode})`))),
           el('td', {}, el('button', { class: 'secondary', onclick: () => sessionRequest(s.sessionId, 'reauth'), 'aria-label': 'Re-auth ' + s.sessionId }, 'Re-auth (RAR)'),
             ' ', el('button', { class: 'danger', onclick: () => sessionRequest(s.sessionId, 'abort'), 'aria-label': 'Abort ' + s.sessionId }, 'Abort (ASR)')))),
         'sessions-table'));
@@ -284,24 +327,43 @@ function usedOf(avps) {
 }
 
 async function subscribers(main) {
+  const gen = state.gen;
   const id = el('input', { id: 'subscriber-id', type: 'search', placeholder: 'e.g. 491700000001', required: true });
   main.append(el('h1', {}, 'Subscribers'),
-    el('form', { class: 'inline', id: 'subscriber-search', onsubmit: e => { e.preventDefault(); show(); } },
+    el('form', { class: 'inline', id: 'subscriber-search', onsubmit: e => {
+      e.preventDefault();
+      const target = '#/subscribers/' + encodeURIComponent(id.value.trim());
+      if (location.hash === target) show(); else location.hash = target; // the hash change shows it
+    } },
       el('div', {}, el('label', { for: 'subscriber-id' }, 'Subscriber'), id), el('button', { type: 'submit' }, 'Show')),
     statusLine('subscriber-status'), el('div', { id: 'subscriber' }));
   const show = () => guarded(async () => {
     const who = id.value.trim();
+    const box = document.getElementById('subscriber');
+    box.replaceChildren();
     if (!who) return;
-    location.hash = '#/subscribers/' + encodeURIComponent(who);
-    const [s, open, recent] = await Promise.all([api('GET', '/subscribers/' + encodeURIComponent(who)),
+    const [s, open, recent] = await Promise.all([
+      // a subscriber without buckets (granted by policy) still has sessions and requests to show
+      api('GET', '/subscribers/' + encodeURIComponent(who)).catch(e => {
+        if (e.status === 404) return { subscriber: who, buckets: null, why: e.message };
+        throw e;
+      }),
       api('GET', '/sessions?subscriber=' + encodeURIComponent(who)),
-      api('GET', '/requests?limit=20&subscriber=' + encodeURIComponent(who)).catch(() => [])]);
+      api('GET', '/requests?limit=20&subscriber=' + encodeURIComponent(who)).catch(e => {
+        if (e.status === 404) return null; // requests-kept is 0: said below
+        throw e;
+      })]);
+    if (!current(gen)) return;
     const unit = el('select', { id: 'topup-unit' }, ['octets', 'seconds', 'units'].map(u => el('option', { value: u }, u)));
     const amount = el('input', { id: 'topup-amount', type: 'number', min: 1, required: true });
     const rg = el('input', { id: 'topup-rg', type: 'number', min: 0, placeholder: 'any' });
-    document.getElementById('subscriber').replaceChildren(
+    const button = el('button', { type: 'submit' }, 'Top up');
+    // one key per form shown: a second click, or a retry after a lost answer, credits once (README)
+    const key = 'console-' + (crypto.randomUUID ? crypto.randomUUID() : Date.now() + '-' + Math.random());
+    box.replaceChildren(
       el('h2', {}, 'Buckets of ' + s.subscriber),
-      s.buckets.length === 0 ? el('p', { class: 'muted' }, 'No bucket.') :
+      s.buckets === null ? el('p', { class: 'muted' }, 'No bucket (' + s.why + ').')
+        : s.buckets.length === 0 ? el('p', { class: 'muted' }, 'No bucket.') :
         table(['Unit', 'Rating group', { label: 'Amount', num: true }, { label: 'Reserved', num: true }, { label: 'Free', num: true }, 'Expires'],
           s.buckets.map(b => el('tr', {}, el('td', {}, b.unit), el('td', {}, b.ratingGroup === null ? 'any' : b.ratingGroup),
             el('td', { class: 'num' }, fmt(b.amount)), el('td', { class: 'num' }, fmt(b.reserved)), el('td', { class: 'num' }, fmt(b.free)),
@@ -311,28 +373,49 @@ async function subscribers(main) {
         e.preventDefault();
         const body = { unit: unit.value, amount: Number(amount.value) };
         if (rg.value !== '') body.ratingGroup = Number(rg.value);
+        button.disabled = true;
         act('subscriber-status', async () => {
-          await api('POST', '/subscribers/' + encodeURIComponent(who) + '/topup', body);
+          try {
+            await api('POST', '/subscribers/' + encodeURIComponent(who) + '/topup', body, { 'Idempotency-Key': key });
+          } finally {
+            button.disabled = false;
+          }
+          const sessions = await api('GET', '/sessions?subscriber=' + encodeURIComponent(who));
           await show();
-          return `Topped up ${fmt(body.amount)} ${body.unit}; its ${open.length} open session(s) were sent a RAR`;
+          return `Topped up ${fmt(body.amount)} ${body.unit}; a RAR went to each of its ${sessions.length} open session(s)`;
         });
       } },
         el('div', {}, el('label', { for: 'topup-unit' }, 'Unit'), unit),
         el('div', {}, el('label', { for: 'topup-amount' }, 'Amount'), amount),
         el('div', {}, el('label', { for: 'topup-rg' }, 'Rating group'), rg),
-        el('button', { type: 'submit' }, 'Top up')),
+        button),
       el('h2', {}, 'Open sessions: ' + open.length),
+      open.length === 0 ? null : table(['Session-Id', 'Peer', 'Holds'], open.map(x => el('tr', {},
+        el('td', { class: 'mono' }, x.sessionId), el('td', {}, x.peer),
+        el('td', {}, x.services.map(g => el('div', {}, `${g.ratingGroup === null ? 'no RG' : 'RG ' + g.ratingGroup}: `
+          + (g.unit ? `${fmt(g.granted)} ${g.unit}` : 'nothing granted')))))), 'subscriber-sessions'),
       el('h2', {}, 'Recent usage'),
-      recent.length === 0 ? el('p', { class: 'muted' }, 'No recent request.') :
+      recent === null ? el('p', { class: 'muted' }, 'Requests are not kept on this node (requests-kept is 0).')
+        : recent.length === 0 ? el('p', { class: 'muted' }, 'No recent request.') :
         table(['Time', 'Request', 'Session-Id', 'Result', 'Used'], recent.slice().reverse().map(r => el('tr', {},
-          el('td', {}, r.time), el('td', {}, r.request + ' ' + r.number), el('td', { class: 'mono' }, r.sessionId),
+          el('td', {}, r.time), el('td', {}, requestName(r)), el('td', { class: 'mono' }, r.sessionId || '—'),
           el('td', {}, r.resultCode), el('td', {}, usedOf(r.avps)))), 'usage-table'));
   });
-  const fromHash = decodeURIComponent((location.hash.split('/')[2] || ''));
+  let fromHash = '';
+  try {
+    fromHash = decodeURIComponent(location.hash.split('/')[2] || '');
+  } catch (e) {
+    showError('The address names no subscriber that can be read: ' + location.hash);
+  }
   if (fromHash) {
     id.value = fromHash;
     await show();
   }
+}
+
+/** "UPDATE 2", or what of it the request carried. */
+function requestName(r) {
+  return (r.request === null || r.request === undefined ? 'CCR' : r.request) + (r.number === null || r.number === undefined ? '' : ' ' + r.number);
 }
 
 // ------------------------------------------------------------------ behaviours
@@ -394,8 +477,10 @@ async function behaviours(main) {
     await update();
     return 'Deleted ' + id;
   });
+  const gen = state.gen;
   const update = () => guarded(async () => {
     const list = await api('GET', '/behaviours');
+    if (!current(gen)) return;
     document.getElementById('behaviours').replaceChildren(list.length === 0 ? el('p', { class: 'muted' }, 'No behaviour: every answer is the normal one.')
       : el('div', {}, table(['Id', 'Match', 'Times', 'Answer', { label: 'Hits', num: true }, ''],
         list.map(b => el('tr', {}, el('td', {}, b.id), el('td', { class: 'mono' }, JSON.stringify(b.match)), el('td', {}, b.times ?? 'every'),
@@ -425,6 +510,7 @@ function avpTree(avps) {
 }
 
 async function requests(main) {
+  const gen = state.gen;
   const sub = el('input', { id: 'r-subscriber', type: 'search', placeholder: 'any' });
   const ses = el('input', { id: 'r-session', type: 'search', placeholder: 'any' });
   main.append(el('h1', {}, 'Requests'),
@@ -438,11 +524,12 @@ async function requests(main) {
     if (sub.value.trim()) q.set('subscriber', sub.value.trim());
     if (ses.value.trim()) q.set('session', ses.value.trim());
     const list = (await api('GET', '/requests?' + q)).reverse(); // newest first on screen
+    if (!current(gen)) return;
     document.getElementById('requests').replaceChildren(list.length === 0 ? el('p', { class: 'muted' }, 'No request recorded.')
-      : el('div', { id: 'requests-list' }, list.map(r => el('div', { class: 'card request' },
-        el('div', {}, el('strong', {}, `${r.request} ${r.number}`), ' → ', el('strong', { class: String(r.resultCode).startsWith('2') ? 'up' : 'down' }, String(r.resultCode)),
+      : el('div', { id: 'requests-list' }, list.map(r => el('div', { class: 'card request', 'data-session': r.sessionId || '' },
+        el('div', {}, el('strong', {}, requestName(r)), ' → ', el('strong', { class: String(r.resultCode).startsWith('2') ? 'up' : 'down' }, String(r.resultCode)),
           r.behaviour ? ` (behaviour ${r.behaviour})` : '', el('span', { class: 'muted' }, ` ${r.time} from ${r.peer}`)),
-        el('div', { class: 'mono' }, r.sessionId),
+        el('div', { class: 'mono' }, r.sessionId || '—'),
         el('details', {}, el('summary', {}, `AVPs (${r.avps.length})`), avpTree(r.avps))))));
   });
   await update();
@@ -454,19 +541,16 @@ const PAGES = { overview, peers, sessions, subscribers, behaviours, requests };
 
 async function render() {
   const name = PAGES[location.hash.split('/')[1]] ? location.hash.split('/')[1] : 'overview';
-  const page = PAGES[name];
-  const main = document.getElementById('page');
-  if (main.dataset.page === name && name === 'subscribers') return; // the search updates the hash itself
-  state.timers.forEach(clearInterval);
-  state.timers = [];
+  state.gen++; // the page shown before stops its timers and drops its late answers
   for (const a of document.querySelectorAll('nav a')) {
     if (a.id === 'nav-' + name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  const main = document.getElementById('page');
   main.dataset.page = name;
   main.replaceChildren();
   clearError();
-  await page(main);
+  await PAGES[name](main);
 }
 
 async function header() {
@@ -483,7 +567,6 @@ document.getElementById('login').addEventListener('submit', e => {
   state.token = document.getElementById('token').value.trim();
   sessionStorage.setItem('gyocs-token', state.token);
   document.getElementById('login').hidden = true;
-  document.getElementById('page').dataset.page = '';
   render();
 });
 window.addEventListener('hashchange', render);

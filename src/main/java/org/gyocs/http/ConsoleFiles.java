@@ -22,7 +22,7 @@ final class ConsoleFiles {
 
     static OperatorHttpServer.Response get(String path, String method) {
         if (!method.equals("GET") && !method.equals("HEAD")) {
-            return text(405, "GET only");
+            return text(405, "the console's files are read with GET");
         }
         String name = FILES.get(path);
         if (name == null) {

@@ -40,7 +40,15 @@ public final class NodeMetrics implements LongConsumer {
                           Supplier<java.util.List<org.gyocs.behaviour.Behaviours.Rule>> behaviours) {
     }
 
+    private final Sources sources;
+
+    /** Whether the balance store can change balances now (as gyocs_store_up says). */
+    public boolean storeUp() {
+        return sources.storeUp().get();
+    }
+
     public NodeMetrics(Sources node, String version, String mode) {
+        this.sources = node;
         CounterWithCallback.builder().name("gyocs_requests_total")
                 .help("Credit-Control-Requests received, by CC-Request-Type")
                 .labelNames("command", "request_type")

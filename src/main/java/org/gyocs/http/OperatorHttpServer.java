@@ -128,8 +128,8 @@ public final class OperatorHttpServer implements AutoCloseable {
      */
     private void dispatch(HttpExchange x) {
         String path = x.getRequestURI().getPath();
-        if (path.equals("/health") || path.equals("/metrics")) {
-            handle(x);
+        if (path.equals("/health") || path.equals("/metrics") || path.equals("/overview") || isConsole(path)) {
+            handle(x); // counters and files: never held up behind a RAR waiting for its answer
             return;
         }
         try {
@@ -149,12 +149,17 @@ public final class OperatorHttpServer implements AutoCloseable {
             Response r;
             try {
                 String path = x.getRequestURI().getPath();
+                String refused = foreignRequest(x, method);
+                if (refused != null) {
+                    log.warn("HTTP {} {} refused: {}", method, x.getRequestURI(), refused);
+                    throw new ApiException(403, refused);
+                }
                 if (isConsole(path)) {
                     r = ConsoleFiles.get(path, method);
                     x.getResponseHeaders().set("Content-Type", r.contentType());
                     // the console's own files only: no inline script, no other origin (README, Console)
-                    x.getResponseHeaders().set("Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+                    x.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+                            + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
                     x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
                     x.getResponseHeaders().set("Cache-Control", "no-cache");
                     boolean head = method.equals("HEAD");
@@ -184,6 +189,7 @@ public final class OperatorHttpServer implements AutoCloseable {
             }
             x.getResponseHeaders().set("Content-Type", r.contentType());
             x.getResponseHeaders().set("Cache-Control", "no-store");
+            x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
             boolean head = method.equals("HEAD");
             x.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
             if (!head) {
@@ -359,6 +365,35 @@ public final class OperatorHttpServer implements AutoCloseable {
         return MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Why a request that a web page of another site made the operator's browser send is refused,
+     * or null. Without a token, the interface trusts whoever reaches the loopback address; a page
+     * of another site could reach it too, through the operator's browser: by DNS rebinding (its
+     * own name resolving to 127.0.0.1: refused by the Host header, which must then be a loopback
+     * name) or by a cross-site form or fetch that changes something (refused by its Origin header,
+     * which browsers send with every such request, when it is not this interface's own).
+     */
+    private String foreignRequest(HttpExchange x, String method) {
+        String host = x.getRequestHeaders().getFirst("Host");
+        if (token == null && host != null && !loopbackName(host)) {
+            return "Host " + host + " is no loopback name: without admin-token-file the interface answers only "
+                    + "localhost, 127.0.0.1 and [::1]";
+        }
+        String origin = x.getRequestHeaders().getFirst("Origin");
+        if (origin != null && !method.equals("GET") && !method.equals("HEAD")
+                && (host == null || !(origin.equalsIgnoreCase("http://" + host) || origin.equalsIgnoreCase("https://" + host)))) {
+            return "a " + method + " from the page of another site (Origin " + origin + ")";
+        }
+        return null;
+    }
+
+    private static boolean loopbackName(String host) {
+        String h = host.toLowerCase(java.util.Locale.ROOT);
+        int colon = h.startsWith("[") ? h.indexOf("]:") + 1 : h.lastIndexOf(':');
+        String name = colon > 0 ? h.substring(0, colon) : h;
+        return name.equals("localhost") || name.equals("[::1]") || name.startsWith("127.");
+    }
+
     /** The console's static files: served without a token (they hold no data; the API they call needs it). */
     private static boolean isConsole(String path) {
         return path.equals("/") || path.startsWith("/console/");
@@ -374,6 +409,7 @@ public final class OperatorHttpServer implements AutoCloseable {
         Map<String, Object> out = new java.util.LinkedHashMap<>();
         out.put("time", System.currentTimeMillis());
         out.put("health", node.health());
+        out.put("storeUp", node.metrics().storeUp());
         Map<String, Long> requests = new java.util.LinkedHashMap<>();
         for (org.gyocs.core.RequestType t : org.gyocs.core.RequestType.values()) {
             requests.put(t.name().toLowerCase(java.util.Locale.ROOT), st.requests(t));

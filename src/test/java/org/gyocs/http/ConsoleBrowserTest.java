@@ -76,6 +76,17 @@ class ConsoleBrowserTest {
         Files.write(dir.resolve(name + ".png"), png);
     }
 
+    /** Waits until a tile's value is exactly {@code value}. */
+    private static void tile(WebDriver b, String id, String value) {
+        new WebDriverWait(b, Duration.ofSeconds(15)).until(ExpectedConditions.textToBe(By.cssSelector("#" + id + " .v"), value));
+    }
+
+    /** The page shows no error: the banner is hidden. */
+    private static void noError(WebDriver b) {
+        WebElement e = b.findElement(By.id("error"));
+        assertTrue(!e.isDisplayed(), "the error banner says: " + e.getText());
+    }
+
     private static WebElement waitFor(WebDriver b, By by, String text) {
         WebDriverWait w = new WebDriverWait(b, Duration.ofSeconds(15));
         w.until(ExpectedConditions.textToBePresentInElementLocated(by, text));
@@ -116,30 +127,62 @@ class ConsoleBrowserTest {
 
             // overview: the counters of the traffic above, and its health
             b.get(base);
-            waitFor(b, By.id("tile-requests"), "15");
-            waitFor(b, By.id("tile-health"), "UP");
-            waitFor(b, By.id("tile-peers"), "1");
+            tile(b, "tile-requests", "15");
+            tile(b, "tile-health", "UP");
+            tile(b, "tile-peers", "1");
+            tile(b, "tile-store", "up");
             waitFor(b, By.id("answers-by-code"), "2001");
             assertTrue(b.findElement(By.id("node")).getText().contains("ocs.console.test"));
             String session = "pcef.console.test;open";
             assertEquals(2001, GyRequests.resultCode(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 1, 0))));
-            waitFor(b, By.id("tile-sessions"), "1");
-            // events for 5 s, some refused: points for the chart, rates and latency in the tiles
-            for (int i = 0; i < 100; i++) {
-                peer.request(unprovisionedEvent(peer, "pcef.console.test;event;" + i));
-                if (i % 10 == 0) {
-                    peer.request(GyRequests.simple(peer.nextHopByHop(), "pcef.console.test;unknown;" + i, 2, 1)); // 5002
-                }
-                Thread.sleep(50);
+            tile(b, "tile-sessions", "1");
+            // another PCEF's events, some refused, while the overview is watched: points for the chart,
+            // a rate and a latency in the tiles (bounded: 15 s at most)
+            java.util.concurrent.atomic.AtomicBoolean load = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread loader;
+            try (TestPeer other = new TestPeer(app.getPort())) {
+                assertEquals(2001, GyRequests.resultCode(other.handshake("pcef.console.load")));
+                other.awaitOpen();
+                loader = new Thread(() -> {
+                    long end = System.nanoTime() + 15_000_000_000L;
+                    for (int i = 0; load.get() && System.nanoTime() < end; i++) {
+                        try {
+                            other.request(unprovisionedEvent(other, "pcef.console.load;event;" + i));
+                            if (i % 10 == 0) { // an update of no open session: 5002
+                                other.request(GyRequests.simple(other.nextHopByHop(), "pcef.console.load;none;" + i, 2, 1));
+                            }
+                            Thread.sleep(50);
+                        } catch (Exception e) {
+                            return;
+                        }
+                    }
+                });
+                loader.start();
+                waitFor(b, By.id("answers-by-code"), "5002");
+                new WebDriverWait(b, Duration.ofSeconds(15)).until(ExpectedConditions.textMatches(
+                        By.cssSelector("#tile-latency .v"), java.util.regex.Pattern.compile("≤ [0-9.]+ ms / ≤ [0-9.]+ ms")));
+                new WebDriverWait(b, Duration.ofSeconds(15)).until(ExpectedConditions.textMatches(
+                        By.cssSelector("#tile-rate .v"), java.util.regex.Pattern.compile("[1-9][0-9]*\\.[0-9]")));
+                new WebDriverWait(b, Duration.ofSeconds(15)).until(d -> d.findElements(By.cssSelector("#chart svg polyline")).size() == 2);
+                noError(b);
+                shot(b, "overview");
+                load.set(false);
+                loader.join(5_000);
             }
-            waitFor(b, By.id("answers-by-code"), "5002");
-            shot(b, "overview");
+
 
             // sessions: the new one, with its hold
             b.findElement(By.id("nav-sessions")).click();
             WebElement sessions = waitFor(b, By.id("sessions-table"), session);
             assertTrue(sessions.getText().contains("RG 100: 1,048,576 octets"), sessions.getText());
+            noError(b);
             shot(b, "sessions");
+            // the RAR button, answered by the PCEF: the page shows the RAA's Result-Code
+            b.findElement(By.cssSelector("#sessions-table button.secondary")).click();
+            DiameterMessage byButton = nextRequestFromNode(peer);
+            assertEquals(CommandCodes.RE_AUTH, byButton.commandCode());
+            answerWith(peer, byButton, 2001);
+            waitFor(b, By.id("session-status"), "RAR to " + session + ": answered 2001");
 
             // subscribers: the balance, a top-up from the form, its RAR to the PCEF
             b.findElement(By.id("nav-subscribers")).click();
@@ -153,11 +196,13 @@ class ConsoleBrowserTest {
             assertEquals(CommandCodes.RE_AUTH, rar.commandCode(), "the PCEF gets a RAR after the top-up");
             assertEquals(session, rar.avp(org.gyocs.codec.AvpCodes.SESSION_ID).utf8());
             answerWith(peer, rar, 2001);
-            waitFor(b, By.id("subscriber-status"), "Topped up 2,000,000 octets");
+            waitFor(b, By.id("subscriber-status"), "Topped up 2,000,000 octets; a RAR went to each of its 1 open session(s)");
             // 50,000,000 - 5 x 1,048,576 used + 2,000,000
             waitFor(b, By.id("buckets-table"), "46,757,120");
             assertEquals(46_757_120, JSON.readTree(get(app, "/subscribers/" + SUBSCRIBER, null).body()).get("buckets").get(0)
                     .get("amount").asLong());
+            waitFor(b, By.id("subscriber-sessions"), session);
+            noError(b);
             shot(b, "subscribers");
 
             // behaviours: the API's refusal shown, then a rule from the form
@@ -176,28 +221,35 @@ class ConsoleBrowserTest {
             waitFor(b, By.id("behaviour-status"), "Added b1");
             DiameterMessage u = peer.request(GyRequests.simple(peer.nextHopByHop(), session, 2, 1));
             assertEquals(4012, GyRequests.resultCode(u), "the rule made in the browser applies");
-            b.findElement(By.id("nav-overview")).click();
-            b.findElement(By.id("nav-behaviours")).click();
-            waitFor(b, By.id("hits-b1"), "1");
+            new WebDriverWait(b, Duration.ofSeconds(15)).until(ExpectedConditions.textToBe(By.id("hits-b1"), "1"));
+            noError(b);
             shot(b, "behaviours");
 
             // requests: the CCR-U the rule changed, its AVPs as a tree
             b.findElement(By.id("nav-requests")).click();
-            WebElement list = waitFor(b, By.id("requests-list"), "UPDATE 1");
-            assertTrue(list.getText().contains("4012") && list.getText().contains("behaviour b1"), list.getText());
-            b.findElement(By.cssSelector("#requests-list .request details > summary")).click();
+            waitFor(b, By.id("requests-list"), "UPDATE 1");
+            WebElement newest = b.findElement(By.cssSelector("#requests-list .request"));
+            assertEquals(session, newest.getAttribute("data-session"));
+            assertTrue(newest.getText().startsWith("UPDATE 1 → 4012 (behaviour b1)"), newest.getText());
+            newest.findElement(By.cssSelector("details > summary")).click();
             waitFor(b, By.id("requests-list"), "Multiple-Services-Credit-Control (456)");
+            noError(b);
             shot(b, "requests");
 
             b.findElement(By.id("nav-peers")).click();
             waitFor(b, By.id("peers-table"), "pcef.console.test");
+            noError(b);
             shot(b, "peers");
 
             // a phone's width: the same page, the navigation still reachable
             b.manage().window().setSize(new Dimension(390, 844));
             b.findElement(By.id("nav-overview")).click();
-            waitFor(b, By.id("tile-health"), "UP");
+            tile(b, "tile-health", "UP");
             assertTrue(b.findElement(By.id("nav-requests")).isDisplayed());
+            Object overflow = ((org.openqa.selenium.JavascriptExecutor) b).executeScript(
+                    "return document.documentElement.scrollWidth - window.innerWidth;");
+            assertTrue(((Number) overflow).longValue() <= 0, "no sideways scrolling at a phone's width: " + overflow);
+            noError(b);
             shot(b, "overview-phone");
         } finally {
             if (b != null) {
@@ -207,7 +259,7 @@ class ConsoleBrowserTest {
         }
     }
 
-    /** A node stopping, or the store down: the overview says so; a wrong token asks for the right one. */
+    /** A token asked for on a 401 and used; the node gone: the page says so. */
     @Test
     void errorsAreShownNotSwallowed() throws Exception {
         Path tokenFile = tmp.resolve("token");
@@ -229,7 +281,7 @@ class ConsoleBrowserTest {
             waitFor(b, By.id("page"), "No peer is connected.");
             assertTrue(!b.findElement(By.id("error")).isDisplayed(), "the error is cleared once the token works");
             b.findElement(By.id("nav-overview")).click();
-            waitFor(b, By.id("tile-health"), "UP");
+            tile(b, "tile-health", "UP");
             app.stop();
             waitFor(b, By.id("error"), "the node does not answer");
         } finally {
