@@ -164,6 +164,8 @@ class ConsoleBrowserTest {
                 new WebDriverWait(b, Duration.ofSeconds(15)).until(ExpectedConditions.textMatches(
                         By.cssSelector("#tile-rate .v"), java.util.regex.Pattern.compile("[1-9][0-9]*\\.[0-9]")));
                 new WebDriverWait(b, Duration.ofSeconds(15)).until(d -> d.findElements(By.cssSelector("#chart svg polyline")).size() == 2);
+                new WebDriverWait(b, Duration.ofSeconds(15)).until(ExpectedConditions.textMatches(By.id("chart-max"),
+                        java.util.regex.Pattern.compile("the last ([6-9]|[1-9][0-9]) s"))); // a few points to show
                 noError(b);
                 shot(b, "overview");
                 load.set(false);
