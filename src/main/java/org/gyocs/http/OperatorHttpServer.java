@@ -155,20 +155,10 @@ public final class OperatorHttpServer implements AutoCloseable {
                     throw new ApiException(403, refused);
                 }
                 if (isConsole(path)) {
-                    r = ConsoleFiles.get(path, method);
-                    x.getResponseHeaders().set("Content-Type", r.contentType());
                     // the console's own files only: no inline script, no other origin (README, Console)
                     x.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
                             + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-                    x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
-                    x.getResponseHeaders().set("Cache-Control", "no-cache");
-                    boolean head = method.equals("HEAD");
-                    x.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
-                    if (!head) {
-                        try (OutputStream out = x.getResponseBody()) {
-                            out.write(r.body());
-                        }
-                    }
+                    reply(x, method, ConsoleFiles.get(path, method), "no-cache");
                     return;
                 }
                 if (!path.equals("/health") && !authorized(x)) {
@@ -187,18 +177,22 @@ public final class OperatorHttpServer implements AutoCloseable {
                 log.warn("HTTP {} {} failed: {}", method, x.getRequestURI(), e.toString(), e);
                 r = error(500, "the node could not do it: " + e.getMessage());
             }
-            x.getResponseHeaders().set("Content-Type", r.contentType());
-            x.getResponseHeaders().set("Cache-Control", "no-store");
-            x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
-            boolean head = method.equals("HEAD");
-            x.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
-            if (!head) {
-                try (OutputStream out = x.getResponseBody()) {
-                    out.write(r.body());
-                }
-            }
+            reply(x, method, r, "no-store");
         } catch (IOException | RuntimeException e) {
             log.warn("HTTP {} {} failed: {}", x.getRequestMethod(), x.getRequestURI(), e.toString());
+        }
+    }
+
+    private static void reply(HttpExchange x, String method, Response r, String cacheControl) throws IOException {
+        x.getResponseHeaders().set("Content-Type", r.contentType());
+        x.getResponseHeaders().set("Cache-Control", cacheControl);
+        x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+        boolean head = method.equals("HEAD");
+        x.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
+        if (!head) {
+            try (OutputStream out = x.getResponseBody()) {
+                out.write(r.body());
+            }
         }
     }
 
