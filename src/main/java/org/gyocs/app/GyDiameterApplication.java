@@ -495,7 +495,7 @@ public final class GyDiameterApplication {
                     return c == null ? RecentRequests.NONE : c.recent();
                 }
             });
-            log.info("Operator's HTTP interface on http://{}:{}/ (health, metrics, peers, sessions, subscribers, behaviours, requests){}", admin.bindAddress(),
+            log.info("Web console and operator's HTTP interface on http://{}:{}/ (health, metrics, overview, peers, sessions, subscribers, behaviours, requests){}", admin.bindAddress(),
                     web.port(), admin.token() == null ? "" : ", bearer token required");
             return web;
         } catch (IOException | RuntimeException e) {
