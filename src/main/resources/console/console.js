@@ -40,7 +40,9 @@ async function api(method, path, body, extraHeaders) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // a node that hangs (stopped with SIGSTOP, a tunnel gone) must not stop a page's polling for good
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10000) });
   } catch (e) {
     throw new ApiError(0, 'the node does not answer (' + e.message + ')');
   }
@@ -69,13 +71,16 @@ function clearError() {
   e.textContent = '';
 }
 
-/** Runs a page's step; what the API refuses is shown in the banner, not swallowed. */
-async function guarded(step) {
+/**
+ * Runs a page's step; what the API refuses is shown in the banner, not swallowed. The banner is
+ * the page's that ran it: a step of a page no longer shown ({@code gen} old) leaves it alone.
+ */
+async function guarded(step, gen) {
   try {
     await step();
-    clearError();
+    if (gen === undefined || current(gen)) clearError();
   } catch (e) {
-    showError(e.status ? `${e.status}: ${e.message}` : e.message);
+    if (gen === undefined || current(gen)) showError(e.status ? `${e.status}: ${e.message}` : e.message);
   }
 }
 
@@ -94,26 +99,30 @@ function setStatus(id, message, bad) {
 }
 
 async function act(statusId, step) {
+  const gen = state.gen;
   try {
     const message = await step();
-    setStatus(statusId, message, false);
+    if (current(gen)) setStatus(statusId, message, false);
   } catch (e) {
-    setStatus(statusId, e.status ? `${e.status}: ${e.message}` : e.message, true);
+    if (current(gen)) setStatus(statusId, e.status ? `${e.status}: ${e.message}` : e.message, true);
   }
 }
 
 /**
- * Runs {@code step} every {@code ms} while the page that asked is shown: each run waits for the
- * one before (answers never arrive out of order), and none runs while the keyboard focus is in
- * one of the page's tables (a refresh would take the focus away from the button it is on).
+ * Runs {@code step} every {@code ms} while the page that asked ({@code gen}) is shown: each run
+ * waits for the one before (answers never arrive out of order), and none runs while the keyboard
+ * focus is inside {@code holder}, the element the step replaces (the focus would be lost).
  */
-function every(ms, step) {
-  const gen = state.gen;
+function every(gen, ms, step, holder) {
   const next = () => setTimeout(async () => {
-    if (gen !== state.gen) return;
-    const active = document.activeElement;
-    if (!(active && active.closest && active.closest('table'))) await step();
-    if (gen === state.gen) next();
+    if (!current(gen)) return;
+    const box = holder && document.getElementById(holder);
+    try {
+      // the keyboard focus on a button the refresh would replace stays there: no refresh then
+      if (!(box && box.contains(document.activeElement))) await step();
+    } finally {
+      if (current(gen)) next();
+    }
   }, ms);
   next();
 }
@@ -171,7 +180,7 @@ function sum(o) {
 
 /** Whether any counter of {@code now} is below {@code before}'s: the node restarted in between. */
 function restarted(now, before) {
-  return sum(now.requests) < sum(before.requests) || now.errors < before.errors
+  return now.latency.length !== before.latency.length || sum(now.requests) < sum(before.requests) || now.errors < before.errors
     || now.latency.some((b, i) => b.count < before.latency[i].count)
     || Object.entries(before.answers).some(([c, n]) => (now.answers[c] || 0) < n);
 }
@@ -226,9 +235,9 @@ async function overview(main) {
       Object.keys(o.answers).map(c => el('tr', {}, el('td', {}, c), el('td', { class: 'num' }, fmt(o.answers[c])),
         el('td', { class: 'num' }, perSecond(rate(o.answers[c], last && last.answers[c]))))), 'answers-by-code'));
     chart();
-  });
+  }, gen);
   await update();
-  every(POLL_MS, update);
+  every(gen, POLL_MS, update);
 }
 
 function perSecond(v) {
@@ -271,9 +280,9 @@ async function peers(main) {
         list.map(p => el('tr', {}, el('td', {}, p.originHost), el('td', {}, p.originRealm || '—'), el('td', { class: 'mono' }, p.address),
           el('td', {}, p.state), el('td', {}, p.connectedSince), el('td', { class: 'num' }, fmt(p.requests)),
           el('td', { class: 'num' }, fmt(p.answers)))), 'peers-table'));
-  });
+  }, gen);
   await update();
-  every(5000, update);
+  every(gen, 5000, update, 'peers');
 }
 
 // ------------------------------------------------------------------ sessions
@@ -300,14 +309,14 @@ async function sessions(main) {
           el('td', {}, el('button', { class: 'secondary', onclick: () => sessionRequest(s.sessionId, 'reauth'), 'aria-label': 'Re-auth ' + s.sessionId }, 'Re-auth (RAR)'),
             ' ', el('button', { class: 'danger', onclick: () => sessionRequest(s.sessionId, 'abort'), 'aria-label': 'Abort ' + s.sessionId }, 'Abort (ASR)')))),
         'sessions-table'));
-  });
+  }, gen);
   const sessionRequest = (id, what) => act('session-status', async () => {
     const r = await api('POST', '/sessions/' + encodeURIComponent(id) + '/' + what);
     update();
     return `${r.request} to ${r.sessionId}: answered ${r.resultCode}`;
   });
   await update();
-  every(5000, update);
+  every(gen, 5000, update, 'sessions');
 }
 
 // ------------------------------------------------------------------ subscribers
@@ -328,6 +337,7 @@ function usedOf(avps) {
 
 async function subscribers(main) {
   const gen = state.gen;
+  const box = el('div', { id: 'subscriber' });
   const id = el('input', { id: 'subscriber-id', type: 'search', placeholder: 'e.g. 491700000001', required: true });
   main.append(el('h1', {}, 'Subscribers'),
     el('form', { class: 'inline', id: 'subscriber-search', onsubmit: e => {
@@ -336,10 +346,10 @@ async function subscribers(main) {
       if (location.hash === target) show(); else location.hash = target; // the hash change shows it
     } },
       el('div', {}, el('label', { for: 'subscriber-id' }, 'Subscriber'), id), el('button', { type: 'submit' }, 'Show')),
-    statusLine('subscriber-status'), el('div', { id: 'subscriber' }));
+    statusLine('subscriber-status'), box);
   const show = () => guarded(async () => {
+    if (!current(gen)) return; // a top-up's refresh after the page was left
     const who = id.value.trim();
-    const box = document.getElementById('subscriber');
     box.replaceChildren();
     if (!who) return;
     const [s, open, recent] = await Promise.all([
@@ -358,8 +368,10 @@ async function subscribers(main) {
     const amount = el('input', { id: 'topup-amount', type: 'number', min: 1, required: true });
     const rg = el('input', { id: 'topup-rg', type: 'number', min: 0, placeholder: 'any' });
     const button = el('button', { type: 'submit' }, 'Top up');
-    // one key per form shown: a second click, or a retry after a lost answer, credits once (README)
-    const key = 'console-' + (crypto.randomUUID ? crypto.randomUUID() : Date.now() + '-' + Math.random());
+    // one key per top-up: a second click, or a retry after a lost answer, credits once (README);
+    // another amount or unit is another top-up, with a key of its own
+    const newKey = () => 'console-' + (crypto.randomUUID ? crypto.randomUUID() : Date.now() + '-' + Math.random());
+    let key = newKey(), keyBody = null;
     box.replaceChildren(
       el('h2', {}, 'Buckets of ' + s.subscriber),
       s.buckets === null ? el('p', { class: 'muted' }, 'No bucket (' + s.why + ').')
@@ -373,6 +385,8 @@ async function subscribers(main) {
         e.preventDefault();
         const body = { unit: unit.value, amount: Number(amount.value) };
         if (rg.value !== '') body.ratingGroup = Number(rg.value);
+        if (keyBody !== null && keyBody !== JSON.stringify(body)) key = newKey();
+        keyBody = JSON.stringify(body);
         button.disabled = true;
         act('subscriber-status', async () => {
           try {
@@ -400,7 +414,7 @@ async function subscribers(main) {
         table(['Time', 'Request', 'Session-Id', 'Result', 'Used'], recent.slice().reverse().map(r => el('tr', {},
           el('td', {}, r.time), el('td', {}, requestName(r)), el('td', { class: 'mono' }, r.sessionId || '—'),
           el('td', {}, r.resultCode), el('td', {}, usedOf(r.avps)))), 'usage-table'));
-  });
+  }, gen);
   let fromHash = '';
   try {
     fromHash = decodeURIComponent(location.hash.split('/')[2] || '');
@@ -491,9 +505,9 @@ async function behaviours(main) {
           await update();
           return `Deleted ${r.deleted}`;
         }) }, 'Delete all')));
-  });
+  }, gen);
   await update();
-  every(5000, update);
+  every(gen, 5000, update, 'behaviours');
 }
 
 // ------------------------------------------------------------------ requests
@@ -531,7 +545,7 @@ async function requests(main) {
           r.behaviour ? ` (behaviour ${r.behaviour})` : '', el('span', { class: 'muted' }, ` ${r.time} from ${r.peer}`)),
         el('div', { class: 'mono' }, r.sessionId || '—'),
         el('details', {}, el('summary', {}, `AVPs (${r.avps.length})`), avpTree(r.avps))))));
-  });
+  }, gen);
   await update();
 }
 

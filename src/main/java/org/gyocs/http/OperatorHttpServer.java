@@ -385,7 +385,8 @@ public final class OperatorHttpServer implements AutoCloseable {
         String h = host.toLowerCase(java.util.Locale.ROOT);
         int colon = h.startsWith("[") ? h.indexOf("]:") + 1 : h.lastIndexOf(':');
         String name = colon > 0 ? h.substring(0, colon) : h;
-        return name.equals("localhost") || name.equals("[::1]") || name.startsWith("127.");
+        // a numeric 127.x.y.z only: a name such as 127.attacker.example is the attacker's to resolve
+        return name.equals("localhost") || name.equals("[::1]") || name.matches("127(\\.[0-9]{1,3}){3}");
     }
 
     /** The console's static files: served without a token (they hold no data; the API they call needs it). */

@@ -41,6 +41,15 @@ class ConsoleFilesTest {
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    private static String rawGet(int port, String host) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /overview HTTP/1.1\r\nHost: " + host + ":" + port
+                    + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
     @Test
     void filesWithoutTokenDataWithIt() throws Exception {
         GyDiameterApplication app = GyDiameterApplication.builder().host("ocs.files.test").realm("test.local")
@@ -94,16 +103,17 @@ class ConsoleFilesTest {
         try {
             assertEquals(200, call(port, "GET", "/overview").statusCode());
             // java.net.http refuses to set Host: a raw socket sends the rebinding's request
-            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-                s.getOutputStream().write(("GET /subscribers/491700000001 HTTP/1.1\r\nHost: rebound.evil.example:" + port
-                        + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-                assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
+            for (String host : new String[] {"rebound.evil.example", "127.rebind.evil.example", "127.0.0.1.nip.io"}) {
+                String answer = rawGet(port, host);
+                assertTrue(answer.startsWith("HTTP/1.1 403"), host + ": " + answer);
                 assertTrue(answer.contains("no loopback name"), answer);
+            }
+            for (String host : new String[] {"localhost", "LOCALHOST", "127.0.0.1", "[::1]"}) {
+                assertTrue(rawGet(port, host).startsWith("HTTP/1.1 200"), host);
             }
             assertEquals(403, call(port, "POST", "/behaviours", "Origin", "http://evil.example").statusCode());
             HttpResponse<String> same = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/behaviours"))
-                    .header("Origin", "http://127.0.0.1:" + port).header("Content-Type", "application/json")
+                    .timeout(Duration.ofSeconds(10)).header("Origin", "http://127.0.0.1:" + port).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"answer\": {\"drop\": true}}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(201, same.statusCode(), "the console's own POST: " + same.body());
