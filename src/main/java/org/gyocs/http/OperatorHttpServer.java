@@ -371,7 +371,7 @@ public final class OperatorHttpServer implements AutoCloseable {
         String host = x.getRequestHeaders().getFirst("Host");
         if (token == null && host != null && !loopbackName(host)) {
             return "Host " + host + " is no loopback name: without admin-token-file the interface answers only "
-                    + "localhost, 127.0.0.1 and [::1]";
+                    + "localhost and the loopback addresses (127.0.0.0/8, [::1])";
         }
         String origin = x.getRequestHeaders().getFirst("Origin");
         if (origin != null && !method.equals("GET") && !method.equals("HEAD")
