@@ -301,7 +301,8 @@ async function sessions(main) {
     if (!current(gen)) return;
     document.getElementById('sessions').replaceChildren(list.length === 0 ? el('p', { class: 'muted' }, 'No open session.')
       : table(['Session-Id', 'Subscriber', 'Peer', { label: 'Last CC-Request-Number', num: true }, 'Holds per rating group', ''],
-        list.map(s => el('tr', {}, el('td', { class: 'mono' }, s.sessionId), el('td', {}, s.subscriber || '—'), el('td', {}, s.peer),
+        list.map(s => el('tr', {}, el('td', { class: 'mono' }, s.sessionId),
+          el('td', {}, s.subscriber || ((s.subscriptionIds || [])[0] || '—') + ' (not provisioned)'), el('td', {}, s.peer),
           el('td', { class: 'num' }, s.lastRequestNumber),
           el('td', {}, s.services.map(g => el('div', {}, `${g.ratingGroup === null ? 'no RG' : 'RG ' + g.ratingGroup}: `
             + (g.unit ? `${fmt(g.granted)} ${g.unit}` + (g.validUntil ? ', until ' + g.validUntil : '') : 'nothing granted')

@@ -418,7 +418,8 @@ public final class GyDiameterApplication {
                 @Override
                 public List<SessionView> sessions(String subscriber, int limit) {
                     OnlineCharging core = charging();
-                    return core == null ? List.of() : core.sessions(subscriber, limit);
+                    return core == null ? List.of()
+                            : subscriber == null ? core.sessions(null, limit) : core.sessionsNamed(subscriber, limit);
                 }
 
                 @Override

@@ -103,6 +103,28 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         return out;
     }
 
+    /**
+     * The open sessions of whoever {@code who} names: the provisioned subscriber charged, or a
+     * Subscription-Id of the session's CCR-I (a subscriber granted by policy has no other name),
+     * at most {@code limit}, for the operator (GET /sessions?subscriber=).
+     */
+    public java.util.List<SessionView> sessionsNamed(String who, int limit) {
+        java.util.List<SessionView> out = new java.util.ArrayList<>();
+        for (ChargingSession s : sessions.values()) {
+            if (out.size() >= limit) {
+                break;
+            }
+            if (who.equals(s.subscriber) || s.subscriptionIds.stream().anyMatch(id -> who.equals(id.data()))) {
+                SessionView v = view(s);
+                if (v != null) {
+                    out.add(v);
+                }
+            }
+        }
+        out.sort(java.util.Comparator.comparing(SessionView::sessionId));
+        return out;
+    }
+
     /** How many sessions of this subscriber are open (no lock taken: a count for a refusal). */
     public int openSessionsOf(String subscriber) {
         int n = 0;
@@ -143,7 +165,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                             m.validityTime() == null ? null : at.plusSeconds(m.validityTime()), m.resultCode()));
                 }
             }
-            return new SessionView(s.sessionId, s.subscriber, s.peer, s.lastRequestNumber, at, grants);
+            return new SessionView(s.sessionId, s.subscriber, s.subscriptionIds.stream().map(SubscriptionId::data).toList(),
+                    s.peer, s.lastRequestNumber, at, grants);
         }
     }
 

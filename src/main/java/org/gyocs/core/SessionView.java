@@ -9,13 +9,14 @@ import java.util.List;
  *
  * @param sessionId         its Session-Id
  * @param subscriber        the provisioned subscriber charged, or null (granted by policy)
+ * @param subscriptionIds   the data of the Subscription-Ids its CCR-I carried (who it is, provisioned or not)
  * @param peer              the peer that opened it (Origin-Host of its connection)
  * @param lastRequestNumber the CC-Request-Number answered last
  * @param lastAnswerAt      when that answer was made
  * @param services          per MSCC of that answer: its grant and how long it is valid
  */
-public record SessionView(String sessionId, String subscriber, String peer, long lastRequestNumber,
-                          Instant lastAnswerAt, List<Grant> services) {
+public record SessionView(String sessionId, String subscriber, List<String> subscriptionIds, String peer,
+                          long lastRequestNumber, Instant lastAnswerAt, List<Grant> services) {
 
     /**
      * @param ratingGroup       the MSCC's Rating-Group, or null

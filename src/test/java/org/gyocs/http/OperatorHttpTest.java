@@ -254,6 +254,28 @@ class OperatorHttpTest {
         }
     }
 
+    /** A subscriber nobody provisioned (the lab default): its sessions are found by its Subscription-Id. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void sessionsOfAnUnprovisionedSubscriberAreFoundByItsSubscriptionId(boolean mock) throws Exception {
+        GyDiameterApplication app = node(mock, Stores.freshH2(), loopback(null));
+        app.start(false);
+        try (TestPeer peer = new TestPeer(app.getPort())) {
+            assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.unprovisioned.test")));
+            peer.awaitOpen();
+            String session = "pcef.unprovisioned.test;" + mock;
+            assertEquals(2001, GyRequests.resultCode(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 1, 0))));
+            JsonNode found = JSON.readTree(get(app, "/sessions?subscriber=491700000001", null).body());
+            assertEquals(1, found.size(), found.toString());
+            assertEquals(session, found.get(0).get("sessionId").asText());
+            assertTrue(found.get(0).get("subscriber").isNull(), "no provisioned subscriber is charged");
+            assertEquals("491700000001", found.get(0).get("subscriptionIds").get(0).asText());
+            assertEquals(0, JSON.readTree(get(app, "/sessions?subscriber=491799999999", null).body()).size());
+        } finally {
+            app.stop();
+        }
+    }
+
     /** The next request the node sends the peer (skipping its watchdogs, which it answers). */
     static org.gyocs.codec.DiameterMessage nextRequestFromNode(TestPeer peer) throws Exception {
         for (int i = 0; i < 10; i++) {
