@@ -113,7 +113,7 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
         if (r.services().isEmpty()) {
             // the core grants its default for an absent top-level RSU: the rule's grant instead
             ServiceUnits top = r.requested() != null ? r.requested() : ServiceUnits.EMPTY;
-            return withRequested(r, r.services(), ask(top, match.ratingGroup() == null));
+            return r.withServices(r.services(), ask(top, match.ratingGroup() == null));
         }
         // an event's MSCC without RSU gets the default grant too; a session's reports usage only
         boolean event = r.requestType() == org.gyocs.core.RequestType.EVENT;
@@ -124,7 +124,7 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
             services.add(new ServiceCreditRequest(m.ratingGroup(), m.serviceIdentifier(), asked, m.used(),
                     m.reportingReason()));
         }
-        return withRequested(r, services, r.requested());
+        return r.withServices(services, r.requested());
     }
 
     private ServiceUnits ask(ServiceUnits requested, boolean touched) {
@@ -143,14 +143,6 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
             case SECONDS -> ServiceUnits.seconds(n);
             case UNITS -> ServiceUnits.units(n);
         };
-    }
-
-    private static CreditControlRequest withRequested(CreditControlRequest r, List<ServiceCreditRequest> services,
-                                                      ServiceUnits requested) {
-        return new CreditControlRequest(r.sessionId(), r.originHost(), r.originRealm(), r.destinationRealm(),
-                r.authApplicationId(), r.serviceContextId(), r.requestTypeCode(), r.requestNumber(),
-                r.subscriptionIds(), r.requestedAction(), services, requested, r.used(), r.possiblyRetransmitted(),
-                r.peer());
     }
 
     /** The core's answer as this rule changes it. */
@@ -183,7 +175,7 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
             services.add(match.touches(m.ratingGroup()) ? service(m) : m);
         }
         if (!services.isEmpty() && e.msccResultCode() != null) {
-            result = topLevel(services);
+            result = CreditControlAnswer.topLevelResultCode(services);
         }
         if (e.resultCode() != null) {
             result = e.resultCode();
@@ -204,16 +196,6 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
         return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), m.granted(),
                 e.validityTime() != null ? e.validityTime() : m.validityTime(), m.resultCode(),
                 e.finalUnit() != null ? e.finalUnit() : m.finalUnitIndication(), m.thresholds());
-    }
-
-    /** RFC 4006 section 5.1.2, as the core applies it: the request fails only when every service failed. */
-    private static long topLevel(List<ServiceCreditAnswer> services) {
-        for (ServiceCreditAnswer s : services) {
-            if (ResultCode.isSuccess(s.resultCode())) {
-                return ResultCode.SUCCESS;
-            }
-        }
-        return services.get(0).resultCode();
     }
 
     /** The answer to a request this rule refuses as a whole, without asking the core. */

@@ -43,6 +43,19 @@ public record CreditControlAnswer(String sessionId, long resultCode, Long reques
                 request.requestNumber(), null, null, List.of(), failedAvp, message);
     }
 
+    /**
+     * RFC 4006 section 5.1.2: a failure of one service is reported in its MSCC; the request fails
+     * as a whole only when every service failed (with the code they share, else the first).
+     */
+    public static long topLevelResultCode(List<ServiceCreditAnswer> services) {
+        for (ServiceCreditAnswer a : services) {
+            if (ResultCode.isSuccess(a.resultCode())) {
+                return ResultCode.SUCCESS;
+            }
+        }
+        return services.get(0).resultCode();
+    }
+
     /** A short description of what was granted, for logs: "1048576 octets", "rg100=1048576 octets", or "-". */
     public String grantsForLog() {
         if (granted != null) {

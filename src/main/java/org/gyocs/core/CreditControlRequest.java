@@ -47,6 +47,13 @@ public record CreditControlRequest(String sessionId, String originHost, String o
                 requestNumber, subscriptionIds, requestedAction, services, requested, used, false, null);
     }
 
+    /** The same request with these MSCCs and this top-level Requested-Service-Unit. */
+    public CreditControlRequest withServices(List<ServiceCreditRequest> services, ServiceUnits requested) {
+        return new CreditControlRequest(sessionId, originHost, originRealm, destinationRealm, authApplicationId,
+                serviceContextId, requestTypeCode, requestNumber, subscriptionIds, requestedAction, services, requested,
+                used, possiblyRetransmitted, peer);
+    }
+
     /** Who sent it, for binding sessions: the transport's peer, else the request's own Origin-Host. */
     public String sender() {
         return peer != null ? peer : originHost;

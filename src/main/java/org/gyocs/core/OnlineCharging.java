@@ -359,21 +359,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                     o.granted == null ? null : policy.grants().validityTime(), o.resultCode, o.fui,
                     o.granted == null || policy.thresholds().isEmpty() ? null : policy.thresholds()));
         }
-        return new CreditControlAnswer(r.sessionId(), topLevel(answers), r.requestTypeCode(), r.requestNumber(), null,
+        return new CreditControlAnswer(r.sessionId(), CreditControlAnswer.topLevelResultCode(answers), r.requestTypeCode(), r.requestNumber(), null,
                 null, answers, null, null);
-    }
-
-    /**
-     * RFC 4006 section 5.1.2: a failure of one service is reported in its MSCC; the request fails
-     * as a whole only when every service failed (with the code they share, else the first).
-     */
-    private static long topLevel(List<ServiceCreditAnswer> answers) {
-        for (ServiceCreditAnswer a : answers) {
-            if (ResultCode.isSuccess(a.resultCode())) {
-                return ResultCode.SUCCESS;
-            }
-        }
-        return answers.get(0).resultCode();
     }
 
     private record ServiceOutcome(long resultCode, UnitAmount granted, FinalUnitIndication fui) {
@@ -565,7 +552,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             return new CreditControlAnswer(r.sessionId(), only.resultCode(), r.requestTypeCode(), r.requestNumber(),
                     only.granted(), only.validityTime(), List.of(), null, null, only.finalUnitIndication(), null, false);
         }
-        return new CreditControlAnswer(r.sessionId(), topLevel(answers), r.requestTypeCode(), r.requestNumber(), null,
+        return new CreditControlAnswer(r.sessionId(), CreditControlAnswer.topLevelResultCode(answers), r.requestTypeCode(), r.requestNumber(), null,
                 null, answers, null, null);
     }
 

@@ -50,11 +50,16 @@ class ConsoleFilesTest {
         }
     }
 
+    /** A mock-mode node with the HTTP interface on a free loopback port, bearer {@code token} or none. */
+    static GyDiameterApplication consoleNode(Path dataDir, String originHost, String token) throws Exception {
+        return GyDiameterApplication.builder().host(originHost).realm("test.local").ip("127.0.0.1").port(0).mock(true)
+                .store(Stores.freshEmbeddedFile()).dataDir(dataDir)
+                .admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), token)).build();
+    }
+
     @Test
     void filesWithoutTokenDataWithIt() throws Exception {
-        GyDiameterApplication app = GyDiameterApplication.builder().host("ocs.files.test").realm("test.local")
-                .ip("127.0.0.1").port(0).mock(true).store(Stores.freshEmbeddedFile()).dataDir(tmp)
-                .admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), TOKEN)).build();
+        GyDiameterApplication app = consoleNode(tmp, "ocs.files.test", TOKEN);
         app.start(false);
         int port = app.getAdminPort();
         try {
@@ -95,9 +100,7 @@ class ConsoleFilesTest {
     /** Without a token: only loopback names in Host (DNS rebinding), no cross-site change. */
     @Test
     void withoutTokenOnlyLoopbackAndSameOrigin() throws Exception {
-        GyDiameterApplication app = GyDiameterApplication.builder().host("ocs.files.test").realm("test.local")
-                .ip("127.0.0.1").port(0).mock(true).store(Stores.freshEmbeddedFile()).dataDir(tmp)
-                .admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), null)).build();
+        GyDiameterApplication app = consoleNode(tmp, "ocs.files.test", null);
         app.start(false);
         int port = app.getAdminPort();
         try {

@@ -260,9 +260,7 @@ class OperatorHttpTest {
     void sessionsOfAnUnprovisionedSubscriberAreFoundByItsSubscriptionId(boolean mock) throws Exception {
         GyDiameterApplication app = node(mock, Stores.freshH2(), loopback(null));
         app.start(false);
-        try (TestPeer peer = new TestPeer(app.getPort())) {
-            assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.unprovisioned.test")));
-            peer.awaitOpen();
+        try (TestPeer peer = connect(app, "pcef.unprovisioned.test")) {
             String session = "pcef.unprovisioned.test;" + mock;
             assertEquals(2001, GyRequests.resultCode(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 1, 0))));
             JsonNode found = JSON.readTree(get(app, "/sessions?subscriber=491700000001", null).body());
@@ -274,6 +272,14 @@ class OperatorHttpTest {
         } finally {
             app.stop();
         }
+    }
+
+    /** A peer with capabilities exchanged and the node's side open. */
+    static TestPeer connect(GyDiameterApplication app, String originHost) throws Exception {
+        TestPeer peer = new TestPeer(app.getPort());
+        assertEquals(2001, GyRequests.resultCode(peer.handshake(originHost)));
+        peer.awaitOpen();
+        return peer;
     }
 
     /** The next request the node sends the peer (skipping its watchdogs, which it answers). */

@@ -2,6 +2,7 @@ package org.gyocs.http;
 
 import static org.gyocs.codec.AvpCodes.*;
 import static org.gyocs.http.OperatorHttpTest.answerWith;
+import static org.gyocs.http.OperatorHttpTest.connect;
 import static org.gyocs.http.OperatorHttpTest.get;
 import static org.gyocs.http.OperatorHttpTest.nextRequestFromNode;
 import static org.gyocs.http.OperatorHttpTest.sample;
@@ -353,14 +354,6 @@ class TestControlTest {
         @SuppressWarnings("unchecked")
         java.util.Map<Long, Long> answers = (java.util.Map<Long, Long>) app.getStatistics().get("answers_by_result_code");
         assertEquals(1L, answers.get(2001L), "the answer to the peer gone is not counted: " + answers);
-    }
-
-    /** A peer with capabilities exchanged and the node's side open. */
-    private static TestPeer connect(GyDiameterApplication app, String originHost) throws Exception {
-        TestPeer peer = new TestPeer(app.getPort());
-        assertEquals(2001, GyRequests.resultCode(peer.handshake(originHost)));
-        peer.awaitOpen();
-        return peer;
     }
 
     /** The next message that is not a watchdog request. */

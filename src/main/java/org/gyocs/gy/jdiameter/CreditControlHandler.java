@@ -35,59 +35,60 @@ final class CreditControlHandler {
      * machine): a late answer goes straight to the peer, as jDiameter sends a returned one.
      */
     private JDiameterCcr direct(Request request) {
-        return new JDiameterCcr(request, new JDiameterCcr.Reply() {
-            @Override
-            public JDiameterCcr.Sender hold() {
-                ScreenedConnection came = connectionOf(request);
-                return answer -> {
-                    org.jdiameter.client.api.controller.IPeer peer = ((org.jdiameter.client.api.IMessage) request).getPeer();
-                    if (came == null || came.isClosed() || peer == null
-                            || !peer.sendMessage((org.jdiameter.client.api.IMessage) answer)) {
-                        throw new JDiameterCcr.PeerGone();
-                    }
-                };
+        return new JDiameterCcr(request, new Reply(request, answer -> {
+            org.jdiameter.client.api.controller.IPeer peer = ((org.jdiameter.client.api.IMessage) request).getPeer();
+            if (peer == null || !peer.sendMessage((org.jdiameter.client.api.IMessage) answer)) {
+                throw new JDiameterCcr.PeerGone();
             }
-
-            @Override
-            public void unanswered() {
-                letGo();
-            }
-
-            @Override
-            public void disconnect(String peer) {
-                closeConnectionsOf(peer);
-            }
-        });
+        }, () -> { }));
     }
 
     /** For a request in a session's state machine: a late answer goes through it (the session opens or ends). */
     private JDiameterCcr inSession(Request request, ServerCCASession session) {
-        return new JDiameterCcr(request, new JDiameterCcr.Reply() {
-            @Override
-            public JDiameterCcr.Sender hold() {
-                ScreenedConnection came = connectionOf(request);
-                return answer -> {
-                    // the stack routes a session's answer by realm when the request's peer is gone:
-                    // to another PCEF (seen in a test); and a peer that came back has a new connection
-                    // that never saw the request. Only on the connection the request came on.
-                    if (came == null || came.isClosed()) {
-                        throw new JDiameterCcr.PeerGone();
-                    }
-                    session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
-                };
-            }
+        return new JDiameterCcr(request, new Reply(request,
+                answer -> session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer)),
+                () -> releaseIfNew(session, request)));
+    }
 
-            @Override
-            public void unanswered() {
-                letGo();
-                releaseIfNew(session, request);
-            }
+    /**
+     * What a held-back answer of this handler does: it goes out only on the connection its request
+     * came on (the stack routes a session's answer by realm when the request's peer is gone: to
+     * another PCEF, seen in a test; and a peer that came back has a new connection that never saw
+     * the request).
+     */
+    private final class Reply implements JDiameterCcr.Reply {
+        private final Request request;
+        private final JDiameterCcr.Sender send;
+        private final Runnable release;
 
-            @Override
-            public void disconnect(String peer) {
-                closeConnectionsOf(peer);
-            }
-        });
+        /** @param release what else a request left unanswered lets go of (its new session) */
+        Reply(Request request, JDiameterCcr.Sender send, Runnable release) {
+            this.request = request;
+            this.send = send;
+            this.release = release;
+        }
+
+        @Override
+        public JDiameterCcr.Sender hold() {
+            ScreenedConnection came = connectionOf(request);
+            return answer -> {
+                if (came == null || came.isClosed()) {
+                    throw new JDiameterCcr.PeerGone();
+                }
+                send.send(answer);
+            };
+        }
+
+        @Override
+        public void unanswered() {
+            letGo();
+            release.run();
+        }
+
+        @Override
+        public void disconnect(String peer) {
+            closeConnectionsOf(peer);
+        }
     }
 
     /** The connection a request came on: its peer's open connection now (jDiameter keeps one per peer). */

@@ -70,7 +70,9 @@ record JDiameterCcr(Request request, long receivedNanos, Reply reply) implements
             List<WireAvp> out = new ArrayList<>();
             for (Avp a : message.getAvps()) {
                 byte[] d = a.getRawData(); // a Grouped AVP's children encoded again
-                int flags = (a.isVendorId() ? 0x80 : 0) | (a.isMandatory() ? 0x40 : 0) | (a.isEncrypted() ? 0x20 : 0);
+                int flags = (a.isVendorId() ? org.gyocs.codec.Avp.FLAG_VENDOR : 0)
+                        | (a.isMandatory() ? org.gyocs.codec.Avp.FLAG_MANDATORY : 0)
+                        | (a.isEncrypted() ? org.gyocs.codec.Avp.FLAG_PROTECTED : 0);
                 out.add(new WireAvp(a.getCode(), a.isVendorId() ? a.getVendorId() : 0, flags, d == null ? new byte[0] : d));
             }
             return out;

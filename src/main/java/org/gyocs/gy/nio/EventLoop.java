@@ -86,11 +86,11 @@ final class EventLoop implements Runnable {
         tasks.add(task);
         selector.wakeup();
         if (ended) {
-            runLeftovers();
+            runTasks();
         }
     }
 
-    private void runLeftovers() {
+    private void runTasks() {
         Runnable task;
         while ((task = tasks.poll()) != null) {
             runGuarded(task);
@@ -142,10 +142,7 @@ final class EventLoop implements Runnable {
         try {
             while (running) {
                 selector.select(100);
-                Runnable task;
-                while ((task = tasks.poll()) != null) {
-                    runGuarded(task);
-                }
+                runTasks();
                 for (SelectionKey key : selector.selectedKeys()) {
                     handle(key);
                 }
@@ -169,7 +166,7 @@ final class EventLoop implements Runnable {
             }
             closeQuietly(selector);
             ended = true;
-            runLeftovers();
+            runTasks();
         }
     }
 
