@@ -164,7 +164,7 @@ public final class GyPipeline {
         } catch (RuntimeException | StackOverflowError | LinkageError e) {
             return unableToComply(r, e);
         }
-        if (a.failedAvp() != null || a.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
+        if (refusedByCore(a)) {
             return refused(r, ccr, a);
         }
         return sent(r, a, ccr);
@@ -178,7 +178,7 @@ public final class GyPipeline {
     private <A> A decideUnder(Behaviour b, ReceivedCcr<A> r, CreditControlRequest ccr) {
         Behaviour.Effect e = b.answer();
         log.info("Behaviour {} ({}) applies to {} {} of session {} from {}", b.id(), b.describe(),
-                ccr.requestType() == null ? "CCR" : ccr.requestType().shortName(), ccr.requestNumber(), ccr.sessionId(),
+                shortName(ccr), ccr.requestNumber(), ccr.sessionId(),
                 ccr.sender());
         if (e.drop() || e.disconnect()) {
             record(r, ccr, null, e.drop() ? "dropped" : "disconnected", b.id());
@@ -192,7 +192,7 @@ public final class GyPipeline {
         try {
             if (e.asksCore()) {
                 CreditControlAnswer decided = core.answer(b.before(ccr));
-                if (decided.failedAvp() != null || decided.resultCode() == ResultCode.UNKNOWN_SESSION_ID) {
+                if (refusedByCore(decided)) {
                     return refused(r, ccr, decided, b.id()); // the core refused it: as without a behaviour
                 }
                 a = b.after(decided);
@@ -225,7 +225,7 @@ public final class GyPipeline {
         long resultCode = a.resultCode();
         Runnable notSent = () -> {
             log.warn("The answer to {} {} of session {}, held back by behaviour {}, was not sent: its peer is gone "
-                    + "or the node stopped", ccr.requestType() == null ? "CCR" : ccr.requestType().shortName(),
+                    + "or the node stopped", shortName(ccr),
                     ccr.requestNumber(), ccr.sessionId(), b.id());
             withdraw(resultCode);
         };
@@ -234,6 +234,16 @@ public final class GyPipeline {
             notSent.run();
         });
         return null;
+    }
+
+    /** A protocol error or an unknown session: the core refused the request, logged and counted as an error. */
+    private static boolean refusedByCore(CreditControlAnswer a) {
+        return a.failedAvp() != null || a.resultCode() == ResultCode.UNKNOWN_SESSION_ID;
+    }
+
+    /** CCR-I, CCR-U..., or CCR when its type is not known. */
+    private static String shortName(CreditControlRequest ccr) {
+        return ccr.requestType() == null ? "CCR" : ccr.requestType().shortName();
     }
 
     /**
@@ -246,7 +256,7 @@ public final class GyPipeline {
             return null;
         }
         log.info("{} {} of session {} sent again: the answer behaviour {} changed, repeated",
-                ccr.requestType() == null ? "CCR" : ccr.requestType().shortName(), ccr.requestNumber(), ccr.sessionId(),
+                shortName(ccr), ccr.requestNumber(), ccr.sessionId(),
                 before.behaviour());
         return sent(r, before.answer(), ccr, before.behaviour());
     }
