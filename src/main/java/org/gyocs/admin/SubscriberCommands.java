@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.gyocs.core.rating.Tariff;
+import org.gyocs.core.rating.TariffCsv;
 import org.gyocs.store.Bucket;
 import org.gyocs.store.JdbcBalanceStore;
 import org.gyocs.store.SubscriberCsv;
@@ -24,11 +26,15 @@ public final class SubscriberCommands {
               list                                   subscribers and their balances
               show SUBSCRIBER                        the buckets of one subscriber
               add SUBSCRIBER UNIT AMOUNT [RG] [EXPIRES]
-                                                     a new bucket (unit octets|seconds|units; RG, EXPIRES optional)
+                                                     a new bucket (unit octets|seconds|units|money; RG, EXPIRES optional)
               topup SUBSCRIBER UNIT AMOUNT [RG]      adds to the bucket of that unit and rating group
               delete SUBSCRIBER                      the subscriber and all its buckets
-              import FILE                            a CSV (subscriber,unit,amount,rating_group,expires);
+              import FILE                            a CSV (subscriber,unit,amount,rating_group,expires[,plan]);
                                                      replaces the buckets of the subscribers it names
+              plan SUBSCRIBER [PLAN|-]               shows or sets the tariff plan (-: none, the default plan)
+              tariffs                                the tariffs, as a CSV
+              tariffs import FILE                    a tariff CSV (plan,rating_group,unit,price,per,currency[,from,to]);
+                                                     replaces every tariff
               status                                 the running node: healthy or not, sessions, answers
                                                      (exit 0 healthy, 1 its store has failed, 3 no node runs)
             The store is --store, else 'store' of config/ocs.properties, else the embedded store in data/;
@@ -48,6 +54,9 @@ public final class SubscriberCommands {
         public static Request of(List<String> args) throws IOException {
             if (!args.isEmpty() && args.get(0).equals("import") && args.size() >= 2) {
                 return new Request(args, Files.readAllBytes(Path.of(args.get(1))));
+            }
+            if (args.size() >= 3 && args.get(0).equals("tariffs") && args.get(1).equals("import")) {
+                return new Request(args, Files.readAllBytes(Path.of(args.get(2))));
             }
             return new Request(args, null);
         }
@@ -90,7 +99,7 @@ public final class SubscriberCommands {
                     err.println("Error: no subscriber " + a.get(1));
                     return 1;
                 }
-                out.println("subscriber " + a.get(1));
+                out.println("subscriber " + a.get(1) + "  plan " + store.plan(a.get(1)).orElse("(none: default)"));
                 out.printf("%-6s %-8s %15s %15s %12s %s%n", "bucket", "unit", "amount", "reserved", "rating_group", "expires");
                 for (Bucket b : buckets) {
                     out.printf("%-6d %-8s %15d %15d %12s %s%n", b.id(), Bucket.unitName(b.unit()), b.amount(),
@@ -125,12 +134,45 @@ public final class SubscriberCommands {
             }
             case "import" -> {
                 need(a, 2);
-                List<Bucket> buckets;
+                SubscriberCsv.Provisioning p;
                 try (Reader r = new InputStreamReader(new ByteArrayInputStream(request.attachment()), StandardCharsets.UTF_8)) {
-                    buckets = SubscriberCsv.read(r, a.get(1));
+                    p = SubscriberCsv.read(r, a.get(1));
                 }
-                store.add(buckets, true);
-                out.println("imported " + buckets.size() + " buckets");
+                store.add(p.buckets(), p.plans(), true);
+                out.println("imported " + p.buckets().size() + " buckets" + (p.plans().isEmpty() ? "" : ", " + p.plans().size() + " plans"));
+                return 0;
+            }
+            case "plan" -> {
+                need(a, 2);
+                if (a.size() == 2) {
+                    if (!store.subscribers().contains(a.get(1))) {
+                        err.println("Error: no subscriber " + a.get(1));
+                        return 1;
+                    }
+                    out.println(store.plan(a.get(1)).orElse("(none: default)"));
+                    return 0;
+                }
+                String plan = a.get(2).equals("-") ? null : TariffCsv.plan(a.get(2));
+                if (!store.setPlan(a.get(1), plan)) {
+                    err.println("Error: no subscriber " + a.get(1));
+                    return 1;
+                }
+                out.println("plan of " + a.get(1) + ": " + (plan == null ? "(none: default)" : plan));
+                return 0;
+            }
+            case "tariffs" -> {
+                if (a.size() == 1) {
+                    out.print(TariffCsv.write(store.tariffs()));
+                    return 0;
+                }
+                if (!a.get(1).equals("import") || a.size() < 3) {
+                    throw new IllegalArgumentException("'tariffs' takes nothing, or import FILE\n" + USAGE);
+                }
+                List<Tariff> rows = TariffCsv.parse(new String(request.attachment(), StandardCharsets.UTF_8).lines().toList(),
+                        a.get(2));
+                store.replaceTariffs(rows);
+                out.println("imported " + rows.size() + " tariffs of " + rows.stream().map(Tariff::plan).distinct().count()
+                        + " plans");
                 return 0;
             }
             default -> throw new IllegalArgumentException("unknown command '" + cmd + "'\n" + USAGE);

@@ -36,7 +36,9 @@ import org.gyocs.node.NodeSettings;
 import org.gyocs.node.NodeStartException;
 import org.gyocs.node.TrafficLog;
 import org.gyocs.node.TransportLimits;
-import org.gyocs.store.Bucket;
+import org.gyocs.core.rating.Tariff;
+import org.gyocs.core.rating.TariffBook;
+import org.gyocs.core.rating.TariffCsv;
 import org.gyocs.store.JdbcBalanceStore;
 import org.gyocs.store.StoreException;
 import org.gyocs.store.SubscriberAdmin;
@@ -96,7 +98,12 @@ public final class GyDiameterApplication {
         this.behavioursFile = b.behavioursFile;
         this.testControlOn = b.testControl;
         this.requestsKept = b.requestsKept;
+        this.tariffsFile = b.tariffsFile;
+        this.timeZone = b.timeZone;
     }
+
+    private final Path tariffsFile;
+    private final java.time.ZoneId timeZone;
 
     private final Path behavioursFile;
     private final boolean testControlOn;
@@ -212,6 +219,14 @@ public final class GyDiameterApplication {
                     version(), mock ? "mock" : "jdiameter");
             OnlineCharging core = new OnlineCharging(charging,
                     metrics == null ? s : new org.gyocs.store.TimedBalanceStore(s, metrics::storeLatency), fresh);
+            try {
+                core.tariffs(new TariffBook(s.tariffs(), timeZone));
+            } catch (RuntimeException e) {
+                closeAll(e, core::close, channel == null ? null : channel::close, watch::close, s::close);
+                throw new NodeStartException("Cannot read the tariffs from the store: " + e.getMessage(), e);
+            }
+            // an import here, by ocs-admin or by another node sharing the store: read again within 250 ms
+            s.onProvisioningChange(() -> core.tariffs(new TariffBook(s.tariffs(), timeZone)));
             // each start begins with the file's rules (or none): those added over HTTP last until the node stops
             behaviours.replaceAll(fromFile == null ? List.of() : fromFile);
             if (fromFile != null) {
@@ -309,11 +324,24 @@ public final class GyDiameterApplication {
         }
         s.answerDeadline(answerDeadline);
         s.onFailure(this::storeFailed);
+        if (tariffsFile != null) {
+            try {
+                List<Tariff> rows = TariffCsv.parse(java.nio.file.Files.readAllLines(tariffsFile), tariffsFile.toString());
+                s.replaceTariffs(rows);
+                log.info("Imported {} tariffs from {}", rows.size(), tariffsFile);
+            } catch (IOException e) {
+                s.close();
+                throw new NodeStartException("Cannot read tariffs file " + tariffsFile + ": " + e.getMessage(), e);
+            } catch (IllegalArgumentException | StoreException e) {
+                s.close();
+                throw new NodeStartException("Tariffs not imported: " + e.getMessage(), e);
+            }
+        }
         if (subscribersFile != null) {
             try {
-                List<Bucket> buckets = SubscriberCsv.read(subscribersFile);
-                s.add(buckets, true);
-                log.info("Imported {} balance buckets from {}", buckets.size(), subscribersFile);
+                SubscriberCsv.Provisioning p = SubscriberCsv.read(subscribersFile);
+                s.add(p.buckets(), p.plans(), true);
+                log.info("Imported {} balance buckets from {}", p.buckets().size(), subscribersFile);
             } catch (IOException e) {
                 s.close();
                 throw new NodeStartException("Cannot read subscribers file " + subscribersFile + ": " + e.getMessage(), e);
@@ -768,6 +796,8 @@ public final class GyDiameterApplication {
         private long validityTime = GrantPolicy.DEFAULT.validityTime();
         private TransportLimits limits = TransportLimits.DEFAULT;
         private ChargingPolicy charging;
+        private Path tariffsFile;
+        private java.time.ZoneId timeZone = java.time.ZoneId.systemDefault();
         private String store;
         private String storeUser;
         private String storePassword;
@@ -786,6 +816,18 @@ public final class GyDiameterApplication {
         }
 
         /** A JSON file of test behaviours applied from the start (null: none). */
+        /** A tariff CSV imported at start, replacing the store's tariffs (null: keep them). */
+        public Builder tariffs(Path file) {
+            tariffsFile = file;
+            return this;
+        }
+
+        /** Where the tariffs' bands are read (default: the machine's time zone). */
+        public Builder timeZone(java.time.ZoneId zone) {
+            timeZone = java.util.Objects.requireNonNull(zone);
+            return this;
+        }
+
         public Builder behaviours(Path file) {
             behavioursFile = file;
             return this;

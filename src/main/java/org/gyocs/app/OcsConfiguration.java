@@ -75,6 +75,10 @@ public final class OcsConfiguration {
                     + "(see README, Test control); more through POST /behaviours"),
             new Setting("requests-kept", "1000", "recent requests GET /requests shows, "
                     + "with their AVPs; 0: none kept"),
+            new Setting("tariffs", "", "tariff CSV imported at start, replacing the store's tariffs "
+                    + "(plan,rating_group,unit,price,per,currency[,from,to]; see README, Rating)"),
+            new Setting("time-zone", "", "time zone of the tariffs' from/to bands, e.g. Europe/Paris "
+                    + "(default: the machine's)"),
             new Setting("admin-port", "8080", "HTTP port of the operator's interface (health, metrics, peers, sessions, subscribers); "
                     + "0: none"),
             new Setting("admin-ip", "127.0.0.1", "address the operator's interface listens on; beyond loopback "
@@ -235,6 +239,25 @@ public final class OcsConfiguration {
     public Path behavioursFile() {
         String v = values.get("behaviours").trim();
         return v.isEmpty() ? null : Path.of(v);
+    }
+
+    /** tariffs: the tariff file imported at start, or null. */
+    public Path tariffsFile() {
+        String v = values.get("tariffs").trim();
+        return v.isEmpty() ? null : Path.of(v);
+    }
+
+    /** time-zone: where the tariffs' bands are read, the machine's when not set. */
+    public java.time.ZoneId timeZone() {
+        String v = values.get("time-zone").trim();
+        if (v.isEmpty()) {
+            return java.time.ZoneId.systemDefault();
+        }
+        try {
+            return java.time.ZoneId.of(v);
+        } catch (java.time.DateTimeException e) {
+            throw bad("time-zone", "a time zone such as Europe/Paris or UTC");
+        }
     }
 
     /** requests-kept: the size of the record of recent requests. */

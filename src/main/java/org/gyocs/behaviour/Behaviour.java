@@ -122,7 +122,7 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
             ServiceUnits requested = m.requested() == null && event ? ServiceUnits.EMPTY : m.requested();
             ServiceUnits asked = ask(requested, match.touches(m.ratingGroup()));
             services.add(new ServiceCreditRequest(m.ratingGroup(), m.serviceIdentifier(), asked, m.used(),
-                    m.reportingReason()));
+                    m.reportingReason(), m.usedAfterTariffChange()));
         }
         return r.withServices(services, r.requested());
     }
@@ -142,6 +142,7 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
             case OCTETS -> ServiceUnits.octets(n);
             case SECONDS -> ServiceUnits.seconds(n);
             case UNITS -> ServiceUnits.units(n);
+            case MONEY -> ServiceUnits.money(n);
         };
     }
 

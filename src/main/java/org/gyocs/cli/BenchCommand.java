@@ -118,7 +118,7 @@ public final class BenchCommand {
     private static List<String> subscribers(CommandLine line) throws IOException {
         List<String> out = new ArrayList<>();
         if (line.hasOption("subscribers")) {
-            for (Bucket b : SubscriberCsv.read(Path.of(line.getOptionValue("subscribers")))) {
+            for (Bucket b : SubscriberCsv.read(Path.of(line.getOptionValue("subscribers"))).buckets()) {
                 if (out.isEmpty() || !out.get(out.size() - 1).equals(b.subscriber())) {
                     out.add(b.subscriber());
                 }

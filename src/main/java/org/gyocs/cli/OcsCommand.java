@@ -112,6 +112,8 @@ public final class OcsCommand {
                     .behaviours(charging.behavioursFile())
                     .testControl(charging.testControl())
                     .requestsKept(charging.requestsKept())
+                    .tariffs(charging.tariffsFile())
+                    .timeZone(charging.timeZone())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(

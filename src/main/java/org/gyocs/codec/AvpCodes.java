@@ -58,7 +58,9 @@ public final class AvpCodes {
     public static final int CC_TOTAL_OCTETS = 421;
     public static final int CHECK_BALANCE_RESULT = 422;
     public static final int COST_INFORMATION = 423;
+    public static final int COST_UNIT = 424;
     public static final int CURRENCY_CODE = 425;
+    public static final int EXPONENT = 429;
     public static final int FINAL_UNIT_INDICATION = 430;
     public static final int GRANTED_SERVICE_UNIT = 431;
     public static final int REDIRECT_ADDRESS_TYPE = 433;
@@ -67,8 +69,8 @@ public final class AvpCodes {
     public static final int UNIT_VALUE = 445;
     public static final int VALUE_DIGITS = 447;
     public static final int FINAL_UNIT_ACTION = 449;
-    /** ISO 4217 numeric code of the euro, the currency of the zero Cost-Information. */
-    public static final long CURRENCY_EUR = 978;
+    public static final int TARIFF_TIME_CHANGE = 451;
+    public static final int TARIFF_CHANGE_USAGE = 452;
     public static final int RATING_GROUP = 432;
     public static final int REQUESTED_ACTION = 436;
     public static final int REQUESTED_SERVICE_UNIT = 437;
@@ -86,6 +88,7 @@ public final class AvpCodes {
     public static final int TIME_QUOTA_THRESHOLD = 868;
     public static final int VOLUME_QUOTA_THRESHOLD = 869;
     public static final int QUOTA_HOLDING_TIME = 871;
+    public static final int AOC_REQUEST_TYPE = 2055;
 
     private AvpCodes() {
     }

@@ -18,6 +18,11 @@ public interface BalanceStore extends AutoCloseable {
     /** The first of these identities (MSISDN or IMSI digits, in priority order) that is a provisioned subscriber. */
     Optional<String> findSubscriber(List<String> identities);
 
+    /** The plan of a provisioned subscriber, or null when it has none (its tariffs are the default plan's). */
+    default String planOf(String subscriber) {
+        return null;
+    }
+
     /**
      * True when every one of these identities is known, without a query, not to be a subscriber;
      * false when that is not known (a store that remembers nothing always says false).

@@ -20,12 +20,21 @@ final class ChargingSession {
     final String peer;
     /** service key (rating group / service identifier) to its reservation */
     final Map<String, ServiceReservation> reservations = new LinkedHashMap<>();
+    /** The subscriber's tariff plan when the session opened (null: the default plan). */
+    final String plan;
+    /** The currency of that plan, null when its tariffs price nothing: the session then has no cost to tell. */
+    final java.util.Currency currency;
+    /** Money charged so far, in minor units of {@link #currency} (the CCA-T's Cost-Information). */
+    long charged;
     long lastRequestNumber = -1;
     CreditControlAnswer lastAnswer;
     volatile long lastSeenNanos = System.nanoTime();
     boolean closed;
 
-    ChargingSession(String sessionId, String subscriber, java.util.List<SubscriptionId> subscriptionIds, String peer) {
+    ChargingSession(String sessionId, String subscriber, java.util.List<SubscriptionId> subscriptionIds, String peer,
+                    String plan, java.util.Currency currency) {
+        this.plan = plan;
+        this.currency = currency;
         this.sessionId = sessionId;
         this.subscriber = subscriber;
         this.subscriptionIds = subscriptionIds;
@@ -36,7 +45,16 @@ final class ChargingSession {
         return java.util.Objects.equals(peer, r.sender());
     }
 
-    /** One service's reservation in the store. */
-    record ServiceReservation(String key, UnitType unit, Long ratingGroup) {
+    /** Adds money debited; saturates rather than wrap (a cost past 2^63-1 minor units is not real). */
+    void charge(long minorUnits) {
+        charged = charged > Long.MAX_VALUE - minorUnits ? Long.MAX_VALUE : charged + minorUnits;
+    }
+
+    /**
+     * One service's reservation in the store.
+     *
+     * @param rate the price its units were granted at (money is then held under key + "|money"), null: unpriced
+     */
+    record ServiceReservation(String key, UnitType unit, Long ratingGroup, org.gyocs.core.rating.TariffBook.Rate rate) {
     }
 }

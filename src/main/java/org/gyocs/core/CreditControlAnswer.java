@@ -17,12 +17,13 @@ import java.util.List;
  * @param errorMessage     Error-Message for protocol errors, null otherwise
  * @param finalUnitIndication  top-level Final-Unit-Indication with a top-level last grant, else null
  * @param checkBalanceResult   Check-Balance-Result (422) of a CHECK_BALANCE event, else null
- * @param costInformation      true to send a zero Cost-Information (423) to a PRICE_ENQUIRY
+ * @param costInformation      Cost-Information (423): a PRICE_ENQUIRY's price, a CCA-T's cost when
+ *                             advice of charge was asked; else null
  */
 public record CreditControlAnswer(String sessionId, long resultCode, Long requestTypeCode, Long requestNumber,
                                   UnitAmount granted, Long validityTime, List<ServiceCreditAnswer> services,
                                   FailedAvp failedAvp, String errorMessage, FinalUnitIndication finalUnitIndication,
-                                  Integer checkBalanceResult, boolean costInformation) {
+                                  Integer checkBalanceResult, CostInformation costInformation) {
 
     public CreditControlAnswer {
         services = services == null ? List.of() : List.copyOf(services);
@@ -33,7 +34,7 @@ public record CreditControlAnswer(String sessionId, long resultCode, Long reques
                                UnitAmount granted, Long validityTime, List<ServiceCreditAnswer> services,
                                FailedAvp failedAvp, String errorMessage) {
         this(sessionId, resultCode, requestTypeCode, requestNumber, granted, validityTime, services, failedAvp,
-                errorMessage, null, null, false);
+                errorMessage, null, null, null);
     }
 
     /** A protocol error answer (5xxx) for a request the core could not process. */
@@ -41,6 +42,12 @@ public record CreditControlAnswer(String sessionId, long resultCode, Long reques
                                             String message) {
         return new CreditControlAnswer(request.sessionId(), resultCode, request.requestTypeCode(),
                 request.requestNumber(), null, null, List.of(), failedAvp, message);
+    }
+
+    /** The same answer with Cost-Information. */
+    public CreditControlAnswer withCost(CostInformation cost) {
+        return new CreditControlAnswer(sessionId, resultCode, requestTypeCode, requestNumber, granted, validityTime,
+                services, failedAvp, errorMessage, finalUnitIndication, checkBalanceResult, cost);
     }
 
     /**

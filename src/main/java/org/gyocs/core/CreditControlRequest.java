@@ -26,12 +26,30 @@ import java.util.List;
  * @param peer               the peer the request came from, as its transport knows it (the
  *                           Origin-Host of its capabilities exchange, allowed by the node), null
  *                           when unknown: sessions are bound to it, refunds allowed by it
+ * @param aocRequestType     3GPP AoC-Request-Type (TS 32.299 7.2.8): 1 AoC_FULL or 2 AoC_COST_ONLY ask
+ *                           for the session's cost in the CCA-T; null when absent
  */
 public record CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
                                    Long authApplicationId, String serviceContextId, Long requestTypeCode,
                                    Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
                                    List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used,
-                                   boolean possiblyRetransmitted, String peer) {
+                                   boolean possiblyRetransmitted, String peer, Integer aocRequestType) {
+
+    /** A request without AoC-Request-Type. */
+    public CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
+                                Long authApplicationId, String serviceContextId, Long requestTypeCode,
+                                Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
+                                List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used,
+                                boolean possiblyRetransmitted, String peer) {
+        this(sessionId, originHost, originRealm, destinationRealm, authApplicationId, serviceContextId, requestTypeCode,
+                requestNumber, subscriptionIds, requestedAction, services, requested, used, possiblyRetransmitted, peer,
+                null);
+    }
+
+    /** Whether the client asked for advice of charge: the session's cost in its CCA-T. */
+    public boolean wantsCost() {
+        return aocRequestType != null && (aocRequestType == 1 || aocRequestType == 2);
+    }
 
     public CreditControlRequest {
         subscriptionIds = subscriptionIds == null ? List.of() : List.copyOf(subscriptionIds);
@@ -51,7 +69,7 @@ public record CreditControlRequest(String sessionId, String originHost, String o
     public CreditControlRequest withServices(List<ServiceCreditRequest> services, ServiceUnits requested) {
         return new CreditControlRequest(sessionId, originHost, originRealm, destinationRealm, authApplicationId,
                 serviceContextId, requestTypeCode, requestNumber, subscriptionIds, requestedAction, services, requested,
-                used, possiblyRetransmitted, peer);
+                used, possiblyRetransmitted, peer, aocRequestType);
     }
 
     /** Who sent it, for binding sessions: the transport's peer, else the request's own Origin-Host. */

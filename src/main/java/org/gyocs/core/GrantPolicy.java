@@ -35,19 +35,13 @@ public record GrantPolicy(long defaultOctets, long defaultSeconds, long defaultU
         }
     }
 
-    public long defaultFor(UnitType type) {
-        return switch (type) {
-            case OCTETS -> defaultOctets;
-            case SECONDS -> defaultSeconds;
-            case UNITS -> defaultUnits;
-        };
-    }
-
+    /** The most one grant may be; money (a request for CC-Money) is bounded by the balance alone. */
     public long maxFor(UnitType type) {
         return switch (type) {
             case OCTETS -> maxOctets;
             case SECONDS -> maxSeconds;
             case UNITS -> maxUnits;
+            case MONEY -> Long.MAX_VALUE;
         };
     }
 

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.core.rating.TariffBook;
 
 /**
  * The Online Charging System: decides every answer from subscriber balances (RFC 4006 sections
@@ -58,6 +59,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      */
     private final Map<String, ClosedSession> recentlyClosed = boundedMap(CLOSED_CACHE_SIZE);
     private final ScheduledExecutorService supervision;
+    /** The tariffs in force, replaced whole by an import (TariffBook is immutable). */
+    private volatile TariffBook tariffs = TariffBook.EMPTY;
 
     public OnlineCharging(ChargingPolicy policy, BalanceStore store, NodeStatistics statistics) {
         this.policy = policy;
@@ -75,6 +78,15 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
 
     public ChargingPolicy policy() {
         return policy;
+    }
+
+    public TariffBook tariffs() {
+        return tariffs;
+    }
+
+    /** Takes new tariffs: requests decided from now on are priced by them (open grants keep their price). */
+    public void tariffs(TariffBook book) {
+        this.tariffs = java.util.Objects.requireNonNull(book);
     }
 
     /** Open sessions, for statistics and the memory benchmark. */
@@ -241,8 +253,11 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             return CreditControlAnswer.error(r, ResultCode.UNABLE_TO_COMPLY, null,
                     "Too many open sessions (max-sessions " + policy.maxOpenSessions() + ")");
         }
+        TariffBook book = tariffs;
+        // the plan is read once per session; a node without tariffs does not look it up
+        String plan = subscriber.isEmpty() || book.isEmpty() ? null : store.planOf(subscriber.get());
         ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null), r.subscriptionIds(),
-                r.sender());
+                r.sender(), plan, subscriber.isEmpty() ? null : book.currency(plan));
         synchronized (session) {
             // registered before it reserves: a CCR-U racing in waits on this lock, and a second
             // CCR-I of the same Session-Id finds it
@@ -345,44 +360,56 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     /** The answer for I/U/T: each MSCC, or the request as one implicit service. */
     private CreditControlAnswer decide(CreditControlRequest r, ChargingSession s) {
         boolean grants = r.requestType() != RequestType.TERMINATION;
+        CreditControlAnswer a;
         if (r.services().isEmpty()) {
-            ServiceOutcome o = service(r, s, null, null, r.requested() != null ? r.requested() : ServiceUnits.EMPTY,
-                    r.used(), grants);
-            return new CreditControlAnswer(r.sessionId(), o.resultCode, r.requestTypeCode(), r.requestNumber(),
+            ServiceOutcome o = service(r, s, new ServiceCreditRequest(null, null,
+                    r.requested() != null ? r.requested() : ServiceUnits.EMPTY, r.used(), null), grants);
+            a = new CreditControlAnswer(r.sessionId(), o.resultCode, r.requestTypeCode(), r.requestNumber(),
                     o.granted, o.granted == null ? null : policy.grants().validityTime(), List.of(), null, null,
-                    o.fui, null, false);
+                    o.fui, null, null);
+        } else {
+            List<ServiceCreditAnswer> answers = new ArrayList<>(r.services().size());
+            for (ServiceCreditRequest m : r.services()) {
+                ServiceOutcome o = service(r, s, m, grants);
+                answers.add(new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), o.granted,
+                        o.granted == null ? null : policy.grants().validityTime(), o.resultCode, o.fui,
+                        o.granted == null || policy.thresholds().isEmpty() ? null : policy.thresholds()));
+            }
+            a = new CreditControlAnswer(r.sessionId(), CreditControlAnswer.topLevelResultCode(answers),
+                    r.requestTypeCode(), r.requestNumber(), null, null, answers, null, null);
         }
-        List<ServiceCreditAnswer> answers = new ArrayList<>(r.services().size());
-        for (ServiceCreditRequest m : r.services()) {
-            ServiceOutcome o = service(r, s, m.ratingGroup(), m.serviceIdentifier(), m.requested(), m.used(), grants);
-            answers.add(new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), o.granted,
-                    o.granted == null ? null : policy.grants().validityTime(), o.resultCode, o.fui,
-                    o.granted == null || policy.thresholds().isEmpty() ? null : policy.thresholds()));
+        if (r.requestType() == RequestType.TERMINATION && r.wantsCost() && s.currency != null) {
+            // advice of charge (AoC-Request-Type AoC_FULL or AoC_COST_ONLY): what the session cost
+            a = a.withCost(CostInformation.of(s.charged, s.currency, null));
         }
-        return new CreditControlAnswer(r.sessionId(), CreditControlAnswer.topLevelResultCode(answers), r.requestTypeCode(), r.requestNumber(), null,
-                null, answers, null, null);
+        return a;
     }
 
     private record ServiceOutcome(long resultCode, UnitAmount granted, FinalUnitIndication fui) {
+        static final ServiceOutcome DONE = new ServiceOutcome(ResultCode.SUCCESS, null, null);
     }
 
-    private ServiceOutcome service(CreditControlRequest r, ChargingSession s, Long ratingGroup, Long serviceId,
-                                   ServiceUnits requested, ServiceUnits used, boolean grants) {
+    private ServiceOutcome service(CreditControlRequest r, ChargingSession s, ServiceCreditRequest m, boolean grants) {
+        Long ratingGroup = m.ratingGroup();
+        Long serviceId = m.serviceIdentifier();
         if (ratingGroup != null && policy.deniedRatingGroups().contains(ratingGroup)) {
             return new ServiceOutcome(ResultCode.RATING_FAILED, null, null);
         }
-        String serviceKey = ratingGroup == null && serviceId == null ? IMPLICIT_SERVICE : ratingGroup + "/" + serviceId;
-        ChargingSession.ServiceReservation held = s.reservations.remove(serviceKey);
-        UnitAmount want = grants && requested != null ? policy.grants().grantFor(requested) : null;
+        UnitAmount want = grants && m.requested() != null ? policy.grants().grantFor(m.requested()) : null;
         if (s.subscriber == null) {
             return new ServiceOutcome(ResultCode.SUCCESS, want, null); // unknown subscriber, granted by policy
         }
+        if (want != null && want.type() == UnitType.MONEY && !inPlanCurrency(m.requested(), s.currency)) {
+            return new ServiceOutcome(ResultCode.RATING_FAILED, null, null); // nothing changed, nothing held
+        }
+        String serviceKey = serviceKey(m);
+        ChargingSession.ServiceReservation held = s.reservations.remove(serviceKey);
         // A reservation is always held under this key (a service's key never changes in a session).
         String key = s.sessionId + "|" + serviceKey;
         // the change keys of this request's changes to this service (BalanceStore#recordedChange)
         String change = changeKey(r, s.subscriber, serviceKey);
         try {
-            return serviceChanges(r, s, ratingGroup, serviceId, used, held, want, serviceKey, key, change);
+            return serviceChanges(s, m, held, want, serviceKey, key, change);
         } catch (RuntimeException e) {
             // the store failed (5012) but its change may stand: the reservation stays the
             // session's, so the request sent again makes the same calls under the same change
@@ -394,29 +421,54 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         }
     }
 
-    private ServiceOutcome serviceChanges(CreditControlRequest r, ChargingSession s, Long ratingGroup, Long serviceId,
-                                          ServiceUnits used, ChargingSession.ServiceReservation held, UnitAmount want,
-                                          String serviceKey, String key, String change) {
-        Instant expires = Instant.now().plusSeconds(policy.tccSeconds());
+    private static String serviceKey(ServiceCreditRequest m) {
+        return m.ratingGroup() == null && m.serviceIdentifier() == null ? IMPLICIT_SERVICE
+                : m.ratingGroup() + "/" + m.serviceIdentifier();
+    }
+
+    /** A request for CC-Money must name the plan's currency, or none (then it is the plan's). */
+    private static boolean inPlanCurrency(ServiceUnits requested, java.util.Currency currency) {
+        Integer asked = requested == null ? null : requested.currencyCode();
+        return asked == null || currency != null && currency.getNumericCode() == asked;
+    }
+
+    private ServiceOutcome serviceChanges(ChargingSession s, ServiceCreditRequest m, ChargingSession.ServiceReservation held,
+                                          UnitAmount want, String serviceKey, String key, String change) {
+        Long ratingGroup = m.ratingGroup();
+        ServiceUnits used = m.used();
+        Instant now = Instant.now();
+        Instant expires = now.plusSeconds(policy.tccSeconds());
+        TariffBook book = tariffs;
+        TariffBook.Rate rate = want == null ? null : book.rate(s.plan, ratingGroup, want.type(), now);
         BalanceStore.Reservation got = null;
-        if (used != null && held != null) {
-            UnitAmount u = usedAmount(used, held.unit());
-            if (want != null && want.type() == held.unit() && Objects.equals(ratingGroup, held.ratingGroup())) {
+        if (held != null && held.rate() != null) {
+            settleRated(s, held, used, m.usedAfterTariffChange(), change);
+        } else if (used != null && held != null) {
+            long u = used.amountOf(held.unit());
+            if (rate == null && want != null && want.type() == held.unit() && Objects.equals(ratingGroup, held.ratingGroup())) {
                 // the usual CCR-U: report and next grant of the same unit, one change in the store
-                got = store.settleAndReserve(s.subscriber, held.unit(), held.ratingGroup(), key, u.amount(),
-                        want.amount(), expires, change);
+                got = store.settleAndReserve(s.subscriber, held.unit(), held.ratingGroup(), key, u, want.amount(),
+                        expires, change);
             } else {
-                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u.amount(), change + "|settle");
+                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle");
             }
         } else if (held != null) {
             store.release(held.key());
         } else if (used != null && used.requested() != null) {
-            // usage reported without a reservation (e.g. after a 4012): still debited
+            // usage reported without a reservation (e.g. after a 4012): still debited, units first
             UnitAmount u = used.requested();
-            store.debit(s.subscriber, u.type(), ratingGroup, u.amount(), change + "|usage");
+            long fromUnits = store.debit(s.subscriber, u.type(), ratingGroup, u.amount(), change + "|usage");
+            TariffBook.Rate usedRate = book.rate(s.plan, ratingGroup, u.type(), now);
+            if (usedRate != null && fromUnits < u.amount()) {
+                s.charge(store.debit(s.subscriber, UnitType.MONEY, ratingGroup,
+                        usedRate.price().cost(u.amount() - fromUnits), change + "|usage" + MONEY_HOLD));
+            }
         }
         if (want == null) {
-            return new ServiceOutcome(ResultCode.SUCCESS, null, null);
+            return ServiceOutcome.DONE;
+        }
+        if (rate != null) {
+            return reserveRated(s, ratingGroup, want, rate, serviceKey, key, expires, change, now);
         }
         if (got == null) {
             got = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key, expires, change);
@@ -424,24 +476,74 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (got.reserved() == 0 && want.amount() > 0) {
             return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
         }
-        s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup));
+        s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, null));
         FinalUnitIndication fui = got.availableAfter() == 0 ? policy.finalUnitIndication() : null;
-        return new ServiceOutcome(ResultCode.SUCCESS, new UnitAmount(want.type(), got.reserved()), fui);
+        return new ServiceOutcome(ResultCode.SUCCESS, new UnitAmount(want.type(), got.reserved(),
+                want.type() == UnitType.MONEY ? s.currency : null, null), fui);
     }
 
-    /** Usage in the reservation's unit; other units reported are not charged by this reservation. */
-    private static UnitAmount usedAmount(ServiceUnits used, UnitType unit) {
-        long n = switch (unit) {
-            case OCTETS -> used.totalOctets() != null ? used.totalOctets() : used.inputPlusOutputOctets();
-            case SECONDS -> used.time() == null ? 0 : used.time();
-            case UNITS -> used.serviceSpecificUnits() == null ? 0 : used.serviceSpecificUnits();
-        };
-        return new UnitAmount(unit, n);
+    /** Under this suffix of a service's reservation key, the money held for the units it was granted. */
+    static final String MONEY_HOLD = "|money";
+
+    /**
+     * Settles a priced service's usage: from its unit buckets first (what they held for the grant,
+     * then what they have free), then the rest in money at the grant's price, rounded up to the
+     * minor unit (from the money held for the grant, then free money, never below zero). Units
+     * reported with Tariff-Change-Usage UNIT_AFTER_TARIFF_CHANGE are priced at the band after
+     * the change (the unit buckets cover the units before it first); units reported without the
+     * split at the band in force when the grant was made.
+     */
+    private void settleRated(ChargingSession s, ChargingSession.ServiceReservation held, ServiceUnits used,
+                             ServiceUnits usedAfter, String change) {
+        long u = used == null ? 0 : used.amountOf(held.unit());
+        long fromUnits = store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle");
+        long after = usedAfter == null ? 0 : usedAfter.amountOf(held.unit());
+        long cost = held.rate().cost(u - fromUnits, after);
+        s.charge(store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + MONEY_HOLD, cost,
+                change + "|settle" + MONEY_HOLD));
+    }
+
+    /**
+     * Reserves a priced service's grant: from its unit buckets first, the rest bought with money
+     * at the tariff (what the money not held already buys, rounded down to whole units), held
+     * until the usage is reported. The grant carries Tariff-Time-Change when the price changes
+     * within its Validity-Time.
+     */
+    private ServiceOutcome reserveRated(ChargingSession s, Long ratingGroup, UnitAmount want, TariffBook.Rate rate,
+                                        String serviceKey, String key, Instant expires, String change, Instant now) {
+        BalanceStore.Reservation units = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key,
+                expires, change);
+        long need = want.amount() - units.reserved();
+        long bought = 0;
+        long moneyLeft;
+        if (need > 0) {
+            BalanceStore.Reservation money = store.reserve(s.subscriber, UnitType.MONEY, ratingGroup,
+                    rate.price().cost(need), key + MONEY_HOLD, expires, change + MONEY_HOLD);
+            bought = Math.min(need, rate.price().unitsFor(money.reserved()));
+            moneyLeft = money.availableAfter();
+        } else {
+            moneyLeft = units.availableAfter() > 0 ? 0 : store.available(s.subscriber, UnitType.MONEY, ratingGroup);
+        }
+        long granted = units.reserved() + bought;
+        if (granted == 0 && want.amount() > 0) {
+            store.release(key); // less money than one unit costs may be held: not kept for nothing
+            store.release(key + MONEY_HOLD);
+            return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
+        }
+        s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, rate));
+        boolean last = units.availableAfter() == 0 && rate.price().unitsFor(moneyLeft) == 0;
+        Instant priceChange = rate.changesAt() != null
+                && rate.changesAt().isBefore(now.plusSeconds(policy.grants().validityTime())) ? rate.changesAt() : null;
+        return new ServiceOutcome(ResultCode.SUCCESS, new UnitAmount(want.type(), granted, null, priceChange),
+                last ? policy.finalUnitIndication() : null);
     }
 
     private void releaseAll(ChargingSession s) {
         for (ChargingSession.ServiceReservation held : s.reservations.values()) {
             store.release(held.key());
+            if (held.rate() != null) {
+                store.release(held.key() + MONEY_HOLD);
+            }
         }
         s.reservations.clear();
     }
@@ -527,50 +629,104 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             log.warn("REFUND_ACCOUNT of session {} from {} refused: not among refund-peers", r.sessionId(), r.sender());
             return refusal(r, ResultCode.AUTHORIZATION_REJECTED);
         }
-        if (action == PRICE_ENQUIRY) {
-            return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
-                    null, null, List.of(), null, null, null, null, true);
-        }
         List<ServiceCreditRequest> services = r.services().isEmpty()
                 ? List.of(new ServiceCreditRequest(null, null, r.requested() != null ? r.requested() : ServiceUnits.EMPTY, null, null))
                 : r.services();
+        TariffBook book = tariffs;
+        String plan = subscriber == null || book.isEmpty() ? null : store.planOf(subscriber);
+        Instant now = Instant.now();
+        if (action == PRICE_ENQUIRY) {
+            return priceEnquiry(r, services, book, plan, now);
+        }
         if (action == CHECK_BALANCE) {
             boolean enough = true;
             for (ServiceCreditRequest m : services) {
                 UnitAmount want = policy.grants().grantFor(m.requested() == null ? ServiceUnits.EMPTY : m.requested());
-                enough &= subscriber == null || store.available(subscriber, want.type(), m.ratingGroup()) >= Math.max(1, want.amount());
+                enough &= subscriber == null || spendable(subscriber, want.type(), m.ratingGroup(),
+                        book.rate(plan, m.ratingGroup(), want.type(), now)) >= Math.max(1, want.amount());
             }
             return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
-                    null, null, List.of(), null, null, null, enough ? ENOUGH_CREDIT : NO_CREDIT, false);
+                    null, null, List.of(), null, null, null, enough ? ENOUGH_CREDIT : NO_CREDIT, null);
         }
         List<ServiceCreditAnswer> answers = new ArrayList<>();
         for (ServiceCreditRequest m : services) {
-            answers.add(eventService(r, m, subscriber, action));
+            answers.add(eventService(r, m, subscriber, action, book, plan, now));
         }
         if (r.services().isEmpty()) {
             ServiceCreditAnswer only = answers.get(0);
             return new CreditControlAnswer(r.sessionId(), only.resultCode(), r.requestTypeCode(), r.requestNumber(),
-                    only.granted(), only.validityTime(), List.of(), null, null, only.finalUnitIndication(), null, false);
+                    only.granted(), only.validityTime(), List.of(), null, null, only.finalUnitIndication(), null, null);
         }
         return new CreditControlAnswer(r.sessionId(), CreditControlAnswer.topLevelResultCode(answers), r.requestTypeCode(), r.requestNumber(), null,
                 null, answers, null, null);
     }
 
-    /** DIRECT_DEBITING debits at once; REFUND_ACCOUNT credits; an unknown subscriber granted by policy pays nothing. */
+    /**
+     * PRICE_ENQUIRY (RFC 4006 5.2.2 and 8.41): what the units asked would cost now, at the tariff
+     * of the subscriber's plan (the default plan for a subscriber nobody provisioned); nothing
+     * changes. Without tariffs a price of 0 EUR, as before rating existed.
+     */
+    private CreditControlAnswer priceEnquiry(CreditControlRequest r, List<ServiceCreditRequest> services, TariffBook book,
+                                             String plan, Instant now) {
+        long total = 0;
+        UnitAmount only = null;
+        for (ServiceCreditRequest m : services) {
+            UnitAmount want = policy.grants().grantFor(m.requested() == null ? ServiceUnits.EMPTY : m.requested());
+            TariffBook.Rate rate = book.rate(plan, m.ratingGroup(), want.type(), now);
+            if (rate != null) {
+                long c = rate.price().cost(want.amount());
+                total = total > Long.MAX_VALUE - c ? Long.MAX_VALUE : total + c;
+                only = only == null ? want : null;
+            }
+        }
+        java.util.Currency currency = book.currency(plan);
+        CostInformation cost = currency == null ? CostInformation.FREE
+                : CostInformation.of(total, currency, services.size() == 1 && only != null ? only.toString() : null);
+        return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
+                null, null, List.of(), null, null, null, null, cost);
+    }
+
+    /** What a subscriber may still spend on a unit: free units, and what free money buys at the rate. */
+    private long spendable(String subscriber, UnitType unit, Long ratingGroup, TariffBook.Rate rate) {
+        long units = store.available(subscriber, unit, ratingGroup);
+        if (rate == null) {
+            return units;
+        }
+        long bought = rate.price().unitsFor(store.available(subscriber, UnitType.MONEY, ratingGroup));
+        return units > Long.MAX_VALUE - bought ? Long.MAX_VALUE : units + bought;
+    }
+
+    /**
+     * DIRECT_DEBITING debits at once (a priced service's unit buckets first, the rest in money);
+     * REFUND_ACCOUNT credits (a priced service's units as money, at the tariff); an unknown
+     * subscriber granted by policy pays nothing.
+     */
     private ServiceCreditAnswer eventService(CreditControlRequest r, ServiceCreditRequest m, String subscriber,
-                                             int action) {
+                                             int action, TariffBook book, String plan, Instant now) {
         UnitAmount want = policy.grants().grantFor(m.requested() == null ? ServiceUnits.EMPTY : m.requested());
         if (m.ratingGroup() != null && policy.deniedRatingGroups().contains(m.ratingGroup())) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.RATING_FAILED);
         }
+        java.util.Currency currency = book.currency(plan);
+        if (want.type() == UnitType.MONEY && subscriber != null && !inPlanCurrency(m.requested(), currency)) {
+            return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.RATING_FAILED);
+        }
+        TariffBook.Rate rate = subscriber == null ? null : book.rate(plan, m.ratingGroup(), want.type(), now);
         String change = subscriber == null ? null : changeKey(r, subscriber, m.ratingGroup() + "/" + m.serviceIdentifier());
-        // RFC 4006 section 5.2: a request with the T-bit may have been served already, by this
-        // node before a restart or by another one; its change is then not made again
-        Optional<Long> done = r.possiblyRetransmitted() && subscriber != null ? store.recordedChange(subscriber, change)
-                : Optional.empty();
         if (action == REFUND_ACCOUNT) {
-            if (subscriber != null && done.isEmpty()) {
-                store.credit(subscriber, want.type(), m.ratingGroup(), want.amount(), change);
+            if (subscriber != null) {
+                if (rate == null) {
+                    once(r, subscriber, change, () -> {
+                        store.credit(subscriber, want.type(), m.ratingGroup(), want.amount(), change);
+                        return want.amount();
+                    });
+                } else {
+                    long money = rate.price().cost(want.amount());
+                    once(r, subscriber, change, () -> {
+                        store.credit(subscriber, UnitType.MONEY, null, money, change);
+                        return money;
+                    });
+                }
             }
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.SUCCESS);
         }
@@ -578,16 +734,37 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (subscriber == null) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), want, validity, ResultCode.SUCCESS);
         }
-        long debited = done.isPresent() ? done.get()
-                : store.debit(subscriber, want.type(), m.ratingGroup(), want.amount(), change);
+        long debited = once(r, subscriber, change,
+                () -> store.debit(subscriber, want.type(), m.ratingGroup(), want.amount(), change));
+        if (rate != null && debited < want.amount()) {
+            long rest = want.amount() - debited;
+            String moneyChange = change + MONEY_HOLD;
+            long paid = once(r, subscriber, moneyChange, () -> {
+                long affordable = Math.min(rest, rate.price().unitsFor(store.available(subscriber, UnitType.MONEY,
+                        m.ratingGroup())));
+                return affordable == 0 ? 0
+                        : store.debit(subscriber, UnitType.MONEY, m.ratingGroup(), rate.price().cost(affordable), moneyChange);
+            });
+            debited += Math.min(rest, rate.price().unitsFor(paid));
+        }
         if (debited == 0 && want.amount() > 0) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null,
                     ResultCode.CREDIT_LIMIT_REACHED);
         }
-        FinalUnitIndication fui = store.available(subscriber, want.type(), m.ratingGroup()) == 0
+        FinalUnitIndication fui = spendable(subscriber, want.type(), m.ratingGroup(), rate) == 0
                 ? policy.finalUnitIndication() : null;
-        return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), new UnitAmount(want.type(), debited),
-                validity, ResultCode.SUCCESS, fui, null);
+        return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), new UnitAmount(want.type(), debited,
+                want.type() == UnitType.MONEY ? currency : null, null), validity, ResultCode.SUCCESS, fui, null);
+    }
+
+    /**
+     * A change of an event made at most once: RFC 4006 section 5.2, a request with the T-bit may
+     * have been served already, by this node before a restart or by another one; its change is
+     * then not made again, and its first result is used.
+     */
+    private long once(CreditControlRequest r, String subscriber, String change, java.util.function.LongSupplier make) {
+        Optional<Long> done = r.possiblyRetransmitted() ? store.recordedChange(subscriber, change) : Optional.empty();
+        return done.isPresent() ? done.get() : make.getAsLong();
     }
 
     /** A thread-safe map that forgets its oldest entry beyond {@code max}. */

@@ -4,10 +4,19 @@ package org.gyocs.core;
  * The content of a Requested-, Used- or Granted-Service-Unit AVP. Each field is null when the
  * AVP did not carry it; a Requested-Service-Unit with every field null is the "empty RSU" that
  * Open5GS sends to ask for the default quota.
+ *
+ * @param money         CC-Money in minor units of {@code currencyCode} (cents of EUR), null when absent
+ * @param currencyCode  the CC-Money's Currency-Code (ISO 4217 number), null when absent or without CC-Money
  */
-public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long outputOctets, Long serviceSpecificUnits) {
+public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long outputOctets, Long serviceSpecificUnits,
+                           Long money, Integer currencyCode) {
 
     public static final ServiceUnits EMPTY = new ServiceUnits(null, null, null, null, null);
+
+    /** Service units without CC-Money. */
+    public ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long outputOctets, Long serviceSpecificUnits) {
+        this(time, totalOctets, inputOctets, outputOctets, serviceSpecificUnits, null, null);
+    }
 
     public static ServiceUnits octets(long n) {
         return new ServiceUnits(null, n, null, null, null);
@@ -21,6 +30,11 @@ public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long o
         return new ServiceUnits(null, null, null, null, n);
     }
 
+    /** CC-Money in minor units, of a currency the core fills in where it matters (the plan's). */
+    public static ServiceUnits money(long minorUnits) {
+        return new ServiceUnits(null, null, null, null, null, minorUnits, null);
+    }
+
     /**
      * Field-wise sum, for several Used-Service-Unit AVPs of one MSCC (one per tariff period, RFC
      * 4006 8.19). Exact: a sum past 2^63-1 throws {@link ArithmeticException}, which the reader
@@ -28,7 +42,8 @@ public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long o
      */
     public ServiceUnits plus(ServiceUnits o) {
         return new ServiceUnits(sum(time, o.time), sum(totalOctets, o.totalOctets), sum(inputOctets, o.inputOctets),
-                sum(outputOctets, o.outputOctets), sum(serviceSpecificUnits, o.serviceSpecificUnits));
+                sum(outputOctets, o.outputOctets), sum(serviceSpecificUnits, o.serviceSpecificUnits),
+                sum(money, o.money), currencyCode != null ? currencyCode : o.currencyCode);
     }
 
     private static Long sum(Long a, Long b) {
@@ -50,12 +65,22 @@ public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long o
 
     public boolean isEmpty() {
         return time == null && totalOctets == null && inputOctets == null && outputOctets == null
-                && serviceSpecificUnits == null;
+                && serviceSpecificUnits == null && money == null;
+    }
+
+    /** This report's amount in one unit: what a reservation of that unit charges (other units are not its). */
+    public long amountOf(UnitType unit) {
+        return switch (unit) {
+            case OCTETS -> totalOctets != null ? totalOctets : inputPlusOutputOctets();
+            case SECONDS -> time == null ? 0 : time;
+            case UNITS -> serviceSpecificUnits == null ? 0 : serviceSpecificUnits;
+            case MONEY -> money == null ? 0 : money;
+        };
     }
 
     /**
      * The unit type and amount a request asks for, or null for an empty RSU. Octets win over
-     * time and units when a request names several, as the data bearer is what Gy charges first.
+     * time, units and money when a request names several, as the data bearer is what Gy charges first.
      */
     public UnitAmount requested() {
         if (totalOctets != null) {
@@ -69,6 +94,9 @@ public record ServiceUnits(Long time, Long totalOctets, Long inputOctets, Long o
         }
         if (serviceSpecificUnits != null) {
             return new UnitAmount(UnitType.UNITS, serviceSpecificUnits);
+        }
+        if (money != null) {
+            return new UnitAmount(UnitType.MONEY, money);
         }
         return null;
     }

@@ -1,11 +1,34 @@
 package org.gyocs.core;
 
-/** The kinds of service unit RFC 4006 can grant (section 8.17). */
+import java.util.Locale;
+
+/** The kinds of service unit RFC 4006 can grant (section 8.17), and money. */
 public enum UnitType {
     /** CC-Total-Octets (421); CC-Input/Output-Octets requests are granted as total octets. */
     OCTETS,
     /** CC-Time (420), seconds. */
     SECONDS,
     /** CC-Service-Specific-Units (417). */
-    UNITS
+    UNITS,
+    /**
+     * CC-Money (413), in minor units of a currency (cents of EUR): a monetary balance, and
+     * what a request for CC-Money is granted in.
+     */
+    MONEY;
+
+    /** The name used in the database, the CSV files, ocs-admin and the API: octets, seconds, units, money. */
+    public String csvName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** @throws IllegalArgumentException for anything but octets, seconds, units, money */
+    public static UnitType named(String name) {
+        return switch (name == null ? "" : name.trim().toLowerCase(Locale.ROOT)) {
+            case "octets" -> OCTETS;
+            case "seconds" -> SECONDS;
+            case "units" -> UNITS;
+            case "money" -> MONEY;
+            default -> throw new IllegalArgumentException("unit must be octets, seconds, units or money, not '" + name + "'");
+        };
+    }
 }

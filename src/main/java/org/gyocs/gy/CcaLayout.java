@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 import org.gyocs.core.CreditControlAnswer;
+import org.gyocs.core.CostInformation;
 import org.gyocs.core.CreditControlCore;
 import org.gyocs.core.FailedAvp;
 import org.gyocs.core.FinalUnitIndication;
@@ -41,11 +42,15 @@ public final class CcaLayout {
         for (ServiceCreditAnswer s : a.services()) {
             b.addGroup(MULTIPLE_SERVICES_CREDIT_CONTROL, mscc -> service(mscc, s));
         }
-        if (a.costInformation()) {
-            // no tariffs: a PRICE_ENQUIRY costs nothing (Unit-Value 0, Currency-Code EUR)
+        CostInformation c = a.costInformation();
+        if (c != null) {
+            // RFC 4006 8.7: Unit-Value, Currency-Code, Cost-Unit
             b.addGroup(COST_INFORMATION, cost -> {
-                cost.addGroup(UNIT_VALUE, unit -> u64(unit, VALUE_DIGITS, 0));
-                u32(cost, CURRENCY_CODE, CURRENCY_EUR);
+                unitValue(cost, c.valueDigits(), c.exponent());
+                u32(cost, CURRENCY_CODE, c.currencyCode());
+                if (c.costUnit() != null) {
+                    utf8(cost, COST_UNIT, c.costUnit(), MANDATORY);
+                }
             });
         }
         if (a.finalUnitIndication() != null) {
@@ -116,12 +121,37 @@ public final class CcaLayout {
         });
     }
 
+    /** RFC 4006 8.17: [Tariff-Time-Change] [CC-Time] [CC-Money] [CC-Total-Octets] ... [CC-Service-Specific-Units]. */
     private static void granted(AnswerAvps parent, UnitAmount g) {
         parent.addGroup(GRANTED_SERVICE_UNIT, gsu -> {
+            if (g.tariffTimeChange() != null) {
+                u32(gsu, TARIFF_TIME_CHANGE, g.tariffTimeChange().getEpochSecond() + NTP_EPOCH_OFFSET);
+            }
             switch (g.type()) {
                 case SECONDS -> u32(gsu, CC_TIME, g.amount());
+                case MONEY -> gsu.addGroup(CC_MONEY, money -> {
+                    // minor units: Exponent minus the currency's decimals (EUR cents: -2)
+                    int digits = g.currency() == null ? 2 : Math.max(0, g.currency().getDefaultFractionDigits());
+                    unitValue(money, g.amount(), -digits);
+                    if (g.currency() != null) {
+                        u32(money, CURRENCY_CODE, g.currency().getNumericCode());
+                    }
+                });
                 case OCTETS -> u64(gsu, CC_TOTAL_OCTETS, g.amount());
                 case UNITS -> u64(gsu, CC_SERVICE_SPECIFIC_UNITS, g.amount());
+            }
+        });
+    }
+
+    /** Seconds from 1900 (the Time format, RFC 6733 4.3.1) to 1970. */
+    private static final long NTP_EPOCH_OFFSET = 2_208_988_800L;
+
+    /** Unit-Value (RFC 4006 8.8): Value-Digits, then Exponent when there is one. */
+    private static void unitValue(AnswerAvps parent, long digits, Integer exponent) {
+        parent.addGroup(UNIT_VALUE, unit -> {
+            u64(unit, VALUE_DIGITS, digits);
+            if (exponent != null) {
+                u32(unit, EXPONENT, exponent);
             }
         });
     }

@@ -20,6 +20,9 @@ import org.gyocs.core.SubscriptionId;
  */
 public final class CcrReader {
 
+    /** Tariff-Change-Usage (RFC 4006 8.27): the units of a report used after the tariff changed. */
+    private static final long UNIT_AFTER_TARIFF_CHANGE = 1;
+
     private CcrReader() {
     }
 
@@ -53,11 +56,12 @@ public final class CcrReader {
             services.add(service(mscc));
         }
         Long action = u32(avps, REQUESTED_ACTION);
+        Long aoc = u32(avps, AOC_REQUEST_TYPE, VENDOR_3GPP);
         return new CreditControlRequest(utf8(avps, SESSION_ID), utf8(avps, ORIGIN_HOST), utf8(avps, ORIGIN_REALM),
                 utf8(avps, DESTINATION_REALM), u32(avps, AUTH_APPLICATION_ID), utf8(avps, SERVICE_CONTEXT_ID),
                 u32(avps, CC_REQUEST_TYPE), u32(avps, CC_REQUEST_NUMBER), ids,
                 action == null ? null : action.intValue(), services, units(avps.group(REQUESTED_SERVICE_UNIT)),
-                units(avps.group(USED_SERVICE_UNIT)), retransmitted, peer);
+                units(avps.group(USED_SERVICE_UNIT)), retransmitted, peer, aoc == null ? null : aoc.intValue());
     }
 
     /** The value of a 4-byte AVP, or null when it is missing or not 4 bytes (for error answers). */
@@ -78,13 +82,24 @@ public final class CcrReader {
     private static ServiceCreditRequest service(AvpReader g) throws InvalidAvpException {
         Long reason = u32(g, REPORTING_REASON, VENDOR_3GPP);
         return new ServiceCreditRequest(u32(g, RATING_GROUP), u32(g, SERVICE_IDENTIFIER),
-                units(g.group(REQUESTED_SERVICE_UNIT)), usedUnits(g), reason == null ? null : reason.intValue());
+                units(g.group(REQUESTED_SERVICE_UNIT)), usedUnits(g, false), reason == null ? null : reason.intValue(),
+                usedUnits(g, true));
     }
 
-    /** Several Used-Service-Unit AVPs (one per tariff period, RFC 4006 8.19) are added up. */
-    private static ServiceUnits usedUnits(AvpReader mscc) throws InvalidAvpException {
+    /**
+     * Several Used-Service-Unit AVPs (one per tariff period, RFC 4006 8.19) are added up; with
+     * {@code afterTariffChange}, only those marked Tariff-Change-Usage UNIT_AFTER_TARIFF_CHANGE
+     * (null when none is), the part a tariff change prices differently.
+     */
+    private static ServiceUnits usedUnits(AvpReader mscc, boolean afterTariffChange) throws InvalidAvpException {
         ServiceUnits total = null;
         for (AvpReader usu : mscc.groups(USED_SERVICE_UNIT)) {
+            if (afterTariffChange) {
+                Long change = u32(usu, TARIFF_CHANGE_USAGE);
+                if (change == null || change != UNIT_AFTER_TARIFF_CHANGE) {
+                    continue;
+                }
+            }
             ServiceUnits u = units(usu);
             try {
                 total = total == null ? u : total.plus(u);
@@ -99,8 +114,58 @@ public final class CcrReader {
         if (g == null) {
             return null;
         }
+        AvpReader money = g.group(CC_MONEY);
+        Long minorUnits = null;
+        Long currency = null;
+        if (money != null) {
+            currency = u32(money, CURRENCY_CODE);
+            minorUnits = minorUnits(money, currency);
+        }
         return new ServiceUnits(u32(g, CC_TIME), u64(g, CC_TOTAL_OCTETS), u64(g, CC_INPUT_OCTETS),
-                u64(g, CC_OUTPUT_OCTETS), u64(g, CC_SERVICE_SPECIFIC_UNITS));
+                u64(g, CC_OUTPUT_OCTETS), u64(g, CC_SERVICE_SPECIFIC_UNITS), minorUnits,
+                currency == null ? null : currency.intValue());
+    }
+
+    /**
+     * CC-Money's Unit-Value (Value-Digits x 10^Exponent, RFC 4006 8.8) in minor units of its
+     * Currency-Code (two decimals when it names none, or one Java does not know), rounded down:
+     * what a request asks for is never rounded up. Negative, or past 2^63-1: 5004.
+     */
+    private static Long minorUnits(AvpReader money, Long currencyCode) throws InvalidAvpException {
+        AvpReader value = money.group(UNIT_VALUE);
+        if (value == null) {
+            throw InvalidAvpException.invalidValue(new FailedAvp(CC_MONEY, new byte[0]), "has no Unit-Value");
+        }
+        byte[] d = value.data(VALUE_DIGITS);
+        if (d == null) {
+            throw InvalidAvpException.invalidValue(new FailedAvp(UNIT_VALUE, new byte[0]), "has no Value-Digits");
+        }
+        if (d.length != 8) {
+            throw InvalidAvpException.invalidValue(new FailedAvp(VALUE_DIGITS, d), "must have 8 bytes of data, not " + d.length);
+        }
+        long digits = java.nio.ByteBuffer.wrap(d).getLong();
+        if (digits < 0) {
+            throw InvalidAvpException.invalidValue(new FailedAvp(VALUE_DIGITS, d), "a negative amount of money");
+        }
+        Long exponent = u32(value, EXPONENT);
+        int scale = (exponent == null ? 0 : exponent.intValue()) + fractionDigits(currencyCode);
+        java.math.BigDecimal minor = java.math.BigDecimal.valueOf(digits).scaleByPowerOfTen(scale)
+                .setScale(0, java.math.RoundingMode.DOWN);
+        if (scale > 30 || minor.toBigInteger().bitLength() > 63) {
+            throw InvalidAvpException.invalidValue(new FailedAvp(UNIT_VALUE, new byte[0]), "(CC-Money) exceeds 2^63-1 minor units");
+        }
+        return minor.longValueExact();
+    }
+
+    private static int fractionDigits(Long currencyCode) {
+        if (currencyCode != null) {
+            for (java.util.Currency c : java.util.Currency.getAvailableCurrencies()) {
+                if (c.getNumericCode() == currencyCode && c.getDefaultFractionDigits() >= 0) {
+                    return c.getDefaultFractionDigits();
+                }
+            }
+        }
+        return 2;
     }
 
     private static Long u32(AvpReader avps, int code) throws InvalidAvpException {

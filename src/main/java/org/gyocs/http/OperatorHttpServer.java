@@ -242,13 +242,25 @@ public final class OperatorHttpServer implements AutoCloseable {
                         default -> throw notAllowed(method, path, "GET, HEAD, PUT, DELETE");
                     };
                 }
+                if (p.length == 4 && p[3].equals("plan")) {
+                    allow(method, true, "PUT");
+                    return json(200, subscribers.putPlan(p[2], body(x)));
+                }
                 if (p.length == 4 && p[3].equals("topup")) {
                     if (!method.equals("POST")) {
                         throw notAllowed(method, path, "POST");
                     }
                     return json(200, subscribers.topUp(p[2], body(x), x.getRequestHeaders().getFirst("Idempotency-Key")));
                 }
-                throw new ApiException(404, "no such resource: " + path + " (/subscribers/ID, /subscribers/ID/topup)");
+                throw new ApiException(404, "no such resource: " + path
+                        + " (/subscribers/ID, /subscribers/ID/topup, /subscribers/ID/plan)");
+            }
+            case "tariffs" -> {
+                allow(method, p.length == 2, "GET, HEAD, PUT");
+                if (method.equals("PUT")) {
+                    return json(200, subscribers.putTariffs(body(x)));
+                }
+                return new Response(200, "text/csv; charset=utf-8", subscribers.tariffsCsv().getBytes(StandardCharsets.UTF_8));
             }
             case "behaviours" -> {
                 if (p.length == 3 && !p[2].isEmpty()) {
@@ -274,7 +286,7 @@ public final class OperatorHttpServer implements AutoCloseable {
                 return json(200, testControl.requests(query(x, "subscriber"), query(x, "session"), query(x, "limit")));
             }
             default -> throw new ApiException(404, "no such resource: " + path
-                    + " (/health, /metrics, /overview, /peers, /sessions, /subscribers/ID, /behaviours, /requests; "
+                    + " (/health, /metrics, /overview, /peers, /sessions, /subscribers/ID, /tariffs, /behaviours, /requests; "
                     + "the console at /)");
         }
     }

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 import org.gyocs.core.UnitType;
+import org.gyocs.core.rating.Tariff;
+import org.gyocs.core.rating.TariffCsv;
 import org.gyocs.store.Bucket;
 import org.gyocs.store.SubscriberAdmin;
 import org.gyocs.store.SubscriberCsv;
@@ -46,8 +48,12 @@ final class SubscribersApi {
     record BucketBody(String unit, Long amount, Long ratingGroup, String expires) {
     }
 
-    /** PUT /subscribers/{id}: the subscriber's buckets, all of them. */
-    record PutBody(List<BucketBody> buckets) {
+    /** PUT /subscribers/{id}: the subscriber's buckets, all of them, and its plan (null: none, the default plan). */
+    record PutBody(List<BucketBody> buckets, String plan) {
+    }
+
+    /** PUT /subscribers/{id}/plan. */
+    record PlanBody(String plan) {
     }
 
     /** POST /subscribers/{id}/topup. */
@@ -62,7 +68,8 @@ final class SubscribersApi {
         }
     }
 
-    record SubscriberJson(String subscriber, List<BucketJson> buckets) {
+    /** plan: null when the subscriber has none (the default plan's tariffs apply). */
+    record SubscriberJson(String subscriber, String plan, List<BucketJson> buckets) {
     }
 
     private final Store store;
@@ -96,9 +103,47 @@ final class SubscribersApi {
             throw new ApiException(400, "buckets is empty: DELETE /subscribers/" + subscriber + " removes a subscriber");
         }
         refuseWhileOpen(subscriber, "replaced");
-        store.admin().add(buckets, true);
+        Map<String, String> plans = new java.util.HashMap<>();
+        if (put.plan() != null) {
+            plans.put(subscriber, plan(put.plan()));
+        }
+        store.admin().add(buckets, plans, true);
         store.changed(subscriber);
         return view(subscriber, store.admin().buckets(subscriber));
+    }
+
+    /** PUT /subscribers/{id}/plan: {"plan": "gold"}, or {"plan": null} for the default plan; seen by new sessions. */
+    Object putPlan(String subscriber, byte[] body) {
+        PlanBody b = read(body, PlanBody.class);
+        if (!store.admin().setPlan(subscriber, b.plan() == null ? null : plan(b.plan()))) {
+            throw new ApiException(404, "no subscriber " + subscriber);
+        }
+        return view(subscriber, store.admin().buckets(subscriber));
+    }
+
+    /** GET /tariffs: the tariff file as imported. */
+    String tariffsCsv() {
+        return TariffCsv.write(store.admin().tariffs());
+    }
+
+    /** PUT /tariffs: a whole tariff file (text/csv), checked whole, then every tariff replaced at once. */
+    Object putTariffs(byte[] body) {
+        List<Tariff> rows;
+        try {
+            rows = TariffCsv.parse(new String(body, java.nio.charset.StandardCharsets.UTF_8).lines().toList(), "body");
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, e.getMessage());
+        }
+        store.admin().replaceTariffs(rows);
+        return Map.of("tariffs", rows.size(), "plans", rows.stream().map(Tariff::plan).distinct().sorted().toList());
+    }
+
+    private static String plan(String plan) {
+        try {
+            return TariffCsv.plan(plan);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, e.getMessage());
+        }
     }
 
     Object delete(String subscriber) {
@@ -157,8 +202,9 @@ final class SubscribersApi {
         }
     }
 
-    private static SubscriberJson view(String subscriber, List<Bucket> buckets) {
-        return new SubscriberJson(subscriber, buckets.stream().map(BucketJson::of).toList());
+    private SubscriberJson view(String subscriber, List<Bucket> buckets) {
+        return new SubscriberJson(subscriber, store.admin().plan(subscriber).orElse(null),
+                buckets.stream().map(BucketJson::of).toList());
     }
 
     private static <T> T read(byte[] body, Class<T> type) {

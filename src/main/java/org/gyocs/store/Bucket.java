@@ -9,7 +9,7 @@ import org.gyocs.core.UnitType;
  *
  * @param id          database id (0 for a bucket not stored yet)
  * @param subscriber  MSISDN or IMSI digits
- * @param unit        octets, seconds or units
+ * @param unit        octets, seconds, units, or money (minor units of the plan's currency)
  * @param amount      what is left
  * @param reserved    what open sessions hold of it
  * @param ratingGroup null: serves every rating group
@@ -20,20 +20,11 @@ public record Bucket(long id, String subscriber, UnitType unit, long amount, lon
 
     /** The name used in the database, the CSV file and ocs-admin. */
     public static String unitName(UnitType unit) {
-        return switch (unit) {
-            case OCTETS -> "octets";
-            case SECONDS -> "seconds";
-            case UNITS -> "units";
-        };
+        return unit.csvName();
     }
 
-    /** @throws IllegalArgumentException for anything but octets, seconds, units */
+    /** @throws IllegalArgumentException for anything but octets, seconds, units, money */
     public static UnitType unitOf(String name) {
-        return switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "octets" -> UnitType.OCTETS;
-            case "seconds" -> UnitType.SECONDS;
-            case "units" -> UnitType.UNITS;
-            default -> throw new IllegalArgumentException("unit must be octets, seconds or units, not '" + name + "'");
-        };
+        return UnitType.named(name);
     }
 }

@@ -69,7 +69,10 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
 
     private void watch() {
         try {
-            provisioned.check(this::reloadBalances);
+            provisioned.check(() -> {
+                reloadBalances();
+                provisioningChanged();
+            });
         } catch (RuntimeException e) {
             // the database is away: the requests that need it fail on their own and say so
             log.debug("Cannot watch the balance store: {}", e.toString());
@@ -308,6 +311,18 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         return Optional.empty();
     }
 
+    /** Read once per provisioning generation: a change of plan (or anything provisioned) is seen within 250 ms. */
+    @Override
+    public String planOf(String subscriber) {
+        ProvisionedIdentities.Snapshot known = provisioned.snapshot();
+        String p = known.plan(subscriber);
+        if (p == null) {
+            p = directory.plan(subscriber).orElse("");
+            known.rememberPlan(subscriber, p);
+        }
+        return p.isEmpty() ? null : p;
+    }
+
     @Override
     public boolean isKnownUnprovisioned(List<String> identities) {
         ProvisionedIdentities.Snapshot known = provisioned.snapshot();
@@ -390,8 +405,46 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     }
 
     @Override
-    public void add(List<Bucket> buckets, boolean replaceSubscribers) {
-        directory.add(buckets, replaceSubscribers);
+    public void add(List<Bucket> buckets, java.util.Map<String, String> plans, boolean replaceSubscribers) {
+        directory.add(buckets, plans, replaceSubscribers);
+    }
+
+    @Override
+    public Optional<String> plan(String subscriber) {
+        return directory.plan(subscriber);
+    }
+
+    @Override
+    public boolean setPlan(String subscriber, String plan) {
+        return directory.setPlan(subscriber, plan);
+    }
+
+    @Override
+    public List<org.gyocs.core.rating.Tariff> tariffs() {
+        return directory.tariffs();
+    }
+
+    @Override
+    public void replaceTariffs(List<org.gyocs.core.rating.Tariff> tariffs) {
+        directory.replaceTariffs(tariffs);
+    }
+
+    private volatile Runnable onProvisioningChange = () -> { };
+
+    /**
+     * Who is told when the provisioning changed, here or in another process sharing the store
+     * (within 250 ms): the node reads its tariffs again.
+     */
+    public void onProvisioningChange(Runnable listener) {
+        onProvisioningChange = listener;
+    }
+
+    private void provisioningChanged() {
+        try {
+            onProvisioningChange.run();
+        } catch (RuntimeException e) {
+            log.error("Cannot take the new provisioning: {}", e.toString(), e);
+        }
     }
 
     @Override
@@ -403,6 +456,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     private void changed(long generation) {
         reloadBalances();
         provisioned.changedTo(generation);
+        provisioningChanged();
     }
 
     /**

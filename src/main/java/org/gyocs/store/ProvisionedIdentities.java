@@ -25,6 +25,8 @@ final class ProvisionedIdentities {
     static final class Snapshot {
         private final long generation;
         private final ConcurrentHashMap<String, Boolean> provisioned = new ConcurrentHashMap<>();
+        /** subscriber to its plan, "" for none; read once per generation (a CCR-I needs it) */
+        private final ConcurrentHashMap<String, String> plans = new ConcurrentHashMap<>();
 
         private Snapshot(long generation) {
             this.generation = generation;
@@ -42,6 +44,17 @@ final class ProvisionedIdentities {
         void remember(String identity, boolean isProvisioned) {
             if (provisioned.size() < MAX_REMEMBERED) {
                 provisioned.put(identity, isProvisioned);
+            }
+        }
+
+        /** The subscriber's plan, "" for none, or null when it must be looked up. */
+        String plan(String subscriber) {
+            return plans.get(subscriber);
+        }
+
+        void rememberPlan(String subscriber, String plan) {
+            if (plans.size() < MAX_REMEMBERED) {
+                plans.put(subscriber, plan);
             }
         }
     }

@@ -1,8 +1,12 @@
 package org.gyocs.store;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
-/** Provisioning: what bin/ocs-admin.sh and the CSV import do to a store. */
+import org.gyocs.core.rating.Tariff;
+
+/** Provisioning: what bin/ocs-admin.sh and the CSV imports do to a store. */
 public interface SubscriberAdmin {
 
     List<String> subscribers();
@@ -14,8 +18,25 @@ public interface SubscriberAdmin {
      *
      * @param replaceSubscribers true: the subscribers named lose their other buckets first (an import)
      */
-    void add(List<Bucket> buckets, boolean replaceSubscribers);
+    default void add(List<Bucket> buckets, boolean replaceSubscribers) {
+        add(buckets, Map.of(), replaceSubscribers);
+    }
+
+    /** Adds buckets and sets the plans of subscribers (subscriber to plan), in one transaction. */
+    void add(List<Bucket> buckets, Map<String, String> plans, boolean replaceSubscribers);
 
     /** Deletes a subscriber with its buckets. @return false when there was none */
     boolean delete(String subscriber);
+
+    /** The subscriber's plan; empty when it has none (the plan named default applies) or is not provisioned. */
+    Optional<String> plan(String subscriber);
+
+    /** Sets the plan of a provisioned subscriber (null: none). @return false when there is no such subscriber */
+    boolean setPlan(String subscriber, String plan);
+
+    /** The tariffs, in the order they were imported. */
+    List<Tariff> tariffs();
+
+    /** Replaces every tariff at once (the rows are checked by the caller: TariffCsv, TariffBook.check). */
+    void replaceTariffs(List<Tariff> tariffs);
 }

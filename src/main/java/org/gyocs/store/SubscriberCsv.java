@@ -9,33 +9,46 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The provisioning file: header {@code subscriber,unit,amount,rating_group,expires}, one row per
- * bucket. subscriber = MSISDN or IMSI digits; unit = octets | seconds | units; rating_group and
- * expires may be empty; expires is an ISO date (2027-01-31, end of that day UTC) or instant
- * (2027-01-31T12:00:00Z). A bad row names its line; nothing is imported then.
+ * The provisioning file: header {@code subscriber,unit,amount,rating_group,expires[,plan]}, one
+ * row per bucket. subscriber = MSISDN or IMSI digits; unit = octets | seconds | units | money
+ * (minor units of the plan's currency); rating_group and expires may be empty; expires is an ISO
+ * date (2027-01-31, end of that day UTC) or instant (2027-01-31T12:00:00Z); plan, when the
+ * header has the column, names the subscriber's tariff plan (empty: the default plan). A bad row
+ * names its line; nothing is imported then.
  */
 public final class SubscriberCsv {
     public static final String HEADER = "subscriber,unit,amount,rating_group,expires";
+    public static final String HEADER_WITH_PLAN = HEADER + ",plan";
+
+    /** What a file provisions: its buckets, and the plans it names (subscriber to plan). */
+    public record Provisioning(List<Bucket> buckets, Map<String, String> plans) {
+    }
 
     private SubscriberCsv() {
     }
 
-    public static List<Bucket> read(Path file) throws IOException {
+    public static Provisioning read(Path file) throws IOException {
         return parse(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString());
     }
 
     /** A CSV read elsewhere (ocs-admin sends the file's content to the node); {@code name} names it in errors. */
-    public static List<Bucket> read(java.io.Reader in, String name) throws IOException {
+    public static Provisioning read(java.io.Reader in, String name) throws IOException {
         return parse(new java.io.BufferedReader(in).lines().toList(), name);
     }
 
-    private static List<Bucket> parse(List<String> lines, String file) {
+    private static Provisioning parse(List<String> lines, String file) {
         List<Bucket> out = new ArrayList<>();
-        if (lines.isEmpty() || !lines.get(0).replace("\uFEFF", "").trim().equalsIgnoreCase(HEADER)) {
-            throw new IllegalArgumentException(file + ": line 1: the header must be '" + HEADER + "'");
+        Map<String, String> plans = new LinkedHashMap<>();
+        String header = lines.isEmpty() ? "" : lines.get(0).replace("\uFEFF", "").trim().replace(" ", "");
+        boolean withPlan = header.equalsIgnoreCase(HEADER_WITH_PLAN);
+        if (!withPlan && !header.equalsIgnoreCase(HEADER)) {
+            throw new IllegalArgumentException(file + ": line 1: the header must be '" + HEADER + "' or '"
+                    + HEADER_WITH_PLAN + "'");
         }
         for (int n = 2; n <= lines.size(); n++) {
             String line = lines.get(n - 1).trim();
@@ -43,12 +56,30 @@ public final class SubscriberCsv {
                 continue;
             }
             try {
-                out.add(row(line));
+                if (!withPlan) {
+                    out.add(row(line));
+                    continue;
+                }
+                int comma = line.lastIndexOf(',');
+                if (comma < 0) {
+                    throw new IllegalArgumentException("expected 6 fields (" + HEADER_WITH_PLAN + ")");
+                }
+                Bucket b = row(line.substring(0, comma));
+                out.add(b);
+                String plan = line.substring(comma + 1).trim();
+                if (!plan.isEmpty()) {
+                    org.gyocs.core.rating.TariffCsv.plan(plan);
+                    String before = plans.putIfAbsent(b.subscriber(), plan);
+                    if (before != null && !before.equals(plan)) {
+                        throw new IllegalArgumentException("subscriber " + b.subscriber() + " has plan " + before
+                                + " on an earlier row, not " + plan);
+                    }
+                }
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(file + ": line " + n + ": " + e.getMessage(), e);
             }
         }
-        return out;
+        return new Provisioning(out, plans);
     }
 
     /** One CSV row (no header); @throws IllegalArgumentException saying what is wrong */
@@ -87,7 +118,7 @@ public final class SubscriberCsv {
             throw new IllegalArgumentException("subscriber must be 5 to 15 digits (MSISDN or IMSI), not '" + subscriber + "'");
         }
         if (unit == null) {
-            throw new IllegalArgumentException("unit must be octets, seconds or units");
+            throw new IllegalArgumentException("unit must be octets, seconds, units or money");
         }
         if (amount < 0) {
             throw new IllegalArgumentException("amount must not be negative");

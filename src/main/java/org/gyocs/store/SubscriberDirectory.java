@@ -3,13 +3,19 @@ package org.gyocs.store;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.LongConsumer;
 import java.util.function.UnaryOperator;
 
 import javax.sql.DataSource;
+
+import org.gyocs.core.rating.Tariff;
 
 /**
  * Subscriber administration (bin/ocs-admin.sh, CSV imports) on any kind of store: the same
@@ -69,7 +75,7 @@ final class SubscriberDirectory implements SubscriberAdmin {
     }
 
     @Override
-    public void add(List<Bucket> buckets, boolean replaceSubscribers) {
+    public void add(List<Bucket> buckets, Map<String, String> plans, boolean replaceSubscribers) {
         long generation = JdbcBalanceStore.inTransaction(dataSource, tx -> {
             if (replaceSubscribers) {
                 PreparedStatement d = tx.prepare("DELETE FROM subscriber WHERE id = ?");
@@ -83,6 +89,91 @@ final class SubscriberDirectory implements SubscriberAdmin {
                 SqlRules.ensureSubscriber(tx, b.subscriber());
                 SqlRules.insertBucket(tx, b.subscriber(), b.unit(), b.ratingGroup(), b.amount(), b.expires());
             }
+            PreparedStatement p = tx.prepare("UPDATE subscriber SET plan = ? WHERE id = ?");
+            for (Map.Entry<String, String> e : plans.entrySet()) {
+                SqlRules.ensureSubscriber(tx, e.getKey());
+                p.setString(1, e.getValue());
+                p.setString(2, e.getKey());
+                p.addBatch();
+            }
+            p.executeBatch();
+            return SqlRules.nextGeneration(tx);
+        });
+        flushed.run();
+        changed.accept(generation);
+    }
+
+    @Override
+    public Optional<String> plan(String subscriber) {
+        return JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            PreparedStatement s = tx.prepare("SELECT plan FROM subscriber WHERE id = ?");
+            s.setString(1, subscriber);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.<String>empty();
+            }
+        });
+    }
+
+    @Override
+    public boolean setPlan(String subscriber, String plan) {
+        long generation = JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            PreparedStatement u = tx.prepare("UPDATE subscriber SET plan = ? WHERE id = ?");
+            u.setString(1, plan);
+            u.setString(2, subscriber);
+            return u.executeUpdate() == 0 ? -1L : SqlRules.nextGeneration(tx);
+        });
+        if (generation < 0) {
+            return false;
+        }
+        flushed.run();
+        changed.accept(generation);
+        return true;
+    }
+
+    @Override
+    public List<Tariff> tariffs() {
+        return JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            List<Tariff> out = new ArrayList<>();
+            try (ResultSet rs = tx.prepare("SELECT plan, rating_group, unit, price, per, currency, from_time, to_time "
+                    + "FROM tariff ORDER BY row_no").executeQuery()) {
+                while (rs.next()) {
+                    long rg = rs.getLong(2);
+                    Long ratingGroup = rs.wasNull() ? null : rg;
+                    String from = rs.getString(7);
+                    String to = rs.getString(8);
+                    out.add(new Tariff(rs.getString(1), ratingGroup, Bucket.unitOf(rs.getString(3)), rs.getLong(4),
+                            rs.getLong(5), java.util.Currency.getInstance(rs.getString(6).trim()),
+                            from == null ? null : LocalTime.parse(from.trim()), to == null ? null : LocalTime.parse(to.trim())));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void replaceTariffs(List<Tariff> tariffs) {
+        long generation = JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            tx.prepare("DELETE FROM tariff").executeUpdate();
+            PreparedStatement i = tx.prepare("INSERT INTO tariff (row_no, plan, rating_group, unit, price, per, currency, "
+                    + "from_time, to_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            int n = 0;
+            for (Tariff t : tariffs) {
+                i.setInt(1, ++n);
+                i.setString(2, t.plan());
+                if (t.ratingGroup() == null) {
+                    i.setNull(3, Types.BIGINT);
+                } else {
+                    i.setLong(3, t.ratingGroup());
+                }
+                i.setString(4, Bucket.unitName(t.unit()));
+                i.setLong(5, t.price());
+                i.setLong(6, t.per());
+                i.setString(7, t.currency().getCurrencyCode());
+                i.setString(8, t.from() == null ? null : t.from().toString());
+                i.setString(9, t.to() == null ? null : t.to().toString());
+                i.addBatch();
+            }
+            i.executeBatch();
             return SqlRules.nextGeneration(tx);
         });
         flushed.run();

@@ -54,11 +54,7 @@ class CreditControlCoreTest {
     @CsvSource({
         "SECONDS, 30, 30", "SECONDS, 90, 60", "UNITS, 3, 3", "UNITS, 99, 10", "OCTETS, 0, 0"})
     void grantsInTheUnitRequested(UnitType type, long asked, long expected) {
-        ServiceUnits rsu = switch (type) {
-            case OCTETS -> ServiceUnits.octets(asked);
-            case SECONDS -> ServiceUnits.seconds(asked);
-            case UNITS -> ServiceUnits.units(asked);
-        };
+        ServiceUnits rsu = new UnitAmount(type, asked).toServiceUnits();
         CreditControlAnswer a = core.answer(ccr(2, List.of(mscc(7L, null, rsu, null)), null));
         assertEquals(new UnitAmount(type, expected), a.services().get(0).granted());
     }

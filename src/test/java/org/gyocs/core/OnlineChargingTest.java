@@ -232,7 +232,7 @@ class OnlineChargingTest {
         CreditControlAnswer short_ = ocs.answer(ccr("e5", RequestType.EVENT, 0, List.of(rg(5, ServiceUnits.units(40), null)), 2));
         assertEquals(1, short_.checkBalanceResult(), "NO_CREDIT");
         CreditControlAnswer price = ocs.answer(ccr("e6", RequestType.EVENT, 0, twelve, 3));
-        assertTrue(price.costInformation());
+        assertEquals(CostInformation.FREE, price.costInformation(), "no tariffs: free");
         assertEquals(23, balance(MSISDN), "enquiries change nothing");
         CreditControlAnswer rest = ocs.answer(ccr("e7", RequestType.EVENT, 0, List.of(rg(5, ServiceUnits.units(100), null)), 0));
         assertEquals(23, rest.services().get(0).granted().amount(), "capped at the balance (max 50)");
