@@ -200,9 +200,14 @@ public final class TariffBook {
             if (!allDay) {
                 for (int m = 0; m < MINUTES; m++) {
                     if (owner[m] < 0) {
+                        int end = m;
+                        while (end < MINUTES && owner[end] < 0) {
+                            end++;
+                        }
                         throw new IllegalArgumentException(where.apply(is.get(0)) + ": " + what
-                                + ": the bands leave the day unpriced from " + LocalTime.of(m / 60, m % 60)
-                                + " (bands must cover 00:00 to 24:00)");
+                                + ": the bands leave the day unpriced from " + LocalTime.of(m / 60, m % 60) + " to "
+                                + (end == MINUTES ? "24:00" : LocalTime.of(end / 60, end % 60))
+                                + " (bands must cover the whole day)");
                     }
                 }
             }
