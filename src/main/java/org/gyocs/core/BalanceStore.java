@@ -18,10 +18,12 @@ public interface BalanceStore extends AutoCloseable {
     /** The first of these identities (MSISDN or IMSI digits, in priority order) that is a provisioned subscriber. */
     Optional<String> findSubscriber(List<String> identities);
 
-    /** The plan of a provisioned subscriber, or null when it has none (its tariffs are the default plan's). */
-    default String planOf(String subscriber) {
-        return null;
-    }
+    /**
+     * The plan of a provisioned subscriber, or null when it has none (its tariffs are the default
+     * plan's). Not a default method: a wrapper that forgot it priced every subscriber at the
+     * default plan.
+     */
+    String planOf(String subscriber);
 
     /**
      * True when every one of these identities is known, without a query, not to be a subscriber;

@@ -43,6 +43,11 @@ public final class TimedBalanceStore implements BalanceStore {
     }
 
     @Override
+    public String planOf(String subscriber) {
+        return store.planOf(subscriber);
+    }
+
+    @Override
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String reservationKey,
                                Instant expires, String changeKey) {
         return timed(() -> store.reserve(subscriber, unit, ratingGroup, amount, reservationKey, expires, changeKey));

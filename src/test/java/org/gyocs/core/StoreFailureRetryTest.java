@@ -47,6 +47,11 @@ class StoreFailureRetryTest {
         }
 
         @Override
+        public String planOf(String subscriber) {
+            return real.planOf(subscriber);
+        }
+
+        @Override
         public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
                                    Instant expires, String changeKey) {
             return maybeFail("reserve", real.reserve(subscriber, unit, ratingGroup, amount, key, expires, changeKey));

@@ -183,8 +183,9 @@ public final class TariffBook {
                 Tariff t = rows.get(i);
                 if (!t.isBand()) {
                     if (is.size() > 1) {
-                        throw new IllegalArgumentException(where.apply(i) + ": " + what + " has an all-day price and "
-                                + (is.size() - 1) + " other row(s): one all-day row, or bands that cover the day");
+                        int other = is.get(0) == i ? is.get(1) : i;
+                        throw new IllegalArgumentException(where.apply(other) + ": " + what + " is priced already at "
+                                + where.apply(is.get(0)) + ", all day: one all-day row, or bands that cover the day");
                     }
                     allDay = true;
                     continue;

@@ -90,7 +90,7 @@ class TariffBookTest {
                 .contains("line 2: plan default, rating group (any), octets: the bands leave the day unpriced from 00:00 to 08:00"));
         assertTrue(error(head + "default,,octets,2,1,EUR,08:00,20:00\ndefault,,octets,1,1,EUR,19:00,08:00\n")
                 .contains("line 3: plan default, rating group (any), octets: the band 19:00-08:00 overlaps line 2 at 19:00"));
-        assertTrue(error(head + "default,,octets,2,1,EUR,,\ndefault,,octets,1,1,EUR,,\n").contains("has an all-day price and 1 other"));
+        assertTrue(error(head + "default,,octets,2,1,EUR,,\ndefault,,octets,1,1,EUR,,\n").contains("line 3: plan default, rating group (any), octets is priced already at line 2, all day"));
         assertTrue(error("plan,price\n").contains("line 1: the header must be"));
         assertEquals(0, TariffCsv.parse(List.of(head.trim()), "t.csv").size(), "a header alone: no tariffs, nothing priced");
     }
