@@ -8,6 +8,7 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 
 import org.gyocs.core.rating.Tariff;
@@ -15,6 +16,7 @@ import org.gyocs.core.rating.TariffCsv;
 import org.gyocs.store.Bucket;
 import org.gyocs.store.JdbcBalanceStore;
 import org.gyocs.store.SubscriberCsv;
+import org.gyocs.store.UsageRecords;
 
 /**
  * The subscriber commands of {@code bin/ocs-admin.sh}, run on a balance store: by ocs-admin itself
@@ -35,6 +37,9 @@ public final class SubscriberCommands {
               tariffs                                the tariffs, as a CSV
               tariffs import FILE                    a tariff CSV (plan,rating_group,unit,price,per,currency[,from,to]);
                                                      replaces every tariff
+              usage SUBSCRIBER [--since TIME] [--csv]
+                                                     its rated usage records (TIME: 2026-12-02 or an instant)
+              usage --day DATE [--csv]               every record that started that day (UTC): the day's export
               status                                 the running node: healthy or not, sessions, answers
                                                      (exit 0 healthy, 1 its store has failed, 3 no node runs)
             The store is --store, else 'store' of config/ocs.properties, else the embedded store in data/;
@@ -142,6 +147,51 @@ public final class SubscriberCommands {
                 out.println("imported " + p.buckets().size() + " buckets" + (p.plans().isEmpty() ? "" : ", " + p.plans().size() + " plans"));
                 return 0;
             }
+            case "usage" -> {
+                need(a, 2);
+                String subscriber = null;
+                Instant since = Instant.EPOCH;
+                Instant until = Instant.now().plusSeconds(86_400);
+                boolean csv = false;
+                for (int i = 1; i < a.size(); i++) {
+                    switch (a.get(i)) {
+                        case "--csv" -> csv = true;
+                        case "--since" -> since = UsageRecords.time("--since", value(a, ++i));
+                        case "--day" -> {
+                            since = UsageRecords.time("--day", value(a, ++i));
+                            until = since.plusSeconds(86_400);
+                        }
+                        default -> {
+                            if (subscriber != null || a.get(i).startsWith("-")) {
+                                throw new IllegalArgumentException("usage takes SUBSCRIBER [--since TIME] [--csv], "
+                                        + "or --day DATE [--csv], not '" + a.get(i) + "'");
+                            }
+                            subscriber = a.get(i);
+                        }
+                    }
+                }
+                if (subscriber == null && until.minusSeconds(86_400).isAfter(since)) {
+                    throw new IllegalArgumentException("usage needs a SUBSCRIBER, or --day DATE for everyone's records");
+                }
+                List<UsageRecords.UsageRecord> records = store.usage(subscriber, since, until, MAX_USAGE_RECORDS);
+                if (csv) {
+                    out.print(UsageRecords.csv(records));
+                    return 0;
+                }
+                for (UsageRecords.UsageRecord r : records) {
+                    out.println(r.started() + "  " + r.kind() + "  " + r.sessionId() + "  "
+                            + (r.ended() == null ? "open" : "ended " + r.ended() + " " + r.resultCode() + " "
+                            + (r.terminationCause() == null ? "" : r.terminationCause())));
+                    for (UsageRecords.Line l : r.lines()) {
+                        out.println("    rg " + (l.ratingGroup() == null ? "-" : l.ratingGroup()) + "  " + l.units() + " "
+                                + l.unit() + (l.currency() == null ? "" : "  " + l.cost() + " " + l.currency() + " minor units"));
+                    }
+                }
+                if (records.isEmpty()) {
+                    out.println("(no usage records)");
+                }
+                return 0;
+            }
             case "plan" -> {
                 need(a, 2);
                 if (a.size() == 2) {
@@ -186,6 +236,16 @@ public final class SubscriberCommands {
                     .append(Bucket.unitName(b.unit())).append(b.ratingGroup() == null ? "" : " rg" + b.ratingGroup());
         }
         return sb.length() == 0 ? "(no buckets)" : sb.toString();
+    }
+
+    /** The most records one usage command prints (a day's export of a large node: use GET /usage by hours). */
+    static final int MAX_USAGE_RECORDS = 1_000_000;
+
+    private static String value(List<String> a, int i) {
+        if (i >= a.size()) {
+            throw new IllegalArgumentException("'" + a.get(i - 1) + "' needs a value\n" + USAGE);
+        }
+        return a.get(i);
     }
 
     private static void need(List<String> a, int n) {

@@ -10,6 +10,9 @@ import java.util.Optional;
  * debit acknowledged to the core survives a crash, and two nodes sharing a store never grant
  * more than a balance holds.
  *
+ * <p>A change that settles, debits or credits may carry a {@link UsageNote}: the line of a rated
+ * usage record it accounts for, kept in the same transaction (null: none).
+ *
  * <p>Buckets are chosen per request: those of the unit asked, not expired, with the request's
  * rating group first, then those without a rating group (which serve every rating group).
  */
@@ -53,10 +56,16 @@ public interface BalanceStore extends AutoCloseable {
      *
      * @return the amount actually debited
      */
-    long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used, String changeKey);
+    long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used, String changeKey,
+                UsageNote note);
+
+    default long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used,
+                        String changeKey) {
+        return settle(subscriber, unit, ratingGroup, reservationKey, used, changeKey, null);
+    }
 
     default long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used) {
-        return settle(subscriber, unit, ratingGroup, reservationKey, used, null);
+        return settle(subscriber, unit, ratingGroup, reservationKey, used, null, null);
     }
 
     /**
@@ -65,29 +74,48 @@ public interface BalanceStore extends AutoCloseable {
      * transaction (one change).
      */
     Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
-                                 long used, long amount, Instant expires, String changeKey);
+                                 long used, long amount, Instant expires, String changeKey, UsageNote note);
+
+    default Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
+                                         long used, long amount, Instant expires, String changeKey) {
+        return settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount, expires, changeKey, null);
+    }
 
     default Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
                                          long used, long amount, Instant expires) {
-        return settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount, expires, null);
+        return settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount, expires, null, null);
     }
 
     /** Releases a reservation without debiting anything. */
     void release(String reservationKey);
 
     /** Debits up to {@code amount} at once (direct debiting). @return the amount debited */
-    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey);
+    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey, UsageNote note);
+
+    default long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+        return debit(subscriber, unit, ratingGroup, amount, changeKey, null);
+    }
 
     default long debit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
-        return debit(subscriber, unit, ratingGroup, amount, null);
+        return debit(subscriber, unit, ratingGroup, amount, null, null);
     }
 
     /** Credits {@code amount} (refund) to the subscriber's bucket of this unit and rating group, made if needed. */
-    void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey);
+    void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey, UsageNote note);
+
+    default void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+        credit(subscriber, unit, ratingGroup, amount, changeKey, null);
+    }
 
     default void credit(String subscriber, UnitType unit, Long ratingGroup, long amount) {
-        credit(subscriber, unit, ratingGroup, amount, null);
+        credit(subscriber, unit, ratingGroup, amount, null, null);
     }
+
+    /**
+     * Keeps a usage note that changes no balance (the end of a session's or event's record),
+     * durably before it returns.
+     */
+    void recordUsage(UsageNote note);
 
     /**
      * Every change that moves money carries a change key: the request's Session-Id and

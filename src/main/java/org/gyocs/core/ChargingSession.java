@@ -24,6 +24,8 @@ final class ChargingSession {
     final String plan;
     /** The currency of that plan, null when its tariffs price nothing: the session then has no cost to tell. */
     final java.util.Currency currency;
+    /** The session's rated usage record (what its notes name), null for a subscriber nobody provisioned. */
+    final UsageNote record;
     /** Money charged so far, in minor units of {@link #currency} (the CCA-T's Cost-Information). */
     long charged;
     long lastRequestNumber = -1;
@@ -33,6 +35,8 @@ final class ChargingSession {
 
     ChargingSession(String sessionId, String subscriber, java.util.List<SubscriptionId> subscriptionIds, String peer,
                     String plan, java.util.Currency currency) {
+        this.record = subscriber == null ? null
+                : UsageNote.of(UsageNote.SESSION, null, subscriber, sessionId, peer, java.time.Instant.now());
         this.plan = plan;
         this.currency = currency;
         this.sessionId = sessionId;
@@ -43,6 +47,11 @@ final class ChargingSession {
 
     boolean openedBy(CreditControlRequest r) {
         return java.util.Objects.equals(peer, r.sender());
+    }
+
+    /** The ISO 4217 code of the session's currency, or null. */
+    String currencyCode() {
+        return currency == null ? null : currency.getCurrencyCode();
     }
 
     /** Adds money debited; saturates rather than wrap (a cost past 2^63-1 minor units is not real). */

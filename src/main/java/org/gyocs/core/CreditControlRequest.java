@@ -28,12 +28,43 @@ import java.util.List;
  *                           when unknown: sessions are bound to it, refunds allowed by it
  * @param aocRequestType     3GPP AoC-Request-Type (TS 32.299 7.2.8): 1 AoC_FULL or 2 AoC_COST_ONLY ask
  *                           for the session's cost in the CCA-T; null when absent
+ * @param terminationCause   Termination-Cause of a CCR-T (RFC 6733 8.15), null when absent
  */
 public record CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
                                    Long authApplicationId, String serviceContextId, Long requestTypeCode,
                                    Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
                                    List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used,
-                                   boolean possiblyRetransmitted, String peer, Integer aocRequestType) {
+                                   boolean possiblyRetransmitted, String peer, Integer aocRequestType,
+                                   Integer terminationCause) {
+
+    /** A request without Termination-Cause. */
+    public CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
+                                Long authApplicationId, String serviceContextId, Long requestTypeCode,
+                                Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
+                                List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used,
+                                boolean possiblyRetransmitted, String peer, Integer aocRequestType) {
+        this(sessionId, originHost, originRealm, destinationRealm, authApplicationId, serviceContextId, requestTypeCode,
+                requestNumber, subscriptionIds, requestedAction, services, requested, used, possiblyRetransmitted, peer,
+                aocRequestType, null);
+    }
+
+    /** RFC 6733 8.15's name of the Termination-Cause, for the usage record ("CCR_T" when the CCR-T had none). */
+    public String terminationCauseName() {
+        if (terminationCause == null) {
+            return "CCR_T";
+        }
+        return switch (terminationCause) {
+            case 1 -> "DIAMETER_LOGOUT";
+            case 2 -> "DIAMETER_SERVICE_NOT_PROVIDED";
+            case 3 -> "DIAMETER_BAD_ANSWER";
+            case 4 -> "DIAMETER_ADMINISTRATIVE";
+            case 5 -> "DIAMETER_LINK_BROKEN";
+            case 6 -> "DIAMETER_AUTH_EXPIRED";
+            case 7 -> "DIAMETER_USER_MOVED";
+            case 8 -> "DIAMETER_SESSION_TIMEOUT";
+            default -> "TERMINATION_CAUSE_" + terminationCause;
+        };
+    }
 
     /** A request without AoC-Request-Type. */
     public CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
@@ -43,7 +74,7 @@ public record CreditControlRequest(String sessionId, String originHost, String o
                                 boolean possiblyRetransmitted, String peer) {
         this(sessionId, originHost, originRealm, destinationRealm, authApplicationId, serviceContextId, requestTypeCode,
                 requestNumber, subscriptionIds, requestedAction, services, requested, used, possiblyRetransmitted, peer,
-                null);
+                null, null);
     }
 
     /** Whether the client asked for advice of charge: the session's cost in its CCA-T. */
@@ -69,7 +100,7 @@ public record CreditControlRequest(String sessionId, String originHost, String o
     public CreditControlRequest withServices(List<ServiceCreditRequest> services, ServiceUnits requested) {
         return new CreditControlRequest(sessionId, originHost, originRealm, destinationRealm, authApplicationId,
                 serviceContextId, requestTypeCode, requestNumber, subscriptionIds, requestedAction, services, requested,
-                used, possiblyRetransmitted, peer, aocRequestType);
+                used, possiblyRetransmitted, peer, aocRequestType, terminationCause);
     }
 
     /** Who sent it, for binding sessions: the transport's peer, else the request's own Origin-Host. */

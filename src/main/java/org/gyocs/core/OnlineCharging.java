@@ -346,6 +346,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 session.closed = true;
                 recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
                 sessions.remove(session.sessionId, session);
+                endRecord(session, a.resultCode(), r.terminationCauseName());
             }
             return a;
         }
@@ -445,23 +446,26 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             settleRated(s, held, used, m.usedAfterTariffChange(), change);
         } else if (used != null && held != null) {
             long u = used.amountOf(held.unit());
+            UsageNote line = s.record.line(held.ratingGroup(), held.unit(), u, false, s.currencyCode());
             if (rate == null && want != null && want.type() == held.unit() && Objects.equals(ratingGroup, held.ratingGroup())) {
                 // the usual CCR-U: report and next grant of the same unit, one change in the store
                 got = store.settleAndReserve(s.subscriber, held.unit(), held.ratingGroup(), key, u, want.amount(),
-                        expires, change);
+                        expires, change, line);
             } else {
-                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle");
+                store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle", line);
             }
         } else if (held != null) {
             store.release(held.key());
         } else if (used != null && used.requested() != null) {
             // usage reported without a reservation (e.g. after a 4012): still debited, units first
             UnitAmount u = used.requested();
-            long fromUnits = store.debit(s.subscriber, u.type(), ratingGroup, u.amount(), change + "|usage");
+            long fromUnits = store.debit(s.subscriber, u.type(), ratingGroup, u.amount(), change + "|usage",
+                    s.record.line(ratingGroup, u.type(), u.amount(), false, s.currencyCode()));
             TariffBook.Rate usedRate = book.rate(s.plan, ratingGroup, u.type(), now);
             if (usedRate != null && fromUnits < u.amount()) {
                 s.charge(store.debit(s.subscriber, UnitType.MONEY, ratingGroup,
-                        usedRate.price().cost(u.amount() - fromUnits), change + "|usage" + MONEY_HOLD));
+                        usedRate.price().cost(u.amount() - fromUnits), change + "|usage" + MONEY_HOLD,
+                        s.record.line(ratingGroup, u.type(), 0, false, s.currencyCode())));
             }
         }
         if (want == null) {
@@ -496,11 +500,13 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private void settleRated(ChargingSession s, ChargingSession.ServiceReservation held, ServiceUnits used,
                              ServiceUnits usedAfter, String change) {
         long u = used == null ? 0 : used.amountOf(held.unit());
-        long fromUnits = store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle");
+        // the units reported go on the line with the unit buckets' change, the cost with the money's
+        long fromUnits = store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle",
+                s.record.line(held.ratingGroup(), held.unit(), u, false, s.currencyCode()));
         long after = usedAfter == null ? 0 : usedAfter.amountOf(held.unit());
         long cost = held.rate().cost(u - fromUnits, after);
         s.charge(store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + MONEY_HOLD, cost,
-                change + "|settle" + MONEY_HOLD));
+                change + "|settle" + MONEY_HOLD, s.record.line(held.ratingGroup(), held.unit(), 0, false, s.currencyCode())));
     }
 
     /**
@@ -549,6 +555,22 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     }
 
     /**
+     * Keeps the end of a session's usage record. Its lines are kept already, with their debits; a
+     * store that fails here leaves the record open (ended at the node's next start: NODE_STOPPED).
+     */
+    private void endRecord(ChargingSession s, Long resultCode, String cause) {
+        if (s.record == null) {
+            return;
+        }
+        try {
+            store.recordUsage(s.record.end(Instant.now(), resultCode, cause));
+        } catch (RuntimeException e) {
+            log.error("The end of the usage record of session {} was not kept ({}): the record stays open",
+                    s.sessionId, e.toString());
+        }
+    }
+
+    /**
      * Ends the node's side of a session its PCEF no longer holds (an RAA 5002 UNKNOWN_SESSION_ID):
      * its reservations are released and it is forgotten. @return false when it was not open
      */
@@ -563,6 +585,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 releaseAll(s);
                 s.closed = true;
                 log.info("Session {} ended: {}; its reservations released", sessionId, why);
+                endRecord(s, null, "UNKNOWN_TO_PCEF");
             }
             sessions.remove(sessionId, s);
             return open;
@@ -582,6 +605,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                         }
                         if (!s.closed) { // closed: a CCR-T won the lock and released it already
                             releaseAll(s);
+                            s.closed = true;
+                            endRecord(s, null, "TCC_EXPIRED");
                             statistics.sessionExpired();
                             log.info("Session {} silent for {} s (Tcc): reservations released, session forgotten",
                                     s.sessionId, policy.tccSeconds());
@@ -648,17 +673,29 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             return new CreditControlAnswer(r.sessionId(), ResultCode.SUCCESS, r.requestTypeCode(), r.requestNumber(),
                     null, null, List.of(), null, null, null, enough ? ENOUGH_CREDIT : NO_CREDIT, null);
         }
+        // the event's usage record: its id is made from what identifies the event, so that a
+        // retransmission (whose changes are not made again) names the same record
+        UsageNote record = subscriber == null ? null : UsageNote.of(action == REFUND_ACCOUNT ? UsageNote.REFUND
+                : UsageNote.EVENT, UsageNote.idOf(changeKey(r, subscriber, "event|" + r.sender())), subscriber,
+                r.sessionId(), r.sender(), now);
         List<ServiceCreditAnswer> answers = new ArrayList<>();
         for (ServiceCreditRequest m : services) {
-            answers.add(eventService(r, m, subscriber, action, book, plan, now));
+            answers.add(eventService(r, m, subscriber, action, book, plan, now, record));
         }
+        CreditControlAnswer a;
         if (r.services().isEmpty()) {
             ServiceCreditAnswer only = answers.get(0);
-            return new CreditControlAnswer(r.sessionId(), only.resultCode(), r.requestTypeCode(), r.requestNumber(),
+            a = new CreditControlAnswer(r.sessionId(), only.resultCode(), r.requestTypeCode(), r.requestNumber(),
                     only.granted(), only.validityTime(), List.of(), null, null, only.finalUnitIndication(), null, null);
+        } else {
+            a = new CreditControlAnswer(r.sessionId(), CreditControlAnswer.topLevelResultCode(answers),
+                    r.requestTypeCode(), r.requestNumber(), null, null, answers, null, null);
         }
-        return new CreditControlAnswer(r.sessionId(), CreditControlAnswer.topLevelResultCode(answers), r.requestTypeCode(), r.requestNumber(), null,
-                null, answers, null, null);
+        if (record != null) {
+            // its lines are kept with its debits; the end (the Result-Code) right after
+            store.recordUsage(record.end(now, a.resultCode(), null));
+        }
+        return a;
     }
 
     /**
@@ -702,7 +739,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * subscriber granted by policy pays nothing.
      */
     private ServiceCreditAnswer eventService(CreditControlRequest r, ServiceCreditRequest m, String subscriber,
-                                             int action, TariffBook book, String plan, Instant now) {
+                                             int action, TariffBook book, String plan, Instant now, UsageNote record) {
         UnitAmount want = policy.grants().grantFor(m.requested() == null ? ServiceUnits.EMPTY : m.requested());
         if (m.ratingGroup() != null && policy.deniedRatingGroups().contains(m.ratingGroup())) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), null, null, ResultCode.RATING_FAILED);
@@ -713,17 +750,19 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         }
         TariffBook.Rate rate = subscriber == null ? null : book.rate(plan, m.ratingGroup(), want.type(), now);
         String change = subscriber == null ? null : changeKey(r, subscriber, m.ratingGroup() + "/" + m.serviceIdentifier());
+        String code = currency == null ? null : currency.getCurrencyCode();
         if (action == REFUND_ACCOUNT) {
             if (subscriber != null) {
+                UsageNote line = record.line(m.ratingGroup(), want.type(), want.amount(), false, code);
                 if (rate == null) {
                     once(r, subscriber, change, () -> {
-                        store.credit(subscriber, want.type(), m.ratingGroup(), want.amount(), change);
+                        store.credit(subscriber, want.type(), m.ratingGroup(), want.amount(), change, line);
                         return want.amount();
                     });
                 } else {
                     long money = rate.price().cost(want.amount());
                     once(r, subscriber, change, () -> {
-                        store.credit(subscriber, UnitType.MONEY, null, money, change);
+                        store.credit(subscriber, UnitType.MONEY, null, money, change, line);
                         return money;
                     });
                 }
@@ -734,16 +773,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (subscriber == null) {
             return new ServiceCreditAnswer(m.ratingGroup(), m.serviceIdentifier(), want, validity, ResultCode.SUCCESS);
         }
-        long debited = once(r, subscriber, change,
-                () -> store.debit(subscriber, want.type(), m.ratingGroup(), want.amount(), change));
+        long debited = once(r, subscriber, change, () -> store.debit(subscriber, want.type(), m.ratingGroup(),
+                want.amount(), change, record.line(m.ratingGroup(), want.type(), 0, true, code)));
         if (rate != null && debited < want.amount()) {
             long rest = want.amount() - debited;
             String moneyChange = change + MONEY_HOLD;
             long paid = once(r, subscriber, moneyChange, () -> {
                 long affordable = Math.min(rest, rate.price().unitsFor(store.available(subscriber, UnitType.MONEY,
                         m.ratingGroup())));
-                return affordable == 0 ? 0
-                        : store.debit(subscriber, UnitType.MONEY, m.ratingGroup(), rate.price().cost(affordable), moneyChange);
+                return affordable == 0 ? 0 : store.debit(subscriber, UnitType.MONEY, m.ratingGroup(),
+                        rate.price().cost(affordable), moneyChange,
+                        record.line(m.ratingGroup(), want.type(), affordable, false, code));
             });
             debited += Math.min(rest, rate.price().unitsFor(paid));
         }

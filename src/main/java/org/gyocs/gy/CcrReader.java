@@ -57,11 +57,13 @@ public final class CcrReader {
         }
         Long action = u32(avps, REQUESTED_ACTION);
         Long aoc = u32(avps, AOC_REQUEST_TYPE, VENDOR_3GPP);
+        Long cause = u32(avps, TERMINATION_CAUSE);
         return new CreditControlRequest(utf8(avps, SESSION_ID), utf8(avps, ORIGIN_HOST), utf8(avps, ORIGIN_REALM),
                 utf8(avps, DESTINATION_REALM), u32(avps, AUTH_APPLICATION_ID), utf8(avps, SERVICE_CONTEXT_ID),
                 u32(avps, CC_REQUEST_TYPE), u32(avps, CC_REQUEST_NUMBER), ids,
                 action == null ? null : action.intValue(), services, units(avps.group(REQUESTED_SERVICE_UNIT)),
-                units(avps.group(USED_SERVICE_UNIT)), retransmitted, peer, aoc == null ? null : aoc.intValue());
+                units(avps.group(USED_SERVICE_UNIT)), retransmitted, peer, aoc == null ? null : aoc.intValue(),
+                cause == null ? null : cause.intValue());
     }
 
     /** The value of a 4-byte AVP, or null when it is missing or not 4 bytes (for error answers). */

@@ -255,6 +255,14 @@ public final class OperatorHttpServer implements AutoCloseable {
                 throw new ApiException(404, "no such resource: " + path
                         + " (/subscribers/ID, /subscribers/ID/topup, /subscribers/ID/plan)");
             }
+            case "usage" -> {
+                allow(method, p.length == 2, "GET, HEAD");
+                Object records = subscribers.usage(query(x, "subscriber"), query(x, "since"), query(x, "until"),
+                        query(x, "day"), query(x, "limit"), "csv".equals(query(x, "format")));
+                return records instanceof String csv
+                        ? new Response(200, "text/csv; charset=utf-8", csv.getBytes(StandardCharsets.UTF_8))
+                        : json(200, records);
+            }
             case "tariffs" -> {
                 allow(method, p.length == 2, "GET, HEAD, PUT");
                 if (method.equals("PUT")) {
@@ -286,7 +294,7 @@ public final class OperatorHttpServer implements AutoCloseable {
                 return json(200, testControl.requests(query(x, "subscriber"), query(x, "session"), query(x, "limit")));
             }
             default -> throw new ApiException(404, "no such resource: " + path
-                    + " (/health, /metrics, /overview, /peers, /sessions, /subscribers/ID, /tariffs, /behaviours, /requests; "
+                    + " (/health, /metrics, /overview, /peers, /sessions, /subscribers/ID, /tariffs, /usage, /behaviours, /requests; "
                     + "the console at /)");
         }
     }

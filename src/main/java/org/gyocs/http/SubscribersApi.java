@@ -11,6 +11,7 @@ import org.gyocs.core.rating.TariffCsv;
 import org.gyocs.store.Bucket;
 import org.gyocs.store.SubscriberAdmin;
 import org.gyocs.store.SubscriberCsv;
+import org.gyocs.store.UsageRecords;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -119,6 +120,44 @@ final class SubscribersApi {
             throw new ApiException(404, "no subscriber " + subscriber);
         }
         return view(subscriber, store.admin().buckets(subscriber));
+    }
+
+    /** At most this many records per GET /usage. */
+    static final int MAX_USAGE = 10_000;
+
+    /**
+     * GET /usage?subscriber=&since=&until=, or ?day= (every subscriber's records that started that
+     * day, UTC: the day's export), with format=csv for CSV; limit (at most 10,000) records, oldest first.
+     */
+    Object usage(String subscriber, String since, String until, String day, String limit, boolean csv) {
+        java.time.Instant from;
+        java.time.Instant to;
+        int max;
+        try {
+            if (day != null) {
+                if (since != null || until != null) {
+                    throw new IllegalArgumentException("day is a whole day: not with since or until");
+                }
+                from = UsageRecords.time("day", day);
+                to = from.plusSeconds(86_400);
+            } else {
+                if (subscriber == null) {
+                    throw new IllegalArgumentException("subscriber is missing (or day=DATE for everyone's records of a day)");
+                }
+                from = since == null ? java.time.Instant.EPOCH : UsageRecords.time("since", since);
+                to = until == null ? java.time.Instant.now().plusSeconds(86_400) : UsageRecords.time("until", until);
+            }
+            max = limit == null ? MAX_USAGE : Integer.parseInt(limit);
+            if (max < 1 || max > MAX_USAGE) {
+                throw new IllegalArgumentException("limit must be 1 to " + MAX_USAGE);
+            }
+        } catch (NumberFormatException e) {
+            throw new ApiException(400, "limit must be a number from 1 to " + MAX_USAGE);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, e.getMessage());
+        }
+        List<UsageRecords.UsageRecord> records = store.admin().usage(subscriber, from, to, max);
+        return csv ? UsageRecords.csv(records) : records;
     }
 
     /** GET /tariffs: the tariff file as imported. */

@@ -232,6 +232,8 @@ final class AmountJournal implements AutoCloseable {
             int replayed = 0;
             PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount + ? WHERE id = ?");
             java.util.Map<String, Long> keys = new java.util.HashMap<>();
+            List<UsageRecords.Kept> usage = new ArrayList<>();
+            int[] next = new int[1];
             for (int i = 0; i < records.size(); i++) {
                 long[] r = records.get(i);
                 if (r[0] <= applied) {
@@ -244,13 +246,20 @@ final class AmountJournal implements AutoCloseable {
                     i += 2;
                     continue;
                 }
+                if (r[1] == Ledger.USAGE_LENGTH) {
+                    // a usage note: kept with the change it describes (UsageRecords)
+                    usage.add(Ledger.readUsage(k -> records.get(k)[1], k -> records.get(k)[2], i, next));
+                    i = next[0] - 1;
+                    continue;
+                }
                 u.setLong(1, r[2]);
                 u.setLong(2, r[1]);
                 u.addBatch();
                 replayed++;
             }
             MemoryBalances.writeKeys(tx, keys, java.time.Instant.now());
-            if (replayed > 0 || !keys.isEmpty()) {
+            UsageRecords.applyAll(tx, usage, java.time.Instant.now());
+            if (replayed > 0 || !keys.isEmpty() || !usage.isEmpty()) {
                 u.executeBatch();
                 PreparedStatement s = tx.prepare("UPDATE journal_applied SET batch = ? WHERE id = 1");
                 s.setLong(1, last);

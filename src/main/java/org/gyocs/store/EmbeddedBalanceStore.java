@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Optional;
 
 import org.gyocs.core.UnitType;
+import org.gyocs.core.UsageNote;
 
 import com.zaxxer.hikari.HikariDataSource;
 
@@ -33,18 +34,19 @@ final class EmbeddedBalanceStore extends JdbcBalanceStore {
     }
 
     @Override
-    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
+    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey,
+                       UsageNote note) {
         requireAmount("usage", used);
-        return memory.settle(subscriber, unit, ratingGroup, key, used, changeKey);
+        return memory.settle(subscriber, unit, ratingGroup, key, used, changeKey, note);
     }
 
     /** One change instead of two: one journal sync for the settlement and the next reservation. */
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
-                                       long amount, Instant expires, String changeKey) {
+                                       long amount, Instant expires, String changeKey, UsageNote note) {
         requireAmount("usage", used);
         requireAmount("reservation", amount);
-        return memory.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires, changeKey);
+        return memory.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires, changeKey, note);
     }
 
     @Override
@@ -53,9 +55,15 @@ final class EmbeddedBalanceStore extends JdbcBalanceStore {
     }
 
     @Override
-    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
+                      UsageNote note) {
         requireAmount("debit", amount);
-        return memory.debit(subscriber, unit, ratingGroup, amount, changeKey);
+        return memory.debit(subscriber, unit, ratingGroup, amount, changeKey, note);
+    }
+
+    @Override
+    public void recordUsage(UsageNote note) {
+        memory.recordUsage(note);
     }
 
     /** A change key the memory holds and the database has not been written yet, else the database's. */

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -69,6 +70,14 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
 
     private void watch() {
         try {
+            if (System.nanoTime() - lastUsagePurge > ChangeKeys.PURGE_INTERVAL_NANOS) {
+                lastUsagePurge = System.nanoTime();
+                int purged = inTransaction(tx -> UsageRecords.purge(tx, Instant.now().minus(usageRetention)));
+                if (purged > 0) {
+                    log.info("Deleted {} usage records that ended more than {} days ago (usage-retention-days)", purged,
+                            usageRetention.toDays());
+                }
+            }
             provisioned.check(() -> {
                 reloadBalances();
                 provisioningChanged();
@@ -77,6 +86,24 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
             // the database is away: the requests that need it fail on their own and say so
             log.debug("Cannot watch the balance store: {}", e.toString());
         }
+    }
+
+    private volatile java.time.Duration usageRetention = java.time.Duration.ofDays(DEFAULT_USAGE_RETENTION_DAYS);
+    private volatile long lastUsagePurge = System.nanoTime();
+    public static final int DEFAULT_USAGE_RETENTION_DAYS = 90;
+
+    /** How long usage records are kept after they end (usage-retention-days). */
+    public void usageRetention(java.time.Duration d) {
+        usageRetention = d;
+    }
+
+    /**
+     * The usage records of a subscriber (null: everyone's) that started in [since, until), oldest
+     * first, at most {@code limit}. On the embedded store, as of the last write-back (a second).
+     */
+    @Override
+    public List<UsageRecords.UsageRecord> usage(String subscriber, Instant since, Instant until, int limit) {
+        return directory.usage(subscriber, since, until, limit);
     }
 
     /** Another process changed the subscribers: a store that holds balances in memory reads them again. */
@@ -187,6 +214,13 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
             try {
                 writeInTheBackground(ds);
                 journal.recover(ds);
+                // one node per embedded file: the records still open are of sessions that ended
+                // with the node's last run (killed); each ends when its last line was kept
+                int ended = inTransaction(ds, tx -> UsageRecords.endOpen(tx, UsageRecords.NODE_STOPPED));
+                if (ended > 0) {
+                    log.info("Ended {} usage records left open by the node's last run ({})", ended,
+                            UsageRecords.NODE_STOPPED);
+                }
             } catch (RuntimeException e) {
                 ds.close();
                 journal.close();
@@ -352,10 +386,12 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     }
 
     @Override
-    public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+    public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
+                       org.gyocs.core.UsageNote note) {
         requireAmount("refund", amount);
         GroupCommit.Work<Long> refund = tx -> ChangeKeys.once(tx, changeKey, t -> {
             SqlRules.creditIn(t, subscriber, unit, ratingGroup, amount);
+            SqlBalanceStore.keep(t, note, unit, amount);
             return new long[] {amount, SqlRules.nextGeneration(t)}; // a node charging in memory reads its balances again
         })[1];
         long generation;

@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.gyocs.core.BalanceStore.Reservation;
 import org.gyocs.core.UnitType;
+import org.gyocs.core.UsageNote;
 
 /**
  * The embedded node's balances as a ledger in memory: subscribers' buckets, the holds of their
@@ -129,6 +130,27 @@ final class Ledger {
             put(s.id, delta);
         }
 
+        /**
+         * The usage note of the change, in the same frame as its amounts: journal records
+         * USAGE_LENGTH (its length in bytes) then USAGE_BYTES, 8 bytes each (UsageRecords).
+         */
+        void usage(UsageNote note, UnitType unit, long changed) {
+            if (note == null) {
+                return;
+            }
+            UsageRecords.Kept k = UsageRecords.resolve(note, unit, changed);
+            if (!k.matters()) {
+                return;
+            }
+            byte[] b = UsageRecords.encode(k);
+            put(USAGE_LENGTH, b.length);
+            // zero-padded to whole longs: the length record says where the note ends
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((b.length + 7) / 8 * 8).put(b).position(0);
+            while (buf.hasRemaining()) {
+                put(USAGE_BYTES, buf.getLong());
+            }
+        }
+
         void key(long[] digest, long result) {
             put(KEY_HIGH, digest[0]);
             put(KEY_LOW, digest[1]);
@@ -148,6 +170,28 @@ final class Ledger {
     static final long KEY_HIGH = -1;
     static final long KEY_LOW = -2;
     static final long KEY_RESULT = -3;
+    /** Journal record ids of a usage note (see Changes#usage). */
+    static final long USAGE_LENGTH = -4;
+    static final long USAGE_BYTES = -5;
+
+    /**
+     * The usage notes among a frame's records, from {@code i} (a USAGE_LENGTH record) on:
+     * {@code ids[k]} and {@code values[k]} give record k. @return the note, and the index after it
+     */
+    static UsageRecords.Kept readUsage(java.util.function.IntToLongFunction ids, java.util.function.IntToLongFunction values,
+                                       int i, int[] next) {
+        int length = (int) values.applyAsLong(i);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((length + 7) / 8 * 8);
+        int k = i + 1;
+        while (b.hasRemaining()) {
+            if (ids.applyAsLong(k) != USAGE_BYTES) {
+                throw new IllegalArgumentException("a usage note ends early in the journal");
+            }
+            b.putLong(values.applyAsLong(k++));
+        }
+        next[0] = k;
+        return UsageRecords.decode(java.util.Arrays.copyOf(b.array(), length));
+    }
 
     private final Map<String, Account> accounts = new ConcurrentHashMap<>();
     private volatile Map<Long, Slot> slots = Map.of();
@@ -162,15 +206,18 @@ final class Ledger {
     }
 
     Outcome settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey,
-                   Journal journal) {
-        return change(subscriber, key, changeKey, ZERO, false, journal,
-                (a, c) -> new long[] {settleIn(a, unit, ratingGroup, key, used, c), 0});
+                   UsageNote note, Journal journal) {
+        return change(subscriber, key, changeKey, ZERO, false, journal, (a, c) -> {
+            long debited = settleIn(a, unit, ratingGroup, key, used, c);
+            c.usage(note, unit, debited);
+            return new long[] {debited, 0};
+        });
     }
 
     Outcome settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used, long amount,
-                             Instant expires, String changeKey, Journal journal) {
+                             Instant expires, String changeKey, UsageNote note, Journal journal) {
         return change(subscriber, key, changeKey, ZERO, false, journal, (a, c) -> {
-            settleIn(a, unit, ratingGroup, key, used, c);
+            c.usage(note, unit, settleIn(a, unit, ratingGroup, key, used, c));
             return pair(reserveIn(a, unit, ratingGroup, amount, key, expires));
         });
     }
@@ -180,9 +227,20 @@ final class Ledger {
      * database: an event's retransmission may come after a restart (a session's may not: the
      * session is gone, and the request gets 5002).
      */
-    Outcome debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey, Journal journal) {
-        return change(subscriber, null, changeKey, ZERO, true, journal,
-                (a, c) -> new long[] {debitFreeIn(a, unit, ratingGroup, amount, c), 0});
+    Outcome debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey, UsageNote note,
+                  Journal journal) {
+        return change(subscriber, null, changeKey, ZERO, true, journal, (a, c) -> {
+            long debited = debitFreeIn(a, unit, ratingGroup, amount, c);
+            c.usage(note, unit, debited);
+            return new long[] {debited, 0};
+        });
+    }
+
+    /** A usage note without a balance change (a record's end), journalled on its own. */
+    Outcome note(UsageNote note, Journal journal) {
+        Changes c = new Changes();
+        c.usage(note, null, 0);
+        return new Outcome(ZERO, c.length == 0 ? 0 : journal.append(c.pairs, c.length));
     }
 
     void release(String key) {

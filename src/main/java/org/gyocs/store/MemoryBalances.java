@@ -23,6 +23,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.gyocs.core.BalanceStore.Reservation;
 import org.gyocs.core.UnitType;
+import org.gyocs.core.UsageNote;
 
 /**
  * The node's balances on the embedded store, held in memory, with the journal as the only write
@@ -83,6 +84,8 @@ final class MemoryBalances implements AutoCloseable {
     private Map<Long, Long> syncedDeltas = new HashMap<>();
     /** (hex key, result) of the synced change keys, written back with the deltas. */
     private Map<String, Long> syncedKeys = new HashMap<>();
+    /** The usage notes synced, in their order, written back with the deltas. */
+    private List<UsageRecords.Kept> syncedUsage = new ArrayList<>();
     private long lastKeyPurge = System.nanoTime();
     /** Since when write-backs fail (0: they do not); past WRITE_BACK_GIVE_UP_NANOS the store fails. */
     private long writeBackFailingSince;
@@ -118,16 +121,23 @@ final class MemoryBalances implements AutoCloseable {
                 this::append)));
     }
 
-    long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
+    long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey,
+                UsageNote note) {
         ready();
-        return durable(ledger.settle(subscriber, unit, ratingGroup, key, used, changeKey, this::append))[0];
+        return durable(ledger.settle(subscriber, unit, ratingGroup, key, used, changeKey, note, this::append))[0];
     }
 
     Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
-                                 long amount, Instant expires, String changeKey) {
+                                 long amount, Instant expires, String changeKey, UsageNote note) {
         ready();
         return reservation(durable(ledger.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires,
-                changeKey, this::append)));
+                changeKey, note, this::append)));
+    }
+
+    /** A record's end, durable on return (in the journal; in the database at the next write-back). */
+    void recordUsage(UsageNote note) {
+        ready();
+        durable(ledger.note(note, this::append));
     }
 
     void release(String key) {
@@ -135,9 +145,9 @@ final class MemoryBalances implements AutoCloseable {
         ledger.release(key);
     }
 
-    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+    long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey, UsageNote note) {
         ready();
-        return durable(ledger.debit(subscriber, unit, ratingGroup, amount, changeKey, this::append))[0];
+        return durable(ledger.debit(subscriber, unit, ratingGroup, amount, changeKey, note, this::append))[0];
     }
 
     /** The result of a change of this subscriber under this change key that this node made recently, or null. */
@@ -349,10 +359,15 @@ final class MemoryBalances implements AutoCloseable {
                     fail(e);
                     return;
                 }
+                final long[] synced = records;
+                int[] next = new int[1];
                 for (int i = 0; i < length; i += 2) {
                     if (records[i] == Ledger.KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
                         syncedKeys.put(ChangeKeys.hex(records[i + 1], records[i + 3]), records[i + 5]);
                         i += 4;
+                    } else if (records[i] == Ledger.USAGE_LENGTH) { // followed by its USAGE_BYTES
+                        syncedUsage.add(Ledger.readUsage(k -> synced[2 * k], k -> synced[2 * k + 1], i / 2, next));
+                        i = 2 * next[0] - 2;
                     } else {
                         syncedDeltas.merge(records[i], records[i + 1], Long::sum);
                     }
@@ -447,11 +462,12 @@ final class MemoryBalances implements AutoCloseable {
             lastKeyPurge = lastWriteBack;
             JdbcBalanceStore.inTransaction(dataSource, tx -> ChangeKeys.purge(tx, Instant.now()));
         }
-        if (syncedDeltas.isEmpty() && syncedKeys.isEmpty()) {
+        if (syncedDeltas.isEmpty() && syncedKeys.isEmpty() && syncedUsage.isEmpty()) {
             return;
         }
         Map<Long, Long> deltas = syncedDeltas;
         Map<String, Long> keys = syncedKeys;
+        List<UsageRecords.Kept> usage = syncedUsage;
         long upTo = lastSynced;
         JdbcBalanceStore.inTransaction(dataSource, tx -> {
             PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount + ? WHERE id = ?");
@@ -462,6 +478,7 @@ final class MemoryBalances implements AutoCloseable {
             }
             u.executeBatch();
             writeKeys(tx, keys, Instant.now());
+            UsageRecords.applyAll(tx, usage, Instant.now());
             PreparedStatement s = tx.prepare("UPDATE journal_applied SET batch = ? WHERE id = 1");
             s.setLong(1, upTo);
             s.executeUpdate();
@@ -470,6 +487,7 @@ final class MemoryBalances implements AutoCloseable {
         writeBackFailingSince = 0;
         syncedDeltas = new HashMap<>();
         syncedKeys = new HashMap<>();
+        syncedUsage = new ArrayList<>();
         ledger.written(deltas);
     }
 
@@ -492,7 +510,7 @@ final class MemoryBalances implements AutoCloseable {
 
     /** Makes the database durable by itself; the journal is then written over from its start. */
     private void checkpoint() {
-        if (!syncedDeltas.isEmpty() || !syncedKeys.isEmpty()) {
+        if (!syncedDeltas.isEmpty() || !syncedKeys.isEmpty() || !syncedUsage.isEmpty()) {
             return; // the write-back failed: the journal still holds what the database lacks
         }
         JdbcBalanceStore.inTransaction(dataSource, tx -> {

@@ -11,6 +11,7 @@ import java.util.List;
 import javax.sql.DataSource;
 
 import org.gyocs.core.UnitType;
+import org.gyocs.core.UsageNote;
 
 import com.zaxxer.hikari.HikariDataSource;
 
@@ -37,15 +38,26 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                 changeKey));
     }
 
+    /**
+     * A change with a usage note runs as portable SQL (SqlBalanceStore), the note in its
+     * transaction; ocs_apply keeps no notes.
+     */
     @Override
-    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
+    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey,
+                       UsageNote note) {
+        if (note != null) {
+            return super.settle(subscriber, unit, ratingGroup, key, used, changeKey, note);
+        }
         requireAmount("usage", used);
         return onPostgres(new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null, changeKey));
     }
 
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
-                                       long amount, Instant expires, String changeKey) {
+                                       long amount, Instant expires, String changeKey, UsageNote note) {
+        if (note != null) {
+            return super.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires, changeKey, note);
+        }
         requireAmount("usage", used);
         requireAmount("reservation", amount);
         return onPostgres(new PgChange(PgChange.SETTLE_AND_RESERVE, subscriber, unit, ratingGroup, amount, used, key,
@@ -58,7 +70,11 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     }
 
     @Override
-    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
+                      UsageNote note) {
+        if (note != null) {
+            return super.debit(subscriber, unit, ratingGroup, amount, changeKey, note);
+        }
         requireAmount("debit", amount);
         return onPostgres(new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, 0, null, null, changeKey));
     }

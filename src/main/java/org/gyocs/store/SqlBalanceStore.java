@@ -11,6 +11,7 @@ import javax.sql.DataSource;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.gyocs.core.UnitType;
+import org.gyocs.core.UsageNote;
 
 import com.zaxxer.hikari.HikariDataSource;
 
@@ -47,10 +48,24 @@ class SqlBalanceStore extends JdbcBalanceStore {
     }
 
     @Override
-    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
+    public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey,
+                       UsageNote note) {
         requireAmount("usage", used);
-        return changes.run(tx -> ChangeKeys.once(tx, changeKey,
-                t -> new long[] {SqlRules.settleIn(t, subscriber, unit, ratingGroup, key, used), 0}))[0];
+        return changes.run(tx -> ChangeKeys.once(tx, changeKey, t -> {
+            long debited = SqlRules.settleIn(t, subscriber, unit, ratingGroup, key, used);
+            keep(t, note, unit, debited);
+            return new long[] {debited, 0};
+        }))[0];
+    }
+
+    /** A change's usage note, in its transaction. */
+    static void keep(SqlTransaction tx, UsageNote note, UnitType unit, long changed) throws java.sql.SQLException {
+        if (note != null) {
+            UsageRecords.Kept k = UsageRecords.resolve(note, unit, changed);
+            if (k.matters()) {
+                UsageRecords.apply(tx, k, Instant.now());
+            }
+        }
     }
 
     /**
@@ -59,11 +74,11 @@ class SqlBalanceStore extends JdbcBalanceStore {
      */
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
-                                       long amount, Instant expires, String changeKey) {
+                                       long amount, Instant expires, String changeKey, UsageNote note) {
         requireAmount("usage", used);
         requireAmount("reservation", amount);
         return reservation(changes.run(tx -> ChangeKeys.once(tx, changeKey, t -> {
-            SqlRules.settleIn(t, subscriber, unit, ratingGroup, key, used);
+            keep(t, note, unit, SqlRules.settleIn(t, subscriber, unit, ratingGroup, key, used));
             return pair(SqlRules.reserveIn(t, subscriber, unit, ratingGroup, amount, key, expires));
         })));
     }
@@ -77,10 +92,22 @@ class SqlBalanceStore extends JdbcBalanceStore {
     }
 
     @Override
-    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
+                      UsageNote note) {
         requireAmount("debit", amount);
-        return changes.run(tx -> ChangeKeys.once(tx, changeKey,
-                t -> new long[] {SqlRules.debitFree(t, subscriber, unit, ratingGroup, amount), 0}))[0];
+        return changes.run(tx -> ChangeKeys.once(tx, changeKey, t -> {
+            long debited = SqlRules.debitFree(t, subscriber, unit, ratingGroup, amount);
+            keep(t, note, unit, debited);
+            return new long[] {debited, 0};
+        }))[0];
+    }
+
+    @Override
+    public void recordUsage(UsageNote note) {
+        changes.run(tx -> {
+            keep(tx, note, null, 0);
+            return null;
+        });
     }
 
     @Override

@@ -37,6 +37,12 @@ public interface SubscriberAdmin {
     /** The tariffs, in the order they were imported. */
     List<Tariff> tariffs();
 
+    /**
+     * The usage records of a subscriber (null: everyone's) that started in [since, until), oldest
+     * first, at most {@code limit}.
+     */
+    List<UsageRecords.UsageRecord> usage(String subscriber, java.time.Instant since, java.time.Instant until, int limit);
+
     /** Replaces every tariff at once (the rows are checked by the caller: TariffCsv, TariffBook.check). */
     void replaceTariffs(List<Tariff> tariffs);
 }

@@ -104,6 +104,12 @@ final class SubscriberDirectory implements SubscriberAdmin {
     }
 
     @Override
+    public List<UsageRecords.UsageRecord> usage(String subscriber, java.time.Instant since, java.time.Instant until,
+                                                int limit) {
+        return JdbcBalanceStore.inTransaction(dataSource, tx -> UsageRecords.find(tx, subscriber, since, until, limit));
+    }
+
+    @Override
     public Optional<String> plan(String subscriber) {
         return JdbcBalanceStore.inTransaction(dataSource, tx -> {
             PreparedStatement s = tx.prepare("SELECT plan FROM subscriber WHERE id = ?");

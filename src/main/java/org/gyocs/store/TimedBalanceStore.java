@@ -7,6 +7,7 @@ import java.util.function.LongConsumer;
 
 import org.gyocs.core.BalanceStore;
 import org.gyocs.core.UnitType;
+import org.gyocs.core.UsageNote;
 
 /**
  * A balance store that tells how long each change of balances took (the metrics' store latency:
@@ -55,15 +56,15 @@ public final class TimedBalanceStore implements BalanceStore {
 
     @Override
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used,
-                       String changeKey) {
-        return timed(() -> store.settle(subscriber, unit, ratingGroup, reservationKey, used, changeKey));
+                       String changeKey, UsageNote note) {
+        return timed(() -> store.settle(subscriber, unit, ratingGroup, reservationKey, used, changeKey, note));
     }
 
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String reservationKey,
-                                       long used, long amount, Instant expires, String changeKey) {
+                                       long used, long amount, Instant expires, String changeKey, UsageNote note) {
         return timed(() -> store.settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount,
-                expires, changeKey));
+                expires, changeKey, note));
     }
 
     @Override
@@ -75,14 +76,24 @@ public final class TimedBalanceStore implements BalanceStore {
     }
 
     @Override
-    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
-        return timed(() -> store.debit(subscriber, unit, ratingGroup, amount, changeKey));
+    public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
+                      UsageNote note) {
+        return timed(() -> store.debit(subscriber, unit, ratingGroup, amount, changeKey, note));
     }
 
     @Override
-    public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
+    public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
+                       UsageNote note) {
         timed(() -> {
-            store.credit(subscriber, unit, ratingGroup, amount, changeKey);
+            store.credit(subscriber, unit, ratingGroup, amount, changeKey, note);
+            return null;
+        });
+    }
+
+    @Override
+    public void recordUsage(UsageNote note) {
+        timed(() -> {
+            store.recordUsage(note);
             return null;
         });
     }

@@ -48,6 +48,8 @@ class GyDictionaryTest {
             }
             if (word.equals("CC") || word.equals("IP") || word.equals("AVP")) {
                 sb.append(word);
+            } else if (word.equals("AOC")) {
+                sb.append("AoC");
             } else {
                 sb.append(word.charAt(0)).append(word.substring(1).toLowerCase());
             }

@@ -58,15 +58,16 @@ class StoreFailureRetryTest {
         }
 
         @Override
-        public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey) {
-            return maybeFail("settle", real.settle(subscriber, unit, ratingGroup, key, used, changeKey));
+        public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey,
+                           UsageNote note) {
+            return maybeFail("settle", real.settle(subscriber, unit, ratingGroup, key, used, changeKey, note));
         }
 
         @Override
         public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
-                                            long amount, Instant expires, String changeKey) {
+                                            long amount, Instant expires, String changeKey, UsageNote note) {
             return maybeFail("settleAndReserve",
-                    real.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires, changeKey));
+                    real.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires, changeKey, note));
         }
 
         @Override
@@ -75,13 +76,20 @@ class StoreFailureRetryTest {
         }
 
         @Override
-        public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
-            return maybeFail("debit", real.debit(subscriber, unit, ratingGroup, amount, changeKey));
+        public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
+                          UsageNote note) {
+            return maybeFail("debit", real.debit(subscriber, unit, ratingGroup, amount, changeKey, note));
         }
 
         @Override
-        public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey) {
-            real.credit(subscriber, unit, ratingGroup, amount, changeKey);
+        public void credit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
+                           UsageNote note) {
+            real.credit(subscriber, unit, ratingGroup, amount, changeKey, note);
+        }
+
+        @Override
+        public void recordUsage(UsageNote note) {
+            real.recordUsage(note);
         }
 
         @Override

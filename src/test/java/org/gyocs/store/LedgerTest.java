@@ -65,7 +65,7 @@ class LedgerTest {
         Ledger l = new Ledger();
         l.load(List.of(row(1, UnitType.OCTETS, null, 100, null)));
         l.reserve(SUB, UnitType.OCTETS, null, 40, "k", LATER, null, journal);
-        Ledger.Outcome o = l.settle(SUB, UnitType.OCTETS, null, "k", 150, null, journal);
+        Ledger.Outcome o = l.settle(SUB, UnitType.OCTETS, null, "k", 150, null, null, journal);
         assertEquals(100, o.result()[0], "40 held, 60 free: 100 debited of the 150 used");
         assertEquals(1, o.batch());
         assertArrayEquals(new long[] {1, -40, 1, -60}, appended.get(0), "(bucket, delta) pairs, in order");
@@ -78,8 +78,8 @@ class LedgerTest {
     void theSameChangeKeyAnswersItsFirstResultAndChangesNothingAgain() {
         Ledger l = new Ledger();
         l.load(List.of(row(1, UnitType.UNITS, null, 10, null)));
-        Ledger.Outcome first = l.debit(SUB, UnitType.UNITS, null, 3, "change-1", journal);
-        Ledger.Outcome again = l.debit(SUB, UnitType.UNITS, null, 3, "change-1", journal);
+        Ledger.Outcome first = l.debit(SUB, UnitType.UNITS, null, 3, "change-1", null, journal);
+        Ledger.Outcome again = l.debit(SUB, UnitType.UNITS, null, 3, "change-1", null, journal);
         assertEquals(3, first.result()[0]);
         assertEquals(3, again.result()[0]);
         assertEquals(0, again.batch(), "nothing to wait for");
@@ -115,7 +115,7 @@ class LedgerTest {
         Ledger l = new Ledger();
         l.load(List.of(row(1, UnitType.OCTETS, null, 100, null)));
         l.reserve(SUB, UnitType.OCTETS, null, 10, "k", LATER, null, journal);
-        l.debit(SUB, UnitType.OCTETS, null, 30, null, journal);
+        l.debit(SUB, UnitType.OCTETS, null, 30, null, null, journal);
         // ocs-admin added a bucket: the database still has 100 in bucket 1
         l.load(List.of(row(1, UnitType.OCTETS, null, 100, null), row(2, UnitType.OCTETS, null, 5, null)));
         assertEquals(70, l.current(bucket(1)).amount());

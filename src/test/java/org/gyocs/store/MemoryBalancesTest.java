@@ -55,13 +55,13 @@ class MemoryBalancesTest {
             java.util.concurrent.CompletableFuture<String> told = new java.util.concurrent.CompletableFuture<>();
             memory.onFailure(told::complete);
             try {
-                assertEquals(10, memory.debit(SUB, UnitType.UNITS, null, 10, null));
+                assertEquals(10, memory.debit(SUB, UnitType.UNITS, null, 10, null, null));
                 journal.close(); // as a disk that fails: the next write throws
-                StoreException e = assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 20, null));
+                StoreException e = assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 20, null, null));
                 assertTrue(e.getMessage().contains("journal failed"), e.getMessage());
                 // the application is told, and stops the node (issue 13, item 14): not 5012 forever
                 assertTrue(told.get(5, java.util.concurrent.TimeUnit.SECONDS).contains("journal failed"));
-                assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 30, null),
+                assertThrows(StoreException.class, () -> memory.debit(SUB, UnitType.UNITS, null, 30, null, null),
                         "and every change after it, until the node restarts");
                 assertThrows(StoreException.class, () -> memory.reserve(SUB, UnitType.UNITS, null, 5, "k|1",
                         java.time.Instant.now().plusSeconds(60), null), "no grant either: it could not be settled");
