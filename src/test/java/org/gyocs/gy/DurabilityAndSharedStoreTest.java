@@ -126,6 +126,83 @@ class DurabilityAndSharedStoreTest {
         }
     }
 
+    /**
+     * Rated sessions and events, then kill -9 right after the last answer: after the restart every
+     * debit has its usage line and every line its debit (the money taken equals the lines' cost,
+     * to the cent), finished sessions and events have their end, and the sessions that were open
+     * are ended NODE_STOPPED with the usage they had reported.
+     */
+    @Test
+    void killMinus9KeepsEveryDebitWithItsUsageLineAndNoOther() throws Exception {
+        Files.writeString(home.resolve("subs.csv"), "subscriber,unit,amount,rating_group,expires,plan\n" + SUB
+                + ",money,100000,,,paid\n");
+        Files.writeString(home.resolve("tariffs.csv"), "plan,rating_group,unit,price,per,currency\npaid,,octets,1,1000,EUR\n");
+        int port = ListeningPorts.freePort();
+        Process node = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
+                "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
+                "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
+                "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--subscribers",
+                home.resolve("subs.csv").toString(), "--tariffs", home.resolve("tariffs.csv").toString(),
+                "--realm", "test.local", "--admin-port", "0")
+                .redirectErrorStream(true).redirectOutput(home.resolve("node.log").toFile()).start();
+        long cost = 0;
+        try {
+            for (int i = 0; i < 600 && !ListeningPorts.isListening("127.0.0.1", port) && node.isAlive(); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(node.isAlive(), () -> "the node died: " + read(home.resolve("node.log")));
+            try (TestPeer p = new TestPeer(port)) {
+                p.handshake();
+                int hop = 0;
+                for (int i = 0; i < 60; i++) {
+                    String session = "kill;" + i;
+                    List<org.gyocs.codec.Avp> ccrI = GyRequests.header(session, 1, 0);
+                    ccrI.add(GyRequests.mscc(1L, null, GyRequests.rsuOctets(10_000), null));
+                    assertEquals(2001, resultCode(p.request(GyRequests.ccr(++hop, ccrI))));
+                    List<org.gyocs.codec.Avp> ccrU = GyRequests.header(session, 2, 1);
+                    ccrU.add(GyRequests.mscc(1L, null, GyRequests.rsuOctets(10_000), GyRequests.usuOctets(3_000)));
+                    assertEquals(2001, resultCode(p.request(GyRequests.ccr(++hop, ccrU))));
+                    cost += 3;
+                    if (i % 3 != 0) {
+                        List<org.gyocs.codec.Avp> ccrT = GyRequests.header(session, 3, 2);
+                        ccrT.add(GyRequests.mscc(1L, null, null, GyRequests.usuOctets(1_500)));
+                        assertEquals(2001, resultCode(p.request(GyRequests.ccr(++hop, ccrT))));
+                        cost += 2; // 1.5 cents, rounded up
+                    }
+                }
+                for (int i = 0; i < 20; i++) {
+                    List<org.gyocs.codec.Avp> event = GyRequests.header("kill-event;" + i, 4, 0);
+                    event.add(GyRequests.mscc(1L, null, GyRequests.rsuOctets(2_000), null));
+                    assertEquals(2001, resultCode(p.request(GyRequests.ccr(++hop, event))));
+                    cost += 2;
+                }
+            }
+        } finally {
+            node.destroyForcibly(); // SIGKILL right after the last answer: nothing written back since
+            assertTrue(node.waitFor(10, TimeUnit.SECONDS));
+        }
+        String url = GyDiameterApplication.embeddedStore(home.resolve("data"));
+        try (JdbcBalanceStore store = JdbcBalanceStore.open(url, null, null, 1)) {
+            long left = store.buckets(SUB).stream().mapToLong(Bucket::amount).sum();
+            assertEquals(100_000 - cost, left, "exactly the acknowledged debits");
+            List<org.gyocs.store.UsageRecords.UsageRecord> records = store.usage(SUB, java.time.Instant.EPOCH,
+                    java.time.Instant.now().plusSeconds(60), 1000);
+            assertEquals(80, records.size(), "one per session and per event");
+            long linesCost = records.stream().flatMap(r -> r.lines().stream()).mapToLong(l -> l.cost()).sum();
+            assertEquals(cost, linesCost, "no debit without its line, no line without its debit");
+            long ended = records.stream().filter(r -> "CCR_T".equals(r.terminationCause()) && r.resultCode() == 2001).count();
+            long stopped = records.stream().filter(r -> "NODE_STOPPED".equals(r.terminationCause())).count();
+            long events = records.stream().filter(r -> r.kind().equals("event") && r.resultCode() == 2001).count();
+            assertEquals(40, ended, records.toString());
+            assertEquals(20, stopped, "the sessions open at the kill, ended at the restart");
+            assertEquals(20, events);
+            assertTrue(records.stream().filter(r -> "NODE_STOPPED".equals(r.terminationCause()))
+                    .allMatch(r -> r.lines().equals(List.of(new org.gyocs.store.UsageRecords.Line(1L, "octets", 3_000, 3,
+                            "EUR")))), "their reported usage and its cost");
+            assertTrue(records.stream().allMatch(r -> r.ended() != null));
+        }
+    }
+
     private static String read(java.nio.file.Path f) {
         try {
             return Files.readString(f);
