@@ -100,7 +100,10 @@ public final class GyDiameterApplication {
         this.requestsKept = b.requestsKept;
         this.tariffsFile = b.tariffsFile;
         this.timeZone = b.timeZone;
+        this.usageRetention = b.usageRetention;
     }
+
+    private final java.time.Duration usageRetention;
 
     private final Path tariffsFile;
     private final java.time.ZoneId timeZone;
@@ -323,6 +326,7 @@ public final class GyDiameterApplication {
             throw new NodeStartException(e.getMessage(), e);
         }
         s.answerDeadline(answerDeadline);
+        s.usageRetention(usageRetention);
         s.onFailure(this::storeFailed);
         if (tariffsFile != null) {
             try {
@@ -798,6 +802,7 @@ public final class GyDiameterApplication {
         private ChargingPolicy charging;
         private Path tariffsFile;
         private java.time.ZoneId timeZone = java.time.ZoneId.systemDefault();
+        private java.time.Duration usageRetention = java.time.Duration.ofDays(JdbcBalanceStore.DEFAULT_USAGE_RETENTION_DAYS);
         private String store;
         private String storeUser;
         private String storePassword;
@@ -819,6 +824,12 @@ public final class GyDiameterApplication {
         /** A tariff CSV imported at start, replacing the store's tariffs (null: keep them). */
         public Builder tariffs(Path file) {
             tariffsFile = file;
+            return this;
+        }
+
+        /** How long usage records are kept after they end (default 90 days). */
+        public Builder usageRetention(java.time.Duration d) {
+            usageRetention = java.util.Objects.requireNonNull(d);
             return this;
         }
 

@@ -79,6 +79,7 @@ public final class OcsConfiguration {
                     + "(plan,rating_group,unit,price,per,currency[,from,to]; see README, Rating)"),
             new Setting("time-zone", "", "time zone of the tariffs' from/to bands, e.g. Europe/Paris "
                     + "(default: the machine's)"),
+            new Setting("usage-retention-days", "90", "days a rated usage record is kept after it ends"),
             new Setting("admin-port", "8080", "HTTP port of the operator's interface (health, metrics, peers, sessions, subscribers); "
                     + "0: none"),
             new Setting("admin-ip", "127.0.0.1", "address the operator's interface listens on; beyond loopback "
@@ -258,6 +259,20 @@ public final class OcsConfiguration {
         } catch (java.time.DateTimeException e) {
             throw bad("time-zone", "a time zone such as Europe/Paris or UTC");
         }
+    }
+
+    /** usage-retention-days: how long usage records are kept after they end. */
+    public java.time.Duration usageRetention() {
+        String v = values.get("usage-retention-days").trim();
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1 && n <= 36_500) {
+                return java.time.Duration.ofDays(n);
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw bad("usage-retention-days", "a number of days from 1 to 36500");
     }
 
     /** requests-kept: the size of the record of recent requests. */

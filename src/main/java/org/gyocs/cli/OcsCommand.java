@@ -114,6 +114,7 @@ public final class OcsCommand {
                     .requestsKept(charging.requestsKept())
                     .tariffs(charging.tariffsFile())
                     .timeZone(charging.timeZone())
+                    .usageRetention(charging.usageRetention())
                     .dataDir(home.resolve("data"))
                     .subscribers(line.hasOption("subscribers") ? Path.of(line.getOptionValue("subscribers")) : null)
                     .limits(new TransportLimits(

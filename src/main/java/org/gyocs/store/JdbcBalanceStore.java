@@ -72,11 +72,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         try {
             if (System.nanoTime() - lastUsagePurge > ChangeKeys.PURGE_INTERVAL_NANOS) {
                 lastUsagePurge = System.nanoTime();
-                int purged = inTransaction(tx -> UsageRecords.purge(tx, Instant.now().minus(usageRetention)));
-                if (purged > 0) {
-                    log.info("Deleted {} usage records that ended more than {} days ago (usage-retention-days)", purged,
-                            usageRetention.toDays());
-                }
+                purgeUsage(Instant.now());
             }
             provisioned.check(() -> {
                 reloadBalances();
@@ -95,6 +91,16 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     /** How long usage records are kept after they end (usage-retention-days). */
     public void usageRetention(java.time.Duration d) {
         usageRetention = d;
+    }
+
+    /** Deletes the usage records that ended longer than the retention before {@code now}. @return how many */
+    int purgeUsage(Instant now) {
+        int purged = inTransaction(tx -> UsageRecords.purge(tx, now.minus(usageRetention)));
+        if (purged > 0) {
+            log.info("Deleted {} usage records that ended more than {} days ago (usage-retention-days)", purged,
+                    usageRetention.toDays());
+        }
+        return purged;
     }
 
     /**
