@@ -43,7 +43,8 @@ public final class AdminCommand {
         o.addOption(Option.builder("h").longOpt("help").get());
         CommandLine line;
         try {
-            line = new DefaultParser().parse(o, args);
+            // the command's own options (usage --since, --csv) follow it: parsing stops at the command
+            line = new DefaultParser().parse(o, args, true);
         } catch (ParseException e) {
             System.err.println("Error: " + e.getMessage());
             return 1;

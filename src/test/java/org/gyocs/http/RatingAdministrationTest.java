@@ -90,6 +90,35 @@ class RatingAdministrationTest {
             OperatorHttpTest.answerWith(peer, rar, 2001);
             assertEquals(1_048_576, grant(peer, id + "d"), "gold: half a cent for a MiB, rounded up to 1");
 
+            // the usage record of a: ended by its CCR-T (within a second: the embedded store writes back)
+            com.fasterxml.jackson.databind.JsonNode usage = null;
+            for (int i = 0; i < 100; i++) {
+                usage = JSON.readTree(get(app, "/usage?subscriber=" + SUB, null).body());
+                if (usage.size() > 0) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertEquals(1, usage.size(), usage.toString());
+            assertEquals(id + "a", usage.get(0).get("sessionId").asText());
+            assertEquals("CCR_T", usage.get(0).get("terminationCause").asText());
+            assertEquals(2001, usage.get(0).get("resultCode").asLong());
+            com.fasterxml.jackson.databind.JsonNode line = usage.get(0).get("lines").get(0);
+            assertEquals(100, line.get("ratingGroup").asLong());
+            assertEquals(524_288, line.get("units").asLong());
+            assertEquals(1, line.get("cost").asLong());
+            assertEquals("EUR", line.get("currency").asText());
+            String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+            HttpResponse<String> csv = get(app, "/usage?day=" + today + "&format=csv", null);
+            assertEquals(200, csv.statusCode());
+            assertTrue(csv.headers().firstValue("Content-Type").orElse("").startsWith("text/csv"));
+            assertTrue(csv.body().startsWith(org.gyocs.store.UsageRecords.CSV_HEADER + "\n"), csv.body());
+            assertTrue(csv.body().contains("," + id + "a,pcef.rating.test,"), csv.body());
+            assertTrue(csv.body().contains(",2001,CCR_T,100,octets,524288,1,EUR\n"), csv.body());
+            assertEquals(400, get(app, "/usage?subscriber=" + SUB + "&since=yesterday", null).statusCode());
+            assertEquals(400, get(app, "/usage", null).statusCode(), "whose, or which day");
+            assertEquals(0, JSON.readTree(get(app, "/usage?subscriber=" + SUB + "&since=2999-01-01", null).body()).size());
+
             // ocs-admin, through the running node (embedded store)
             String url = GyDiameterApplication.embeddedStore(data);
             Path next = tmp.resolve("next.csv");
@@ -100,6 +129,12 @@ class RatingAdministrationTest {
             assertTrue(admin(0, "--store", url, "plan", SUB).contains("gold"));
             assertTrue(admin(0, "--store", url, "plan", SUB, "-").contains("(none: default)"));
             assertTrue(admin(0, "--store", url, "show", SUB).contains("plan (none: default)"));
+            String printed = admin(0, "--store", url, "usage", SUB);
+            assertTrue(printed.contains(id + "a") && printed.contains("rg 100  524288 octets  1 EUR minor units"), printed);
+            assertTrue(admin(0, "--store", url, "usage", SUB, "--since", today, "--csv").contains(",CCR_T,100,octets,524288,1,EUR"));
+            assertTrue(admin(0, "--store", url, "usage", "--day", today, "--csv").contains(id + "a"));
+            admin(1, "--store", url, "usage");
+            admin(1, "--store", url, "usage", SUB, "--since", "soon");
             Files.writeString(next, HEADER + "default,,octets,1,1,EURO,,\n");
             admin(1, "--store", url, "tariffs", "import", next.toString());
             assertEquals(HEADER + "default,,octets,1,1,EUR,,\n", get(app, "/tariffs", null).body(), "a bad file: nothing");
