@@ -459,13 +459,15 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         } else if (used != null && used.requested() != null) {
             // usage reported without a reservation (e.g. after a 4012): still debited, units first
             UnitAmount u = used.requested();
-            long fromUnits = store.debit(s.subscriber, u.type(), ratingGroup, u.amount(), change + "|usage",
-                    s.record.line(ratingGroup, u.type(), u.amount(), false, s.currencyCode()));
             TariffBook.Rate usedRate = book.rate(s.plan, ratingGroup, u.type(), now);
+            // unpriced: the line has the units reported; priced: those the unit buckets paid, then the rest
+            long fromUnits = store.debit(s.subscriber, u.type(), ratingGroup, u.amount(), change + "|usage",
+                    s.record.line(ratingGroup, u.type(), usedRate == null ? u.amount() : 0, usedRate != null,
+                            s.currencyCode()));
             if (usedRate != null && fromUnits < u.amount()) {
                 s.charge(store.debit(s.subscriber, UnitType.MONEY, ratingGroup,
                         usedRate.price().cost(u.amount() - fromUnits), change + "|usage" + MONEY_HOLD,
-                        s.record.line(ratingGroup, u.type(), 0, false, s.currencyCode())));
+                        s.record.line(ratingGroup, u.type(), u.amount() - fromUnits, false, s.currencyCode())));
             }
         }
         if (want == null) {
@@ -500,13 +502,15 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private void settleRated(ChargingSession s, ChargingSession.ServiceReservation held, ServiceUnits used,
                              ServiceUnits usedAfter, String change) {
         long u = used == null ? 0 : used.amountOf(held.unit());
-        // the units reported go on the line with the unit buckets' change, the cost with the money's
+        // the line gets the units the unit buckets paid with their change, the rest and its cost
+        // with the money's (a subscriber with money only then waits for one journal sync, not two)
         long fromUnits = store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle",
-                s.record.line(held.ratingGroup(), held.unit(), u, false, s.currencyCode()));
+                s.record.line(held.ratingGroup(), held.unit(), 0, true, s.currencyCode()));
         long after = usedAfter == null ? 0 : usedAfter.amountOf(held.unit());
         long cost = held.rate().cost(u - fromUnits, after);
         s.charge(store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + MONEY_HOLD, cost,
-                change + "|settle" + MONEY_HOLD, s.record.line(held.ratingGroup(), held.unit(), 0, false, s.currencyCode())));
+                change + "|settle" + MONEY_HOLD,
+                s.record.line(held.ratingGroup(), held.unit(), u - fromUnits, false, s.currencyCode())));
     }
 
     /**
