@@ -6,7 +6,9 @@
 #
 # usage: bench/run.sh [--quick] [--only NAME] [--no-record]
 #   --quick      1 repetition instead of 3, smaller runs (a smoke test of the script)
-#   --only NAMES comma-separated: jdiameter-default, jdiameter-100k, mock-default, mock-100k, postgres, memory
+#   --only NAMES comma-separated: jdiameter-default, jdiameter-100k, jdiameter-100k-money, mock-default,
+#                mock-100k, mock-100k-money, postgres, memory
+#                (the -money rows: the same subscribers on a money balance, priced by a tariff, issue 14)
 #   --scrape     the nodes run their HTTP interface (port 18111) and GET /metrics every second
 #                meanwhile (issue 11: the figures with a Prometheus scraping them)
 #   --console    the nodes run their HTTP interface (port 18111) and a headless chromium keeps the
@@ -73,6 +75,9 @@ SUBS=100000
   seq -f "%012.0f,octets,1000000000000000,," 491720000000 $((491720000000 + SUBS - 1)); } >"$WORK/subscribers.csv"
 [ "$(sed -n '2p;$p' "$WORK/subscribers.csv" | cut -d, -f1 | tr '\n' ' ')" = "491720000000 $((491720000000 + SUBS - 1)) " ] \
 	|| { echo "bench: subscribers.csv is wrong" >&2; exit 1; }
+# the same subscribers on money (cents) that does not run out, priced by one tariff: 1 cent per MiB
+sed '2,$s/,octets,/,money,/' "$WORK/subscribers.csv" >"$WORK/subscribers-money.csv"
+printf 'plan,rating_group,unit,price,per,currency\ndefault,,octets,1,1048576,EUR\n' >"$WORK/tariffs.csv"
 
 selected() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
@@ -82,6 +87,11 @@ provision() { # provision STORE_URL [user password]
 	local args=(--store "$1")
 	[ $# -gt 1 ] && args+=(--store-user "$2" --store-password "$3")
 	"$ROOT/bin/ocs-admin.sh" "${args[@]}" import "$WORK/subscribers.csv" >/dev/null
+}
+
+provision_money() { # provision_money STORE_URL: the subscribers on money, and the tariff
+	"$ROOT/bin/ocs-admin.sh" --store "$1" import "$WORK/subscribers-money.csv" >/dev/null
+	"$ROOT/bin/ocs-admin.sh" --store "$1" tariffs import "$WORK/tariffs.csv" >/dev/null
 }
 
 postgres_url() {
@@ -151,23 +161,29 @@ charged() {
 	local name=$1 args=(--store "$2") left
 	selected "$name" || return 0
 	[ $# -gt 2 ] && args+=(--store-user "$3" --store-password "$4")
-	left=$("$ROOT/bin/ocs-admin.sh" "${args[@]}" show 491720000001 | awk '$2 == "octets" { print $3 }')
+	left=$("$ROOT/bin/ocs-admin.sh" "${args[@]}" show 491720000001 | awk '$2 == "octets" || $2 == "money" { print $3 }')
 	if [ -z "$left" ] || [ "$left" -ge 1000000000000000 ]; then
 		echo "bench: $name charged nothing (subscriber 491720000001 has ${left:-no bucket})" >&2
 		exit 1
 	fi
-	echo "$name: subscriber 491720000001 debited $((1000000000000000 - left)) octets" | tee -a "$WORK/charged.txt"
+	echo "$name: subscriber 491720000001 debited $((1000000000000000 - left)) octets or cents" | tee -a "$WORK/charged.txt"
 }
 
-mkdir -p "$WORK/d1" "$WORK/d2" "$WORK/d3" "$WORK/d4"
+mkdir -p "$WORK/d1" "$WORK/d2" "$WORK/d3" "$WORK/d4" "$WORK/d5" "$WORK/d6"
 run_config jdiameter-default event "$(h2 d1)"
 if selected jdiameter-100k; then provision "$(h2 d2)"; fi
 run_config jdiameter-100k session "$(h2 d2)"
 charged jdiameter-100k "$(h2 d2)"
+if selected jdiameter-100k-money; then provision_money "$(h2 d5)"; fi
+run_config jdiameter-100k-money session "$(h2 d5)"
+charged jdiameter-100k-money "$(h2 d5)"
 run_config mock-default event "$(h2 d3)" --mock
 if selected mock-100k; then provision "$(h2 d4)"; fi
 run_config mock-100k session "$(h2 d4)" --mock
 charged mock-100k "$(h2 d4)"
+if selected mock-100k-money; then provision_money "$(h2 d6)"; fi
+run_config mock-100k-money session "$(h2 d6)" --mock
+charged mock-100k-money "$(h2 d6)"
 if selected postgres; then
 	PG=$(postgres_url)
 	provision "$PG" ocs ocs

@@ -118,6 +118,13 @@ public interface BalanceStore extends AutoCloseable {
     void recordUsage(UsageNote note);
 
     /**
+     * The same, for a note no answer waits on (a session's end): the store may return before it
+     * is durable, and keep it with its next commit (the embedded store's next journal sync,
+     * milliseconds later), so that a CCR-T waits for one sync, not two.
+     */
+    void recordUsageSoon(UsageNote note);
+
+    /**
      * Every change that moves money carries a change key: the request's Session-Id and
      * CC-Request-Number, and the service (RFC 4006 section 5.2: what identifies a duplicate).
      * The store keeps the key with the change, durably and in the same transaction, for the

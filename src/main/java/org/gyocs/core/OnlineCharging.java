@@ -567,7 +567,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             return;
         }
         try {
-            store.recordUsage(s.record.end(Instant.now(), resultCode, cause));
+            store.recordUsageSoon(s.record.end(Instant.now(), resultCode, cause));
         } catch (RuntimeException e) {
             log.error("The end of the usage record of session {} was not kept ({}): the record stays open",
                     s.sessionId, e.toString());

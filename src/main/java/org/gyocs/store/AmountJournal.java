@@ -258,7 +258,7 @@ final class AmountJournal implements AutoCloseable {
                 replayed++;
             }
             MemoryBalances.writeKeys(tx, keys, java.time.Instant.now());
-            UsageRecords.applyAll(tx, usage, java.time.Instant.now());
+            UsageRecords.applyAll(tx, usage);
             if (replayed > 0 || !keys.isEmpty() || !usage.isEmpty()) {
                 u.executeBatch();
                 PreparedStatement s = tx.prepare("UPDATE journal_applied SET batch = ? WHERE id = 1");

@@ -63,7 +63,12 @@ final class EmbeddedBalanceStore extends JdbcBalanceStore {
 
     @Override
     public void recordUsage(UsageNote note) {
-        memory.recordUsage(note);
+        memory.recordUsage(note, true);
+    }
+
+    @Override
+    public void recordUsageSoon(UsageNote note) {
+        memory.recordUsage(note, false);
     }
 
     /** A change key the memory holds and the database has not been written yet, else the database's. */

@@ -134,10 +134,16 @@ final class MemoryBalances implements AutoCloseable {
                 changeKey, note, this::append)));
     }
 
-    /** A record's end, durable on return (in the journal; in the database at the next write-back). */
-    void recordUsage(UsageNote note) {
+    /**
+     * A record's end: in the journal's next batch, and with {@code wait} durable on return; in the
+     * database at the next write-back.
+     */
+    void recordUsage(UsageNote note, boolean wait) {
         ready();
-        durable(ledger.note(note, this::append));
+        Ledger.Outcome o = ledger.note(note, this::append);
+        if (wait) {
+            durable(o);
+        }
     }
 
     void release(String key) {
@@ -478,7 +484,7 @@ final class MemoryBalances implements AutoCloseable {
             }
             u.executeBatch();
             writeKeys(tx, keys, Instant.now());
-            UsageRecords.applyAll(tx, usage, Instant.now());
+            UsageRecords.applyAll(tx, usage);
             PreparedStatement s = tx.prepare("UPDATE journal_applied SET batch = ? WHERE id = 1");
             s.setLong(1, upTo);
             s.executeUpdate();

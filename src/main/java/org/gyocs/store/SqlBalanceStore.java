@@ -63,7 +63,7 @@ class SqlBalanceStore extends JdbcBalanceStore {
         if (note != null) {
             UsageRecords.Kept k = UsageRecords.resolve(note, unit, changed);
             if (k.matters()) {
-                UsageRecords.apply(tx, k, Instant.now());
+                UsageRecords.apply(tx, k);
             }
         }
     }
@@ -100,6 +100,12 @@ class SqlBalanceStore extends JdbcBalanceStore {
             keep(t, note, unit, debited);
             return new long[] {debited, 0};
         }))[0];
+    }
+
+    /** A transaction's commit is what makes anything durable here: the same as {@link #recordUsage}. */
+    @Override
+    public void recordUsageSoon(UsageNote note) {
+        recordUsage(note);
     }
 
     @Override

@@ -91,6 +91,14 @@ public final class TimedBalanceStore implements BalanceStore {
     }
 
     @Override
+    public void recordUsageSoon(UsageNote note) {
+        timed(() -> {
+            store.recordUsageSoon(note);
+            return null;
+        });
+    }
+
+    @Override
     public void recordUsage(UsageNote note) {
         timed(() -> {
             store.recordUsage(note);

@@ -34,8 +34,8 @@ public final class UsageRecords {
     private UsageRecords() {
     }
 
-    /** A note with what its change did: the units and cost its line adds. */
-    record Kept(UsageNote note, long units, long cost) {
+    /** A note with what its change did: the units and cost its line adds, and when (epoch ms). */
+    record Kept(UsageNote note, long units, long cost, long at) {
 
         /** Whether it adds to the database at all (a line of nothing, on an open record, does not). */
         boolean matters() {
@@ -50,7 +50,7 @@ public final class UsageRecords {
     static Kept resolve(UsageNote note, UnitType changeUnit, long changed) {
         boolean money = changeUnit == UnitType.MONEY && note.currency() != null;
         long units = note.unitsCharged() && !money ? changed : note.units();
-        return new Kept(note, units, money ? changed : 0);
+        return new Kept(note, units, money ? changed : 0, System.currentTimeMillis());
     }
 
     /** One usage record, as ocs-admin, GET /usage and the CSV export show it. */
@@ -114,71 +114,81 @@ public final class UsageRecords {
     // ------------------------------------------------------------------ in the database
 
     /** Adds a kept note to its record, made if missing; part of the caller's transaction. */
-    static void apply(SqlTransaction tx, Kept k, Instant at) throws SQLException {
-        UsageNote n = k.note();
-        if (n.ended() != null) {
-            PreparedStatement e = tx.prepare("UPDATE usage_record SET ended_at = ?, result_code = ?, termination_cause = ?, "
-                    + "updated_at = ? WHERE record_id = ?");
-            e.setTimestamp(1, Timestamp.from(n.ended()));
-            setLong(e, 2, n.resultCode());
-            e.setString(3, n.cause());
-            e.setTimestamp(4, Timestamp.from(at));
-            e.setString(5, n.recordId());
-            if (e.executeUpdate() == 0) {
-                insertRecord(tx, n, at);
-            }
-        } else {
-            PreparedStatement r = tx.prepare("UPDATE usage_record SET updated_at = ? WHERE record_id = ?");
-            r.setTimestamp(1, Timestamp.from(at));
-            r.setString(2, n.recordId());
-            if (r.executeUpdate() == 0) {
-                insertRecord(tx, n, at);
-            }
-        }
-        if (n.unit() == null || k.units() == 0 && k.cost() == 0) {
+    static void apply(SqlTransaction tx, Kept k) throws SQLException {
+        applyAll(tx, List.of(k));
+    }
+
+    /**
+     * Adds kept notes to their records, in the caller's transaction, in a few batched statements:
+     * each record's head if it is new, its lines summed per rating group and unit, its end if it
+     * has none yet (the first end stands: a retransmission's is the same).
+     */
+    static void applyAll(SqlTransaction tx, List<Kept> kept) throws SQLException {
+        if (kept.isEmpty()) {
             return;
         }
-        long rg = n.ratingGroup() == null ? -1 : n.ratingGroup();
-        PreparedStatement u = tx.prepare("UPDATE usage_line SET units = units + ?, cost = cost + ? "
-                + "WHERE record_id = ? AND rating_group = ? AND unit = ?");
-        u.setLong(1, k.units());
-        u.setLong(2, k.cost());
-        u.setString(3, n.recordId());
-        u.setLong(4, rg);
-        u.setString(5, n.unit().csvName());
-        if (u.executeUpdate() == 0) {
-            PreparedStatement i = tx.prepare("INSERT INTO usage_line (record_id, rating_group, unit, units, cost, currency) "
-                    + "VALUES (?, ?, ?, ?, ?, ?)");
-            i.setString(1, n.recordId());
-            i.setLong(2, rg);
-            i.setString(3, n.unit().csvName());
-            i.setLong(4, k.units());
-            i.setLong(5, k.cost());
-            i.setString(6, n.currency());
-            i.executeUpdate();
-        }
-    }
-
-    static void applyAll(SqlTransaction tx, List<Kept> kept, Instant at) throws SQLException {
+        Map<String, UsageNote> heads = new LinkedHashMap<>();
+        Map<String, UsageNote> ends = new LinkedHashMap<>();
+        Map<List<Object>, long[]> lines = new LinkedHashMap<>(); // units, cost, when (the latest)
+        Map<List<Object>, String> currencies = new LinkedHashMap<>();
         for (Kept k : kept) {
-            apply(tx, k, at);
+            UsageNote n = k.note();
+            heads.putIfAbsent(n.recordId(), n);
+            if (n.ended() != null) {
+                ends.putIfAbsent(n.recordId(), n);
+            }
+            if (n.unit() != null && (k.units() != 0 || k.cost() != 0)) {
+                List<Object> key = List.of(n.recordId(), n.ratingGroup() == null ? -1L : n.ratingGroup(), n.unit().csvName());
+                long[] sum = lines.computeIfAbsent(key, x -> new long[3]);
+                sum[0] += k.units();
+                sum[1] += k.cost();
+                sum[2] = Math.max(sum[2], k.at());
+                if (n.currency() != null) {
+                    currencies.putIfAbsent(key, n.currency());
+                }
+            }
         }
-    }
-
-    private static void insertRecord(SqlTransaction tx, UsageNote n, Instant at) throws SQLException {
-        PreparedStatement i = tx.prepare("INSERT INTO usage_record (record_id, kind, subscriber_id, session_id, peer, "
-                + "started_at, updated_at, ended_at, result_code, termination_cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        i.setString(1, n.recordId());
-        i.setString(2, n.kind());
-        i.setString(3, n.subscriber());
-        i.setString(4, n.sessionId());
-        i.setString(5, n.peer());
-        i.setTimestamp(6, Timestamp.from(n.started()));
-        i.setTimestamp(7, Timestamp.from(at));
-        i.setTimestamp(8, n.ended() == null ? null : Timestamp.from(n.ended()));
-        setLong(i, 9, n.resultCode());
-        i.setString(10, n.cause());
-        i.executeUpdate();
+        PreparedStatement h = tx.prepare("INSERT INTO usage_record (record_id, kind, subscriber_id, session_id, peer, "
+                + "started_at) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_record WHERE record_id = ?)");
+        for (UsageNote n : heads.values()) {
+            h.setString(1, n.recordId());
+            h.setString(2, n.kind());
+            h.setString(3, n.subscriber());
+            h.setString(4, n.sessionId());
+            h.setString(5, n.peer());
+            h.setTimestamp(6, Timestamp.from(n.started()));
+            h.setString(7, n.recordId());
+            h.addBatch();
+        }
+        h.executeBatch();
+        if (!lines.isEmpty()) {
+            PreparedStatement l = tx.prepare("INSERT INTO usage_line (record_id, rating_group, unit, units, cost, currency, "
+                    + "kept_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+            for (Map.Entry<List<Object>, long[]> e : lines.entrySet()) {
+                l.setString(1, (String) e.getKey().get(0));
+                l.setLong(2, (Long) e.getKey().get(1));
+                l.setString(3, (String) e.getKey().get(2));
+                l.setLong(4, e.getValue()[0]);
+                l.setLong(5, e.getValue()[1]);
+                l.setString(6, currencies.get(e.getKey()));
+                l.setTimestamp(7, new Timestamp(e.getValue()[2]));
+                l.addBatch();
+            }
+            l.executeBatch();
+        }
+        if (!ends.isEmpty()) {
+            PreparedStatement d = tx.prepare("INSERT INTO usage_end (record_id, ended_at, result_code, termination_cause) "
+                    + "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_end WHERE record_id = ?)");
+            for (UsageNote n : ends.values()) {
+                d.setString(1, n.recordId());
+                d.setTimestamp(2, Timestamp.from(n.ended()));
+                setLong(d, 3, n.resultCode());
+                d.setString(4, n.cause());
+                d.setString(5, n.recordId());
+                d.addBatch();
+            }
+            d.executeBatch();
+        }
     }
 
     private static void setLong(PreparedStatement s, int i, Long v) throws SQLException {
@@ -195,9 +205,10 @@ public final class UsageRecords {
      */
     static List<UsageRecord> find(SqlTransaction tx, String subscriber, Instant since, Instant until, int limit)
             throws SQLException {
-        PreparedStatement s = tx.prepare("SELECT record_id, kind, subscriber_id, session_id, peer, started_at, ended_at, "
-                + "result_code, termination_cause FROM usage_record WHERE started_at >= ? AND started_at < ?"
-                + (subscriber == null ? "" : " AND subscriber_id = ?") + " ORDER BY started_at, record_id");
+        PreparedStatement s = tx.prepare("SELECT r.record_id, r.kind, r.subscriber_id, r.session_id, r.peer, r.started_at, "
+                + "e.ended_at, e.result_code, e.termination_cause FROM usage_record r "
+                + "LEFT JOIN usage_end e ON e.record_id = r.record_id WHERE r.started_at >= ? AND r.started_at < ?"
+                + (subscriber == null ? "" : " AND r.subscriber_id = ?") + " ORDER BY r.started_at, r.record_id");
         s.setTimestamp(1, Timestamp.from(since));
         s.setTimestamp(2, Timestamp.from(until));
         if (subscriber != null) {
@@ -216,8 +227,8 @@ public final class UsageRecords {
             }
         }
         List<UsageRecord> out = new ArrayList<>(heads.size());
-        PreparedStatement l = tx.prepare("SELECT rating_group, unit, units, cost, currency FROM usage_line "
-                + "WHERE record_id = ? ORDER BY rating_group, unit");
+        PreparedStatement l = tx.prepare("SELECT rating_group, unit, SUM(units), SUM(cost), MAX(currency) FROM usage_line "
+                + "WHERE record_id = ? GROUP BY rating_group, unit ORDER BY rating_group, unit");
         for (Map.Entry<String, Object[]> e : heads.entrySet()) {
             l.setString(1, e.getKey());
             List<Line> lines = new ArrayList<>(1);
@@ -238,7 +249,8 @@ public final class UsageRecords {
 
     /** Forgets the records that ended before {@code before} (the retention). @return how many */
     static int purge(SqlTransaction tx, Instant before) throws SQLException {
-        PreparedStatement d = tx.prepare("DELETE FROM usage_record WHERE ended_at IS NOT NULL AND ended_at < ?");
+        PreparedStatement d = tx.prepare("DELETE FROM usage_record WHERE record_id IN "
+                + "(SELECT record_id FROM usage_end WHERE ended_at < ?)");
         d.setTimestamp(1, Timestamp.from(before));
         return d.executeUpdate();
     }
@@ -248,8 +260,11 @@ public final class UsageRecords {
      * was killed) are gone with it; each record ends when its last line was kept. @return how many
      */
     static int endOpen(SqlTransaction tx, String cause) throws SQLException {
-        PreparedStatement u = tx.prepare("UPDATE usage_record SET ended_at = updated_at, termination_cause = ? "
-                + "WHERE ended_at IS NULL");
+        PreparedStatement u = tx.prepare("INSERT INTO usage_end (record_id, ended_at, result_code, termination_cause) "
+                + "SELECT r.record_id, COALESCE(MAX(l.kept_at), r.started_at), NULL, ? FROM usage_record r "
+                + "LEFT JOIN usage_line l ON l.record_id = r.record_id "
+                + "WHERE NOT EXISTS (SELECT 1 FROM usage_end e WHERE e.record_id = r.record_id) "
+                + "GROUP BY r.record_id, r.started_at");
         u.setString(1, cause);
         return u.executeUpdate();
     }
@@ -277,6 +292,7 @@ public final class UsageRecords {
             out.writeLong(n.ended() == null ? Long.MIN_VALUE : n.ended().toEpochMilli());
             out.writeLong(n.resultCode() == null ? Long.MIN_VALUE : n.resultCode());
             text(out, n.cause());
+            out.writeLong(k.at());
             return b.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a byte array does not fail
@@ -303,10 +319,11 @@ public final class UsageRecords {
             long ended = in.readLong();
             long rc = in.readLong();
             String cause = text(in);
+            long at = in.readLong();
             UsageNote n = new UsageNote(id, kind, subscriber, session, peer, started, rg < 0 ? null : rg,
                     unit == null ? null : UnitType.named(unit), units, false, currency,
                     ended == Long.MIN_VALUE ? null : Instant.ofEpochMilli(ended), rc == Long.MIN_VALUE ? null : rc, cause);
-            return new Kept(n, units, cost);
+            return new Kept(n, units, cost, at);
         } catch (IOException e) {
             throw new IllegalArgumentException("a usage note that cannot be read: " + e.getMessage(), e);
         }

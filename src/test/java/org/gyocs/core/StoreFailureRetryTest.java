@@ -93,6 +93,11 @@ class StoreFailureRetryTest {
         }
 
         @Override
+        public void recordUsageSoon(UsageNote note) {
+            real.recordUsageSoon(note);
+        }
+
+        @Override
         public Optional<Long> recordedChange(String subscriber, String changeKey) {
             return real.recordedChange(subscriber, changeKey);
         }
