@@ -827,7 +827,7 @@ public final class GyDiameterApplication {
             return this;
         }
 
-        /** How long usage records are kept after they end (default 90 days). */
+        /** How long usage records are kept after they start (default 90 days). */
         public Builder usageRetention(java.time.Duration d) {
             usageRetention = java.util.Objects.requireNonNull(d);
             return this;

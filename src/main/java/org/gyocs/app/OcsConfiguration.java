@@ -79,7 +79,7 @@ public final class OcsConfiguration {
                     + "(plan,rating_group,unit,price,per,currency[,from,to]; see README, Rating)"),
             new Setting("time-zone", "", "time zone of the tariffs' from/to bands, e.g. Europe/Paris "
                     + "(default: the machine's)"),
-            new Setting("usage-retention-days", "90", "days a rated usage record is kept after it ends"),
+            new Setting("usage-retention-days", "90", "days a rated usage record is kept after it starts"),
             new Setting("admin-port", "8080", "HTTP port of the operator's interface (health, metrics, peers, sessions, subscribers); "
                     + "0: none"),
             new Setting("admin-ip", "127.0.0.1", "address the operator's interface listens on; beyond loopback "
@@ -261,7 +261,7 @@ public final class OcsConfiguration {
         }
     }
 
-    /** usage-retention-days: how long usage records are kept after they end. */
+    /** usage-retention-days: how long usage records are kept after they start. */
     public java.time.Duration usageRetention() {
         String v = values.get("usage-retention-days").trim();
         try {

@@ -88,17 +88,17 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     private volatile long lastUsagePurge = System.nanoTime();
     public static final int DEFAULT_USAGE_RETENTION_DAYS = 90;
 
-    /** How long usage records are kept after they end (usage-retention-days). */
+    /** How long usage records are kept after they start (usage-retention-days). */
     public void usageRetention(java.time.Duration d) {
         usageRetention = d;
     }
 
-    /** Deletes the usage records that ended longer than the retention before {@code now}. @return how many */
+    /** Deletes the usage records that started longer than the retention before {@code now}. @return how many parts */
     int purgeUsage(Instant now) {
         int purged = inTransaction(tx -> UsageRecords.purge(tx, now.minus(usageRetention)));
         if (purged > 0) {
-            log.info("Deleted {} usage records that ended more than {} days ago (usage-retention-days)", purged,
-                    usageRetention.toDays());
+            log.info("Deleted {} parts of usage records that started more than {} days ago (usage-retention-days)",
+                    purged, usageRetention.toDays());
         }
         return purged;
     }

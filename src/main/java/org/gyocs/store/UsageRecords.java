@@ -119,18 +119,18 @@ public final class UsageRecords {
     }
 
     /**
-     * Adds kept notes to their records, in the caller's transaction, in a few batched statements:
-     * each record's head if it is new, its lines summed per rating group and unit, its end if it
-     * has none yet (the first end stands: a retransmission's is the same).
+     * Adds kept notes to their records, in the caller's transaction, in one batched statement:
+     * a part per record, rating group and unit, with the units and cost summed, and the end on
+     * the parts of a record whose end came (a part without usage when it came alone).
      */
     static void applyAll(SqlTransaction tx, List<Kept> kept) throws SQLException {
         if (kept.isEmpty()) {
             return;
         }
-        Map<String, UsageNote> heads = new LinkedHashMap<>();
         Map<String, UsageNote> ends = new LinkedHashMap<>();
+        Map<String, UsageNote> heads = new LinkedHashMap<>();
         Map<List<Object>, long[]> lines = new LinkedHashMap<>(); // units, cost, when (the latest)
-        Map<List<Object>, String> currencies = new LinkedHashMap<>();
+        Map<List<Object>, UsageNote> lineNotes = new LinkedHashMap<>();
         for (Kept k : kept) {
             UsageNote n = k.note();
             heads.putIfAbsent(n.recordId(), n);
@@ -143,52 +143,48 @@ public final class UsageRecords {
                 sum[0] += k.units();
                 sum[1] += k.cost();
                 sum[2] = Math.max(sum[2], k.at());
-                if (n.currency() != null) {
-                    currencies.putIfAbsent(key, n.currency());
+                UsageNote first = lineNotes.putIfAbsent(key, n);
+                if (first != null && first.currency() == null && n.currency() != null) {
+                    lineNotes.put(key, n);
                 }
             }
         }
-        PreparedStatement h = tx.prepare("INSERT INTO usage_record (record_id, kind, subscriber_id, session_id, peer, "
-                + "started_at) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_record WHERE record_id = ?)");
-        for (UsageNote n : heads.values()) {
-            h.setString(1, n.recordId());
-            h.setString(2, n.kind());
-            h.setString(3, n.subscriber());
-            h.setString(4, n.sessionId());
-            h.setString(5, n.peer());
-            h.setTimestamp(6, Timestamp.from(n.started()));
-            h.setString(7, n.recordId());
-            h.addBatch();
+        PreparedStatement p = tx.prepare("INSERT INTO usage_part (record_id, kind, subscriber_id, session_id, peer, "
+                + "started_at, rating_group, unit, units, cost, currency, kept_at, ended_at, result_code, termination_cause) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        java.util.Set<String> withUsage = new java.util.HashSet<>();
+        for (Map.Entry<List<Object>, long[]> e : lines.entrySet()) {
+            UsageNote n = lineNotes.get(e.getKey());
+            withUsage.add(n.recordId());
+            part(p, n, (Long) e.getKey().get(1), (String) e.getKey().get(2), e.getValue()[0], e.getValue()[1],
+                    n.currency(), e.getValue()[2], ends.get(n.recordId()));
         }
-        h.executeBatch();
-        if (!lines.isEmpty()) {
-            PreparedStatement l = tx.prepare("INSERT INTO usage_line (record_id, rating_group, unit, units, cost, currency, "
-                    + "kept_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-            for (Map.Entry<List<Object>, long[]> e : lines.entrySet()) {
-                l.setString(1, (String) e.getKey().get(0));
-                l.setLong(2, (Long) e.getKey().get(1));
-                l.setString(3, (String) e.getKey().get(2));
-                l.setLong(4, e.getValue()[0]);
-                l.setLong(5, e.getValue()[1]);
-                l.setString(6, currencies.get(e.getKey()));
-                l.setTimestamp(7, new Timestamp(e.getValue()[2]));
-                l.addBatch();
+        for (UsageNote end : ends.values()) {
+            if (!withUsage.contains(end.recordId())) {
+                part(p, heads.get(end.recordId()), null, null, 0, 0, null, end.ended().toEpochMilli(), end);
             }
-            l.executeBatch();
         }
-        if (!ends.isEmpty()) {
-            PreparedStatement d = tx.prepare("INSERT INTO usage_end (record_id, ended_at, result_code, termination_cause) "
-                    + "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_end WHERE record_id = ?)");
-            for (UsageNote n : ends.values()) {
-                d.setString(1, n.recordId());
-                d.setTimestamp(2, Timestamp.from(n.ended()));
-                setLong(d, 3, n.resultCode());
-                d.setString(4, n.cause());
-                d.setString(5, n.recordId());
-                d.addBatch();
-            }
-            d.executeBatch();
-        }
+        p.executeBatch();
+    }
+
+    private static void part(PreparedStatement p, UsageNote head, Long ratingGroup, String unit, long units, long cost,
+                             String currency, long keptAt, UsageNote end) throws SQLException {
+        p.setString(1, head.recordId());
+        p.setString(2, head.kind());
+        p.setString(3, head.subscriber());
+        p.setString(4, head.sessionId());
+        p.setString(5, head.peer());
+        p.setTimestamp(6, Timestamp.from(head.started()));
+        setLong(p, 7, ratingGroup);
+        p.setString(8, unit);
+        p.setLong(9, units);
+        p.setLong(10, cost);
+        p.setString(11, currency);
+        p.setTimestamp(12, new Timestamp(keptAt));
+        p.setTimestamp(13, end == null ? null : Timestamp.from(end.ended()));
+        setLong(p, 14, end == null ? null : end.resultCode());
+        p.setString(15, end == null ? null : end.cause());
+        p.addBatch();
     }
 
     private static void setLong(PreparedStatement s, int i, Long v) throws SQLException {
@@ -201,70 +197,88 @@ public final class UsageRecords {
 
     /**
      * The records of a subscriber (null: everyone's) that started in [since, until), oldest
-     * first, at most {@code limit}.
+     * first, at most {@code limit}: the sum of their parts.
      */
     static List<UsageRecord> find(SqlTransaction tx, String subscriber, Instant since, Instant until, int limit)
             throws SQLException {
-        PreparedStatement s = tx.prepare("SELECT r.record_id, r.kind, r.subscriber_id, r.session_id, r.peer, r.started_at, "
-                + "e.ended_at, e.result_code, e.termination_cause FROM usage_record r "
-                + "LEFT JOIN usage_end e ON e.record_id = r.record_id WHERE r.started_at >= ? AND r.started_at < ?"
-                + (subscriber == null ? "" : " AND r.subscriber_id = ?") + " ORDER BY r.started_at, r.record_id");
+        PreparedStatement s = tx.prepare("SELECT record_id, kind, subscriber_id, session_id, peer, started_at, "
+                + "rating_group, unit, units, cost, currency, ended_at, result_code, termination_cause FROM usage_part "
+                + "WHERE started_at >= ? AND started_at < ?" + (subscriber == null ? "" : " AND subscriber_id = ?")
+                + " ORDER BY started_at, record_id");
         s.setTimestamp(1, Timestamp.from(since));
         s.setTimestamp(2, Timestamp.from(until));
         if (subscriber != null) {
             s.setString(3, subscriber);
         }
-        s.setMaxRows(limit);
         Map<String, Object[]> heads = new LinkedHashMap<>();
+        Map<String, Map<List<Object>, long[]>> lines = new LinkedHashMap<>();
+        Map<List<Object>, String> currencies = new java.util.HashMap<>();
         try (ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
-                Timestamp ended = rs.getTimestamp(7);
-                long rc = rs.getLong(8);
-                Long resultCode = rs.wasNull() ? null : rc;
-                heads.put(rs.getString(1), new Object[] {rs.getString(2), rs.getString(3), rs.getString(4),
-                    rs.getString(5), rs.getTimestamp(6).toInstant(), ended == null ? null : ended.toInstant(), resultCode,
-                    rs.getString(9)});
+                String id = rs.getString(1);
+                Object[] head = heads.get(id);
+                if (head == null) {
+                    if (heads.size() >= limit) {
+                        break;
+                    }
+                    head = new Object[] {rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                        rs.getTimestamp(6).toInstant(), null, null, null};
+                    heads.put(id, head);
+                }
+                String unit = rs.getString(8);
+                if (unit != null) {
+                    List<Object> key = List.of(rs.getLong(7), unit);
+                    long[] sum = lines.computeIfAbsent(id, x -> new java.util.TreeMap<>(
+                            java.util.Comparator.<List<Object>>comparingLong(k -> (Long) k.get(0))
+                                    .thenComparing(k -> (String) k.get(1)))).computeIfAbsent(key, x -> new long[2]);
+                    sum[0] += rs.getLong(9);
+                    sum[1] += rs.getLong(10);
+                    String currency = rs.getString(11);
+                    if (currency != null) {
+                        currencies.put(List.of(id, key), currency.trim());
+                    }
+                }
+                Timestamp ended = rs.getTimestamp(12);
+                if (ended != null && head[5] == null) {
+                    long rc = rs.getLong(13);
+                    head[5] = ended.toInstant();
+                    head[6] = rs.wasNull() ? null : rc;
+                    head[7] = rs.getString(14);
+                }
             }
         }
         List<UsageRecord> out = new ArrayList<>(heads.size());
-        PreparedStatement l = tx.prepare("SELECT rating_group, unit, SUM(units), SUM(cost), MAX(currency) FROM usage_line "
-                + "WHERE record_id = ? GROUP BY rating_group, unit ORDER BY rating_group, unit");
         for (Map.Entry<String, Object[]> e : heads.entrySet()) {
-            l.setString(1, e.getKey());
-            List<Line> lines = new ArrayList<>(1);
-            try (ResultSet rs = l.executeQuery()) {
-                while (rs.next()) {
-                    long rg = rs.getLong(1);
-                    String currency = rs.getString(5);
-                    lines.add(new Line(rg < 0 ? null : rg, rs.getString(2), rs.getLong(3), rs.getLong(4),
-                            currency == null ? null : currency.trim()));
-                }
+            List<Line> ls = new ArrayList<>(1);
+            for (Map.Entry<List<Object>, long[]> l : lines.getOrDefault(e.getKey(), Map.of()).entrySet()) {
+                long rg = (Long) l.getKey().get(0);
+                ls.add(new Line(rg < 0 ? null : rg, (String) l.getKey().get(1), l.getValue()[0], l.getValue()[1],
+                        currencies.get(List.of(e.getKey(), l.getKey()))));
             }
             Object[] h = e.getValue();
             out.add(new UsageRecord(e.getKey(), (String) h[0], (String) h[1], (String) h[2], (String) h[3], (Instant) h[4],
-                    (Instant) h[5], (Long) h[6], (String) h[7], lines));
+                    (Instant) h[5], (Long) h[6], (String) h[7], ls));
         }
         return out;
     }
 
-    /** Forgets the records that ended before {@code before} (the retention). @return how many */
+    /** Deletes the records that started before {@code before} (the retention). @return how many parts */
     static int purge(SqlTransaction tx, Instant before) throws SQLException {
-        PreparedStatement d = tx.prepare("DELETE FROM usage_record WHERE record_id IN "
-                + "(SELECT record_id FROM usage_end WHERE ended_at < ?)");
+        PreparedStatement d = tx.prepare("DELETE FROM usage_part WHERE started_at < ?");
         d.setTimestamp(1, Timestamp.from(before));
         return d.executeUpdate();
     }
 
     /**
      * Ends the records still open: the sessions of a node that stopped without ending them (it
-     * was killed) are gone with it; each record ends when its last line was kept. @return how many
+     * was killed) are gone with it; each record ends when its last part was kept. @return how many
      */
     static int endOpen(SqlTransaction tx, String cause) throws SQLException {
-        PreparedStatement u = tx.prepare("INSERT INTO usage_end (record_id, ended_at, result_code, termination_cause) "
-                + "SELECT r.record_id, COALESCE(MAX(l.kept_at), r.started_at), NULL, ? FROM usage_record r "
-                + "LEFT JOIN usage_line l ON l.record_id = r.record_id "
-                + "WHERE NOT EXISTS (SELECT 1 FROM usage_end e WHERE e.record_id = r.record_id) "
-                + "GROUP BY r.record_id, r.started_at");
+        PreparedStatement u = tx.prepare("INSERT INTO usage_part (record_id, kind, subscriber_id, session_id, peer, "
+                + "started_at, rating_group, unit, units, cost, currency, kept_at, ended_at, result_code, termination_cause) "
+                + "SELECT record_id, MIN(kind), MIN(subscriber_id), MIN(session_id), MIN(peer), MIN(started_at), NULL, NULL, "
+                + "0, 0, NULL, MAX(kept_at), MAX(kept_at), NULL, ? FROM usage_part GROUP BY record_id "
+                + "HAVING MAX(ended_at) IS NULL");
         u.setString(1, cause);
         return u.executeUpdate();
     }

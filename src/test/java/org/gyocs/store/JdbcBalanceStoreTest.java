@@ -301,4 +301,46 @@ class JdbcBalanceStoreTest {
         assertEquals("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=FALSE", JdbcBalanceStore.embeddedUrl("jdbc:h2:/x/ocs;WRITE_DELAY=0", true));
         assertEquals("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=TRUE", JdbcBalanceStore.embeddedUrl("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=TRUE", false));
     }
+
+    /**
+     * Rating's part of the contract: money is a bucket like any other (held, settled, kept apart
+     * from the unit buckets), plans and tariffs round-trip, and a change's usage note is kept with
+     * it, once, even when the change is sent again under its change key.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void moneyPlansTariffsAndUsageNotes(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917009", UnitType.MONEY, 500, null, null),
+                    bucket("4917009", UnitType.OCTETS, 1000, null, null)), java.util.Map.of("4917009", "gold"), false);
+            assertEquals(Optional.of("gold"), s.plan("4917009"));
+            assertEquals("gold", s.planOf("4917009"));
+            assertEquals(new Reservation(200, 300), s.reserve("4917009", UnitType.MONEY, 7L, 200, "m|1", LATER));
+            assertEquals(1000, s.available("4917009", UnitType.OCTETS, 7L), "the octets are another balance");
+            org.gyocs.core.UsageNote record = org.gyocs.core.UsageNote.of(org.gyocs.core.UsageNote.SESSION, "rec-" + kind,
+                    "4917009", "m", "pcef", Instant.now());
+            org.gyocs.core.UsageNote line = record.line(7L, UnitType.OCTETS, 3_000, false, "EUR");
+            assertEquals(150, s.settle("4917009", UnitType.MONEY, 7L, "m|1", 150, "change-1", line));
+            assertEquals(150, s.settle("4917009", UnitType.MONEY, 7L, "m|1", 150, "change-1", line), "the same change again");
+            assertEquals(350, s.available("4917009", UnitType.MONEY, null));
+            s.recordUsage(record.end(Instant.now(), 2001L, "CCR_T"));
+            List<UsageRecords.UsageRecord> r = List.of();
+            for (int i = 0; i < 100 && r.isEmpty(); i++) {
+                r = s.usage("4917009", Instant.EPOCH, LATER, 10);
+                Thread.sleep(r.isEmpty() ? 50 : 0); // the embedded store writes back within a second
+            }
+            assertEquals(List.of(new UsageRecords.Line(7L, "octets", 3_000, 150, "EUR")), r.get(0).lines(), "kept once");
+            assertEquals("CCR_T", r.get(0).terminationCause());
+            assertTrue(s.setPlan("4917009", null));
+            assertFalse(s.setPlan("4917099", "gold"), "no such subscriber");
+            assertEquals(Optional.empty(), s.plan("4917009"));
+            List<org.gyocs.core.rating.Tariff> tariffs = org.gyocs.core.rating.TariffCsv.parse(List.of(
+                    "plan,rating_group,unit,price,per,currency,from,to", "gold,7,octets,1,1000,EUR,08:00,20:00",
+                    "gold,7,octets,2,1000,EUR,20:00,08:00", "default,,seconds,5,60,JPY,,"), "t");
+            s.replaceTariffs(tariffs);
+            assertEquals(tariffs, s.tariffs());
+            s.replaceTariffs(List.of());
+            assertTrue(s.tariffs().isEmpty());
+        }
+    }
 }
