@@ -31,8 +31,12 @@ final class Ledger {
      * as three pairs with the ids KEY_HIGH, KEY_LOW and KEY_RESULT.
      */
     interface Journal {
-        /** @return the batch they went into, to wait for */
-        long append(long[] pairs, int length);
+        /**
+         * @param notes the usage notes the pairs hold (encoded), as objects: the journal thread
+         *              writes them back without decoding them again; null when none
+         * @return the batch they went into, to wait for
+         */
+        long append(long[] pairs, int length, List<UsageRecords.Kept> notes);
     }
 
     /** A change's result (as ChangeKeys packs it) and the journal batch to wait for (0: none). */
@@ -123,6 +127,8 @@ final class Ledger {
     private static final class Changes {
         long[] pairs = new long[4];
         int length;
+        /** The usage notes encoded in pairs, as objects; null until one is added. */
+        List<UsageRecords.Kept> kept;
 
         void add(Slot s, long delta) {
             s.amount += delta;
@@ -142,6 +148,10 @@ final class Ledger {
             if (!k.matters()) {
                 return;
             }
+            if (kept == null) {
+                kept = new ArrayList<>(1);
+            }
+            kept.add(k);
             byte[] b = UsageRecords.encode(k);
             put(USAGE_LENGTH, b.length);
             // zero-padded to whole longs: the length record says where the note ends
@@ -240,7 +250,7 @@ final class Ledger {
     Outcome note(UsageNote note, Journal journal) {
         Changes c = new Changes();
         c.usage(note, null, 0);
-        return new Outcome(ZERO, c.length == 0 ? 0 : journal.append(c.pairs, c.length));
+        return new Outcome(ZERO, c.length == 0 ? 0 : journal.append(c.pairs, c.length, c.kept));
     }
 
     void release(String key) {
@@ -333,7 +343,7 @@ final class Ledger {
                     c.key(ChangeKeys.digest(changeKey), result[0]); // journalled with its amounts: it survives with them
                 }
             }
-            batch = c.length == 0 ? 0 : journal.append(c.pairs, c.length);
+            batch = c.length == 0 ? 0 : journal.append(c.pairs, c.length, c.kept);
         }
         return new Outcome(result, batch);
     }

@@ -68,6 +68,8 @@ final class MemoryBalances implements AutoCloseable {
     private final Condition work = lock.newCondition();
     private final Condition done = lock.newCondition();
     private long[] pending = new long[1024];
+    /** The usage notes of the pending pairs, in their order (the journal thread writes them back). */
+    private List<UsageRecords.Kept> pendingNotes = new ArrayList<>();
     private long[] spare = new long[1024];
     private int pendingLength;
     private long pendingBatch;
@@ -234,7 +236,7 @@ final class MemoryBalances implements AutoCloseable {
     }
 
     /** Queues a change's amount changes; @return the batch to wait for. Under the subscriber's lock (Ledger). */
-    private long append(long[] pairs, int length) {
+    private long append(long[] pairs, int length, List<UsageRecords.Kept> notes) {
         lock.lock();
         try {
             if (failure != null || closing) {
@@ -245,6 +247,9 @@ final class MemoryBalances implements AutoCloseable {
             }
             System.arraycopy(pairs, 0, pending, pendingLength, length);
             pendingLength += length;
+            if (notes != null) {
+                pendingNotes.addAll(notes);
+            }
             work.signal();
             return pendingBatch;
         } finally {
@@ -331,6 +336,7 @@ final class MemoryBalances implements AutoCloseable {
         boolean stop = false;
         while (!stop) {
             long[] records;
+            List<UsageRecords.Kept> notes;
             int length;
             long batch;
             long reload;
@@ -347,11 +353,13 @@ final class MemoryBalances implements AutoCloseable {
                 records = pending;
                 length = pendingLength;
                 batch = pendingBatch;
+                notes = pendingNotes;
                 if (length > 0) {
                     pending = spare;
                     spare = records;
                     pendingLength = 0;
                     pendingBatch++;
+                    pendingNotes = new ArrayList<>();
                 }
                 reload = reloadsAsked;
                 stop = closing && length == 0;
@@ -365,19 +373,18 @@ final class MemoryBalances implements AutoCloseable {
                     fail(e);
                     return;
                 }
-                final long[] synced = records;
-                int[] next = new int[1];
                 for (int i = 0; i < length; i += 2) {
                     if (records[i] == Ledger.KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
                         syncedKeys.put(ChangeKeys.hex(records[i + 1], records[i + 3]), records[i + 5]);
                         i += 4;
-                    } else if (records[i] == Ledger.USAGE_LENGTH) { // followed by its USAGE_BYTES
-                        syncedUsage.add(Ledger.readUsage(k -> synced[2 * k], k -> synced[2 * k + 1], i / 2, next));
-                        i = 2 * next[0] - 2;
+                    } else if (records[i] == Ledger.USAGE_LENGTH) {
+                        // a usage note's bytes, for a replay: the batch's notes come as objects (below)
+                        i += 2 * (int) ((records[i + 1] + 7) / 8);
                     } else {
                         syncedDeltas.merge(records[i], records[i + 1], Long::sum);
                     }
                 }
+                syncedUsage.addAll(notes);
                 lastSynced = batch;
                 signal(() -> syncedBatch = batch);
             }

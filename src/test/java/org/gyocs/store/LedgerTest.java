@@ -20,7 +20,7 @@ class LedgerTest {
 
     /** A journal that keeps what it is given: (bucket id, delta) pairs, one batch per change. */
     private final List<long[]> appended = new ArrayList<>();
-    private final Ledger.Journal journal = (pairs, length) -> {
+    private final Ledger.Journal journal = (pairs, length, notes) -> {
         appended.add(java.util.Arrays.copyOf(pairs, length));
         return appended.size();
     };
