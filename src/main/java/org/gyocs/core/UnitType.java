@@ -16,9 +16,12 @@ public enum UnitType {
      */
     MONEY;
 
+    /** Made once: a usage record names its unit on every line. */
+    private final String csvName = name().toLowerCase(Locale.ROOT);
+
     /** The name used in the database, the CSV files, ocs-admin and the API: octets, seconds, units, money. */
     public String csvName() {
-        return name().toLowerCase(Locale.ROOT);
+        return csvName;
     }
 
     /** @throws IllegalArgumentException for anything but octets, seconds, units, money */

@@ -129,8 +129,8 @@ public final class UsageRecords {
         }
         Map<String, UsageNote> ends = new LinkedHashMap<>();
         Map<String, UsageNote> heads = new LinkedHashMap<>();
-        Map<List<Object>, long[]> lines = new LinkedHashMap<>(); // units, cost, when (the latest)
-        Map<List<Object>, UsageNote> lineNotes = new LinkedHashMap<>();
+        Map<LineKey, long[]> lines = new LinkedHashMap<>(); // units, cost, when (the latest)
+        Map<LineKey, UsageNote> lineNotes = new LinkedHashMap<>();
         for (Kept k : kept) {
             UsageNote n = k.note();
             heads.putIfAbsent(n.recordId(), n);
@@ -138,7 +138,7 @@ public final class UsageRecords {
                 ends.putIfAbsent(n.recordId(), n);
             }
             if (n.unit() != null && (k.units() != 0 || k.cost() != 0)) {
-                List<Object> key = List.of(n.recordId(), n.ratingGroup() == null ? -1L : n.ratingGroup(), n.unit().csvName());
+                LineKey key = new LineKey(n.recordId(), n.ratingGroup() == null ? -1L : n.ratingGroup(), n.unit());
                 long[] sum = lines.computeIfAbsent(key, x -> new long[3]);
                 sum[0] += k.units();
                 sum[1] += k.cost();
@@ -153,10 +153,10 @@ public final class UsageRecords {
                 + "started_at, rating_group, unit, units, cost, currency, kept_at, ended_at, result_code, termination_cause) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         java.util.Set<String> withUsage = new java.util.HashSet<>();
-        for (Map.Entry<List<Object>, long[]> e : lines.entrySet()) {
+        for (Map.Entry<LineKey, long[]> e : lines.entrySet()) {
             UsageNote n = lineNotes.get(e.getKey());
             withUsage.add(n.recordId());
-            part(p, n, (Long) e.getKey().get(1), (String) e.getKey().get(2), e.getValue()[0], e.getValue()[1],
+            part(p, n, e.getKey().ratingGroup(), e.getKey().unit().csvName(), e.getValue()[0], e.getValue()[1],
                     n.currency(), e.getValue()[2], ends.get(n.recordId()));
         }
         for (UsageNote end : ends.values()) {
@@ -165,6 +165,10 @@ public final class UsageRecords {
             }
         }
         p.executeBatch();
+    }
+
+    /** A record's line: its rating group (-1: none) and unit. */
+    private record LineKey(String recordId, long ratingGroup, UnitType unit) {
     }
 
     private static void part(PreparedStatement p, UsageNote head, Long ratingGroup, String unit, long units, long cost,
