@@ -400,9 +400,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (s.subscriber == null) {
             return new ServiceOutcome(ResultCode.SUCCESS, want, null); // unknown subscriber, granted by policy
         }
-        if (want != null && want.type() == UnitType.MONEY && !inPlanCurrency(m.requested(), s.currency)) {
-            return new ServiceOutcome(ResultCode.RATING_FAILED, null, null); // nothing changed, nothing held
-        }
+        // CC-Money in another currency than the plan's: no grant (5031), but its usage is settled
+        boolean otherCurrency = want != null && want.type() == UnitType.MONEY && !inPlanCurrency(m.requested(), s.currency);
         String serviceKey = serviceKey(m);
         ChargingSession.ServiceReservation held = s.reservations.remove(serviceKey);
         // A reservation is always held under this key (a service's key never changes in a session).
@@ -410,7 +409,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         // the change keys of this request's changes to this service (BalanceStore#recordedChange)
         String change = changeKey(r, s.subscriber, serviceKey);
         try {
-            return serviceChanges(s, m, held, want, serviceKey, key, change);
+            ServiceOutcome o = serviceChanges(s, m, held, otherCurrency ? null : want, serviceKey, key, change);
+            return otherCurrency ? new ServiceOutcome(ResultCode.RATING_FAILED, null, null) : o;
         } catch (RuntimeException e) {
             // the store failed (5012) but its change may stand: the reservation stays the
             // session's, so the request sent again makes the same calls under the same change
