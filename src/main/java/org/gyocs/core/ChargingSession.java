@@ -26,7 +26,10 @@ final class ChargingSession {
     final java.util.Currency currency;
     /** The session's rated usage record (what its notes name), null for a subscriber nobody provisioned. */
     final UsageNote record;
-    /** Money charged so far, in minor units of {@link #currency} (the CCA-T's Cost-Information). */
+    /**
+     * What the session's usage cost so far, in minor units of {@link #currency} (the CCA-T's
+     * Cost-Information): the price, which the money debited equals unless the money ran out.
+     */
     long charged;
     long lastRequestNumber = -1;
     CreditControlAnswer lastAnswer;
@@ -63,7 +66,9 @@ final class ChargingSession {
      * One service's reservation in the store.
      *
      * @param rate the price its units were granted at (money is then held under key + "|money"), null: unpriced
+     * @param unitsHeld whether unit buckets hold part of it (a grant bought with money alone: false)
      */
-    record ServiceReservation(String key, UnitType unit, Long ratingGroup, org.gyocs.core.rating.TariffBook.Rate rate) {
+    record ServiceReservation(String key, UnitType unit, Long ratingGroup, org.gyocs.core.rating.TariffBook.Rate rate,
+                              boolean unitsHeld) {
     }
 }

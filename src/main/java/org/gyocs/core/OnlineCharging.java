@@ -443,7 +443,16 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         TariffBook.Rate rate = want == null ? null : book.rate(s.plan, ratingGroup, want.type(), now);
         BalanceStore.Reservation got = null;
         if (held != null && held.rate() != null) {
-            settleRated(s, held, used, m.usedAfterTariffChange(), change);
+            long[] paid = settleUnits(s, held, used, m.usedAfterTariffChange(), change);
+            if (rate != null && want.type() == held.unit()) {
+                // the usual rated CCR-U: the money's settlement and next hold are one change
+                return reserveRated(s, ratingGroup, want, rate, serviceKey, key, expires, change, now, paid[0],
+                        s.record.line(held.ratingGroup(), held.unit(), paid[1], false, s.currencyCode()));
+            }
+            s.charge(paid[0]);
+            store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + MONEY_HOLD, paid[0],
+                    change + "|settle" + MONEY_HOLD, s.record.line(held.ratingGroup(), held.unit(), paid[1], false,
+                            s.currencyCode()));
         } else if (used != null && held != null) {
             long u = used.amountOf(held.unit());
             UsageNote line = s.record.line(held.ratingGroup(), held.unit(), u, false, s.currencyCode());
@@ -465,16 +474,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                     s.record.line(ratingGroup, u.type(), usedRate == null ? u.amount() : 0, usedRate != null,
                             s.currencyCode()));
             if (usedRate != null && fromUnits < u.amount()) {
-                s.charge(store.debit(s.subscriber, UnitType.MONEY, ratingGroup,
-                        usedRate.price().cost(u.amount() - fromUnits), change + "|usage" + MONEY_HOLD,
-                        s.record.line(ratingGroup, u.type(), u.amount() - fromUnits, false, s.currencyCode())));
+                long cost = usedRate.price().cost(u.amount() - fromUnits);
+                s.charge(cost);
+                store.debit(s.subscriber, UnitType.MONEY, ratingGroup, cost, change + "|usage" + MONEY_HOLD,
+                        s.record.line(ratingGroup, u.type(), u.amount() - fromUnits, false, s.currencyCode()));
             }
         }
         if (want == null) {
             return ServiceOutcome.DONE;
         }
         if (rate != null) {
-            return reserveRated(s, ratingGroup, want, rate, serviceKey, key, expires, change, now);
+            return reserveRated(s, ratingGroup, want, rate, serviceKey, key, expires, change, now, 0, null);
         }
         if (got == null) {
             got = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key, expires, change);
@@ -482,7 +492,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (got.reserved() == 0 && want.amount() > 0) {
             return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
         }
-        s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, null));
+        s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, null, true));
         FinalUnitIndication fui = got.availableAfter() == 0 ? policy.finalUnitIndication() : null;
         return new ServiceOutcome(ResultCode.SUCCESS, new UnitAmount(want.type(), got.reserved(),
                 want.type() == UnitType.MONEY ? s.currency : null, null), fui);
@@ -492,43 +502,46 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     static final String MONEY_HOLD = "|money";
 
     /**
-     * Settles a priced service's usage: from its unit buckets first (what they held for the grant,
-     * then what they have free), then the rest in money at the grant's price, rounded up to the
-     * minor unit (from the money held for the grant, then free money, never below zero). Units
-     * reported with Tariff-Change-Usage UNIT_AFTER_TARIFF_CHANGE are priced at the band after
-     * the change (the unit buckets cover the units before it first); units reported without the
-     * split at the band in force when the grant was made.
+     * Settles a priced service's usage in its unit buckets: what they held for the grant, then
+     * what they have free; a grant bought with money alone is not looked for there (a top-up of
+     * units serves from the next grant). What they did not pay for is priced at the grant's
+     * price, rounded up to the minor unit; units reported with Tariff-Change-Usage
+     * UNIT_AFTER_TARIFF_CHANGE at the band after the change (the unit buckets covered the units
+     * before it first), units reported without the split at the band in force when the grant
+     * was made. The money is settled by the caller (with the next hold, when there is one).
+     *
+     * @return the money to settle (minor units), and the units it pays for
      */
-    private void settleRated(ChargingSession s, ChargingSession.ServiceReservation held, ServiceUnits used,
-                             ServiceUnits usedAfter, String change) {
+    private long[] settleUnits(ChargingSession s, ChargingSession.ServiceReservation held, ServiceUnits used,
+                               ServiceUnits usedAfter, String change) {
         long u = used == null ? 0 : used.amountOf(held.unit());
         // the line gets the units the unit buckets paid with their change, the rest and its cost
-        // with the money's (a subscriber with money only then waits for one journal sync, not two)
-        long fromUnits = store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle",
-                s.record.line(held.ratingGroup(), held.unit(), 0, true, s.currencyCode()));
+        // with the money's (a subscriber with money only then waits for one journal sync)
+        long fromUnits = !held.unitsHeld() ? 0 : store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(),
+                u, change + "|settle", s.record.line(held.ratingGroup(), held.unit(), 0, true, s.currencyCode()));
         long after = usedAfter == null ? 0 : usedAfter.amountOf(held.unit());
-        long cost = held.rate().cost(u - fromUnits, after);
-        s.charge(store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + MONEY_HOLD, cost,
-                change + "|settle" + MONEY_HOLD,
-                s.record.line(held.ratingGroup(), held.unit(), u - fromUnits, false, s.currencyCode())));
+        return new long[] {held.rate().cost(u - fromUnits, after), u - fromUnits};
     }
 
     /**
      * Reserves a priced service's grant: from its unit buckets first, the rest bought with money
      * at the tariff (what the money not held already buys, rounded down to whole units), held
-     * until the usage is reported. The grant carries Tariff-Time-Change when the price changes
-     * within its Validity-Time.
+     * until the usage is reported; in the same change as the money's settlement of the last
+     * report ({@code settle}, with its usage note), when there is one. The grant carries
+     * Tariff-Time-Change when the price changes within its Validity-Time.
      */
     private ServiceOutcome reserveRated(ChargingSession s, Long ratingGroup, UnitAmount want, TariffBook.Rate rate,
-                                        String serviceKey, String key, Instant expires, String change, Instant now) {
+                                        String serviceKey, String key, Instant expires, String change, Instant now,
+                                        long settle, UsageNote settled) {
         BalanceStore.Reservation units = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key,
                 expires, change);
         long need = want.amount() - units.reserved();
         long bought = 0;
         long moneyLeft;
-        if (need > 0) {
-            BalanceStore.Reservation money = store.reserve(s.subscriber, UnitType.MONEY, ratingGroup,
-                    rate.price().cost(need), key + MONEY_HOLD, expires, change + MONEY_HOLD);
+        if (need > 0 || settled != null) {
+            s.charge(settle);
+            BalanceStore.Reservation money = store.settleAndReserve(s.subscriber, UnitType.MONEY, ratingGroup,
+                    key + MONEY_HOLD, settle, need > 0 ? rate.price().cost(need) : 0, expires, change + MONEY_HOLD, settled);
             bought = Math.min(need, rate.price().unitsFor(money.reserved()));
             moneyLeft = money.availableAfter();
         } else {
@@ -540,7 +553,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             store.release(key + MONEY_HOLD);
             return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
         }
-        s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, rate));
+        s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, rate,
+                units.reserved() > 0));
         boolean last = units.availableAfter() == 0 && rate.price().unitsFor(moneyLeft) == 0;
         Instant priceChange = rate.changesAt() != null
                 && rate.changesAt().isBefore(now.plusSeconds(policy.grants().validityTime())) ? rate.changesAt() : null;

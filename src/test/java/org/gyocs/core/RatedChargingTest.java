@@ -107,8 +107,9 @@ class RatedChargingTest {
                 rg(1, null, ServiceUnits.octets(7_500))));
         assertEquals(2001, t.resultCode());
         assertEquals(0, amount(UnitType.MONEY), "8 cents of usage, 7 left: never below zero");
-        assertEquals(CostInformation.of(13 + 30 + 7, EUR, null), t.costInformation(), "AoC: what the session cost");
-        assertEquals(new CostInformation(50, -2, 978, null), t.costInformation());
+        // AoC: what the session's usage cost, 8 cents for the last 7,500 octets although 7 were left
+        assertEquals(CostInformation.of(13 + 30 + 8, EUR, null), t.costInformation());
+        assertEquals(new CostInformation(51, -2, 978, null), t.costInformation());
     }
 
     @ParameterizedTest
@@ -232,5 +233,23 @@ class RatedChargingTest {
         store.setPlan(MSISDN, "gold");
         assertEquals(octets(20_000), ocs.answer(ccr("p2", RequestType.INITIAL, 0, null, null,
                 rg(1, ServiceUnits.octets(50_000), null))).services().get(0).granted(), "gold: 1 cent per 2,000");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void aGrantBoughtWithMoneyIsPaidInMoneyAndUnitsToppedUpServeTheNextGrant(String kind) throws Exception {
+        open(kind, TARIFFS);
+        provision(UnitType.MONEY, 100, null);
+        ocs.answer(ccr("t1", RequestType.INITIAL, 0, null, null, rg(1, ServiceUnits.octets(10_000), null)));
+        assertEquals(90, free(UnitType.MONEY));
+        provision(UnitType.OCTETS, 50_000, 1L); // a top-up of units while the grant runs
+        CreditControlAnswer u = ocs.answer(ccr("t1", RequestType.UPDATE, 1, null, null,
+                rg(1, ServiceUnits.octets(10_000), ServiceUnits.octets(5_000))));
+        assertEquals(octets(10_000), u.services().get(0).granted());
+        assertEquals(95, amount(UnitType.MONEY), "the grant was bought: its usage is paid in money");
+        assertEquals(95, free(UnitType.MONEY), "the next grant comes from the units: no money held");
+        ocs.answer(ccr("t1", RequestType.TERMINATION, 2, null, null, rg(1, null, ServiceUnits.octets(10_000))));
+        assertEquals(40_000, amount(UnitType.OCTETS));
+        assertEquals(95, amount(UnitType.MONEY));
     }
 }
