@@ -57,9 +57,22 @@ final class ChargingSession {
         return currency == null ? null : currency.getCurrencyCode();
     }
 
-    /** Adds money debited; saturates rather than wrap (a cost past 2^63-1 minor units is not real). */
+    /**
+     * What the request being decided costs: added to {@link #charged} once it is answered
+     * ({@link #chargesAnswered}), so that a request that failed (5012) and is sent again, whose
+     * changes the store does not make twice, is not counted twice either.
+     */
+    long charging;
+
+    /** Adds to the request's cost; saturates rather than wrap (a cost past 2^63-1 minor units is not real). */
     void charge(long minorUnits) {
-        charged = charged > Long.MAX_VALUE - minorUnits ? Long.MAX_VALUE : charged + minorUnits;
+        charging = charging > Long.MAX_VALUE - minorUnits ? Long.MAX_VALUE : charging + minorUnits;
+    }
+
+    /** The request is answered: its cost is the session's. */
+    void chargesAnswered() {
+        charged = charged > Long.MAX_VALUE - charging ? Long.MAX_VALUE : charged + charging;
+        charging = 0;
     }
 
     /**

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.core.rating.Price;
 import org.gyocs.core.rating.TariffBook;
 
 /**
@@ -361,6 +362,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     /** The answer for I/U/T: each MSCC, or the request as one implicit service. */
     private CreditControlAnswer decide(CreditControlRequest r, ChargingSession s) {
         boolean grants = r.requestType() != RequestType.TERMINATION;
+        s.charging = 0; // what an earlier attempt of this request counted, if it failed
         CreditControlAnswer a;
         if (r.services().isEmpty()) {
             ServiceOutcome o = service(r, s, new ServiceCreditRequest(null, null,
@@ -379,6 +381,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             a = new CreditControlAnswer(r.sessionId(), CreditControlAnswer.topLevelResultCode(answers),
                     r.requestTypeCode(), r.requestNumber(), null, null, answers, null, null);
         }
+        s.chargesAnswered();
         if (r.requestType() == RequestType.TERMINATION && r.wantsCost() && s.currency != null) {
             // advice of charge (AoC-Request-Type AoC_FULL or AoC_COST_ONLY): what the session cost
             a = a.withCost(CostInformation.of(s.charged, s.currency, null));
@@ -440,7 +443,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         Instant now = Instant.now();
         Instant expires = now.plusSeconds(policy.tccSeconds());
         TariffBook book = tariffs;
-        TariffBook.Rate rate = want == null ? null : book.rate(s.plan, ratingGroup, want.type(), now);
+        // a session is priced by the plan it opened with: one that opened unpriced stays so
+        TariffBook.Rate rate = want == null || s.currency == null ? null : book.rate(s.plan, ratingGroup, want.type(), now);
         BalanceStore.Reservation got = null;
         if (held != null && held.rate() != null) {
             long[] paid = settleUnits(s, held, used, m.usedAfterTariffChange(), change);
@@ -449,10 +453,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return reserveRated(s, ratingGroup, want, rate, serviceKey, key, expires, change, now, paid[0],
                         s.record.line(held.ratingGroup(), held.unit(), paid[1], false, s.currencyCode()));
             }
-            s.charge(paid[0]);
             store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + MONEY_HOLD, paid[0],
                     change + "|settle" + MONEY_HOLD, s.record.line(held.ratingGroup(), held.unit(), paid[1], false,
                             s.currencyCode()));
+            s.charge(paid[0]);
         } else if (used != null && held != null) {
             long u = used.amountOf(held.unit());
             UsageNote line = s.record.line(held.ratingGroup(), held.unit(), u, false, s.currencyCode());
@@ -463,21 +467,24 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             } else {
                 store.settle(s.subscriber, held.unit(), held.ratingGroup(), held.key(), u, change + "|settle", line);
             }
+            if (held.unit() == UnitType.MONEY && s.currency != null) {
+                s.charge(u); // a grant in CC-Money: the money used is the cost
+            }
         } else if (held != null) {
             store.release(held.key());
         } else if (used != null && used.requested() != null) {
             // usage reported without a reservation (e.g. after a 4012): still debited, units first
             UnitAmount u = used.requested();
-            TariffBook.Rate usedRate = book.rate(s.plan, ratingGroup, u.type(), now);
+            TariffBook.Rate usedRate = s.currency == null ? null : book.rate(s.plan, ratingGroup, u.type(), now);
             // unpriced: the line has the units reported; priced: those the unit buckets paid, then the rest
             long fromUnits = store.debit(s.subscriber, u.type(), ratingGroup, u.amount(), change + "|usage",
                     s.record.line(ratingGroup, u.type(), usedRate == null ? u.amount() : 0, usedRate != null,
                             s.currencyCode()));
             if (usedRate != null && fromUnits < u.amount()) {
                 long cost = usedRate.price().cost(u.amount() - fromUnits);
-                s.charge(cost);
                 store.debit(s.subscriber, UnitType.MONEY, ratingGroup, cost, change + "|usage" + MONEY_HOLD,
                         s.record.line(ratingGroup, u.type(), u.amount() - fromUnits, false, s.currencyCode()));
+                s.charge(cost);
             }
         }
         if (want == null) {
@@ -538,11 +545,15 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         long need = want.amount() - units.reserved();
         long bought = 0;
         long moneyLeft;
+        // a grant within which the price changes is bought at the dearer of the two prices: what
+        // is held then pays for its units whichever side of the change they are used on
+        Price price = rate.changesAt() != null && rate.after() != null && rate.after().dearerThan(rate.price())
+                && rate.changesAt().isBefore(now.plusSeconds(policy.grants().validityTime())) ? rate.after() : rate.price();
         if (need > 0 || settled != null) {
-            s.charge(settle);
             BalanceStore.Reservation money = store.settleAndReserve(s.subscriber, UnitType.MONEY, ratingGroup,
-                    key + MONEY_HOLD, settle, need > 0 ? rate.price().cost(need) : 0, expires, change + MONEY_HOLD, settled);
-            bought = Math.min(need, rate.price().unitsFor(money.reserved()));
+                    key + MONEY_HOLD, settle, need > 0 ? price.cost(need) : 0, expires, change + MONEY_HOLD, settled);
+            s.charge(settle);
+            bought = Math.min(need, price.unitsFor(money.reserved()));
             moneyLeft = money.availableAfter();
         } else {
             moneyLeft = units.availableAfter() > 0 ? 0 : store.available(s.subscriber, UnitType.MONEY, ratingGroup);
@@ -555,7 +566,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         }
         s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, rate,
                 units.reserved() > 0));
-        boolean last = units.availableAfter() == 0 && rate.price().unitsFor(moneyLeft) == 0;
+        boolean last = units.availableAfter() == 0 && price.unitsFor(moneyLeft) == 0;
         Instant priceChange = rate.changesAt() != null
                 && rate.changesAt().isBefore(now.plusSeconds(policy.grants().validityTime())) ? rate.changesAt() : null;
         return new ServiceOutcome(ResultCode.SUCCESS, new UnitAmount(want.type(), granted, null, priceChange),
@@ -726,7 +737,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         long total = 0;
         UnitAmount only = null;
         for (ServiceCreditRequest m : services) {
-            UnitAmount want = policy.grants().grantFor(m.requested() == null ? ServiceUnits.EMPTY : m.requested());
+            // the units asked (an empty RSU: the default grant), not capped at the maximum grant
+            UnitAmount asked = m.requested() == null ? null : m.requested().requested();
+            UnitAmount want = asked != null ? asked : policy.grants().grantFor(ServiceUnits.EMPTY);
             TariffBook.Rate rate = book.rate(plan, m.ratingGroup(), want.type(), now);
             if (rate != null) {
                 long c = rate.price().cost(want.amount());

@@ -150,10 +150,17 @@ public final class CcrReader {
             throw InvalidAvpException.invalidValue(new FailedAvp(VALUE_DIGITS, d), "a negative amount of money");
         }
         Long exponent = u32(value, EXPONENT);
-        int scale = (exponent == null ? 0 : exponent.intValue()) + fractionDigits(currencyCode);
-        java.math.BigDecimal minor = java.math.BigDecimal.valueOf(digits).scaleByPowerOfTen(scale)
+        // bounded before any arithmetic: an Exponent of 10^8 once made one CCR compute 10^(10^8)
+        long scale = (exponent == null ? 0 : exponent.intValue()) + (long) fractionDigits(currencyCode);
+        if (digits == 0 || scale < -19) {
+            return 0L; // less than one minor unit, rounded down
+        }
+        if (scale > 18) {
+            throw InvalidAvpException.invalidValue(new FailedAvp(UNIT_VALUE, new byte[0]), "(CC-Money) exceeds 2^63-1 minor units");
+        }
+        java.math.BigDecimal minor = java.math.BigDecimal.valueOf(digits).scaleByPowerOfTen((int) scale)
                 .setScale(0, java.math.RoundingMode.DOWN);
-        if (scale > 30 || minor.toBigInteger().bitLength() > 63) {
+        if (minor.toBigInteger().bitLength() > 63) {
             throw InvalidAvpException.invalidValue(new FailedAvp(UNIT_VALUE, new byte[0]), "(CC-Money) exceeds 2^63-1 minor units");
         }
         return minor.longValueExact();

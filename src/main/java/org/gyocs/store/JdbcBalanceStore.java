@@ -354,13 +354,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     /** Read once per provisioning generation: a change of plan (or anything provisioned) is seen within 250 ms. */
     @Override
     public String planOf(String subscriber) {
-        ProvisionedIdentities.Snapshot known = provisioned.snapshot();
-        String p = known.plan(subscriber);
-        if (p == null) {
-            p = directory.plan(subscriber).orElse("");
-            known.rememberPlan(subscriber, p);
-        }
-        return p.isEmpty() ? null : p;
+        return provisioned.snapshot().plans(directory::plans).get(subscriber);
     }
 
     @Override

@@ -25,8 +25,8 @@ final class ProvisionedIdentities {
     static final class Snapshot {
         private final long generation;
         private final ConcurrentHashMap<String, Boolean> provisioned = new ConcurrentHashMap<>();
-        /** subscriber to its plan, "" for none; read once per generation (a CCR-I needs it) */
-        private final ConcurrentHashMap<String, String> plans = new ConcurrentHashMap<>();
+        /** subscriber to its plan, of those that have one: read at once, once per generation (a CCR-I needs it) */
+        private volatile java.util.Map<String, String> plans;
 
         private Snapshot(long generation) {
             this.generation = generation;
@@ -47,15 +47,22 @@ final class ProvisionedIdentities {
             }
         }
 
-        /** The subscriber's plan, "" for none, or null when it must be looked up. */
-        String plan(String subscriber) {
-            return plans.get(subscriber);
-        }
-
-        void rememberPlan(String subscriber, String plan) {
-            if (plans.size() < MAX_REMEMBERED) {
-                plans.put(subscriber, plan);
+        /**
+         * The plans of this generation (subscriber to plan, those with one), read with {@code load}
+         * on first use: one query, where a lookup per subscriber cost each first CCR-I a query.
+         */
+        java.util.Map<String, String> plans(java.util.function.Supplier<java.util.Map<String, String>> load) {
+            java.util.Map<String, String> p = plans;
+            if (p == null) {
+                synchronized (this) {
+                    p = plans;
+                    if (p == null) {
+                        p = load.get();
+                        plans = p;
+                    }
+                }
             }
+            return p;
         }
     }
 

@@ -109,6 +109,19 @@ final class SubscriberDirectory implements SubscriberAdmin {
         return JdbcBalanceStore.inTransaction(dataSource, tx -> UsageRecords.find(tx, subscriber, since, until, limit));
     }
 
+    /** Every subscriber that has a plan, with it. */
+    Map<String, String> plans() {
+        return JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            Map<String, String> out = new java.util.HashMap<>();
+            try (ResultSet rs = tx.prepare("SELECT id, plan FROM subscriber WHERE plan IS NOT NULL").executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), rs.getString(2));
+                }
+            }
+            return out;
+        });
+    }
+
     @Override
     public Optional<String> plan(String subscriber) {
         return JdbcBalanceStore.inTransaction(dataSource, tx -> {

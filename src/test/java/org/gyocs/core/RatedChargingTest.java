@@ -164,9 +164,10 @@ class RatedChargingTest {
         CreditControlAnswer i = ocs.answer(ccr("c1", RequestType.INITIAL, 0, null, null, rg(1, twoEuros, null)));
         assertEquals(new UnitAmount(UnitType.MONEY, 200, EUR, null), i.services().get(0).granted());
         assertEquals(300, free(UnitType.MONEY));
-        ocs.answer(ccr("c1", RequestType.TERMINATION, 1, null, null,
+        CreditControlAnswer t = ocs.answer(ccr("c1", RequestType.TERMINATION, 1, null, 1,
                 rg(1, null, new ServiceUnits(null, null, null, null, null, 150L, 978))));
         assertEquals(350, amount(UnitType.MONEY));
+        assertEquals(new CostInformation(150, -2, 978, null), t.costInformation(), "AoC: the money used");
         assertEquals(350, free(UnitType.MONEY));
         ServiceUnits dollars = new ServiceUnits(null, null, null, null, null, 200L, 840);
         CreditControlAnswer usd = ocs.answer(ccr("c2", RequestType.INITIAL, 0, null, null, rg(1, dollars, null)));
@@ -205,6 +206,9 @@ class RatedChargingTest {
         provision(UnitType.MONEY, 100, null);
         CreditControlAnswer price = ocs.answer(ccr("e1", RequestType.EVENT, 0, 3, null, rg(1, ServiceUnits.octets(12_345), null)));
         assertEquals(new CostInformation(13, -2, 978, "12345 octets"), price.costInformation());
+        CreditControlAnswer big = ocs.answer(ccr("e1b", RequestType.EVENT, 0, 3, null, rg(1, ServiceUnits.octets(5_000_000), null)));
+        assertEquals(new CostInformation(5_000, -2, 978, "5000000 octets"), big.costInformation(),
+                "the units asked, beyond the maximum grant");
         CreditControlAnswer enough = ocs.answer(ccr("e2", RequestType.EVENT, 0, 2, null, rg(1, ServiceUnits.octets(100_000), null)));
         assertEquals(0, enough.checkBalanceResult(), "ENOUGH_CREDIT: 100 cents buy 100,000 octets");
         CreditControlAnswer debit = ocs.answer(ccr("e3", RequestType.EVENT, 0, 0, null, rg(1, ServiceUnits.octets(30_000), null)));
@@ -251,5 +255,42 @@ class RatedChargingTest {
         ocs.answer(ccr("t1", RequestType.TERMINATION, 2, null, null, rg(1, null, ServiceUnits.octets(10_000))));
         assertEquals(40_000, amount(UnitType.OCTETS));
         assertEquals(95, amount(UnitType.MONEY));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void aGrantWithinWhichThePriceRisesIsBoughtAtTheDearerPrice(String kind) throws Exception {
+        Instant change = Instant.now().truncatedTo(ChronoUnit.MINUTES).plus(3, ChronoUnit.MINUTES);
+        LocalTime at = LocalTime.ofInstant(change, ZoneOffset.UTC);
+        open(kind, "plan,rating_group,unit,price,per,currency,from,to\n"
+                + "default,,octets,1,1000,EUR," + at.minusHours(12) + "," + at + "\n"
+                + "default,,octets,5,1000,EUR," + at + "," + at.plusHours(12) + "\n");
+        provision(UnitType.MONEY, 30, null);
+        CreditControlAnswer i = ocs.answer(ccr("d1", RequestType.INITIAL, 0, null, null, rg(1, ServiceUnits.octets(10_000), null)));
+        assertEquals(new UnitAmount(UnitType.OCTETS, 6_000, null, change), i.services().get(0).granted(),
+                "30 cents buy 6,000 octets at 5 per 1,000, whichever side of the change they are used on");
+        ServiceCreditRequest allAfter = new ServiceCreditRequest(1L, null, null, ServiceUnits.octets(6_000), null,
+                ServiceUnits.octets(6_000));
+        ocs.answer(ccr("d1", RequestType.TERMINATION, 1, null, null, allAfter));
+        assertEquals(0, amount(UnitType.MONEY), "paid in full: nothing lost to the operator");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void aSessionOpenedBeforeTheTariffsStaysUnpriced(String kind) throws Exception {
+        open(kind, "plan,rating_group,unit,price,per,currency\n");
+        provision(UnitType.OCTETS, 50_000, null);
+        provision(UnitType.MONEY, 100, null);
+        ocs.answer(ccr("b1", RequestType.INITIAL, 0, null, null, rg(1, ServiceUnits.octets(10_000), null)));
+        ocs.tariffs(new TariffBook(TariffCsv.parse(TARIFFS.lines().toList(), "test"), ZoneOffset.UTC));
+        CreditControlAnswer u = ocs.answer(ccr("b1", RequestType.UPDATE, 1, null, 2,
+                rg(1, ServiceUnits.octets(10_000), ServiceUnits.octets(10_000))));
+        assertEquals(octets(10_000), u.services().get(0).granted());
+        CreditControlAnswer t = ocs.answer(ccr("b1", RequestType.TERMINATION, 2, null, 2, rg(1, null, ServiceUnits.octets(60_000))));
+        assertEquals(0, amount(UnitType.OCTETS), "its units only, never below zero");
+        assertEquals(100, amount(UnitType.MONEY), "no money: the session opened unpriced");
+        assertNull(t.costInformation());
+        ocs.answer(ccr("b2", RequestType.INITIAL, 0, null, null, rg(1, ServiceUnits.octets(10_000), null)));
+        assertEquals(90, free(UnitType.MONEY), "a session opened after them is priced");
     }
 }

@@ -94,6 +94,16 @@ class MalformedUsageTest {
             assertEquals(5004, resultCode(huge));
             assertEquals(AvpCodes.CC_TOTAL_OCTETS, failedAvp(huge).code());
 
+            // CC-Money with an Exponent of 10^8 (10^(10^8) once took minutes of CPU) or past 2^63-1
+            for (int exponent : new int[] {100_000_000, Integer.MAX_VALUE, 19}) {
+                DiameterMessage money = p.request(update(10 + (exponent & 0xF), "ovf;1", 3, Avp.grouped(
+                        AvpCodes.USED_SERVICE_UNIT, Avp.grouped(AvpCodes.CC_MONEY, Avp.grouped(AvpCodes.UNIT_VALUE,
+                                Avp.of(AvpCodes.VALUE_DIGITS, ByteBuffer.allocate(8).putLong(7).array()),
+                                Avp.of(AvpCodes.EXPONENT, ByteBuffer.allocate(4).putInt(exponent).array()))))));
+                assertEquals(5004, resultCode(money), "Exponent " + exponent);
+                assertEquals(AvpCodes.UNIT_VALUE, failedAvp(money).code());
+            }
+
             assertEquals(START, balance(app), "nothing credited or debited by the refused reports");
 
             // two Used-Service-Units of different units: added up field by field (it closed the

@@ -57,6 +57,12 @@ public record Price(long price, long per, Currency currency) {
         return u.bitLength() < 64 ? u.longValue() : Long.MAX_VALUE;
     }
 
+    /** Whether a unit costs more at this price than at {@code o} (price/per compared exactly). */
+    public boolean dearerThan(Price o) {
+        return BigInteger.valueOf(price).multiply(BigInteger.valueOf(o.per))
+                .compareTo(BigInteger.valueOf(o.price).multiply(BigInteger.valueOf(per))) > 0;
+    }
+
     /** Minor units as a decimal amount of the currency, for people: 123 EUR cents are "1.23". */
     public static String decimal(long minorUnits, Currency currency) {
         int digits = Math.max(0, currency.getDefaultFractionDigits());

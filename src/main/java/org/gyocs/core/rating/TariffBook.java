@@ -1,5 +1,6 @@
 package org.gyocs.core.rating;
 
+import java.math.BigInteger;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneId;
@@ -50,9 +51,20 @@ public final class TariffBook {
                 return 0;
             }
             long late = Math.min(units, Math.max(0, afterChange));
-            long early = price.cost(units - late);
-            long rest = (after != null ? after : price).cost(late);
-            return early > Long.MAX_VALUE - rest ? Long.MAX_VALUE : early + rest;
+            Price then = after != null ? after : price;
+            if (late == 0) {
+                return price.cost(units);
+            }
+            // both sides' exact prices added, then rounded up once: one minor unit at most per report
+            BigInteger p1 = BigInteger.valueOf(price.price());
+            BigInteger n1 = BigInteger.valueOf(price.per());
+            BigInteger p2 = BigInteger.valueOf(then.price());
+            BigInteger n2 = BigInteger.valueOf(then.per());
+            BigInteger numerator = BigInteger.valueOf(units - late).multiply(p1).multiply(n2)
+                    .add(BigInteger.valueOf(late).multiply(p2).multiply(n1));
+            BigInteger[] qr = numerator.divideAndRemainder(n1.multiply(n2));
+            BigInteger c = qr[1].signum() == 0 ? qr[0] : qr[0].add(BigInteger.ONE);
+            return c.bitLength() < 64 ? c.longValue() : Long.MAX_VALUE;
         }
     }
 

@@ -71,6 +71,7 @@ class TariffBookTest {
         assertEquals(10, day.cost(2 * 1_048_576, 0), "not split: the band in force when granted");
         assertEquals(2, day.cost(2 * 1_048_576, 5 * 1_048_576), "more after than used: all of it after");
         assertEquals(0, day.cost(0, 10));
+        assertEquals(1, day.cost(2, 1), "1 octet at 5 and 1 at 1 cent per MiB: rounded up once, not on each side");
     }
 
     @Test
