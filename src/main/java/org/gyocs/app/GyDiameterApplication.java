@@ -528,7 +528,7 @@ public final class GyDiameterApplication {
                     return c == null ? RecentRequests.NONE : c.recent();
                 }
             });
-            log.info("Web console and operator's HTTP interface on http://{}:{}/ (health, metrics, overview, peers, sessions, subscribers, behaviours, requests){}", admin.bindAddress(),
+            log.info("Web console and operator's HTTP interface on http://{}:{}/ (health, metrics, overview, peers, sessions, subscribers, tariffs, usage, behaviours, requests){}", admin.bindAddress(),
                     web.port(), admin.token() == null ? "" : ", bearer token required");
             return web;
         } catch (IOException | RuntimeException e) {

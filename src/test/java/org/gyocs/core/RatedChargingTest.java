@@ -80,6 +80,19 @@ class RatedChargingTest {
         return new ServiceCreditRequest(ratingGroup, null, rsu, usu, null);
     }
 
+    /** A band boundary a few minutes ahead, within a grant's Validity-Time (300 s). */
+    static Instant soon() {
+        return Instant.now().truncatedTo(ChronoUnit.MINUTES).plus(3, ChronoUnit.MINUTES);
+    }
+
+    /** Octets at {@code before} cents per 1,000 until {@code change} (UTC), at {@code after} from then, for 12 h each. */
+    static String bands(Instant change, long before, long after) {
+        LocalTime at = LocalTime.ofInstant(change, ZoneOffset.UTC);
+        return "plan,rating_group,unit,price,per,currency,from,to\n"
+                + "default,,octets," + before + ",1000,EUR," + at.minusHours(12) + "," + at + "\n"
+                + "default,,octets," + after + ",1000,EUR," + at + "," + at.plusHours(12) + "\n";
+    }
+
     static UnitAmount octets(long n) {
         return new UnitAmount(UnitType.OCTETS, n);
     }
@@ -178,12 +191,8 @@ class RatedChargingTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "embedded", "postgres"})
     void aBandEndingWithinTheGrantIsAnnouncedAndSplitUsagePricedOnEachSide(String kind) throws Exception {
-        Instant change = Instant.now().truncatedTo(ChronoUnit.MINUTES).plus(3, ChronoUnit.MINUTES);
-        LocalTime at = LocalTime.ofInstant(change, ZoneOffset.UTC);
-        String bands = "plan,rating_group,unit,price,per,currency,from,to\n"
-                + "default,,octets,5,1000,EUR," + at.minusHours(12) + "," + at + "\n"
-                + "default,,octets,1,1000,EUR," + at + "," + at.plusHours(12) + "\n";
-        open(kind, bands);
+        Instant change = soon();
+        open(kind, bands(change, 5, 1));
         provision(UnitType.MONEY, 1_000, null);
         CreditControlAnswer i = ocs.answer(ccr("b1", RequestType.INITIAL, 0, null, null, rg(1, ServiceUnits.octets(10_000), null)));
         assertEquals(new UnitAmount(UnitType.OCTETS, 10_000, null, change), i.services().get(0).granted(),
@@ -260,11 +269,8 @@ class RatedChargingTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "embedded", "postgres"})
     void aGrantWithinWhichThePriceRisesIsBoughtAtTheDearerPrice(String kind) throws Exception {
-        Instant change = Instant.now().truncatedTo(ChronoUnit.MINUTES).plus(3, ChronoUnit.MINUTES);
-        LocalTime at = LocalTime.ofInstant(change, ZoneOffset.UTC);
-        open(kind, "plan,rating_group,unit,price,per,currency,from,to\n"
-                + "default,,octets,1,1000,EUR," + at.minusHours(12) + "," + at + "\n"
-                + "default,,octets,5,1000,EUR," + at + "," + at.plusHours(12) + "\n");
+        Instant change = soon();
+        open(kind, bands(change, 1, 5));
         provision(UnitType.MONEY, 30, null);
         CreditControlAnswer i = ocs.answer(ccr("d1", RequestType.INITIAL, 0, null, null, rg(1, ServiceUnits.octets(10_000), null)));
         assertEquals(new UnitAmount(UnitType.OCTETS, 6_000, null, change), i.services().get(0).granted(),

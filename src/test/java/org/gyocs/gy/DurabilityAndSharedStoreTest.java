@@ -38,19 +38,9 @@ class DurabilityAndSharedStoreTest {
     void killMinus9AfterAcknowledgedDebitsLosesNone() throws Exception {
         Files.writeString(home.resolve("subs.csv"), "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,1000000,,\n");
         int port = ListeningPorts.freePort();
-        Process node = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
-                "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
-                "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--subscribers",
-                home.resolve("subs.csv").toString(), "--default-octets", "1000", "--realm", "test.local",
-                "--admin-port", "0") // not 8080, which a node of this checkout may hold
-                .redirectErrorStream(true).redirectOutput(home.resolve("node.log").toFile()).start();
+        Process node = startNode(port, "--default-octets", "1000");
         int acknowledged = 0;
         try {
-            for (int i = 0; i < 600 && !ListeningPorts.isListening("127.0.0.1", port) && node.isAlive(); i++) {
-                Thread.sleep(50);
-            }
-            assertTrue(node.isAlive(), () -> "the node died: " + read(home.resolve("node.log")));
             try (TestPeer p = new TestPeer(port)) {
                 p.handshake();
                 // events of 1000 octets (RSU 1048576, max = default 1000), each acknowledged 2001
@@ -138,19 +128,9 @@ class DurabilityAndSharedStoreTest {
                 + ",money,100000,,,paid\n");
         Files.writeString(home.resolve("tariffs.csv"), "plan,rating_group,unit,price,per,currency\npaid,,octets,1,1000,EUR\n");
         int port = ListeningPorts.freePort();
-        Process node = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
-                "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
-                "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--subscribers",
-                home.resolve("subs.csv").toString(), "--tariffs", home.resolve("tariffs.csv").toString(),
-                "--realm", "test.local", "--admin-port", "0")
-                .redirectErrorStream(true).redirectOutput(home.resolve("node.log").toFile()).start();
+        Process node = startNode(port, "--tariffs", home.resolve("tariffs.csv").toString());
         long cost = 0;
         try {
-            for (int i = 0; i < 600 && !ListeningPorts.isListening("127.0.0.1", port) && node.isAlive(); i++) {
-                Thread.sleep(50);
-            }
-            assertTrue(node.isAlive(), () -> "the node died: " + read(home.resolve("node.log")));
             try (TestPeer p = new TestPeer(port)) {
                 p.handshake();
                 int hop = 0;
@@ -201,6 +181,27 @@ class DurabilityAndSharedStoreTest {
                             "EUR")))), "their reported usage and its cost");
             assertTrue(records.stream().allMatch(r -> r.ended() != null));
         }
+    }
+
+    /**
+     * bin/ocs.sh's node as a process of its own (to be killed), mock mode, on the embedded store
+     * under home with home/subs.csv imported, once it listens on {@code port}.
+     */
+    private Process startNode(int port, String... more) throws Exception {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
+                "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
+                "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--subscribers",
+                home.resolve("subs.csv").toString(), "--realm", "test.local",
+                "--admin-port", "0")); // not 8080, which a node of this checkout may hold
+        command.addAll(List.of(more));
+        Process node = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(home.resolve("node.log").toFile()).start();
+        for (int i = 0; i < 600 && !ListeningPorts.isListening("127.0.0.1", port) && node.isAlive(); i++) {
+            Thread.sleep(50);
+        }
+        assertTrue(node.isAlive(), () -> "the node died: " + read(home.resolve("node.log")));
+        return node;
     }
 
     private static String read(java.nio.file.Path f) {

@@ -2,7 +2,6 @@ package org.gyocs.gy;
 
 import static org.gyocs.testing.GyRequests.header;
 import static org.gyocs.testing.GyRequests.mscc;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -20,7 +19,6 @@ import java.util.Map;
 
 import org.gyocs.codec.Avp;
 import org.gyocs.codec.AvpCodes;
-import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.ChargingPolicy;
 import org.gyocs.core.GrantPolicy;
@@ -38,7 +36,6 @@ import org.gyocs.store.Bucket;
 import org.gyocs.store.JdbcBalanceStore;
 import org.gyocs.testing.GyRequests;
 import org.gyocs.testing.Stores;
-import org.gyocs.testing.TestPeer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -100,20 +97,9 @@ class RatedAnswersOnTheWireTest {
         split.add(Avp.unsigned32(AvpCodes.RATING_GROUP, 7));
         end.add(Avp.grouped(AvpCodes.MULTIPLE_SERVICES_CREDIT_CONTROL, split));
         scenarios.put("CCR-T with AoC", GyRequests.ccr(6, end));
-        Map<String, DiameterMessage> answers = new LinkedHashMap<>();
-        try (TestPeer pj = new TestPeer(jd.port()); TestPeer pm = new TestPeer(mk.port())) {
-            pj.handshake();
-            pj.awaitOpen();
-            pm.handshake();
-            for (Map.Entry<String, DiameterMessage> e : scenarios.entrySet()) {
-                pj.send(e.getValue());
-                pm.send(e.getValue());
-                byte[] a = pj.readFrame();
-                byte[] b = pm.readFrame();
-                assertArrayEquals(a, b, e.getKey() + ":\n jdiameter " + BothModesAnswerAlikeTest.dump(a)
-                        + "\n mock      " + BothModesAnswerAlikeTest.dump(b));
-                answers.put(e.getKey(), DiameterCodec.decode(b));
-            }
+        Map<String, DiameterMessage> answers;
+        try {
+            answers = BothModesChargeAlikeTest.exchangeInBothModes(jd, mk, scenarios);
         } finally {
             jd.stop();
             mk.stop();
