@@ -37,17 +37,6 @@ public record CreditControlRequest(String sessionId, String originHost, String o
                                    boolean possiblyRetransmitted, String peer, Integer aocRequestType,
                                    Integer terminationCause) {
 
-    /** A request without Termination-Cause. */
-    public CreditControlRequest(String sessionId, String originHost, String originRealm, String destinationRealm,
-                                Long authApplicationId, String serviceContextId, Long requestTypeCode,
-                                Long requestNumber, List<SubscriptionId> subscriptionIds, Integer requestedAction,
-                                List<ServiceCreditRequest> services, ServiceUnits requested, ServiceUnits used,
-                                boolean possiblyRetransmitted, String peer, Integer aocRequestType) {
-        this(sessionId, originHost, originRealm, destinationRealm, authApplicationId, serviceContextId, requestTypeCode,
-                requestNumber, subscriptionIds, requestedAction, services, requested, used, possiblyRetransmitted, peer,
-                aocRequestType, null);
-    }
-
     /** RFC 6733 8.15's name of the Termination-Cause, for the usage record ("CCR_T" when the CCR-T had none). */
     public String terminationCauseName() {
         if (terminationCause == null) {

@@ -166,15 +166,16 @@ public final class CcrReader {
         return minor.longValueExact();
     }
 
+    /** ISO 4217 number to the currency's decimals, made once (not a scan of every currency per CC-Money). */
+    private static final java.util.Map<Integer, Integer> FRACTION_DIGITS = java.util.Currency.getAvailableCurrencies()
+            .stream().filter(c -> c.getNumericCode() > 0 && c.getDefaultFractionDigits() >= 0)
+            .collect(java.util.stream.Collectors.toMap(java.util.Currency::getNumericCode,
+                    java.util.Currency::getDefaultFractionDigits, (a, b) -> a));
+
     private static int fractionDigits(Long currencyCode) {
-        if (currencyCode != null) {
-            for (java.util.Currency c : java.util.Currency.getAvailableCurrencies()) {
-                if (c.getNumericCode() == currencyCode && c.getDefaultFractionDigits() >= 0) {
-                    return c.getDefaultFractionDigits();
-                }
-            }
-        }
-        return 2;
+        Integer digits = currencyCode == null || currencyCode > Integer.MAX_VALUE ? null
+                : FRACTION_DIGITS.get(currencyCode.intValue());
+        return digits == null ? 2 : digits;
     }
 
     private static Long u32(AvpReader avps, int code) throws InvalidAvpException {

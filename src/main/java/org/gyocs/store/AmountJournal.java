@@ -233,7 +233,6 @@ final class AmountJournal implements AutoCloseable {
             PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount + ? WHERE id = ?");
             java.util.Map<String, Long> keys = new java.util.HashMap<>();
             List<UsageRecords.Kept> usage = new ArrayList<>();
-            int[] next = new int[1];
             for (int i = 0; i < records.size(); i++) {
                 long[] r = records.get(i);
                 if (r[0] <= applied) {
@@ -248,8 +247,7 @@ final class AmountJournal implements AutoCloseable {
                 }
                 if (r[1] == Ledger.USAGE_LENGTH) {
                     // a usage note: kept with the change it describes (UsageRecords)
-                    usage.add(Ledger.readUsage(k -> records.get(k)[1], k -> records.get(k)[2], i, next));
-                    i = next[0] - 1;
+                    i = readUsage(records, i, usage) - 1;
                     continue;
                 }
                 u.setLong(1, r[2]);
@@ -269,6 +267,25 @@ final class AmountJournal implements AutoCloseable {
             }
             return last;
         });
+    }
+
+    /**
+     * The usage note whose USAGE_LENGTH record is {@code records[i]}, its bytes in the
+     * USAGE_BYTES records after it (Ledger.Changes#usage), added to {@code usage}.
+     * @return the index of the record after the note
+     */
+    private static int readUsage(List<long[]> records, int i, List<UsageRecords.Kept> usage) {
+        int length = (int) records.get(i)[2];
+        ByteBuffer b = ByteBuffer.allocate((length + 7) / 8 * 8);
+        int k = i + 1;
+        while (b.hasRemaining()) {
+            if (k >= records.size() || records.get(k)[1] != Ledger.USAGE_BYTES) {
+                throw new IllegalArgumentException("a usage note ends early in the journal");
+            }
+            b.putLong(records.get(k++)[2]);
+        }
+        usage.add(UsageRecords.decode(java.util.Arrays.copyOf(b.array(), length)));
+        return k;
     }
 
     /**

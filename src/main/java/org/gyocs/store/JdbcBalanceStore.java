@@ -463,13 +463,15 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     @Override
     public void replaceTariffs(List<org.gyocs.core.rating.Tariff> tariffs) {
         directory.replaceTariffs(tariffs);
+        provisioningChanged();
     }
 
     private volatile Runnable onProvisioningChange = () -> { };
 
     /**
-     * Who is told when the provisioning changed, here or in another process sharing the store
-     * (within 250 ms): the node reads its tariffs again.
+     * Who is told when the tariffs may have changed: replaced here, or anything provisioned by
+     * another process sharing the store (seen within 250 ms). The node then reads its tariffs
+     * again; not at this process's own top-ups and refunds, which run on a request's path.
      */
     public void onProvisioningChange(Runnable listener) {
         onProvisioningChange = listener;
@@ -492,7 +494,6 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     private void changed(long generation) {
         reloadBalances();
         provisioned.changedTo(generation);
-        provisioningChanged();
     }
 
     /**

@@ -184,25 +184,6 @@ final class Ledger {
     static final long USAGE_LENGTH = -4;
     static final long USAGE_BYTES = -5;
 
-    /**
-     * The usage notes among a frame's records, from {@code i} (a USAGE_LENGTH record) on:
-     * {@code ids[k]} and {@code values[k]} give record k. @return the note, and the index after it
-     */
-    static UsageRecords.Kept readUsage(java.util.function.IntToLongFunction ids, java.util.function.IntToLongFunction values,
-                                       int i, int[] next) {
-        int length = (int) values.applyAsLong(i);
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((length + 7) / 8 * 8);
-        int k = i + 1;
-        while (b.hasRemaining()) {
-            if (ids.applyAsLong(k) != USAGE_BYTES) {
-                throw new IllegalArgumentException("a usage note ends early in the journal");
-            }
-            b.putLong(values.applyAsLong(k++));
-        }
-        next[0] = k;
-        return UsageRecords.decode(java.util.Arrays.copyOf(b.array(), length));
-    }
-
     private final Map<String, Account> accounts = new ConcurrentHashMap<>();
     private volatile Map<Long, Slot> slots = Map.of();
     private final Map<String, Held> held = new ConcurrentHashMap<>();

@@ -214,56 +214,86 @@ public final class UsageRecords {
         if (subscriber != null) {
             s.setString(3, subscriber);
         }
-        Map<String, Object[]> heads = new LinkedHashMap<>();
-        Map<String, Map<List<Object>, long[]>> lines = new LinkedHashMap<>();
-        Map<List<Object>, String> currencies = new java.util.HashMap<>();
+        Map<String, Summing> records = new LinkedHashMap<>();
         try (ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
                 String id = rs.getString(1);
-                Object[] head = heads.get(id);
-                if (head == null) {
-                    if (heads.size() >= limit) {
+                Summing r = records.get(id);
+                if (r == null) {
+                    if (records.size() >= limit) {
                         break;
                     }
-                    head = new Object[] {rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
-                        rs.getTimestamp(6).toInstant(), null, null, null};
-                    heads.put(id, head);
+                    r = new Summing(id, rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                            rs.getTimestamp(6).toInstant());
+                    records.put(id, r);
                 }
                 String unit = rs.getString(8);
                 if (unit != null) {
-                    List<Object> key = List.of(rs.getLong(7), unit);
-                    long[] sum = lines.computeIfAbsent(id, x -> new java.util.TreeMap<>(
-                            java.util.Comparator.<List<Object>>comparingLong(k -> (Long) k.get(0))
-                                    .thenComparing(k -> (String) k.get(1)))).computeIfAbsent(key, x -> new long[2]);
+                    long[] sum = r.lines.computeIfAbsent(new Part(rs.getLong(7), unit), x -> new long[2]);
                     sum[0] += rs.getLong(9);
                     sum[1] += rs.getLong(10);
                     String currency = rs.getString(11);
                     if (currency != null) {
-                        currencies.put(List.of(id, key), currency.trim());
+                        r.currencies.put(new Part(rs.getLong(7), unit), currency.trim());
                     }
                 }
                 Timestamp ended = rs.getTimestamp(12);
-                if (ended != null && head[5] == null) {
+                if (ended != null && r.ended == null) {
                     long rc = rs.getLong(13);
-                    head[5] = ended.toInstant();
-                    head[6] = rs.wasNull() ? null : rc;
-                    head[7] = rs.getString(14);
+                    r.ended = ended.toInstant();
+                    r.resultCode = rs.wasNull() ? null : rc;
+                    r.cause = rs.getString(14);
                 }
             }
         }
-        List<UsageRecord> out = new ArrayList<>(heads.size());
-        for (Map.Entry<String, Object[]> e : heads.entrySet()) {
-            List<Line> ls = new ArrayList<>(1);
-            for (Map.Entry<List<Object>, long[]> l : lines.getOrDefault(e.getKey(), Map.of()).entrySet()) {
-                long rg = (Long) l.getKey().get(0);
-                ls.add(new Line(rg < 0 ? null : rg, (String) l.getKey().get(1), l.getValue()[0], l.getValue()[1],
-                        currencies.get(List.of(e.getKey(), l.getKey()))));
-            }
-            Object[] h = e.getValue();
-            out.add(new UsageRecord(e.getKey(), (String) h[0], (String) h[1], (String) h[2], (String) h[3], (Instant) h[4],
-                    (Instant) h[5], (Long) h[6], (String) h[7], ls));
+        List<UsageRecord> out = new ArrayList<>(records.size());
+        for (Summing r : records.values()) {
+            out.add(r.record());
         }
         return out;
+    }
+
+    /** A rating group (-1: none) and unit: what a record's line is per, in that order. */
+    private record Part(long ratingGroup, String unit) implements Comparable<Part> {
+        @Override
+        public int compareTo(Part o) {
+            int c = Long.compare(ratingGroup, o.ratingGroup);
+            return c != 0 ? c : unit.compareTo(o.unit);
+        }
+    }
+
+    /** A record being added up from its parts. */
+    private static final class Summing {
+        final String id;
+        final String kind;
+        final String subscriber;
+        final String sessionId;
+        final String peer;
+        final Instant started;
+        final java.util.TreeMap<Part, long[]> lines = new java.util.TreeMap<>();
+        final Map<Part, String> currencies = new java.util.HashMap<>();
+        Instant ended;
+        Long resultCode;
+        String cause;
+
+        Summing(String id, String kind, String subscriber, String sessionId, String peer, Instant started) {
+            this.id = id;
+            this.kind = kind;
+            this.subscriber = subscriber;
+            this.sessionId = sessionId;
+            this.peer = peer;
+            this.started = started;
+        }
+
+        UsageRecord record() {
+            List<Line> ls = new ArrayList<>(lines.size());
+            for (Map.Entry<Part, long[]> l : lines.entrySet()) {
+                long rg = l.getKey().ratingGroup();
+                ls.add(new Line(rg < 0 ? null : rg, l.getKey().unit(), l.getValue()[0], l.getValue()[1],
+                        currencies.get(l.getKey())));
+            }
+            return new UsageRecord(id, kind, subscriber, sessionId, peer, started, ended, resultCode, cause, ls);
+        }
     }
 
     /** Deletes the records that started before {@code before} (the retention). @return how many parts */

@@ -73,7 +73,7 @@ class RatedChargingTest {
                                     ServiceCreditRequest... mscc) {
         return new CreditControlRequest(session, "pcef.test", "test", "example.com", 4L, "32251@3gpp.org",
                 (long) type.code(), number, List.of(new SubscriptionId(SubscriptionId.END_USER_E164, MSISDN)), action,
-                List.of(mscc), null, null, false, null, aoc);
+                List.of(mscc), null, null, false, null, aoc, null);
     }
 
     static ServiceCreditRequest rg(long ratingGroup, ServiceUnits rsu, ServiceUnits usu) {
