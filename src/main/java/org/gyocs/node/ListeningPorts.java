@@ -79,7 +79,11 @@ public final class ListeningPorts {
     public static boolean isListening(String host, int port) {
         Path v4 = Path.of("/proc/net/tcp");
         if (Files.isReadable(v4)) {
-            return listedAsListening(v4, port) || listedAsListening(Path.of("/proc/net/tcp6"), port);
+            String address = procAddress(host);
+            // Java binds an IPv4 address through an IPv6 socket when it can: ::ffff:a.b.c.d in tcp6
+            String mapped = address == null ? null : "0000000000000000FFFF0000" + address;
+            return listedAsListening(v4, address, "00000000", port)
+                    || listedAsListening(Path.of("/proc/net/tcp6"), mapped, "00000000000000000000000000000000", port);
         }
         String target = "0.0.0.0".equals(host) ? "127.0.0.1" : host;
         try (Socket s = new Socket()) {
@@ -90,14 +94,40 @@ public final class ListeningPorts {
         }
     }
 
-    private static boolean listedAsListening(Path table, int port) {
+    /**
+     * An IPv4 literal as /proc/net/tcp writes it (little-endian hex: 127.0.0.1 is 0100007F), or null
+     * for a wildcard, a name or IPv6: then a listener at any address counts.
+     */
+    private static String procAddress(String host) {
+        String[] octets = host.split("\\.");
+        if (octets.length != 4 || "0.0.0.0".equals(host)) {
+            return null;
+        }
+        StringBuilder hex = new StringBuilder();
+        try {
+            for (int i = 3; i >= 0; i--) {
+                hex.append(String.format("%02X", Integer.parseInt(octets[i])));
+            }
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        return hex.toString();
+    }
+
+    /**
+     * Whether the table lists a LISTEN socket on the port at {@code address} or at the table's
+     * wildcard (address null: at any address). Another process's listener at another address is not ours: counting
+     * it said "listening" before our transport had bound.
+     */
+    private static boolean listedAsListening(Path table, String address, String wildcard, int port) {
         String hexPort = String.format(":%04X", port);
         try {
             List<String> lines = Files.readAllLines(table);
             for (int i = 1; i < lines.size(); i++) {
                 String[] f = lines.get(i).trim().split("\\s+");
                 // f[1] = local address:port in hex, f[3] = state; 0A = TCP_LISTEN
-                if (f.length > 3 && f[1].endsWith(hexPort) && "0A".equals(f[3])) {
+                if (f.length > 3 && f[1].endsWith(hexPort) && "0A".equals(f[3]) && (address == null
+                        || f[1].startsWith(address + ":") || f[1].startsWith(wildcard + ":"))) {
                     return true;
                 }
             }

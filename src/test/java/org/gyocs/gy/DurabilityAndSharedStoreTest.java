@@ -41,7 +41,7 @@ class DurabilityAndSharedStoreTest {
         Process node = startNode(port, "--default-octets", "1000");
         int acknowledged = 0;
         try {
-            try (TestPeer p = new TestPeer(port)) {
+            try (TestPeer p = peerOf(node, port)) {
                 p.handshake();
                 // events of 1000 octets (RSU 1048576, max = default 1000), each acknowledged 2001
                 for (int i = 0; i < 137; i++) {
@@ -131,7 +131,7 @@ class DurabilityAndSharedStoreTest {
         Process node = startNode(port, "--tariffs", home.resolve("tariffs.csv").toString());
         long cost = 0;
         try {
-            try (TestPeer p = new TestPeer(port)) {
+            try (TestPeer p = peerOf(node, port)) {
                 p.handshake();
                 int hop = 0;
                 for (int i = 0; i < 60; i++) {
@@ -197,11 +197,27 @@ class DurabilityAndSharedStoreTest {
         command.addAll(List.of(more));
         Process node = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(home.resolve("node.log").toFile()).start();
-        for (int i = 0; i < 600 && !ListeningPorts.isListening("127.0.0.1", port) && node.isAlive(); i++) {
+        // The node's own word that it listens, not the socket table: a socket of another process on
+        // the same port at another address would pass that check before our node has bound.
+        // 120 s: on CI this process shares the machine with the rest of the suite.
+        for (int i = 0; i < 2400 && !read(home.resolve("node.log")).contains("Waiting for connections")
+                && node.isAlive(); i++) {
             Thread.sleep(50);
         }
         assertTrue(node.isAlive(), () -> "the node died: " + read(home.resolve("node.log")));
+        assertTrue(read(home.resolve("node.log")).contains("Waiting for connections"),
+                () -> "the node did not start listening: " + read(home.resolve("node.log")));
         return node;
+    }
+
+    /** A peer connected to the node of {@link #startNode}; when it cannot connect, the node's log says why. */
+    private TestPeer peerOf(Process node, int port) throws Exception {
+        try {
+            return new TestPeer(port);
+        } catch (java.net.ConnectException e) {
+            throw new AssertionError("cannot connect to the node (alive: " + node.isAlive() + "): "
+                    + read(home.resolve("node.log")), e);
+        }
     }
 
     private static String read(java.nio.file.Path f) {
