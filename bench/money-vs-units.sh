@@ -16,6 +16,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KIT=${GY_KIT:-$ROOT/../shared/interop}
+export GY_KIT_WORK=${GY_KIT_WORK:-/tmp/gy-interop-kit} # where the kit's install.sh built rawload
 WORK=${GY_BENCH_WORK:-/tmp/gy-ocs-bench}/money-vs-units
 PAIRS=3 SESSIONS=20000 MODE=--mock
 while [ $# -gt 0 ]; do
@@ -42,7 +43,7 @@ store() { echo "jdbc:h2:file:$WORK/$1/ocs"; }
 "$ROOT/bin/ocs-admin.sh" --store "$(store money)" tariffs import "$WORK/tariffs.csv" >/dev/null
 
 load() { # load SESSIONS: prints rawload's result line
-	GY_KIT_WORK=$WORK/kit bash "$KIT/rawload.sh" -p $PORT -m session -n "$1" -c 50 -T 120 \
+	bash "$KIT/rawload.sh" -p $PORT -m session -n "$1" -c 50 -T 120 \
 		--dest-realm test.local | grep '^RAWLOAD_RESULT'
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
