@@ -53,14 +53,14 @@ run() {
 	local variant=$1 pid out before after ccrs
 	setsid "$ROOT/bin/ocs.sh" $MODE --ip 127.0.0.1 --port $PORT --admin-port 0 --host ocs.test.local \
 		--realm test.local --store "$(store "$variant")" >"$WORK/$variant.log" 2>&1 &
-	pid=$!
 	for _ in $(seq 240); do ss -ltn | grep -q ":$PORT " && break; sleep 0.5; done
-	[ "$(cat "/proc/$pid/comm")" = java ] || { echo "money-vs-units: node $pid is not java" >&2; exit 1; }
+	pid=$(pgrep -n -f "OcsCommand .*--port $PORT ") || { echo "money-vs-units: no node on $PORT" >&2; exit 1; }
 	load 20000 >/dev/null # the JIT's warm-up: 60,000 CCRs
 	before=$(ticks "$pid")
 	out=$(load "$SESSIONS")
 	after=$(ticks "$pid")
-	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+	kill -TERM "$pid"
+	for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
 	ccrs=$(sed -n 's/.* answered=\([0-9]*\).*/\1/p' <<<"$out")
 	[ "$ccrs" -eq $((3 * SESSIONS)) ] || { echo "money-vs-units: $variant answered $ccrs of $((3 * SESSIONS)): $out" >&2; exit 1; }
 	awk -v v="$variant" -v t=$((after - before)) -v n="$ccrs" -v hz="$(getconf CLK_TCK)" -v line="$out" \
