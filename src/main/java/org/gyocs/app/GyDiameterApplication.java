@@ -81,6 +81,7 @@ public final class GyDiameterApplication {
     private OperatorHttpServer http;
     private volatile boolean stopping;
     private final java.time.Duration answerDeadline;
+    private final java.time.Duration nodeTimeout;
     private CountDownLatch stopped = new CountDownLatch(0);
 
     private GyDiameterApplication(Builder b) {
@@ -93,6 +94,7 @@ public final class GyDiameterApplication {
         this.storePassword = b.storePassword;
         this.subscribersFile = b.subscribers;
         this.answerDeadline = b.answerDeadline;
+        this.nodeTimeout = b.nodeTimeout;
         this.admin = b.admin;
         this.accessLog = b.accessLog;
         this.behavioursFile = b.behavioursFile;
@@ -228,6 +230,8 @@ public final class GyDiameterApplication {
                 closeAll(e, core::close, channel == null ? null : channel::close, watch::close, s::close);
                 throw new NodeStartException("Cannot read the tariffs from the store: " + e.getMessage(), e);
             }
+            // on a shared store, sessions too: any node continues any session (RFC 4006 section 5.7)
+            core.shareSessions(s.sharedSessions(settings.originHost(), nodeTimeout));
             // an import here, by ocs-admin or by another node sharing the store: read again within 250 ms
             s.onProvisioningChange(() -> core.tariffs(new TariffBook(s.tariffs(), timeZone)));
             // each start begins with the file's rules (or none): those added over HTTP last until the node stops
@@ -809,6 +813,7 @@ public final class GyDiameterApplication {
         private Path subscribers;
         private Path dataDir = Path.of("data");
         private java.time.Duration answerDeadline = java.time.Duration.ofMillis(3_000);
+        private java.time.Duration nodeTimeout = java.time.Duration.ofSeconds(30);
         private org.gyocs.node.PeerAllowList peers = org.gyocs.node.PeerAllowList.ANY;
         private org.gyocs.node.TlsSettings tls;
         private AdminSettings admin = AdminSettings.NONE;
@@ -968,6 +973,18 @@ public final class GyDiameterApplication {
         /** How long a request may wait for the balance store before it is answered 5012 (default 3 s). */
         public Builder answerDeadline(java.time.Duration d) {
             this.answerDeadline = Objects.requireNonNull(d);
+            return this;
+        }
+
+        /**
+         * On a shared store, how long another node's heartbeat may be silent before this node
+         * releases the sessions that node answered last (default 30 s).
+         */
+        public Builder nodeTimeout(java.time.Duration d) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("node-timeout must be positive");
+            }
+            this.nodeTimeout = d;
             return this;
         }
 

@@ -55,6 +55,12 @@ public final class OcsConfiguration {
             new Setting("allowed-peers", "", "peers that may connect: ORIGIN-HOST[@ADDRESS/PREFIX], comma-separated "
                     + "(*.domain and * allowed); empty: any peer"),
             new Setting("refund-peers", "*", "Origin-Hosts whose REFUND_ACCOUNT events are carried out (others: 5003)"),
+            new Setting("failure-handling", "", "Credit-Control-Failure-Handling in CCA-I: what the PCEF does when "
+                    + "this OCS does not answer: terminate, continue or retry_and_terminate (default: "
+                    + "retry_and_terminate on a shared PostgreSQL store, where another node can continue the "
+                    + "session; none on the embedded store)"),
+            new Setting("node-timeout", "30", "shared PostgreSQL store: seconds without a node's heartbeat after "
+                    + "which another node releases the sessions it answered last"),
             new Setting("tls-port", "", "Diameter over TLS (RFC 6733 section 13) on this port too, e.g. 5868; "
                     + "needs tls-keystore and tls-truststore"),
             new Setting("tls-keystore", "", "PKCS12 file with the node's key and certificate"),
@@ -185,6 +191,11 @@ public final class OcsConfiguration {
     /** Which peers may connect (allowed-peers). */
     public org.gyocs.node.PeerAllowList allowedPeers() {
         return org.gyocs.node.PeerAllowList.parse(values.get("allowed-peers"));
+    }
+
+    /** On a shared store, how long a node's heartbeat may be silent before another releases its sessions. */
+    public java.time.Duration nodeTimeout() {
+        return java.time.Duration.ofSeconds(number("node-timeout", 2, 86_400));
     }
 
     /** How long a request may wait for the balance store (answer-deadline). */
@@ -393,7 +404,15 @@ public final class OcsConfiguration {
                 refundPeers.add(p.trim());
             }
         }
-        return new ChargingPolicy(grants, tcc, fui, reject, priority, thresholds, denied, maxSessions, refundPeers);
+        Integer failureHandling = switch (values.get("failure-handling").toLowerCase(Locale.ROOT).replace('-', '_')) {
+            case "" -> null;
+            case "terminate" -> 0;
+            case "continue" -> 1;
+            case "retry_and_terminate" -> 2;
+            default -> throw bad("failure-handling", "terminate, continue or retry_and_terminate");
+        };
+        return new ChargingPolicy(grants, tcc, fui, reject, priority, thresholds, denied, maxSessions, refundPeers,
+                failureHandling);
     }
 
     private static final long UNSIGNED32_MAX = 0xFFFFFFFFL;

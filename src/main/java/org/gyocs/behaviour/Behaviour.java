@@ -182,7 +182,7 @@ public record Behaviour(String id, Match match, Long times, Effect answer) {
             result = e.resultCode();
         }
         return new CreditControlAnswer(a.sessionId(), result, a.requestTypeCode(), a.requestNumber(), granted, validity,
-                services, null, null, fui, a.checkBalanceResult(), a.costInformation());
+                services, null, null, fui, a.checkBalanceResult(), a.costInformation(), a.failover());
     }
 
     private ServiceCreditAnswer service(ServiceCreditAnswer m) {

@@ -105,6 +105,7 @@ public final class OcsCommand {
                     .store(charging.store())
                     .storeCredentials(charging.storeUser(), charging.storePassword())
                     .answerDeadline(charging.answerDeadline())
+                    .nodeTimeout(charging.nodeTimeout())
                     .peers(charging.allowedPeers())
                     .tls(charging.tls())
                     .admin(charging.admin())

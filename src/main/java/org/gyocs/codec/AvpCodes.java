@@ -53,6 +53,7 @@ public final class AvpCodes {
     public static final int CC_REQUEST_TYPE = 416;
     public static final int CC_SERVICE_SPECIFIC_UNITS = 417;
     public static final int CC_SESSION_FAILOVER = 418;
+    public static final int CREDIT_CONTROL_FAILURE_HANDLING = 427;
     public static final int CC_SUB_SESSION_ID = 419;
     public static final int CC_TIME = 420;
     public static final int CC_TOTAL_OCTETS = 421;

@@ -19,10 +19,21 @@ import java.util.Set;
  *                               costs about 800 bytes of heap: the default fits the launcher's 1 GiB)
  * @param refundPeers            Origin-Hosts (exact, *.domain or *) whose REFUND_ACCOUNT events are
  *                               carried out; others get 5003
+ * @param failureHandling        Credit-Control-Failure-Handling sent in CCA-I (0 TERMINATE, 1 CONTINUE,
+ *                               2 RETRY_AND_TERMINATE), null: the default (RETRY_AND_TERMINATE when
+ *                               sessions are shared, none otherwise)
  */
 public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndication finalUnitIndication,
                              boolean rejectUnknown, List<Integer> subscriptionIdPriority, QuotaThresholds thresholds,
-                             Set<Long> deniedRatingGroups, int maxOpenSessions, List<String> refundPeers) {
+                             Set<Long> deniedRatingGroups, int maxOpenSessions, List<String> refundPeers,
+                             Integer failureHandling) {
+
+    public ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndication finalUnitIndication,
+                          boolean rejectUnknown, List<Integer> subscriptionIdPriority, QuotaThresholds thresholds,
+                          Set<Long> deniedRatingGroups, int maxOpenSessions, List<String> refundPeers) {
+        this(grants, tccSeconds, finalUnitIndication, rejectUnknown, subscriptionIdPriority, thresholds,
+                deniedRatingGroups, maxOpenSessions, refundPeers, null);
+    }
 
     public ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndication finalUnitIndication,
                           boolean rejectUnknown, List<Integer> subscriptionIdPriority, QuotaThresholds thresholds,
@@ -63,6 +74,9 @@ public record ChargingPolicy(GrantPolicy grants, long tccSeconds, FinalUnitIndic
         }
         if (maxOpenSessions <= 0) {
             throw new IllegalArgumentException("max-sessions must be positive");
+        }
+        if (failureHandling != null && (failureHandling < 0 || failureHandling > 2)) {
+            throw new IllegalArgumentException("Credit-Control-Failure-Handling is 0, 1 or 2");
         }
     }
 

@@ -48,6 +48,34 @@ final class ChargingSession {
         this.peer = peer;
     }
 
+    /** A session another node answered last, as it saved it (SharedSessions), to continue here. */
+    ChargingSession(SessionState state) {
+        this.sessionId = state.sessionId();
+        this.subscriber = state.subscriber();
+        this.subscriptionIds = state.subscriptionIds();
+        this.peer = state.peer();
+        this.plan = state.plan();
+        this.currency = state.currency() == null ? null : java.util.Currency.getInstance(state.currency());
+        this.record = state.record();
+        this.charged = state.charged();
+        this.lastRequestNumber = state.lastRequestNumber();
+        this.lastAnswer = state.lastAnswer();
+        this.closed = state.closed();
+        for (SessionState.Hold h : state.holds()) {
+            reservations.put(h.service(), new ServiceReservation(h.key(), h.unit(), h.ratingGroup(), h.rate(),
+                    h.unitsHeld()));
+        }
+    }
+
+    /** What another node needs to continue it; the caller holds its lock. */
+    SessionState state(long tccSeconds) {
+        java.util.List<SessionState.Hold> holds = new java.util.ArrayList<>(reservations.size());
+        reservations.forEach((service, r) -> holds.add(new SessionState.Hold(service, r.key(), r.unit(), r.ratingGroup(),
+                r.rate(), r.unitsHeld())));
+        return new SessionState(sessionId, subscriber, subscriptionIds, peer, plan, currencyCode(), record, charged,
+                lastRequestNumber, lastAnswer, holds, closed, tccSeconds);
+    }
+
     boolean openedBy(CreditControlRequest r) {
         return java.util.Objects.equals(peer, r.sender());
     }

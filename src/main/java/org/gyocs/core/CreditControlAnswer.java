@@ -19,14 +19,37 @@ import java.util.List;
  * @param checkBalanceResult   Check-Balance-Result (422) of a CHECK_BALANCE event, else null
  * @param costInformation      Cost-Information (423): a PRICE_ENQUIRY's price, a CCA-T's cost when
  *                             advice of charge was asked; else null
+ * @param failover             CC-Session-Failover and Credit-Control-Failure-Handling of a CCA-I, else null
  */
 public record CreditControlAnswer(String sessionId, long resultCode, Long requestTypeCode, Long requestNumber,
                                   UnitAmount granted, Long validityTime, List<ServiceCreditAnswer> services,
                                   FailedAvp failedAvp, String errorMessage, FinalUnitIndication finalUnitIndication,
-                                  Integer checkBalanceResult, CostInformation costInformation) {
+                                  Integer checkBalanceResult, CostInformation costInformation, Failover failover) {
 
     public CreditControlAnswer {
         services = services == null ? List.of() : List.copyOf(services);
+    }
+
+    /**
+     * What a CCA-I tells the PCEF about failing over (RFC 4006 section 5.7).
+     *
+     * @param sessionFailover  CC-Session-Failover (418): 1 SUPPORTED (another OCS may continue the
+     *                         session), 0 NOT_SUPPORTED; null: not sent (NOT_SUPPORTED)
+     * @param failureHandling  Credit-Control-Failure-Handling (427): 0 TERMINATE, 1 CONTINUE,
+     *                         2 RETRY_AND_TERMINATE; null: not sent (TERMINATE)
+     */
+    public record Failover(Integer sessionFailover, Integer failureHandling) {
+        public static final int SUPPORTED = 1;
+        public static final int RETRY_AND_TERMINATE = 2;
+    }
+
+    /** An answer without failover advice. */
+    public CreditControlAnswer(String sessionId, long resultCode, Long requestTypeCode, Long requestNumber,
+                               UnitAmount granted, Long validityTime, List<ServiceCreditAnswer> services,
+                               FailedAvp failedAvp, String errorMessage, FinalUnitIndication finalUnitIndication,
+                               Integer checkBalanceResult, CostInformation costInformation) {
+        this(sessionId, resultCode, requestTypeCode, requestNumber, granted, validityTime, services, failedAvp,
+                errorMessage, finalUnitIndication, checkBalanceResult, costInformation, null);
     }
 
     /** An answer without Final-Unit-Indication, Check-Balance-Result or Cost-Information. */
@@ -47,7 +70,13 @@ public record CreditControlAnswer(String sessionId, long resultCode, Long reques
     /** The same answer with Cost-Information. */
     public CreditControlAnswer withCost(CostInformation cost) {
         return new CreditControlAnswer(sessionId, resultCode, requestTypeCode, requestNumber, granted, validityTime,
-                services, failedAvp, errorMessage, finalUnitIndication, checkBalanceResult, cost);
+                services, failedAvp, errorMessage, finalUnitIndication, checkBalanceResult, cost, failover);
+    }
+
+    /** The same answer with failover advice. */
+    public CreditControlAnswer withFailover(Failover advice) {
+        return new CreditControlAnswer(sessionId, resultCode, requestTypeCode, requestNumber, granted, validityTime,
+                services, failedAvp, errorMessage, finalUnitIndication, checkBalanceResult, costInformation, advice);
     }
 
     /**

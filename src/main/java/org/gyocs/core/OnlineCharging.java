@@ -62,6 +62,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private final ScheduledExecutorService supervision;
     /** The tariffs in force, replaced whole by an import (TariffBook is immutable). */
     private volatile TariffBook tariffs = TariffBook.EMPTY;
+    /** Where sessions are kept for the other nodes of the OCS (a shared store), or NONE. */
+    private volatile SharedSessions shared = SharedSessions.NONE;
 
     public OnlineCharging(ChargingPolicy policy, BalanceStore store, NodeStatistics statistics) {
         this.policy = policy;
@@ -88,6 +90,21 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     /** Takes new tariffs: requests decided from now on are priced by them (open grants keep their price). */
     public void tariffs(TariffBook book) {
         this.tariffs = java.util.Objects.requireNonNull(book);
+    }
+
+    /**
+     * Keeps sessions where the other nodes sharing the store find them: any node then answers
+     * any request of any session, and the sessions of a node that is gone are released by
+     * another (see SharedSessions).
+     */
+    public void shareSessions(SharedSessions sessions) {
+        sessions.heartbeat(); // before its first session: a node that dies at once is then known to be gone
+        this.shared = java.util.Objects.requireNonNull(sessions);
+    }
+
+    /** Whether this node's sessions are shared with the other nodes of its store. */
+    public boolean sharesSessions() {
+        return shared.shared();
     }
 
     /** Open sessions, for statistics and the memory benchmark. */
@@ -236,7 +253,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     // ------------------------------------------------------------------ sessions
 
     private CreditControlAnswer initial(CreditControlRequest r) {
-        ChargingSession existing = sessions.get(r.sessionId());
+        ChargingSession existing = adopted(r.sessionId(), sessions.get(r.sessionId()));
         if (existing != null) {
             CreditControlAnswer a = initialOnOpenSession(existing, r);
             if (a != null) {
@@ -281,12 +298,14 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 sessions.remove(r.sessionId(), session);
                 throw e;
             }
+            a = advised(a);
             if (!ResultCode.isSuccess(a.resultCode())) {
                 releaseAll(session);
                 session.closed = true;
                 sessions.remove(r.sessionId(), session);
             }
             remember(session, r, a);
+            save(session);
             return a;
         }
     }
@@ -316,7 +335,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     }
 
     private CreditControlAnswer updateOrTerminate(CreditControlRequest r) {
-        ChargingSession session = sessions.get(r.sessionId());
+        ChargingSession session = adopted(r.sessionId(), sessions.get(r.sessionId()));
         if (session == null) {
             ClosedSession closed = recentlyClosed.get(r.sessionId());
             if (closed != null && closed.lastRequestNumber() == r.requestNumber()
@@ -349,7 +368,70 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 sessions.remove(session.sessionId, session);
                 endRecord(session, a.resultCode(), r.terminationCauseName());
             }
+            save(session);
             return a;
+        }
+    }
+
+    /**
+     * A CCA-I with what the PCEF needs to fail over (RFC 4006 section 5.7): CC-Session-Failover
+     * SUPPORTED when another node can continue the session (sessions shared), and
+     * Credit-Control-Failure-Handling as configured (default: RETRY_AND_TERMINATE when shared).
+     */
+    private CreditControlAnswer advised(CreditControlAnswer a) {
+        boolean sharing = shared.shared();
+        Integer handling = policy.failureHandling() != null ? policy.failureHandling()
+                : sharing ? CreditControlAnswer.Failover.RETRY_AND_TERMINATE : null;
+        if (!sharing && handling == null) {
+            return a;
+        }
+        return a.withFailover(new CreditControlAnswer.Failover(sharing ? CreditControlAnswer.Failover.SUPPORTED : null,
+                handling));
+    }
+
+    /**
+     * The session as the shared store has it, when that is newer than this node's copy (another
+     * node answered it since, or it was never here): from then on this node continues it. With
+     * sessions not shared, or none in the store, this node's copy.
+     */
+    private ChargingSession adopted(String sessionId, ChargingSession cached) {
+        if (!shared.shared()) {
+            return cached;
+        }
+        Optional<SessionState> stored = shared.load(sessionId);
+        if (stored.isEmpty()) {
+            return cached;
+        }
+        SessionState state = stored.get();
+        if (cached != null && state.lastRequestNumber() <= cached.lastRequestNumber
+                && (cached.closed || !state.closed())) {
+            return cached; // this node answered it last (or saved it last)
+        }
+        ChargingSession taken = new ChargingSession(state);
+        if (taken.closed) {
+            sessions.remove(sessionId, cached);
+        } else {
+            sessions.put(sessionId, taken);
+        }
+        return taken;
+    }
+
+    /**
+     * Saves the session for the other nodes after an answered request; the caller holds its lock.
+     * A store that fails here does not fail the answer, whose changes are committed: the node
+     * keeps its newer copy, and another node that takes the session over from the older state
+     * makes the same changes under the same keys (SharedSessions).
+     */
+    private void save(ChargingSession session) {
+        if (!shared.shared()) {
+            return;
+        }
+        try {
+            shared.save(session.state(policy.tccSeconds()));
+        } catch (RuntimeException e) {
+            statistics.error();
+            log.error("Session {} not saved for the other nodes ({}): it continues on this node", session.sessionId,
+                    e.toString());
         }
     }
 
@@ -615,6 +697,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 s.closed = true;
                 log.info("Session {} ended: {}; its reservations released", sessionId, why);
                 endRecord(s, null, "UNKNOWN_TO_PCEF");
+                save(s);
             }
             sessions.remove(sessionId, s);
             return open;
@@ -626,13 +709,16 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         try {
             long now = System.nanoTime();
             long tcc = TimeUnit.SECONDS.toNanos(policy.tccSeconds());
+            boolean sharing = shared.shared();
             for (ChargingSession s : sessions.values()) {
                 if (now - s.lastSeenNanos > tcc) {
                     synchronized (s) {
                         if (now - s.lastSeenNanos <= tcc) {
                             continue;
                         }
-                        if (!s.closed) { // closed: a CCR-T won the lock and released it already
+                        // shared: silent here may mean answered by another node; the store's
+                        // claim (below) releases it, once among all nodes
+                        if (!s.closed && !sharing) { // closed: a CCR-T won the lock and released it already
                             releaseAll(s);
                             s.closed = true;
                             endRecord(s, null, "TCC_EXPIRED");
@@ -644,12 +730,38 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                     }
                 }
             }
+            if (sharing) {
+                releaseAbandoned();
+            }
             int swept = store.releaseExpired(Instant.now());
             if (swept > 0) {
                 log.info("Released {} expired reservations", swept);
             }
         } catch (RuntimeException e) {
             log.error("Session supervision failed: {}", e.toString(), e);
+        }
+    }
+
+    /**
+     * The shared store's sessions past their Tcc, and those of nodes gone silent, that this node
+     * claimed (each is claimed by one node): their holds released, their records ended.
+     */
+    private void releaseAbandoned() {
+        shared.heartbeat();
+        for (SharedSessions.Abandoned a : shared.claimAbandoned()) {
+            ChargingSession s = new ChargingSession(a.state());
+            ChargingSession cached = sessions.remove(s.sessionId);
+            if (cached != null) {
+                synchronized (cached) {
+                    cached.closed = true;
+                }
+            }
+            String cause = a.tccExpired() ? "TCC_EXPIRED" : "NODE_LOST";
+            releaseAll(s);
+            endRecord(s, null, cause);
+            statistics.sessionExpired();
+            log.info("Session {} released ({}): {}", s.sessionId, cause, a.tccExpired()
+                    ? "silent for its Tcc on every node" : "the node that answered it last stopped its heartbeat");
         }
     }
 

@@ -36,6 +36,10 @@ public final class CcaLayout {
         if (a.requestNumber() != null) {
             u32(b, CC_REQUEST_NUMBER, a.requestNumber());
         }
+        CreditControlAnswer.Failover failover = a.failover();
+        if (failover != null && failover.sessionFailover() != null) {
+            u32(b, CC_SESSION_FAILOVER, failover.sessionFailover());
+        }
         if (a.granted() != null) {
             granted(b, a.granted());
         }
@@ -58,6 +62,9 @@ public final class CcaLayout {
         }
         if (a.checkBalanceResult() != null) {
             u32(b, CHECK_BALANCE_RESULT, a.checkBalanceResult());
+        }
+        if (failover != null && failover.failureHandling() != null) {
+            u32(b, CREDIT_CONTROL_FAILURE_HANDLING, failover.failureHandling());
         }
         if (a.validityTime() != null) {
             u32(b, VALIDITY_TIME, a.validityTime());

@@ -533,6 +533,16 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
 
     // ------------------------------------------------------------------ transactions
 
+    /**
+     * Sessions kept for the other nodes sharing this store, as this node ({@code node}, its
+     * Origin-Host) saves them: none here (a store one node opens); PostgreSQL shares them.
+     *
+     * @param nodeTimeout how long another node's heartbeat may be silent before its sessions are released
+     */
+    public org.gyocs.core.SharedSessions sharedSessions(String node, java.time.Duration nodeTimeout) {
+        return org.gyocs.core.SharedSessions.NONE;
+    }
+
     /** Runs work in its own transaction. */
     <T> T inTransaction(GroupCommit.Work<T> work) {
         return inTransaction(dataSource, work);

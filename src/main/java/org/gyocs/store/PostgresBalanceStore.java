@@ -30,6 +30,12 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                 PostgresBalanceStore::applyOnPostgres);
     }
 
+    /** Sessions in the store (db/postgresql/V13): any node of the store answers any session. */
+    @Override
+    public org.gyocs.core.SharedSessions sharedSessions(String node, java.time.Duration nodeTimeout) {
+        return new PostgresSharedSessions(dataSource, node, nodeTimeout);
+    }
+
     @Override
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
                                Instant expires, String changeKey) {

@@ -1,0 +1,68 @@
+package org.gyocs.core;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Credit-control sessions kept where every node of the OCS finds them (a store several nodes
+ * share), so that any node answers any request of any session (RFC 4006 section 5.7: a PCEF
+ * fails over to its secondary OCS with the session's next request). A store only this node
+ * opens keeps its sessions in the node: {@link #NONE}.
+ *
+ * <p>What makes a request's balance changes and its session's state agree, though they are
+ * committed one after the other: each change is made at most once per change key (Session-Id,
+ * CC-Request-Number, service), so a node that takes a request over from a state one request
+ * behind (the node that answered it died before saving) makes the same calls and gets their
+ * first results: nothing is debited twice and the answer is the same.
+ */
+public interface SharedSessions {
+
+    /** Whether sessions are shared: false for {@link #NONE}, whose other methods do nothing. */
+    boolean shared();
+
+    /** The session's state as the last node that answered it saved it, or empty. */
+    Optional<SessionState> load(String sessionId);
+
+    /** Saves the session's state after an answered request (closed after its CCR-T), owned by this node. */
+    void save(SessionState state);
+
+    /** Tells the other nodes this one is alive (its sessions are not to be taken from it). */
+    void heartbeat();
+
+    /**
+     * Takes, exactly once among all nodes, the open sessions past their Tcc and those of nodes
+     * whose heartbeat stopped: they are removed from the store and returned, for their holds to
+     * be released and their usage records ended by the caller.
+     */
+    List<Abandoned> claimAbandoned();
+
+    /** A session taken by {@link #claimAbandoned}: its state, and whether its Tcc passed (else its node is gone). */
+    record Abandoned(SessionState state, boolean tccExpired) {
+    }
+
+    /** Sessions live in the node only. */
+    SharedSessions NONE = new SharedSessions() {
+        @Override
+        public boolean shared() {
+            return false;
+        }
+
+        @Override
+        public Optional<SessionState> load(String sessionId) {
+            return Optional.empty();
+        }
+
+        @Override
+        public void save(SessionState state) {
+        }
+
+        @Override
+        public void heartbeat() {
+        }
+
+        @Override
+        public List<Abandoned> claimAbandoned() {
+            return List.of();
+        }
+    };
+}

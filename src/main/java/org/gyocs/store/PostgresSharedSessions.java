@@ -1,0 +1,148 @@
+package org.gyocs.store;
+
+import java.io.IOException;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import javax.sql.DataSource;
+
+import org.gyocs.core.SessionState;
+import org.gyocs.core.SharedSessions;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+
+/**
+ * Sessions on the shared PostgreSQL store (db/postgresql/V13): one row per session, its state as
+ * JSON, saved after each answered request; the nodes' heartbeats; and the claim of abandoned
+ * sessions, a DELETE ... RETURNING, which one node alone gets a row from. Times are the
+ * database's, so that the nodes' clocks need not agree.
+ */
+final class PostgresSharedSessions implements SharedSessions {
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new SimpleModule("instants").addSerializer(Instant.class, new JsonSerializer<>() {
+                @Override
+                public void serialize(Instant value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+                    gen.writeString(value.toString());
+                }
+            }).addDeserializer(Instant.class, new JsonDeserializer<>() {
+                @Override
+                public Instant deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                    return Instant.parse(p.getValueAsString());
+                }
+            }))
+            // derived read-only properties (isEmpty()...) are written, and not taken back
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    private final DataSource dataSource;
+    private final String node;
+    private final Duration nodeTimeout;
+
+    PostgresSharedSessions(DataSource dataSource, String node, Duration nodeTimeout) {
+        this.dataSource = dataSource;
+        this.node = node;
+        this.nodeTimeout = nodeTimeout;
+    }
+
+    @Override
+    public boolean shared() {
+        return true;
+    }
+
+    @Override
+    public Optional<SessionState> load(String sessionId) {
+        String json = JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            PreparedStatement s = tx.prepare("SELECT state FROM charging_session WHERE session_id = ?");
+            s.setString(1, sessionId);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        });
+        return json == null ? Optional.empty() : Optional.of(read(json));
+    }
+
+    /** An older state never replaces a newer one (two nodes answering a retransmission and its original). */
+    @Override
+    public void save(SessionState state) {
+        String json;
+        try {
+            json = JSON.writeValueAsString(state);
+        } catch (IOException e) {
+            throw new StoreException("Cannot write session " + state.sessionId() + ": " + e.getMessage(), e);
+        }
+        JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            PreparedStatement s = tx.prepare("INSERT INTO charging_session "
+                    + "(session_id, node, last_number, closed, expires_at, state) "
+                    + "VALUES (?, ?, ?, ?, now() + make_interval(secs => ?), ?) "
+                    + "ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, last_number = EXCLUDED.last_number, "
+                    + "closed = EXCLUDED.closed, expires_at = EXCLUDED.expires_at, state = EXCLUDED.state "
+                    + "WHERE charging_session.last_number <= EXCLUDED.last_number");
+            s.setString(1, state.sessionId());
+            s.setString(2, node);
+            s.setLong(3, state.lastRequestNumber());
+            s.setBoolean(4, state.closed());
+            s.setLong(5, state.tccSeconds());
+            s.setString(6, json);
+            return s.executeUpdate();
+        });
+    }
+
+    @Override
+    public void heartbeat() {
+        JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            PreparedStatement s = tx.prepare("INSERT INTO ocs_node (name, seen_at) VALUES (?, now()) "
+                    + "ON CONFLICT (name) DO UPDATE SET seen_at = now()");
+            s.setString(1, node);
+            return s.executeUpdate();
+        });
+    }
+
+    /**
+     * Open sessions past their Tcc, and open sessions of another node whose heartbeat is older
+     * than the node timeout (or missing), deleted and returned; closed sessions past their keeping time deleted.
+     */
+    @Override
+    public List<Abandoned> claimAbandoned() {
+        List<String[]> rows = JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            List<String[]> out = new ArrayList<>();
+            PreparedStatement s = tx.prepare("DELETE FROM charging_session WHERE NOT closed AND "
+                    + "(expires_at < now() OR (node <> ? AND NOT EXISTS (SELECT 1 FROM ocs_node "
+                    + "WHERE name = node AND seen_at >= now() - make_interval(secs => ?)))) "
+                    + "RETURNING state, expires_at < now()");
+            s.setString(1, node);
+            s.setLong(2, nodeTimeout.toSeconds());
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new String[] {rs.getString(1), String.valueOf(rs.getBoolean(2))});
+                }
+            }
+            tx.prepare("DELETE FROM charging_session WHERE closed AND expires_at < now()").executeUpdate();
+            return out;
+        });
+        List<Abandoned> out = new ArrayList<>(rows.size());
+        for (String[] row : rows) {
+            out.add(new Abandoned(read(row[0]), Boolean.parseBoolean(row[1])));
+        }
+        return out;
+    }
+
+    private static SessionState read(String json) {
+        try {
+            return JSON.readValue(json, SessionState.class);
+        } catch (IOException e) {
+            throw new StoreException("Cannot read a session's state: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package org.gyocs.gy;
+
+import static org.gyocs.testing.GyRequests.resultCode;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.app.OcsConfiguration;
+import org.gyocs.codec.Avp;
+import org.gyocs.codec.AvpCodes;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.core.UnitType;
+import org.gyocs.store.Bucket;
+import org.gyocs.store.JdbcBalanceStore;
+import org.gyocs.store.UsageRecords.UsageRecord;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.Stores;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Several nodes as one OCS on PostgreSQL (RFC 4006 section 5.7): a session continues on any node,
+ * a retransmission sent to another node is not debited twice, and the sessions of a node that is
+ * gone, or silent past their Tcc, are released once. Real sockets, two nodes, one PostgreSQL.
+ */
+class SharedSessionsTest {
+    private static final String SUB = "491700000001";
+    private static final long START = 100_000;
+    private final List<GyDiameterApplication> nodes = new ArrayList<>();
+    private String url;
+
+    @AfterEach
+    void stop() {
+        nodes.forEach(GyDiameterApplication::stop);
+    }
+
+    private GyDiameterApplication node(String name, Map<String, String> settings, Duration nodeTimeout) throws Exception {
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                .host(name + ".test.local").realm("test.local")
+                .charging(OcsConfiguration.of(settings).chargingPolicy()).nodeTimeout(nodeTimeout)
+                .store(url).storeCredentials("postgres", null).build();
+        app.start(false);
+        nodes.add(app);
+        return app;
+    }
+
+    private void provision() throws Exception {
+        url = Stores.freshPostgres();
+        try (JdbcBalanceStore setup = JdbcBalanceStore.open(url, "postgres", null, 1)) {
+            setup.add(List.of(new Bucket(0, SUB, UnitType.OCTETS, START, 0, null, null)), false);
+        }
+    }
+
+    private static final Map<String, String> GRANT_1000 = Map.of("default-octets", "1000");
+
+    private static DiameterMessage ccr(int number, int type, String session, Long asked, Long used) {
+        List<Avp> avps = GyRequests.header(session, type, number);
+        avps.add(GyRequests.mscc(100L, 1L, asked == null ? null : GyRequests.rsuOctets(asked),
+                used == null ? null : GyRequests.usuOctets(used)));
+        return GyRequests.ccr(1000 + number, avps);
+    }
+
+    private static long granted(DiameterMessage a) throws Exception {
+        Avp mscc = a.avp(AvpCodes.MULTIPLE_SERVICES_CREDIT_CONTROL);
+        return DiameterMessage.find(DiameterMessage.find(mscc.group(), AvpCodes.GRANTED_SERVICE_UNIT).group(),
+                AvpCodes.CC_TOTAL_OCTETS).unsigned64();
+    }
+
+    private long[] balance() throws Exception {
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 1)) {
+            Bucket b = s.buckets(SUB).get(0);
+            return new long[] {b.amount(), b.reserved()};
+        }
+    }
+
+    private static long expired(GyDiameterApplication node) {
+        return (Long) node.getStatistics().get("sessions_expired");
+    }
+
+    private List<UsageRecord> records() throws Exception {
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 1)) {
+            return s.usage(SUB, Instant.EPOCH, Instant.now().plusSeconds(60), 100);
+        }
+    }
+
+    @Test
+    void aSessionOpenedOnOneNodeContinuesOnTheOtherAndEndsOnTheFirst() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
+        try (TestPeer toA = new TestPeer(a.getPort()); TestPeer toB = new TestPeer(b.getPort())) {
+            toA.handshake();
+            toB.handshake();
+            DiameterMessage i = toA.request(ccr(0, 1, "move;1", 1000L, null));
+            assertEquals(2001, resultCode(i));
+            assertEquals(1000, granted(i));
+            // the PCEF learns it may fail over, and to retry on the secondary OCS
+            assertEquals(1, i.avp(AvpCodes.CC_SESSION_FAILOVER).unsigned32());
+            assertEquals(2, i.avp(AvpCodes.CREDIT_CONTROL_FAILURE_HANDLING).unsigned32());
+            DiameterMessage u = toB.request(ccr(1, 2, "move;1", 1000L, 600L));
+            assertEquals(2001, resultCode(u), "node B knows node A's session");
+            assertEquals(1000, granted(u));
+            assertNull(u.avp(AvpCodes.CC_SESSION_FAILOVER), "advice in CCA-I only");
+            DiameterMessage t = toA.request(ccr(2, 3, "move;1", null, 300L));
+            assertEquals(2001, resultCode(t), "and node A knows what node B did");
+        }
+        assertEquals(START - 900, balance()[0], "each report debited once, against the session's holds");
+        assertEquals(0, balance()[1], "nothing left held");
+        List<UsageRecord> rs = records();
+        assertEquals(1, rs.size(), rs.toString());
+        assertEquals("CCR_T", rs.get(0).terminationCause());
+        assertEquals(900, rs.get(0).lines().stream().mapToLong(l -> l.units()).sum());
+    }
+
+    @Test
+    void aRetransmissionSentToTheOtherNodeGetsTheSameAnswerAndIsNotDebitedTwice() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
+        try (TestPeer toA = new TestPeer(a.getPort()); TestPeer toB = new TestPeer(b.getPort())) {
+            toA.handshake();
+            toB.handshake();
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "again;1", 1000L, null))));
+            DiameterMessage first = toA.request(ccr(1, 2, "again;1", 1000L, 700L));
+            DiameterMessage u = ccr(1, 2, "again;1", 1000L, 700L);
+            DiameterMessage again = toB.request(new DiameterMessage(u.flags() | DiameterMessage.FLAG_RETRANSMITTED,
+                    u.commandCode(), u.applicationId(), u.hopByHop(), u.endToEnd(), u.avps()));
+            assertEquals(resultCode(first), resultCode(again));
+            assertEquals(granted(first), granted(again));
+            assertEquals(first.avp(AvpCodes.CC_REQUEST_NUMBER).unsigned32(), again.avp(AvpCodes.CC_REQUEST_NUMBER).unsigned32());
+            assertEquals(START - 700, balance()[0], "700 octets reported once, debited once");
+            assertEquals(2001, resultCode(toB.request(ccr(2, 3, "again;1", null, 100L))));
+        }
+        assertEquals(START - 800, balance()[0]);
+        assertEquals(0, balance()[1]);
+    }
+
+    @Test
+    void theSessionsOfAStoppedNodeContinueOnTheOther() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
+        try (TestPeer toA = new TestPeer(a.getPort())) {
+            toA.handshake();
+            for (int s = 0; s < 5; s++) {
+                assertEquals(2001, resultCode(toA.request(ccr(0, 1, "gone;" + s, 1000L, null))));
+            }
+        }
+        a.stop(); // no DPR to the PCEF: its next requests go to the secondary
+        nodes.remove(a);
+        try (TestPeer toB = new TestPeer(b.getPort())) {
+            toB.handshake();
+            for (int s = 0; s < 5; s++) {
+                DiameterMessage u = toB.request(ccr(1, 2, "gone;" + s, 1000L, 400L));
+                assertEquals(2001, resultCode(u));
+                assertEquals(1000, granted(u));
+                assertEquals(2001, resultCode(toB.request(ccr(2, 3, "gone;" + s, null, 250L))));
+            }
+        }
+        assertEquals(START - 5 * 650, balance()[0], "exact to the octet");
+        assertEquals(0, balance()[1], "every hold settled or released");
+    }
+
+    @Test
+    void theSessionsOfANodeWhoseHeartbeatStoppedAreReleasedOnce() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(2));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(2));
+        GyDiameterApplication c = node("ocs-c", GRANT_1000, Duration.ofSeconds(2));
+        try (TestPeer toA = new TestPeer(a.getPort())) {
+            toA.handshake();
+            for (int s = 0; s < 3; s++) {
+                assertEquals(2001, resultCode(toA.request(ccr(0, 1, "lost;" + s, 1000L, null))));
+            }
+            assertEquals(2001, resultCode(toA.request(ccr(1, 2, "lost;0", 1000L, 100L))));
+        }
+        assertEquals(3000, balance()[1]);
+        a.stop();
+        nodes.remove(a);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (balance()[1] != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertEquals(0, balance()[1], "B or C released what A's sessions held");
+        assertEquals(START - 100, balance()[0], "and debited nothing more");
+        Thread.sleep(1500); // a second claim would come within a supervision round or two
+        assertEquals(3, expired(b) + expired(c), "each released once");
+        List<UsageRecord> rs = records();
+        assertEquals(3, rs.size());
+        assertTrue(rs.stream().allMatch(r -> "NODE_LOST".equals(r.terminationCause()) && r.ended() != null), rs.toString());
+        // and a request for one of them now is for a session nobody holds
+        try (TestPeer toB = new TestPeer(b.getPort())) {
+            toB.handshake();
+            assertEquals(5002, resultCode(toB.request(ccr(2, 2, "lost;1", 1000L, 10L))));
+        }
+    }
+
+    @Test
+    void aSessionSilentPastItsTccOnEveryNodeIsReleasedOnce() throws Exception {
+        provision();
+        Map<String, String> shortTcc = Map.of("default-octets", "1000", "validity-time", "1", "tcc", "2");
+        GyDiameterApplication a = node("ocs-a", shortTcc, Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", shortTcc, Duration.ofSeconds(30));
+        try (TestPeer toA = new TestPeer(a.getPort()); TestPeer toB = new TestPeer(b.getPort())) {
+            toA.handshake();
+            toB.handshake();
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "quiet;1", 1000L, null))));
+            assertEquals(2001, resultCode(toB.request(ccr(1, 2, "quiet;1", 1000L, 200L))));
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (balance()[1] != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertEquals(0, balance()[1]);
+        assertEquals(START - 200, balance()[0]);
+        Thread.sleep(1500);
+        assertEquals(1, expired(a) + expired(b));
+        UsageRecord r = records().get(0);
+        assertEquals("TCC_EXPIRED", r.terminationCause());
+        assertNotNull(r.ended());
+    }
+}
