@@ -287,20 +287,32 @@ final class GroupCommit implements AutoCloseable {
     private Object[] runBatch(SqlTransaction.Kept session, List<Pending<?>> batch) throws SQLException {
         // a single described piece goes through the batch runner too: on PostgreSQL ocs_apply is
         // where a change is made at most once per change key
-        if (batchRunner != null) {
-            List<Object> descriptions = new ArrayList<>(batch.size());
-            for (Pending<?> p : batch) {
-                if (p.description() == null) {
-                    descriptions = null;
-                    break;
-                }
-                descriptions.add(p.description());
-            }
-            if (descriptions != null) {
-                return batchRunner.run(session, descriptions);
-            }
-        }
         Object[] results = new Object[batch.size()];
+        if (batchRunner != null) {
+            // the described pieces in one statement, the others (a session's state, a refund)
+            // each on its own, all in the one transaction: one piece without a description once
+            // sent every change of its batch through a call of its own
+            List<Object> descriptions = new ArrayList<>(batch.size());
+            List<Integer> described = new ArrayList<>(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                if (batch.get(i).description() != null) {
+                    descriptions.add(batch.get(i).description());
+                    described.add(i);
+                }
+            }
+            if (!descriptions.isEmpty()) {
+                Object[] r = batchRunner.run(session, descriptions);
+                for (int k = 0; k < r.length; k++) {
+                    results[described.get(k)] = r[k];
+                }
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                if (batch.get(i).description() == null) {
+                    results[i] = batch.get(i).work().run(session);
+                }
+            }
+            return results;
+        }
         for (int i = 0; i < batch.size(); i++) {
             results[i] = batch.get(i).work().run(session);
         }

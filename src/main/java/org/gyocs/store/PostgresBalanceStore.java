@@ -33,7 +33,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     /** Sessions in the store (db/postgresql/V13): any node of the store answers any session. */
     @Override
     public org.gyocs.core.SharedSessions sharedSessions(String node, java.time.Duration nodeTimeout) {
-        return new PostgresSharedSessions(dataSource, node, nodeTimeout);
+        return new PostgresSharedSessions(this, node, nodeTimeout);
     }
 
     @Override

@@ -9,8 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import javax.sql.DataSource;
-
 import org.gyocs.core.SessionState;
 import org.gyocs.core.SharedSessions;
 
@@ -28,7 +26,9 @@ import com.fasterxml.jackson.databind.module.SimpleModule;
  * Sessions on the shared PostgreSQL store (db/postgresql/V13): one row per session, its state as
  * JSON, saved after each answered request; the nodes' heartbeats; and the claim of abandoned
  * sessions, a DELETE ... RETURNING, which one node alone gets a row from. Times are the
- * database's, so that the nodes' clocks need not agree.
+ * database's, so that the nodes' clocks need not agree. Every statement runs through the store's
+ * group commit, under the answer deadline: a PostgreSQL that is gone costs a request its
+ * deadline (5012), not the connection pool's 30 s wait for a connection.
  */
 final class PostgresSharedSessions implements SharedSessions {
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -46,12 +46,13 @@ final class PostgresSharedSessions implements SharedSessions {
             // derived read-only properties (isEmpty()...) are written, and not taken back
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    private final DataSource dataSource;
+    /** Its group commit: a session's state may share a commit with balance changes, and waits no longer than they may. */
+    private final JdbcBalanceStore store;
     private final String node;
     private final Duration nodeTimeout;
 
-    PostgresSharedSessions(DataSource dataSource, String node, Duration nodeTimeout) {
-        this.dataSource = dataSource;
+    PostgresSharedSessions(JdbcBalanceStore store, String node, Duration nodeTimeout) {
+        this.store = store;
         this.node = node;
         this.nodeTimeout = nodeTimeout;
     }
@@ -63,7 +64,7 @@ final class PostgresSharedSessions implements SharedSessions {
 
     @Override
     public Optional<SessionState> load(String sessionId) {
-        String json = JdbcBalanceStore.inTransaction(dataSource, tx -> {
+        String json = store.commit(tx -> {
             PreparedStatement s = tx.prepare("SELECT state FROM charging_session WHERE session_id = ?");
             s.setString(1, sessionId);
             try (ResultSet rs = s.executeQuery()) {
@@ -82,7 +83,7 @@ final class PostgresSharedSessions implements SharedSessions {
         } catch (IOException e) {
             throw new StoreException("Cannot write session " + state.sessionId() + ": " + e.getMessage(), e);
         }
-        JdbcBalanceStore.inTransaction(dataSource, tx -> {
+        store.commit(tx -> {
             PreparedStatement s = tx.prepare("INSERT INTO charging_session "
                     + "(session_id, node, last_number, closed, expires_at, state) "
                     + "VALUES (?, ?, ?, ?, now() + make_interval(secs => ?), ?) "
@@ -101,7 +102,7 @@ final class PostgresSharedSessions implements SharedSessions {
 
     @Override
     public void heartbeat() {
-        JdbcBalanceStore.inTransaction(dataSource, tx -> {
+        store.commit(tx -> {
             PreparedStatement s = tx.prepare("INSERT INTO ocs_node (name, seen_at) VALUES (?, now()) "
                     + "ON CONFLICT (name) DO UPDATE SET seen_at = now()");
             s.setString(1, node);
@@ -115,7 +116,7 @@ final class PostgresSharedSessions implements SharedSessions {
      */
     @Override
     public List<Abandoned> claimAbandoned() {
-        List<String[]> rows = JdbcBalanceStore.inTransaction(dataSource, tx -> {
+        List<String[]> rows = store.commit(tx -> {
             List<String[]> out = new ArrayList<>();
             PreparedStatement s = tx.prepare("DELETE FROM charging_session WHERE NOT closed AND "
                     + "(expires_at < now() OR (node <> ? AND NOT EXISTS (SELECT 1 FROM ocs_node "

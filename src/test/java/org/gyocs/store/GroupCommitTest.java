@@ -80,6 +80,57 @@ class GroupCommitTest {
         }
     }
 
+    /**
+     * A batch of described changes and others (a session's state): the described ones still go
+     * through the batch runner in one call (on PostgreSQL, one ocs_apply), the others run each
+     * on its own, in the same transaction, and every caller gets its own result.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2"})
+    void describedChangesShareOneBatchCallWithOthersInTheirBatch(String kind) throws Exception {
+        List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+        GroupCommit.BatchRunner runner = (tx, descriptions) -> {
+            calls.add(List.copyOf(descriptions));
+            return descriptions.stream().map(d -> (Object) (10 * (Integer) d)).toArray();
+        };
+        try (HikariDataSource ds = dataSource(kind); GroupCommit commits = new GroupCommit(ds, 1, "test", runner)) {
+            CountDownLatch release = new CountDownLatch(1);
+            ExecutorService pool = Executors.newFixedThreadPool(14);
+            // the one committer is held by a first piece while the others queue behind it
+            Future<Integer> first = pool.submit(() -> commits.run(tx -> {
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return 0;
+            }));
+            Thread.sleep(100);
+            List<Future<Integer>> described = new ArrayList<>();
+            List<Future<Integer>> others = new ArrayList<>();
+            for (int i = 1; i <= 10; i++) {
+                int d = i;
+                described.add(pool.submit(() -> commits.run(tx -> -1, d)));
+            }
+            for (int i = 1; i <= 3; i++) {
+                int own = 1000 + i;
+                others.add(pool.submit(() -> commits.run(tx -> own)));
+            }
+            Thread.sleep(300);
+            release.countDown();
+            assertEquals(0, first.get(10, TimeUnit.SECONDS));
+            for (int i = 1; i <= 10; i++) {
+                assertEquals(10 * i, described.get(i - 1).get(10, TimeUnit.SECONDS), "from the batch runner");
+            }
+            for (int i = 1; i <= 3; i++) {
+                assertEquals(1000 + i, others.get(i - 1).get(10, TimeUnit.SECONDS));
+            }
+            pool.shutdownNow();
+            assertEquals(1, calls.size(), "the ten described changes in one call: " + calls);
+            assertEquals(10, calls.get(0).size());
+        }
+    }
+
     private static HikariDataSource dataSource(String kind) throws Exception {
         HikariConfig c = new HikariConfig();
         c.setJdbcUrl(Stores.fresh(kind));
