@@ -15,7 +15,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.gyocs.app.GyDiameterApplication;
 import org.gyocs.app.OcsConfiguration;
-import org.gyocs.cli.OcsCommand;
 import org.gyocs.codec.AvpCodes;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.core.UnitType;
@@ -23,6 +22,7 @@ import org.gyocs.node.ListeningPorts;
 import org.gyocs.store.Bucket;
 import org.gyocs.store.JdbcBalanceStore;
 import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.NodeProcess;
 import org.gyocs.testing.Stores;
 import org.gyocs.testing.TestPeer;
 import org.junit.jupiter.api.Test;
@@ -183,48 +183,14 @@ class DurabilityAndSharedStoreTest {
         }
     }
 
-    /**
-     * bin/ocs.sh's node as a process of its own (to be killed), mock mode, on the embedded store
-     * under home with home/subs.csv imported, once it listens on {@code port}.
-     */
+    /** The node as a process, on the embedded store under home with home/subs.csv imported. */
     private Process startNode(int port, String... more) throws Exception {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
-                "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
-                "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--subscribers",
-                home.resolve("subs.csv").toString(), "--realm", "test.local",
-                "--admin-port", "0")); // not 8080, which a node of this checkout may hold
-        command.addAll(List.of(more));
-        Process node = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(home.resolve("node.log").toFile()).start();
-        // The node's own word that it listens, not the socket table: a socket of another process on
-        // the same port at another address would pass that check before our node has bound.
-        // 120 s: on CI this process shares the machine with the rest of the suite.
-        for (int i = 0; i < 2400 && !read(home.resolve("node.log")).contains("Waiting for connections")
-                && node.isAlive(); i++) {
-            Thread.sleep(50);
-        }
-        assertTrue(node.isAlive(), () -> "the node died: " + read(home.resolve("node.log")));
-        assertTrue(read(home.resolve("node.log")).contains("Waiting for connections"),
-                () -> "the node did not start listening: " + read(home.resolve("node.log")));
-        return node;
+        List<String> options = new ArrayList<>(List.of("--subscribers", home.resolve("subs.csv").toString()));
+        options.addAll(List.of(more));
+        return NodeProcess.start(home, port, options.toArray(String[]::new));
     }
 
-    /** A peer connected to the node of {@link #startNode}; when it cannot connect, the node's log says why. */
     private TestPeer peerOf(Process node, int port) throws Exception {
-        try {
-            return new TestPeer(port);
-        } catch (java.net.ConnectException e) {
-            throw new AssertionError("cannot connect to the node (alive: " + node.isAlive() + "): "
-                    + read(home.resolve("node.log")), e);
-        }
-    }
-
-    private static String read(java.nio.file.Path f) {
-        try {
-            return Files.readString(f);
-        } catch (java.io.IOException e) {
-            return e.toString();
-        }
+        return NodeProcess.peer(node, home, port);
     }
 }

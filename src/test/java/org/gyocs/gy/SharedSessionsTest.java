@@ -22,6 +22,7 @@ import org.gyocs.store.Bucket;
 import org.gyocs.store.JdbcBalanceStore;
 import org.gyocs.store.UsageRecords.UsageRecord;
 import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.NodeProcess;
 import org.gyocs.testing.Stores;
 import org.gyocs.testing.TestPeer;
 import org.junit.jupiter.api.AfterEach;
@@ -177,6 +178,52 @@ class SharedSessionsTest {
         }
         assertEquals(START - 5 * 650, balance()[0], "exact to the octet");
         assertEquals(0, balance()[1], "every hold settled or released");
+    }
+
+    /**
+     * Node A a process of its own, killed with SIGKILL mid-session (no DPR, no stop): node B
+     * answers the next requests of A's sessions; those the PCEF does not move are released by B
+     * once A's heartbeat is older than the node timeout.
+     */
+    @Test
+    void theSessionsOfAKilledNodeContinueOnTheOtherOrAreReleasedOnce(@org.junit.jupiter.api.io.TempDir
+                                                                     java.nio.file.Path home) throws Exception {
+        provision();
+        int port = org.gyocs.node.ListeningPorts.freePort();
+        Process a = NodeProcess.start(home, port, "--host", "ocs-a.test.local", "--store", url, "--store-user",
+                "postgres", "--default-octets", "1000");
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(3));
+        try {
+            try (TestPeer toA = NodeProcess.peer(a, home, port)) {
+                toA.handshake();
+                for (int s = 0; s < 6; s++) {
+                    assertEquals(2001, resultCode(toA.request(ccr(0, 1, "killed;" + s, 1000L, null))));
+                    assertEquals(2001, resultCode(toA.request(ccr(1, 2, "killed;" + s, 1000L, 100L))));
+                }
+            }
+        } finally {
+            a.destroyForcibly(); // SIGKILL
+            assertTrue(a.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
+        }
+        assertEquals(6 * 1000, balance()[1], "A's holds outlive it");
+        try (TestPeer toB = new TestPeer(b.getPort())) {
+            toB.handshake();
+            for (int s = 0; s < 3; s++) { // the PCEF moves these to B
+                assertEquals(2001, resultCode(toB.request(ccr(2, 2, "killed;" + s, 1000L, 300L))));
+                assertEquals(2001, resultCode(toB.request(ccr(3, 3, "killed;" + s, null, 200L))));
+            }
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (balance()[1] != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertEquals(0, balance()[1], "the three left on A released by B");
+        assertEquals(START - 6 * 100 - 3 * 500, balance()[0], "exact to the octet");
+        Thread.sleep(1500);
+        assertEquals(3, expired(b), "each released once");
+        List<UsageRecord> rs = records();
+        assertEquals(3, rs.stream().filter(r -> "CCR_T".equals(r.terminationCause())).count(), rs.toString());
+        assertEquals(3, rs.stream().filter(r -> "NODE_LOST".equals(r.terminationCause())).count(), rs.toString());
     }
 
     @Test
