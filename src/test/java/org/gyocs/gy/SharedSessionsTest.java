@@ -261,6 +261,30 @@ class SharedSessionsTest {
     }
 
     @Test
+    void aNodeRestartedWithTheSameIdentityKeepsItsSessions() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(2));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(2));
+        try (TestPeer toA = new TestPeer(a.getPort())) {
+            toA.handshake();
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "restart;1", 1000L, null))));
+        }
+        a.stop();
+        nodes.remove(a);
+        GyDiameterApplication again = node("ocs-a", GRANT_1000, Duration.ofSeconds(2));
+        Thread.sleep(4000); // twice the node timeout: its heartbeat is fresh, nothing to release
+        assertEquals(0, expired(b) + expired(again), "not released: its node is back");
+        try (TestPeer toA = new TestPeer(again.getPort())) {
+            toA.handshake();
+            DiameterMessage u = toA.request(ccr(1, 2, "restart;1", 1000L, 400L));
+            assertEquals(2001, resultCode(u), "the restarted node continues its session");
+            assertEquals(2001, resultCode(toA.request(ccr(2, 3, "restart;1", null, 100L))));
+        }
+        assertEquals(START - 500, balance()[0]);
+        assertEquals(0, balance()[1]);
+    }
+
+    @Test
     void aSessionSilentPastItsTccOnEveryNodeIsReleasedOnce() throws Exception {
         provision();
         Map<String, String> shortTcc = Map.of("default-octets", "1000", "validity-time", "1", "tcc", "2");
