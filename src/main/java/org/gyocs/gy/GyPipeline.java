@@ -69,6 +69,17 @@ public final class GyPipeline {
     }
 
     private final ConnectedPeers peers = new ConnectedPeers();
+    /** Why the balance store cannot change balances now, or empty (StoreWatch); never blocks. */
+    private volatile java.util.function.Supplier<java.util.Optional<String>> storeProblem = java.util.Optional::empty;
+
+    /**
+     * While the store is known not to answer, a request that needs it is refused 3004
+     * DIAMETER_TOO_BUSY at once, which tells the PCEF to send it to another OCS (RFC 6733 7.1.3;
+     * with a shared store that node has the session), instead of 5012 after the answer deadline.
+     */
+    public void refuseWhileStoreDown(java.util.function.Supplier<java.util.Optional<String>> problem) {
+        this.storeProblem = java.util.Objects.requireNonNull(problem);
+    }
 
     /** The peers connected now, kept by the transport, counted by the pipeline. */
     public ConnectedPeers peers() {
@@ -157,6 +168,10 @@ public final class GyPipeline {
         Behaviours.Rule rule = behaviours.apply(ccr);
         if (rule != null) {
             return decideUnder(rule.behaviour(), r, ccr);
+        }
+        java.util.Optional<String> down = storeProblem.get();
+        if (down.isPresent() && !core.answersAtOnce(ccr)) {
+            return refuse(r, ResultCode.TOO_BUSY, "the balance store cannot change balances: " + down.get(), null);
         }
         CreditControlAnswer a;
         try {
