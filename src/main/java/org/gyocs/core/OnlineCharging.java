@@ -98,7 +98,11 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * another (see SharedSessions).
      */
     public void shareSessions(SharedSessions sessions) {
-        sessions.heartbeat(); // before its first session: a node that dies at once is then known to be gone
+        try {
+            sessions.heartbeat(); // before its first session: a node that dies at once is then known to be gone
+        } catch (RuntimeException e) {
+            log.warn("First heartbeat not written ({}): the session supervision writes it every second", e.toString());
+        }
         this.shared = java.util.Objects.requireNonNull(sessions);
     }
 

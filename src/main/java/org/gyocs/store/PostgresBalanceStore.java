@@ -105,8 +105,59 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         static final int SETTLE_AND_RESERVE = 5;
     }
 
-    /** The batch runner on PostgreSQL: every change of a group commit in one call of ocs_apply. */
+    /**
+     * A session's state read or written in the group commit (PostgresSharedSessions), so that a
+     * batch's sessions are one statement each way, beside its one call of ocs_apply.
+     */
+    <T> T onPostgres(GroupCommit.Work<T> alone, Object description) {
+        return changes.run(alone, description);
+    }
+
+    /**
+     * The batch runner on PostgreSQL: every balance change of a group commit in one call of
+     * ocs_apply, every session state read in one SELECT, every one written in one INSERT.
+     */
     private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions) throws SQLException {
+        List<Object> changes = new java.util.ArrayList<>(descriptions.size());
+        List<Integer> changeAt = new java.util.ArrayList<>(descriptions.size());
+        List<PostgresSharedSessions.Write> writes = new java.util.ArrayList<>();
+        List<Integer> writeAt = new java.util.ArrayList<>();
+        List<PostgresSharedSessions.Read> reads = new java.util.ArrayList<>();
+        List<Integer> readAt = new java.util.ArrayList<>();
+        for (int i = 0; i < descriptions.size(); i++) {
+            Object d = descriptions.get(i);
+            if (d instanceof PostgresSharedSessions.Write w) {
+                writes.add(w);
+                writeAt.add(i);
+            } else if (d instanceof PostgresSharedSessions.Read r) {
+                reads.add(r);
+                readAt.add(i);
+            } else {
+                changes.add(d);
+                changeAt.add(i);
+            }
+        }
+        Object[] results = new Object[descriptions.size()];
+        if (!changes.isEmpty()) {
+            place(results, changeAt, applyChanges(tx, changes));
+        }
+        if (!writes.isEmpty()) {
+            place(results, writeAt, PostgresSharedSessions.writeAll(tx, writes));
+        }
+        if (!reads.isEmpty()) {
+            place(results, readAt, PostgresSharedSessions.readAll(tx, reads));
+        }
+        return results;
+    }
+
+    private static void place(Object[] results, List<Integer> at, Object[] part) {
+        for (int k = 0; k < part.length; k++) {
+            results[at.get(k)] = part[k];
+        }
+    }
+
+    /** Balance changes in one call of ocs_apply. */
+    private static Object[] applyChanges(SqlTransaction tx, List<?> descriptions) throws SQLException {
         int n = descriptions.size();
         Integer[] kind = new Integer[n];
         String[] subscriber = new String[n];

@@ -1,12 +1,17 @@
 package org.gyocs.store;
 
 import java.io.IOException;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.gyocs.core.SessionState;
@@ -47,11 +52,11 @@ final class PostgresSharedSessions implements SharedSessions {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     /** Its group commit: a session's state may share a commit with balance changes, and waits no longer than they may. */
-    private final JdbcBalanceStore store;
+    private final PostgresBalanceStore store;
     private final String node;
     private final Duration nodeTimeout;
 
-    PostgresSharedSessions(JdbcBalanceStore store, String node, Duration nodeTimeout) {
+    PostgresSharedSessions(PostgresBalanceStore store, String node, Duration nodeTimeout) {
         this.store = store;
         this.node = node;
         this.nodeTimeout = nodeTimeout;
@@ -62,19 +67,21 @@ final class PostgresSharedSessions implements SharedSessions {
         return true;
     }
 
+    /** A session state to read, as the batch runner takes it. */
+    record Read(String sessionId) {
+    }
+
+    /** A session state to write, as the batch runner takes it. */
+    record Write(String sessionId, String node, long lastNumber, boolean closed, long tccSeconds, String json) {
+    }
+
     @Override
     public Optional<SessionState> load(String sessionId) {
-        String json = store.commit(tx -> {
-            PreparedStatement s = tx.prepare("SELECT state FROM charging_session WHERE session_id = ?");
-            s.setString(1, sessionId);
-            try (ResultSet rs = s.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        });
+        Read read = new Read(sessionId);
+        String json = store.onPostgres(tx -> (String) readAll(tx, List.of(read))[0], read);
         return json == null ? Optional.empty() : Optional.of(read(json));
     }
 
-    /** An older state never replaces a newer one (two nodes answering a retransmission and its original). */
     @Override
     public void save(SessionState state) {
         String json;
@@ -83,21 +90,75 @@ final class PostgresSharedSessions implements SharedSessions {
         } catch (IOException e) {
             throw new StoreException("Cannot write session " + state.sessionId() + ": " + e.getMessage(), e);
         }
-        store.commit(tx -> {
-            PreparedStatement s = tx.prepare("INSERT INTO charging_session "
-                    + "(session_id, node, last_number, closed, expires_at, state) "
-                    + "VALUES (?, ?, ?, ?, now() + make_interval(secs => ?), ?) "
-                    + "ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, last_number = EXCLUDED.last_number, "
-                    + "closed = EXCLUDED.closed, expires_at = EXCLUDED.expires_at, state = EXCLUDED.state "
-                    + "WHERE charging_session.last_number <= EXCLUDED.last_number");
-            s.setString(1, state.sessionId());
-            s.setString(2, node);
-            s.setLong(3, state.lastRequestNumber());
-            s.setBoolean(4, state.closed());
-            s.setLong(5, state.tccSeconds());
-            s.setString(6, json);
-            return s.executeUpdate();
-        });
+        Write write = new Write(state.sessionId(), node, state.lastRequestNumber(), state.closed(), state.tccSeconds(),
+                json);
+        store.onPostgres(tx -> writeAll(tx, List.of(write))[0], write);
+    }
+
+    /** The states of these sessions (null for one the store does not have), in one SELECT. */
+    static Object[] readAll(SqlTransaction tx, List<Read> reads) throws SQLException {
+        String[] ids = reads.stream().map(Read::sessionId).toArray(String[]::new);
+        PreparedStatement s = tx.prepare("SELECT session_id, state FROM charging_session WHERE session_id = ANY(?)");
+        s.setArray(1, tx.connection().createArrayOf("varchar", ids));
+        Map<String, String> found = new HashMap<>();
+        try (ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                found.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        Object[] out = new Object[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = found.get(ids[i]);
+        }
+        return out;
+    }
+
+    /**
+     * These states in one INSERT ... ON CONFLICT, the newest of each session once (a statement
+     * may not change a row twice); an older state never replaces a newer one (two nodes
+     * answering a retransmission and its original).
+     */
+    static Object[] writeAll(SqlTransaction tx, List<Write> writes) throws SQLException {
+        Map<String, Write> newest = new LinkedHashMap<>();
+        for (Write w : writes) {
+            newest.merge(w.sessionId(), w, (a, b) -> b.lastNumber() >= a.lastNumber() ? b : a);
+        }
+        int n = newest.size();
+        String[] id = new String[n];
+        String[] node = new String[n];
+        Long[] number = new Long[n];
+        Boolean[] closed = new Boolean[n];
+        Long[] tcc = new Long[n];
+        String[] json = new String[n];
+        int i = 0;
+        for (Write w : newest.values()) {
+            id[i] = w.sessionId();
+            node[i] = w.node();
+            number[i] = w.lastNumber();
+            closed[i] = w.closed();
+            tcc[i] = w.tccSeconds();
+            json[i] = w.json();
+            i++;
+        }
+        Connection c = tx.connection();
+        PreparedStatement s = tx.prepare("INSERT INTO charging_session "
+                + "(session_id, node, last_number, closed, expires_at, state) "
+                + "SELECT u.id, u.node, u.number, u.closed, now() + make_interval(secs => u.tcc), u.json "
+                + "FROM unnest(?::varchar[], ?::varchar[], ?::bigint[], ?::boolean[], ?::bigint[], ?::text[]) "
+                + "AS u(id, node, number, closed, tcc, json) "
+                + "ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, last_number = EXCLUDED.last_number, "
+                + "closed = EXCLUDED.closed, expires_at = EXCLUDED.expires_at, state = EXCLUDED.state "
+                + "WHERE charging_session.last_number <= EXCLUDED.last_number");
+        s.setArray(1, c.createArrayOf("varchar", id));
+        s.setArray(2, c.createArrayOf("varchar", node));
+        s.setArray(3, c.createArrayOf("bigint", number));
+        s.setArray(4, c.createArrayOf("boolean", closed));
+        s.setArray(5, c.createArrayOf("bigint", tcc));
+        s.setArray(6, c.createArrayOf("text", json));
+        s.executeUpdate();
+        Object[] out = new Object[writes.size()];
+        java.util.Arrays.fill(out, 1);
+        return out;
     }
 
     @Override
