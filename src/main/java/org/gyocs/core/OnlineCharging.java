@@ -227,6 +227,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (type == null) {
             return true; // answered with a validation error (answer() validates; this needs only the type)
         }
+        if (type != RequestType.EVENT && shared.shared()) {
+            return false; // a session request reads and writes its shared state in the store
+        }
         return switch (type) {
             case INITIAL, EVENT -> store.isKnownUnprovisioned(identities(r));
             case UPDATE, TERMINATION -> {

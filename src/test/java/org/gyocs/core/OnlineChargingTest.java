@@ -1,6 +1,7 @@
 package org.gyocs.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -67,6 +68,52 @@ class OnlineChargingTest {
 
     static ServiceCreditRequest rg(long ratingGroup, ServiceUnits rsu, ServiceUnits usu) {
         return new ServiceCreditRequest(ratingGroup, null, rsu, usu, null);
+    }
+
+    /** Sessions kept in a map, as a shared store keeps them for the other nodes. */
+    static final class MapSessions implements SharedSessions {
+        final java.util.Map<String, SessionState> saved = new java.util.concurrent.ConcurrentHashMap<>();
+
+        @Override
+        public boolean shared() {
+            return true;
+        }
+
+        @Override
+        public java.util.Optional<SessionState> load(String sessionId) {
+            return java.util.Optional.ofNullable(saved.get(sessionId));
+        }
+
+        @Override
+        public void save(SessionState state) {
+            saved.put(state.sessionId(), state);
+        }
+
+        @Override
+        public void heartbeat() {
+        }
+
+        @Override
+        public List<Abandoned> claimAbandoned() {
+            return List.of();
+        }
+    }
+
+    @Test
+    void withSharedSessionsNoSessionRequestIsAnsweredOnTheTransportsThread() {
+        // a session of a subscriber nobody provisioned: granted by policy, its CCR-U changes no balance
+        CreditControlRequest i = ccr("free;1", RequestType.INITIAL, 0, List.of(rg(1, ServiceUnits.octets(10), null)),
+                null, new SubscriptionId(SubscriptionId.END_USER_E164, "490000000009"));
+        CreditControlRequest u = ccr("free;1", RequestType.UPDATE, 1, List.of(rg(1, ServiceUnits.octets(10), null)),
+                null, new SubscriptionId(SubscriptionId.END_USER_E164, "490000000009"));
+        assertEquals(ResultCode.SUCCESS, ocs.answer(i).resultCode());
+        assertTrue(ocs.answersAtOnce(u), "nothing to wait for");
+        MapSessions shared = new MapSessions();
+        ocs.shareSessions(shared);
+        assertFalse(ocs.answersAtOnce(u), "its state is read and written in the store: not on an event loop");
+        assertFalse(ocs.answersAtOnce(i));
+        assertEquals(ResultCode.SUCCESS, ocs.answer(u).resultCode());
+        assertEquals(1, shared.saved.get("free;1").lastRequestNumber(), "saved after its answer");
     }
 
     @Test
