@@ -89,6 +89,15 @@ class SharedSessionsTest {
         }
     }
 
+    /** Waits until the balance holds nothing (a release by another node's supervision), at most this long. */
+    private void awaitNothingHeld(int seconds, String why) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+        while (balance()[1] != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertEquals(0, balance()[1], why);
+    }
+
     private static long expired(GyDiameterApplication node) {
         return (Long) node.getStatistics().get("sessions_expired");
     }
@@ -213,11 +222,7 @@ class SharedSessionsTest {
                 assertEquals(2001, resultCode(toB.request(ccr(3, 3, "killed;" + s, null, 200L))));
             }
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (balance()[1] != 0 && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        assertEquals(0, balance()[1], "the three left on A released by B");
+        awaitNothingHeld(30, "the three left on A released by B");
         assertEquals(START - 6 * 100 - 3 * 500, balance()[0], "exact to the octet");
         Thread.sleep(1500);
         assertEquals(3, expired(b), "each released once");
@@ -242,11 +247,7 @@ class SharedSessionsTest {
         assertEquals(3000, balance()[1]);
         a.stop();
         nodes.remove(a);
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (balance()[1] != 0 && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        assertEquals(0, balance()[1], "B or C released what A's sessions held");
+        awaitNothingHeld(20, "B or C released what A's sessions held");
         assertEquals(START - 100, balance()[0], "and debited nothing more");
         Thread.sleep(1500); // a second claim would come within a supervision round or two
         assertEquals(3, expired(b) + expired(c), "each released once");
@@ -296,11 +297,7 @@ class SharedSessionsTest {
             assertEquals(2001, resultCode(toA.request(ccr(0, 1, "quiet;1", 1000L, null))));
             assertEquals(2001, resultCode(toB.request(ccr(1, 2, "quiet;1", 1000L, 200L))));
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (balance()[1] != 0 && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        assertEquals(0, balance()[1]);
+        awaitNothingHeld(20, "nothing left held");
         assertEquals(START - 200, balance()[0]);
         Thread.sleep(1500);
         assertEquals(1, expired(a) + expired(b));
