@@ -33,6 +33,10 @@ final class ChargingSession {
     long charged;
     long lastRequestNumber = -1;
     CreditControlAnswer lastAnswer;
+    /** The state last saved for the other nodes (SharedSessions), null before the first save. */
+    SessionState saved;
+    /** When it was saved (System.nanoTime()). */
+    long savedNanos = System.nanoTime();
     volatile long lastSeenNanos = System.nanoTime();
     boolean closed;
 
@@ -61,6 +65,8 @@ final class ChargingSession {
         this.lastRequestNumber = state.lastRequestNumber();
         this.lastAnswer = state.lastAnswer();
         this.closed = state.closed();
+        // not marked saved: its first request here saves it, naming this node its node (the
+        // other may be gone) and renewing its expiry
         for (SessionState.Hold h : state.holds()) {
             reservations.put(h.service(), new ServiceReservation(h.key(), h.unit(), h.ratingGroup(), h.rate(),
                     h.unitsHeld()));

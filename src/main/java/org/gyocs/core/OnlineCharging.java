@@ -425,16 +425,30 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
 
     /**
      * Saves the session for the other nodes after an answered request; the caller holds its lock.
-     * A store that fails here does not fail the answer, whose changes are committed: the node
-     * keeps its newer copy, and another node that takes the session over from the older state
-     * makes the same changes under the same keys (SharedSessions).
+     * A request that changed only its number and answer is not saved (a CCR-U settling and
+     * reserving again under the same keys, the usual one): another node that takes the session
+     * over from the state before makes the request's changes again under the same keys, which
+     * the store answers with their first results, so its answer to a retransmission is the same
+     * and nothing is debited twice. A session that has a price is saved at each request (its
+     * cost so far is the CCA-T's advice of charge), an open one at least once per Tcc (its
+     * expiry in the store). A store that fails here does not fail the answer, whose changes are
+     * committed: the node keeps its newer copy.
      */
     private void save(ChargingSession session) {
         if (!shared.shared()) {
             return;
         }
+        SessionState state = session.state(policy.tccSeconds());
+        SessionState before = session.saved;
+        if (before != null && state.closed() == before.closed() && state.charged() == before.charged()
+                && state.holds().equals(before.holds()) && System.nanoTime() - session.savedNanos
+                < TimeUnit.SECONDS.toNanos(policy.tccSeconds()) / 2) {
+            return;
+        }
         try {
-            shared.save(session.state(policy.tccSeconds()));
+            shared.save(state);
+            session.saved = state;
+            session.savedNanos = System.nanoTime();
         } catch (RuntimeException e) {
             statistics.error();
             log.error("Session {} not saved for the other nodes ({}): it continues on this node", session.sessionId,

@@ -285,6 +285,27 @@ class SharedSessionsTest {
         assertEquals(0, balance()[1]);
     }
 
+    /** A busy session is never taken for a silent one, though its usual updates are not all saved. */
+    @Test
+    void aSessionUpdatedWithinItsTccLivesOnPastIt() throws Exception {
+        provision();
+        Map<String, String> shortTcc = Map.of("default-octets", "1000", "validity-time", "1", "tcc", "2");
+        GyDiameterApplication a = node("ocs-a", shortTcc, Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", shortTcc, Duration.ofSeconds(30));
+        try (TestPeer toA = new TestPeer(a.getPort())) {
+            toA.handshake();
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "busy;1", 1000L, null))));
+            for (int n = 1; n <= 8; n++) { // 5.6 s: almost three times its Tcc
+                Thread.sleep(700);
+                assertEquals(2001, resultCode(toA.request(ccr(n, 2, "busy;1", 1000L, 10L))), "update " + n);
+            }
+            assertEquals(2001, resultCode(toA.request(ccr(9, 3, "busy;1", null, 10L))));
+        }
+        assertEquals(0, expired(a) + expired(b), "never released as silent");
+        assertEquals(START - 90, balance()[0]);
+        assertEquals(0, balance()[1]);
+    }
+
     @Test
     void aSessionSilentPastItsTccOnEveryNodeIsReleasedOnce() throws Exception {
         provision();
