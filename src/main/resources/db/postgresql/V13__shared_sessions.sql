@@ -7,7 +7,8 @@ CREATE TABLE charging_session (
     node         VARCHAR(255)  NOT NULL,           -- Origin-Host of the node that answered it last
     last_number  BIGINT        NOT NULL,           -- CC-Request-Number of its last answered request
     closed       BOOLEAN       NOT NULL,           -- ended; kept until expires_at for a retransmission
-    expires_at   TIMESTAMPTZ   NOT NULL,           -- Tcc after its last request
+    expires_at   TIMESTAMPTZ   NOT NULL,           -- 1.5 x Tcc after its last save (saves may skip Tcc/2)
+    instance     VARCHAR(64)   NOT NULL,           -- which session of this Session-Id (a client may use one again)
     state        TEXT          NOT NULL            -- SessionState as JSON
 );
 CREATE INDEX charging_session_by_expiry ON charging_session (expires_at);

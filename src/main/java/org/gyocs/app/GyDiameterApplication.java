@@ -246,7 +246,9 @@ public final class GyDiameterApplication {
                     this::sendToSession);
             GyPipeline pipeline = new GyPipeline(core, fresh, settings.originHost(), settings.realm(),
                     metrics == null ? nanos -> { } : metrics, control);
-            pipeline.refuseWhileStoreDown(watch::problem);
+            if (core.sharesSessions()) { // another node has the session: the PCEF may send it there
+                pipeline.refuseWhileStoreDown(watch::problem);
+            }
             DiameterNode n = mock ? new MockGyNode(settings, pipeline) : new JDiameterGyNode(settings, pipeline);
             OperatorHttpServer web = null;
             try {

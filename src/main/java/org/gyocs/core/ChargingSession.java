@@ -40,10 +40,20 @@ final class ChargingSession {
     volatile long lastSeenNanos = System.nanoTime();
     boolean closed;
 
+    /** Which session of its Session-Id this is (SessionState#instance). */
+    final String instance;
+
+    /**
+     * @param instance the instance of a CCR-I answered 5012 that this one repeats (its changes are
+     *                 then found under the same keys), or null for a new one
+     */
     ChargingSession(String sessionId, String subscriber, java.util.List<SubscriptionId> subscriptionIds, String peer,
-                    String plan, java.util.Currency currency) {
+                    String plan, java.util.Currency currency, String instance) {
         this.record = subscriber == null ? null
-                : UsageNote.of(UsageNote.SESSION, null, subscriber, sessionId, peer, java.time.Instant.now());
+                : UsageNote.of(UsageNote.SESSION, instance, subscriber, sessionId, peer, java.time.Instant.now());
+        // the record's id where there is one (random already), else cheap: unique per Session-Id is enough
+        this.instance = record != null ? record.recordId() : instance != null ? instance
+                : Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
         this.plan = plan;
         this.currency = currency;
         this.sessionId = sessionId;
@@ -54,6 +64,7 @@ final class ChargingSession {
 
     /** A session another node answered last, as it saved it (SharedSessions), to continue here. */
     ChargingSession(SessionState state) {
+        this.instance = state.instance();
         this.sessionId = state.sessionId();
         this.subscriber = state.subscriber();
         this.subscriptionIds = state.subscriptionIds();
@@ -79,7 +90,7 @@ final class ChargingSession {
         reservations.forEach((service, r) -> holds.add(new SessionState.Hold(service, r.key(), r.unit(), r.ratingGroup(),
                 r.rate(), r.unitsHeld())));
         return new SessionState(sessionId, subscriber, subscriptionIds, peer, plan, currencyCode(), record, charged,
-                lastRequestNumber, lastAnswer, holds, closed, tccSeconds);
+                lastRequestNumber, lastAnswer, holds, closed, tccSeconds, instance);
     }
 
     boolean openedBy(CreditControlRequest r) {

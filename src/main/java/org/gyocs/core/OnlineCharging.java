@@ -59,7 +59,19 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * Keeping whole sessions until Tcc instead held 550 bytes per session for two hours.
      */
     private final Map<String, ClosedSession> recentlyClosed = boundedMap(CLOSED_CACHE_SIZE);
+    /**
+     * The instance of each CCR-I answered 5012 lately, by Session-Id: the CCR-I sent again is the
+     * same session, whose changes are found under the same change keys (which name the instance,
+     * so that a Session-Id used again after a CCR-T is a new session, charged anew).
+     */
+    private final Map<String, String> failedInitials = boundedMap(CLOSED_CACHE_SIZE);
     private final ScheduledExecutorService supervision;
+    /** The heartbeat of a node sharing its sessions (SharedSessions#heartbeat); idle otherwise. */
+    private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "ocs-heartbeat");
+        t.setDaemon(true);
+        return t;
+    });
     /** The tariffs in force, replaced whole by an import (TariffBook is immutable). */
     private volatile TariffBook tariffs = TariffBook.EMPTY;
     /** Where sessions are kept for the other nodes of the OCS (a shared store), or NONE. */
@@ -98,12 +110,19 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * another (see SharedSessions).
      */
     public void shareSessions(SharedSessions sessions) {
-        try {
-            sessions.heartbeat(); // before its first session: a node that dies at once is then known to be gone
-        } catch (RuntimeException e) {
-            log.warn("First heartbeat not written ({}): the session supervision writes it every second", e.toString());
-        }
+        beat(sessions); // before its first session: a node that dies at once is then known to be gone
         this.shared = java.util.Objects.requireNonNull(sessions);
+        // on a thread of its own: claiming a dead node's sessions, or a slow store, must not
+        // silence this node's heartbeat, or the others would take its sessions in turn
+        heartbeats.scheduleWithFixedDelay(() -> beat(sessions), 1, 1, TimeUnit.SECONDS);
+    }
+
+    private static void beat(SharedSessions sessions) {
+        try {
+            sessions.heartbeat();
+        } catch (RuntimeException e) {
+            log.warn("Heartbeat not written ({}): written again in a second", e.toString());
+        }
     }
 
     /** Whether this node's sessions are shared with the other nodes of its store. */
@@ -282,7 +301,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         // the plan is read once per session; a node without tariffs does not look it up
         String plan = subscriber.isEmpty() || book.isEmpty() ? null : store.planOf(subscriber.get());
         ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null), r.subscriptionIds(),
-                r.sender(), plan, subscriber.isEmpty() ? null : book.currency(plan));
+                r.sender(), plan, subscriber.isEmpty() ? null : book.currency(plan), failedInitials.remove(r.sessionId()));
         synchronized (session) {
             // registered before it reserves: a CCR-U racing in waits on this lock, and a second
             // CCR-I of the same Session-Id finds it
@@ -303,6 +322,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 // sent again finds it under the same change keys; if none comes, Tcc releases it.
                 session.closed = true;
                 sessions.remove(r.sessionId(), session);
+                failedInitials.put(r.sessionId(), session.instance);
                 throw e;
             }
             a = advised(a);
@@ -405,22 +425,36 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (!shared.shared()) {
             return cached;
         }
-        Optional<SessionState> stored = shared.load(sessionId);
-        if (stored.isEmpty()) {
+        Optional<SharedSessions.Loaded> loaded = shared.load(sessionId);
+        if (loaded.isEmpty()) {
             return cached;
         }
-        SessionState state = stored.get();
-        if (cached != null && state.lastRequestNumber() <= cached.lastRequestNumber
-                && (cached.closed || !state.closed())) {
-            return cached; // this node answered it last (or saved it last)
+        SessionState state = loaded.get().state();
+        if (cached != null) {
+            synchronized (cached) {
+                boolean sameSession = cached.instance.equals(state.instance());
+                if (sameSession ? state.lastRequestNumber() <= cached.lastRequestNumber && (cached.closed || !state.closed())
+                        : state.closed()) {
+                    if (!loaded.get().savedHere()) {
+                        cached.saved = null; // another node saved it last: saved again here, as this node's
+                    }
+                    return cached; // this node's copy is as new (or a newer session of that Session-Id)
+                }
+            }
         }
-        ChargingSession taken = new ChargingSession(state);
-        if (taken.closed) {
-            sessions.remove(sessionId, cached);
-        } else {
-            sessions.put(sessionId, taken);
-        }
-        return taken;
+        // taken over: one copy for every request of it on this node (a retransmission racing its
+        // original must wait on the same lock)
+        ChargingSession[] taken = new ChargingSession[1];
+        sessions.compute(sessionId, (id, current) -> {
+            if (current != null && current != cached && current.instance.equals(state.instance())
+                    && current.lastRequestNumber >= state.lastRequestNumber()) {
+                taken[0] = current; // another request took it over already
+                return current;
+            }
+            taken[0] = new ChargingSession(state);
+            return !taken[0].closed ? taken[0] : current == cached ? null : current;
+        });
+        return taken[0];
     }
 
     /**
@@ -513,7 +547,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         // A reservation is always held under this key (a service's key never changes in a session).
         String key = s.sessionId + "|" + serviceKey;
         // the change keys of this request's changes to this service (BalanceStore#recordedChange)
-        String change = changeKey(r, s.subscriber, serviceKey);
+        String change = changeKey(r, s.subscriber, serviceKey) + "|" + s.instance;
         try {
             ServiceOutcome o = serviceChanges(s, m, held, otherCurrency ? null : want, serviceKey, key, change);
             return otherCurrency ? new ServiceOutcome(ResultCode.RATING_FAILED, null, null) : o;
@@ -768,7 +802,6 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * claimed (each is claimed by one node): their holds released, their records ended.
      */
     private void releaseAbandoned() {
-        shared.heartbeat();
         for (SharedSessions.Abandoned a : shared.claimAbandoned()) {
             ChargingSession s = new ChargingSession(a.state());
             ChargingSession cached = sessions.remove(s.sessionId);
@@ -1020,6 +1053,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
 
     @Override
     public void close() {
+        heartbeats.shutdownNow();
         supervision.shutdownNow();
         try {
             supervision.awaitTermination(2, TimeUnit.SECONDS);

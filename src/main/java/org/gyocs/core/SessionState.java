@@ -21,10 +21,12 @@ import org.gyocs.core.rating.TariffBook;
  * @param holds             its reservations, one per service
  * @param closed            ended by CCR-T (kept a while to answer the CCR-T's retransmission)
  * @param tccSeconds        seconds of silence after which it is released
+ * @param instance          which session of that Session-Id (a client may use one again after a CCR-T)
  */
 public record SessionState(String sessionId, String subscriber, List<SubscriptionId> subscriptionIds, String peer,
                            String plan, String currency, UsageNote record, long charged, long lastRequestNumber,
-                           CreditControlAnswer lastAnswer, List<Hold> holds, boolean closed, long tccSeconds) {
+                           CreditControlAnswer lastAnswer, List<Hold> holds, boolean closed, long tccSeconds,
+                           String instance) {
 
     public SessionState {
         subscriptionIds = subscriptionIds == null ? List.of() : List.copyOf(subscriptionIds);

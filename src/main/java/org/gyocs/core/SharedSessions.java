@@ -21,7 +21,11 @@ public interface SharedSessions {
     boolean shared();
 
     /** The session's state as the last node that answered it saved it, or empty. */
-    Optional<SessionState> load(String sessionId);
+    Optional<Loaded> load(String sessionId);
+
+    /** A session's state, and whether this node saved it (else another node is its node now). */
+    record Loaded(SessionState state, boolean savedHere) {
+    }
 
     /** Saves the session's state after an answered request (closed after its CCR-T), owned by this node. */
     void save(SessionState state);
@@ -30,9 +34,12 @@ public interface SharedSessions {
     void heartbeat();
 
     /**
-     * Takes, exactly once among all nodes, the open sessions past their Tcc and those of nodes
-     * whose heartbeat stopped: they are removed from the store and returned, for their holds to
-     * be released and their usage records ended by the caller.
+     * Takes, once among all nodes, some of the open sessions past their Tcc and of nodes whose
+     * heartbeat stopped (a bounded number a call): they are removed from the store and returned,
+     * for their holds to be released and their usage records ended by the caller. Another node's
+     * sessions are taken only once this node's own heartbeats have been written for the node
+     * timeout: after an outage of the store every heartbeat is old, and the first node back
+     * would otherwise take the sessions the others still serve.
      */
     List<Abandoned> claimAbandoned();
 
@@ -48,7 +55,7 @@ public interface SharedSessions {
         }
 
         @Override
-        public Optional<SessionState> load(String sessionId) {
+        public Optional<Loaded> load(String sessionId) {
             return Optional.empty();
         }
 

@@ -74,8 +74,9 @@ public final class GyPipeline {
 
     /**
      * While the store is known not to answer, a request that needs it is refused 3004
-     * DIAMETER_TOO_BUSY at once, which tells the PCEF to send it to another OCS (RFC 6733 7.1.3;
-     * with a shared store that node has the session), instead of 5012 after the answer deadline.
+     * DIAMETER_TOO_BUSY at once, which tells the PCEF to send it to another OCS (RFC 6733 7.1.3),
+     * instead of 5012 after the answer deadline. For a node whose sessions another node of its
+     * store can continue (a single node has no other OCS with the session).
      */
     public void refuseWhileStoreDown(java.util.function.Supplier<java.util.Optional<String>> problem) {
         this.storeProblem = java.util.Objects.requireNonNull(problem);

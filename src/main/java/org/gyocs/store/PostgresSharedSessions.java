@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -83,14 +82,15 @@ final class PostgresSharedSessions implements SharedSessions {
     }
 
     /** A session state to write, as the batch runner takes it. */
-    record Write(String sessionId, String node, long lastNumber, boolean closed, long tccSeconds, String json) {
+    record Write(String sessionId, String node, long lastNumber, boolean closed, long keepSeconds, String instance,
+                 String json) {
     }
 
     @Override
-    public Optional<SessionState> load(String sessionId) {
+    public Optional<Loaded> load(String sessionId) {
         Read read = new Read(sessionId);
-        String json = store.onPostgres(tx -> (String) readAll(tx, List.of(read))[0], read);
-        return json == null ? Optional.empty() : Optional.of(read(json));
+        String[] row = store.onPostgres(tx -> (String[]) readAll(tx, List.of(read))[0], read);
+        return row == null ? Optional.empty() : Optional.of(new Loaded(read(row[0]), node.equals(row[1])));
     }
 
     @Override
@@ -101,21 +101,22 @@ final class PostgresSharedSessions implements SharedSessions {
         } catch (IOException e) {
             throw new StoreException("Cannot write session " + state.sessionId() + ": " + e.getMessage(), e);
         }
+        // open: its Tcc, and the half Tcc a node may go without saving it (OnlineCharging#save)
         Write write = new Write(state.sessionId(), node, state.lastRequestNumber(), state.closed(),
-                state.closed() ? Math.min(CLOSED_KEPT_SECONDS, state.tccSeconds()) : state.tccSeconds(),
-                json);
+                state.closed() ? Math.min(CLOSED_KEPT_SECONDS, state.tccSeconds()) : state.tccSeconds() * 3 / 2,
+                state.instance(), json);
         store.onPostgres(tx -> writeAll(tx, List.of(write))[0], write);
     }
 
-    /** The states of these sessions (null for one the store does not have), in one SELECT. */
+    /** The states of these sessions and their nodes (null for one the store does not have), in one SELECT. */
     static Object[] readAll(SqlTransaction tx, List<Read> reads) throws SQLException {
         String[] ids = reads.stream().map(Read::sessionId).toArray(String[]::new);
-        PreparedStatement s = tx.prepare("SELECT session_id, state FROM charging_session WHERE session_id = ANY(?)");
+        PreparedStatement s = tx.prepare("SELECT session_id, state, node FROM charging_session WHERE session_id = ANY(?)");
         s.setArray(1, tx.connection().createArrayOf("varchar", ids));
-        Map<String, String> found = new HashMap<>();
+        Map<String, String[]> found = new HashMap<>();
         try (ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
-                found.put(rs.getString(1), rs.getString(2));
+                found.put(rs.getString(1), new String[] {rs.getString(2), rs.getString(3)});
             }
         }
         Object[] out = new Object[ids.length];
@@ -127,11 +128,13 @@ final class PostgresSharedSessions implements SharedSessions {
 
     /**
      * These states in one INSERT ... ON CONFLICT, the newest of each session once (a statement
-     * may not change a row twice); an older state never replaces a newer one (two nodes
-     * answering a retransmission and its original).
+     * may not change a row twice), in Session-Id order (two nodes' batches lock rows in one
+     * order). An older state never replaces a newer one, nor one of the same request saved by
+     * another node (two nodes answering a retransmission and its original: the first keeps the
+     * session); a closed session is replaced by a new one of the same Session-Id.
      */
     static Object[] writeAll(SqlTransaction tx, List<Write> writes) throws SQLException {
-        Map<String, Write> newest = new LinkedHashMap<>();
+        Map<String, Write> newest = new java.util.TreeMap<>();
         for (Write w : writes) {
             newest.merge(w.sessionId(), w, (a, b) -> b.lastNumber() >= a.lastNumber() ? b : a);
         }
@@ -140,7 +143,8 @@ final class PostgresSharedSessions implements SharedSessions {
         String[] node = new String[n];
         Long[] number = new Long[n];
         Boolean[] closed = new Boolean[n];
-        Long[] tcc = new Long[n];
+        Long[] keep = new Long[n];
+        String[] instance = new String[n];
         String[] json = new String[n];
         int i = 0;
         for (Write w : newest.values()) {
@@ -148,61 +152,90 @@ final class PostgresSharedSessions implements SharedSessions {
             node[i] = w.node();
             number[i] = w.lastNumber();
             closed[i] = w.closed();
-            tcc[i] = w.tccSeconds();
+            keep[i] = w.keepSeconds();
+            instance[i] = w.instance();
             json[i] = w.json();
             i++;
         }
         Connection c = tx.connection();
         PreparedStatement s = tx.prepare("INSERT INTO charging_session "
-                + "(session_id, node, last_number, closed, expires_at, state) "
-                + "SELECT u.id, u.node, u.number, u.closed, now() + make_interval(secs => u.tcc), u.json "
-                + "FROM unnest(?::varchar[], ?::varchar[], ?::bigint[], ?::boolean[], ?::bigint[], ?::text[]) "
-                + "AS u(id, node, number, closed, tcc, json) "
+                + "(session_id, node, last_number, closed, expires_at, instance, state) "
+                + "SELECT u.id, u.node, u.number, u.closed, now() + make_interval(secs => u.keep), u.instance, u.json "
+                + "FROM unnest(?::varchar[], ?::varchar[], ?::bigint[], ?::boolean[], ?::bigint[], ?::varchar[], "
+                + "?::text[]) AS u(id, node, number, closed, keep, instance, json) "
                 + "ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, last_number = EXCLUDED.last_number, "
-                + "closed = EXCLUDED.closed, expires_at = EXCLUDED.expires_at, state = EXCLUDED.state "
-                + "WHERE charging_session.last_number <= EXCLUDED.last_number");
+                + "closed = EXCLUDED.closed, expires_at = EXCLUDED.expires_at, instance = EXCLUDED.instance, "
+                + "state = EXCLUDED.state WHERE (charging_session.instance = EXCLUDED.instance "
+                + "AND (charging_session.last_number < EXCLUDED.last_number OR (charging_session.last_number "
+                + "= EXCLUDED.last_number AND charging_session.node = EXCLUDED.node))) "
+                + "OR (charging_session.instance <> EXCLUDED.instance AND charging_session.closed)");
         s.setArray(1, c.createArrayOf("varchar", id));
         s.setArray(2, c.createArrayOf("varchar", node));
         s.setArray(3, c.createArrayOf("bigint", number));
         s.setArray(4, c.createArrayOf("boolean", closed));
-        s.setArray(5, c.createArrayOf("bigint", tcc));
-        s.setArray(6, c.createArrayOf("text", json));
+        s.setArray(5, c.createArrayOf("bigint", keep));
+        s.setArray(6, c.createArrayOf("varchar", instance));
+        s.setArray(7, c.createArrayOf("text", json));
         s.executeUpdate();
         Object[] out = new Object[writes.size()];
         java.util.Arrays.fill(out, 1);
         return out;
     }
 
+    /** System.nanoTime() since when this node's heartbeats have all been written; 0: the last one failed. */
+    private volatile long beatingSince;
+
+    /** In a transaction of its own: no request's commit waits for it, nor it for theirs. */
     @Override
     public void heartbeat() {
-        store.commit(tx -> {
-            PreparedStatement s = tx.prepare("INSERT INTO ocs_node (name, seen_at) VALUES (?, now()) "
-                    + "ON CONFLICT (name) DO UPDATE SET seen_at = now()");
-            s.setString(1, node);
-            return s.executeUpdate();
-        });
+        try {
+            store.inTransaction(tx -> {
+                PreparedStatement s = tx.prepare("INSERT INTO ocs_node (name, seen_at) VALUES (?, now()) "
+                        + "ON CONFLICT (name) DO UPDATE SET seen_at = now()");
+                s.setString(1, node);
+                return s.executeUpdate();
+            });
+        } catch (RuntimeException e) {
+            beatingSince = 0;
+            throw e;
+        }
+        if (beatingSince == 0) {
+            beatingSince = System.nanoTime();
+        }
     }
 
+    /** How many abandoned sessions one call takes: a node's thousands are released over several seconds. */
+    static final int CLAIM_BATCH = 200;
+
     /**
-     * Open sessions past their Tcc, and open sessions of another node whose heartbeat is older
-     * than the node timeout, deleted and returned; closed sessions past their keeping time deleted.
+     * Open sessions past their Tcc (and the half Tcc a save may be skipped), and, once this
+     * node's heartbeats have been written for the node timeout, open sessions of another node
+     * whose heartbeat is older than that: at most {@value #CLAIM_BATCH}, deleted and returned
+     * (rows another node is claiming are skipped, not waited for); closed sessions past their
+     * keeping time deleted. In a transaction of its own.
      */
     @Override
     public List<Abandoned> claimAbandoned() {
-        List<String[]> rows = store.commit(tx -> {
+        long since = beatingSince;
+        boolean othersToo = since != 0 && System.nanoTime() - since >= nodeTimeout.toNanos();
+        List<String[]> rows = store.inTransaction(tx -> {
             List<String[]> out = new ArrayList<>();
             // index-friendly both ways: by expiry, and by the node names of the (few) silent nodes
-            PreparedStatement s = tx.prepare("DELETE FROM charging_session WHERE NOT closed AND "
-                    + "(expires_at < now() OR node IN (SELECT name FROM ocs_node WHERE name <> ? "
-                    + "AND seen_at < now() - make_interval(secs => ?))) RETURNING state, expires_at < now()");
-            s.setString(1, node);
-            s.setLong(2, nodeTimeout.toSeconds());
+            PreparedStatement s = tx.prepare("DELETE FROM charging_session WHERE session_id IN ("
+                    + "SELECT session_id FROM charging_session WHERE NOT closed AND (expires_at < now() "
+                    + "OR (? AND node IN (SELECT name FROM ocs_node WHERE name <> ? "
+                    + "AND seen_at < now() - make_interval(secs => ?)))) LIMIT " + CLAIM_BATCH
+                    + " FOR UPDATE SKIP LOCKED) RETURNING state, expires_at < now()");
+            s.setBoolean(1, othersToo);
+            s.setString(2, node);
+            s.setLong(3, nodeTimeout.toSeconds());
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     out.add(new String[] {rs.getString(1), String.valueOf(rs.getBoolean(2))});
                 }
             }
-            tx.prepare("DELETE FROM charging_session WHERE closed AND expires_at < now()").executeUpdate();
+            tx.prepare("DELETE FROM charging_session WHERE session_id IN (SELECT session_id FROM charging_session "
+                    + "WHERE closed AND expires_at < now() LIMIT 5000 FOR UPDATE SKIP LOCKED)").executeUpdate();
             return out;
         });
         List<Abandoned> out = new ArrayList<>(rows.size());

@@ -80,8 +80,8 @@ class OnlineChargingTest {
         }
 
         @Override
-        public java.util.Optional<SessionState> load(String sessionId) {
-            return java.util.Optional.ofNullable(saved.get(sessionId));
+        public java.util.Optional<Loaded> load(String sessionId) {
+            return java.util.Optional.ofNullable(saved.get(sessionId)).map(s -> new Loaded(s, true));
         }
 
         @Override

@@ -58,6 +58,63 @@ class PostgresOutageTest {
         return GyRequests.ccr(2000 + number, avps);
     }
 
+    /**
+     * Two nodes, PostgreSQL gone for longer than the node timeout: when it is back every
+     * heartbeat in it is old, and neither node may take the other's sessions for a dead node's.
+     */
+    @Test
+    void anOutageLongerThanTheNodeTimeoutReleasesNoLiveSession() throws Exception {
+        EmbeddedPostgres.Builder server = EmbeddedPostgres.builder().setDataDirectory(dir.resolve("pg2"))
+                .setCleanDataDirectory(false);
+        EmbeddedPostgres pg = server.start();
+        server.setPort(pg.getPort());
+        String url = pg.getJdbcUrl("postgres", "postgres");
+        try (JdbcBalanceStore setup = JdbcBalanceStore.open(url, "postgres", null, 1)) {
+            setup.add(List.of(new Bucket(0, SUB, UnitType.OCTETS, START, 0, null, null)), false);
+        }
+        List<GyDiameterApplication> nodes = new java.util.ArrayList<>();
+        try {
+            for (String name : List.of("ocs-a", "ocs-b")) {
+                GyDiameterApplication n = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                        .host(name + ".test.local").realm("test.local")
+                        .charging(OcsConfiguration.of(Map.of("default-octets", "1000")).chargingPolicy())
+                        .nodeTimeout(Duration.ofSeconds(2)).answerDeadline(Duration.ofMillis(1000)).store(url)
+                        .storeCredentials("postgres", null).build();
+                n.start(false);
+                nodes.add(n);
+            }
+            for (int k = 0; k < 2; k++) {
+                try (TestPeer p = new TestPeer(nodes.get(k).getPort())) {
+                    p.handshake();
+                    assertEquals(2001, resultCode(p.request(ccr(0, 1, "live;" + k, 1000L, null))));
+                }
+            }
+            pg.close();
+            Thread.sleep(4000); // twice the node timeout
+            pg = server.start();
+            Thread.sleep(4000); // the supervisions' claims run every second
+            for (GyDiameterApplication n : nodes) {
+                assertEquals(0L, n.getStatistics().get("sessions_expired"), "nothing released");
+            }
+            for (int k = 0; k < 2; k++) {
+                try (TestPeer p = new TestPeer(nodes.get(k).getPort())) {
+                    p.handshake();
+                    assertEquals(2001, resultCode(p.request(ccr(1, 2, "live;" + k, 1000L, 100L))));
+                    assertEquals(2001, resultCode(p.request(ccr(2, 3, "live;" + k, null, 100L))));
+                }
+            }
+        } finally {
+            nodes.forEach(GyDiameterApplication::stop);
+        }
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 1)) {
+            Bucket b = s.buckets(SUB).get(0);
+            assertEquals(START - 400, b.amount());
+            assertEquals(0, b.reserved());
+        } finally {
+            pg.close();
+        }
+    }
+
     @Test
     void noGrantWhilePostgresIsGoneAndChargingResumesWhenItIsBack() throws Exception {
         EmbeddedPostgres.Builder server = EmbeddedPostgres.builder().setDataDirectory(dir.resolve("pg"))

@@ -285,6 +285,26 @@ class SharedSessionsTest {
         assertEquals(0, balance()[1]);
     }
 
+    /** A client that uses a Session-Id again after its CCR-T (the freeDiameter test client does) opens a new session. */
+    @Test
+    void aSessionIdUsedAgainAfterItsTerminationIsANewSessionOnEveryNode() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
+        try (TestPeer toA = new TestPeer(a.getPort()); TestPeer toB = new TestPeer(b.getPort())) {
+            toA.handshake();
+            toB.handshake();
+            for (int round = 0; round < 2; round++) {
+                assertEquals(2001, resultCode(toA.request(ccr(0, 1, "reused;1", 1000L, null))), "round " + round);
+                assertEquals(2001, resultCode(toB.request(ccr(1, 2, "reused;1", 1000L, 300L))), "round " + round);
+                assertEquals(2001, resultCode(toA.request(ccr(2, 3, "reused;1", null, 100L))), "round " + round);
+            }
+        }
+        assertEquals(START - 800, balance()[0]);
+        assertEquals(0, balance()[1]);
+        assertEquals(2, records().stream().filter(r -> "CCR_T".equals(r.terminationCause())).count());
+    }
+
     /** A busy session is never taken for a silent one, though its usual updates are not all saved. */
     @Test
     void aSessionUpdatedWithinItsTccLivesOnPastIt() throws Exception {
