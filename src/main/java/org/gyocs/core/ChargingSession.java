@@ -43,16 +43,12 @@ final class ChargingSession {
     /** Which session of its Session-Id this is (SessionState#instance). */
     final String instance;
 
-    /**
-     * @param instance the instance of a CCR-I answered 5012 that this one repeats (its changes are
-     *                 then found under the same keys), or null for a new one
-     */
     ChargingSession(String sessionId, String subscriber, java.util.List<SubscriptionId> subscriptionIds, String peer,
-                    String plan, java.util.Currency currency, String instance) {
+                    String plan, java.util.Currency currency) {
         this.record = subscriber == null ? null
-                : UsageNote.of(UsageNote.SESSION, instance, subscriber, sessionId, peer, java.time.Instant.now());
+                : UsageNote.of(UsageNote.SESSION, null, subscriber, sessionId, peer, java.time.Instant.now());
         // the record's id where there is one (random already), else cheap: unique per Session-Id is enough
-        this.instance = record != null ? record.recordId() : instance != null ? instance
+        this.instance = record != null ? record.recordId()
                 : Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
         this.plan = plan;
         this.currency = currency;

@@ -59,12 +59,6 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * Keeping whole sessions until Tcc instead held 550 bytes per session for two hours.
      */
     private final Map<String, ClosedSession> recentlyClosed = boundedMap(CLOSED_CACHE_SIZE);
-    /**
-     * The instance of each CCR-I answered 5012 lately, by Session-Id: the CCR-I sent again is the
-     * same session, whose changes are found under the same change keys (which name the instance,
-     * so that a Session-Id used again after a CCR-T is a new session, charged anew).
-     */
-    private final Map<String, String> failedInitials = boundedMap(CLOSED_CACHE_SIZE);
     private final ScheduledExecutorService supervision;
     /** The heartbeat of a node sharing its sessions (SharedSessions#heartbeat); idle otherwise. */
     private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -110,6 +104,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * another (see SharedSessions).
      */
     public void shareSessions(SharedSessions sessions) {
+        if (!sessions.shared()) {
+            this.shared = sessions;
+            return;
+        }
         beat(sessions); // before its first session: a node that dies at once is then known to be gone
         this.shared = java.util.Objects.requireNonNull(sessions);
         // on a thread of its own: claiming a dead node's sessions, or a slow store, must not
@@ -301,7 +299,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         // the plan is read once per session; a node without tariffs does not look it up
         String plan = subscriber.isEmpty() || book.isEmpty() ? null : store.planOf(subscriber.get());
         ChargingSession session = new ChargingSession(r.sessionId(), subscriber.orElse(null), r.subscriptionIds(),
-                r.sender(), plan, subscriber.isEmpty() ? null : book.currency(plan), failedInitials.remove(r.sessionId()));
+                r.sender(), plan, subscriber.isEmpty() ? null : book.currency(plan));
         synchronized (session) {
             // registered before it reserves: a CCR-U racing in waits on this lock, and a second
             // CCR-I of the same Session-Id finds it
@@ -322,7 +320,6 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 // sent again finds it under the same change keys; if none comes, Tcc releases it.
                 session.closed = true;
                 sessions.remove(r.sessionId(), session);
-                failedInitials.put(r.sessionId(), session.instance);
                 throw e;
             }
             a = advised(a);
@@ -433,8 +430,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         if (cached != null) {
             synchronized (cached) {
                 boolean sameSession = cached.instance.equals(state.instance());
+                // another session of the Session-Id: this node's is the newer one only if it was
+                // never saved (else the store would have it, or a newer one)
                 if (sameSession ? state.lastRequestNumber() <= cached.lastRequestNumber && (cached.closed || !state.closed())
-                        : state.closed()) {
+                        : state.closed() && cached.saved == null) {
                     if (!loaded.get().savedHere()) {
                         cached.saved = null; // another node saved it last: saved again here, as this node's
                     }
@@ -547,7 +546,11 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         // A reservation is always held under this key (a service's key never changes in a session).
         String key = s.sessionId + "|" + serviceKey;
         // the change keys of this request's changes to this service (BalanceStore#recordedChange)
-        String change = changeKey(r, s.subscriber, serviceKey) + "|" + s.instance;
+        // A CCR-I's keys are the same wherever and whenever it is sent again (another node, after
+        // a restart); a CCR-U/T's also name the session, so that a Session-Id used again after its
+        // CCR-T is charged anew (that CCR-I's grant is then the first one's, its usage charged)
+        String change = changeKey(r, s.subscriber, serviceKey)
+                + (r.requestType() == RequestType.INITIAL ? "" : "|" + s.instance);
         try {
             ServiceOutcome o = serviceChanges(s, m, held, otherCurrency ? null : want, serviceKey, key, change);
             return otherCurrency ? new ServiceOutcome(ResultCode.RATING_FAILED, null, null) : o;
@@ -1056,6 +1059,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         heartbeats.shutdownNow();
         supervision.shutdownNow();
         try {
+            heartbeats.awaitTermination(2, TimeUnit.SECONDS); // no heartbeat written after the stop
             supervision.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -167,7 +167,7 @@ final class PostgresSharedSessions implements SharedSessions {
                 + "closed = EXCLUDED.closed, expires_at = EXCLUDED.expires_at, instance = EXCLUDED.instance, "
                 + "state = EXCLUDED.state WHERE (charging_session.instance = EXCLUDED.instance "
                 + "AND (charging_session.last_number < EXCLUDED.last_number OR (charging_session.last_number "
-                + "= EXCLUDED.last_number AND charging_session.node = EXCLUDED.node))) "
+                + "= EXCLUDED.last_number AND (charging_session.node = EXCLUDED.node OR EXCLUDED.closed)))) "
                 + "OR (charging_session.instance <> EXCLUDED.instance AND charging_session.closed)");
         s.setArray(1, c.createArrayOf("varchar", id));
         s.setArray(2, c.createArrayOf("varchar", node));
@@ -190,8 +190,9 @@ final class PostgresSharedSessions implements SharedSessions {
     public void heartbeat() {
         try {
             store.inTransaction(tx -> {
-                PreparedStatement s = tx.prepare("INSERT INTO ocs_node (name, seen_at) VALUES (?, now()) "
-                        + "ON CONFLICT (name) DO UPDATE SET seen_at = now()");
+                // the clock's time, not the transaction's start: a beat that hung is not a fresh one
+                PreparedStatement s = tx.prepare("INSERT INTO ocs_node (name, seen_at) VALUES (?, clock_timestamp()) "
+                        + "ON CONFLICT (name) DO UPDATE SET seen_at = clock_timestamp()");
                 s.setString(1, node);
                 return s.executeUpdate();
             });
@@ -224,11 +225,16 @@ final class PostgresSharedSessions implements SharedSessions {
             PreparedStatement s = tx.prepare("DELETE FROM charging_session WHERE session_id IN ("
                     + "SELECT session_id FROM charging_session WHERE NOT closed AND (expires_at < now() "
                     + "OR (? AND node IN (SELECT name FROM ocs_node WHERE name <> ? "
-                    + "AND seen_at < now() - make_interval(secs => ?)))) LIMIT " + CLAIM_BATCH
+                    + "AND seen_at < now() - make_interval(secs => ?)) "
+                    // and only while this node's own heartbeat is fresh: a store that stalled
+                    // (a lost synchronous standby) fails no beat, it only delays them all
+                    + "AND EXISTS (SELECT 1 FROM ocs_node WHERE name = ? AND seen_at > now() - interval '3 seconds'))) "
+                    + "LIMIT " + CLAIM_BATCH
                     + " FOR UPDATE SKIP LOCKED) RETURNING state, expires_at < now()");
             s.setBoolean(1, othersToo);
             s.setString(2, node);
             s.setLong(3, nodeTimeout.toSeconds());
+            s.setString(4, node);
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     out.add(new String[] {rs.getString(1), String.valueOf(rs.getBoolean(2))});
