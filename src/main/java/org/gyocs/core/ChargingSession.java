@@ -35,8 +35,8 @@ final class ChargingSession {
     CreditControlAnswer lastAnswer;
     /** The state last saved for the other nodes (SharedSessions), null before the first save. */
     SessionState saved;
-    /** When it was saved (System.nanoTime()). */
-    long savedNanos = System.nanoTime();
+    /** When it was saved (System.nanoTime()); read only once {@link #saved} is set. */
+    long savedNanos;
     volatile long lastSeenNanos = System.nanoTime();
     boolean closed;
 

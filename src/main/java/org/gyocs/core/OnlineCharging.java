@@ -546,11 +546,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         // A reservation is always held under this key (a service's key never changes in a session).
         String key = s.sessionId + "|" + serviceKey;
         // the change keys of this request's changes to this service (BalanceStore#recordedChange)
-        // A CCR-I's keys are the same wherever and whenever it is sent again (another node, after
-        // a restart); a CCR-U/T's also name the session, so that a Session-Id used again after its
-        // CCR-T is charged anew (that CCR-I's grant is then the first one's, its usage charged)
-        String change = changeKey(r, s.subscriber, serviceKey)
-                + (r.requestType() == RequestType.INITIAL ? "" : "|" + s.instance);
+        String change = sessionChangeKey(r, s, serviceKey);
         try {
             ServiceOutcome o = serviceChanges(s, m, held, otherCurrency ? null : want, serviceKey, key, change);
             return otherCurrency ? new ServiceOutcome(ResultCode.RATING_FAILED, null, null) : o;
@@ -1028,6 +1024,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      */
     private static String changeKey(CreditControlRequest r, String subscriber, String service) {
         return r.sessionId().length() + ":" + r.sessionId() + "|" + r.requestNumber() + "|" + service + "|" + subscriber;
+    }
+
+    /**
+     * The key of a session request's change to one service: a CCR-I's is the same wherever and
+     * whenever it is sent again (another node, after a restart); a CCR-U/T's also names the
+     * session, so that a Session-Id used again after its CCR-T is charged anew (that CCR-I's
+     * grant is then the first one's, its usage charged).
+     */
+    private static String sessionChangeKey(CreditControlRequest r, ChargingSession s, String service) {
+        String key = changeKey(r, s.subscriber, service);
+        return r.requestType() == RequestType.INITIAL ? key : key + "|" + s.instance;
     }
 
     /** What identifies a retransmitted event. */

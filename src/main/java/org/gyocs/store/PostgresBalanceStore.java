@@ -118,6 +118,9 @@ final class PostgresBalanceStore extends SqlBalanceStore {
      * ocs_apply, every session state read in one SELECT, every one written in one INSERT.
      */
     private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions) throws SQLException {
+        if (descriptions.stream().allMatch(PgChange.class::isInstance)) {
+            return applyChanges(tx, descriptions); // the usual batch, and every one on a node that shares no session
+        }
         List<Object> changes = new java.util.ArrayList<>(descriptions.size());
         List<Integer> changeAt = new java.util.ArrayList<>(descriptions.size());
         List<PostgresSharedSessions.Write> writes = new java.util.ArrayList<>();

@@ -16,14 +16,11 @@ import java.util.Optional;
 import org.gyocs.core.SessionState;
 import org.gyocs.core.SharedSessions;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonDeserializer;
-import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 
 /**
@@ -36,12 +33,10 @@ import com.fasterxml.jackson.databind.module.SimpleModule;
  */
 final class PostgresSharedSessions implements SharedSessions {
     private static final ObjectMapper JSON = new ObjectMapper()
-            .registerModule(new SimpleModule("instants").addSerializer(Instant.class, new JsonSerializer<>() {
-                @Override
-                public void serialize(Instant value, JsonGenerator gen, SerializerProvider provider) throws IOException {
-                    gen.writeString(value.toString());
-                }
-            }).addDeserializer(Instant.class, new JsonDeserializer<>() {
+            // Instants as ISO-8601 text, as the HTTP interface writes them (without the java.time module)
+            .registerModule(new SimpleModule("instants").addSerializer(Instant.class,
+                    com.fasterxml.jackson.databind.ser.std.ToStringSerializer.instance)
+                    .addDeserializer(Instant.class, new JsonDeserializer<>() {
                 @Override
                 public Instant deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
                     return Instant.parse(p.getValueAsString());

@@ -89,6 +89,13 @@ class SharedSessionsTest {
         }
     }
 
+    /** A peer connected to the node, past its capabilities exchange. */
+    private static TestPeer peer(GyDiameterApplication node) throws Exception {
+        TestPeer p = new TestPeer(node.getPort());
+        p.handshake();
+        return p;
+    }
+
     /** Waits until the balance holds nothing (a release by another node's supervision), at most this long. */
     private void awaitNothingHeld(int seconds, String why) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
@@ -115,9 +122,7 @@ class SharedSessionsTest {
         provision();
         GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
         GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30), mockB);
-        try (TestPeer toA = new TestPeer(a.getPort()); TestPeer toB = new TestPeer(b.getPort())) {
-            toA.handshake();
-            toB.handshake();
+        try (TestPeer toA = peer(a); TestPeer toB = peer(b)) {
             toB.awaitOpen();
             DiameterMessage i = toA.request(ccr(0, 1, "move;1", 1000L, null));
             assertEquals(2001, resultCode(i));
@@ -145,9 +150,7 @@ class SharedSessionsTest {
         provision();
         GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
         GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
-        try (TestPeer toA = new TestPeer(a.getPort()); TestPeer toB = new TestPeer(b.getPort())) {
-            toA.handshake();
-            toB.handshake();
+        try (TestPeer toA = peer(a); TestPeer toB = peer(b)) {
             assertEquals(2001, resultCode(toA.request(ccr(0, 1, "again;1", 1000L, null))));
             DiameterMessage first = toA.request(ccr(1, 2, "again;1", 1000L, 700L));
             DiameterMessage u = ccr(1, 2, "again;1", 1000L, 700L);
@@ -168,16 +171,14 @@ class SharedSessionsTest {
         provision();
         GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
         GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
-        try (TestPeer toA = new TestPeer(a.getPort())) {
-            toA.handshake();
+        try (TestPeer toA = peer(a)) {
             for (int s = 0; s < 5; s++) {
                 assertEquals(2001, resultCode(toA.request(ccr(0, 1, "gone;" + s, 1000L, null))));
             }
         }
         a.stop(); // no DPR to the PCEF: its next requests go to the secondary
         nodes.remove(a);
-        try (TestPeer toB = new TestPeer(b.getPort())) {
-            toB.handshake();
+        try (TestPeer toB = peer(b)) {
             for (int s = 0; s < 5; s++) {
                 DiameterMessage u = toB.request(ccr(1, 2, "gone;" + s, 1000L, 400L));
                 assertEquals(2001, resultCode(u));
@@ -215,8 +216,7 @@ class SharedSessionsTest {
             assertTrue(a.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
         }
         assertEquals(6 * 1000, balance()[1], "A's holds outlive it");
-        try (TestPeer toB = new TestPeer(b.getPort())) {
-            toB.handshake();
+        try (TestPeer toB = peer(b)) {
             for (int s = 0; s < 3; s++) { // the PCEF moves these to B
                 assertEquals(2001, resultCode(toB.request(ccr(2, 2, "killed;" + s, 1000L, 300L))));
                 assertEquals(2001, resultCode(toB.request(ccr(3, 3, "killed;" + s, null, 200L))));
@@ -237,8 +237,7 @@ class SharedSessionsTest {
         GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(2));
         GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(2));
         GyDiameterApplication c = node("ocs-c", GRANT_1000, Duration.ofSeconds(2));
-        try (TestPeer toA = new TestPeer(a.getPort())) {
-            toA.handshake();
+        try (TestPeer toA = peer(a)) {
             for (int s = 0; s < 3; s++) {
                 assertEquals(2001, resultCode(toA.request(ccr(0, 1, "lost;" + s, 1000L, null))));
             }
@@ -255,8 +254,7 @@ class SharedSessionsTest {
         assertEquals(3, rs.size());
         assertTrue(rs.stream().allMatch(r -> "NODE_LOST".equals(r.terminationCause()) && r.ended() != null), rs.toString());
         // and a request for one of them now is for a session nobody holds
-        try (TestPeer toB = new TestPeer(b.getPort())) {
-            toB.handshake();
+        try (TestPeer toB = peer(b)) {
             assertEquals(5002, resultCode(toB.request(ccr(2, 2, "lost;1", 1000L, 10L))));
         }
     }
@@ -266,8 +264,7 @@ class SharedSessionsTest {
         provision();
         GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(2));
         GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(2));
-        try (TestPeer toA = new TestPeer(a.getPort())) {
-            toA.handshake();
+        try (TestPeer toA = peer(a)) {
             assertEquals(2001, resultCode(toA.request(ccr(0, 1, "restart;1", 1000L, null))));
         }
         a.stop();
@@ -275,8 +272,7 @@ class SharedSessionsTest {
         GyDiameterApplication again = node("ocs-a", GRANT_1000, Duration.ofSeconds(2));
         Thread.sleep(4000); // twice the node timeout: its heartbeat is fresh, nothing to release
         assertEquals(0, expired(b) + expired(again), "not released: its node is back");
-        try (TestPeer toA = new TestPeer(again.getPort())) {
-            toA.handshake();
+        try (TestPeer toA = peer(again)) {
             DiameterMessage u = toA.request(ccr(1, 2, "restart;1", 1000L, 400L));
             assertEquals(2001, resultCode(u), "the restarted node continues its session");
             assertEquals(2001, resultCode(toA.request(ccr(2, 3, "restart;1", null, 100L))));
@@ -291,9 +287,7 @@ class SharedSessionsTest {
         provision();
         GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
         GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
-        try (TestPeer toA = new TestPeer(a.getPort()); TestPeer toB = new TestPeer(b.getPort())) {
-            toA.handshake();
-            toB.handshake();
+        try (TestPeer toA = peer(a); TestPeer toB = peer(b)) {
             for (int round = 0; round < 2; round++) {
                 assertEquals(2001, resultCode(toA.request(ccr(0, 1, "reused;1", 1000L, null))), "round " + round);
                 assertEquals(2001, resultCode(toB.request(ccr(1, 2, "reused;1", 1000L, 300L))), "round " + round);
@@ -312,8 +306,7 @@ class SharedSessionsTest {
         Map<String, String> shortTcc = Map.of("default-octets", "1000", "validity-time", "1", "tcc", "2");
         GyDiameterApplication a = node("ocs-a", shortTcc, Duration.ofSeconds(30));
         GyDiameterApplication b = node("ocs-b", shortTcc, Duration.ofSeconds(30));
-        try (TestPeer toA = new TestPeer(a.getPort())) {
-            toA.handshake();
+        try (TestPeer toA = peer(a)) {
             assertEquals(2001, resultCode(toA.request(ccr(0, 1, "busy;1", 1000L, null))));
             for (int n = 1; n <= 8; n++) { // 5.6 s: almost three times its Tcc
                 Thread.sleep(700);
@@ -332,9 +325,7 @@ class SharedSessionsTest {
         Map<String, String> shortTcc = Map.of("default-octets", "1000", "validity-time", "1", "tcc", "2");
         GyDiameterApplication a = node("ocs-a", shortTcc, Duration.ofSeconds(30));
         GyDiameterApplication b = node("ocs-b", shortTcc, Duration.ofSeconds(30));
-        try (TestPeer toA = new TestPeer(a.getPort()); TestPeer toB = new TestPeer(b.getPort())) {
-            toA.handshake();
-            toB.handshake();
+        try (TestPeer toA = peer(a); TestPeer toB = peer(b)) {
             assertEquals(2001, resultCode(toA.request(ccr(0, 1, "quiet;1", 1000L, null))));
             assertEquals(2001, resultCode(toB.request(ccr(1, 2, "quiet;1", 1000L, 200L))));
         }
