@@ -189,10 +189,19 @@ final class SqlRules {
         }
     }
 
+    static final String INSERT_BUCKET =
+            "INSERT INTO bucket (subscriber_id, unit, rating_group, amount, reserved, expires_at) VALUES (?, ?, ?, ?, 0, ?)";
+
     static void insertBucket(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, long amount,
                                      Instant expires) throws SQLException {
-        PreparedStatement i = tx.prepare(
-                "INSERT INTO bucket (subscriber_id, unit, rating_group, amount, reserved, expires_at) VALUES (?, ?, ?, ?, 0, ?)");
+        PreparedStatement i = tx.prepare(INSERT_BUCKET);
+        bucketRow(i, subscriber, unit, ratingGroup, amount, expires);
+        i.executeUpdate();
+    }
+
+    /** The parameters of {@link #INSERT_BUCKET} for one bucket. */
+    static void bucketRow(PreparedStatement i, String subscriber, UnitType unit, Long ratingGroup, long amount,
+                          Instant expires) throws SQLException {
         bucketArguments(i, subscriber, unit, ratingGroup);
         i.setLong(4, amount);
         if (expires == null) {
@@ -200,7 +209,6 @@ final class SqlRules {
         } else {
             i.setTimestamp(5, Timestamp.from(expires));
         }
-        i.executeUpdate();
     }
 
     static Reservation reserveIn(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup,

@@ -260,6 +260,38 @@ class JdbcBalanceStoreTest {
         }
     }
 
+    /**
+     * Issue 17, item 4: an import of more rows than one JDBC batch (10,000) keeps every row, the
+     * plans, a subscriber named only by a plan, and replaces the buckets of those it names only.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"embedded", "postgres"})
+    void aLargeImportKeepsEveryRowAndReplacesOnlyTheSubscribersItNames(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4918000000", UnitType.SECONDS, 9, null, null),
+                    bucket("4918099999", UnitType.SECONDS, 9, null, null)), false);
+            List<Bucket> rows = new ArrayList<>();
+            for (int i = 0; i < 25_001; i++) { // two full batches and one row
+                rows.add(bucket(String.valueOf(4918000000L + i), UnitType.OCTETS, 1000 + i, i % 2 == 0 ? null : 7L,
+                        i == 25_000 ? LATER : null));
+            }
+            s.add(rows, java.util.Map.of("4918000001", "gold", "4918099999", "silver"), true);
+            assertEquals(25_002, s.subscribers().size(), "25,001 imported and one named by a plan alone");
+            assertEquals(List.of(1000L), s.buckets("4918000000").stream().map(Bucket::amount).toList(),
+                    "the import replaced its earlier bucket");
+            assertEquals(List.of(9L), s.buckets("4918099999").stream().map(Bucket::amount).toList(),
+                    "a subscriber named by a plan alone keeps its buckets");
+            assertEquals(Optional.of("gold"), s.plan("4918000001"));
+            assertEquals(Optional.of("silver"), s.plan("4918099999"));
+            Bucket last = s.buckets("4918025000").get(0);
+            assertEquals(26_000, last.amount());
+            assertEquals(LATER.getEpochSecond(), last.expires().getEpochSecond());
+            assertEquals(7L, s.buckets("4918012345").get(0).ratingGroup());
+            assertEquals(Optional.of("4918024999"), s.findSubscriber(List.of("4918024999")));
+            assertEquals(400, s.reserve("4918024999", UnitType.OCTETS, 7L, 400, "big|1", LATER).reserved());
+        }
+    }
+
     /** Two stores (two nodes) on one PostgreSQL reserving from one balance at once never grant more than it holds. */
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres"}) // one node per embedded file (the journal's lock)
