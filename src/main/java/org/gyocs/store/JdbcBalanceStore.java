@@ -163,6 +163,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         }
         // the node locks its journal before it opens the database, and recovers a file left by a crash
         AmountJournal journal = h2File && node ? AmountJournal.lock(UncleanStopRecovery.journal(base)) : null;
+
         boolean closesCleanly = false;
         try {
             if (base != null && node) {
@@ -198,6 +199,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         HikariDataSource ds;
         try {
             ds = new HikariDataSource(c);
+
         } catch (RuntimeException e) {
             if (journal != null) {
                 journal.close();
@@ -208,7 +210,10 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
             // shared schema, then what differs: functions on PostgreSQL, the journal's position on H2
             String[] locations = postgres ? new String[] {"classpath:db/migration", "classpath:db/postgresql"}
                     : new String[] {"classpath:db/migration", "classpath:db/h2"};
-            Flyway.configure().dataSource(ds).locations(locations).load().migrate();
+            if (!schemaCurrent(ds, postgres ? POSTGRES_SCHEMA : H2_SCHEMA)) {
+                Flyway.configure().dataSource(ds).locations(locations).load().migrate();
+            }
+
         } catch (RuntimeException e) {
             ds.close();
             if (journal != null) {
@@ -219,10 +224,13 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         if (journal != null) {
             try {
                 writeInTheBackground(ds);
+
                 journal.recover(ds);
+
                 // one node per embedded file: the records still open are of sessions that ended
                 // with the node's last run (killed); each ends when its last line was kept
                 int ended = inTransaction(ds, tx -> UsageRecords.endOpen(tx, UsageRecords.NODE_STOPPED));
+
                 if (ended > 0) {
                     log.info("Ended {} usage records left open by the node's last run ({})", ended,
                             UsageRecords.NODE_STOPPED);
@@ -248,6 +256,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
                         closesCleanly ? base : null);
             }
             store.startWatching();
+
             return store;
         } catch (RuntimeException e) {
             if (store != null) {
@@ -640,6 +649,28 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
             return "embedded (H2 file " + path + ".mv.db)";
         }
         return redact(url);
+    }
+
+    /** The newest migration of each kind: V<n>__ in db/migration with db/h2, or with db/postgresql (a test checks them). */
+    static final String H2_SCHEMA = "11";
+    static final String POSTGRES_SCHEMA = "13";
+
+    /**
+     * True when the schema history already holds every migration of this kind, all applied: the
+     * usual start, which then skips Flyway (loading it and checking every migration was a second
+     * of the node's start-up). A new database, a newer build or a failed migration runs Flyway.
+     */
+    static boolean schemaCurrent(DataSource ds, String latest) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement s = c.prepareStatement("SELECT COUNT(CASE WHEN \"version\" = ? AND \"success\" THEN 1 END), "
+                     + "COUNT(CASE WHEN NOT \"success\" THEN 1 END) FROM \"flyway_schema_history\"")) {
+            s.setString(1, latest);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() && rs.getLong(1) == 1 && rs.getLong(2) == 0;
+            }
+        } catch (SQLException e) {
+            return false; // no history yet: a new database
+        }
     }
 
     /** The URL without a password parameter, for logs and errors. */

@@ -540,15 +540,22 @@ final class MemoryBalances implements AutoCloseable {
     private void reload() {
         List<Ledger.Row> rows = JdbcBalanceStore.inTransaction(dataSource, tx -> {
             List<Ledger.Row> out = new ArrayList<>();
-            try (ResultSet rs = tx.prepare("SELECT id, subscriber_id, unit, rating_group, amount, expires_at FROM bucket")
-                    .executeQuery()) {
+            boolean held = false;
+            try (ResultSet rs = tx.prepare("SELECT id, subscriber_id, unit, rating_group, amount, expires_at, reserved "
+                    + "FROM bucket").executeQuery()) {
                 while (rs.next()) {
                     long rg = rs.getLong(4);
                     Long ratingGroup = rs.wasNull() ? null : rg;
                     Timestamp t = rs.getTimestamp(6);
                     out.add(new Ledger.Row(rs.getLong(1), rs.getString(2), Bucket.unitOf(rs.getString(3)), ratingGroup,
                             rs.getLong(5), t == null ? null : t.toInstant()));
+                    held |= rs.getLong(7) != 0;
                 }
+            }
+            if (held) {
+                // holds an SQL store left in the file (this node keeps its own in memory): released
+                // before the first write-back, which could otherwise go below them
+                log.info("Released the holds of {} buckets left in the database", AmountJournal.releaseHolds(tx));
             }
             return out;
         });

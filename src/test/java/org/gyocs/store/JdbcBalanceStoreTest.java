@@ -292,6 +292,69 @@ class JdbcBalanceStoreTest {
         }
     }
 
+    /**
+     * Issue 17, start-up: a store whose schema history has every migration skips Flyway; the
+     * newest migration of each kind is the one the store names (a new migration must move it, or
+     * nodes would start on an old schema), and a database without them is migrated.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void aCurrentSchemaIsKnownWithoutFlywayAndANewOneIsMigrated(String kind) throws Exception {
+        Path db = Path.of("src/main/resources/db");
+        String latest = java.util.stream.Stream.of("migration", kind.equals("h2") ? "h2" : "postgresql")
+                .flatMap(dir -> {
+                    try {
+                        return java.nio.file.Files.list(db.resolve(dir));
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                })
+                .map(f -> f.getFileName().toString()).filter(f -> f.matches("V\\d+__.*\\.sql"))
+                .map(f -> Integer.parseInt(f.substring(1, f.indexOf("__")))).max(Integer::compare).orElseThrow().toString();
+        assertEquals(latest, kind.equals("h2") ? JdbcBalanceStore.H2_SCHEMA : JdbcBalanceStore.POSTGRES_SCHEMA);
+        String url = Stores.fresh(kind);
+        String user = kind.equals("postgres") ? "postgres" : null;
+        try (com.zaxxer.hikari.HikariDataSource ds = new com.zaxxer.hikari.HikariDataSource()) {
+            ds.setJdbcUrl(url);
+            ds.setUsername(user);
+            assertFalse(JdbcBalanceStore.schemaCurrent(ds, latest), "a new database");
+            try (JdbcBalanceStore s = JdbcBalanceStore.open(url, user, null, 4)) {
+                s.add(List.of(bucket("4917100", UnitType.OCTETS, 5, null, null)), false);
+            }
+            assertTrue(JdbcBalanceStore.schemaCurrent(ds, latest), "migrated");
+            assertFalse(JdbcBalanceStore.schemaCurrent(ds, String.valueOf(Integer.parseInt(latest) + 1)), "a newer build");
+            try (JdbcBalanceStore s = JdbcBalanceStore.open(url, user, null, 4)) { // opened again, without Flyway
+                assertEquals(5, s.available("4917100", UnitType.OCTETS, null));
+            }
+        }
+    }
+
+    /**
+     * Holds an SQL store left in an embedded file (bucket.reserved) are released by the node's
+     * first reading of the balances, not by a scan at open any more, and before any write-back:
+     * the whole balance is free and a debit below the old hold is written back and kept.
+     */
+    @Test
+    void holdsLeftInAnEmbeddedFileAreReleasedWhenTheNodeReadsItsBalances(@TempDir Path dir) throws Exception {
+        String url = Stores.embeddedFile(dir);
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, null, null, 4)) {
+            s.add(List.of(bucket("4917200", UnitType.OCTETS, 1000, null, null)), false);
+        }
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+             java.sql.Statement st = c.createStatement()) {
+            assertEquals(1, st.executeUpdate("UPDATE bucket SET reserved = 700 WHERE subscriber_id = '4917200'"));
+        }
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, null, null, 4)) {
+            assertEquals(1000, s.available("4917200", UnitType.OCTETS, null), "the old hold is gone");
+            assertEquals(800, s.debit("4917200", UnitType.OCTETS, null, 800, "d|1", null));
+        }
+        try (JdbcBalanceStore s = JdbcBalanceStore.openForAdministration(url, null, null)) {
+            Bucket b = s.buckets("4917200").get(0);
+            assertEquals(200, b.amount(), "the debit below the old hold was written back");
+            assertEquals(0, b.reserved());
+        }
+    }
+
     /** Two stores (two nodes) on one PostgreSQL reserving from one balance at once never grant more than it holds. */
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres"}) // one node per embedded file (the journal's lock)
