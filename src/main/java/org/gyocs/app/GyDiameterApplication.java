@@ -504,6 +504,12 @@ public final class GyDiameterApplication {
                 }
 
                 @Override
+                public java.util.Set<String> subscribersInSession() {
+                    OnlineCharging core = charging();
+                    return core == null ? java.util.Set.of() : core.subscribersInSession();
+                }
+
+                @Override
                 public java.util.concurrent.CompletableFuture<Long> send(org.gyocs.node.SessionRequest.Kind kind,
                                                                           String sessionId) {
                     return sendToSession(kind, sessionId);

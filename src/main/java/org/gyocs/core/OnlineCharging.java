@@ -187,6 +187,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         return n;
     }
 
+    /** Every subscriber with an open session. */
+    public java.util.Set<String> subscribersInSession() {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (ChargingSession s : sessions.values()) {
+            if (!s.closed) {
+                out.add(s.subscriber);
+            }
+        }
+        return out;
+    }
+
     /** One open session, or empty. */
     public java.util.Optional<SessionView> session(String sessionId) {
         ChargingSession s = sessions.get(sessionId);

@@ -68,6 +68,8 @@ public final class OperatorHttpServer implements AutoCloseable {
     static final int MAX_SESSIONS_LISTED = 1_000;
     /** Request bodies larger than this are refused (a subscriber's buckets fit in far less). */
     private static final int MAX_BODY = 1 << 20;
+    /** A subscriber CSV (POST /subscribers): a million rows of about 40 bytes. */
+    private static final int MAX_IMPORT = 64 << 20;
 
     private final HttpServer server;
     private final ExecutorService threads;
@@ -233,6 +235,12 @@ public final class OperatorHttpServer implements AutoCloseable {
                 return json(200, node.sessions(subscriber, MAX_SESSIONS_LISTED));
             }
             case "subscribers" -> {
+                if (p.length == 2) {
+                    if (!method.equals("POST")) {
+                        throw notAllowed(method, path, "POST");
+                    }
+                    return json(200, subscribers.importCsv(body(x, MAX_IMPORT)));
+                }
                 if (p.length == 3 && !p[2].isEmpty()) {
                     String id = p[2];
                     return switch (method) {
@@ -253,7 +261,7 @@ public final class OperatorHttpServer implements AutoCloseable {
                     return json(200, subscribers.topUp(p[2], body(x), x.getRequestHeaders().getFirst("Idempotency-Key")));
                 }
                 throw new ApiException(404, "no such resource: " + path
-                        + " (/subscribers/ID, /subscribers/ID/topup, /subscribers/ID/plan)");
+                        + " (/subscribers, /subscribers/ID, /subscribers/ID/topup, /subscribers/ID/plan)");
             }
             case "usage" -> {
                 allow(method, p.length == 2, "GET, HEAD");
@@ -360,9 +368,13 @@ public final class OperatorHttpServer implements AutoCloseable {
     }
 
     private static byte[] body(HttpExchange x) throws IOException {
-        byte[] b = x.getRequestBody().readNBytes(MAX_BODY + 1);
-        if (b.length > MAX_BODY) {
-            throw new ApiException(413, "the body is larger than " + MAX_BODY + " bytes");
+        return body(x, MAX_BODY);
+    }
+
+    private static byte[] body(HttpExchange x, int max) throws IOException {
+        byte[] b = x.getRequestBody().readNBytes(max + 1);
+        if (b.length > max) {
+            throw new ApiException(413, "the body is larger than " + max + " bytes");
         }
         return b;
     }

@@ -43,6 +43,9 @@ final class SubscribersApi {
 
         /** The subscriber's open credit-control sessions. */
         int openSessions(String subscriber);
+
+        /** Every subscriber with an open credit-control session (one pass over the sessions). */
+        java.util.Set<String> subscribersInSession();
     }
 
     /** A bucket in a request body. */
@@ -166,6 +169,35 @@ final class SubscribersApi {
     }
 
     /** PUT /tariffs: a whole tariff file (text/csv), checked whole, then every tariff replaced at once. */
+    /**
+     * POST /subscribers: a subscriber CSV (the format of ocs-admin import, plan column too), imported
+     * as ocs-admin imports it: the subscribers named get these buckets instead of theirs, in one
+     * transaction; a bad row names its line and nothing is imported.
+     */
+    Object importCsv(byte[] body) {
+        SubscriberCsv.Provisioning rows;
+        try (java.io.Reader r = new java.io.InputStreamReader(new java.io.ByteArrayInputStream(body),
+                java.nio.charset.StandardCharsets.UTF_8)) {
+            rows = SubscriberCsv.read(r, "body");
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, e.getMessage());
+        } catch (IOException e) {
+            throw new ApiException(400, "the body cannot be read: " + e.getMessage());
+        }
+        // as PUT /subscribers/{id}: no bucket is replaced under an open session's holds
+        java.util.Set<String> busy = store.subscribersInSession();
+        List<String> refused = rows.buckets().stream().map(Bucket::subscriber).distinct().filter(busy::contains)
+                .limit(10).toList();
+        if (!refused.isEmpty()) {
+            throw new ApiException(409, "subscribers with open sessions cannot have their buckets replaced now: "
+                    + String.join(", ", refused) + (refused.size() == 10 ? ", ..." : "")
+                    + "; nothing was imported (end their sessions first, or top them up)");
+        }
+        store.admin().add(rows.buckets(), rows.plans(), true);
+        return Map.of("buckets", rows.buckets().size(), "plans", rows.plans().size(), "subscribers",
+                rows.buckets().stream().map(Bucket::subscriber).distinct().count());
+    }
+
     Object putTariffs(byte[] body) {
         List<Tariff> rows;
         try {

@@ -254,6 +254,51 @@ class OperatorHttpTest {
         }
     }
 
+    /**
+     * Issue 17, item 4: POST /subscribers imports a CSV as ocs-admin does, larger than the other
+     * bodies' 1 MiB; a bad row or a subscriber with an open session imports nothing.
+     */
+    @Test
+    void aSubscriberCsvIsImportedThroughTheApi() throws Exception {
+        GyDiameterApplication app = node(true, Stores.freshEmbeddedFile(), loopback(null));
+        app.start(false);
+        String sub = "491700000001"; // the subscriber of GyRequests' CCRs
+        try (TestPeer peer = connect(app, "pcef.import.test")) {
+            StringBuilder csv = new StringBuilder("subscriber,unit,amount,rating_group,expires,plan\n");
+            for (int i = 0; i < 40_000; i++) {
+                csv.append(491720000000L + i).append(",octets,").append(1000 + i).append(",,,").append(i == 7 ? "gold" : "")
+                        .append('\n');
+            }
+            assertTrue(csv.length() > 1 << 20, "larger than any other body may be");
+            assertEquals(405, send(app, "GET", "/subscribers", null).statusCode());
+
+            HttpResponse<String> bad = send(app, "POST", "/subscribers", csv + "491729999999,octets,lots,,,\n");
+            assertEquals(400, bad.statusCode(), bad.body());
+            assertTrue(bad.body().contains("line 40002"), bad.body());
+            assertEquals(404, get(app, "/subscribers/491720000005", null).statusCode(), "nothing imported");
+
+            assertEquals(200, send(app, "PUT", "/subscribers/" + sub, "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 5000000}]}")
+                    .statusCode());
+            assertEquals(2001, GyRequests.resultCode(peer.request(GyRequests.simple(peer.nextHopByHop(), "pcef.import.test;1", 1, 0))));
+            HttpResponse<String> busy = send(app, "POST", "/subscribers", csv + sub + ",octets,1,,,\n");
+            assertEquals(409, busy.statusCode(), busy.body());
+            assertTrue(busy.body().contains(sub), busy.body());
+            assertEquals(404, get(app, "/subscribers/491720000005", null).statusCode(), "nothing imported");
+
+            HttpResponse<String> done = send(app, "POST", "/subscribers", csv.toString());
+            assertEquals(200, done.statusCode(), done.body());
+            JsonNode counts = JSON.readTree(done.body());
+            assertEquals(40_000, counts.get("buckets").asInt());
+            assertEquals(40_000, counts.get("subscribers").asInt());
+            assertEquals(1, counts.get("plans").asInt());
+            JsonNode last = JSON.readTree(get(app, "/subscribers/491720039999", null).body());
+            assertEquals(40_999, last.get("buckets").get(0).get("amount").asLong(), last.toString());
+            assertEquals("gold", JSON.readTree(get(app, "/subscribers/491720000007", null).body()).get("plan").asText());
+        } finally {
+            app.stop();
+        }
+    }
+
     /** A subscriber nobody provisioned (the lab default): its sessions are found by its Subscription-Id. */
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
