@@ -308,13 +308,25 @@ public final class UsageRecords {
      * was killed) are gone with it; each record ends when its last part was kept. @return how many
      */
     static int endOpen(SqlTransaction tx, String cause) throws SQLException {
+        Timestamp lastRun;
+        try (ResultSet rs = tx.prepare("SELECT started_at FROM node_run WHERE id = 1").executeQuery()) {
+            rs.next();
+            lastRun = rs.getTimestamp(1);
+        }
         PreparedStatement u = tx.prepare("INSERT INTO usage_part (record_id, kind, subscriber_id, session_id, peer, "
                 + "started_at, rating_group, unit, units, cost, currency, kept_at, ended_at, result_code, termination_cause) "
                 + "SELECT record_id, MIN(kind), MIN(subscriber_id), MIN(session_id), MIN(peer), MIN(started_at), NULL, NULL, "
-                + "0, 0, NULL, MAX(kept_at), MAX(kept_at), NULL, ? FROM usage_part GROUP BY record_id "
+                + "0, 0, NULL, MAX(kept_at), MAX(kept_at), NULL, ? FROM usage_part WHERE started_at >= ? GROUP BY record_id "
                 + "HAVING MAX(ended_at) IS NULL");
         u.setString(1, cause);
-        return u.executeUpdate();
+        u.setTimestamp(2, lastRun);
+        int ended = u.executeUpdate();
+        // this run's start, a minute early: a record is started by the clock that ran the session,
+        // which an NTP step may have set back a little since
+        PreparedStatement run = tx.prepare("UPDATE node_run SET started_at = ? WHERE id = 1");
+        run.setTimestamp(1, Timestamp.from(Instant.now().minus(java.time.Duration.ofMinutes(1))));
+        run.executeUpdate();
+        return ended;
     }
 
     // ------------------------------------------------------------------ in the embedded journal

@@ -355,6 +355,49 @@ class JdbcBalanceStoreTest {
         }
     }
 
+    /**
+     * Start-up: the records a killed node left open are ended at its next start, looking only at
+     * those started since its last start (node_run, a minute early), through the index on
+     * started_at, not at every usage part kept.
+     */
+    @Test
+    void onlyTheRecordsOfTheLastRunAreEndedAtStart(@TempDir Path dir) throws Exception {
+        String url = Stores.embeddedFile(dir);
+        JdbcBalanceStore.open(url, null, null, 4).close();
+        String part = "INSERT INTO usage_part (record_id, kind, subscriber_id, session_id, started_at, units, cost, kept_at) "
+                + "VALUES (?, 'session', '4917300', ?, ?, 0, 0, ?)";
+        Instant lastRun;
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url)) {
+            try (java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT started_at FROM node_run")) {
+                rs.next();
+                lastRun = rs.getTimestamp(1).toInstant();
+            }
+            assertTrue(Math.abs(java.time.Duration.between(Instant.now().minusSeconds(60), lastRun).toSeconds()) < 30,
+                    "the last start, a minute early: " + lastRun);
+            for (Object[] r : new Object[][] {{"last-run", Instant.now()}, {"before", lastRun.minusSeconds(60)}}) {
+                try (java.sql.PreparedStatement i = c.prepareStatement(part)) {
+                    i.setString(1, (String) r[0]);
+                    i.setString(2, (String) r[0]);
+                    i.setTimestamp(3, java.sql.Timestamp.from((Instant) r[1]));
+                    i.setTimestamp(4, java.sql.Timestamp.from((Instant) r[1]));
+                    i.executeUpdate();
+                }
+            }
+        }
+        JdbcBalanceStore.open(url, null, null, 4).close(); // the node starts again after being killed
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+             java.sql.ResultSet rs = c.createStatement().executeQuery(
+                     "SELECT record_id, COUNT(ended_at), MAX(termination_cause) FROM usage_part GROUP BY record_id ORDER BY record_id")) {
+            assertTrue(rs.next());
+            assertEquals("before", rs.getString(1));
+            assertEquals(0, rs.getInt(2), "started before the last start: ended then, not looked at again");
+            assertTrue(rs.next());
+            assertEquals("last-run", rs.getString(1));
+            assertEquals(1, rs.getInt(2), "the killed run's record is ended");
+            assertEquals("NODE_STOPPED", rs.getString(3));
+        }
+    }
+
     /** Two stores (two nodes) on one PostgreSQL reserving from one balance at once never grant more than it holds. */
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres"}) // one node per embedded file (the journal's lock)
