@@ -168,7 +168,6 @@ final class SubscribersApi {
         return TariffCsv.write(store.admin().tariffs());
     }
 
-    /** PUT /tariffs: a whole tariff file (text/csv), checked whole, then every tariff replaced at once. */
     /**
      * POST /subscribers: a subscriber CSV (the format of ocs-admin import, plan column too), imported
      * as ocs-admin imports it: the subscribers named get these buckets instead of theirs, in one
@@ -198,6 +197,7 @@ final class SubscribersApi {
                 rows.buckets().stream().map(Bucket::subscriber).distinct().count());
     }
 
+    /** PUT /tariffs: a whole tariff file (text/csv), checked whole, then every tariff replaced at once. */
     Object putTariffs(byte[] body) {
         List<Tariff> rows;
         try {

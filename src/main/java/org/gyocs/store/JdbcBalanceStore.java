@@ -163,7 +163,6 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         }
         // the node locks its journal before it opens the database, and recovers a file left by a crash
         AmountJournal journal = h2File && node ? AmountJournal.lock(UncleanStopRecovery.journal(base)) : null;
-
         boolean closesCleanly = false;
         try {
             if (base != null && node) {
@@ -199,7 +198,6 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         HikariDataSource ds;
         try {
             ds = new HikariDataSource(c);
-
         } catch (RuntimeException e) {
             if (journal != null) {
                 journal.close();
@@ -213,7 +211,6 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
             if (!schemaCurrent(ds, postgres ? POSTGRES_SCHEMA : H2_SCHEMA)) {
                 Flyway.configure().dataSource(ds).locations(locations).load().migrate();
             }
-
         } catch (RuntimeException e) {
             ds.close();
             if (journal != null) {
@@ -224,13 +221,10 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         if (journal != null) {
             try {
                 writeInTheBackground(ds);
-
                 journal.recover(ds);
-
                 // one node per embedded file: the records still open are of sessions that ended
                 // with the node's last run (killed); each ends when its last line was kept
                 int ended = inTransaction(ds, tx -> UsageRecords.endOpen(tx, UsageRecords.NODE_STOPPED));
-
                 if (ended > 0) {
                     log.info("Ended {} usage records left open by the node's last run ({})", ended,
                             UsageRecords.NODE_STOPPED);
@@ -256,7 +250,6 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
                         closesCleanly ? base : null);
             }
             store.startWatching();
-
             return store;
         } catch (RuntimeException e) {
             if (store != null) {
