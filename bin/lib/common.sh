@@ -51,11 +51,14 @@ gyocs_ensure_built() {
 gyocs_train_startup() {
 	local dir
 	dir=$(mktemp -d "$GYOCS_HOME/target/training.XXXXXX") || return 0 # beside the archive: mv renames
-	if java -XX:ArchiveClassesAtExit="$dir/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
+	# bounded: the build's lock is held meanwhile, and every bin/ script waits for it
+	if timeout 300 java -XX:ArchiveClassesAtExit="$dir/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
 		-Dgyocs.home="$dir" -Dlog4j2.configurationFile="$GYOCS_HOME/config/log4j2.xml" \
 		-cp "$GYOCS_JAR:$GYOCS_HOME/target/lib/*" org.gyocs.cli.StartupTraining "$GYOCS_HOME" \
 		>"$GYOCS_HOME/target/training.log" 2>&1 && [ -s "$dir/gy-ocs.jsa" ]; then
-		mv -f "$dir/gy-ocs.jsa" "$GYOCS_CDS"
+		# on disk before its name (a power loss must not leave a named, zero-filled archive),
+		# and readable by the service's user when root built it (bin/ocs.sh builds under umask 077)
+		chmod a+r "$dir/gy-ocs.jsa" && sync -- "$dir/gy-ocs.jsa" && mv -f "$dir/gy-ocs.jsa" "$GYOCS_CDS"
 	fi
 	rm -rf "$dir"
 }
@@ -67,9 +70,9 @@ gyocs_java() {
 	gyocs_ensure_built
 	local cds=()
 	# the archive matches this build's classpath; the JVM checks that and ignores it otherwise
-	[ -s "$GYOCS_CDS" ] && cds=(-XX:SharedArchiveFile="$GYOCS_CDS" -Xlog:cds=off -Xlog:cds+dynamic=off)
+	[ -r "$GYOCS_CDS" ] && [ -s "$GYOCS_CDS" ] && cds=(-XX:SharedArchiveFile="$GYOCS_CDS" -Xlog:cds=off -Xlog:cds+dynamic=off)
 	# shellcheck disable=SC2086
-	exec java "${cds[@]}" ${GYOCS_JAVA_OPTS:-} \
+	exec java ${cds[@]+"${cds[@]}"} ${GYOCS_JAVA_OPTS:-} \
 		-Dgyocs.home="$GYOCS_HOME" \
 		-Dlog4j2.configurationFile="${GYOCS_LOG_CONFIG:-$GYOCS_HOME/config/log4j2.xml}" \
 		-cp "$GYOCS_JAR:$GYOCS_HOME/target/lib/*" \

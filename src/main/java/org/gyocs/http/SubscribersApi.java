@@ -169,11 +169,13 @@ final class SubscribersApi {
     }
 
     /**
-     * POST /subscribers: a subscriber CSV (the format of ocs-admin import, plan column too), imported
-     * as ocs-admin imports it: the subscribers named get these buckets instead of theirs, in one
-     * transaction; a bad row names its line and nothing is imported.
+     * POST /subscribers: a subscriber CSV (the format of ocs-admin import, plan column too): the
+     * subscribers named get these buckets instead of theirs, in one transaction; a bad row names
+     * its line and nothing is imported. Unlike ocs-admin import, it refuses subscribers with open
+     * sessions, as PUT does; one that opens a session while the import runs gets a RAR after it.
+     * One import at a time: each holds its rows in the node's heap.
      */
-    Object importCsv(byte[] body) {
+    synchronized Object importCsv(byte[] body) {
         SubscriberCsv.Provisioning rows;
         try (java.io.Reader r = new java.io.InputStreamReader(new java.io.ByteArrayInputStream(body),
                 java.nio.charset.StandardCharsets.UTF_8)) {
@@ -185,16 +187,21 @@ final class SubscribersApi {
         }
         // as PUT /subscribers/{id}: no bucket is replaced under an open session's holds
         java.util.Set<String> busy = store.subscribersInSession();
-        List<String> refused = rows.buckets().stream().map(Bucket::subscriber).distinct().filter(busy::contains)
-                .limit(10).toList();
+        List<String> named = rows.buckets().stream().map(Bucket::subscriber).distinct().toList();
+        List<String> refused = named.stream().filter(busy::contains).limit(11).toList();
         if (!refused.isEmpty()) {
             throw new ApiException(409, "subscribers with open sessions cannot have their buckets replaced now: "
-                    + String.join(", ", refused) + (refused.size() == 10 ? ", ..." : "")
+                    + String.join(", ", refused.subList(0, Math.min(10, refused.size())))
+                    + (refused.size() > 10 ? ", ..." : "")
                     + "; nothing was imported (end their sessions first, or top them up)");
         }
         store.admin().add(rows.buckets(), rows.plans(), true);
-        return Map.of("buckets", rows.buckets().size(), "plans", rows.plans().size(), "subscribers",
-                rows.buckets().stream().map(Bucket::subscriber).distinct().count());
+        // a session opened while the import ran: its PCEF asks again, from the new buckets
+        java.util.Set<String> nowBusy = store.subscribersInSession();
+        List<String> opened = named.stream().filter(nowBusy::contains).toList();
+        opened.forEach(store::changed);
+        return Map.of("buckets", rows.buckets().size(), "plans", rows.plans().size(), "subscribers", named.size(),
+                "reauthorized", opened.size());
     }
 
     /** PUT /tariffs: a whole tariff file (text/csv), checked whole, then every tariff replaced at once. */

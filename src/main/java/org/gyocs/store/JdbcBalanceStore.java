@@ -649,9 +649,11 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     static final String POSTGRES_SCHEMA = "13";
 
     /**
-     * True when the schema history already holds every migration of this kind, all applied: the
-     * usual start, which then skips Flyway (loading it and checking every migration was a second
-     * of the node's start-up). A new database, a newer build or a failed migration runs Flyway.
+     * True when the schema history holds the newest migration of this kind, applied, and no
+     * failed one: the usual start, which then skips Flyway (loading it and checking every
+     * migration was a second of the node's start-up). A new database, a newer build or a failed
+     * migration runs Flyway. What is skipped with it: its check of the applied migrations'
+     * checksums (a migration edited after it ran is not noticed; migrations are never edited here).
      */
     static boolean schemaCurrent(DataSource ds, String latest) {
         try (Connection c = ds.getConnection();

@@ -321,10 +321,11 @@ public final class UsageRecords {
         u.setString(1, cause);
         u.setTimestamp(2, lastRun);
         int ended = u.executeUpdate();
-        // this run's start, a minute early: a record is started by the clock that ran the session,
-        // which an NTP step may have set back a little since
+        // this run's start, a day early: a record is started by the clock that ran the session,
+        // which may have been set back since (chrony stepping it after boot, a local time zone's
+        // autumn hour); a day of records is still a small range of the started_at index
         PreparedStatement run = tx.prepare("UPDATE node_run SET started_at = ? WHERE id = 1");
-        run.setTimestamp(1, Timestamp.from(Instant.now().minus(java.time.Duration.ofMinutes(1))));
+        run.setTimestamp(1, Timestamp.from(Instant.now().minus(java.time.Duration.ofDays(1))));
         run.executeUpdate();
         return ended;
     }

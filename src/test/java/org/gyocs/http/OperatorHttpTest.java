@@ -291,6 +291,7 @@ class OperatorHttpTest {
             assertEquals(40_000, counts.get("buckets").asInt());
             assertEquals(40_000, counts.get("subscribers").asInt());
             assertEquals(1, counts.get("plans").asInt());
+            assertEquals(0, counts.get("reauthorized").asInt(), "nobody opened a session meanwhile");
             JsonNode last = JSON.readTree(get(app, "/subscribers/491720039999", null).body());
             assertEquals(40_999, last.get("buckets").get(0).get("amount").asLong(), last.toString());
             assertEquals("gold", JSON.readTree(get(app, "/subscribers/491720000007", null).body()).get("plan").asText());

@@ -323,6 +323,10 @@ class JdbcBalanceStoreTest {
             }
             assertTrue(JdbcBalanceStore.schemaCurrent(ds, latest), "migrated");
             assertFalse(JdbcBalanceStore.schemaCurrent(ds, String.valueOf(Integer.parseInt(latest) + 1)), "a newer build");
+            // Flyway would refuse this history (its checksum check): the store opens, so it did not run
+            try (java.sql.Connection c = ds.getConnection(); java.sql.Statement st = c.createStatement()) {
+                st.executeUpdate("UPDATE \"flyway_schema_history\" SET \"checksum\" = \"checksum\" + 1 WHERE \"version\" = '1'");
+            }
             try (JdbcBalanceStore s = JdbcBalanceStore.open(url, user, null, 4)) { // opened again, without Flyway
                 assertEquals(5, s.available("4917100", UnitType.OCTETS, null));
             }
@@ -357,7 +361,7 @@ class JdbcBalanceStoreTest {
 
     /**
      * Start-up: the records a killed node left open are ended at its next start, looking only at
-     * those started since its last start (node_run, a minute early), through the index on
+     * those started since its last start (node_run, a day early), through the index on
      * started_at, not at every usage part kept.
      */
     @Test
@@ -372,8 +376,8 @@ class JdbcBalanceStoreTest {
                 rs.next();
                 lastRun = rs.getTimestamp(1).toInstant();
             }
-            assertTrue(Math.abs(java.time.Duration.between(Instant.now().minusSeconds(60), lastRun).toSeconds()) < 30,
-                    "the last start, a minute early: " + lastRun);
+            assertTrue(Math.abs(java.time.Duration.between(Instant.now().minus(java.time.Duration.ofDays(1)), lastRun)
+                    .toSeconds()) < 30, "the last start, a day early: " + lastRun);
             for (Object[] r : new Object[][] {{"last-run", Instant.now()}, {"before", lastRun.minusSeconds(60)}}) {
                 try (java.sql.PreparedStatement i = c.prepareStatement(part)) {
                     i.setString(1, (String) r[0]);
