@@ -1,10 +1,7 @@
 package org.gyocs.admin;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -139,10 +136,7 @@ public final class SubscriberCommands {
             }
             case "import" -> {
                 need(a, 2);
-                SubscriberCsv.Provisioning p;
-                try (Reader r = new InputStreamReader(new ByteArrayInputStream(request.attachment()), StandardCharsets.UTF_8)) {
-                    p = SubscriberCsv.read(r, a.get(1));
-                }
+                SubscriberCsv.Provisioning p = SubscriberCsv.read(request.attachment(), a.get(1));
                 store.add(p.buckets(), p.plans(), true);
                 out.println("imported " + p.buckets().size() + " buckets" + (p.plans().isEmpty() ? "" : ", " + p.plans().size() + " plans"));
                 return 0;

@@ -177,13 +177,10 @@ final class SubscribersApi {
      */
     synchronized Object importCsv(byte[] body) {
         SubscriberCsv.Provisioning rows;
-        try (java.io.Reader r = new java.io.InputStreamReader(new java.io.ByteArrayInputStream(body),
-                java.nio.charset.StandardCharsets.UTF_8)) {
-            rows = SubscriberCsv.read(r, "body");
+        try {
+            rows = SubscriberCsv.read(body, "body");
         } catch (IllegalArgumentException e) {
             throw new ApiException(400, e.getMessage());
-        } catch (IOException e) {
-            throw new ApiException(400, "the body cannot be read: " + e.getMessage());
         }
         // as PUT /subscribers/{id}: no bucket is replaced under an open session's holds
         java.util.Set<String> busy = store.subscribersInSession();

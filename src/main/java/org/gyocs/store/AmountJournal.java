@@ -225,7 +225,7 @@ final class AmountJournal implements AutoCloseable {
                 // before amounts fall (reserved <= amount); without a replay, the balances' first
                 // reading does it (MemoryBalances#reload): this scan of every bucket was a third
                 // of a start-up with 100,000 subscribers
-                releaseHolds(tx);
+                SqlRules.releaseHolds(tx);
             }
             if (first != Long.MAX_VALUE && first > applied + 1) {
                 // acknowledged batches in neither the database nor the journal: say so, loudly
@@ -272,11 +272,6 @@ final class AmountJournal implements AutoCloseable {
             }
             return last;
         });
-    }
-
-    /** Clears bucket.reserved, which only an SQL store charging this file sets (the node keeps its holds in memory). */
-    static int releaseHolds(SqlTransaction tx) throws java.sql.SQLException {
-        return tx.prepare("UPDATE bucket SET reserved = 0 WHERE reserved <> 0").executeUpdate();
     }
 
     /**

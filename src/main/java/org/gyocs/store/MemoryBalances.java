@@ -555,7 +555,7 @@ final class MemoryBalances implements AutoCloseable {
             if (held) {
                 // holds an SQL store left in the file (this node keeps its own in memory): released
                 // before the first write-back, which could otherwise go below them
-                log.info("Released the holds of {} buckets left in the database", AmountJournal.releaseHolds(tx));
+                log.info("Released the holds of {} buckets left in the database", SqlRules.releaseHolds(tx));
             }
             return out;
         });

@@ -189,6 +189,14 @@ final class SqlRules {
         }
     }
 
+    /**
+     * Clears every bucket's holds (bucket.reserved). In an embedded file only an SQL store charging
+     * it sets them: the node keeps its own in memory. @return the buckets that held some
+     */
+    static int releaseHolds(SqlTransaction tx) throws SQLException {
+        return tx.prepare("UPDATE bucket SET reserved = 0 WHERE reserved <> 0").executeUpdate();
+    }
+
     static final String INSERT_BUCKET =
             "INSERT INTO bucket (subscriber_id, unit, rating_group, amount, reserved, expires_at) VALUES (?, ?, ?, ?, 0, ?)";
 

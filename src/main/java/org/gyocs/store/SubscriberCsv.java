@@ -36,9 +36,12 @@ public final class SubscriberCsv {
         return parse(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString());
     }
 
-    /** A CSV read elsewhere (ocs-admin sends the file's content to the node); {@code name} names it in errors. */
-    public static Provisioning read(java.io.Reader in, String name) throws IOException {
-        return parse(new java.io.BufferedReader(in).lines().toList(), name);
+    /**
+     * A CSV read elsewhere, as UTF-8 bytes (ocs-admin sends the file's content to the node, and
+     * POST /subscribers is one); {@code name} names it in errors.
+     */
+    public static Provisioning read(byte[] csv, String name) {
+        return parse(new String(csv, StandardCharsets.UTF_8).lines().toList(), name);
     }
 
     private static Provisioning parse(List<String> lines, String file) {
