@@ -86,6 +86,37 @@ public interface BalanceStore extends AutoCloseable {
         return settleAndReserve(subscriber, unit, ratingGroup, reservationKey, used, amount, expires, null, null);
     }
 
+    /** Under this suffix of a priced service's reservation key, the money held for the units it was granted. */
+    String MONEY_HOLD = "|money";
+
+    /**
+     * A priced service's grant (rating), as one change: up to {@code amount} from the unit
+     * buckets under {@code reservationKey}; what they lack is bought with money, {@code costOf}
+     * the units lacking, held under {@code reservationKey + MONEY_HOLD}, after the money of the
+     * last report ({@code settle}, with its note, null: none) is settled against what that key
+     * held. When the unit buckets cover it all and no money is settled, the money is not held,
+     * and its availability is looked at only when the unit buckets are left empty.
+     *
+     * <p>This default makes it as two changes (the units under {@code changeKey}, the money under
+     * {@code changeKey + MONEY_HOLD}); a store that can make it as one should: a money CCR-U then
+     * costs what a unit CCR-U does.
+     */
+    default RatedReservation reserveRated(String subscriber, UnitType unit, Long ratingGroup, long amount,
+                                          String reservationKey, Instant expires, String changeKey,
+                                          java.util.function.LongUnaryOperator costOf, long settle, UsageNote note) {
+        Reservation units = reserve(subscriber, unit, ratingGroup, amount, reservationKey, expires, changeKey);
+        long need = amount - units.reserved();
+        if (need > 0 || note != null) {
+            Reservation money = settleAndReserve(subscriber, UnitType.MONEY, ratingGroup, reservationKey + MONEY_HOLD,
+                    settle, need > 0 ? costOf.applyAsLong(need) : 0, expires,
+                    changeKey == null ? null : changeKey + MONEY_HOLD, note);
+            return new RatedReservation(units.reserved(), units.availableAfter(), money.reserved(),
+                    money.availableAfter());
+        }
+        return new RatedReservation(units.reserved(), units.availableAfter(), 0,
+                units.availableAfter() > 0 ? 0 : available(subscriber, UnitType.MONEY, ratingGroup));
+    }
+
     /** Releases a reservation without debiting anything. */
     void release(String reservationKey);
 
@@ -149,5 +180,13 @@ public interface BalanceStore extends AutoCloseable {
 
     /** The outcome of {@link #reserve}. */
     record Reservation(long reserved, long availableAfter) {
+    }
+
+    /**
+     * The outcome of {@link #reserveRated}: the units reserved from unit buckets and what they
+     * have left, the money held (minor units) and what is left of it (0 when it was not looked
+     * at because unit buckets are left).
+     */
+    record RatedReservation(long units, long unitsAvailableAfter, long money, long moneyAvailableAfter) {
     }
 }

@@ -600,8 +600,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return reserveRated(s, ratingGroup, want, rate, serviceKey, key, expires, change, now, paid[0],
                         s.record.line(held.ratingGroup(), held.unit(), paid[1], false, s.currencyCode()));
             }
-            store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + MONEY_HOLD, paid[0],
-                    change + "|settle" + MONEY_HOLD, s.record.line(held.ratingGroup(), held.unit(), paid[1], false,
+            store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + BalanceStore.MONEY_HOLD, paid[0],
+                    change + "|settle" + BalanceStore.MONEY_HOLD, s.record.line(held.ratingGroup(), held.unit(), paid[1], false,
                             s.currencyCode()));
             s.charge(paid[0]);
         } else if (used != null && held != null) {
@@ -629,7 +629,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                             s.currencyCode()));
             if (usedRate != null && fromUnits < u.amount()) {
                 long cost = usedRate.price().cost(u.amount() - fromUnits);
-                store.debit(s.subscriber, UnitType.MONEY, ratingGroup, cost, change + "|usage" + MONEY_HOLD,
+                store.debit(s.subscriber, UnitType.MONEY, ratingGroup, cost, change + "|usage" + BalanceStore.MONEY_HOLD,
                         s.record.line(ratingGroup, u.type(), u.amount() - fromUnits, false, s.currencyCode()));
                 s.charge(cost);
             }
@@ -651,9 +651,6 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         return new ServiceOutcome(ResultCode.SUCCESS, new UnitAmount(want.type(), got.reserved(),
                 want.type() == UnitType.MONEY ? s.currency : null, null), fui);
     }
-
-    /** Under this suffix of a service's reservation key, the money held for the units it was granted. */
-    static final String MONEY_HOLD = "|money";
 
     /**
      * Settles a priced service's usage in its unit buckets: what they held for the grant, then
@@ -687,33 +684,24 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private ServiceOutcome reserveRated(ChargingSession s, Long ratingGroup, UnitAmount want, TariffBook.Rate rate,
                                         String serviceKey, String key, Instant expires, String change, Instant now,
                                         long settle, UsageNote settled) {
-        BalanceStore.Reservation units = store.reserve(s.subscriber, want.type(), ratingGroup, want.amount(), key,
-                expires, change);
-        long need = want.amount() - units.reserved();
-        long bought = 0;
-        long moneyLeft;
         // a grant within which the price changes is bought at the dearer of the two prices: what
         // is held then pays for its units whichever side of the change they are used on
         Price price = rate.changesAt() != null && rate.after() != null && rate.after().dearerThan(rate.price())
                 && rate.changesAt().isBefore(now.plusSeconds(policy.grants().validityTime())) ? rate.after() : rate.price();
-        if (need > 0 || settled != null) {
-            BalanceStore.Reservation money = store.settleAndReserve(s.subscriber, UnitType.MONEY, ratingGroup,
-                    key + MONEY_HOLD, settle, need > 0 ? price.cost(need) : 0, expires, change + MONEY_HOLD, settled);
-            s.charge(settle);
-            bought = Math.min(need, price.unitsFor(money.reserved()));
-            moneyLeft = money.availableAfter();
-        } else {
-            moneyLeft = units.availableAfter() > 0 ? 0 : store.available(s.subscriber, UnitType.MONEY, ratingGroup);
-        }
-        long granted = units.reserved() + bought;
+        BalanceStore.RatedReservation got = store.reserveRated(s.subscriber, want.type(), ratingGroup, want.amount(),
+                key, expires, change, price::cost, settle, settled);
+        s.charge(settle);
+        long need = want.amount() - got.units();
+        long bought = Math.min(need, price.unitsFor(got.money()));
+        long granted = got.units() + bought;
         if (granted == 0 && want.amount() > 0) {
             store.release(key); // less money than one unit costs may be held: not kept for nothing
-            store.release(key + MONEY_HOLD);
+            store.release(key + BalanceStore.MONEY_HOLD);
             return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
         }
         s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, rate,
-                units.reserved() > 0));
-        boolean last = units.availableAfter() == 0 && price.unitsFor(moneyLeft) == 0;
+                got.units() > 0));
+        boolean last = got.unitsAvailableAfter() == 0 && price.unitsFor(got.moneyAvailableAfter()) == 0;
         Instant priceChange = rate.changesAt() != null
                 && rate.changesAt().isBefore(now.plusSeconds(policy.grants().validityTime())) ? rate.changesAt() : null;
         return new ServiceOutcome(ResultCode.SUCCESS, new UnitAmount(want.type(), granted, null, priceChange),
@@ -724,7 +712,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         for (ChargingSession.ServiceReservation held : s.reservations.values()) {
             store.release(held.key());
             if (held.rate() != null) {
-                store.release(held.key() + MONEY_HOLD);
+                store.release(held.key() + BalanceStore.MONEY_HOLD);
             }
         }
         s.reservations.clear();
@@ -984,7 +972,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 want.amount(), change, record.line(m.ratingGroup(), want.type(), 0, true, code)));
         if (rate != null && debited < want.amount()) {
             long rest = want.amount() - debited;
-            String moneyChange = change + MONEY_HOLD;
+            String moneyChange = change + BalanceStore.MONEY_HOLD;
             long paid = once(r, subscriber, moneyChange, () -> {
                 long affordable = Math.min(rest, rate.price().unitsFor(store.available(subscriber, UnitType.MONEY,
                         m.ratingGroup())));

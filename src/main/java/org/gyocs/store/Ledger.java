@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.gyocs.core.BalanceStore;
 import org.gyocs.core.BalanceStore.Reservation;
 import org.gyocs.core.UnitType;
 import org.gyocs.core.UsageNote;
@@ -83,13 +84,16 @@ final class Ledger {
          * targets the same subscriber, so its key is found here, under the lock the change takes.
          */
         String[] recentKeys;
+        /** Their hashes, compared first: the keys of one session share its Session-Id, a long prefix. */
+        int[] recentHashes;
         long[][] recentResults;
         int nextRecent;
 
         long[] recent(String changeKey) {
             if (recentKeys != null) {
+                int h = changeKey.hashCode();
                 for (int i = 0; i < recentKeys.length; i++) {
-                    if (changeKey.equals(recentKeys[i])) {
+                    if (recentHashes[i] == h && changeKey.equals(recentKeys[i])) {
                         return recentResults[i];
                     }
                 }
@@ -100,9 +104,11 @@ final class Ledger {
         void remember(String changeKey, long[] result) {
             if (recentKeys == null) {
                 recentKeys = new String[RECENT_KEYS];
+                recentHashes = new int[RECENT_KEYS];
                 recentResults = new long[RECENT_KEYS][];
             }
             recentKeys[nextRecent] = changeKey;
+            recentHashes[nextRecent] = changeKey.hashCode();
             recentResults[nextRecent] = result;
             nextRecent = (nextRecent + 1) % RECENT_KEYS;
         }
@@ -214,6 +220,32 @@ final class Ledger {
     }
 
     /**
+     * A priced grant as one change (BalanceStore#reserveRated): the unit buckets' hold, the
+     * money's settlement and the money's hold under one lock and one change key, in one journal
+     * append.
+     *
+     * @return units reserved, units available after, money held, money available after
+     */
+    Outcome reserveRated(String subscriber, UnitType unit, Long ratingGroup, long amount, String key, Instant expires,
+                         String changeKey, java.util.function.LongUnaryOperator costOf, long settle, UsageNote note,
+                         Journal journal) {
+        String moneyKey = key + BalanceStore.MONEY_HOLD;
+        releaseIfHeldElsewhere(moneyKey, accounts.get(subscriber));
+        return change(subscriber, key, changeKey, new long[4], false, journal, (a, c) -> {
+            Reservation units = reserveIn(a, unit, ratingGroup, amount, key, expires);
+            long need = amount - units.reserved();
+            if (need > 0 || note != null) {
+                c.usage(note, UnitType.MONEY, settleIn(a, UnitType.MONEY, ratingGroup, moneyKey, settle, c));
+                Reservation money = reserveIn(a, UnitType.MONEY, ratingGroup, need > 0 ? costOf.applyAsLong(need) : 0,
+                        moneyKey, expires);
+                return new long[] {units.reserved(), units.availableAfter(), money.reserved(), money.availableAfter()};
+            }
+            return new long[] {units.reserved(), units.availableAfter(), 0,
+                    units.availableAfter() > 0 ? 0 : availableIn(a, UnitType.MONEY, ratingGroup)};
+        });
+    }
+
+    /**
      * A debit. Its change key is also journalled with its amounts, and so written back to the
      * database: an event's retransmission may come after a restart (a session's may not: the
      * session is gone, and the request gets 5002).
@@ -261,12 +293,17 @@ final class Ledger {
             return 0;
         }
         synchronized (a) {
-            long free = 0;
-            for (Slot b : candidates(a, unit, ratingGroup)) {
-                free += b.amount - b.reserved;
-            }
-            return free;
+            return availableIn(a, unit, ratingGroup);
         }
+    }
+
+    /** The caller holds the account's lock. */
+    private static long availableIn(Account a, UnitType unit, Long ratingGroup) {
+        long free = 0;
+        for (Slot b : candidates(a, unit, ratingGroup)) {
+            free += b.amount - b.reserved;
+        }
+        return free;
     }
 
     int releaseExpired(Instant now) {
@@ -299,10 +336,7 @@ final class Ledger {
     private Outcome change(String subscriber, String key, String changeKey, long[] none, boolean journalKey,
                            Journal journal, Change<long[]> work) {
         Account a = accounts.get(subscriber);
-        Held before = key == null ? null : held.get(key);
-        if (before != null && before.account() != a) {
-            release(key);
-        }
+        releaseIfHeldElsewhere(key, a);
         if (a == null) {
             return new Outcome(none, 0);
         }
@@ -327,6 +361,14 @@ final class Ledger {
             batch = c.length == 0 ? 0 : journal.append(c.pairs, c.length, c.kept);
         }
         return new Outcome(result, batch);
+    }
+
+    /** Releases a key's hold when it is on another account than this one (only ever by mistake). */
+    private void releaseIfHeldElsewhere(String key, Account a) {
+        Held before = key == null ? null : held.get(key);
+        if (before != null && before.account() != a) {
+            release(key);
+        }
     }
 
     /** The same rules as SqlRules.reserveIn; the caller holds the account's lock. */

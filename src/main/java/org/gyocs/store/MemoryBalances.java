@@ -21,6 +21,7 @@ import javax.sql.DataSource;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.core.BalanceStore;
 import org.gyocs.core.BalanceStore.Reservation;
 import org.gyocs.core.UnitType;
 import org.gyocs.core.UsageNote;
@@ -134,6 +135,16 @@ final class MemoryBalances implements AutoCloseable {
         ready();
         return reservation(durable(ledger.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires,
                 changeKey, note, this::append)));
+    }
+
+    BalanceStore.RatedReservation reserveRated(String subscriber, UnitType unit, Long ratingGroup, long amount,
+                                               String key, Instant expires, String changeKey,
+                                               java.util.function.LongUnaryOperator costOf, long settle,
+                                               UsageNote note) {
+        ready();
+        long[] r = durable(ledger.reserveRated(subscriber, unit, ratingGroup, amount, key, expires, changeKey, costOf,
+                settle, note, this::append));
+        return new BalanceStore.RatedReservation(r[0], r[1], r[2], r[3]);
     }
 
     /**

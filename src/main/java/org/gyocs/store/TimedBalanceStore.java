@@ -55,6 +55,14 @@ public final class TimedBalanceStore implements BalanceStore {
     }
 
     @Override
+    public RatedReservation reserveRated(String subscriber, UnitType unit, Long ratingGroup, long amount,
+                                         String reservationKey, Instant expires, String changeKey,
+                                         java.util.function.LongUnaryOperator costOf, long settle, UsageNote note) {
+        return timed(() -> store.reserveRated(subscriber, unit, ratingGroup, amount, reservationKey, expires, changeKey,
+                costOf, settle, note));
+    }
+
+    @Override
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String reservationKey, long used,
                        String changeKey, UsageNote note) {
         return timed(() -> store.settle(subscriber, unit, ratingGroup, reservationKey, used, changeKey, note));

@@ -132,6 +132,52 @@ class LedgerTest {
         assertEquals(0, reservation(l.reserve(SUB, UnitType.OCTETS, null, 1, "k2", LATER, null, journal)).reserved());
     }
 
+    /**
+     * A priced grant in one change: unit buckets first, the rest bought with money (at 2 per
+     * unit here) under the key's money hold, the last report's money settled in the same journal
+     * append; sent again under its change key, its first result and nothing changed.
+     */
+    @Test
+    void aRatedGrantTakesUnitsThenBuysTheRestWithMoneyInOneChange() {
+        Ledger l = new Ledger();
+        l.load(List.of(row(1, UnitType.OCTETS, null, 30, null), row(2, UnitType.MONEY, null, 1000, null)));
+        long[] first = l.reserveRated(SUB, UnitType.OCTETS, null, 100, "k", LATER, "i", units -> 2 * units, 0, null,
+                journal).result();
+        assertArrayEquals(new long[] {30, 0, 140, 860}, first, "30 octets held, 70 bought for 140");
+        assertEquals(List.of(), appended, "holds alone: nothing to journal");
+        assertEquals(30, l.current(bucket(1)).reserved());
+        assertEquals(140, l.current(bucket(2)).reserved());
+        // the usual rated CCR-U: the report's 50 (paid from the money hold) and the next grant
+        org.gyocs.core.UsageNote note = org.gyocs.core.UsageNote.of(org.gyocs.core.UsageNote.SESSION, null, SUB, "s;1", "pcef",
+                Instant.now())
+                .line(null, UnitType.OCTETS, 25, false, "EUR");
+        Ledger.Outcome u = l.reserveRated(SUB, UnitType.OCTETS, null, 100, "k", LATER, "u1", units -> 2 * units, 50,
+                note, journal);
+        assertEquals(1, appended.size(), "one journal append for the settlement and both holds");
+        assertEquals(1, u.batch());
+        assertArrayEquals(new long[] {2, -50}, java.util.Arrays.copyOf(appended.get(0), 2), "the money debited");
+        assertEquals(950, l.current(bucket(2)).amount());
+        // the unit hold of the last grant is still the key's (its usage was settled by the caller
+        // in the unit buckets first): the new grant adds to it, and money buys what is lacking
+        assertArrayEquals(new long[] {0, 0, 200, 750}, u.result());
+        Ledger.Outcome again = l.reserveRated(SUB, UnitType.OCTETS, null, 100, "k", LATER, "u1", units -> 2 * units,
+                50, note, journal);
+        assertArrayEquals(u.result(), again.result());
+        assertEquals(0, again.batch(), "the same change: nothing changed, nothing to wait for");
+        assertEquals(950, l.current(bucket(2)).amount());
+        // covered by unit buckets alone and nothing to settle: the money is not held, and its
+        // availability is looked at only when the unit buckets are empty
+        Ledger l2 = new Ledger();
+        l2.load(List.of(row(1, UnitType.OCTETS, null, 100, null), row(2, UnitType.MONEY, null, 1000, null)));
+        assertArrayEquals(new long[] {40, 60, 0, 0},
+                l2.reserveRated(SUB, UnitType.OCTETS, null, 40, "k", LATER, "i", units -> 2 * units, 0, null, journal)
+                        .result());
+        assertArrayEquals(new long[] {60, 0, 0, 1000},
+                l2.reserveRated(SUB, UnitType.OCTETS, null, 60, "k2", LATER, "i2", units -> 2 * units, 0, null, journal)
+                        .result());
+        assertEquals(0, l2.current(bucket(2)).reserved());
+    }
+
     private static Bucket bucket(long id) {
         return new Bucket(id, SUB, UnitType.OCTETS, -1, -1, null, null);
     }
