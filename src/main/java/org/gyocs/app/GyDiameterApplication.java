@@ -29,6 +29,7 @@ import org.gyocs.core.OnlineCharging;
 import org.gyocs.core.GrantPolicy;
 import org.gyocs.core.NodeStatistics;
 import org.gyocs.gy.jdiameter.JDiameterGyNode;
+import org.gyocs.gy.jdiameter.PreparedStack;
 import org.gyocs.gy.nio.MockGyNode;
 import org.gyocs.node.DiameterNode;
 import org.gyocs.node.ListeningPorts;
@@ -207,73 +208,84 @@ public final class GyDiameterApplication {
                             + "0 for none", e);
                 }
             }
-            List<Behaviour> fromFile = readBehaviours();
-            JdbcBalanceStore s = openStore();
-            AdminChannel channel;
+            // jDiameter's configuration and initialisation (about 1 s) on a thread of their own while
+            // the store opens: the stack needs the core only once it listens
+            PreparedStack prepared = mock ? null : PreparedStack.begin(settings);
+            boolean started = false;
             try {
-                channel = openAdminChannel(s);
-            } catch (NodeStartException e) {
-                s.close();
-                throw e;
-            }
-            StoreWatch watch = StoreWatch.of(s, JdbcBalanceStore.embeddedDirectory(storeUrl).isEmpty(), answerDeadline);
-            // metrics only with the HTTP interface that shows them: nothing is measured for nobody
-            NodeMetrics metrics = !admin.enabled() ? null : new NodeMetrics(new NodeMetrics.Sources(() -> fresh,
-                    this::openSessions, this::connectedPeers, () -> watch.problem().isEmpty(), () -> health().up(),
-                    behaviours::list),
-                    version(), mock ? "mock" : "jdiameter");
-            OnlineCharging core = new OnlineCharging(charging,
-                    metrics == null ? s : new org.gyocs.store.TimedBalanceStore(s, metrics::storeLatency), fresh);
-            try {
-                core.tariffs(new TariffBook(s.tariffs(), timeZone));
-            } catch (RuntimeException e) {
-                closeAll(e, core::close, channel == null ? null : channel::close, watch::close, s::close);
-                throw new NodeStartException("Cannot read the tariffs from the store: " + e.getMessage(), e);
-            }
-            // on a shared store, sessions too: any node continues any session (RFC 4006 section 5.7)
-            core.shareSessions(s.sharedSessions(settings.originHost(), nodeTimeout));
-            // an import here, by ocs-admin or by another node sharing the store: read again within 250 ms
-            s.onProvisioningChange(() -> core.tariffs(new TariffBook(s.tariffs(), timeZone)));
-            // each start begins with the file's rules (or none): those added over HTTP last until the node stops
-            behaviours.replaceAll(fromFile == null ? List.of() : fromFile);
-            if (fromFile != null) {
-                log.info("{} test behaviours from {}: answers to the requests they match are changed on purpose",
-                        fromFile.size(), behavioursFile);
-            }
-            // the record of requests only where GET /requests can show it
-            TestControl control = new TestControl(behaviours,
-                    admin.enabled() && requestsKept > 0 ? new RecentRequests(requestsKept) : RecentRequests.NONE,
-                    this::sendToSession);
-            GyPipeline pipeline = new GyPipeline(core, fresh, settings.originHost(), settings.realm(),
-                    metrics == null ? nanos -> { } : metrics, control);
-            if (core.sharesSessions()) { // another node has the session: the PCEF may send it there
-                pipeline.refuseWhileStoreDown(watch::problem);
-            }
-            DiameterNode n = mock ? new MockGyNode(settings, pipeline) : new JDiameterGyNode(settings, pipeline);
-            OperatorHttpServer web = null;
-            try {
-                n.start();
-                if (metrics != null) {
-                    web = startHttp(metrics);
+                List<Behaviour> fromFile = readBehaviours();
+                JdbcBalanceStore s = openStore();
+                AdminChannel channel;
+                try {
+                    channel = openAdminChannel(s);
+                } catch (NodeStartException e) {
+                    s.close();
+                    throw e;
                 }
-            } catch (NodeStartException | RuntimeException e) {
-                // everything opened above is closed, whatever fails while closing it
-                closeAll(e, n::stop, control::close, watch::close, core::close, channel == null ? null : channel::close,
-                        s::close);
-                throw e;
+                StoreWatch watch = StoreWatch.of(s, JdbcBalanceStore.embeddedDirectory(storeUrl).isEmpty(), answerDeadline);
+                // metrics only with the HTTP interface that shows them: nothing is measured for nobody
+                NodeMetrics metrics = !admin.enabled() ? null : new NodeMetrics(new NodeMetrics.Sources(() -> fresh,
+                        this::openSessions, this::connectedPeers, () -> watch.problem().isEmpty(), () -> health().up(),
+                        behaviours::list),
+                        version(), mock ? "mock" : "jdiameter");
+                OnlineCharging core = new OnlineCharging(charging,
+                        metrics == null ? s : new org.gyocs.store.TimedBalanceStore(s, metrics::storeLatency), fresh);
+                try {
+                    core.tariffs(new TariffBook(s.tariffs(), timeZone));
+                } catch (RuntimeException e) {
+                    closeAll(e, core::close, channel == null ? null : channel::close, watch::close, s::close);
+                    throw new NodeStartException("Cannot read the tariffs from the store: " + e.getMessage(), e);
+                }
+                // on a shared store, sessions too: any node continues any session (RFC 4006 section 5.7)
+                core.shareSessions(s.sharedSessions(settings.originHost(), nodeTimeout));
+                // an import here, by ocs-admin or by another node sharing the store: read again within 250 ms
+                s.onProvisioningChange(() -> core.tariffs(new TariffBook(s.tariffs(), timeZone)));
+                // each start begins with the file's rules (or none): those added over HTTP last until the node stops
+                behaviours.replaceAll(fromFile == null ? List.of() : fromFile);
+                if (fromFile != null) {
+                    log.info("{} test behaviours from {}: answers to the requests they match are changed on purpose",
+                            fromFile.size(), behavioursFile);
+                }
+                // the record of requests only where GET /requests can show it
+                TestControl control = new TestControl(behaviours,
+                        admin.enabled() && requestsKept > 0 ? new RecentRequests(requestsKept) : RecentRequests.NONE,
+                        this::sendToSession);
+                GyPipeline pipeline = new GyPipeline(core, fresh, settings.originHost(), settings.realm(),
+                        metrics == null ? nanos -> { } : metrics, control);
+                if (core.sharesSessions()) { // another node has the session: the PCEF may send it there
+                    pipeline.refuseWhileStoreDown(watch::problem);
+                }
+                DiameterNode n = mock ? new MockGyNode(settings, pipeline) : new JDiameterGyNode(settings, pipeline, prepared);
+                OperatorHttpServer web = null;
+                try {
+                    n.start();
+                    if (metrics != null) {
+                        web = startHttp(metrics);
+                    }
+                } catch (NodeStartException | RuntimeException e) {
+                    // everything opened above is closed, whatever fails while closing it
+                    closeAll(e, n::stop, control::close, watch::close, core::close, channel == null ? null : channel::close,
+                            s::close);
+                    throw e;
+                }
+                adminChannel = channel;
+                testControl = control;
+                storeWatch = watch;
+                http = web;
+                stopping = false;
+                statistics = fresh;
+                node = n;
+                onlineCharging = core;
+                store = s;
+                stopped = new CountDownLatch(1);
+                waitFor = stopped;
+                banner(n.port());
+                started = true;
+            } finally {
+                if (!started && prepared != null) {
+                    prepared.close(); // the node did not take it: its threads go
+                }
             }
-            adminChannel = channel;
-            testControl = control;
-            storeWatch = watch;
-            http = web;
-            stopping = false;
-            statistics = fresh;
-            node = n;
-            onlineCharging = core;
-            store = s;
-            stopped = new CountDownLatch(1);
-            waitFor = stopped;
-            banner(n.port());
         }
         if (blocking) {
             try {

@@ -104,6 +104,26 @@ class GyDiameterApplicationTest {
         }
     }
 
+    /**
+     * jDiameter's stack is configured and initialised on a thread of its own while the store
+     * opens: a start whose store cannot be opened stops that stack too, and leaves no thread.
+     */
+    @Test
+    void aStartWhoseStoreFailsLeavesNoThreadOfTheStackPreparedMeanwhile() throws Exception {
+        awaitNoNodeThreads();
+        Set<String> before = nodeThreads();
+        GyDiameterApplication app = local().store("jdbc:nosuch:store").build();
+        NodeStartException e = assertThrows(NodeStartException.class, () -> app.start(false));
+        assertTrue(e.getMessage().contains("jdbc:nosuch:store"), e.getMessage());
+        assertFalse(app.isRunning());
+        awaitNoNodeThreads();
+        assertEquals(before, nodeThreads(), "threads left behind");
+        // and the next start, with a store, works
+        GyDiameterApplication next = local().build();
+        next.start(false);
+        next.stop();
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void portInUseIsAClearError(boolean mock) throws Exception {

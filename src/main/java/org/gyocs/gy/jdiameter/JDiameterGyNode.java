@@ -61,6 +61,7 @@ public final class JDiameterGyNode implements DiameterNode {
     private final CreditControlHandler handler;
     private final ApplicationId gy = ApplicationId.createByAuthAppId(0, CreditControlCore.CREDIT_CONTROL_APPLICATION_ID);
     private StackImpl stack;
+    private PreparedStack prepared;
     private ISessionFactory sessionFactory;
     private int port;
 
@@ -73,6 +74,15 @@ public final class JDiameterGyNode implements DiameterNode {
     }
 
     public JDiameterGyNode(NodeSettings settings, GyPipeline pipeline) {
+        this(settings, pipeline, null);
+    }
+
+    /**
+     * @param prepared its stack, configured and initialised while the node opened its store
+     *                 (PreparedStack.begin with the same settings); null: done at start
+     */
+    public JDiameterGyNode(NodeSettings settings, GyPipeline pipeline, PreparedStack prepared) {
+        this.prepared = prepared;
         this.settings = settings;
         this.statistics = pipeline.statistics();
         this.peers = pipeline.peers();
@@ -185,18 +195,22 @@ public final class JDiameterGyNode implements DiameterNode {
         if (stack != null) {
             throw new IllegalStateException("already started");
         }
-        port = settings.port() == 0 ? ListeningPorts.freePort() : settings.port();
-        NodeSettings effective = settings.withPort(port);
-        // jDiameter binds in a background thread and swallows BindException: check first.
-        ListeningPorts.checkBindable(settings.bindAddress(), port);
-        org.jdiameter.api.Configuration configuration = StackConfiguration.load(effective);
+        PreparedStack.Ready ready = (prepared != null ? prepared : PreparedStack.now(settings)).take();
+        prepared = null;
+        port = ready.port();
+        StackImpl s = ready.stack();
+        stack = s;
+        try {
+            // jDiameter binds in a background thread and swallows BindException: check first.
+            ListeningPorts.checkBindable(settings.bindAddress(), port);
+        } catch (NodeStartException e) {
+            stop();
+            throw e;
+        }
         screen = new TransportScreen(settings.peers(), settings.limits(), statistics, settings.tls(),
                 this::answerBeforeTheStack);
         TransportScreen.register(port, screen);
-        StackImpl s = new StackImpl();
-        stack = s;
         try {
-            s.init(configuration);
             sessionFactory = (ISessionFactory) s.getSessionFactory();
             CCASessionFactoryImpl cca = new CCASessionFactoryImpl(sessionFactory);
             cca.setServerSessionListener(new AnsweringListener());
@@ -231,6 +245,10 @@ public final class JDiameterGyNode implements DiameterNode {
 
     @Override
     public synchronized void stop() {
+        if (prepared != null) { // never started: the stack made for it goes
+            prepared.close();
+            prepared = null;
+        }
         StackImpl s = stack;
         if (s == null) {
             return;
