@@ -308,26 +308,36 @@ public final class UsageRecords {
      * was killed) are gone with it; each record ends when its last part was kept. @return how many
      */
     static int endOpen(SqlTransaction tx, String cause) throws SQLException {
-        Timestamp lastRun;
-        try (ResultSet rs = tx.prepare("SELECT started_at FROM node_run WHERE id = 1").executeQuery()) {
+        // the node's records are all of its last run (its sessions lived in its memory): those of
+        // the parts kept since it started, whose row ids follow the last one then (node_run)
+        long since;
+        try (ResultSet rs = tx.prepare("SELECT last_part FROM node_run WHERE id = 1").executeQuery()) {
             rs.next();
-            lastRun = rs.getTimestamp(1);
+            since = rs.getLong(1);
+        }
+        if (newestPart(tx) < since) {
+            since = 0; // emptied (retention) and opened again: H2 numbered its rows from 1 again
         }
         PreparedStatement u = tx.prepare("INSERT INTO usage_part (record_id, kind, subscriber_id, session_id, peer, "
                 + "started_at, rating_group, unit, units, cost, currency, kept_at, ended_at, result_code, termination_cause) "
                 + "SELECT record_id, MIN(kind), MIN(subscriber_id), MIN(session_id), MIN(peer), MIN(started_at), NULL, NULL, "
-                + "0, 0, NULL, MAX(kept_at), MAX(kept_at), NULL, ? FROM usage_part WHERE started_at >= ? GROUP BY record_id "
+                + "0, 0, NULL, MAX(kept_at), MAX(kept_at), NULL, ? FROM usage_part WHERE _ROWID_ > ? GROUP BY record_id "
                 + "HAVING MAX(ended_at) IS NULL");
         u.setString(1, cause);
-        u.setTimestamp(2, lastRun);
+        u.setLong(2, since);
         int ended = u.executeUpdate();
-        // this run's start, a day early: a record is started by the clock that ran the session,
-        // which may have been set back since (chrony stepping it after boot, a local time zone's
-        // autumn hour); a day of records is still a small range of the started_at index
-        PreparedStatement run = tx.prepare("UPDATE node_run SET started_at = ? WHERE id = 1");
-        run.setTimestamp(1, Timestamp.from(Instant.now().minus(java.time.Duration.ofDays(1))));
+        PreparedStatement run = tx.prepare("UPDATE node_run SET last_part = ? WHERE id = 1");
+        run.setLong(1, newestPart(tx));
         run.executeUpdate();
         return ended;
+    }
+
+    /** The row id of the usage part kept last (H2), 0 for none. */
+    private static long newestPart(SqlTransaction tx) throws SQLException {
+        try (ResultSet rs = tx.prepare("SELECT COALESCE(MAX(_ROWID_), 0) FROM usage_part").executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     // ------------------------------------------------------------------ in the embedded journal
