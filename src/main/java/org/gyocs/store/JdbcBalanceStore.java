@@ -204,11 +204,13 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
             }
             throw new StoreException("Cannot open the balance store " + redact(jdbcUrl) + ": " + rootMessage(e), e);
         }
+        boolean migrated;
         try {
             // shared schema, then what differs: functions on PostgreSQL, the journal's position on H2
             String[] locations = postgres ? new String[] {"classpath:db/migration", "classpath:db/postgresql"}
                     : new String[] {"classpath:db/migration", "classpath:db/h2"};
-            if (!schemaCurrent(ds, postgres ? POSTGRES_SCHEMA : H2_SCHEMA)) {
+            migrated = !schemaCurrent(ds, postgres ? POSTGRES_SCHEMA : H2_SCHEMA);
+            if (migrated) {
                 Flyway.configure().dataSource(ds).locations(locations).load().migrate();
             }
         } catch (RuntimeException e) {
@@ -221,10 +223,11 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         if (journal != null) {
             try {
                 writeInTheBackground(ds);
+                long partsAtOpen = migrated ? 0 : inTransaction(ds, UsageRecords::newestPart);
                 journal.recover(ds);
                 // one node per embedded file: the records still open are of sessions that ended
                 // with the node's last run (killed); each ends when its last line was kept
-                int ended = inTransaction(ds, tx -> UsageRecords.endOpen(tx, UsageRecords.NODE_STOPPED));
+                int ended = inTransaction(ds, tx -> UsageRecords.endOpen(tx, UsageRecords.NODE_STOPPED, partsAtOpen));
                 if (ended > 0) {
                     log.info("Ended {} usage records left open by the node's last run ({})", ended,
                             UsageRecords.NODE_STOPPED);

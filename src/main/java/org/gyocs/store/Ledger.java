@@ -89,26 +89,32 @@ final class Ledger {
         long[][] recentResults;
         int nextRecent;
 
-        long[] recent(String changeKey) {
+        /** The journal batch of each: a change sent again is answered once that batch is synced, not before. */
+        long[] recentBatches;
+
+        /** @return the index of this change key among the recent ones, or -1 */
+        int recent(String changeKey) {
             if (recentKeys != null) {
                 int h = changeKey.hashCode();
                 for (int i = 0; i < recentKeys.length; i++) {
                     if (recentHashes[i] == h && changeKey.equals(recentKeys[i])) {
-                        return recentResults[i];
+                        return i;
                     }
                 }
             }
-            return null;
+            return -1;
         }
 
-        void remember(String changeKey, long[] result) {
+        void remember(String changeKey, long[] result, long batch) {
             if (recentKeys == null) {
                 recentKeys = new String[RECENT_KEYS];
                 recentHashes = new int[RECENT_KEYS];
                 recentResults = new long[RECENT_KEYS][];
+                recentBatches = new long[RECENT_KEYS];
             }
             recentKeys[nextRecent] = changeKey;
             recentHashes[nextRecent] = changeKey.hashCode();
+            recentBatches[nextRecent] = batch;
             recentResults[nextRecent] = result;
             nextRecent = (nextRecent + 1) % RECENT_KEYS;
         }
@@ -282,8 +288,8 @@ final class Ledger {
             return null;
         }
         synchronized (a) {
-            long[] r = a.recent(changeKey);
-            return r == null ? null : r[0];
+            int i = a.recent(changeKey);
+            return i < 0 ? null : a.recentResults[i][0];
         }
     }
 
@@ -347,18 +353,20 @@ final class Ledger {
             // the same change again (a request answered 5012 at its deadline and sent again, a
             // retransmission racing its original): its first result, nothing changed. Checked and
             // recorded under the account's lock, where a change of this subscriber is made.
-            long[] earlier = changeKey == null ? null : a.recent(changeKey);
-            if (earlier != null) {
-                return new Outcome(earlier, 0);
+            // Its batch too: answered once the first is durable, if that is still to come (the first
+            // was answered 5012 when its sync missed the deadline, and the sync may yet fail).
+            int earlier = changeKey == null ? -1 : a.recent(changeKey);
+            if (earlier >= 0) {
+                return new Outcome(a.recentResults[earlier], a.recentBatches[earlier]);
             }
             result = work.apply(a, c);
-            if (changeKey != null) {
-                a.remember(changeKey, result);
-                if (journalKey && c.length > 0) {
-                    c.key(ChangeKeys.digest(changeKey), result[0]); // journalled with its amounts: it survives with them
-                }
+            if (changeKey != null && journalKey && c.length > 0) {
+                c.key(ChangeKeys.digest(changeKey), result[0]); // journalled with its amounts: it survives with them
             }
             batch = c.length == 0 ? 0 : journal.append(c.pairs, c.length, c.kept);
+            if (changeKey != null) {
+                a.remember(changeKey, result, batch);
+            }
         }
         return new Outcome(result, batch);
     }

@@ -144,7 +144,10 @@ final class MemoryBalances implements AutoCloseable {
         ready();
         long[] r = durable(ledger.reserveRated(subscriber, unit, ratingGroup, amount, key, expires, changeKey, costOf,
                 settle, note, this::append));
-        return new BalanceStore.RatedReservation(r[0], r[1], r[2], r[3]);
+        // a change sent again answers its first result: an unpriced reservation's when a tariff
+        // import came in between (its units held, no money), whose first two are the same
+        return r.length < 4 ? new BalanceStore.RatedReservation(r[0], r[1], 0, 0)
+                : new BalanceStore.RatedReservation(r[0], r[1], r[2], r[3]);
     }
 
     /**

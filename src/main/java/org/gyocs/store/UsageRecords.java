@@ -306,17 +306,22 @@ public final class UsageRecords {
     /**
      * Ends the records still open: the sessions of a node that stopped without ending them (it
      * was killed) are gone with it; each record ends when its last part was kept. @return how many
+     *
+     * @param partsAtOpen the newest usage part's row id when the file was opened, before the
+     *                    journal's replay ({@link #newestPart}); 0 to look at every part (after a
+     *                    migration, which may have rebuilt the table and numbered its rows anew)
      */
-    static int endOpen(SqlTransaction tx, String cause) throws SQLException {
+    static int endOpen(SqlTransaction tx, String cause, long partsAtOpen) throws SQLException {
         // the node's records are all of its last run (its sessions lived in its memory): those of
-        // the parts kept since it started, whose row ids follow the last one then (node_run)
+        // the parts kept since it started, whose row ids follow the newest one then (node_run).
+        // H2 numbers the rows of a file it opens after the newest row present: when the newest
+        // rows were deleted since (retention), the ids of the replay's rows may be lower than that
+        // mark, never lower than the newest row at the open. Looking at too many is only slower:
+        // the records ended already are skipped.
         long since;
         try (ResultSet rs = tx.prepare("SELECT last_part FROM node_run WHERE id = 1").executeQuery()) {
             rs.next();
-            since = rs.getLong(1);
-        }
-        if (newestPart(tx) < since) {
-            since = 0; // emptied (retention) and opened again: H2 numbered its rows from 1 again
+            since = Math.min(rs.getLong(1), partsAtOpen);
         }
         PreparedStatement u = tx.prepare("INSERT INTO usage_part (record_id, kind, subscriber_id, session_id, peer, "
                 + "started_at, rating_group, unit, units, cost, currency, kept_at, ended_at, result_code, termination_cause) "
@@ -333,7 +338,7 @@ public final class UsageRecords {
     }
 
     /** The row id of the usage part kept last (H2), 0 for none. */
-    private static long newestPart(SqlTransaction tx) throws SQLException {
+    static long newestPart(SqlTransaction tx) throws SQLException {
         try (ResultSet rs = tx.prepare("SELECT COALESCE(MAX(_ROWID_), 0) FROM usage_part").executeQuery()) {
             rs.next();
             return rs.getLong(1);

@@ -71,6 +71,14 @@ class StoreFailureRetryTest {
         }
 
         @Override
+        public RatedReservation reserveRated(String subscriber, UnitType unit, Long ratingGroup, long amount,
+                                             String key, Instant expires, String changeKey,
+                                             java.util.function.LongUnaryOperator costOf, long settle, UsageNote note) {
+            return maybeFail("reserveRated", real.reserveRated(subscriber, unit, ratingGroup, amount, key, expires,
+                    changeKey, costOf, settle, note));
+        }
+
+        @Override
         public void release(String key) {
             real.release(key);
         }
@@ -164,6 +172,39 @@ class StoreFailureRetryTest {
             assertEquals(1000, reserved(real), "its reservation held once");
             assertEquals(2001, ocs.answer(ccr("retry;2", RequestType.TERMINATION, 1, null, ServiceUnits.octets(0)))
                     .resultCode());
+            assertEquals(0, reserved(real));
+        }
+    }
+
+    /** The same for a priced service: its usage paid in money once, its next grant's money held once. */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void aPricedUpdateSentAgainAfterA5012IsPaidOnce(String kind) throws Exception {
+        JdbcBalanceStore real = JdbcBalanceStore.open(Stores.fresh(kind), kind.equals("postgres") ? "postgres" : null, null, 4);
+        GrantPolicy grants = new GrantPolicy(1000, 60, 10, 1000, 600, 50, 300);
+        try (FailsAfterItsChange store = new FailsAfterItsChange(real);
+             OnlineCharging ocs = new OnlineCharging(ChargingPolicy.of(grants), store, new NodeStatistics())) {
+            real.add(List.of(new Bucket(0, SUB, UnitType.MONEY, 10_000, 0, null, null)), false);
+            // 1 cent per 100 octets
+            ocs.tariffs(new org.gyocs.core.rating.TariffBook(org.gyocs.core.rating.TariffCsv.parse(
+                    List.of("plan,rating_group,unit,price,per,currency", "default,,octets,1,100,EUR"), "test"),
+                    java.time.ZoneOffset.UTC));
+            assertEquals(2001, ocs.answer(ccr("priced;1", RequestType.INITIAL, 0, ServiceUnits.octets(1000), null))
+                    .resultCode());
+            assertEquals(10, reserved(real), "1000 octets bought for 10 cents");
+
+            store.failing = "reserveRated";
+            store.armed.set(true);
+            CreditControlRequest u = ccr("priced;1", RequestType.UPDATE, 1, ServiceUnits.octets(1000),
+                    ServiceUnits.octets(700));
+            assertThrows(StoreException.class, () -> ocs.answer(u), "answered 5012, though the change stood");
+            assertEquals(10_000 - 7, balance(real));
+            assertEquals(2001, ocs.answer(u).resultCode(), "the same CCR-U again");
+            assertEquals(10_000 - 7, balance(real), "the usage paid once");
+            assertEquals(10, reserved(real), "the next grant's money held once");
+            assertEquals(2001, ocs.answer(ccr("priced;1", RequestType.TERMINATION, 2, null, ServiceUnits.octets(100)))
+                    .resultCode());
+            assertEquals(10_000 - 8, balance(real));
             assertEquals(0, reserved(real));
         }
     }

@@ -383,17 +383,23 @@ class JdbcBalanceStoreTest {
         JdbcBalanceStore.open(url, null, null, 4).close(); // the node starts again after being killed
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(url)) {
             assertEquals(List.of("before:0", "last-run:1:NODE_STOPPED"), ends(c));
-            // retention emptied the table; opened again, H2 numbers rows from 1: those are looked at
+            // retention emptied the table (the last start had seen 1,000 parts)
             c.createStatement().executeUpdate("DELETE FROM usage_part");
-        }
-        JdbcBalanceStore.open(url, null, null, 4).close();
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url)) {
             assertEquals(1, c.createStatement().executeUpdate("UPDATE node_run SET last_part = 1000"));
-            insertPart(c, part, "after-reset", Instant.now());
         }
-        JdbcBalanceStore.open(url, null, null, 4).close();
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url)) {
-            assertEquals(List.of("after-reset:1:NODE_STOPPED"), ends(c));
+        // opened again, H2 numbers the rows from 1: those the journal's replay writes are looked at
+        try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url, null, null)) {
+            long atOpen = JdbcBalanceStore.inTransaction(admin.dataSource(), UsageRecords::newestPart);
+            try (java.sql.Connection c = admin.dataSource().getConnection()) {
+                insertPart(c, part, "replayed", Instant.now());
+                c.commit();
+            }
+            int ended = JdbcBalanceStore.inTransaction(admin.dataSource(),
+                    tx -> UsageRecords.endOpen(tx, UsageRecords.NODE_STOPPED, atOpen));
+            assertEquals(1, ended);
+            try (java.sql.Connection c = admin.dataSource().getConnection()) {
+                assertEquals(List.of("replayed:1:NODE_STOPPED"), ends(c));
+            }
         }
     }
 

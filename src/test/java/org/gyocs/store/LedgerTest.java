@@ -82,7 +82,7 @@ class LedgerTest {
         Ledger.Outcome again = l.debit(SUB, UnitType.UNITS, null, 3, "change-1", null, journal);
         assertEquals(3, first.result()[0]);
         assertEquals(3, again.result()[0]);
-        assertEquals(0, again.batch(), "nothing to wait for");
+        assertEquals(first.batch(), again.batch(), "waits for the first one's batch: answered once it is durable");
         assertEquals(1, appended.size());
         assertEquals(7, l.current(bucket(1)).amount());
         assertEquals(3L, l.recordedChange(SUB, "change-1"));
@@ -163,7 +163,8 @@ class LedgerTest {
         Ledger.Outcome again = l.reserveRated(SUB, UnitType.OCTETS, null, 100, "k", LATER, "u1", units -> 2 * units,
                 50, note, journal);
         assertArrayEquals(u.result(), again.result());
-        assertEquals(0, again.batch(), "the same change: nothing changed, nothing to wait for");
+        assertEquals(u.batch(), again.batch(), "the same change: nothing changed, the first's batch waited for");
+        assertEquals(1, appended.size());
         assertEquals(950, l.current(bucket(2)).amount());
         // covered by unit buckets alone and nothing to settle: the money is not held, and its
         // availability is looked at only when the unit buckets are empty

@@ -46,6 +46,26 @@ class MemoryBalancesTest {
         }
     }
 
+    /**
+     * A request answered 5012 and sent again after a tariff import that made it priced: its
+     * change key finds the unpriced reservation made the first time, which stands (its units
+     * held, no money), instead of failing on a result of another shape at every retry.
+     */
+    @Test
+    void aChangeSentAgainAsPricedAnswersTheUnpricedReservationItMadeFirst() throws Exception {
+        try (JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4)) {
+            node.add(List.of(new Bucket(0, SUB, UnitType.OCTETS, 1000, 0, null, null),
+                    new Bucket(0, SUB, UnitType.MONEY, 500, 0, null, null)), false);
+            java.time.Instant later = java.time.Instant.now().plusSeconds(60);
+            assertEquals(300, node.reserve(SUB, UnitType.OCTETS, null, 300, "s;1|rg", later, "s;1|0").reserved());
+            org.gyocs.core.BalanceStore.RatedReservation again = node.reserveRated(SUB, UnitType.OCTETS, null, 300,
+                    "s;1|rg", later, "s;1|0", units -> units, 0, null);
+            assertEquals(new org.gyocs.core.BalanceStore.RatedReservation(300, 700, 0, 0), again);
+            assertEquals(700, node.available(SUB, UnitType.OCTETS, null), "held once");
+            assertEquals(500, node.available(SUB, UnitType.MONEY, null), "no money held");
+        }
+    }
+
     @Test
     void aJournalThatCannotBeWrittenRefusesChangesAndLosesNoAcknowledgedOne() throws Exception {
         try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url(), null, null)) {

@@ -58,11 +58,11 @@ public final class PreparedStack implements AutoCloseable {
             s = new StackImpl();
             s.init(configuration);
             ready.complete(new Ready(port, s));
-        } catch (Throwable e) { // an Error too: the node's start waits for this
+        } catch (Throwable e) { // an Error too: the node's start waits for this, so it is told first
+            ready.completeExceptionally(e);
             if (s != null) {
                 StackShutdown.shutdown(s, 0);
             }
-            ready.completeExceptionally(e);
         }
     }
 
@@ -82,6 +82,7 @@ public final class PreparedStack implements AutoCloseable {
             throw new NodeStartException("Error starting jDiameter stack: " + why.getMessage(), why);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            stopWhenReady();
             throw new NodeStartException("Interrupted while the jDiameter stack was initialised", e);
         }
     }
@@ -99,6 +100,12 @@ public final class PreparedStack implements AutoCloseable {
             log.debug("The prepared jDiameter stack had failed already: {}", e.getCause().toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            stopWhenReady();
         }
+    }
+
+    /** Nobody waits for it any more: the stack is stopped once its initialisation ends. */
+    private void stopWhenReady() {
+        ready.thenAccept(r -> StackShutdown.shutdown(r.stack(), 0));
     }
 }
