@@ -75,6 +75,45 @@ class AmountJournalTest {
         assertEquals(1_000_000 - 9 * 10 / 2, balanceAfterRestart(), "the first nine debits, not the torn tenth");
     }
 
+    /**
+     * The journal's two files: at a checkpoint the batches go on in the other file while the
+     * database is made to hold the first's; a crash then leaves batches the database lacks in
+     * both files (and, a switch later, the first written over from its start): each is applied
+     * once, whichever file holds it.
+     */
+    @Test
+    void batchesInBothFilesAreAppliedAfterACrash() throws Exception {
+        long id;
+        try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url(), null, null)) {
+            admin.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1000, 0, null, null)), false);
+            id = admin.buckets(SUB).get(0).id();
+        }
+        AmountJournal j = AmountJournal.lock(dir.resolve("ocs.journal"));
+        try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url(), null, null)) {
+            j.recover(admin.dataSource());
+            long b = j.lastBatch();
+            j.write(b + 1, new long[] {id, -10}, 2); // file 1
+            j.switchFiles();
+            j.write(b + 2, new long[] {id, -20}, 2); // file 2; meanwhile file 1's batch is written back
+            try (Connection c = admin.dataSource().getConnection(); Statement s = c.createStatement()) {
+                s.executeUpdate("UPDATE bucket SET amount = amount - 10 WHERE id = " + id);
+                s.executeUpdate("UPDATE journal_applied SET batch = " + (b + 1) + " WHERE id = 1");
+                c.commit();
+                s.execute("CHECKPOINT SYNC");
+            }
+            j.otherCheckpointed();
+            j.write(b + 3, new long[] {id, -30}, 2);
+            j.switchFiles(); // back to file 1, written over from its start (file 2 not checkpointed yet)
+            assertTrue(j.holdsFrames());
+            j.write(b + 4, new long[] {id, -40}, 2);
+        } finally {
+            j.close(); // the node dies: file 2's checkpoint never comes
+        }
+        assertEquals(1000 - 10 - 20 - 30 - 40, balanceAfterRestart(), "batch 1 from the database, 2 and 3 from "
+                + "file 2, 4 from file 1");
+        assertEquals(1000 - 100, balanceAfterRestart(), "applied once");
+    }
+
     @Test
     void aSecondNodeOnTheSameFileIsRefused() {
         try (JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4)) {
@@ -105,7 +144,8 @@ class AmountJournalTest {
             j.write(5, new long[] {1, -10}, 2);
             j.write(6, new long[] {1, -20}, 2);
             j.write(7, new long[] {1, -30}, 2);
-            j.checkpointed(); // written over from the start
+            j.switchFiles(); // into the other file, and back: written over from the start
+            j.switchFiles();
             j.write(8, new long[] {1, -40}, 2); // the same size as batch 5: batch 6 lines up behind it
         } finally {
             j.close();
