@@ -75,6 +75,10 @@ final class AmountJournal implements AutoCloseable {
     /** The other file holds batches the database may not hold yet: its checkpoint is under way. */
     private volatile boolean otherHeld;
     private long lastCheckpoint = System.nanoTime();
+    /** CHECKPOINT_NANOS; shorter in a test that switches files many times. */
+    volatile long checkpointNanos = CHECKPOINT_NANOS;
+    /** How many times the journal went on in its other file (for tests and logs). */
+    volatile long switches;
 
     private AmountJournal(FileChannel file, FileChannel second, FileLock lock, Path path) {
         this.file = file;
@@ -375,7 +379,7 @@ final class AmountJournal implements AutoCloseable {
      */
     boolean switchDue() {
         return size > 0 && !otherHeld
-                && (System.nanoTime() - lastCheckpoint > CHECKPOINT_NANOS || size > CHECKPOINT_BYTES);
+                && (System.nanoTime() - lastCheckpoint > checkpointNanos || size > CHECKPOINT_BYTES);
     }
 
     /**
@@ -383,7 +387,11 @@ final class AmountJournal implements AutoCloseable {
      * into the other file, from its start; this one is held until {@link #otherCheckpointed}.
      */
     void switchFiles() {
+        if (otherHeld) { // its checkpoint is still to come: its batches would be written over
+            throw new IllegalStateException("the other journal file still holds batches the database may lack");
+        }
         lastCheckpoint = System.nanoTime();
+        switches++;
         otherHeld = size > 0;
         active = active == file ? second : file;
         size = 0;

@@ -93,6 +93,7 @@ final class MemoryBalances implements AutoCloseable {
     /** The journal thread ended: the last write-back and checkpoint are due. */
     private boolean journalEnded;
     private boolean reloadWanted;
+    /** Written by the journal thread, taken by the write-back thread, both under backLock. */
     private Map<Long, Long> syncedDeltas = new HashMap<>();
     /** (hex key, result) of the synced change keys, written back with the deltas. */
     private Map<String, Long> syncedKeys = new HashMap<>();
@@ -103,6 +104,7 @@ final class MemoryBalances implements AutoCloseable {
     /** Since when write-backs fail (0: they do not); past WRITE_BACK_GIVE_UP_NANOS the store fails. */
     private long writeBackFailingSince;
     static final long WRITE_BACK_GIVE_UP_NANOS = 30_000_000_000L;
+    /** The last batch handed over: the journal thread's, taken with the maps under backLock. */
     private long lastSynced;
     private long lastWriteBack = System.nanoTime();
     private final Thread journalThread;
@@ -526,6 +528,9 @@ final class MemoryBalances implements AutoCloseable {
                     reload();
                     signal(() -> reloadsDone = reload);
                 }
+                // only when all of it went through: a checkpoint that keeps failing behind write-backs
+                // that work still fails the store in the end (the journal's other file stays held)
+                writeBackFailingSince = 0;
             } catch (RuntimeException e) {
                 // the journal still holds everything the database lacks: try again (in a second)
                 if (writeBackFailingSince == 0) {
@@ -638,7 +643,6 @@ final class MemoryBalances implements AutoCloseable {
             }
             throw e;
         }
-        writeBackFailingSince = 0;
         ledger.written(deltas);
     }
 

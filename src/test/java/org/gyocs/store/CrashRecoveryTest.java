@@ -52,9 +52,10 @@ class CrashRecoveryTest {
             }
             Thread.sleep(AmountJournal.CHECKPOINT_NANOS / 1_000_000 + 500); // idle: the next debit is checkpointed at once
             assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1)); // then the journal goes on in its other file
-            for (int i = 0; i < 100 && journal(node).holdsFrames(); i++) { // written back and checkpointed
+            for (int i = 0; i < 250 && journal(node).holdsFrames(); i++) { // written back and checkpointed
                 Thread.sleep(20);
             }
+            assertFalse(journal(node).holdsFrames(), "the write-back thread checkpointed the first file's batch");
             assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1)); // at the other file's start
             // kill -9 now: the files as they are, and no clean mark
             Files.copy(dir.resolve("ocs.mv.db"), crashed.resolve("ocs.mv.db"));
