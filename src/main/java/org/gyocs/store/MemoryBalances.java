@@ -339,13 +339,8 @@ final class MemoryBalances implements AutoCloseable {
         try {
             journalLoop();
         } catch (Throwable t) {
-            log.error("The balance journal thread ended unexpectedly; balance changes are refused until the node restarts",
-                    t);
-            signal(() -> failure = failure != null ? failure : "The balance journal thread ended: " + t);
             loaded.countDown();
-            if (t instanceof Error e) {
-                throw e;
-            }
+            endedUnexpectedly("journal", t);
         }
     }
 
@@ -473,13 +468,18 @@ final class MemoryBalances implements AutoCloseable {
         try {
             writeBackLoopBody();
         } catch (Throwable t) {
-            log.error("The balance write-back thread ended unexpectedly; balance changes are refused until the node "
-                    + "restarts", t);
-            signal(() -> failure = failure != null ? failure : "The balance write-back thread ended: " + t);
-            failed(failure);
-            if (t instanceof Error e) {
-                throw e;
-            }
+            endedUnexpectedly("write-back", t);
+        }
+    }
+
+    /** One of the store's threads ended by an exception or an Error: the store fails, and says so. */
+    private void endedUnexpectedly(String thread, Throwable t) {
+        log.error("The balance {} thread ended unexpectedly; balance changes are refused until the node restarts",
+                thread, t);
+        signal(() -> failure = failure != null ? failure : "The balance " + thread + " thread ended: " + t);
+        failed(failure);
+        if (t instanceof Error e) {
+            throw e;
         }
     }
 
