@@ -1,5 +1,7 @@
 package org.gyocs.core;
 
+import static org.gyocs.core.BalanceStore.MONEY_HOLD;
+
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -600,8 +602,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return reserveRated(s, ratingGroup, want, rate, serviceKey, key, expires, change, now, paid[0],
                         s.record.line(held.ratingGroup(), held.unit(), paid[1], false, s.currencyCode()));
             }
-            store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + BalanceStore.MONEY_HOLD, paid[0],
-                    change + "|settle" + BalanceStore.MONEY_HOLD, s.record.line(held.ratingGroup(), held.unit(), paid[1], false,
+            store.settle(s.subscriber, UnitType.MONEY, held.ratingGroup(), held.key() + MONEY_HOLD, paid[0],
+                    change + "|settle" + MONEY_HOLD, s.record.line(held.ratingGroup(), held.unit(), paid[1], false,
                             s.currencyCode()));
             s.charge(paid[0]);
         } else if (used != null && held != null) {
@@ -629,7 +631,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                             s.currencyCode()));
             if (usedRate != null && fromUnits < u.amount()) {
                 long cost = usedRate.price().cost(u.amount() - fromUnits);
-                store.debit(s.subscriber, UnitType.MONEY, ratingGroup, cost, change + "|usage" + BalanceStore.MONEY_HOLD,
+                store.debit(s.subscriber, UnitType.MONEY, ratingGroup, cost, change + "|usage" + MONEY_HOLD,
                         s.record.line(ratingGroup, u.type(), u.amount() - fromUnits, false, s.currencyCode()));
                 s.charge(cost);
             }
@@ -696,7 +698,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         long granted = got.units() + bought;
         if (granted == 0 && want.amount() > 0) {
             store.release(key); // less money than one unit costs may be held: not kept for nothing
-            store.release(key + BalanceStore.MONEY_HOLD);
+            store.release(key + MONEY_HOLD);
             return new ServiceOutcome(ResultCode.CREDIT_LIMIT_REACHED, null, null);
         }
         s.reservations.put(serviceKey, new ChargingSession.ServiceReservation(key, want.type(), ratingGroup, rate,
@@ -712,7 +714,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         for (ChargingSession.ServiceReservation held : s.reservations.values()) {
             store.release(held.key());
             if (held.rate() != null) {
-                store.release(held.key() + BalanceStore.MONEY_HOLD);
+                store.release(held.key() + MONEY_HOLD);
             }
         }
         s.reservations.clear();
@@ -972,7 +974,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 want.amount(), change, record.line(m.ratingGroup(), want.type(), 0, true, code)));
         if (rate != null && debited < want.amount()) {
             long rest = want.amount() - debited;
-            String moneyChange = change + BalanceStore.MONEY_HOLD;
+            String moneyChange = change + MONEY_HOLD;
             long paid = once(r, subscriber, moneyChange, () -> {
                 long affordable = Math.min(rest, rate.price().unitsFor(store.available(subscriber, UnitType.MONEY,
                         m.ratingGroup())));

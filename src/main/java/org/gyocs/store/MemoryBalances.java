@@ -228,13 +228,7 @@ final class MemoryBalances implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        backLock.lock();
-        try {
-            reloadWanted = true;
-            backWork.signal();
-        } finally {
-            backLock.unlock();
-        }
+        toWriteBack(() -> reloadWanted = true);
         lock.lock();
         try {
             long wait = TimeUnit.SECONDS.toNanos(30);
@@ -359,13 +353,7 @@ final class MemoryBalances implements AutoCloseable {
         try {
             journalLoopBody();
         } finally {
-            backLock.lock();
-            try {
-                journalEnded = true; // the write-back thread makes the last write-back and checkpoint
-                backWork.signal();
-            } finally {
-                backLock.unlock();
-            }
+            toWriteBack(() -> journalEnded = true); // the write-back thread makes the last write-back and checkpoint
         }
     }
 
@@ -426,13 +414,7 @@ final class MemoryBalances implements AutoCloseable {
                 // every batch of this file is synced and handed over: the next go into the other
                 // file, and the write-back thread checkpoints the database with all of this one's
                 journal.switchFiles();
-                backLock.lock();
-                try {
-                    checkpointAsked = true;
-                    backWork.signal();
-                } finally {
-                    backLock.unlock();
-                }
+                toWriteBack(() -> checkpointAsked = true);
             }
         }
     }
@@ -557,6 +539,17 @@ final class MemoryBalances implements AutoCloseable {
                 stoppedCleanly = !journal.holdsFrames(); // the last write-back and checkpoint went through
                 return;
             }
+        }
+    }
+
+    /** Sets what the write-back thread waits for (under backLock) and wakes it. */
+    private void toWriteBack(Runnable change) {
+        backLock.lock();
+        try {
+            change.run();
+            backWork.signal();
+        } finally {
+            backLock.unlock();
         }
     }
 
