@@ -28,18 +28,13 @@ import org.apache.logging.log4j.Logger;
  * the reference with 100,000 subscribers. Here the node's balances live in memory
  * (MemoryBalances), each batch of changes appends 24 bytes per amount change (batch number,
  * bucket id, delta) to {@code <database>.journal} and syncs it, and the amounts are written
- * back to H2 in the background, which is checkpointed (written and synced) every 5 s.
- *
- * <p>Two files, used in turn ({@code <database>.journal} and {@code .journal2}): at a checkpoint
- * the batches go on into the other file at once, while the write-back thread makes the database
- * hold every batch of the first and checkpoints it; only then may the first be written over. A
- * request never waits for the database: before, the write-back ran on the journal thread and
- * held up its syncs for 41-114 ms each second (bench/RESULTS.md, issue 17).
+ * back to H2 in the background, which is checkpointed (written and synced) every 5 s, after
+ * which the journal is written over from its start.
  *
  * <p>Recovery: every write-back also records the last batch it covers in journal_applied, so
  * the database knows the last batch it holds. At start, the batches of the journal past that
- * number, in both files, are applied again (their deltas), then the database is checkpointed
- * and both files written over from their start. Reservations are not journalled: they end with the node's
+ * number are applied again (their deltas), then the database is checkpointed and the journal
+ * written over from its start. Reservations are not journalled: they end with the node's
  * sessions. Anything that changes the database outside the journal (ocs-admin; refunds, which
  * may create a bucket) is checkpointed by the store before it returns.
  *
@@ -65,33 +60,17 @@ final class AmountJournal implements AutoCloseable {
     static final long PREALLOCATED_BYTES = 16L << 20;
 
     private final FileChannel file;
-    private final FileChannel second;
     private final FileLock lock;
     private final Path path;
     private long lastBatch;
-    /** The file written now (the journal thread's), and how far: what is there is held by the database already. */
-    private FileChannel active;
     private volatile long size;
-    /** The other file holds batches the database may not hold yet: its checkpoint is under way. */
-    private volatile boolean otherHeld;
     private long lastCheckpoint = System.nanoTime();
-    /** CHECKPOINT_NANOS; shorter in a test that switches files many times. */
-    volatile long checkpointNanos = CHECKPOINT_NANOS;
-    /** How many times the journal went on in its other file (for tests and logs). */
-    volatile long switches;
 
-    private AmountJournal(FileChannel file, FileChannel second, FileLock lock, Path path) {
+    private AmountJournal(FileChannel file, FileLock lock, Path path) {
         this.file = file;
-        this.second = second;
         this.lock = lock;
         this.path = path;
-        this.active = file;
-        this.size = 0;
-    }
-
-    /** The second file beside the first. */
-    static Path second(Path path) {
-        return Path.of(path + "2");
+        this.size = 0; // what is there is held by the database already: written over from the start
     }
 
     /**
@@ -121,9 +100,9 @@ final class AmountJournal implements AutoCloseable {
      */
     static AmountJournal lock(Path path) {
         FileChannel file = null;
-        FileChannel second = null;
         try {
-            file = open(path);
+            file = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(PrivateDirectory.FILE));
             FileLock lock;
             try {
                 lock = file.tryLock();
@@ -134,43 +113,25 @@ final class AmountJournal implements AutoCloseable {
                 throw new StoreException("Another node is using the embedded store " + path
                         + " (its journal is locked); nodes that share balances share PostgreSQL");
             }
-            second = open(second(path)); // under the first one's lock
-            return new AmountJournal(file, second, lock, path);
+            return new AmountJournal(file, lock, path);
         } catch (IOException e) {
             close(file);
-            close(second);
             throw new StoreException("Cannot open the balance journal " + path + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             close(file);
-            close(second);
             throw e;
         }
-    }
-
-    private static FileChannel open(Path path) throws IOException {
-        return FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(PrivateDirectory.FILE));
     }
 
     /** Applies what the database does not hold yet and checkpoints it; the journal is then written over. */
     void recover(DataSource ds) {
         try {
-            // each file holds consecutive batches; the older file's first
-            List<long[]> a = read(file);
-            List<long[]> b = read(second);
-            List<long[]> records = new ArrayList<>(a.size() + b.size());
-            boolean secondFirst = !a.isEmpty() && !b.isEmpty() && b.get(0)[0] < a.get(0)[0];
-            records.addAll(secondFirst ? b : a);
-            records.addAll(secondFirst ? a : b);
+            List<long[]> records = read(file);
             lastBatch = replay(ds, records, path);
             if (!records.isEmpty()) {
                 JdbcBalanceStore.inTransaction(ds, AmountJournal::checkpoint);
             }
             preallocate(file);
-            preallocate(second);
-            active = file;
-            size = 0;
-            otherHeld = false;
         } catch (IOException e) {
             throw new StoreException("Cannot read the balance journal " + path + ": " + e.getMessage(), e);
         }
@@ -362,58 +323,35 @@ final class AmountJournal implements AutoCloseable {
         frame.position(0);
         long at = size;
         while (frame.hasRemaining()) {
-            at += active.write(frame, at);
+            at += file.write(frame, at);
         }
-        active.force(false); // the data (and the file's length, in the rare case it grew)
+        file.force(false); // the data (and the file's length, in the rare case it grew)
         size = at;
     }
 
-    /** True when frames were written that the database may not hold yet (in either file). */
+    /** True when frames were written since the last checkpoint. */
     boolean holdsFrames() {
-        return size > 0 || otherHeld;
+        return size > 0;
     }
 
-    /**
-     * True when the batches should go on in the other file, and the database be checkpointed:
-     * every 5 s or 12 MB, once the other file's last checkpoint is done.
-     */
-    boolean switchDue() {
-        return size > 0 && !otherHeld
-                && (System.nanoTime() - lastCheckpoint > checkpointNanos || size > CHECKPOINT_BYTES);
+    /** True when the database should be made durable by itself, and the journal started over. */
+    boolean checkpointDue() {
+        return System.nanoTime() - lastCheckpoint > CHECKPOINT_NANOS || size > CHECKPOINT_BYTES;
     }
 
-    /**
-     * On the journal thread, after the last batch of this file was synced: the next batches go
-     * into the other file, from its start; this one is held until {@link #otherCheckpointed}.
-     */
-    void switchFiles() {
-        if (otherHeld) { // its checkpoint is still to come: its batches would be written over
-            throw new IllegalStateException("the other journal file still holds batches the database may lack");
-        }
+    /** Makes everything written back so far durable in the database. */
+    void checkpointNow(SqlTransaction tx) throws SQLException {
         lastCheckpoint = System.nanoTime();
-        switches++;
-        otherHeld = size > 0;
-        active = active == file ? second : file;
-        size = 0;
+        checkpoint(tx);
     }
 
-    /** The database holds every batch of the file written before the last switch, durably (CHECKPOINT SYNC). */
-    void otherCheckpointed() {
-        otherHeld = false;
-    }
-
-    /**
-     * After the journal thread ended and the database was checkpointed with every batch synced:
-     * nothing in either file is needed any more.
-     */
-    void allCheckpointed() {
-        otherHeld = false;
+    /** After {@link #checkpointNow}: every frame written so far is of a batch the database holds. */
+    void checkpointed() {
         size = 0;
     }
 
     @Override
     public void close() {
-        close(second);
         try {
             lock.release();
         } catch (IOException e) {

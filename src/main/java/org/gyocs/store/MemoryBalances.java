@@ -40,12 +40,11 @@ import org.gyocs.core.UsageNote;
  * <li>Durable: a change's amount deltas (bucket id, delta) are appended to the journal inside the
  * account's lock, and the caller returns only after the journal thread has written and synced
  * the batch holding them. Batches are numbered; one frame per batch (AmountJournal).</li>
- * <li>Written back: every {@link #WRITE_BACK_NANOS} the write-back thread adds the synced deltas
- * to the database ({@code amount = amount + delta}) together with the last batch they cover
- * (journal_applied), so a restart replays only later batches. Every few seconds the journal goes
- * on in its other file, and the write-back thread checkpoints the database with every batch of
- * the first, which may then be written over (AmountJournal). The journal thread only writes and
- * syncs: a request never waits for the database.</li>
+ * <li>Written back: every {@link #WRITE_BACK_NANOS} the journal thread adds the synced deltas to
+ * the database ({@code amount = amount + delta}) together with the last batch they cover
+ * (journal_applied), so a restart replays only later batches. Every few seconds the database is
+ * checkpointed, and the journal written over from its start. Both run on the journal thread, so
+ * no frame is written meanwhile.</li>
  * <li>Administration: ocs-admin changes the database, and moves provisioning.generation; the
  * store then reloads every bucket, each one's amount being the database's plus what this node
  * changed and has not written back ({@code unwritten}). Holds stay where they are.</li>
@@ -84,31 +83,19 @@ final class MemoryBalances implements AutoCloseable {
 
 
 
-    // what the journal thread hands to the write-back thread: guarded by backLock (never taken
-    // while holding lock, nor lock while holding it)
-    private final ReentrantLock backLock = new ReentrantLock();
-    private final Condition backWork = backLock.newCondition();
-    /** The journal switched files: the database is to hold every batch synced so far, checkpointed. */
-    private boolean checkpointAsked;
-    /** The journal thread ended: the last write-back and checkpoint are due. */
-    private boolean journalEnded;
-    private boolean reloadWanted;
-    /** Written by the journal thread, taken by the write-back thread, both under backLock. */
+    // the journal thread's own
     private Map<Long, Long> syncedDeltas = new HashMap<>();
     /** (hex key, result) of the synced change keys, written back with the deltas. */
     private Map<String, Long> syncedKeys = new HashMap<>();
     /** The usage notes synced, in their order, written back with the deltas. */
     private List<UsageRecords.Kept> syncedUsage = new ArrayList<>();
-    // the write-back thread's own
     private long lastKeyPurge = System.nanoTime();
     /** Since when write-backs fail (0: they do not); past WRITE_BACK_GIVE_UP_NANOS the store fails. */
     private long writeBackFailingSince;
     static final long WRITE_BACK_GIVE_UP_NANOS = 30_000_000_000L;
-    /** The last batch handed over: the journal thread's, taken with the maps under backLock. */
     private long lastSynced;
     private long lastWriteBack = System.nanoTime();
     private final Thread journalThread;
-    private final Thread writeBackThread;
     /** Open once the journal thread has read every bucket: the node listens meanwhile. */
     private final CountDownLatch loaded = new CountDownLatch(1);
 
@@ -123,8 +110,6 @@ final class MemoryBalances implements AutoCloseable {
         this.syncedBatch = journal.lastBatch();
         this.lastSynced = syncedBatch;
         this.pendingBatch = syncedBatch + 1;
-        writeBackThread = new Thread(this::writeBackLoop, "ocs-store-write-back");
-        writeBackThread.setDaemon(true);
         journalThread = new Thread(this::run, "ocs-store-journal");
         journalThread.setDaemon(true);
         journalThread.start();
@@ -221,16 +206,10 @@ final class MemoryBalances implements AutoCloseable {
 
     /** Reloads the buckets and returns once done (the database's subscribers or balances changed). */
     void reloadNow() {
-        long mine;
         lock.lock();
         try {
-            mine = ++reloadsAsked;
-        } finally {
-            lock.unlock();
-        }
-        toWriteBack(() -> reloadWanted = true);
-        lock.lock();
-        try {
+            long mine = ++reloadsAsked;
+            work.signal();
             long wait = TimeUnit.SECONDS.toNanos(30);
             while (reloadsDone < mine && failure == null && !closing && wait > 0) {
                 wait = done.awaitNanos(wait);
@@ -333,8 +312,13 @@ final class MemoryBalances implements AutoCloseable {
         try {
             journalLoop();
         } catch (Throwable t) {
+            log.error("The balance journal thread ended unexpectedly; balance changes are refused until the node restarts",
+                    t);
+            signal(() -> failure = failure != null ? failure : "The balance journal thread ended: " + t);
             loaded.countDown();
-            endedUnexpectedly("journal", t);
+            if (t instanceof Error e) {
+                throw e;
+            }
         }
     }
 
@@ -349,16 +333,11 @@ final class MemoryBalances implements AutoCloseable {
         } finally {
             loaded.countDown();
         }
-        writeBackThread.start();
-        try {
-            journalLoopBody();
-        } finally {
-            toWriteBack(() -> journalEnded = true); // the write-back thread makes the last write-back and checkpoint
-        }
+        journalLoopBody();
     }
 
     /**
-     * True once the write-back thread has ended after a last write-back and checkpoint that
+     * True once the journal thread has ended after a last write-back and checkpoint that
      * succeeded, with no failure before: only then is the database file marked closed cleanly.
      */
     private volatile boolean stoppedCleanly;
@@ -367,7 +346,6 @@ final class MemoryBalances implements AutoCloseable {
         return stoppedCleanly && failure == null;
     }
 
-    /** Writes and syncs each batch, and hands what it changed to the write-back thread. */
     private void journalLoopBody() {
         boolean stop = false;
         while (!stop) {
@@ -375,10 +353,11 @@ final class MemoryBalances implements AutoCloseable {
             List<UsageRecords.Kept> notes;
             int length;
             long batch;
+            long reload;
             lock.lock();
             try {
                 long wait = IDLE_WAIT_NANOS;
-                while (pendingLength == 0 && !closing && wait > 0) {
+                while (pendingLength == 0 && !closing && reloadsAsked == reloadsDone && wait > 0) {
                     try {
                         wait = work.awaitNanos(wait);
                     } catch (InterruptedException e) {
@@ -396,6 +375,7 @@ final class MemoryBalances implements AutoCloseable {
                     pendingBatch++;
                     pendingNotes = new ArrayList<>();
                 }
+                reload = reloadsAsked;
                 stop = closing && length == 0;
             } finally {
                 lock.unlock();
@@ -407,120 +387,43 @@ final class MemoryBalances implements AutoCloseable {
                     fail(e);
                     return;
                 }
-                handOver(batch, records, length, notes);
+                for (int i = 0; i < length; i += 2) {
+                    if (records[i] == Ledger.KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
+                        syncedKeys.put(ChangeKeys.hex(records[i + 1], records[i + 3]), records[i + 5]);
+                        i += 4;
+                    } else if (records[i] == Ledger.USAGE_LENGTH) {
+                        // a usage note's bytes, for a replay: the batch's notes come as objects (below)
+                        i += 2 * (int) ((records[i + 1] + 7) / 8);
+                    } else {
+                        syncedDeltas.merge(records[i], records[i + 1], Long::sum);
+                    }
+                }
+                syncedUsage.addAll(notes);
+                lastSynced = batch;
                 signal(() -> syncedBatch = batch);
             }
-            if (journal.switchDue()) {
-                // every batch of this file is synced and handed over: the next go into the other
-                // file, and the write-back thread checkpoints the database with all of this one's
-                journal.switchFiles();
-                toWriteBack(() -> checkpointAsked = true);
-            }
-        }
-    }
-
-    /** A synced batch's amount deltas, change keys and usage notes, for the next write-back. */
-    private void handOver(long batch, long[] records, int length, List<UsageRecords.Kept> notes) {
-        backLock.lock();
-        try {
-            for (int i = 0; i < length; i += 2) {
-                if (records[i] == Ledger.KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
-                    syncedKeys.put(ChangeKeys.hex(records[i + 1], records[i + 3]), records[i + 5]);
-                    i += 4;
-                } else if (records[i] == Ledger.USAGE_LENGTH) {
-                    // a usage note's bytes, for a replay: the batch's notes come as objects (below)
-                    i += 2 * (int) ((records[i + 1] + 7) / 8);
-                } else {
-                    syncedDeltas.merge(records[i], records[i + 1], Long::sum);
-                }
-            }
-            syncedUsage.addAll(notes);
-            lastSynced = batch;
-        } finally {
-            backLock.unlock();
-        }
-    }
-
-    /**
-     * The write-back thread: every second (sooner for a checkpoint or a reload) adds what was
-     * synced to the database; checkpoints it when the journal switched files; reads every bucket
-     * again when provisioning changed. Whatever ends it fails the store first.
-     */
-    private void writeBackLoop() {
-        try {
-            writeBackLoopBody();
-        } catch (Throwable t) {
-            endedUnexpectedly("write-back", t);
-        }
-    }
-
-    /** One of the store's threads ended by an exception or an Error: the store fails, and says so. */
-    private void endedUnexpectedly(String thread, Throwable t) {
-        log.error("The balance {} thread ended unexpectedly; balance changes are refused until the node restarts",
-                thread, t);
-        signal(() -> failure = failure != null ? failure : "The balance " + thread + " thread ended: " + t);
-        failed(failure);
-        if (t instanceof Error e) {
-            throw e;
-        }
-    }
-
-    private void writeBackLoopBody() {
-        boolean checkpointOwed = false;
-        while (true) {
-            boolean ended;
-            long reload;
-            backLock.lock();
             try {
-                long wait = WRITE_BACK_NANOS - (System.nanoTime() - lastWriteBack);
-                while (!checkpointAsked && !journalEnded && !reloadWanted && wait > 0) {
-                    try {
-                        wait = backWork.awaitNanos(wait);
-                    } catch (InterruptedException e) {
-                        wait = 0; // nobody interrupts this thread; the journal's end is how it stops
-                    }
+                boolean reloading = reload != reloadsDone;
+                if (reloading || stop || journal.checkpointDue()
+                        || System.nanoTime() - lastWriteBack > WRITE_BACK_NANOS) {
+                    writeBack();
                 }
-                checkpointOwed |= checkpointAsked;
-                checkpointAsked = false;
-                reloadWanted = false;
-                ended = journalEnded;
-            } finally {
-                backLock.unlock();
-            }
-            lock.lock();
-            try {
-                reload = reloadsAsked;
-            } finally {
-                lock.unlock();
-            }
-            try {
-                writeBack();
-                if (checkpointOwed || ended) {
-                    // the database holds every batch of the file the journal left (and, at the
-                    // end, of both): written and synced, they may be written over
-                    JdbcBalanceStore.inTransaction(dataSource, AmountJournal::checkpoint);
-                    if (ended) {
-                        journal.allCheckpointed();
-                    } else {
-                        journal.otherCheckpointed();
-                    }
-                    checkpointOwed = false;
+                if ((stop || journal.checkpointDue()) && journal.holdsFrames()) {
+                    checkpoint();
                 }
-                if (reload != reloadsDone) {
+                if (reloading) {
                     reload();
                     signal(() -> reloadsDone = reload);
                 }
-                // only when all of it went through: a checkpoint that keeps failing behind write-backs
-                // that work still fails the store in the end (the journal's other file stays held)
-                writeBackFailingSince = 0;
             } catch (RuntimeException e) {
-                // the journal still holds everything the database lacks: try again (in a second)
+                // the journal still holds everything the database lacks: try again later, without
+                // holding up the journal's syncs (a pause here once cost every request 100 ms)
                 if (writeBackFailingSince == 0) {
                     writeBackFailingSince = System.nanoTime();
                 }
                 lastWriteBack = System.nanoTime();
                 log.warn("Cannot write the balances back to the database (trying again): {}", e.toString());
-                if (ended) {
+                if (stop) {
                     return;
                 }
                 if (System.nanoTime() - writeBackFailingSince > WRITE_BACK_GIVE_UP_NANOS) {
@@ -535,22 +438,8 @@ final class MemoryBalances implements AutoCloseable {
                 }
                 continue;
             }
-            if (ended) {
-                stoppedCleanly = !journal.holdsFrames(); // the last write-back and checkpoint went through
-                return;
-            }
         }
-    }
-
-    /** Sets what the write-back thread waits for (under backLock) and wakes it. */
-    private void toWriteBack(Runnable change) {
-        backLock.lock();
-        try {
-            change.run();
-            backWork.signal();
-        } finally {
-            backLock.unlock();
-        }
+        stoppedCleanly = !journal.holdsFrames(); // the last write-back and checkpoint went through
     }
 
     private void signal(Runnable change) {
@@ -593,53 +482,20 @@ final class MemoryBalances implements AutoCloseable {
         return failure;
     }
 
-    /**
-     * Adds the synced deltas to the database, with the last batch they cover. On the write-back
-     * thread; what it takes is handed back if the database refuses it, for the next try.
-     */
+    /** Adds the synced deltas to the database, with the last batch they cover. On the journal thread. */
     private void writeBack() {
         lastWriteBack = System.nanoTime();
         if (lastWriteBack - lastKeyPurge > ChangeKeys.PURGE_INTERVAL_NANOS) {
             lastKeyPurge = lastWriteBack;
             JdbcBalanceStore.inTransaction(dataSource, tx -> ChangeKeys.purge(tx, Instant.now()));
         }
-        Map<Long, Long> deltas;
-        Map<String, Long> keys;
-        List<UsageRecords.Kept> usage;
-        long upTo;
-        backLock.lock();
-        try {
-            if (syncedDeltas.isEmpty() && syncedKeys.isEmpty() && syncedUsage.isEmpty()) {
-                return;
-            }
-            deltas = syncedDeltas;
-            keys = syncedKeys;
-            usage = syncedUsage;
-            upTo = lastSynced;
-            syncedDeltas = new HashMap<>();
-            syncedKeys = new HashMap<>();
-            syncedUsage = new ArrayList<>();
-        } finally {
-            backLock.unlock();
+        if (syncedDeltas.isEmpty() && syncedKeys.isEmpty() && syncedUsage.isEmpty()) {
+            return;
         }
-        try {
-            write(deltas, keys, usage, upTo);
-        } catch (RuntimeException e) {
-            backLock.lock();
-            try { // in front of what was synced meanwhile: the next try writes both
-                deltas.forEach((id, d) -> syncedDeltas.merge(id, d, Long::sum));
-                keys.forEach(syncedKeys::putIfAbsent);
-                usage.addAll(syncedUsage);
-                syncedUsage = usage;
-            } finally {
-                backLock.unlock();
-            }
-            throw e;
-        }
-        ledger.written(deltas);
-    }
-
-    private void write(Map<Long, Long> deltas, Map<String, Long> keys, List<UsageRecords.Kept> usage, long upTo) {
+        Map<Long, Long> deltas = syncedDeltas;
+        Map<String, Long> keys = syncedKeys;
+        List<UsageRecords.Kept> usage = syncedUsage;
+        long upTo = lastSynced;
         JdbcBalanceStore.inTransaction(dataSource, tx -> {
             PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount + ? WHERE id = ?");
             for (Map.Entry<Long, Long> e : deltas.entrySet()) {
@@ -655,6 +511,11 @@ final class MemoryBalances implements AutoCloseable {
             s.executeUpdate();
             return null;
         });
+        writeBackFailingSince = 0;
+        syncedDeltas = new HashMap<>();
+        syncedKeys = new HashMap<>();
+        syncedUsage = new ArrayList<>();
+        ledger.written(deltas);
     }
 
 
@@ -672,6 +533,18 @@ final class MemoryBalances implements AutoCloseable {
             k.addBatch();
         }
         k.executeBatch();
+    }
+
+    /** Makes the database durable by itself; the journal is then written over from its start. */
+    private void checkpoint() {
+        if (!syncedDeltas.isEmpty() || !syncedKeys.isEmpty() || !syncedUsage.isEmpty()) {
+            return; // the write-back failed: the journal still holds what the database lacks
+        }
+        JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            journal.checkpointNow(tx);
+            return null;
+        });
+        journal.checkpointed();
     }
 
     /**
@@ -717,7 +590,6 @@ final class MemoryBalances implements AutoCloseable {
         }
         try {
             journalThread.join(TimeUnit.SECONDS.toMillis(30));
-            writeBackThread.join(TimeUnit.SECONDS.toMillis(30)); // after the journal's end: the last write-back
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -75,84 +75,6 @@ class AmountJournalTest {
         assertEquals(1_000_000 - 9 * 10 / 2, balanceAfterRestart(), "the first nine debits, not the torn tenth");
     }
 
-    /**
-     * The journal's two files: at a checkpoint the batches go on in the other file while the
-     * database is made to hold the first's; a crash then leaves batches the database lacks in
-     * both files (and, a switch later, the first written over from its start): each is applied
-     * once, whichever file holds it.
-     */
-    @Test
-    void batchesInBothFilesAreAppliedAfterACrash() throws Exception {
-        long id;
-        try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url(), null, null)) {
-            admin.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1000, 0, null, null)), false);
-            id = admin.buckets(SUB).get(0).id();
-        }
-        AmountJournal j = AmountJournal.lock(dir.resolve("ocs.journal"));
-        try (JdbcBalanceStore admin = JdbcBalanceStore.openForAdministration(url(), null, null)) {
-            j.recover(admin.dataSource());
-            long b = j.lastBatch();
-            j.write(b + 1, new long[] {id, -10}, 2); // file 1
-            j.switchFiles();
-            j.write(b + 2, new long[] {id, -20}, 2); // file 2; meanwhile file 1's batch is written back
-            try (Connection c = admin.dataSource().getConnection(); Statement s = c.createStatement()) {
-                s.executeUpdate("UPDATE bucket SET amount = amount - 10 WHERE id = " + id);
-                s.executeUpdate("UPDATE journal_applied SET batch = " + (b + 1) + " WHERE id = 1");
-                c.commit();
-                s.execute("CHECKPOINT SYNC");
-            }
-            j.otherCheckpointed();
-            j.write(b + 3, new long[] {id, -30}, 2);
-            j.switchFiles(); // back to file 1, written over from its start (file 2 not checkpointed yet)
-            assertTrue(j.holdsFrames());
-            assertThrows(IllegalStateException.class, j::switchFiles, "not into file 2 before its checkpoint");
-            j.write(b + 4, new long[] {id, -40}, 2);
-        } finally {
-            j.close(); // the node dies: file 2's checkpoint never comes
-        }
-        assertEquals(1000 - 10 - 20 - 30 - 40, balanceAfterRestart(), "batch 1 from the database, 2 and 3 from "
-                + "file 2, 4 from file 1");
-        assertEquals(1000 - 100, balanceAfterRestart(), "applied once");
-    }
-
-    /**
-     * The node's two threads under load: debits from several threads while the journal switches
-     * files every 50 ms (every 5 s in service) and the write-back thread checkpoints behind it;
-     * then H2 dies without writing what it holds. Every acknowledged debit is in the balance.
-     */
-    @Test
-    void debitsAcrossManyFileSwitchesSurviveACrash() throws Exception {
-        JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4);
-        java.util.concurrent.atomic.AtomicLong acknowledged = new java.util.concurrent.atomic.AtomicLong();
-        try {
-            node.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1_000_000_000, 0, null, null)), false);
-            CrashRecoveryTest.journal(node).checkpointNanos = 50_000_000L;
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
-            long until = System.nanoTime() + 2_000_000_000L;
-            for (int t = 0; t < 4; t++) {
-                pool.submit(() -> {
-                    for (int i = 0; i < 200_000 && System.nanoTime() < until; i++) {
-                        acknowledged.addAndGet(node.debit(SUB, UnitType.UNITS, null, 3));
-                    }
-                    return null;
-                });
-            }
-            pool.shutdown();
-            assertTrue(pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS));
-            long switches = CrashRecoveryTest.journal(node).switches;
-            assertTrue(switches >= 6, "the journal switched files " + switches + " times");
-            try (Connection c = DriverManager.getConnection(url()); Statement s = c.createStatement()) {
-                s.execute("SHUTDOWN IMMEDIATELY");
-            } catch (java.sql.SQLException expected) {
-                // the connection goes with the database
-            }
-        } finally {
-            node.close();
-        }
-        assertTrue(acknowledged.get() > 3 * 100, "enough debits to switch files many times: " + acknowledged);
-        assertEquals(1_000_000_000 - acknowledged.get(), balanceAfterRestart());
-    }
-
     @Test
     void aSecondNodeOnTheSameFileIsRefused() {
         try (JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4)) {
@@ -183,9 +105,7 @@ class AmountJournalTest {
             j.write(5, new long[] {1, -10}, 2);
             j.write(6, new long[] {1, -20}, 2);
             j.write(7, new long[] {1, -30}, 2);
-            j.switchFiles(); // into the other file, and back once the database holds the first's
-            j.otherCheckpointed();
-            j.switchFiles(); // written over from the start
+            j.checkpointed(); // written over from the start
             j.write(8, new long[] {1, -40}, 2); // the same size as batch 5: batch 6 lines up behind it
         } finally {
             j.close();
