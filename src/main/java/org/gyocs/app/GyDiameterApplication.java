@@ -255,7 +255,7 @@ public final class GyDiameterApplication {
                 if (core.sharesSessions()) { // another node has the session: the PCEF may send it there
                     pipeline.refuseWhileStoreDown(watch::problem);
                 }
-                DiameterNode n = mock ? new MockGyNode(settings, pipeline) : new JDiameterGyNode(settings, pipeline, prepared);
+                DiameterNode n = mock ? new MockGyNode(settings, pipeline, s.syncPoints().orElse(null)) : new JDiameterGyNode(settings, pipeline, prepared);
                 OperatorHttpServer web = null;
                 try {
                     n.start();

@@ -237,6 +237,9 @@ public final class GyPipeline {
         if (delay == 0) {
             return answer;
         }
+        if (SENT_LATER.get()[0]) {
+            answerLatency.accept(System.nanoTime() - r.receivedNanos()); // as for any held answer: ready now
+        }
         ReceivedCcr.Held<A> held = r.holdBack();
         long resultCode = a.resultCode();
         Runnable notSent = () -> {
@@ -260,6 +263,29 @@ public final class GyPipeline {
     /** CCR-I, CCR-U..., or CCR when its type is not known. */
     private static String shortName(CreditControlRequest ccr) {
         return ccr.requestType() == null ? "CCR" : ccr.requestType().shortName();
+    }
+
+    /** Set while {@link #decideSentLater} decides: the answer's latency is recorded when it is sent. */
+    private static final ThreadLocal<boolean[]> SENT_LATER = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    /**
+     * As {@link #decide}, for a transport that sends the answer only later (once the store's sync
+     * covers it, see {@link org.gyocs.core.SyncPoints}): it calls {@link #sentLater} then, so that
+     * the answer latency counts the wait.
+     */
+    public <A> A decideSentLater(ReceivedCcr<A> r, CreditControlRequest ccr) {
+        boolean[] later = SENT_LATER.get();
+        later[0] = true;
+        try {
+            return decide(r, ccr);
+        } finally {
+            later[0] = false;
+        }
+    }
+
+    /** The answer {@link #decideSentLater} returned has been sent now. */
+    public void sentLater(ReceivedCcr<?> r) {
+        answerLatency.accept(System.nanoTime() - r.receivedNanos());
     }
 
     /**
@@ -400,7 +426,9 @@ public final class GyPipeline {
         statistics.answerSent(a.resultCode());
         peers.answerTo(r.peer());
         long latency = System.nanoTime() - r.receivedNanos();
-        answerLatency.accept(latency);
+        if (!SENT_LATER.get()[0]) {
+            answerLatency.accept(latency);
+        }
         RequestType type = ccr != null ? ccr.requestType()
                 : a.requestTypeCode() == null ? null : RequestType.fromCode(a.requestTypeCode());
         TrafficLog.answer(type, a);

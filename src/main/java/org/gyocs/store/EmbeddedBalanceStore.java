@@ -134,6 +134,11 @@ final class EmbeddedBalanceStore extends JdbcBalanceStore {
         return Optional.ofNullable(memory.failure());
     }
 
+    @Override
+    public Optional<org.gyocs.core.SyncPoints> syncPoints() {
+        return Optional.of(memory.syncPoints());
+    }
+
     /** The embedded store answers from memory; its failures are recorded, not probed. */
     @Override
     public Optional<String> probe(int timeoutSeconds) {

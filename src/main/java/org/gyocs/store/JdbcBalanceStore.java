@@ -598,6 +598,15 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     }
 
     /**
+     * Where a change is durable only at a later sync (the embedded store's journal): what lets a
+     * transport decide without waiting for it and send the answer once it is done. Empty where a
+     * change is durable when its call returns (the SQL stores' commits).
+     */
+    public Optional<org.gyocs.core.SyncPoints> syncPoints() {
+        return Optional.empty();
+    }
+
+    /**
      * For a health check: {@link #failure()}, and on a shared database whether it answers now
      * (a pooled connection that passes a validity check within {@code timeoutSeconds}).
      */

@@ -74,7 +74,8 @@ final class MemoryBalances implements AutoCloseable {
     private long[] spare = new long[1024];
     private int pendingLength;
     private long pendingBatch;
-    private long syncedBatch;
+    /** Written under lock; read without it by a transport checking its answers (SyncPoints#synced). */
+    private volatile long syncedBatch;
     private long reloadsAsked;
     private long reloadsDone;
     private boolean closing;
@@ -226,6 +227,66 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------ sync points
+
+    /** Set while a transport decides on its own thread (SyncPoints#withoutWaiting). */
+    private static final ThreadLocal<boolean[]> NOT_WAITING = ThreadLocal.withInitial(() -> new boolean[1]);
+    private final java.util.List<Runnable> syncListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** What lets a transport send its answers after the journal's sync instead of waiting for it (SyncPoints). */
+    org.gyocs.core.SyncPoints syncPoints() {
+        return new org.gyocs.core.SyncPoints() {
+            @Override
+            public boolean ready() {
+                return loaded.getCount() == 0 && failure == null;
+            }
+
+            @Override
+            public <T> T withoutWaiting(java.util.function.Supplier<T> decision) {
+                boolean[] flag = NOT_WAITING.get();
+                boolean before = flag[0];
+                flag[0] = true;
+                try {
+                    return decision.get();
+                } finally {
+                    flag[0] = before;
+                }
+            }
+
+            @Override
+            public long current() {
+                lock.lock();
+                try {
+                    // the batch still open when it holds anything, else the one being synced (or done)
+                    return pendingLength > 0 ? pendingBatch : pendingBatch - 1;
+                } finally {
+                    lock.unlock();
+                }
+            }
+
+            @Override
+            public long synced() {
+                return syncedBatch;
+            }
+
+            @Override
+            public String failure() {
+                return failure;
+            }
+
+            @Override
+            public long deadlineNanos() {
+                return deadlineNanos;
+            }
+
+            @Override
+            public AutoCloseable onSync(Runnable listener) {
+                syncListeners.add(listener);
+                return () -> syncListeners.remove(listener);
+            }
+        };
+    }
+
     // ------------------------------------------------------------------ the journal
 
     /**
@@ -279,8 +340,8 @@ final class MemoryBalances implements AutoCloseable {
     }
 
     private void awaitDurable(long batch) {
-        if (batch == 0) {
-            return;
+        if (batch == 0 || NOT_WAITING.get()[0]) {
+            return; // a transport sends the answer once SyncPoints#synced covers it
         }
         lock.lock();
         try {
@@ -449,6 +510,9 @@ final class MemoryBalances implements AutoCloseable {
             done.signalAll();
         } finally {
             lock.unlock();
+        }
+        for (Runnable listener : syncListeners) {
+            listener.run(); // a sync, a failure: the transports' waiting answers go out, or are refused
         }
     }
 

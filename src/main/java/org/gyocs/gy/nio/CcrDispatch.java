@@ -114,6 +114,34 @@ final class CcrDispatch {
             return;
         }
         pending++;
+        SyncedAnswers synced = loop.syncedAnswers();
+        if (synced != null && synced.ready()) {
+            // balances in memory, made durable by the journal's next sync: decided here, without a
+            // hand-off, and sent once that sync is done (never before)
+            DiameterMessage answer = synced.decide(() -> pipeline.decideSentLater(received, ccr));
+            synced.whenDurable(new SyncedAnswers.Outcome() {
+                @Override
+                public void durable() {
+                    pending--;
+                    if (answer != null) {
+                        pipeline.sentLater(received);
+                        sent(answer);
+                    }
+                    connection.decided();
+                }
+
+                @Override
+                public void refused(String why) {
+                    pending--;
+                    if (answer != null) {
+                        pipeline.withdraw(resultCodeOf(answer));
+                        sent(pipeline.unableToComply(received, new IllegalStateException(why)));
+                    }
+                    connection.decided();
+                }
+            });
+            return;
+        }
         // The decision may block on the balance store: it runs on the charging workers, never on
         // this event loop, whose other peers would wait. One worker per session keeps its order.
         ctx.charge(ccr.sessionId(), () -> {
@@ -137,14 +165,37 @@ final class CcrDispatch {
                 @Override
                 public void send(DiameterMessage answer, Runnable notSent) {
                     loop.execute(() -> {
-                        held.decrementAndGet();
-                        if (connection.closed()) {
-                            notSent.run();
-                        } else {
-                            sent(answer);
+                        SyncedAnswers synced = loop.syncedAnswers();
+                        if (synced == null) {
+                            sendHeld(answer, notSent);
+                            return;
                         }
-                        connection.decided();
+                        // decided on the loop without waiting: held back, yet not sent before its sync
+                        synced.whenDurable(new SyncedAnswers.Outcome() {
+                            @Override
+                            public void durable() {
+                                sendHeld(answer, notSent);
+                            }
+
+                            @Override
+                            public void refused(String why) {
+                                log.warn("An answer held back by a test behaviour is not sent: {}", why);
+                                held.decrementAndGet();
+                                notSent.run();
+                                connection.decided();
+                            }
+                        });
                     });
+                }
+
+                private void sendHeld(DiameterMessage answer, Runnable notSent) {
+                    held.decrementAndGet();
+                    if (connection.closed()) {
+                        notSent.run();
+                    } else {
+                        sent(answer);
+                    }
+                    connection.decided();
                 }
 
                 @Override
@@ -163,7 +214,21 @@ final class CcrDispatch {
         }
     };
 
-    private void sent(DiameterMessage answer) {
+    /** The Result-Code (or Experimental-Result-Code) of an answer we encoded, for the counts. */
+    private static long resultCodeOf(DiameterMessage answer) {
+        try {
+            Avp code = answer.avp(AvpCodes.RESULT_CODE);
+            if (code == null && answer.avp(AvpCodes.EXPERIMENTAL_RESULT) != null) {
+                code = DiameterMessage.find(answer.avp(AvpCodes.EXPERIMENTAL_RESULT).group(),
+                        AvpCodes.EXPERIMENTAL_RESULT_CODE);
+            }
+            return code == null ? 0 : code.unsigned32();
+        } catch (DiameterDecodeException e) {
+            return 0; // not ours to fail on: the answer is replaced either way
+        }
+    }
+
+        private void sent(DiameterMessage answer) {
         connection.send(answer);
         if (TrafficLog.enabled()) {
             TrafficLog.info("Sent CCA response to {}", connection.remote());

@@ -33,6 +33,8 @@ final class EventLoop implements Runnable {
     private final List<PeerConnection> toFlush = new ArrayList<>();
     private volatile boolean running = true;
     private final Thread thread;
+    /** Answers waiting for the store's sync, or null when its changes are durable as they return. */
+    private final SyncedAnswers syncedAnswers;
 
     /** Decides whether a new connection is admitted and which loop serves it. */
     interface Acceptor {
@@ -45,6 +47,12 @@ final class EventLoop implements Runnable {
         this.acceptor = acceptor;
         this.thread = new Thread(this, name);
         this.thread.setDaemon(true);
+        this.syncedAnswers = ctx.syncPoints() == null ? null : new SyncedAnswers(ctx.syncPoints(), this::execute);
+    }
+
+    /** Where this loop's answers wait for the store's sync, or null when they need not. */
+    SyncedAnswers syncedAnswers() {
+        return syncedAnswers;
     }
 
     void start() {
@@ -151,6 +159,9 @@ final class EventLoop implements Runnable {
                 long now = System.nanoTime();
                 if (now - lastTick >= TICK_NANOS) {
                     lastTick = now;
+                    if (syncedAnswers != null) {
+                        syncedAnswers.expire(now);
+                    }
                     connections.removeIf(c -> c.state() == PeerConnection.State.CLOSED);
                     for (PeerConnection c : new ArrayList<>(connections)) {
                         c.tick(now);
@@ -165,6 +176,9 @@ final class EventLoop implements Runnable {
                 closeQuietly(key.channel());
             }
             closeQuietly(selector);
+            if (syncedAnswers != null) {
+                syncedAnswers.close();
+            }
             ended = true;
             runTasks();
         }

@@ -37,6 +37,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
 
     private final NodeSettings settings;
     private final GyPipeline pipeline;
+    private final org.gyocs.core.SyncPoints syncPoints;
     private final ConnectedPeers peers;
     private final NodeStatistics statistics;
     private final BaseMessages base;
@@ -56,6 +57,16 @@ public final class MockGyNode implements DiameterNode, MockContext {
     }
 
     public MockGyNode(NodeSettings settings, GyPipeline pipeline) {
+        this(settings, pipeline, null);
+    }
+
+    /**
+     * @param syncPoints the store's, when its changes are durable only at a later sync (the
+     *                   embedded store): charging decisions are then made on the event loops, and
+     *                   their answers sent once synced; null: on the charging workers, which wait
+     */
+    public MockGyNode(NodeSettings settings, GyPipeline pipeline, org.gyocs.core.SyncPoints syncPoints) {
+        this.syncPoints = syncPoints;
         this.settings = settings;
         this.pipeline = pipeline;
         this.statistics = pipeline.statistics();
@@ -257,6 +268,11 @@ public final class MockGyNode implements DiameterNode, MockContext {
     @Override
     public String originRealm() {
         return settings.realm();
+    }
+
+    @Override
+    public org.gyocs.core.SyncPoints syncPoints() {
+        return syncPoints;
     }
 
     @Override

@@ -1,0 +1,185 @@
+package org.gyocs.gy.nio;
+
+import static org.gyocs.testing.GyRequests.resultCode;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.gyocs.app.GyDiameterApplication;
+import org.gyocs.app.OcsConfiguration;
+import org.gyocs.codec.Avp;
+import org.gyocs.codec.CommandCodes;
+import org.gyocs.codec.DiameterMessage;
+import org.gyocs.store.Bucket;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.Stores;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Mock mode decides charged requests on its event loop and sends each answer once the embedded
+ * store's journal has synced what it acknowledges: not before (the store's sync points held back
+ * by the test), and when the journal fails, 5012, never 2001, with no debit kept for it.
+ */
+class AnswersAfterSyncTest {
+    static final String SUB = "491700000001";
+    @TempDir
+    Path tmp;
+
+    /** The embedded store's sync points, with what they report as synced held back while {@code held}. */
+    static final class HeldSyncs implements org.gyocs.core.SyncPoints {
+        final org.gyocs.core.SyncPoints real;
+        final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+        volatile boolean held;
+
+        HeldSyncs(org.gyocs.core.SyncPoints real) {
+            this.real = real;
+            real.onSync(() -> listeners.forEach(Runnable::run));
+        }
+
+        void release() {
+            held = false;
+            listeners.forEach(Runnable::run);
+        }
+
+        @Override
+        public boolean ready() {
+            return real.ready();
+        }
+
+        @Override
+        public <T> T withoutWaiting(java.util.function.Supplier<T> decision) {
+            return real.withoutWaiting(decision);
+        }
+
+        @Override
+        public long current() {
+            return real.current();
+        }
+
+        @Override
+        public long synced() {
+            return held ? 0 : real.synced();
+        }
+
+        @Override
+        public String failure() {
+            return real.failure();
+        }
+
+        @Override
+        public long deadlineNanos() {
+            return real.deadlineNanos();
+        }
+
+        @Override
+        public AutoCloseable onSync(Runnable listener) {
+            listeners.add(listener);
+            return () -> listeners.remove(listener);
+        }
+    }
+
+    @Test
+    void noChargedAnswerGoesOutBeforeItsSyncAndEachGoesOutOnceItIsDone() throws Exception {
+        try (org.gyocs.store.JdbcBalanceStore store = org.gyocs.store.JdbcBalanceStore.open(
+                Stores.embeddedFile(tmp.resolve("data")), null, null, 4)) {
+            store.add(List.of(new Bucket(0, SUB, org.gyocs.core.UnitType.OCTETS, 100_000, 0, null, null)), false);
+            HeldSyncs syncs = new HeldSyncs(store.syncPoints().orElseThrow());
+            org.gyocs.core.NodeStatistics stats = new org.gyocs.core.NodeStatistics();
+            org.gyocs.core.OnlineCharging core = new org.gyocs.core.OnlineCharging(
+                    OcsConfiguration.of(java.util.Map.of("default-octets", "1000")).chargingPolicy(), store, stats);
+            MockGyNode node = new MockGyNode(new org.gyocs.node.NodeSettings("ocs.test.local", "test.local", "127.0.0.1",
+                    0, Path.of("unused.xml"), false, new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 10_000)),
+                    new org.gyocs.gy.GyPipeline(core, stats, "ocs.test.local", "test.local"), syncs);
+            node.start();
+            try (TestPeer p = new TestPeer(node.port())) {
+                assertEquals(2001, resultCode(p.handshake()));
+                for (int i = 0; i < 100 && !syncs.ready(); i++) {
+                    Thread.sleep(20); // the balances are read after the store opens
+                }
+                syncs.held = true;
+                List<byte[]> three = new java.util.ArrayList<>();
+                for (int i = 1; i <= 3; i++) {
+                    List<Avp> event = GyRequests.header("held;" + i, 4, 0);
+                    event.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
+                    three.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(i, event)));
+                }
+                p.write(TestPeer.concat(three)); // one write: Nagle would hold the others back
+                for (int i = 0; i < 500 && store.buckets(SUB).get(0).amount() > 100_000 - 3000; i++) {
+                    Thread.sleep(20); // decided on the loop: debited in memory, not yet reported synced
+                }
+                assertEquals(100_000 - 3000, store.buckets(SUB).get(0).amount(), "all three decided");
+                p.socket().setSoTimeout(300);
+                try {
+                    DiameterMessage early = p.read();
+                    org.junit.jupiter.api.Assertions.fail("no answer while its sync is not reported done: " + early);
+                } catch (java.net.SocketTimeoutException expected) {
+                    // nothing sent
+                }
+                p.socket().setSoTimeout(5000);
+                syncs.release();
+                for (int i = 1; i <= 3; i++) {
+                    DiameterMessage a = p.read();
+                    assertEquals(i, a.hopByHop(), "in the order they were decided");
+                    assertEquals(2001, resultCode(a));
+                }
+            } finally {
+                node.stop();
+            }
+            assertEquals(3L, stats.answersSent(), stats.snapshot().toString());
+        }
+    }
+
+    @Test
+    void anAnswerWhoseJournalSyncFailsIsRefusedAndItsDebitNotKept() throws Exception {
+        Path csv = tmp.resolve("s.csv");
+        Files.writeString(csv, "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,100000,,\n");
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                .host("ocs.test.local").realm("test.local")
+                .charging(OcsConfiguration.of(java.util.Map.of("default-octets", "1000")).chargingPolicy())
+                .store(Stores.embeddedFile(tmp.resolve("data"))).subscribers(csv).build();
+        app.start(false);
+        try (TestPeer p = new TestPeer(app.getPort())) {
+            assertEquals(2001, resultCode(p.handshake()));
+            List<Avp> event = GyRequests.header("synced;1", 4, 0);
+            event.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
+            assertEquals(2001, resultCode(p.request(GyRequests.ccr(1, event))), "a debit synced, then answered");
+            // the journal's file fails, as a full disk would: the next sync throws
+            Object store = app.subscriberAdmin();
+            java.lang.reflect.Field f = Class.forName("org.gyocs.store.EmbeddedBalanceStore").getDeclaredField("journal");
+            f.setAccessible(true);
+            Object journal = f.get(store);
+            java.lang.reflect.Method close = journal.getClass().getDeclaredMethod("close");
+            close.setAccessible(true);
+            close.invoke(journal);
+            List<Avp> second = GyRequests.header("synced;2", 4, 0);
+            second.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
+            p.write(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(2, second)));
+            DiameterMessage a;
+            do {
+                a = p.read();
+            } while (a.commandCode() != CommandCodes.CREDIT_CONTROL);
+            assertEquals(2, a.hopByHop());
+            assertEquals(5012, resultCode(a), "decided before the sync, refused when it failed");
+        }
+        for (int i = 0; i < 200 && app.failure() == null; i++) {
+            Thread.sleep(50); // a failed store stops the node
+        }
+        org.junit.jupiter.api.Assertions.assertNotNull(app.failure());
+        app.stop(); // returns once that stop has closed the store
+        assertFalse(app.isRunning());
+        GyDiameterApplication again = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                .store(Stores.embeddedFile(tmp.resolve("data"))).build();
+        again.start(false);
+        try {
+            long left = again.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::amount).sum();
+            assertEquals(100_000 - 1000, left, "the acknowledged debit, not the refused one");
+        } finally {
+            again.stop();
+        }
+    }
+}
