@@ -255,7 +255,9 @@ public final class GyDiameterApplication {
                 if (core.sharesSessions()) { // another node has the session: the PCEF may send it there
                     pipeline.refuseWhileStoreDown(watch::problem);
                 }
-                DiameterNode n = mock ? new MockGyNode(settings, pipeline, s.syncPoints().orElse(null)) : new JDiameterGyNode(settings, pipeline, prepared);
+                org.gyocs.core.SyncPoints syncs = s.syncPoints().orElse(null);
+                DiameterNode n = mock ? new MockGyNode(settings, pipeline, syncs)
+                        : new JDiameterGyNode(settings, pipeline, prepared, syncs);
                 OperatorHttpServer web = null;
                 try {
                     n.start();

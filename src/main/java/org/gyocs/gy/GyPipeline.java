@@ -158,6 +158,11 @@ public final class GyPipeline {
      * A failure of the core is answered 5012, logged and counted.
      */
     public <A> A decide(ReceivedCcr<A> r, CreditControlRequest ccr) {
+        return decide(r, ccr, null);
+    }
+
+    /** @param sync null: the core waits for the store; else its changes return before they are synced */
+    private <A> A decide(ReceivedCcr<A> r, CreditControlRequest ccr, org.gyocs.core.SyncPoints sync) {
         statistics.requestReceived(ccr.requestType());
         TrafficLog.request(ccr);
         if (ccr.possiblyRetransmitted()) {
@@ -176,7 +181,7 @@ public final class GyPipeline {
         }
         CreditControlAnswer a;
         try {
-            a = core.answer(ccr);
+            a = sync == null ? core.answer(ccr) : sync.withoutWaiting(() -> core.answer(ccr));
         } catch (RuntimeException | StackOverflowError | LinkageError e) {
             return unableToComply(r, e);
         }
@@ -269,18 +274,26 @@ public final class GyPipeline {
     private static final ThreadLocal<boolean[]> SENT_LATER = ThreadLocal.withInitial(() -> new boolean[1]);
 
     /**
-     * As {@link #decide}, for a transport that sends the answer only later (once the store's sync
-     * covers it, see {@link org.gyocs.core.SyncPoints}): it calls {@link #sentLater} then, so that
-     * the answer latency counts the wait.
+     * As {@link #decide}, for a transport that sends the answer only once the store's sync covers
+     * it ({@link SyncedAnswers}): the core's store changes return before they are synced, and the
+     * transport calls {@link #sentLater} when it sends, so that the answer latency counts the wait.
+     * A request a test behaviour applies to is decided waiting, as in {@link #decide}: an answer it
+     * holds back goes out later on a path of its own, which waits for no sync.
      */
-    public <A> A decideSentLater(ReceivedCcr<A> r, CreditControlRequest ccr) {
+    public <A> A decideSentLater(ReceivedCcr<A> r, CreditControlRequest ccr, org.gyocs.core.SyncPoints sync) {
         boolean[] later = SENT_LATER.get();
         later[0] = true;
         try {
-            return decide(r, ccr);
+            return decide(r, ccr, sync);
         } finally {
             later[0] = false;
         }
+    }
+
+    /** {@link #read} and {@link #decideSentLater} in one step. */
+    public <A> A answerSentLater(ReceivedCcr<A> r, org.gyocs.core.SyncPoints sync) {
+        Read<A> read = read(r);
+        return read.refusal() != null ? read.refusal() : decideSentLater(r, read.request(), sync);
     }
 
     /** The answer {@link #decideSentLater} returned has been sent now. */

@@ -82,12 +82,28 @@ public final class JDiameterGyNode implements DiameterNode {
      *                 (PreparedStack.begin with the same settings); null: done at start
      */
     public JDiameterGyNode(NodeSettings settings, GyPipeline pipeline, PreparedStack prepared) {
+        this(settings, pipeline, prepared, null);
+    }
+
+    /**
+     * @param syncPoints the store's, when its changes are durable only at a later sync (the
+     *                   embedded store): the listeners then decide without waiting for it, and a
+     *                   thread of the node sends each answer once synced; null: they wait
+     */
+    public JDiameterGyNode(NodeSettings settings, GyPipeline pipeline, PreparedStack prepared,
+                           org.gyocs.core.SyncPoints syncPoints) {
         this.prepared = prepared;
         this.settings = settings;
         this.statistics = pipeline.statistics();
         this.peers = pipeline.peers();
-        this.handler = new CreditControlHandler(pipeline, () -> screen);
+        this.syncPoints = syncPoints;
+        this.handler = new CreditControlHandler(pipeline, () -> screen, () -> syncedAnswers);
     }
+
+    private final org.gyocs.core.SyncPoints syncPoints;
+    /** Sends the answers the listeners decided once the store's sync covers them; null without sync points. */
+    private java.util.concurrent.ScheduledExecutorService syncedSender;
+    private volatile org.gyocs.gy.SyncedAnswers syncedAnswers;
 
     @Override
     public ConnectedPeers peers() {
@@ -210,6 +226,17 @@ public final class JDiameterGyNode implements DiameterNode {
         screen = new TransportScreen(settings.peers(), settings.limits(), statistics, settings.tls(),
                 this::answerBeforeTheStack);
         TransportScreen.register(port, screen);
+        if (syncPoints != null) {
+            syncedSender = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ocs-synced-answers");
+                t.setDaemon(true);
+                return t;
+            });
+            org.gyocs.gy.SyncedAnswers answers = new org.gyocs.gy.SyncedAnswers(syncPoints, syncedSender);
+            syncedSender.scheduleWithFixedDelay(() -> answers.expire(System.nanoTime()), 100, 100,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            syncedAnswers = answers;
+        }
         try {
             sessionFactory = (ISessionFactory) s.getSessionFactory();
             CCASessionFactoryImpl cca = new CCASessionFactoryImpl(sessionFactory);
@@ -283,6 +310,11 @@ public final class JDiameterGyNode implements DiameterNode {
         shuttingDown = true;
         StackShutdown.shutdown(s, STOP_TIMEOUT_MS);
         TransportScreen.unregister(port);
+        if (syncedSender != null) { // after the stack: the drain above waited for the answers it sends
+            syncedSender.shutdownNow();
+            syncedAnswers.close();
+            syncedSender = null;
+        }
     }
 
     /**

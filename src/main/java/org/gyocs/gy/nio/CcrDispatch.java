@@ -11,6 +11,7 @@ import org.gyocs.core.CreditControlRequest;
 import org.gyocs.core.ResultCode;
 import org.gyocs.gy.GyPipeline;
 import org.gyocs.gy.ReceivedCcr;
+import org.gyocs.gy.SyncedAnswers;
 import org.gyocs.node.TrafficLog;
 
 /**
@@ -115,10 +116,10 @@ final class CcrDispatch {
         }
         pending++;
         SyncedAnswers synced = loop.syncedAnswers();
-        if (synced != null && synced.ready()) {
+        if (synced != null && synced.points().ready()) {
             // balances in memory, made durable by the journal's next sync: decided here, without a
             // hand-off, and sent once that sync is done (never before)
-            DiameterMessage answer = synced.decide(() -> pipeline.decideSentLater(received, ccr));
+            DiameterMessage answer = pipeline.decideSentLater(received, ccr, synced.points());
             synced.whenDurable(new SyncedAnswers.Outcome() {
                 @Override
                 public void durable() {
@@ -165,37 +166,14 @@ final class CcrDispatch {
                 @Override
                 public void send(DiameterMessage answer, Runnable notSent) {
                     loop.execute(() -> {
-                        SyncedAnswers synced = loop.syncedAnswers();
-                        if (synced == null) {
-                            sendHeld(answer, notSent);
-                            return;
+                        held.decrementAndGet();
+                        if (connection.closed()) {
+                            notSent.run();
+                        } else {
+                            sent(answer);
                         }
-                        // decided on the loop without waiting: held back, yet not sent before its sync
-                        synced.whenDurable(new SyncedAnswers.Outcome() {
-                            @Override
-                            public void durable() {
-                                sendHeld(answer, notSent);
-                            }
-
-                            @Override
-                            public void refused(String why) {
-                                log.warn("An answer held back by a test behaviour is not sent: {}", why);
-                                held.decrementAndGet();
-                                notSent.run();
-                                connection.decided();
-                            }
-                        });
+                        connection.decided();
                     });
-                }
-
-                private void sendHeld(DiameterMessage answer, Runnable notSent) {
-                    held.decrementAndGet();
-                    if (connection.closed()) {
-                        notSent.run();
-                    } else {
-                        sent(answer);
-                    }
-                    connection.decided();
                 }
 
                 @Override

@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.gyocs.gy.SyncedAnswers;
 import org.gyocs.node.TrafficLog;
 
 /**

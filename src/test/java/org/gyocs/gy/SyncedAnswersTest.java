@@ -1,4 +1,4 @@
-package org.gyocs.gy.nio;
+package org.gyocs.gy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
