@@ -331,10 +331,15 @@ public final class UsageRecords {
         u.setString(1, cause);
         u.setLong(2, since);
         int ended = u.executeUpdate();
+        markLooked(tx);
+        return ended;
+    }
+
+    /** Every part kept so far has been looked at for open records: a start looks only at those kept after. */
+    static void markLooked(SqlTransaction tx) throws SQLException {
         PreparedStatement run = tx.prepare("UPDATE node_run SET last_part = ? WHERE id = 1");
         run.setLong(1, newestPart(tx));
         run.executeUpdate();
-        return ended;
     }
 
     /** The row id of the usage part kept last (H2), 0 for none. */
