@@ -237,6 +237,11 @@ public final class JDiameterGyNode implements DiameterNode {
                     java.util.concurrent.TimeUnit.MILLISECONDS);
             syncedAnswers = answers;
         }
+        if (s.getScheduledFacility() instanceof java.util.concurrent.ScheduledThreadPoolExecutor timers) {
+            // a cancelled timer (an answer's, CreditControlHandler) leaves the queue at once, not
+            // when it would have fired
+            timers.setRemoveOnCancelPolicy(true);
+        }
         try {
             sessionFactory = (ISessionFactory) s.getSessionFactory();
             CCASessionFactoryImpl cca = new CCASessionFactoryImpl(sessionFactory);
@@ -263,6 +268,13 @@ public final class JDiameterGyNode implements DiameterNode {
     @Override
     public int port() {
         return port;
+    }
+
+    /** The timers the stack holds now (its scheduled facility's queue), for the tests; -1 when not running. */
+    int stackTimers() {
+        StackImpl s = stack;
+        return s != null && s.getScheduledFacility() instanceof java.util.concurrent.ScheduledThreadPoolExecutor t
+                ? t.getQueue().size() : -1;
     }
 
     @Override

@@ -62,6 +62,34 @@ class JDiameterGyNodeFaultTest {
         assertEquals(java.util.Map.of(5012L, 2L), stats.snapshot().get("answers_by_result_code"));
     }
 
+    /**
+     * jDiameter starts a 60 s timer on every message a session sends, answers too: each answer
+     * stayed in the stack's timer queue for a minute (under sustained load, the heap full). The
+     * node clears an answer's timer once it is sent.
+     */
+    @Test
+    void answersSentThroughSessionsLeaveNoTimerBehind() throws Exception {
+        JDiameterGyNode node = new JDiameterGyNode(settings(), new CreditControlCore(GrantPolicy.DEFAULT),
+                new NodeStatistics());
+        node.start();
+        try (GyTestClient c = new GyTestClient("127.0.0.1", node.port(), "pcef.test.local", "test.local", 5000)) {
+            c.connect();
+            int before = node.stackTimers();
+            for (int i = 0; i < 200; i++) {
+                String sid = c.newSessionId();
+                assertEquals(2001, c.send(c.creditControlRequest(sid, RequestType.INITIAL, 0, "1")).getResultCode()
+                        .getUnsigned32());
+                assertEquals(2001, c.send(c.creditControlRequest(sid, RequestType.TERMINATION, 1, "1")).getResultCode()
+                        .getUnsigned32());
+            }
+            // the client's own requests are answered, their timers cancelled; 400 answers sent
+            int after = node.stackTimers();
+            assertTrue(after - before < 50, "timers before " + before + ", after 400 answers " + after);
+        } finally {
+            node.stop();
+        }
+    }
+
     @Test
     void stopSendsDprToAConnectedPeer() throws Exception {
         JDiameterGyNode node = new JDiameterGyNode(settings(), new CreditControlCore(GrantPolicy.DEFAULT),
