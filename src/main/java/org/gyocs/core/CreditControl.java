@@ -24,6 +24,15 @@ public interface CreditControl {
     }
 
     /**
+     * Whether deciding this request may wait on the store for more than a sync of its journal
+     * (a refund writes the database and reads the balances again): a transport that decides
+     * without waiting for the sync ({@link SyncPoints}) decides these where a thread may wait.
+     */
+    default boolean waitsBeyondTheSync(CreditControlRequest request) {
+        return false;
+    }
+
+    /**
      * Whether answering this request changes no balance, so that a transport may decide it on
      * the thread that read it; the others may wait for the store (a group commit) and belong on
      * threads that can wait. Must not block.

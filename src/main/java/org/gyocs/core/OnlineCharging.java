@@ -252,6 +252,12 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * one whose CCR-I is still being decided, and must queue behind it.
      */
     @Override
+    public boolean waitsBeyondTheSync(CreditControlRequest r) {
+        return r.requestType() == RequestType.EVENT && r.requestedAction() != null
+                && r.requestedAction() == REFUND_ACCOUNT;
+    }
+
+    @Override
     public boolean answersAtOnce(CreditControlRequest r) {
         RequestType type = r.requestType();
         if (type == null) {

@@ -26,6 +26,13 @@ public interface SyncPoints {
     /** Why nothing still to be synced will be (the store failed), or null. */
     String failure();
 
+    /**
+     * Waits until {@code point} is synced; throws (a RuntimeException saying why) when the store
+     * failed first or the deadline passed. For answers decided where a thread may wait: one may
+     * repeat from memory a decision made without waiting (a retransmission), not yet synced.
+     */
+    void await(long point);
+
     /** The longest an answer waits for its sync before it is refused (5012) instead. */
     long deadlineNanos();
 

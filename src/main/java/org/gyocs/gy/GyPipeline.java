@@ -282,18 +282,18 @@ public final class GyPipeline {
      */
     public <A> A decideSentLater(ReceivedCcr<A> r, CreditControlRequest ccr, org.gyocs.core.SyncPoints sync) {
         boolean[] later = SENT_LATER.get();
+        boolean before = later[0];
         later[0] = true;
         try {
             return decide(r, ccr, sync);
         } finally {
-            later[0] = false;
+            later[0] = before;
         }
     }
 
-    /** {@link #read} and {@link #decideSentLater} in one step. */
-    public <A> A answerSentLater(ReceivedCcr<A> r, org.gyocs.core.SyncPoints sync) {
-        Read<A> read = read(r);
-        return read.refusal() != null ? read.refusal() : decideSentLater(r, read.request(), sync);
+    /** Whether deciding this request may wait for more than the store's sync (see {@link org.gyocs.core.CreditControl#waitsBeyondTheSync}). */
+    public boolean waitsBeyondTheSync(CreditControlRequest ccr) {
+        return core.waitsBeyondTheSync(ccr);
     }
 
     /** The answer {@link #decideSentLater} returned has been sent now. */

@@ -84,13 +84,19 @@ public final class SyncedAnswers implements AutoCloseable {
     }
 
     private void wake() {
-        if (wakeQueued.compareAndSet(false, true)) {
-            releaser.execute(() -> {
-                wakeQueued.set(false);
-                release();
-            });
+        if (!closed && wakeQueued.compareAndSet(false, true)) {
+            try {
+                releaser.execute(() -> {
+                    wakeQueued.set(false);
+                    release();
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                wakeQueued.set(false); // the releasing thread has stopped: nothing waits for it any more
+            }
         }
     }
+
+    private volatile boolean closed;
 
     /** On the releasing thread: sends what the syncs done cover; refuses everything waiting once the store failed. */
     private void release() {
@@ -158,12 +164,13 @@ public final class SyncedAnswers implements AutoCloseable {
         }
     }
 
-    /** The releasing thread has ended: what still waits is neither sent nor refused (its connections are closed). */
+    /**
+     * The releasing thread stops (or has): what still waits is neither sent nor refused (its
+     * connections close), and the store's syncs no longer wake it.
+     */
     @Override
     public void close() {
-        incoming.clear();
-        waiting.clear();
-        count.set(0);
+        closed = true;
         try {
             subscription.close();
         } catch (Exception e) {

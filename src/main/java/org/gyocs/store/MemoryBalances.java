@@ -93,7 +93,7 @@ final class MemoryBalances implements AutoCloseable {
     /**
      * The records of this run with a part in the database and no end yet: (head note, when its
      * last part was kept). Ended at a clean stop, so that the next start need not look for them
-     * among every part this run kept (6 s after 400,000 sessions).
+     * among every part this run kept (6 s after 200,000 sessions).
      */
     private final Map<String, OpenRecord> openRecords = new HashMap<>();
 
@@ -286,6 +286,18 @@ final class MemoryBalances implements AutoCloseable {
             @Override
             public long deadlineNanos() {
                 return deadlineNanos;
+            }
+
+            @Override
+            public void await(long point) {
+                boolean[] flag = NOT_WAITING.get();
+                boolean before = flag[0];
+                flag[0] = false;
+                try {
+                    awaitDurable(point);
+                } finally {
+                    flag[0] = before;
+                }
             }
 
             @Override
@@ -524,7 +536,11 @@ final class MemoryBalances implements AutoCloseable {
             lock.unlock();
         }
         for (Runnable listener : syncListeners) {
-            listener.run(); // a sync, a failure: the transports' waiting answers go out, or are refused
+            try {
+                listener.run(); // a sync, a failure: the transports' waiting answers go out, or are refused
+            } catch (RuntimeException e) {
+                log.warn("A listener of the journal's syncs failed: {}", e.toString()); // never this thread
+            }
         }
     }
 

@@ -77,6 +77,21 @@ class AnswersAfterSyncTest {
         }
 
         @Override
+        public void await(long point) {
+            try {
+                for (int i = 0; i < 1000 && held; i++) {
+                    Thread.sleep(5); // as a sync still to come
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (held) {
+                throw new IllegalStateException("not synced within 5 s");
+            }
+            real.await(point);
+        }
+
+        @Override
         public AutoCloseable onSync(Runnable listener) {
             listeners.add(listener);
             return () -> listeners.remove(listener);
@@ -137,6 +152,69 @@ class AnswersAfterSyncTest {
                 node.stop();
             }
             assertEquals(3L, stats.answersSent(), stats.snapshot().toString());
+        }
+    }
+
+    /**
+     * A CCR-T decided without waiting for its sync, then sent again (T-bit) before that sync: the
+     * repeat is answered from memory, and not before the sync either (jDiameter answers it outside
+     * its session, mock mode as any charged request); debited once.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "mock {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aRetransmissionIsNotAnsweredBeforeTheSyncOfItsFirstCopy(boolean mock) throws Exception {
+        try (org.gyocs.store.JdbcBalanceStore store = org.gyocs.store.JdbcBalanceStore.open(
+                Stores.embeddedFile(tmp.resolve("data")), null, null, 4)) {
+            store.add(List.of(new Bucket(0, SUB, org.gyocs.core.UnitType.OCTETS, 100_000, 0, null, null)), false);
+            HeldSyncs syncs = new HeldSyncs(store.syncPoints().orElseThrow());
+            org.gyocs.core.NodeStatistics stats = new org.gyocs.core.NodeStatistics();
+            org.gyocs.core.OnlineCharging core = new org.gyocs.core.OnlineCharging(
+                    OcsConfiguration.of(java.util.Map.of("default-octets", "1000")).chargingPolicy(), store, stats);
+            org.gyocs.node.NodeSettings settings = new org.gyocs.node.NodeSettings("ocs.test.local", "test.local",
+                    "127.0.0.1", 0, Path.of("config/jdiameter-config.xml"), false,
+                    new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 10_000));
+            GyPipeline pipeline = new GyPipeline(core, stats, "ocs.test.local", "test.local");
+            org.gyocs.node.DiameterNode node = mock ? new org.gyocs.gy.nio.MockGyNode(settings, pipeline, syncs)
+                    : new org.gyocs.gy.jdiameter.JDiameterGyNode(settings, pipeline, null, syncs);
+            node.start();
+            try (TestPeer p = new TestPeer(node.port())) {
+                assertEquals(2001, resultCode(p.handshake()));
+                for (int i = 0; i < 100 && !syncs.ready(); i++) {
+                    Thread.sleep(20);
+                }
+                List<Avp> ccrI = GyRequests.header("rt;1", 1, 0);
+                ccrI.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
+                assertEquals(2001, resultCode(p.request(GyRequests.ccr(1, ccrI))));
+                syncs.held = true;
+                List<Avp> ccrT = GyRequests.header("rt;1", 3, 1);
+                ccrT.add(GyRequests.mscc(100L, 1L, null, GyRequests.usuOctets(500)));
+                DiameterMessage t = GyRequests.ccr(2, ccrT);
+                DiameterMessage again = new DiameterMessage(t.flags() | DiameterMessage.FLAG_RETRANSMITTED,
+                        t.commandCode(), t.applicationId(), t.hopByHop(), t.endToEnd(), t.avps());
+                p.write(org.gyocs.codec.DiameterCodec.encode(t));
+                for (int i = 0; i < 500 && store.buckets(SUB).get(0).amount() > 100_000 - 500; i++) {
+                    Thread.sleep(10); // the CCR-T decided: settled in memory, its sync held back
+                }
+                assertEquals(100_000 - 500, store.buckets(SUB).get(0).amount());
+                p.write(org.gyocs.codec.DiameterCodec.encode(again));
+                p.socket().setSoTimeout(400);
+                try {
+                    DiameterMessage early = p.read();
+                    org.junit.jupiter.api.Assertions.fail("answered before the sync: " + early);
+                } catch (java.net.SocketTimeoutException expected) {
+                    // nothing sent
+                }
+                p.socket().setSoTimeout(5000);
+                syncs.release();
+                for (int i = 0; i < 2; i++) {
+                    DiameterMessage a = p.read();
+                    assertEquals(2, a.hopByHop());
+                    assertEquals(2001, resultCode(a));
+                }
+                assertEquals(100_000 - 500, store.buckets(SUB).get(0).amount(), "debited once");
+            } finally {
+                node.stop();
+            }
         }
     }
 

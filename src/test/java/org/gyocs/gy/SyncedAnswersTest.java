@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 class SyncedAnswersTest {
     /** A store's sync points as a test moves them; its listeners are what the journal thread would call. */
-    static final class Points implements SyncPoints {
+    static class Points implements SyncPoints {
         long current;
         long synced;
         String failure;
@@ -58,6 +58,13 @@ class SyncedAnswersTest {
         @Override
         public long deadlineNanos() {
             return deadline;
+        }
+
+        @Override
+        public void await(long point) {
+            if (synced() < point) {
+                throw new IllegalStateException("not synced");
+            }
         }
 
         @Override
@@ -157,17 +164,90 @@ class SyncedAnswersTest {
 
     @Test
     void anAnswerWhoseSyncDoesNotComeWithinTheDeadlineIsRefused() {
-        points.deadline = 50_000_000L;
+        points.deadline = 10_000_000_000L;
         points.current = 9;
         answers.whenDurable(answer("a"));
         answers.expire(System.nanoTime());
         assertEquals(List.of(), out, "within the deadline: waits");
-        answers.expire(System.nanoTime() + 60_000_000L);
+        answers.expire(System.nanoTime() + 11_000_000_000L);
         assertEquals(1, out.size());
-        assertTrue(out.get(0).startsWith("a refused: The balance journal was not synced within 50 ms"), out.get(0));
+        assertTrue(out.get(0).startsWith("a refused: The balance journal was not synced within 10000 ms"), out.get(0));
         points.sync(9);
         runLoop();
         assertEquals(1, out.size(), "refused once, never sent after");
+    }
+
+    /** Many deciding threads (jDiameter's listeners) at once with the releasing thread: each answer out once, none early. */
+    @Test
+    void manyThreadsDecidingWhileSyncsComeSendEachAnswerOnceAndNoneEarly() throws Exception {
+        java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong(1);
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        List<Runnable> syncListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+        SyncPoints live = new Points() {
+            @Override
+            public long current() {
+                return batches.get();
+            }
+
+            @Override
+            public long synced() {
+                return done.get();
+            }
+
+            @Override
+            public AutoCloseable onSync(Runnable listener) {
+                syncListeners.add(listener);
+                return () -> syncListeners.remove(listener);
+            }
+        };
+        java.util.concurrent.ExecutorService releaser = java.util.concurrent.Executors.newSingleThreadExecutor();
+        SyncedAnswers gate = new SyncedAnswers(live, releaser);
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger early = new java.util.concurrent.atomic.AtomicInteger();
+        int threads = 8;
+        int each = 2_000;
+        java.util.concurrent.ExecutorService deciders = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            for (int t = 0; t < threads; t++) {
+                deciders.submit(() -> {
+                    for (int i = 0; i < each; i++) {
+                        long needed = batches.get(); // what this decision changed is in this batch
+                        gate.whenDurable(new SyncedAnswers.Outcome() {
+                            @Override
+                            public void durable() {
+                                if (done.get() < needed) {
+                                    early.incrementAndGet();
+                                }
+                                sent.incrementAndGet();
+                            }
+
+                            @Override
+                            public void refused(String why) {
+                                early.incrementAndGet();
+                            }
+                        });
+                    }
+                });
+            }
+            // the journal thread: a batch closed and synced, syncListeners told, until every answer is out
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (sent.get() < threads * each && System.nanoTime() < deadline) {
+                long batch = batches.getAndIncrement();
+                done.set(batch);
+                syncListeners.forEach(Runnable::run);
+                Thread.sleep(0, 200_000);
+            }
+            done.set(batches.get());
+            syncListeners.forEach(Runnable::run);
+            for (int i = 0; i < 500 && sent.get() < threads * each; i++) {
+                Thread.sleep(10);
+            }
+        } finally {
+            deciders.shutdownNow();
+            releaser.shutdownNow();
+        }
+        assertEquals(threads * each, sent.get(), "every answer out once");
+        assertEquals(0, early.get(), "none before its batch was synced, none refused");
     }
 
     @Test

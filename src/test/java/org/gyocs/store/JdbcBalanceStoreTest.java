@@ -429,7 +429,7 @@ class JdbcBalanceStoreTest {
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(url)) {
             assertEquals(List.of("done:1:LOGOUT", "open:1:NODE_STOPPED"), ends(c));
             try (java.sql.ResultSet rs = c.createStatement().executeQuery(
-                    "SELECT (SELECT last_part FROM node_run WHERE id = 1), MAX(_ROWID_), "
+                    "SELECT (SELECT last_part FROM node_run WHERE id = 1), (SELECT MAX(_ROWID_) FROM usage_part), "
                             + "SUM(units) FROM usage_part WHERE record_id = 'open'")) {
                 rs.next();
                 assertEquals(rs.getLong(2), rs.getLong(1), "every part looked at already");

@@ -130,11 +130,24 @@ final class CreditControlHandler {
      */
     Answer answerDirectly(Request request) {
         JDiameterCcr r = direct(request);
+        Answer counted;
         try {
-            return pipeline.answer(r);
+            counted = pipeline.answer(r);
         } catch (RuntimeException | StackOverflowError | LinkageError e) {
             return pipeline.unableToComply(r, e);
         }
+        SyncedAnswers answers = synced.get();
+        if (counted != null && answers != null) {
+            try {
+                // the answer a retransmission repeats from memory may be of a decision made without
+                // waiting for the sync (answerAfterSync), still to come: not sent before it
+                answers.points().await(answers.points().current());
+            } catch (RuntimeException e) {
+                withdraw(counted);
+                return pipeline.unableToComply(r, e);
+            }
+        }
+        return counted;
     }
 
     /** A request {@link #answerAtOnce} decided: its answer, or null when a test behaviour holds it back. */
@@ -214,15 +227,26 @@ final class CreditControlHandler {
         }
         JDiameterCcr r = inSession(request, session);
         SyncedAnswers answers = synced.get();
-        if (answers != null && answers.points().ready()) {
-            answerAfterSync(answers, session, r);
-            return;
-        }
         Answer counted = null;
         try {
-            counted = pipeline.answer(r);
+            GyPipeline.Read<Answer> read = pipeline.read(r);
+            if (read.refusal() != null) {
+                counted = read.refusal(); // refused as read: nothing changed, nothing to sync
+                sendThroughSession(session, counted);
+                return;
+            }
+            if (answers != null && answers.points().ready() && !pipeline.waitsBeyondTheSync(read.request())) {
+                answerAfterSync(answers, session, r, read.request());
+                return;
+            }
+            counted = pipeline.decide(r, read.request());
             if (counted == null) {
                 return; // a test behaviour holds it back
+            }
+            if (answers != null) {
+                // decided waiting, yet it may repeat from memory a decision made without waiting
+                // (a retransmission) whose sync is still to come
+                answers.points().await(answers.points().current());
             }
             sendThroughSession(session, counted);
         } catch (Exception | StackOverflowError | LinkageError e) {
@@ -239,10 +263,11 @@ final class CreditControlHandler {
      * through the state machine once that sync is done (on the node's sender thread, or here when
      * it is done already): the listener threads no longer park for each sync.
      */
-    private void answerAfterSync(SyncedAnswers answers, ServerCCASession session, JDiameterCcr r) {
+    private void answerAfterSync(SyncedAnswers answers, ServerCCASession session, JDiameterCcr r,
+                                 org.gyocs.core.CreditControlRequest ccr) {
         Answer counted;
         try {
-            counted = pipeline.answerSentLater(r, answers.points());
+            counted = pipeline.decideSentLater(r, ccr, answers.points());
         } catch (RuntimeException | StackOverflowError | LinkageError e) {
             sendUnableToComply(session, r, e);
             return;
@@ -254,8 +279,8 @@ final class CreditControlHandler {
             @Override
             public void durable() {
                 try {
-                    pipeline.sentLater(r);
                     sendThroughSession(session, counted);
+                    pipeline.sentLater(r);
                 } catch (Exception | StackOverflowError | LinkageError e) {
                     withdraw(counted);
                     sendUnableToComply(session, r, e);
@@ -279,7 +304,16 @@ final class CreditControlHandler {
      */
     private static void sendThroughSession(ServerCCASession session, Answer answer) throws Exception {
         session.sendCreditControlAnswer(new JCreditControlAnswerImpl(answer));
-        ((org.jdiameter.client.api.IMessage) answer).clearTimer();
+        clearTimer(answer);
+    }
+
+    /** Sent already: whatever clearing its timer does, the answer is not sent again (nor refused). */
+    private static void clearTimer(Answer sent) {
+        try {
+            ((org.jdiameter.client.api.IMessage) sent).clearTimer();
+        } catch (RuntimeException e) {
+            log.debug("Cannot clear an answer's timer: {}", e.toString());
+        }
     }
 
     /** The answer was counted but not sent: its count is taken back. */
@@ -298,7 +332,7 @@ final class CreditControlHandler {
             counted = pipeline.unableToComply(r, why);
             // Not through the state machine: it is the state machine that may have failed.
             session.getSessions().get(0).send(counted);
-            ((org.jdiameter.client.api.IMessage) counted).clearTimer(); // as in sendThroughSession
+            clearTimer(counted); // as in sendThroughSession
         } catch (Exception e) {
             if (counted != null) {
                 withdraw(counted);

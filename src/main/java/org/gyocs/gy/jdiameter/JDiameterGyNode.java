@@ -323,8 +323,8 @@ public final class JDiameterGyNode implements DiameterNode {
         StackShutdown.shutdown(s, STOP_TIMEOUT_MS);
         TransportScreen.unregister(port);
         if (syncedSender != null) { // after the stack: the drain above waited for the answers it sends
+            syncedAnswers.close(); // first: a sync from now on wakes nobody
             syncedSender.shutdownNow();
-            syncedAnswers.close();
             syncedSender = null;
         }
     }

@@ -116,7 +116,7 @@ final class CcrDispatch {
         }
         pending++;
         SyncedAnswers synced = loop.syncedAnswers();
-        if (synced != null && synced.points().ready()) {
+        if (synced != null && synced.points().ready() && !pipeline.waitsBeyondTheSync(ccr)) {
             // balances in memory, made durable by the journal's next sync: decided here, without a
             // hand-off, and sent once that sync is done (never before)
             DiameterMessage answer = pipeline.decideSentLater(received, ccr, synced.points());
@@ -146,7 +146,19 @@ final class CcrDispatch {
         // The decision may block on the balance store: it runs on the charging workers, never on
         // this event loop, whose other peers would wait. One worker per session keeps its order.
         ctx.charge(ccr.sessionId(), () -> {
-            DiameterMessage answer = pipeline.decide(received, ccr);
+            DiameterMessage decided = pipeline.decide(received, ccr);
+            org.gyocs.core.SyncPoints points = ctx.syncPoints();
+            if (decided != null && points != null) {
+                // decided waiting, yet it may repeat from memory a decision made on a loop without
+                // waiting (a retransmission) whose sync is still to come
+                try {
+                    points.await(points.current());
+                } catch (RuntimeException e) {
+                    pipeline.withdraw(resultCodeOf(decided));
+                    decided = pipeline.unableToComply(received, e);
+                }
+            }
+            DiameterMessage answer = decided;
             loop.execute(() -> {
                 pending--;
                 if (answer != null) {
