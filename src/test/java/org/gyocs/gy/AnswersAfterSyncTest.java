@@ -98,28 +98,76 @@ class AnswersAfterSyncTest {
         }
     }
 
-    @org.junit.jupiter.params.ParameterizedTest(name = "mock {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
-    void noChargedAnswerGoesOutBeforeItsSyncAndEachGoesOutOnceItIsDone(boolean mock) throws Exception {
-        try (org.gyocs.store.JdbcBalanceStore store = org.gyocs.store.JdbcBalanceStore.open(
-                Stores.embeddedFile(tmp.resolve("data")), null, null, 4)) {
+    /**
+     * An embedded store with one subscriber (100,000 octets), its sync points held back on demand,
+     * and a node of either mode on it, started; closing stops the node and closes the store.
+     */
+    static final class Rig implements AutoCloseable {
+        final org.gyocs.store.JdbcBalanceStore store;
+        final HeldSyncs syncs;
+        final org.gyocs.core.NodeStatistics stats = new org.gyocs.core.NodeStatistics();
+        final org.gyocs.node.DiameterNode node;
+
+        Rig(Path data, boolean mock) throws Exception {
+            store = org.gyocs.store.JdbcBalanceStore.open(Stores.embeddedFile(data), null, null, 4);
             store.add(List.of(new Bucket(0, SUB, org.gyocs.core.UnitType.OCTETS, 100_000, 0, null, null)), false);
-            HeldSyncs syncs = new HeldSyncs(store.syncPoints().orElseThrow());
-            org.gyocs.core.NodeStatistics stats = new org.gyocs.core.NodeStatistics();
+            syncs = new HeldSyncs(store.syncPoints().orElseThrow());
             org.gyocs.core.OnlineCharging core = new org.gyocs.core.OnlineCharging(
                     OcsConfiguration.of(java.util.Map.of("default-octets", "1000")).chargingPolicy(), store, stats);
             org.gyocs.node.NodeSettings settings = new org.gyocs.node.NodeSettings("ocs.test.local", "test.local",
                     "127.0.0.1", 0, Path.of("config/jdiameter-config.xml"), false,
                     new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 10_000));
             GyPipeline pipeline = new GyPipeline(core, stats, "ocs.test.local", "test.local");
-            org.gyocs.node.DiameterNode node = mock ? new org.gyocs.gy.nio.MockGyNode(settings, pipeline, syncs)
+            node = mock ? new org.gyocs.gy.nio.MockGyNode(settings, pipeline, syncs)
                     : new org.gyocs.gy.jdiameter.JDiameterGyNode(settings, pipeline, null, syncs);
             node.start();
-            try (TestPeer p = new TestPeer(node.port())) {
-                assertEquals(2001, resultCode(p.handshake()));
-                for (int i = 0; i < 100 && !syncs.ready(); i++) {
-                    Thread.sleep(20); // the balances are read after the store opens
-                }
+        }
+
+        /** A peer past its CER, once the store has read its balances (after it opens). */
+        TestPeer peer() throws Exception {
+            TestPeer p = new TestPeer(node.port());
+            assertEquals(2001, resultCode(p.handshake()));
+            for (int i = 0; i < 100 && !syncs.ready(); i++) {
+                Thread.sleep(20);
+            }
+            return p;
+        }
+
+        @Override
+        public void close() {
+            node.stop();
+            store.close();
+        }
+    }
+
+    /** Waits (10 s at most) until the subscriber's balance, as the node has it, is {@code amount}. */
+    static void awaitAmount(org.gyocs.store.JdbcBalanceStore store, long amount, String what) throws Exception {
+        for (int i = 0; i < 500 && store.buckets(SUB).get(0).amount() != amount; i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(amount, store.buckets(SUB).get(0).amount(), what);
+    }
+
+    /** Nothing arrives from the node for {@code millis}. */
+    static void assertNothingFor(TestPeer p, int millis, String why) throws Exception {
+        p.socket().setSoTimeout(millis);
+        try {
+            DiameterMessage early = p.read();
+            org.junit.jupiter.api.Assertions.fail(why + ": " + early);
+        } catch (java.net.SocketTimeoutException expected) {
+            // nothing sent
+        } finally {
+            p.socket().setSoTimeout(5000);
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "mock {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void noChargedAnswerGoesOutBeforeItsSyncAndEachGoesOutOnceItIsDone(boolean mock) throws Exception {
+        try (Rig rig = new Rig(tmp.resolve("data"), mock)) {
+            org.gyocs.store.JdbcBalanceStore store = rig.store;
+            HeldSyncs syncs = rig.syncs;
+            try (TestPeer p = rig.peer()) {
                 syncs.held = true;
                 List<byte[]> three = new java.util.ArrayList<>();
                 for (int i = 1; i <= 3; i++) {
@@ -128,18 +176,9 @@ class AnswersAfterSyncTest {
                     three.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(i, event)));
                 }
                 p.write(TestPeer.concat(three)); // one write: Nagle would hold the others back
-                for (int i = 0; i < 500 && store.buckets(SUB).get(0).amount() > 100_000 - 3000; i++) {
-                    Thread.sleep(20); // decided on the loop: debited in memory, not yet reported synced
-                }
-                assertEquals(100_000 - 3000, store.buckets(SUB).get(0).amount(), "all three decided");
-                p.socket().setSoTimeout(300);
-                try {
-                    DiameterMessage early = p.read();
-                    org.junit.jupiter.api.Assertions.fail("no answer while its sync is not reported done: " + early);
-                } catch (java.net.SocketTimeoutException expected) {
-                    // nothing sent
-                }
-                p.socket().setSoTimeout(5000);
+                // decided (debited in memory), not yet reported synced
+                awaitAmount(store, 100_000 - 3000, "all three decided");
+                assertNothingFor(p, 300, "no answer while its sync is not reported done");
                 syncs.release();
                 java.util.Set<Integer> answered = new java.util.TreeSet<>();
                 for (int i = 1; i <= 3; i++) {
@@ -148,10 +187,8 @@ class AnswersAfterSyncTest {
                     assertEquals(2001, resultCode(a));
                 }
                 assertEquals(java.util.Set.of(1, 2, 3), answered);
-            } finally {
-                node.stop();
             }
-            assertEquals(3L, stats.answersSent(), stats.snapshot().toString());
+            assertEquals(3L, rig.stats.answersSent(), rig.stats.snapshot().toString());
         }
     }
 
@@ -163,25 +200,10 @@ class AnswersAfterSyncTest {
     @org.junit.jupiter.params.ParameterizedTest(name = "mock {0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
     void aRetransmissionIsNotAnsweredBeforeTheSyncOfItsFirstCopy(boolean mock) throws Exception {
-        try (org.gyocs.store.JdbcBalanceStore store = org.gyocs.store.JdbcBalanceStore.open(
-                Stores.embeddedFile(tmp.resolve("data")), null, null, 4)) {
-            store.add(List.of(new Bucket(0, SUB, org.gyocs.core.UnitType.OCTETS, 100_000, 0, null, null)), false);
-            HeldSyncs syncs = new HeldSyncs(store.syncPoints().orElseThrow());
-            org.gyocs.core.NodeStatistics stats = new org.gyocs.core.NodeStatistics();
-            org.gyocs.core.OnlineCharging core = new org.gyocs.core.OnlineCharging(
-                    OcsConfiguration.of(java.util.Map.of("default-octets", "1000")).chargingPolicy(), store, stats);
-            org.gyocs.node.NodeSettings settings = new org.gyocs.node.NodeSettings("ocs.test.local", "test.local",
-                    "127.0.0.1", 0, Path.of("config/jdiameter-config.xml"), false,
-                    new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 10_000));
-            GyPipeline pipeline = new GyPipeline(core, stats, "ocs.test.local", "test.local");
-            org.gyocs.node.DiameterNode node = mock ? new org.gyocs.gy.nio.MockGyNode(settings, pipeline, syncs)
-                    : new org.gyocs.gy.jdiameter.JDiameterGyNode(settings, pipeline, null, syncs);
-            node.start();
-            try (TestPeer p = new TestPeer(node.port())) {
-                assertEquals(2001, resultCode(p.handshake()));
-                for (int i = 0; i < 100 && !syncs.ready(); i++) {
-                    Thread.sleep(20);
-                }
+        try (Rig rig = new Rig(tmp.resolve("data"), mock)) {
+            org.gyocs.store.JdbcBalanceStore store = rig.store;
+            HeldSyncs syncs = rig.syncs;
+            try (TestPeer p = rig.peer()) {
                 List<Avp> ccrI = GyRequests.header("rt;1", 1, 0);
                 ccrI.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
                 assertEquals(2001, resultCode(p.request(GyRequests.ccr(1, ccrI))));
@@ -192,19 +214,9 @@ class AnswersAfterSyncTest {
                 DiameterMessage again = new DiameterMessage(t.flags() | DiameterMessage.FLAG_RETRANSMITTED,
                         t.commandCode(), t.applicationId(), t.hopByHop(), t.endToEnd(), t.avps());
                 p.write(org.gyocs.codec.DiameterCodec.encode(t));
-                for (int i = 0; i < 500 && store.buckets(SUB).get(0).amount() > 100_000 - 500; i++) {
-                    Thread.sleep(10); // the CCR-T decided: settled in memory, its sync held back
-                }
-                assertEquals(100_000 - 500, store.buckets(SUB).get(0).amount());
+                awaitAmount(store, 100_000 - 500, "the CCR-T decided: settled in memory, its sync held back");
                 p.write(org.gyocs.codec.DiameterCodec.encode(again));
-                p.socket().setSoTimeout(400);
-                try {
-                    DiameterMessage early = p.read();
-                    org.junit.jupiter.api.Assertions.fail("answered before the sync: " + early);
-                } catch (java.net.SocketTimeoutException expected) {
-                    // nothing sent
-                }
-                p.socket().setSoTimeout(5000);
+                assertNothingFor(p, 400, "answered before the sync");
                 syncs.release();
                 for (int i = 0; i < 2; i++) {
                     DiameterMessage a = p.read();
@@ -212,8 +224,6 @@ class AnswersAfterSyncTest {
                     assertEquals(2001, resultCode(a));
                 }
                 assertEquals(100_000 - 500, store.buckets(SUB).get(0).amount(), "debited once");
-            } finally {
-                node.stop();
             }
         }
     }
