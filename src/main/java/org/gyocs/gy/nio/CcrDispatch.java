@@ -218,7 +218,7 @@ final class CcrDispatch {
         }
     }
 
-        private void sent(DiameterMessage answer) {
+    private void sent(DiameterMessage answer) {
         connection.send(answer);
         if (TrafficLog.enabled()) {
             TrafficLog.info("Sent CCA response to {}", connection.remote());
