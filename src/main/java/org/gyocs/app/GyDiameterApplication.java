@@ -255,9 +255,8 @@ public final class GyDiameterApplication {
                 if (core.sharesSessions()) { // another node has the session: the PCEF may send it there
                     pipeline.refuseWhileStoreDown(watch::problem);
                 }
-                org.gyocs.core.SyncPoints syncs = s.syncPoints().orElse(null);
-                DiameterNode n = mock ? new MockGyNode(settings, pipeline, syncs)
-                        : new JDiameterGyNode(settings, pipeline, prepared, syncs);
+                s.syncPoints().ifPresent(pipeline::answersAfterSync);
+                DiameterNode n = mock ? new MockGyNode(settings, pipeline) : new JDiameterGyNode(settings, pipeline, prepared);
                 OperatorHttpServer web = null;
                 try {
                     n.start();

@@ -69,6 +69,24 @@ public final class GyPipeline {
     }
 
     private final ConnectedPeers peers = new ConnectedPeers();
+    /** The store's, when its changes are durable only at a later sync (see {@link #answersAfterSync}); else null. */
+    private volatile org.gyocs.core.SyncPoints syncPoints;
+
+    /**
+     * The store makes its changes durable at a later sync (the embedded store's journal): the
+     * transports decide charged requests without waiting for it and send each answer once synced
+     * ({@link #decideSentLater}, {@link SyncedAnswers}); and an answer decided waiting is returned
+     * only once synced too, as it may repeat from memory one decided without waiting (a
+     * retransmission). Set before the node is made.
+     */
+    public void answersAfterSync(org.gyocs.core.SyncPoints points) {
+        this.syncPoints = points;
+    }
+
+    /** The store's sync points, or null when its changes are durable as they return. */
+    public org.gyocs.core.SyncPoints syncPoints() {
+        return syncPoints;
+    }
     /** Why the balance store cannot change balances now, or empty (StoreWatch); never blocks. */
     private volatile java.util.function.Supplier<java.util.Optional<String>> storeProblem = java.util.Optional::empty;
 
@@ -181,7 +199,12 @@ public final class GyPipeline {
         }
         CreditControlAnswer a;
         try {
-            a = sync == null ? core.answer(ccr) : sync.withoutWaiting(() -> core.answer(ccr));
+            if (sync == null) {
+                a = core.answer(ccr);
+                awaitSynced(ccr);
+            } else {
+                a = sync.withoutWaiting(() -> core.answer(ccr));
+            }
         } catch (RuntimeException | StackOverflowError | LinkageError e) {
             return unableToComply(r, e);
         }
@@ -213,6 +236,7 @@ public final class GyPipeline {
         try {
             if (e.asksCore()) {
                 CreditControlAnswer decided = core.answer(b.before(ccr));
+                awaitSynced(ccr);
                 if (refusedByCore(decided)) {
                     return refused(r, ccr, decided, b.id()); // the core refused it: as without a behaviour
                 }
@@ -268,6 +292,18 @@ public final class GyPipeline {
     /** CCR-I, CCR-U..., or CCR when its type is not known. */
     private static String shortName(CreditControlRequest ccr) {
         return ccr.requestType() == null ? "CCR" : ccr.requestType().shortName();
+    }
+
+    /**
+     * After a decision made waiting: it may repeat from memory a decision made without waiting (a
+     * retransmission) whose sync is still to come; returned once that sync is done. A request
+     * answered at once changes, and repeats, no balance. Throws when the sync will not come.
+     */
+    private void awaitSynced(CreditControlRequest ccr) {
+        org.gyocs.core.SyncPoints points = syncPoints;
+        if (points != null && !core.answersAtOnce(ccr)) {
+            points.await(points.current());
+        }
     }
 
     /** Set while {@link #decideSentLater} decides: the answer's latency is recorded when it is sent. */

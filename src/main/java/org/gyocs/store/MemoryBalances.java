@@ -76,6 +76,8 @@ final class MemoryBalances implements AutoCloseable {
     private long pendingBatch;
     /** Written under lock; read without it by a transport checking its answers (SyncPoints#synced). */
     private volatile long syncedBatch;
+    /** The batch of the last change appended (SyncPoints#current): written under lock, read without it. */
+    private volatile long appendedBatch;
     private long reloadsAsked;
     private long reloadsDone;
     private boolean closing;
@@ -118,6 +120,7 @@ final class MemoryBalances implements AutoCloseable {
         this.dataSource = dataSource;
         this.journal = journal;
         this.syncedBatch = journal.lastBatch();
+        this.appendedBatch = syncedBatch;
         this.lastSynced = syncedBatch;
         this.pendingBatch = syncedBatch + 1;
         journalThread = new Thread(this::run, "ocs-store-journal");
@@ -264,13 +267,7 @@ final class MemoryBalances implements AutoCloseable {
 
             @Override
             public long current() {
-                lock.lock();
-                try {
-                    // the batch still open when it holds anything, else the one being synced (or done)
-                    return pendingLength > 0 ? pendingBatch : pendingBatch - 1;
-                } finally {
-                    lock.unlock();
-                }
+                return appendedBatch; // read without the journal's lock, once per answer
             }
 
             @Override
@@ -347,6 +344,7 @@ final class MemoryBalances implements AutoCloseable {
                 pendingNotes.addAll(notes);
             }
             work.signal();
+            appendedBatch = pendingBatch;
             return pendingBatch;
         } finally {
             lock.unlock();

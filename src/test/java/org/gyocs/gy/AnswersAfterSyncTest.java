@@ -118,8 +118,9 @@ class AnswersAfterSyncTest {
                     "127.0.0.1", 0, Path.of("config/jdiameter-config.xml"), false,
                     new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 10_000));
             GyPipeline pipeline = new GyPipeline(core, stats, "ocs.test.local", "test.local");
-            node = mock ? new org.gyocs.gy.nio.MockGyNode(settings, pipeline, syncs)
-                    : new org.gyocs.gy.jdiameter.JDiameterGyNode(settings, pipeline, null, syncs);
+            pipeline.answersAfterSync(syncs);
+            node = mock ? new org.gyocs.gy.nio.MockGyNode(settings, pipeline)
+                    : new org.gyocs.gy.jdiameter.JDiameterGyNode(settings, pipeline);
             node.start();
         }
 

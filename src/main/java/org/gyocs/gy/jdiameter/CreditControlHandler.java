@@ -130,24 +130,11 @@ final class CreditControlHandler {
      */
     Answer answerDirectly(Request request) {
         JDiameterCcr r = direct(request);
-        Answer counted;
         try {
-            counted = pipeline.answer(r);
+            return pipeline.answer(r); // a repeat from memory is returned once synced (GyPipeline)
         } catch (RuntimeException | StackOverflowError | LinkageError e) {
             return pipeline.unableToComply(r, e);
         }
-        SyncedAnswers answers = synced.get();
-        if (counted != null && answers != null) {
-            try {
-                // the answer a retransmission repeats from memory may be of a decision made without
-                // waiting for the sync (answerAfterSync), still to come: not sent before it
-                answers.points().await(answers.points().current());
-            } catch (RuntimeException e) {
-                withdraw(counted);
-                return pipeline.unableToComply(r, e);
-            }
-        }
-        return counted;
     }
 
     /** A request {@link #answerAtOnce} decided: its answer, or null when a test behaviour holds it back. */
@@ -242,11 +229,6 @@ final class CreditControlHandler {
             counted = pipeline.decide(r, read.request());
             if (counted == null) {
                 return; // a test behaviour holds it back
-            }
-            if (answers != null) {
-                // decided waiting, yet it may repeat from memory a decision made without waiting
-                // (a retransmission) whose sync is still to come
-                answers.points().await(answers.points().current());
             }
             sendThroughSession(session, counted);
         } catch (Exception | StackOverflowError | LinkageError e) {

@@ -82,21 +82,13 @@ public final class JDiameterGyNode implements DiameterNode {
      *                 (PreparedStack.begin with the same settings); null: done at start
      */
     public JDiameterGyNode(NodeSettings settings, GyPipeline pipeline, PreparedStack prepared) {
-        this(settings, pipeline, prepared, null);
-    }
-
-    /**
-     * @param syncPoints the store's, when its changes are durable only at a later sync (the
-     *                   embedded store): the listeners then decide without waiting for it, and a
-     *                   thread of the node sends each answer once synced; null: they wait
-     */
-    public JDiameterGyNode(NodeSettings settings, GyPipeline pipeline, PreparedStack prepared,
-                           org.gyocs.core.SyncPoints syncPoints) {
         this.prepared = prepared;
         this.settings = settings;
         this.statistics = pipeline.statistics();
         this.peers = pipeline.peers();
-        this.syncPoints = syncPoints;
+        // the listeners decide without waiting for the store's sync, and a thread of the node sends
+        // each answer once synced, when the pipeline has the store's sync points
+        this.syncPoints = pipeline.syncPoints();
         this.handler = new CreditControlHandler(pipeline, () -> screen, () -> syncedAnswers);
     }
 

@@ -146,19 +146,7 @@ final class CcrDispatch {
         // The decision may block on the balance store: it runs on the charging workers, never on
         // this event loop, whose other peers would wait. One worker per session keeps its order.
         ctx.charge(ccr.sessionId(), () -> {
-            DiameterMessage decided = pipeline.decide(received, ccr);
-            org.gyocs.core.SyncPoints points = ctx.syncPoints();
-            if (decided != null && points != null) {
-                // decided waiting, yet it may repeat from memory a decision made on a loop without
-                // waiting (a retransmission) whose sync is still to come
-                try {
-                    points.await(points.current());
-                } catch (RuntimeException e) {
-                    pipeline.withdraw(resultCodeOf(decided));
-                    decided = pipeline.unableToComply(received, e);
-                }
-            }
-            DiameterMessage answer = decided;
+            DiameterMessage answer = pipeline.decide(received, ccr);
             loop.execute(() -> {
                 pending--;
                 if (answer != null) {

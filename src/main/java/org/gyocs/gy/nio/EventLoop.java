@@ -48,7 +48,8 @@ final class EventLoop implements Runnable {
         this.acceptor = acceptor;
         this.thread = new Thread(this, name);
         this.thread.setDaemon(true);
-        this.syncedAnswers = ctx.syncPoints() == null ? null : new SyncedAnswers(ctx.syncPoints(), this::execute);
+        org.gyocs.core.SyncPoints points = ctx.pipeline().syncPoints();
+        this.syncedAnswers = points == null ? null : new SyncedAnswers(points, this::execute);
     }
 
     /** Where this loop's answers wait for the store's sync, or null when they need not. */

@@ -24,9 +24,6 @@ interface MockContext {
 
     String originRealm();
 
-    /** What lets a decision be made on the event loop and its answer sent after the store's sync; null: none. */
-    org.gyocs.core.SyncPoints syncPoints();
-
     /** Runs a charging decision on the worker of this session (one worker per session keeps its order). */
     void charge(String sessionId, Runnable decision);
 

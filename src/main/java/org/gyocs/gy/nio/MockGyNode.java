@@ -37,7 +37,6 @@ public final class MockGyNode implements DiameterNode, MockContext {
 
     private final NodeSettings settings;
     private final GyPipeline pipeline;
-    private final org.gyocs.core.SyncPoints syncPoints;
     private final ConnectedPeers peers;
     private final NodeStatistics statistics;
     private final BaseMessages base;
@@ -56,17 +55,12 @@ public final class MockGyNode implements DiameterNode, MockContext {
         this(settings, new GyPipeline(core, statistics, settings.originHost(), settings.realm()));
     }
 
-    public MockGyNode(NodeSettings settings, GyPipeline pipeline) {
-        this(settings, pipeline, null);
-    }
-
     /**
-     * @param syncPoints the store's, when its changes are durable only at a later sync (the
-     *                   embedded store): charging decisions are then made on the event loops, and
-     *                   their answers sent once synced; null: on the charging workers, which wait
+     * Charging decisions are made on the event loops, their answers sent once synced, when the
+     * pipeline has the store's sync points ({@link GyPipeline#answersAfterSync}); else on the
+     * charging workers, which wait.
      */
-    public MockGyNode(NodeSettings settings, GyPipeline pipeline, org.gyocs.core.SyncPoints syncPoints) {
-        this.syncPoints = syncPoints;
+    public MockGyNode(NodeSettings settings, GyPipeline pipeline) {
         this.settings = settings;
         this.pipeline = pipeline;
         this.statistics = pipeline.statistics();
@@ -268,11 +262,6 @@ public final class MockGyNode implements DiameterNode, MockContext {
     @Override
     public String originRealm() {
         return settings.realm();
-    }
-
-    @Override
-    public org.gyocs.core.SyncPoints syncPoints() {
-        return syncPoints;
     }
 
     @Override
