@@ -92,7 +92,7 @@ class CrashRecoveryTest {
     /** The store's files are private; a directory it shares with other files is left as it is. */
     @Test
     void onlyTheStoresOwnFilesAndDirectoryAreMadePrivate() throws Exception {
-        Path shared = Files.createTempDirectory("shared");
+        Path shared = Stores.tempDirectory("shared");
         Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Path notes = Files.writeString(shared.resolve("notes.txt"), "not the store's");
         Files.setPosixFilePermissions(notes, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
