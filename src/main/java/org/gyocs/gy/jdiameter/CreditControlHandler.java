@@ -202,6 +202,18 @@ final class CreditControlHandler {
         return pipeline.unableToComply(new JDiameterCcr(request), why);
     }
 
+    /**
+     * Whether a session request of this type is decided without waiting for the store (on the
+     * embedded store, once its balances are loaded: {@link #answer} sends it after the journal's
+     * sync), so that it may be delivered on the thread that read it ({@link DeliverOnCaller}).
+     * An event may be a refund, which waits: it stays on the pool.
+     */
+    boolean decidesWithoutWaiting(long requestType) {
+        SyncedAnswers answers = synced.get();
+        return answers != null && answers.points().ready() && (requestType == RequestType.INITIAL.code()
+                || requestType == RequestType.UPDATE.code() || requestType == RequestType.TERMINATION.code());
+    }
+
     /** Called by jDiameter's session state machine with a request that passed {@link #screen}. */
     void answer(ServerCCASession session, JCreditControlRequest event) {
         Request request;

@@ -55,6 +55,8 @@ public final class JDiameterGyNode implements DiameterNode {
      * that still comes (a peer that ignores the DPR) is refused 3004, not failed 5012 with a trace.
      */
     private volatile boolean shuttingDown;
+    /** Around the running stack's ApplicationSession pool; made with the first session of a start. */
+    private volatile DeliverOnCaller deliverOnCaller;
     private volatile TransportScreen screen;
 
     private final NodeSettings settings;
@@ -233,9 +235,15 @@ public final class JDiameterGyNode implements DiameterNode {
             // a cancelled timer (an answer's, CreditControlHandler) leaves the queue at once, not
             // when it would have fired
             timers.setRemoveOnCancelPolicy(true);
+            // The queue wakes its thread whenever a new timer becomes the earliest: each answer's
+            // 60 s timer did, being earlier than every session's Tcc, one futex wake-up and park
+            // per CCA for a timer that is cancelled a moment later (a fifth of the sending
+            // thread's samples). A timer due within the second keeps those from being the earliest.
+            timers.scheduleAtFixedRate(() -> { }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
         try {
             sessionFactory = (ISessionFactory) s.getSessionFactory();
+            deliverOnCaller = null; // a new stack, a new pool
             CCASessionFactoryImpl cca = new CCASessionFactoryImpl(sessionFactory);
             cca.setServerSessionListener(new AnsweringListener());
             cca.setStateListener(new QuietStateListener());
@@ -260,6 +268,12 @@ public final class JDiameterGyNode implements DiameterNode {
     @Override
     public int port() {
         return port;
+    }
+
+    /** Requests whose session delivered them on the thread that read them (DeliverOnCaller), for the tests. */
+    long deliveredOnCaller() {
+        DeliverOnCaller d = deliverOnCaller;
+        return d == null ? 0 : d.ranOnCaller();
     }
 
     /** The timers the stack holds now (its scheduled facility's queue), for the tests; -1 when not running. */
@@ -381,6 +395,7 @@ public final class JDiameterGyNode implements DiameterNode {
                 ServerCCASession session = sessionFactory.getNewAppSession(request.getSessionId(), gy,
                         ServerCCASession.class, (Object[]) null);
                 NetworkReqListener stateMachine = (NetworkReqListener) session;
+                boolean onCaller = DeliverOnCaller.install(session, () -> deliverOnCaller(session));
                 // Later requests of this session are screened too before the state machine.
                 session.getSessions().get(0).setRequestListener(r -> {
                     handler.received(r);
@@ -399,13 +414,40 @@ public final class JDiameterGyNode implements DiameterNode {
                     if (next == RequestType.INITIAL.code() || !open && next != RequestType.EVENT.code()) {
                         return handler.answerDirectly(r);
                     }
-                    return stateMachine.processRequest(r);
+                    return deliver(stateMachine, r, next, onCaller);
                 });
-                return stateMachine.processRequest(request);
+                return deliver(stateMachine, request, type, onCaller);
             } catch (Exception e) {
                 return handler.unableToComply(request, e); // logged and counted
             }
         }
+    }
+
+    /**
+     * Hands a request to its session's state machine: on this thread (the connection's reader)
+     * when its decision waits for nothing, else on jDiameter's ApplicationSession pool.
+     */
+    private Answer deliver(NetworkReqListener stateMachine, Request r, long type, boolean onCaller) {
+        if (onCaller && handler.decidesWithoutWaiting(type)) {
+            DeliverOnCaller.onCaller(() -> stateMachine.processRequest(r)); // its answer is sent later
+            return null;
+        }
+        return stateMachine.processRequest(r);
+    }
+
+    /** One executor for every session, around the stack's pool (the first session's). */
+    private DeliverOnCaller deliverOnCaller(ServerCCASession session) {
+        DeliverOnCaller made = deliverOnCaller;
+        if (made == null) {
+            synchronized (this) {
+                made = deliverOnCaller;
+                if (made == null) {
+                    made = new DeliverOnCaller(DeliverOnCaller.poolOf(session));
+                    deliverOnCaller = made;
+                }
+            }
+        }
+        return made;
     }
 
     /** CC-Request-Type of a screened request (present and valid), or -1. */

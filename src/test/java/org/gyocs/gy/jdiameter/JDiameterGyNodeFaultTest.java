@@ -90,6 +90,50 @@ class JDiameterGyNodeFaultTest {
         }
     }
 
+    /**
+     * On the embedded store a session request is decided without waiting for the journal (its
+     * answer goes out after the sync), so its session delivers it on the connection's reading
+     * thread, not through the ApplicationSession pool; an event (it may be a refund, which waits)
+     * and any request on a store without sync points still go through the pool.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "embedded {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void sessionRequestsAreDeliveredOnTheReadingThreadOnlyWhereTheyWaitForNothing(boolean embedded,
+            @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String subscriber = "491700000001";
+        try (org.gyocs.store.JdbcBalanceStore store = org.gyocs.store.JdbcBalanceStore.open(
+                embedded ? org.gyocs.testing.Stores.embeddedFile(dir) : org.gyocs.testing.Stores.freshH2(), null, null, 4)) {
+            store.add(java.util.List.of(new org.gyocs.store.Bucket(0, subscriber, org.gyocs.core.UnitType.OCTETS,
+                    100_000_000, 0, null, null)), false);
+            NodeStatistics stats = new NodeStatistics();
+            org.gyocs.core.OnlineCharging core = new org.gyocs.core.OnlineCharging(org.gyocs.app.OcsConfiguration
+                    .of(java.util.Map.of("default-octets", "1000")).chargingPolicy(), store, stats);
+            org.gyocs.gy.GyPipeline pipeline = new org.gyocs.gy.GyPipeline(core, stats, "ocs.test.local", "test.local");
+            store.syncPoints().ifPresent(pipeline::answersAfterSync);
+            JDiameterGyNode node = new JDiameterGyNode(settings(), pipeline);
+            node.start();
+            try (GyTestClient c = new GyTestClient("127.0.0.1", node.port(), "pcef.test.local", "test.local", 5000)) {
+                c.connect();
+                for (int i = 0; i < 10; i++) {
+                    String sid = c.newSessionId();
+                    for (RequestType type : new RequestType[] {RequestType.INITIAL, RequestType.UPDATE,
+                            RequestType.TERMINATION}) {
+                        assertEquals(2001, c.send(c.creditControlRequest(sid, type, type.ordinal(), subscriber))
+                                .getResultCode().getUnsigned32());
+                    }
+                }
+                long sessions = node.deliveredOnCaller();
+                assertEquals(2001, c.send(c.creditControlRequest(c.newSessionId(), RequestType.EVENT, 0, subscriber))
+                        .getResultCode().getUnsigned32());
+                assertEquals(embedded ? 30 : 0, sessions, "I, U and T of 10 sessions");
+                assertEquals(sessions, node.deliveredOnCaller(), "an event goes through the pool");
+                assertTrue(store.buckets(subscriber).get(0).amount() < 100_000_000, "charged for real");
+            } finally {
+                node.stop();
+            }
+        }
+    }
+
     @Test
     void stopSendsDprToAConnectedPeer() throws Exception {
         JDiameterGyNode node = new JDiameterGyNode(settings(), new CreditControlCore(GrantPolicy.DEFAULT),
