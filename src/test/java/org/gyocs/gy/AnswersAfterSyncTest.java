@@ -25,23 +25,23 @@ import org.junit.jupiter.api.io.TempDir;
  * store's journal has synced what it acknowledges: not before (the store's sync points held back
  * by the test), and when the journal fails, 5012, never 2001, with no debit kept for it.
  */
-class AnswersAfterSyncTest {
-    static final String SUB = "491700000001";
+public class AnswersAfterSyncTest {
+    public static final String SUB = "491700000001";
     @TempDir
     Path tmp;
 
     /** The embedded store's sync points, with what they report as synced held back while {@code held}. */
-    static final class HeldSyncs implements org.gyocs.core.SyncPoints {
+    public static final class HeldSyncs implements org.gyocs.core.SyncPoints {
         final org.gyocs.core.SyncPoints real;
         final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-        volatile boolean held;
+        public volatile boolean held;
 
         HeldSyncs(org.gyocs.core.SyncPoints real) {
             this.real = real;
             real.onSync(() -> listeners.forEach(Runnable::run));
         }
 
-        void release() {
+        public void release() {
             held = false;
             listeners.forEach(Runnable::run);
         }
@@ -102,13 +102,13 @@ class AnswersAfterSyncTest {
      * An embedded store with one subscriber (100,000 octets), its sync points held back on demand,
      * and a node of either mode on it, started; closing stops the node and closes the store.
      */
-    static final class Rig implements AutoCloseable {
-        final org.gyocs.store.JdbcBalanceStore store;
-        final HeldSyncs syncs;
+    public static final class Rig implements AutoCloseable {
+        public final org.gyocs.store.JdbcBalanceStore store;
+        public final HeldSyncs syncs;
         final org.gyocs.core.NodeStatistics stats = new org.gyocs.core.NodeStatistics();
-        final org.gyocs.node.DiameterNode node;
+        public final org.gyocs.node.DiameterNode node;
 
-        Rig(Path data, boolean mock) throws Exception {
+        public Rig(Path data, boolean mock) throws Exception {
             store = org.gyocs.store.JdbcBalanceStore.open(Stores.embeddedFile(data), null, null, 4);
             store.add(List.of(new Bucket(0, SUB, org.gyocs.core.UnitType.OCTETS, 100_000, 0, null, null)), false);
             syncs = new HeldSyncs(store.syncPoints().orElseThrow());
@@ -125,7 +125,7 @@ class AnswersAfterSyncTest {
         }
 
         /** A peer past its CER, once the store has read its balances (after it opens). */
-        TestPeer peer() throws Exception {
+        public TestPeer peer() throws Exception {
             TestPeer p = new TestPeer(node.port());
             assertEquals(2001, resultCode(p.handshake()));
             for (int i = 0; i < 100 && !syncs.ready(); i++) {
@@ -142,7 +142,7 @@ class AnswersAfterSyncTest {
     }
 
     /** Waits (10 s at most) until the subscriber's balance, as the node has it, is {@code amount}. */
-    static void awaitAmount(org.gyocs.store.JdbcBalanceStore store, long amount, String what) throws Exception {
+    public static void awaitAmount(org.gyocs.store.JdbcBalanceStore store, long amount, String what) throws Exception {
         for (int i = 0; i < 500 && store.buckets(SUB).get(0).amount() != amount; i++) {
             Thread.sleep(20);
         }
@@ -150,7 +150,7 @@ class AnswersAfterSyncTest {
     }
 
     /** Nothing arrives from the node for {@code millis}. */
-    static void assertNothingFor(TestPeer p, int millis, String why) throws Exception {
+    public static void assertNothingFor(TestPeer p, int millis, String why) throws Exception {
         p.socket().setSoTimeout(millis);
         try {
             DiameterMessage early = p.read();

@@ -226,8 +226,10 @@ public final class JDiameterGyNode implements DiameterNode {
                 t.setDaemon(true);
                 return t;
             });
-            org.gyocs.gy.SyncedAnswers answers = new org.gyocs.gy.SyncedAnswers(syncPoints, syncedSender);
-            syncedSender.scheduleWithFixedDelay(() -> answers.expire(System.nanoTime()), 100, 100,
+            // the answers one sync releases go out in one write per connection
+            java.util.concurrent.Executor sender = task -> syncedSender.execute(() -> LimitedTransport.batched(task));
+            org.gyocs.gy.SyncedAnswers answers = new org.gyocs.gy.SyncedAnswers(syncPoints, sender);
+            syncedSender.scheduleWithFixedDelay(() -> LimitedTransport.batched(() -> answers.expire(System.nanoTime())), 100, 100,
                     java.util.concurrent.TimeUnit.MILLISECONDS);
             syncedAnswers = answers;
         }

@@ -63,6 +63,66 @@ final class LimitedTransport extends TCPTransportClient {
         destAddress = new InetSocketAddress(socket.getInetAddress(), socket.getPort());
     }
 
+    /**
+     * What a thread inside {@link #batched} sends, per connection, held until it leaves. The
+     * sender of answers released by one journal sync sends them in one write per connection
+     * instead of one system call per answer (a third of that thread's samples).
+     */
+    private static final java.util.concurrent.atomic.LongAdder WRITES = new java.util.concurrent.atomic.LongAdder();
+    private static final ThreadLocal<java.util.Map<LimitedTransport, java.io.ByteArrayOutputStream>> BATCH =
+            new ThreadLocal<>();
+
+    /**
+     * Runs {@code sends}, the messages it sends written when it returns, each connection's in one
+     * write. A write that fails then is logged: the connection is closing, and its reader ends it.
+     */
+    static void batched(Runnable sends) {
+        if (BATCH.get() != null) {
+            sends.run();
+            return;
+        }
+        java.util.Map<LimitedTransport, java.io.ByteArrayOutputStream> batch = new java.util.LinkedHashMap<>();
+        BATCH.set(batch);
+        try {
+            sends.run();
+        } finally {
+            BATCH.remove();
+            for (java.util.Map.Entry<LimitedTransport, java.io.ByteArrayOutputStream> e : batch.entrySet()) {
+                try {
+                    e.getKey().writeNow(ByteBuffer.wrap(e.getValue().toByteArray()));
+                } catch (IOException | RuntimeException failed) {
+                    log.warn("Cannot send {} bytes of answers to {}: {}", e.getValue().size(), e.getKey().destAddress,
+                            failed.toString());
+                }
+            }
+        }
+    }
+
+    @Override
+    public void sendMessage(ByteBuffer bytes) throws IOException {
+        java.util.Map<LimitedTransport, java.io.ByteArrayOutputStream> batch = BATCH.get();
+        if (batch == null) {
+            writeNow(bytes);
+            return;
+        }
+        if (stop || socketChannel == null || !socketChannel.isOpen()) {
+            throw new IOException("Connection closed");
+        }
+        byte[] message = bytes.array(); // jDiameter's encoder: the array is the message (as its writer assumes)
+        batch.computeIfAbsent(this, t -> new java.io.ByteArrayOutputStream(16 * 1024)).write(message, 0,
+                message.length);
+    }
+
+    private void writeNow(ByteBuffer bytes) throws IOException {
+        WRITES.increment();
+        super.sendMessage(bytes);
+    }
+
+    /** Writes of every connection of this JVM so far, for the tests. */
+    static long writes() {
+        return WRITES.sum();
+    }
+
     @Override
     public TCPClientConnection getParent() {
         return parent;
