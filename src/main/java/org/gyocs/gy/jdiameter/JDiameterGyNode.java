@@ -233,16 +233,6 @@ public final class JDiameterGyNode implements DiameterNode {
                     java.util.concurrent.TimeUnit.MILLISECONDS);
             syncedAnswers = answers;
         }
-        if (s.getScheduledFacility() instanceof java.util.concurrent.ScheduledThreadPoolExecutor timers) {
-            // a cancelled timer (an answer's, CreditControlHandler) leaves the queue at once, not
-            // when it would have fired
-            timers.setRemoveOnCancelPolicy(true);
-            // The queue wakes its thread whenever a new timer becomes the earliest: each answer's
-            // 60 s timer did, being earlier than every session's Tcc, one futex wake-up and park
-            // per CCA for a timer that is cancelled a moment later (a fifth of the sending
-            // thread's samples). A timer due within the second keeps those from being the earliest.
-            timers.scheduleAtFixedRate(() -> { }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
-        }
         try {
             sessionFactory = (ISessionFactory) s.getSessionFactory();
             deliverOnCaller = null; // a new stack, a new pool
@@ -256,6 +246,17 @@ public final class JDiameterGyNode implements DiameterNode {
                 mutable.setPeerTableListener(new PeerEventLog(peers));
             }
             s.start();
+            // start() makes the stack's timer executor (ProcessingMessageTimer): set it up after
+            if (s.getScheduledFacility() instanceof java.util.concurrent.ScheduledThreadPoolExecutor timers) {
+                // a cancelled timer (an answer's, CreditControlHandler) leaves the queue at once, not
+                // when it would have fired
+                timers.setRemoveOnCancelPolicy(true);
+                // The queue wakes its thread whenever a new timer becomes the earliest: each answer's
+                // 60 s timer did, being earlier than every session's Tcc, one futex wake-up and park
+                // per CCA for a timer that is cancelled a moment later (a fifth of the sending
+                // thread's samples). A timer due within the second keeps those from being the earliest.
+                timers.scheduleAtFixedRate(() -> { }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+            }
         } catch (Exception e) {
             stop();
             throw new NodeStartException("Error starting jDiameter stack: " + e.getMessage(), e);
@@ -276,6 +277,21 @@ public final class JDiameterGyNode implements DiameterNode {
     long deliveredOnCaller() {
         DeliverOnCaller d = deliverOnCaller;
         return d == null ? 0 : d.ranOnCaller();
+    }
+
+    /** How soon the stack's earliest timer is due, in ms (Long.MAX_VALUE: none), for the tests. */
+    long earliestStackTimerMillis() {
+        StackImpl s = stack;
+        if (s == null || !(s.getScheduledFacility() instanceof java.util.concurrent.ScheduledThreadPoolExecutor t)) {
+            return Long.MAX_VALUE;
+        }
+        long earliest = Long.MAX_VALUE;
+        for (Runnable r : t.getQueue()) {
+            if (r instanceof java.util.concurrent.ScheduledFuture<?> f) {
+                earliest = Math.min(earliest, f.getDelay(java.util.concurrent.TimeUnit.MILLISECONDS));
+            }
+        }
+        return earliest;
     }
 
     /** The timers the stack holds now (its scheduled facility's queue), for the tests; -1 when not running. */
