@@ -29,6 +29,8 @@ import org.jdiameter.server.impl.fsm.PeerFSMImpl;
  * state machine no longer stops the new one (PeerStatistics).
  */
 public final class OrderedFsmFactory extends FsmFactoryImpl {
+    private static final org.apache.logging.log4j.Logger log =
+            org.apache.logging.log4j.LogManager.getLogger(OrderedFsmFactory.class);
 
     public OrderedFsmFactory(IStatisticManager statisticFactory) {
         super(statisticFactory);
@@ -83,7 +85,12 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
             }
             if (message.getType() == EventTypes.RECEIVE_MSG_EVENT) {
                 setInActiveTimer();
-                context.receiveMessage(message.getMessage());
+                try {
+                    context.receiveMessage(message.getMessage());
+                } catch (RuntimeException e) {
+                    // as the queue thread does: the message is dropped, the connection goes on
+                    log.warn("Cannot process a message from {}: {}", context.getPeerDescription(), e.toString());
+                }
                 return true;
             }
             if (message.getType() == EventTypes.SEND_MSG_EVENT) {
