@@ -27,11 +27,9 @@ public enum RequestType {
 
     /** @return the type for an AVP value, or null when the value is outside RFC 4006's range */
     public static RequestType fromCode(long code) {
-        for (RequestType t : values()) {
-            if (t.code == code) {
-                return t;
-            }
-        }
-        return null;
+        // codes 1-4 in declaration order; values() would copy the array on every request
+        return code >= 1 && code <= BY_CODE.length ? BY_CODE[(int) code - 1] : null;
     }
+
+    private static final RequestType[] BY_CODE = values();
 }

@@ -109,7 +109,7 @@ final class LimitedTransport extends TCPTransportClient {
             throw new IOException("Connection closed");
         }
         byte[] message = bytes.array(); // jDiameter's encoder: the array is the message (as its writer assumes)
-        batch.computeIfAbsent(this, t -> new java.io.ByteArrayOutputStream(16 * 1024)).write(message, 0,
+        batch.computeIfAbsent(this, t -> new java.io.ByteArrayOutputStream(4096)).write(message, 0,
                 message.length);
     }
 
