@@ -63,12 +63,12 @@ final class LimitedTransport extends TCPTransportClient {
         destAddress = new InetSocketAddress(socket.getInetAddress(), socket.getPort());
     }
 
+    private static final java.util.concurrent.atomic.LongAdder WRITES = new java.util.concurrent.atomic.LongAdder();
     /**
      * What a thread inside {@link #batched} sends, per connection, held until it leaves. The
      * sender of answers released by one journal sync sends them in one write per connection
      * instead of one system call per answer (a third of that thread's samples).
      */
-    private static final java.util.concurrent.atomic.LongAdder WRITES = new java.util.concurrent.atomic.LongAdder();
     private static final ThreadLocal<java.util.Map<LimitedTransport, java.io.ByteArrayOutputStream>> BATCH =
             new ThreadLocal<>();
 

@@ -95,7 +95,7 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
             }
             if (message.getType() == EventTypes.SEND_MSG_EVENT) {
                 try {
-                    return context.sendMessage(message.getMessage());
+                    return context.sendMessage(message.getMessage()); // false: not sent, queued below
                 } catch (TransportException | OverloadException | RuntimeException e) {
                     return false;
                 }
