@@ -57,6 +57,7 @@ public final class JDiameterGyNode implements DiameterNode {
     private volatile boolean shuttingDown;
     /** Around the running stack's ApplicationSession pool; made with the first session of a start. */
     private volatile DeliverOnCaller deliverOnCaller;
+    private final Object deliverOnCallerLock = new Object();
     private volatile TransportScreen screen;
 
     private final NodeSettings settings;
@@ -457,7 +458,7 @@ public final class JDiameterGyNode implements DiameterNode {
     private DeliverOnCaller deliverOnCaller(ServerCCASession session) {
         DeliverOnCaller made = deliverOnCaller;
         if (made == null) {
-            synchronized (this) {
+            synchronized (deliverOnCallerLock) { // not the node's monitor, which start and stop hold
                 made = deliverOnCaller;
                 if (made == null) {
                     made = new DeliverOnCaller(DeliverOnCaller.poolOf(session));

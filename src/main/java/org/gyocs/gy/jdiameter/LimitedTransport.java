@@ -67,9 +67,10 @@ final class LimitedTransport extends TCPTransportClient {
     /**
      * What a thread inside {@link #batched} sends, per connection, held until it leaves. The
      * sender of answers released by one journal sync sends them in one write per connection
-     * instead of one system call per answer (a third of that thread's samples).
+     * instead of one system call per answer (a third of that thread's samples); and the bytes of
+     * an answer leave after jDiameter's session has taken the state that answer gives it.
      */
-    private static final ThreadLocal<java.util.Map<LimitedTransport, java.io.ByteArrayOutputStream>> BATCH =
+    private static final ThreadLocal<java.util.Map<TCPTransportClient, java.io.ByteArrayOutputStream>> BATCH =
             new ThreadLocal<>();
 
     /**
@@ -81,41 +82,82 @@ final class LimitedTransport extends TCPTransportClient {
             sends.run();
             return;
         }
-        java.util.Map<LimitedTransport, java.io.ByteArrayOutputStream> batch = new java.util.LinkedHashMap<>();
+        java.util.Map<TCPTransportClient, java.io.ByteArrayOutputStream> batch = new java.util.LinkedHashMap<>();
         BATCH.set(batch);
         try {
             sends.run();
         } finally {
             BATCH.remove();
-            for (java.util.Map.Entry<LimitedTransport, java.io.ByteArrayOutputStream> e : batch.entrySet()) {
+            for (java.util.Map.Entry<TCPTransportClient, java.io.ByteArrayOutputStream> e : batch.entrySet()) {
                 try {
-                    e.getKey().writeNow(ByteBuffer.wrap(e.getValue().toByteArray()));
+                    e.getKey().sendMessage(ByteBuffer.wrap(e.getValue().toByteArray()));
                 } catch (IOException | RuntimeException failed) {
-                    log.warn("Cannot send {} bytes of answers to {}: {}", e.getValue().size(), e.getKey().destAddress,
+                    log.warn("Cannot send {} bytes of answers to {}: {}", e.getValue().size(), e.getKey().getDestAddress(),
                             failed.toString());
                 }
             }
         }
     }
 
-    @Override
-    public void sendMessage(ByteBuffer bytes) throws IOException {
-        java.util.Map<LimitedTransport, java.io.ByteArrayOutputStream> batch = BATCH.get();
-        if (batch == null) {
-            writeNow(bytes);
-            return;
-        }
-        if (stop || socketChannel == null || !socketChannel.isOpen()) {
-            throw new IOException("Connection closed");
-        }
-        byte[] message = bytes.array(); // jDiameter's encoder: the array is the message (as its writer assumes)
-        batch.computeIfAbsent(this, t -> new java.io.ByteArrayOutputStream(4096)).write(message, 0,
-                message.length);
+    /** Whether this thread is inside {@link #batched}: what it sends is held, never written here. */
+    static boolean batching() {
+        return BATCH.get() != null;
     }
 
+    /**
+     * Holds {@code bytes} for {@code transport} when this thread is batching.
+     *
+     * @return false when it is not: the caller writes them now
+     */
+    static boolean held(TCPTransportClient transport, ByteBuffer bytes) {
+        java.util.Map<TCPTransportClient, java.io.ByteArrayOutputStream> batch = BATCH.get();
+        if (batch == null) {
+            return false;
+        }
+        byte[] message = bytes.array(); // jDiameter's encoder: the array is the message (as its writer assumes)
+        batch.computeIfAbsent(transport, t -> new java.io.ByteArrayOutputStream(4096)).write(message, 0,
+                message.length);
+        return true;
+    }
+
+    @Override
+    public void sendMessage(ByteBuffer bytes) throws IOException {
+        if (!held(this, bytes)) {
+            writeNow(bytes);
+        }
+    }
+
+    /**
+     * Writes all of {@code bytes} under the transport's lock. jDiameter's own loop spins for ever
+     * on a peer that reads nothing; this one waits a little between attempts and closes the
+     * connection once nothing could be written for --stall-timeout, so that the thread sending
+     * answers to every peer is held up by such a peer for that long at most.
+     */
     private void writeNow(ByteBuffer bytes) throws IOException {
         WRITES.increment();
-        super.sendMessage(bytes);
+        long stall = limits.stallMillis() * 1_000_000L;
+        lock.lock();
+        try {
+            long since = 0;
+            while (bytes.hasRemaining()) {
+                if (socketChannel.write(bytes) > 0) {
+                    since = 0;
+                    continue;
+                }
+                long now = System.nanoTime();
+                if (since == 0) {
+                    since = now;
+                } else if (now - since > stall) {
+                    screen.statistics().error();
+                    log.warn("Closing {}: it has read nothing for {} ms", destAddress, limits.stallMillis());
+                    socketChannel.close();
+                    throw new IOException("Peer not reading");
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Writes of every connection of this JVM so far, for the tests. */

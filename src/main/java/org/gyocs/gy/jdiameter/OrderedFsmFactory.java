@@ -70,13 +70,13 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
 
         /**
          * A request received or an answer sent on an open connection, with nothing queued before it,
-         * is handled on the calling thread (the connection's reader; the thread that sends) as the
-         * queue thread would handle it in state OKAY: the inactivity timer restarted and the message
-         * passed on, or the message written (the transport writes under its own lock). Each message
-         * went through the queue thread before, two thread hand-offs per CCR: on two cores the
-         * wake-ups cost more than the work. Everything else (the watchdog, CER/DPR, any other state,
-         * a validating dictionary) goes through the queue in order. A send that fails is queued, and
-         * the queue thread sends it again or disconnects as jDiameter does.
+         * is handled on the calling thread (the connection's reader; the thread that sends the
+         * answers a journal sync releases, whose bytes the transport holds for one write) as the
+         * queue thread would handle it in state OKAY: the inactivity timer restarted and the
+         * message passed on, or the message encoded. Each message went through the queue thread
+         * before, two thread hand-offs per CCR: on two cores the wake-ups cost more than the work.
+         * Everything else (other threads' sends, the watchdog, CER/DPR, any other state, a
+         * validating dictionary) goes through the queue in order.
          */
         private boolean handledInline(StateEvent event) {
             if (state != FsmState.OKAY || !mustRun || !eventQueue.isEmpty() || !(event instanceof FsmEvent message)
@@ -93,11 +93,15 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
                 }
                 return true;
             }
-            if (message.getType() == EventTypes.SEND_MSG_EVENT) {
+            if (message.getType() == EventTypes.SEND_MSG_EVENT && LimitedTransport.batching()) {
+                // only where the transport holds the bytes for the batch's one write: nothing
+                // blocks on the socket here, and the bytes leave after the session's state moved
                 try {
                     return context.sendMessage(message.getMessage()); // false: not sent, queued below
                 } catch (TransportException | OverloadException | RuntimeException e) {
-                    return false;
+                    // marked sent already: the queue would drop it; the connection is closing
+                    log.debug("Cannot send to {}: {}", context.getPeerDescription(), e.toString());
+                    return true;
                 }
             }
             return false;

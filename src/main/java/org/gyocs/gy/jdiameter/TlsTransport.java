@@ -59,6 +59,9 @@ final class TlsTransport extends TCPTransportClient {
 
     @Override
     public void sendMessage(ByteBuffer bytes) throws IOException {
+        if (LimitedTransport.held(this, bytes)) {
+            return; // written with the other answers of the batch (LimitedTransport.batched)
+        }
         lock.lock();
         try {
             out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());

@@ -137,6 +137,57 @@ class JDiameterGyNodeFaultTest {
         }
     }
 
+    /**
+     * A peer that sends requests but reads none of its answers: once nothing could be written to
+     * it for --stall-timeout, its connection is closed and counted (jDiameter's own writer spun on
+     * it for ever, holding whichever thread sent), and another peer is answered meanwhile.
+     */
+    @Test
+    void aPeerThatReadsNoAnswersIsClosedAfterTheStallTimeout() throws Exception {
+        NodeStatistics stats = new NodeStatistics();
+        JDiameterGyNode node = new JDiameterGyNode(new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
+                Path.of("config/jdiameter-config.xml"), false, new TransportLimits(65_536, 10, 30_000, 1_000)),
+                new CreditControlCore(GrantPolicy.DEFAULT), stats);
+        node.start();
+        java.net.Socket raw = new java.net.Socket();
+        raw.setReceiveBufferSize(4096); // before connecting: a small window, soon full
+        raw.connect(new java.net.InetSocketAddress("127.0.0.1", node.port()));
+        try (TestPeer deaf = new TestPeer(raw); TestPeer other = new TestPeer(node.port())) {
+            assertEquals(2001, GyRequests.resultCode(deaf.handshake("deaf.test.local")));
+            assertEquals(2001, GyRequests.resultCode(other.handshake("other.test.local")));
+            Thread.sleep(300); // both peers open (OKAY) at the node
+            long errors = stats.errors();
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int batch = 0; batch < 200; batch++) { // 40,000 events at most, answers never read
+                        java.util.List<byte[]> many = new java.util.ArrayList<>();
+                        for (int i = 0; i < 200; i++) {
+                            int n = batch * 200 + i;
+                            many.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(n, GyRequests.header(
+                                    "deaf;" + n, 4, 0))));
+                        }
+                        deaf.write(TestPeer.concat(many));
+                    }
+                } catch (java.io.IOException closed) {
+                    // the node closed it: what this test waits for
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            boolean closed = false;
+            for (int i = 0; i < 300 && !closed; i++) {
+                Thread.sleep(50);
+                closed = stats.errors() > errors;
+            }
+            assertTrue(closed, "the deaf peer closed within 15 s");
+            DiameterMessage answer = other.request(GyRequests.ccr(7, GyRequests.header("other;1", 4, 0)));
+            assertEquals(2001, GyRequests.resultCode(answer), "another peer is answered");
+            writer.join(10_000);
+        } finally {
+            node.stop();
+        }
+    }
+
     @Test
     void stopSendsDprToAConnectedPeer() throws Exception {
         JDiameterGyNode node = new JDiameterGyNode(settings(), new CreditControlCore(GrantPolicy.DEFAULT),
