@@ -77,11 +77,16 @@ class TlsTest {
     }
 
     GyDiameterApplication start(boolean mock) throws Exception {
+        return start(mock, org.gyocs.testing.Stores.freshH2(), null);
+    }
+
+    GyDiameterApplication start(boolean mock, String store, Path subscribers) throws Exception {
         TlsSettings tls = TlsSettings.load(mock ? 0 : ListeningPorts.freePort(), pki.resolve("ocs.p12"),
                 pki.resolve("node-trust.p12"), PASSWORD);
-        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
+        GyDiameterApplication.Builder b = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
                 .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
-                .store(org.gyocs.testing.Stores.freshH2()).tls(tls).build();
+                .store(store).tls(tls);
+        GyDiameterApplication app = (subscribers == null ? b : b.subscribers(subscribers)).build();
         app.start(false);
         return app;
     }
@@ -118,13 +123,20 @@ class TlsTest {
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void aPeerWithItsOwnCertificateIsServedOverTls(boolean mock) throws Exception {
-        GyDiameterApplication app = start(mock);
+        // charged on the embedded store: answers sent after the journal's sync (over TLS, jDiameter
+        // mode writes them on the connection's own writer)
+        Path csv = Files.createTempFile(pki, "subscribers", ".csv");
+        Files.writeString(csv, "subscriber,unit,amount,rating_group,expires\n491700000001,octets,10000000,,\n");
+        GyDiameterApplication app = start(mock, org.gyocs.testing.Stores.freshEmbeddedFile(), csv);
         try (TestPeer p = new TestPeer(connect(app.getTlsPort(), "pcef.p12"))) {
             assertEquals(2001, resultCode(p.handshake("pcef.test.local")));
             p.awaitOpen();
             assertEquals(2001, resultCode(p.request(GyRequests.simple(1, "tls;1", 1, 0))));
             assertEquals(2001, resultCode(p.request(GyRequests.simple(2, "tls;1", 2, 1))));
             assertEquals(2001, resultCode(p.request(GyRequests.simple(3, "tls;1", 3, 2))));
+            long left = app.subscriberAdmin().buckets("491700000001").stream()
+                    .mapToLong(org.gyocs.store.Bucket::amount).sum();
+            assertEquals(10_000_000 - 2 * 524_288, left, "charged for real");
         } finally {
             app.stop();
         }

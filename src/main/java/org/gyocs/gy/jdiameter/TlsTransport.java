@@ -59,9 +59,23 @@ final class TlsTransport extends TCPTransportClient {
 
     @Override
     public void sendMessage(ByteBuffer bytes) throws IOException {
-        if (LimitedTransport.held(this, bytes)) {
-            return; // written with the other answers of the batch (LimitedTransport.batched)
+        if (LimitedTransport.batching()) {
+            // the thread that sends every peer's released answers never waits on this peer's TLS
+            // write, which has no timeout: this connection's own writer does
+            writer().execute(() -> {
+                try {
+                    write(bytes);
+                } catch (IOException e) {
+                    log.warn("Cannot send to {}: {}", destAddress, e.toString());
+                    closeQuietly();
+                }
+            });
+            return;
         }
+        write(bytes);
+    }
+
+    private void write(ByteBuffer bytes) throws IOException {
         lock.lock();
         try {
             out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
@@ -72,9 +86,37 @@ final class TlsTransport extends TCPTransportClient {
         }
     }
 
+    private java.util.concurrent.ExecutorService writer;
+
+    private synchronized java.util.concurrent.ExecutorService writer() {
+        if (writer == null) {
+            writer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "TLSWriter-" + destAddress);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return writer;
+    }
+
+    private synchronized void stopWriter() {
+        if (writer != null) {
+            writer.shutdownNow();
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            tls.close();
+        } catch (IOException e) {
+            // closed
+        }
+    }
+
     @Override
     public void stop() throws Exception {
         stop = true;
+        stopWriter();
         try {
             tls.close();
         } catch (IOException e) {
@@ -110,6 +152,7 @@ final class TlsTransport extends TCPTransportClient {
         } catch (IOException e) {
             log.debug("TLS reader of {} ended: {}", who, e.toString());
         } finally {
+            stopWriter();
             try {
                 tls.close();
                 socketChannel.close();
