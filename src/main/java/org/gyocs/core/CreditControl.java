@@ -23,6 +23,11 @@ public interface CreditControl {
         return true;
     }
 
+    /** Whether this core holds the session open for requests of {@code sender} (the peer that opened it). */
+    default boolean holdsOpenSessionFor(String sessionId, String sender) {
+        return holdsOpenSession(sessionId);
+    }
+
     /**
      * Whether deciding this request may wait on the store for more than a sync of its journal
      * (a refund writes the database and reads the balances again): a transport that decides

@@ -235,6 +235,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     }
 
     @Override
+    public boolean holdsOpenSessionFor(String sessionId, String sender) {
+        ChargingSession s = sessions.get(sessionId);
+        if (s == null) {
+            return false;
+        }
+        synchronized (s) {
+            return !s.closed && java.util.Objects.equals(s.peer, sender);
+        }
+    }
+
+    @Override
     public boolean holdsOpenSession(String sessionId) {
         ChargingSession s = sessions.get(sessionId);
         if (s == null) {

@@ -170,6 +170,11 @@ public final class GyPipeline {
         return core.holdsOpenSession(sessionId);
     }
 
+    /** Whether the core holds this session open for requests of {@code sender}, the peer that opened it. */
+    public boolean holdsOpen(String sessionId, String sender) {
+        return core.holdsOpenSessionFor(sessionId, sender);
+    }
+
     /**
      * Asks the core for the answer to a request {@link #read} accepted, and writes it. May wait
      * for the store: transports call it on a thread that can wait unless {@link #answersAtOnce}.

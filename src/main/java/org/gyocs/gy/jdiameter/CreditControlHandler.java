@@ -192,6 +192,17 @@ final class CreditControlHandler {
         return pipeline.holdsOpen(sessionId);
     }
 
+    /**
+     * Whether the core holds this request's session open for the peer it came from. A request of
+     * another peer (a forged CCR-T) is answered outside jDiameter's state machine, which it would
+     * otherwise close under the owner's next request (seen: that request dropped, unanswered).
+     */
+    boolean coreHoldsOpenFor(Request request) {
+        String sender = new JDiameterCcr(request).peer(); // as the core binds sessions (CreditControlRequest.sender)
+        return sender == null ? pipeline.holdsOpen(request.getSessionId())
+                : pipeline.holdsOpen(request.getSessionId(), sender);
+    }
+
     /** Refuses a request in the CCA layout, counted, its log line rate-limited for 3004 (GyPipeline.refuse). */
     Answer refuse(Request request, long resultCode, String message) {
         return pipeline.refuse(new JDiameterCcr(request), resultCode, message, null);

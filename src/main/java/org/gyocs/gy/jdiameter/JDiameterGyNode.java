@@ -429,7 +429,7 @@ public final class JDiameterGyNode implements DiameterNode {
                     // closed the session before that CCA existed: it answers those (repeat or 5002).
                     long next = requestType(r);
                     boolean open = session.getState(ServerCCASessionState.class) == ServerCCASessionState.OPEN
-                            && handler.coreHoldsOpen(r.getSessionId());
+                            && handler.coreHoldsOpenFor(r);
                     if (next == RequestType.INITIAL.code() || !open && next != RequestType.EVENT.code()) {
                         return handler.answerDirectly(r);
                     }
