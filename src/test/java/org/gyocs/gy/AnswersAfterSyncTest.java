@@ -107,12 +107,14 @@ public class AnswersAfterSyncTest {
         public final HeldSyncs syncs;
         final org.gyocs.core.NodeStatistics stats = new org.gyocs.core.NodeStatistics();
         public final org.gyocs.node.DiameterNode node;
+        /** Closed with the rig: its session supervision thread would go on after the store closed. */
+        final org.gyocs.core.OnlineCharging core;
 
         public Rig(Path data, boolean mock) throws Exception {
             store = org.gyocs.store.JdbcBalanceStore.open(Stores.embeddedFile(data), null, null, 4);
             store.add(List.of(new Bucket(0, SUB, org.gyocs.core.UnitType.OCTETS, 100_000, 0, null, null)), false);
             syncs = new HeldSyncs(store.syncPoints().orElseThrow());
-            org.gyocs.core.OnlineCharging core = new org.gyocs.core.OnlineCharging(
+            core = new org.gyocs.core.OnlineCharging(
                     OcsConfiguration.of(java.util.Map.of("default-octets", "1000")).chargingPolicy(), store, stats);
             org.gyocs.node.NodeSettings settings = new org.gyocs.node.NodeSettings("ocs.test.local", "test.local",
                     "127.0.0.1", 0, Path.of("config/jdiameter-config.xml"), false,
@@ -137,6 +139,7 @@ public class AnswersAfterSyncTest {
         @Override
         public void close() {
             node.stop();
+            core.close();
             store.close();
         }
     }

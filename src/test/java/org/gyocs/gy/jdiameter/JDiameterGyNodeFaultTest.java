@@ -133,6 +133,7 @@ class JDiameterGyNodeFaultTest {
                 assertTrue(store.buckets(subscriber).get(0).amount() < 100_000_000, "charged for real");
             } finally {
                 node.stop();
+                core.close(); // its supervision thread, before the store closes
             }
         }
     }
