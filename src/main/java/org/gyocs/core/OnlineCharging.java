@@ -237,20 +237,16 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     @Override
     public boolean holdsOpenSessionFor(String sessionId, String sender) {
         ChargingSession s = sessions.get(sessionId);
-        if (s == null) {
-            return false;
-        }
-        synchronized (s) {
-            return !s.closed && java.util.Objects.equals(s.peer, sender);
-        }
+        return s != null && java.util.Objects.equals(s.peer, sender) && open(s);
     }
 
     @Override
     public boolean holdsOpenSession(String sessionId) {
         ChargingSession s = sessions.get(sessionId);
-        if (s == null) {
-            return false;
-        }
+        return s != null && open(s);
+    }
+
+    private static boolean open(ChargingSession s) {
         synchronized (s) {
             return !s.closed;
         }

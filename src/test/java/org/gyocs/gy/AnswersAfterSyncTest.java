@@ -144,6 +144,20 @@ public class AnswersAfterSyncTest {
         }
     }
 
+    /**
+     * {@code n} CCR-Events of the subscriber asking 1000 octets each, hop-by-hop 1 to n, session
+     * ids {@code prefix + i}, encoded back to back for one write.
+     */
+    public static byte[] events(String prefix, int n) {
+        List<byte[]> encoded = new java.util.ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            List<Avp> event = GyRequests.header(prefix + i, 4, 0);
+            event.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
+            encoded.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(i, event)));
+        }
+        return TestPeer.concat(encoded);
+    }
+
     /** Waits (10 s at most) until the subscriber's balance, as the node has it, is {@code amount}. */
     public static void awaitAmount(org.gyocs.store.JdbcBalanceStore store, long amount, String what) throws Exception {
         for (int i = 0; i < 500 && store.buckets(SUB).get(0).amount() != amount; i++) {
@@ -173,13 +187,7 @@ public class AnswersAfterSyncTest {
             HeldSyncs syncs = rig.syncs;
             try (TestPeer p = rig.peer()) {
                 syncs.held = true;
-                List<byte[]> three = new java.util.ArrayList<>();
-                for (int i = 1; i <= 3; i++) {
-                    List<Avp> event = GyRequests.header("held;" + i, 4, 0);
-                    event.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
-                    three.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(i, event)));
-                }
-                p.write(TestPeer.concat(three)); // one write: Nagle would hold the others back
+                p.write(events("held;", 3)); // one write: Nagle would hold the others back
                 // decided (debited in memory), not yet reported synced
                 awaitAmount(store, 100_000 - 3000, "all three decided");
                 assertNothingFor(p, 300, "no answer while its sync is not reported done");

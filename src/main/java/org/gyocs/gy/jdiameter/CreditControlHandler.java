@@ -187,18 +187,13 @@ final class CreditControlHandler {
         return pipeline.read(new JDiameterCcr(request)).refusal();
     }
 
-    /** Whether the core holds this session open; once it has answered a CCR-T, it does not. */
-    boolean coreHoldsOpen(String sessionId) {
-        return pipeline.holdsOpen(sessionId);
-    }
-
     /**
      * Whether the core holds this request's session open for the peer it came from. A request of
      * another peer (a forged CCR-T) is answered outside jDiameter's state machine, which it would
      * otherwise close under the owner's next request (seen: that request dropped, unanswered).
      */
     boolean coreHoldsOpenFor(Request request) {
-        String sender = new JDiameterCcr(request).peer(); // as the core binds sessions (CreditControlRequest.sender)
+        String sender = JDiameterCcr.peerOf(request); // as the core binds sessions (CreditControlRequest.sender)
         return sender == null ? pipeline.holdsOpen(request.getSessionId())
                 : pipeline.holdsOpen(request.getSessionId(), sender);
     }
@@ -220,9 +215,14 @@ final class CreditControlHandler {
      * An event may be a refund, which waits: it stays on the pool.
      */
     boolean decidesWithoutWaiting(long requestType) {
-        SyncedAnswers answers = synced.get();
-        return answers != null && answers.points().ready() && (requestType == RequestType.INITIAL.code()
+        return syncedWhenReady() != null && (requestType == RequestType.INITIAL.code()
                 || requestType == RequestType.UPDATE.code() || requestType == RequestType.TERMINATION.code());
+    }
+
+    /** Where answers wait for the store's sync, once its balances are loaded; else null (decide waiting). */
+    private SyncedAnswers syncedWhenReady() {
+        SyncedAnswers answers = synced.get();
+        return answers != null && answers.points().ready() ? answers : null;
     }
 
     /** Called by jDiameter's session state machine with a request that passed {@link #screen}. */
@@ -236,7 +236,7 @@ final class CreditControlHandler {
             return;
         }
         JDiameterCcr r = inSession(request, session);
-        SyncedAnswers answers = synced.get();
+        SyncedAnswers answers = syncedWhenReady();
         Answer counted = null;
         try {
             GyPipeline.Read<Answer> read = pipeline.read(r);
@@ -245,7 +245,7 @@ final class CreditControlHandler {
                 sendThroughSession(session, counted);
                 return;
             }
-            if (answers != null && answers.points().ready() && !pipeline.waitsBeyondTheSync(read.request())) {
+            if (answers != null && !pipeline.waitsBeyondTheSync(read.request())) {
                 answerAfterSync(answers, session, r, read.request());
                 return;
             }

@@ -139,6 +139,11 @@ record JDiameterCcr(Request request, long receivedNanos, Reply reply) implements
      */
     @Override
     public String peer() {
+        return peerOf(request);
+    }
+
+    /** {@link #peer()} of a request, without a record around it. */
+    static String peerOf(Request request) {
         try {
             if (request instanceof org.jdiameter.client.api.IMessage im && im.getPeer() != null
                     && im.getPeer().getUri() != null) {

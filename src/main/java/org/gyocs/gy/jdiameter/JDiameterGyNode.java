@@ -282,8 +282,8 @@ public final class JDiameterGyNode implements DiameterNode {
 
     /** How soon the stack's earliest timer is due, in ms (Long.MAX_VALUE: none), for the tests. */
     long earliestStackTimerMillis() {
-        StackImpl s = stack;
-        if (s == null || !(s.getScheduledFacility() instanceof java.util.concurrent.ScheduledThreadPoolExecutor t)) {
+        java.util.concurrent.ScheduledThreadPoolExecutor t = stackTimerExecutor();
+        if (t == null) {
             return Long.MAX_VALUE;
         }
         long earliest = Long.MAX_VALUE;
@@ -297,9 +297,15 @@ public final class JDiameterGyNode implements DiameterNode {
 
     /** The timers the stack holds now (its scheduled facility's queue), for the tests; -1 when not running. */
     int stackTimers() {
+        java.util.concurrent.ScheduledThreadPoolExecutor t = stackTimerExecutor();
+        return t == null ? -1 : t.getQueue().size();
+    }
+
+    /** The running stack's timer executor (made by its start()), or null. */
+    private java.util.concurrent.ScheduledThreadPoolExecutor stackTimerExecutor() {
         StackImpl s = stack;
         return s != null && s.getScheduledFacility() instanceof java.util.concurrent.ScheduledThreadPoolExecutor t
-                ? t.getQueue().size() : -1;
+                ? t : null;
     }
 
     @Override

@@ -4,16 +4,11 @@ import static org.gyocs.testing.GyRequests.resultCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-import org.gyocs.codec.Avp;
-import org.gyocs.codec.DiameterCodec;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.gy.AnswersAfterSyncTest;
-import org.gyocs.testing.GyRequests;
 import org.gyocs.testing.TestPeer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,13 +26,7 @@ class BatchedAnswersTest {
         try (AnswersAfterSyncTest.Rig rig = new AnswersAfterSyncTest.Rig(tmp.resolve("data"), false);
                 TestPeer p = rig.peer()) {
             rig.syncs.held = true;
-            List<byte[]> three = new ArrayList<>();
-            for (int i = 1; i <= 3; i++) {
-                List<Avp> event = GyRequests.header("together;" + i, 4, 0);
-                event.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
-                three.add(DiameterCodec.encode(GyRequests.ccr(i, event)));
-            }
-            p.write(TestPeer.concat(three));
+            p.write(AnswersAfterSyncTest.events("together;", 3));
             // debited in memory: decided, their answers held back until the sync is reported
             AnswersAfterSyncTest.awaitAmount(rig.store, 100_000 - 3000, "three events decided");
             AnswersAfterSyncTest.assertNothingFor(p, 300, "held back until the sync"); // and past whenDurable
