@@ -81,11 +81,16 @@ class TlsTest {
     }
 
     GyDiameterApplication start(boolean mock, String store, Path subscribers) throws Exception {
+        return start(mock, store, subscribers, org.gyocs.node.TransportLimits.DEFAULT);
+    }
+
+    GyDiameterApplication start(boolean mock, String store, Path subscribers, org.gyocs.node.TransportLimits limits)
+            throws Exception {
         TlsSettings tls = TlsSettings.load(mock ? 0 : ListeningPorts.freePort(), pki.resolve("ocs.p12"),
                 pki.resolve("node-trust.p12"), PASSWORD);
         GyDiameterApplication.Builder b = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
                 .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
-                .store(store).tls(tls);
+                .store(store).tls(tls).limits(limits);
         GyDiameterApplication app = (subscribers == null ? b : b.subscribers(subscribers)).build();
         app.start(false);
         return app;
@@ -93,6 +98,14 @@ class TlsTest {
 
     /** A TLS client with {@code keyStore}'s certificate (or none), trusting the node's. */
     static SSLSocket connect(int port, String keyStore) throws Exception {
+        return connect(port, keyStore, null);
+    }
+
+    /**
+     * ... over {@code plain} when given (connected with its own options; the test closes it when
+     * the TLS layer's close would wait behind a blocked write).
+     */
+    static SSLSocket connect(int port, String keyStore, java.net.Socket plain) throws Exception {
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         if (keyStore != null) {
             KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -113,8 +126,13 @@ class TlsTest {
         tmf.init(trust);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket();
-        s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        SSLSocket s;
+        if (plain == null) {
+            s = (SSLSocket) ctx.getSocketFactory().createSocket();
+            s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        } else {
+            s = (SSLSocket) ctx.getSocketFactory().createSocket(plain, "127.0.0.1", port, true);
+        }
         s.setSoTimeout(5000);
         s.startHandshake();
         return s;
@@ -219,6 +237,76 @@ class TlsTest {
                 s.close();
             }
             app.stop();
+        }
+    }
+
+    /**
+     * A TLS peer that sends requests but reads none of its answers is closed and counted, as over
+     * plain TCP (jDiameter mode: once nothing could be written to it for --stall-timeout; mock
+     * mode: once over 4 MiB is unsent), and another peer is answered meanwhile. A TLS write has no timeout of its own: in jDiameter mode
+     * it held the thread writing to that peer, and the connection, for ever.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aTlsPeerThatReadsNoAnswersIsClosedAfterTheStallTimeout(boolean mock) throws Exception {
+        GyDiameterApplication app = start(mock, org.gyocs.testing.Stores.freshH2(), null,
+                new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 1_000, 1_000));
+        java.net.Socket plain = new java.net.Socket();
+        plain.setReceiveBufferSize(4096); // before connecting: a small window, soon full
+        plain.connect(new InetSocketAddress("127.0.0.1", app.getTlsPort()), 5000);
+        TestPeer deaf = null;
+        boolean stopped = false;
+        try (TestPeer other = new TestPeer(connect(app.getTlsPort(), "other.p12"))) {
+            deaf = new TestPeer(connect(app.getTlsPort(), "pcef.p12", plain));
+            assertEquals(2001, resultCode(deaf.handshake("pcef.test.local")));
+            deaf.awaitOpen();
+            assertEquals(2001, resultCode(other.handshake("other.test.local")));
+            other.awaitOpen();
+            long errors = (Long) app.getStatistics().get("errors");
+            java.util.concurrent.atomic.AtomicBoolean refused = new java.util.concurrent.atomic.AtomicBoolean();
+            TestPeer deafPeer = deaf;
+            Thread writer = new Thread(() -> {
+                try {
+                    // 100,000 events at most, answers never read: past 4 MiB unsent in mock mode
+                    for (int batch = 0; batch < 500; batch++) {
+                        List<byte[]> many = new ArrayList<>();
+                        for (int i = 0; i < 200; i++) {
+                            int n = batch * 200 + i;
+                            many.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(n, GyRequests.header(
+                                    "deaf;" + n, 4, 0))));
+                        }
+                        deafPeer.write(TestPeer.concat(many));
+                    }
+                } catch (IOException closed) {
+                    refused.set(true); // the node closed it: what this test waits for
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            boolean closed = false;
+            for (int i = 0; i < 300 && !closed; i++) {
+                Thread.sleep(50);
+                closed = (Long) app.getStatistics().get("errors") > errors;
+            }
+            assertTrue(closed, "the deaf peer closed within 15 s");
+            writer.join(15_000);
+            assertTrue(refused.get(), "its connection is gone: writing to it fails");
+            assertEquals(2001, resultCode(other.request(GyRequests.ccr(7, GyRequests.header("other;1", 4, 0)))),
+                    "another peer is answered");
+            long t0 = System.nanoTime();
+            stopped = true;
+            app.stop();
+            // jDiameter's queue thread once waited 30 s for room in its own full queue
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(ms < 10_000, "stopped in " + ms + " ms, not behind the closed peer's queue");
+        } finally {
+            plain.close(); // first: were the node not to close it, closing TLS would wait for the blocked writer
+            if (deaf != null) {
+                deaf.close();
+            }
+            if (!stopped) {
+                app.stop();
+            }
         }
     }
 }

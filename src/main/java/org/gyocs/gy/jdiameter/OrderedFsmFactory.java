@@ -58,6 +58,15 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
             if (handledInline(event)) {
                 return true;
             }
+            if (event instanceof FsmEvent m && m.getType() == EventTypes.SEND_MSG_EVENT
+                    && eventQueue.remainingCapacity() == 0) {
+                // jDiameter would wait up to the watchdog time (30 s) for room: the queue thread
+                // itself (an error answer to a request it handles) never gets it, and the thread
+                // sending every peer's released answers would wait on this one peer. The reader
+                // still waits (TCP then pushes back on the peer); a send fails at once, counted
+                // by jDiameter as an overload.
+                throw new OverloadException("FSM overloaded: the queue of " + context.getPeerDescription() + " is full");
+            }
             if (numberOfThreadsRunning.get() > 0 && mustRun) {
                 return super.handleEvent(event); // a running thread takes it: the usual case
             }

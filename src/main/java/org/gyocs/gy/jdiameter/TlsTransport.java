@@ -55,7 +55,15 @@ final class TlsTransport extends TCPTransportClient {
         selfThread = concurrent.getThread("TLSReader", this);
         selfThread.setDaemon(true);
         selfThread.start();
+        // on the stack's connection timer, not the reader: the reader itself waits while the
+        // peer's queue is full behind the blocked write
+        long stall = screen.limits().stallMillis() * 1_000_000L;
+        stallCheck = concurrent.getScheduledExecutorService(IConcurrentFactory.ScheduledExecServices.ConnectionTimer.name())
+                .scheduleWithFixedDelay(() -> closeIfWriteStalled(stall), POLL_MILLIS, POLL_MILLIS,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
     }
+
+    private volatile java.util.concurrent.ScheduledFuture<?> stallCheck;
 
     @Override
     public void sendMessage(ByteBuffer bytes) throws IOException {
@@ -75,14 +83,53 @@ final class TlsTransport extends TCPTransportClient {
         write(bytes);
     }
 
+    /**
+     * Since when a write has been under way (System.nanoTime), or 0. A TLS write has no timeout:
+     * on a peer that reads nothing it blocks for ever, holding the thread that writes (the
+     * peer's queue thread, or this connection's writer) and the connection. The reader, which
+     * wakes every POLL_MILLIS, closes the connection once a write has waited --stall-timeout.
+     */
+    private volatile long writingSince;
+
     private void write(ByteBuffer bytes) throws IOException {
         lock.lock();
         try {
+            writingSince = System.nanoTime() | 1; // never 0
             out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
             out.flush();
             bytes.position(bytes.limit());
         } finally {
+            writingSince = 0;
             lock.unlock();
+        }
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean writeStalled = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Closes the connection, counted and logged once, when a write has waited for the peer to
+     * read longer than {@code stall}: the socket's channel first, which makes the blocked write
+     * fail (TLS's own close would wait for that write's lock).
+     */
+    private void closeIfWriteStalled(long stall) {
+        long since = writingSince;
+        if (since == 0 || System.nanoTime() - since <= stall || !writeStalled.compareAndSet(false, true)) {
+            return;
+        }
+        screen.statistics().error();
+        log.warn("Closing {}: it has read nothing for {} ms", destAddress, screen.limits().stallMillis());
+        stop = true;
+        try {
+            socketChannel.close();
+        } catch (IOException e) {
+            // closed
+        }
+    }
+
+    private void cancelStallCheck() {
+        java.util.concurrent.ScheduledFuture<?> f = stallCheck;
+        if (f != null) {
+            f.cancel(false);
         }
     }
 
@@ -117,6 +164,7 @@ final class TlsTransport extends TCPTransportClient {
     public void stop() throws Exception {
         stop = true;
         stopWriter();
+        cancelStallCheck();
         try {
             tls.close();
         } catch (IOException e) {
@@ -153,6 +201,7 @@ final class TlsTransport extends TCPTransportClient {
             log.debug("TLS reader of {} ended: {}", who, e.toString());
         } finally {
             stopWriter();
+            cancelStallCheck();
             try {
                 tls.close();
                 socketChannel.close();
