@@ -392,16 +392,64 @@ public final class GyDiameterApplication {
                 if (!a.isEmpty() && a.get(0).equals("status")) {
                     return status(s);
                 }
+                List<String> named = replacedBy(request);
+                String refused = openSessionRefusal(a, named);
+                if (refused != null) {
+                    return new AdminChannel.Response(1, "", "Error: " + refused + "\n");
+                }
                 AdminChannel.Response done = commands.apply(request);
                 // ocs-admin add/topup while the node runs: its PCEFs learn of it at once, as with the HTTP API
                 if (done.exitStatus() == 0 && a.size() > 1 && (a.get(0).equals("add") || a.get(0).equals("topup"))) {
                     reAuthorizeSessionsOf(a.get(1));
+                }
+                if (done.exitStatus() == 0 && a.get(0).equals("import")) {
+                    // a session opened while the import ran: its PCEF asks again, from the new buckets
+                    java.util.Set<String> nowBusy = inSession();
+                    named.stream().filter(nowBusy::contains).forEach(this::reAuthorizeSessionsOf);
                 }
                 return done;
             });
         } catch (java.io.IOException | RuntimeException e) {
             throw new NodeStartException("Cannot open the admin socket " + socket + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The subscribers whose buckets an ocs-admin import or delete replaces (none for other commands, or a bad CSV). */
+    private static List<String> replacedBy(org.gyocs.admin.SubscriberCommands.Request request) {
+        List<String> a = request.args();
+        if (a.size() < 2) {
+            return List.of();
+        }
+        if (a.get(0).equals("delete")) {
+            return List.of(a.get(1));
+        }
+        if (!a.get(0).equals("import")) {
+            return List.of();
+        }
+        try {
+            return org.gyocs.store.SubscriberCsv.read(request.attachment(), a.get(1)).buckets().stream()
+                    .map(org.gyocs.store.Bucket::subscriber).distinct().toList();
+        } catch (IllegalArgumentException e) {
+            return List.of(); // the command itself names the bad line
+        }
+    }
+
+    /** ocs-admin import and delete on the running node: refused for subscribers in session, as the HTTP API does. */
+    private String openSessionRefusal(List<String> a, List<String> named) {
+        if (named.isEmpty()) {
+            return null;
+        }
+        if (a.get(0).equals("delete")) {
+            OnlineCharging core = charging();
+            return org.gyocs.admin.OpenSessionRule.changeRefusal(named.get(0),
+                    core == null ? 0 : core.openSessionsOf(named.get(0)), "deleted", "bin/ocs-admin.sh topup");
+        }
+        return org.gyocs.admin.OpenSessionRule.importRefusal(named, inSession());
+    }
+
+    private java.util.Set<String> inSession() {
+        OnlineCharging core = charging();
+        return core == null ? java.util.Set.of() : core.subscribersInSession();
     }
 
     /**
@@ -518,8 +566,7 @@ public final class GyDiameterApplication {
 
                 @Override
                 public java.util.Set<String> subscribersInSession() {
-                    OnlineCharging core = charging();
-                    return core == null ? java.util.Set.of() : core.subscribersInSession();
+                    return inSession();
                 }
 
                 @Override

@@ -171,8 +171,8 @@ final class SubscribersApi {
     /**
      * POST /subscribers: a subscriber CSV (the format of ocs-admin import, plan column too): the
      * subscribers named get these buckets instead of theirs, in one transaction; a bad row names
-     * its line and nothing is imported. Unlike ocs-admin import, it refuses subscribers with open
-     * sessions, as PUT does; one that opens a session while the import runs gets a RAR after it.
+     * its line and nothing is imported. It refuses subscribers with open sessions, as PUT and
+     * ocs-admin import on a running node do (OpenSessionRule); one that opens a session while the import runs gets a RAR after it.
      * One import at a time: each holds its rows in the node's heap.
      */
     synchronized Object importCsv(byte[] body) {
@@ -183,14 +183,10 @@ final class SubscribersApi {
             throw new ApiException(400, e.getMessage());
         }
         // as PUT /subscribers/{id}: no bucket is replaced under an open session's holds
-        java.util.Set<String> busy = store.subscribersInSession();
         List<String> named = rows.buckets().stream().map(Bucket::subscriber).distinct().toList();
-        List<String> refused = named.stream().filter(busy::contains).limit(11).toList();
-        if (!refused.isEmpty()) {
-            throw new ApiException(409, "subscribers with open sessions cannot have their buckets replaced now: "
-                    + String.join(", ", refused.subList(0, Math.min(10, refused.size())))
-                    + (refused.size() > 10 ? ", ..." : "")
-                    + "; nothing was imported (end their sessions first, or top them up)");
+        String refused = org.gyocs.admin.OpenSessionRule.importRefusal(named, store.subscribersInSession());
+        if (refused != null) {
+            throw new ApiException(409, refused);
         }
         store.admin().add(rows.buckets(), rows.plans(), true);
         // a session opened while the import ran: its PCEF asks again, from the new buckets
@@ -256,11 +252,10 @@ final class SubscribersApi {
      * fine; so is ending the sessions first, with POST /sessions/{id}/abort).
      */
     private void refuseWhileOpen(String subscriber, String what) {
-        int open = store.openSessions(subscriber);
-        if (open > 0) {
-            throw new ApiException(409, "subscriber " + subscriber + " has " + open + " open session(s): its buckets "
-                    + "cannot be " + what + " now; top it up instead (POST /subscribers/" + subscriber
-                    + "/topup), or end its sessions first (POST /sessions/{id}/abort)");
+        String refused = org.gyocs.admin.OpenSessionRule.changeRefusal(subscriber, store.openSessions(subscriber), what,
+                "POST /subscribers/" + subscriber + "/topup");
+        if (refused != null) {
+            throw new ApiException(409, refused);
         }
     }
 

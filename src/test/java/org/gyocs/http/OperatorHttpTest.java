@@ -407,6 +407,21 @@ class OperatorHttpTest {
                 assertEquals(org.gyocs.codec.CommandCodes.RE_AUTH, rar.commandCode());
                 answerWith(peer, rar, 2001);
             }
+            // ... but its import and delete, which would replace the buckets its sessions hold
+            // reservations on, are refused while they are open, as the API's PUT and DELETE are
+            java.util.List<org.gyocs.store.Bucket> before = app.subscriberAdmin().buckets(sub);
+            byte[] csv = ("subscriber,unit,amount,rating_group,expires\n491700000077,octets,5,,\n" + sub + ",octets,5,,\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            for (java.util.List<String> command : java.util.List.of(java.util.List.of("import", "subs.csv"),
+                    java.util.List.of("delete", sub))) {
+                org.gyocs.admin.AdminChannel.Response refused = org.gyocs.admin.AdminChannel.call(
+                        org.gyocs.admin.AdminChannel.socketIn(data),
+                        new org.gyocs.admin.SubscriberCommands.Request(command, csv)).orElseThrow();
+                assertEquals(1, refused.exitStatus(), command + ": " + refused.out());
+                assertTrue(refused.err().contains(sub) && refused.err().contains("open session"), refused.err());
+            }
+            assertEquals(before, app.subscriberAdmin().buckets(sub), "nothing replaced");
+            assertTrue(app.subscriberAdmin().buckets("491700000077").isEmpty(), "nothing of the import");
 
             java.util.concurrent.Future<HttpResponse<String>> abort = background.submit(
                     () -> send(app, "POST", "/sessions/" + session + ";other/abort", null));
