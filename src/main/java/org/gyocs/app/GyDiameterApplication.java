@@ -230,6 +230,7 @@ public final class GyDiameterApplication {
                         version(), mock ? "mock" : "jdiameter");
                 OnlineCharging core = new OnlineCharging(charging,
                         metrics == null ? s : new org.gyocs.store.TimedBalanceStore(s, metrics::storeLatency), fresh);
+                sessionsCore = core; // sessions may open as soon as the node listens, before the start is done
                 try {
                     core.tariffs(new TariffBook(s.tariffs(), timeZone));
                 } catch (RuntimeException e) {
@@ -393,25 +394,40 @@ public final class GyDiameterApplication {
                     return status(s);
                 }
                 List<String> named = replacedBy(request);
-                String refused = openSessionRefusal(a, named);
-                if (refused != null) {
-                    return new AdminChannel.Response(1, "", "Error: " + refused + "\n");
+                if (!named.isEmpty()) {
+                    synchronized (adminReplacements) { // one at a time: each import's rows are in the heap
+                        return replacing(request, named, commands);
+                    }
                 }
                 AdminChannel.Response done = commands.apply(request);
                 // ocs-admin add/topup while the node runs: its PCEFs learn of it at once, as with the HTTP API
                 if (done.exitStatus() == 0 && a.size() > 1 && (a.get(0).equals("add") || a.get(0).equals("topup"))) {
                     reAuthorizeSessionsOf(a.get(1));
                 }
-                if (done.exitStatus() == 0 && a.get(0).equals("import")) {
-                    // a session opened while the import ran: its PCEF asks again, from the new buckets
-                    java.util.Set<String> nowBusy = inSession();
-                    named.stream().filter(nowBusy::contains).forEach(this::reAuthorizeSessionsOf);
-                }
                 return done;
             });
         } catch (java.io.IOException | RuntimeException e) {
             throw new NodeStartException("Cannot open the admin socket " + socket + ": " + e.getMessage(), e);
         }
+    }
+
+    private final Object adminReplacements = new Object();
+
+    /** ocs-admin import or delete through the running node: refused for subscribers in session. */
+    private AdminChannel.Response replacing(org.gyocs.admin.SubscriberCommands.Request request, List<String> named,
+                                            java.util.function.Function<org.gyocs.admin.SubscriberCommands.Request,
+                                                    AdminChannel.Response> commands) {
+        String refused = openSessionRefusal(request.args(), named);
+        if (refused != null) {
+            return new AdminChannel.Response(1, "", "Error: " + refused + "\n");
+        }
+        AdminChannel.Response done = commands.apply(request);
+        if (done.exitStatus() == 0 && request.args().get(0).equals("import")) {
+            // a session opened while the import ran: its PCEF asks again, from the new buckets
+            java.util.Set<String> nowBusy = inSession();
+            named.stream().filter(nowBusy::contains).forEach(this::reAuthorizeSessionsOf);
+        }
+        return done;
     }
 
     /** The subscribers whose buckets an ocs-admin import or delete replaces (none for other commands, or a bad CSV). */
@@ -440,16 +456,26 @@ public final class GyDiameterApplication {
             return null;
         }
         if (a.get(0).equals("delete")) {
-            OnlineCharging core = charging();
-            return org.gyocs.admin.OpenSessionRule.changeRefusal(named.get(0),
-                    core == null ? 0 : core.openSessionsOf(named.get(0)), "deleted", "bin/ocs-admin.sh topup");
+            return org.gyocs.admin.OpenSessionRule.changeRefusal(named.get(0), openSessionsOf(named.get(0)), "deleted",
+                    "bin/ocs-admin.sh topup");
         }
         return org.gyocs.admin.OpenSessionRule.importRefusal(named, inSession());
     }
 
+    /**
+     * The core whose sessions the open-session rule looks at: set as soon as it is made, since
+     * sessions open once the node listens, before the start is done and the core is the node's.
+     */
+    private volatile OnlineCharging sessionsCore;
+
     private java.util.Set<String> inSession() {
-        OnlineCharging core = charging();
+        OnlineCharging core = sessionsCore;
         return core == null ? java.util.Set.of() : core.subscribersInSession();
+    }
+
+    private int openSessionsOf(String subscriber) {
+        OnlineCharging core = sessionsCore;
+        return core == null ? 0 : core.openSessionsOf(subscriber);
     }
 
     /**
@@ -560,8 +586,7 @@ public final class GyDiameterApplication {
 
                 @Override
                 public int openSessions(String subscriber) {
-                    OnlineCharging core = charging();
-                    return core == null ? 0 : core.openSessionsOf(subscriber);
+                    return openSessionsOf(subscriber);
                 }
 
                 @Override

@@ -309,4 +309,57 @@ class TlsTest {
             }
         }
     }
+
+    /**
+     * A node stops promptly while a TLS peer reads nothing: closing its socket waited for the TLS
+     * record lock its blocked write held, for ever, unless the stall timeout came first.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aNodeStopsWhileATlsPeerReadsNothing(boolean mock) throws Exception {
+        GyDiameterApplication app = start(mock, org.gyocs.testing.Stores.freshH2(), null,
+                // the stop may come first, or the stall timeout (jDiameter's stop waits for room in
+                // the stuck peer's full queue until then, or 30 s)
+                new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 2_000, 1_000));
+        java.net.Socket plain = new java.net.Socket();
+        plain.setReceiveBufferSize(4096);
+        plain.connect(new InetSocketAddress("127.0.0.1", app.getTlsPort()), 5000);
+        TestPeer deaf = new TestPeer(connect(app.getTlsPort(), "pcef.p12", plain));
+        Thread stopper = new Thread(app::stop);
+        try {
+            assertEquals(2001, resultCode(deaf.handshake("pcef.test.local")));
+            deaf.awaitOpen();
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int batch = 0; batch < 200; batch++) { // 40,000 events at most, answers never read
+                        List<byte[]> many = new ArrayList<>();
+                        for (int i = 0; i < 200; i++) {
+                            int n = batch * 200 + i;
+                            many.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(n, GyRequests.header(
+                                    "stuck;" + n, 4, 0))));
+                        }
+                        deaf.write(TestPeer.concat(many));
+                    }
+                } catch (IOException closed) {
+                    // the node closed it
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            Thread.sleep(1_500); // the node's answers fill the socket: its write waits on the peer
+            long t0 = System.nanoTime();
+            stopper.setDaemon(true);
+            stopper.start();
+            stopper.join(30_000);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(!stopper.isAlive() && ms < 20_000, "stopped in " + ms + " ms (still stopping: "
+                    + stopper.isAlive() + ")");
+        } finally {
+            plain.close(); // first: closing TLS would wait for the blocked writer
+            deaf.close();
+            if (!stopper.isAlive() && stopper.getState() == Thread.State.NEW) {
+                app.stop();
+            }
+        }
+    }
 }

@@ -422,6 +422,12 @@ class OperatorHttpTest {
             }
             assertEquals(before, app.subscriberAdmin().buckets(sub), "nothing replaced");
             assertTrue(app.subscriberAdmin().buckets("491700000077").isEmpty(), "nothing of the import");
+            org.gyocs.admin.AdminChannel.Response others = org.gyocs.admin.AdminChannel.call(
+                    org.gyocs.admin.AdminChannel.socketIn(data), new org.gyocs.admin.SubscriberCommands.Request(
+                            java.util.List.of("import", "others.csv"), "subscriber,unit,amount,rating_group,expires\n491700000077,octets,5,,\n"
+                                    .getBytes(java.nio.charset.StandardCharsets.UTF_8))).orElseThrow();
+            assertEquals(0, others.exitStatus(), "a subscriber without sessions is imported: " + others.err());
+            assertEquals(5, app.subscriberAdmin().buckets("491700000077").get(0).amount());
 
             java.util.concurrent.Future<HttpResponse<String>> abort = background.submit(
                     () -> send(app, "POST", "/sessions/" + session + ";other/abort", null));

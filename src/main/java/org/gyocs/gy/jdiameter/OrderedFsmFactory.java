@@ -39,7 +39,8 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
     @Override
     public IStateMachine createInstanceFsm(IContext context, IConcurrentFactory concurrentFactory, Configuration config)
             throws InternalException {
-        return new OrderedPeerFsm(context, concurrentFactory, config, new PeerStatistics(statisticFactory));
+        return new OrderedPeerFsm(context, new ThreadRecordingFactory(concurrentFactory), config,
+                new PeerStatistics(statisticFactory));
     }
 
     /** PeerFSMImpl that never has two queue threads: each start returns once its thread runs. */
@@ -47,9 +48,13 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
         /** Static: the superclass constructor's thread may call handleEvent before our fields exist; starts are rare. */
         private static final Object STARTING = new Object();
 
-        OrderedPeerFsm(IContext context, IConcurrentFactory concurrentFactory, Configuration config,
+        /** Makes this machine's queue threads; null while the superclass constructor runs. */
+        private final ThreadRecordingFactory threads;
+
+        OrderedPeerFsm(IContext context, ThreadRecordingFactory concurrentFactory, Configuration config,
                        IStatisticManager statisticFactory) {
             super(context, concurrentFactory, config, statisticFactory);
+            this.threads = concurrentFactory;
             awaitQueueThread();
         }
 
@@ -58,13 +63,11 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
             if (handledInline(event)) {
                 return true;
             }
-            if (event instanceof FsmEvent m && m.getType() == EventTypes.SEND_MSG_EVENT
-                    && eventQueue.remainingCapacity() == 0) {
-                // jDiameter would wait up to the watchdog time (30 s) for room: the queue thread
-                // itself (an error answer to a request it handles) never gets it, and the thread
-                // sending every peer's released answers would wait on this one peer. The reader
-                // still waits (TCP then pushes back on the peer); a send fails at once, counted
-                // by jDiameter as an overload.
+            if (eventQueue.remainingCapacity() == 0 && threads != null && threads.madeCurrentThread()) {
+                // this machine's own queue thread (an error answer to a request it handles, once
+                // the connection failed) adding to its full queue: jDiameter waits up to the
+                // watchdog time (30 s) for room only this thread could make. Refused at once, as
+                // jDiameter refuses after that wait; every other thread still waits.
                 throw new OverloadException("FSM overloaded: the queue of " + context.getPeerDescription() + " is full");
             }
             if (numberOfThreadsRunning.get() > 0 && mustRun) {

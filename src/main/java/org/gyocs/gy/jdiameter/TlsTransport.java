@@ -52,15 +52,16 @@ final class TlsTransport extends TCPTransportClient {
 
     @Override
     public void start() {
-        selfThread = concurrent.getThread("TLSReader", this);
-        selfThread.setDaemon(true);
-        selfThread.start();
         // on the stack's connection timer, not the reader: the reader itself waits while the
-        // peer's queue is full behind the blocked write
+        // peer's queue is full behind the blocked write. Set before the reader runs, whose end
+        // cancels it. (jDiameter shuts that timer down as it stops; closeTls covers the stop.)
         long stall = screen.limits().stallMillis() * 1_000_000L;
         stallCheck = concurrent.getScheduledExecutorService(IConcurrentFactory.ScheduledExecServices.ConnectionTimer.name())
                 .scheduleWithFixedDelay(() -> closeIfWriteStalled(stall), POLL_MILLIS, POLL_MILLIS,
                         java.util.concurrent.TimeUnit.MILLISECONDS);
+        selfThread = concurrent.getThread("TLSReader", this);
+        selfThread.setDaemon(true);
+        selfThread.start();
     }
 
     private volatile java.util.concurrent.ScheduledFuture<?> stallCheck;
@@ -75,7 +76,7 @@ final class TlsTransport extends TCPTransportClient {
                     write(bytes);
                 } catch (IOException e) {
                     log.warn("Cannot send to {}: {}", destAddress, e.toString());
-                    closeQuietly();
+                    closeTls();
                 }
             });
             return;
@@ -152,11 +153,30 @@ final class TlsTransport extends TCPTransportClient {
         }
     }
 
-    private void closeQuietly() {
+    /**
+     * Closes the TLS socket. TLS's close sends close_notify, which waits for the record lock a
+     * write holds: a write blocked on a peer that reads nothing would hold the closing thread
+     * for ever. Unless no write is under way (this transport's lock taken, so none starts), the
+     * socket's channel is closed first, which makes that write fail.
+     */
+    private void closeTls() {
+        boolean idle = false;
         try {
+            idle = lock.tryLock(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (!idle) {
+                socketChannel.close();
+            }
             tls.close();
         } catch (IOException e) {
             // closed
+        } finally {
+            if (idle) {
+                lock.unlock();
+            }
         }
     }
 
@@ -165,11 +185,7 @@ final class TlsTransport extends TCPTransportClient {
         stop = true;
         stopWriter();
         cancelStallCheck();
-        try {
-            tls.close();
-        } catch (IOException e) {
-            // closed
-        }
+        closeTls();
         super.stop();
     }
 
@@ -202,8 +218,8 @@ final class TlsTransport extends TCPTransportClient {
         } finally {
             stopWriter();
             cancelStallCheck();
+            closeTls();
             try {
-                tls.close();
                 socketChannel.close();
             } catch (IOException e) {
                 // closed
