@@ -243,17 +243,16 @@ class TlsTest {
     /**
      * A TLS peer that sends requests but reads none of its answers is closed and counted, as over
      * plain TCP (jDiameter mode: once nothing could be written to it for --stall-timeout; mock
-     * mode: once over 4 MiB is unsent), and another peer is answered meanwhile. A TLS write has no timeout of its own: in jDiameter mode
-     * it held the thread writing to that peer, and the connection, for ever.
+     * mode: once over 4 MiB is unsent), and another peer is answered meanwhile. A TLS write has no
+     * timeout of its own: in jDiameter mode it held the thread writing to that peer, and the
+     * connection, for ever.
      */
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void aTlsPeerThatReadsNoAnswersIsClosedAfterTheStallTimeout(boolean mock) throws Exception {
         GyDiameterApplication app = start(mock, org.gyocs.testing.Stores.freshH2(), null,
                 new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 1_000, 1_000));
-        java.net.Socket plain = new java.net.Socket();
-        plain.setReceiveBufferSize(4096); // before connecting: a small window, soon full
-        plain.connect(new InetSocketAddress("127.0.0.1", app.getTlsPort()), 5000);
+        java.net.Socket plain = smallWindow(app.getTlsPort());
         TestPeer deaf = null;
         boolean stopped = false;
         try (TestPeer other = new TestPeer(connect(app.getTlsPort(), "other.p12"))) {
@@ -264,25 +263,8 @@ class TlsTest {
             other.awaitOpen();
             long errors = (Long) app.getStatistics().get("errors");
             java.util.concurrent.atomic.AtomicBoolean refused = new java.util.concurrent.atomic.AtomicBoolean();
-            TestPeer deafPeer = deaf;
-            Thread writer = new Thread(() -> {
-                try {
-                    // 100,000 events at most, answers never read: past 4 MiB unsent in mock mode
-                    for (int batch = 0; batch < 500; batch++) {
-                        List<byte[]> many = new ArrayList<>();
-                        for (int i = 0; i < 200; i++) {
-                            int n = batch * 200 + i;
-                            many.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(n, GyRequests.header(
-                                    "deaf;" + n, 4, 0))));
-                        }
-                        deafPeer.write(TestPeer.concat(many));
-                    }
-                } catch (IOException closed) {
-                    refused.set(true); // the node closed it: what this test waits for
-                }
-            });
-            writer.setDaemon(true);
-            writer.start();
+            // 100,000 events at most: past 4 MiB unsent in mock mode
+            Thread writer = flood(deaf, "deaf", 500, refused);
             boolean closed = false;
             for (int i = 0; i < 300 && !closed; i++) {
                 Thread.sleep(50);
@@ -321,31 +303,13 @@ class TlsTest {
                 // the stop may come first, or the stall timeout (jDiameter's stop waits for room in
                 // the stuck peer's full queue until then, or 30 s)
                 new org.gyocs.node.TransportLimits(65_536, 10, 30_000, 2_000, 1_000));
-        java.net.Socket plain = new java.net.Socket();
-        plain.setReceiveBufferSize(4096);
-        plain.connect(new InetSocketAddress("127.0.0.1", app.getTlsPort()), 5000);
+        java.net.Socket plain = smallWindow(app.getTlsPort());
         TestPeer deaf = new TestPeer(connect(app.getTlsPort(), "pcef.p12", plain));
         Thread stopper = new Thread(app::stop);
         try {
             assertEquals(2001, resultCode(deaf.handshake("pcef.test.local")));
             deaf.awaitOpen();
-            Thread writer = new Thread(() -> {
-                try {
-                    for (int batch = 0; batch < 200; batch++) { // 40,000 events at most, answers never read
-                        List<byte[]> many = new ArrayList<>();
-                        for (int i = 0; i < 200; i++) {
-                            int n = batch * 200 + i;
-                            many.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(n, GyRequests.header(
-                                    "stuck;" + n, 4, 0))));
-                        }
-                        deaf.write(TestPeer.concat(many));
-                    }
-                } catch (IOException closed) {
-                    // the node closed it
-                }
-            });
-            writer.setDaemon(true);
-            writer.start();
+            flood(deaf, "stuck", 200, new java.util.concurrent.atomic.AtomicBoolean());
             Thread.sleep(1_500); // the node's answers fill the socket: its write waits on the peer
             long t0 = System.nanoTime();
             stopper.setDaemon(true);
@@ -361,5 +325,39 @@ class TlsTest {
                 app.stop();
             }
         }
+    }
+
+    /** A TCP connection that advertises a small receive window, soon full when nothing is read. */
+    private static java.net.Socket smallWindow(int port) throws IOException {
+        java.net.Socket plain = new java.net.Socket();
+        plain.setReceiveBufferSize(4096); // before connecting: the window it advertises
+        plain.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        return plain;
+    }
+
+    /**
+     * A thread sending {@code batches} x 200 events on {@code peer}, whose answers nobody reads;
+     * {@code refused} is set when the node closed the connection.
+     */
+    private static Thread flood(TestPeer peer, String prefix, int batches,
+                                java.util.concurrent.atomic.AtomicBoolean refused) {
+        Thread writer = new Thread(() -> {
+            try {
+                for (int batch = 0; batch < batches; batch++) {
+                    List<byte[]> many = new ArrayList<>();
+                    for (int i = 0; i < 200; i++) {
+                        int n = batch * 200 + i;
+                        many.add(org.gyocs.codec.DiameterCodec.encode(GyRequests.ccr(n, GyRequests.header(
+                                prefix + ";" + n, 4, 0))));
+                    }
+                    peer.write(TestPeer.concat(many));
+                }
+            } catch (IOException closed) {
+                refused.set(true);
+            }
+        });
+        writer.setDaemon(true);
+        writer.start();
+        return writer;
     }
 }
