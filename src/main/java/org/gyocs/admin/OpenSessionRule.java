@@ -25,6 +25,11 @@ public final class OpenSessionRule {
                 + "; nothing was imported (end their sessions first, or top them up)";
     }
 
+    /** Those of {@code named} that opened a session while their import ran: each gets a Re-Auth-Request. */
+    public static List<String> openedDuring(List<String> named, Set<String> inSessionNow) {
+        return named.stream().filter(inSessionNow::contains).toList();
+    }
+
     /** Why {@code what} (replaced, deleted) is refused for a subscriber with {@code open} sessions, or null. */
     public static String changeRefusal(String subscriber, int open, String what, String topUp) {
         if (open == 0) {

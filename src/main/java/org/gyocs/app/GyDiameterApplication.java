@@ -424,8 +424,7 @@ public final class GyDiameterApplication {
         AdminChannel.Response done = commands.apply(request);
         if (done.exitStatus() == 0 && request.args().get(0).equals("import")) {
             // a session opened while the import ran: its PCEF asks again, from the new buckets
-            java.util.Set<String> nowBusy = inSession();
-            named.stream().filter(nowBusy::contains).forEach(this::reAuthorizeSessionsOf);
+            org.gyocs.admin.OpenSessionRule.openedDuring(named, inSession()).forEach(this::reAuthorizeSessionsOf);
         }
         return done;
     }
@@ -452,9 +451,6 @@ public final class GyDiameterApplication {
 
     /** ocs-admin import and delete on the running node: refused for subscribers in session, as the HTTP API does. */
     private String openSessionRefusal(List<String> a, List<String> named) {
-        if (named.isEmpty()) {
-            return null;
-        }
         if (a.get(0).equals("delete")) {
             return org.gyocs.admin.OpenSessionRule.changeRefusal(named.get(0), openSessionsOf(named.get(0)), "deleted",
                     "bin/ocs-admin.sh topup");

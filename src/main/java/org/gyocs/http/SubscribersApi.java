@@ -190,8 +190,7 @@ final class SubscribersApi {
         }
         store.admin().add(rows.buckets(), rows.plans(), true);
         // a session opened while the import ran: its PCEF asks again, from the new buckets
-        java.util.Set<String> nowBusy = store.subscribersInSession();
-        List<String> opened = named.stream().filter(nowBusy::contains).toList();
+        List<String> opened = org.gyocs.admin.OpenSessionRule.openedDuring(named, store.subscribersInSession());
         opened.forEach(store::changed);
         return Map.of("buckets", rows.buckets().size(), "plans", rows.plans().size(), "subscribers", named.size(),
                 "reauthorized", opened.size());

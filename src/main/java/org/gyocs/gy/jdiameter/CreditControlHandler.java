@@ -215,8 +215,8 @@ final class CreditControlHandler {
      * An event may be a refund, which waits: it stays on the pool.
      */
     boolean decidesWithoutWaiting(long requestType) {
-        return syncedWhenReady() != null && (requestType == RequestType.INITIAL.code()
-                || requestType == RequestType.UPDATE.code() || requestType == RequestType.TERMINATION.code());
+        RequestType type = RequestType.fromCode(requestType);
+        return type != null && type != RequestType.EVENT && syncedWhenReady() != null;
     }
 
     /** Where answers wait for the store's sync, once its balances are loaded; else null (decide waiting). */

@@ -8,7 +8,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -38,11 +38,12 @@ final class DeliverOnCaller extends AbstractExecutorService implements Scheduled
     }
 
     /**
-     * Makes a session created by jDiameter deliver through this executor.
+     * Makes a session created by jDiameter deliver through the executor {@code around} its pool
+     * gives.
      *
      * @return false when this jDiameter has no such field: the session keeps the pool
      */
-    static boolean install(AppSession session, Supplier<DeliverOnCaller> executor) {
+    static boolean install(AppSession session, Function<ScheduledExecutorService, DeliverOnCaller> around) {
         if (SCHEDULER == null || !(session instanceof AppSessionImpl impl)) {
             return false;
         }
@@ -50,19 +51,11 @@ final class DeliverOnCaller extends AbstractExecutorService implements Scheduled
         if (current instanceof DeliverOnCaller) {
             return true;
         }
-        if (current instanceof ScheduledExecutorService) {
-            SCHEDULER.set(impl, executor.get());
+        if (current instanceof ScheduledExecutorService pool) {
+            SCHEDULER.set(impl, around.apply(pool));
             return true;
         }
         return false;
-    }
-
-    /** The stack's pool a session uses now (to build the executor that replaces it). */
-    static ScheduledExecutorService poolOf(AppSession session) {
-        if (SCHEDULER == null || !(session instanceof AppSessionImpl impl)) {
-            return null;
-        }
-        return SCHEDULER.get(impl) instanceof ScheduledExecutorService s ? s : null;
     }
 
     private static VarHandle schedulerField() {

@@ -420,7 +420,7 @@ public final class JDiameterGyNode implements DiameterNode {
                 ServerCCASession session = sessionFactory.getNewAppSession(request.getSessionId(), gy,
                         ServerCCASession.class, (Object[]) null);
                 NetworkReqListener stateMachine = (NetworkReqListener) session;
-                boolean onCaller = DeliverOnCaller.install(session, () -> deliverOnCaller(session));
+                boolean onCaller = DeliverOnCaller.install(session, JDiameterGyNode.this::deliverOnCaller);
                 // Later requests of this session are screened too before the state machine.
                 session.getSessions().get(0).setRequestListener(r -> {
                     handler.received(r);
@@ -461,13 +461,13 @@ public final class JDiameterGyNode implements DiameterNode {
     }
 
     /** One executor for every session, around the stack's pool (the first session's). */
-    private DeliverOnCaller deliverOnCaller(ServerCCASession session) {
+    private DeliverOnCaller deliverOnCaller(java.util.concurrent.ScheduledExecutorService pool) {
         DeliverOnCaller made = deliverOnCaller;
         if (made == null) {
             synchronized (deliverOnCallerLock) { // not the node's monitor, which start and stop hold
                 made = deliverOnCaller;
                 if (made == null) {
-                    made = new DeliverOnCaller(DeliverOnCaller.poolOf(session));
+                    made = new DeliverOnCaller(pool);
                     deliverOnCaller = made;
                 }
             }
