@@ -160,6 +160,25 @@ final class GroupCommit implements AutoCloseable {
         }
     }
 
+    /**
+     * Queues work that nobody waits for: it shares the next commit (or is run alone after a
+     * failure, as any piece) and its failure is only logged. For what may be kept a moment
+     * after its caller goes on (a usage record's end), so that the caller waits for one commit,
+     * not two.
+     */
+    <T> void submit(Work<T> work, Object description) {
+        if (closed) {
+            throw new StoreException("Balance store is closed");
+        }
+        CompletableFuture<T> done = new CompletableFuture<>();
+        done.whenComplete((r, e) -> {
+            if (e != null) {
+                log.error("Work queued without a caller failed ({}): {}", description, e.toString());
+            }
+        });
+        queue.add(new Pending<>(work, description, done, System.nanoTime() + deadlineNanos));
+    }
+
     /** The longest a caller waits for its change (configuration: answer-deadline). */
     void deadline(java.time.Duration d) {
         deadlineNanos = d.toNanos();

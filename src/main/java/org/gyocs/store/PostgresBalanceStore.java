@@ -41,52 +41,60 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                                Instant expires, String changeKey) {
         requireAmount("reservation", amount);
         return onPostgres(new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, 0, key, expires,
-                changeKey));
+                changeKey, null));
     }
 
-    /**
-     * A change with a usage note runs as portable SQL (SqlBalanceStore), the note in its
-     * transaction; ocs_apply keeps no notes.
-     */
     @Override
     public long settle(String subscriber, UnitType unit, Long ratingGroup, String key, long used, String changeKey,
                        UsageNote note) {
-        if (note != null) {
-            return super.settle(subscriber, unit, ratingGroup, key, used, changeKey, note);
-        }
         requireAmount("usage", used);
-        return onPostgres(new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null, changeKey));
+        return onPostgres(new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null, changeKey,
+                note));
     }
 
     @Override
     public Reservation settleAndReserve(String subscriber, UnitType unit, Long ratingGroup, String key, long used,
                                        long amount, Instant expires, String changeKey, UsageNote note) {
-        if (note != null) {
-            return super.settleAndReserve(subscriber, unit, ratingGroup, key, used, amount, expires, changeKey, note);
-        }
         requireAmount("usage", used);
         requireAmount("reservation", amount);
         return onPostgres(new PgChange(PgChange.SETTLE_AND_RESERVE, subscriber, unit, ratingGroup, amount, used, key,
-                expires, changeKey));
+                expires, changeKey, note));
     }
 
     @Override
     public void release(String key) {
-        onPostgres(new PgChange(PgChange.RELEASE, null, null, null, 0, 0, key, null, null));
+        onPostgres(new PgChange(PgChange.RELEASE, null, null, null, 0, 0, key, null, null, null));
     }
 
     @Override
     public long debit(String subscriber, UnitType unit, Long ratingGroup, long amount, String changeKey,
                       UsageNote note) {
-        if (note != null) {
-            return super.debit(subscriber, unit, ratingGroup, amount, changeKey, note);
-        }
         requireAmount("debit", amount);
-        return onPostgres(new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, 0, null, null, changeKey));
+        return onPostgres(new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, 0, null, null, changeKey,
+                note));
+    }
+
+    /** A record's end (a CCR-T's, an event's): with the lines of its group commit, in their one statement. */
+    @Override
+    public void recordUsage(UsageNote note) {
+        RecordEnd end = new RecordEnd(note);
+        changes.run(tx -> applyOnPostgres(tx, List.of(end))[0], end);
     }
 
     /**
-     * A change on PostgreSQL: always through ocs_apply (db/postgresql/V8), alone or with the
+     * Not waited for: the end rides with the next group commit (its lines are kept already,
+     * with their debits), so that a CCR-T waits for its settlement's commit alone. A node
+     * stopping commits it first; one killed before that commit leaves the record open, as when
+     * the store fails here.
+     */
+    @Override
+    public void recordUsageSoon(UsageNote note) {
+        RecordEnd end = new RecordEnd(note);
+        changes.submit(tx -> applyOnPostgres(tx, List.of(end))[0], end);
+    }
+
+    /**
+     * A change on PostgreSQL: always through ocs_apply (db/postgresql/V14), alone or with the
      * others of its group commit, which makes it at most once per change key.
      */
     @SuppressWarnings("unchecked")
@@ -95,14 +103,21 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         return changes.run(tx -> (T) applyOnPostgres(tx, List.of(change))[0], change);
     }
 
-    /** A balance change as ocs_apply takes it (db/postgresql/V8), to run with others in one call. */
+    /**
+     * A balance change as ocs_apply takes it (db/postgresql/V14), to run with others in one call;
+     * its usage note (or null) is kept with what the change made, in the same transaction.
+     */
     private record PgChange(int kind, String subscriber, UnitType unit, Long ratingGroup, long amount, long used,
-                            String key, Instant expires, String changeKey) {
+                            String key, Instant expires, String changeKey, UsageNote note) {
         static final int RESERVE = 1;
         static final int SETTLE = 2;
         static final int RELEASE = 3;
         static final int DEBIT = 4;
         static final int SETTLE_AND_RESERVE = 5;
+    }
+
+    /** A usage record's note without a balance change (its end), as the batch runner takes it. */
+    private record RecordEnd(UsageNote note) {
     }
 
     /**
@@ -115,18 +130,17 @@ final class PostgresBalanceStore extends SqlBalanceStore {
 
     /**
      * The batch runner on PostgreSQL: every balance change of a group commit in one call of
-     * ocs_apply, every session state read in one SELECT, every one written in one INSERT.
+     * ocs_apply, every usage line and record end in one batched INSERT, every session state read
+     * in one SELECT, every one written in one INSERT.
      */
     private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions) throws SQLException {
-        if (descriptions.stream().allMatch(PgChange.class::isInstance)) {
-            return applyChanges(tx, descriptions); // the usual batch, and every one on a node that shares no session
-        }
         List<Object> changes = new java.util.ArrayList<>(descriptions.size());
         List<Integer> changeAt = new java.util.ArrayList<>(descriptions.size());
         List<PostgresSharedSessions.Write> writes = new java.util.ArrayList<>();
         List<Integer> writeAt = new java.util.ArrayList<>();
         List<PostgresSharedSessions.Read> reads = new java.util.ArrayList<>();
         List<Integer> readAt = new java.util.ArrayList<>();
+        List<UsageRecords.Kept> lines = new java.util.ArrayList<>();
         for (int i = 0; i < descriptions.size(); i++) {
             Object d = descriptions.get(i);
             if (d instanceof PostgresSharedSessions.Write w) {
@@ -135,6 +149,11 @@ final class PostgresBalanceStore extends SqlBalanceStore {
             } else if (d instanceof PostgresSharedSessions.Read r) {
                 reads.add(r);
                 readAt.add(i);
+            } else if (d instanceof RecordEnd e) {
+                UsageRecords.Kept k = UsageRecords.resolve(e.note(), null, 0);
+                if (k.matters()) {
+                    lines.add(k);
+                }
             } else {
                 changes.add(d);
                 changeAt.add(i);
@@ -142,8 +161,9 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         }
         Object[] results = new Object[descriptions.size()];
         if (!changes.isEmpty()) {
-            place(results, changeAt, applyChanges(tx, changes));
+            place(results, changeAt, applyChanges(tx, changes, lines));
         }
+        UsageRecords.applyAll(tx, lines);
         if (!writes.isEmpty()) {
             place(results, writeAt, PostgresSharedSessions.writeAll(tx, writes));
         }
@@ -159,8 +179,12 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         }
     }
 
-    /** Balance changes in one call of ocs_apply. */
-    private static Object[] applyChanges(SqlTransaction tx, List<?> descriptions) throws SQLException {
+    /**
+     * Balance changes in one call of ocs_apply; the usage notes of those it made now (not those
+     * of a change key already recorded: their lines were kept then) added to {@code lines}.
+     */
+    private static Object[] applyChanges(SqlTransaction tx, List<?> descriptions, List<UsageRecords.Kept> lines)
+            throws SQLException {
         int n = descriptions.size();
         Integer[] kind = new Integer[n];
         String[] subscriber = new String[n];
@@ -184,7 +208,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
             changeKey[i] = c.changeKey() == null ? null : ChangeKeys.hex(c.changeKey());
         }
         Connection c = tx.connection();
-        PreparedStatement s = tx.prepare("SELECT n, a, b FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        PreparedStatement s = tx.prepare("SELECT n, a, b, c, fresh FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         s.setArray(1, c.createArrayOf("integer", kind));
         s.setArray(2, c.createArrayOf("varchar", subscriber));
         s.setArray(3, c.createArrayOf("varchar", unit));
@@ -206,6 +230,13 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                     case PgChange.RELEASE -> null;
                     default -> a;
                 };
+                PgChange change = (PgChange) descriptions.get(i);
+                if (change.note() != null && rs.getBoolean(5)) {
+                    UsageRecords.Kept k = UsageRecords.resolve(change.note(), change.unit(), rs.getLong(4));
+                    if (k.matters()) {
+                        lines.add(k);
+                    }
+                }
                 rows++;
             }
         }

@@ -100,6 +100,37 @@ class UsageRecordsTest {
         assertTrue(store.usage("491799999999", Instant.EPOCH, Instant.now().plusSeconds(60), 10).isEmpty());
     }
 
+    /**
+     * The store's part alone: a line kept with the change it goes with, once, whatever made the
+     * change run again under its change key (a retransmission on another node, a batch run again
+     * after a commit whose outcome was unknown). On PostgreSQL the lines of a group commit are
+     * written beside its one call of ocs_apply, from what that call says it made.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void aLineIsKeptOnceWithItsChangeEvenWhenTheChangeRunsAgain(String kind) throws Exception {
+        open(kind, 600);
+        store.add(List.of(new Bucket(0, MSISDN, UnitType.MONEY, 1_000, 0, null, null)), false);
+        Instant expires = Instant.now().plusSeconds(600);
+        UsageNote rec = UsageNote.of(UsageNote.SESSION, null, MSISDN, "s9", "pcef.test", Instant.now());
+        assertEquals(400, store.reserve(MSISDN, UnitType.MONEY, 1L, 400, "s9|k", expires, "ck1").reserved());
+        for (int i = 0; i < 2; i++) { // a CCR-U in CC-Money: settled and reserved again in one change
+            assertEquals(400, store.settleAndReserve(MSISDN, UnitType.MONEY, 1L, "s9|k", 250, 400, expires, "ck2",
+                    rec.line(1L, UnitType.MONEY, 250, false, "EUR")).reserved());
+        }
+        for (int i = 0; i < 2; i++) { // its CCR-T
+            assertEquals(100, store.settle(MSISDN, UnitType.MONEY, 1L, "s9|k", 100, "ck3",
+                    rec.line(1L, UnitType.MONEY, 100, false, "EUR")));
+        }
+        store.recordUsage(rec.end(Instant.now(), 2001L, "DIAMETER_LOGOUT"));
+        List<UsageRecord> all = records(1);
+        assertEquals(1, all.size(), all.toString());
+        assertEquals(List.of(new Line(1L, "money", 350, 350, "EUR")), all.get(0).lines(),
+                "each change's line once, its cost what the change debited");
+        assertEquals("DIAMETER_LOGOUT", all.get(0).terminationCause());
+        assertEquals(650, store.available(MSISDN, UnitType.MONEY, 1L));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"h2", "embedded", "postgres"})
     void aSessionSilentPastTccIsRecordedWhenItIsReleased(String kind) throws Exception {
