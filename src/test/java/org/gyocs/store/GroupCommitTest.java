@@ -66,6 +66,26 @@ class GroupCommitTest {
         }
     }
 
+    /** Work nobody waits for shares the next commit, or fails alone; closing commits it first. */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void workNobodyWaitsForIsCommittedWithTheNextBatchAndFailsAlone(String kind) throws Exception {
+        try (HikariDataSource ds = dataSource(kind)) {
+            sql(ds, "CREATE TABLE t (id INT PRIMARY KEY)");
+            sql(ds, "INSERT INTO t (id) VALUES (7)");
+            GroupCommit commits = new GroupCommit(ds, 1, "test");
+            commits.submit(tx -> tx.prepare("INSERT INTO t (id) VALUES (1)").executeUpdate(), "one");
+            commits.submit(tx -> tx.prepare("INSERT INTO t (id) VALUES (7)").executeUpdate(), "a duplicate");
+            assertEquals(1, (int) commits.run(tx -> tx.prepare("INSERT INTO t (id) VALUES (2)").executeUpdate()),
+                    "the duplicate fails alone: the others of its batch are committed");
+            assertEquals(3, count(ds, "SELECT COUNT(*) FROM t"), "7, 1 and 2: one committer, in order");
+            commits.submit(tx -> tx.prepare("INSERT INTO t (id) VALUES (3)").executeUpdate(), "three");
+            commits.close();
+            assertEquals(4, count(ds, "SELECT COUNT(*) FROM t"), "7, 1, 2, and 3 committed at the close");
+            assertThrows(StoreException.class, () -> commits.submit(tx -> 0, "late"));
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"h2"})
     void closingFinishesWhatIsQueuedAndRefusesTheRest(String kind) throws Exception {
