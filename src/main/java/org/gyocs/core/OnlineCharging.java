@@ -385,6 +385,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     }
 
     private CreditControlAnswer updateOrTerminate(CreditControlRequest r) {
+        ChargingSession cached = sessions.get(r.sessionId());
+        if (cached != null && shared.shared()) {
+            try {
+                CreditControlAnswer a = continuedUnread(r, cached);
+                if (a != null) {
+                    return a;
+                }
+            } catch (SharedSessions.SessionMoved moved) {
+                log.debug("{}: read from the store and decided again", moved.getMessage());
+            }
+        }
         ChargingSession session = adopted(r.sessionId(), sessions.get(r.sessionId()));
         if (session == null) {
             ClosedSession closed = recentlyClosed.get(r.sessionId());
@@ -409,18 +420,65 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return refusal(r, ResultCode.UNKNOWN_SESSION_ID);
             }
             session.lastSeenNanos = System.nanoTime();
-            CreditControlAnswer a = decide(r, session);
-            remember(session, r, a);
-            if (r.requestType() == RequestType.TERMINATION) {
-                releaseAll(session);
-                session.closed = true;
-                recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
-                sessions.remove(session.sessionId, session);
-                endRecord(session, a.resultCode(), r.terminationCauseName());
-            }
-            save(session);
-            return a;
+            return kept(r, session, decide(r, session));
         }
+    }
+
+    /**
+     * A request of an open session this node holds, decided without reading the session from
+     * the shared store first (a round trip through the group commit, a third of them on
+     * PostgreSQL): each balance change it makes checks in its own statement that no other node
+     * has saved the session since (SharedSessions#assume); a request that made none reads the
+     * session after all, before anything of it is kept.
+     *
+     * @return null for what the usual path decides (a retransmission, a closed session, another peer's)
+     * @throws SharedSessions.SessionMoved when another node saved the session since: nothing of
+     *         the request is kept but the changes it made before (made again under the same
+     *         change keys, they give their first results), and the caller decides it again from
+     *         the store's state
+     */
+    private CreditControlAnswer continuedUnread(CreditControlRequest r, ChargingSession session) {
+        synchronized (session) {
+            if (session.closed || session.lastRequestNumber == r.requestNumber() || !session.openedBy(r)) {
+                return null;
+            }
+            session.lastSeenNanos = System.nanoTime();
+            CreditControlAnswer a;
+            // the changes of the decision alone check it: a CCR-T's releases after it are this node's
+            try (SharedSessions.Assumption assumed = shared.assume(session.sessionId, session.instance,
+                    session.lastRequestNumber)) {
+                a = decide(r, session);
+                if (!assumed.checked() && movedSince(session)) {
+                    throw new SharedSessions.SessionMoved(session.sessionId);
+                }
+            }
+            return kept(r, session, a);
+        }
+    }
+
+    /** Whether another node saved the session since this node last knew it (no change checked it). */
+    private boolean movedSince(ChargingSession session) {
+        Optional<SharedSessions.Loaded> loaded = shared.load(session.sessionId);
+        if (loaded.isEmpty()) {
+            return false;
+        }
+        SessionState state = loaded.get().state();
+        return !loaded.get().savedHere() || !state.instance().equals(session.instance)
+                || state.lastRequestNumber() > session.lastRequestNumber || state.closed();
+    }
+
+    /** Keeps a decided request of an open session (its number, answer, end, saved state); the caller holds its lock. */
+    private CreditControlAnswer kept(CreditControlRequest r, ChargingSession session, CreditControlAnswer a) {
+        remember(session, r, a);
+        if (r.requestType() == RequestType.TERMINATION) {
+            releaseAll(session);
+            session.closed = true;
+            recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
+            sessions.remove(session.sessionId, session);
+            endRecord(session, a.resultCode(), r.terminationCauseName());
+        }
+        save(session);
+        return a;
     }
 
     /**

@@ -30,6 +30,51 @@ public interface SharedSessions {
     /** Saves the session's state after an answered request (closed after its CCR-T), owned by this node. */
     void save(SessionState state);
 
+    /**
+     * Assumes, for the balance changes this thread asks for until the returned scope is closed,
+     * that the store still has this session as this node last knew it: saved by this node, this
+     * instance, no request after {@code lastRequestNumber}, open (or not in the store at all).
+     * Each such change checks that in its own statement, and is not made when another node has
+     * saved the session since: it throws {@link SessionMoved}, and the caller reads the session
+     * and decides again. So a node that holds a session does not read it before each request.
+     *
+     * @return the scope; {@link Assumption#checked()} tells whether a change checked it (a
+     *         request that changed nothing must read the session to know)
+     */
+    default Assumption assume(String sessionId, String instance, long lastRequestNumber) {
+        return Assumption.UNCHECKED;
+    }
+
+    /** The scope of {@link #assume}. */
+    interface Assumption extends AutoCloseable {
+        /** Whether a balance change has checked the assumption. */
+        boolean checked();
+
+        @Override
+        void close();
+
+        /** A store that checks nothing: the caller reads the session to know. */
+        Assumption UNCHECKED = new Assumption() {
+            @Override
+            public boolean checked() {
+                return false;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    /** A change not made: another node saved the session since this node last knew it. */
+    final class SessionMoved extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public SessionMoved(String sessionId) {
+            super("Session " + sessionId + " was saved by another node since", null, false, false);
+        }
+    }
+
     /** Tells the other nodes this one is alive (its sessions are not to be taken from it). */
     void heartbeat();
 

@@ -41,7 +41,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                                Instant expires, String changeKey) {
         requireAmount("reservation", amount);
         return onPostgres(new PgChange(PgChange.RESERVE, subscriber, unit, ratingGroup, amount, 0, key, expires,
-                changeKey, null));
+                changeKey, null, PostgresSharedSessions.expectedByThisChange()));
     }
 
     @Override
@@ -49,7 +49,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                        UsageNote note) {
         requireAmount("usage", used);
         return onPostgres(new PgChange(PgChange.SETTLE, subscriber, unit, ratingGroup, 0, used, key, null, changeKey,
-                note));
+                note, PostgresSharedSessions.expectedByThisChange()));
     }
 
     @Override
@@ -58,12 +58,13 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         requireAmount("usage", used);
         requireAmount("reservation", amount);
         return onPostgres(new PgChange(PgChange.SETTLE_AND_RESERVE, subscriber, unit, ratingGroup, amount, used, key,
-                expires, changeKey, note));
+                expires, changeKey, note, PostgresSharedSessions.expectedByThisChange()));
     }
 
     @Override
     public void release(String key) {
-        onPostgres(new PgChange(PgChange.RELEASE, null, null, null, 0, 0, key, null, null, null));
+        onPostgres(new PgChange(PgChange.RELEASE, null, null, null, 0, 0, key, null, null, null,
+                PostgresSharedSessions.expectedByThisChange()));
     }
 
     @Override
@@ -71,7 +72,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                       UsageNote note) {
         requireAmount("debit", amount);
         return onPostgres(new PgChange(PgChange.DEBIT, subscriber, unit, ratingGroup, amount, 0, null, null, changeKey,
-                note));
+                note, PostgresSharedSessions.expectedByThisChange()));
     }
 
     /** A record's end (a CCR-T's, an event's): with the lines of its group commit, in their one statement. */
@@ -100,15 +101,24 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     @SuppressWarnings("unchecked")
     private <T> T onPostgres(PgChange change) {
         // alone (in a batch with a change that has no description: a refund) it is one call of its own
-        return changes.run(tx -> (T) applyOnPostgres(tx, List.of(change))[0], change);
+        Object result = changes.run(tx -> applyOnPostgres(tx, List.of(change))[0], change);
+        if (result == MOVED) {
+            throw new org.gyocs.core.SharedSessions.SessionMoved(change.session().sessionId);
+        }
+        return (T) result;
     }
+
+    /** The result of a change not made: its session was saved by another node since (V15). */
+    private static final Object MOVED = new Object();
 
     /**
      * A balance change as ocs_apply takes it (db/postgresql/V14), to run with others in one call;
-     * its usage note (or null) is kept with what the change made, in the same transaction.
+     * its usage note (or null) is kept with what the change made, in the same transaction; what
+     * it assumes of its session (or null) is checked before it is made.
      */
     private record PgChange(int kind, String subscriber, UnitType unit, Long ratingGroup, long amount, long used,
-                            String key, Instant expires, String changeKey, UsageNote note) {
+                            String key, Instant expires, String changeKey, UsageNote note,
+                            PostgresSharedSessions.Expected session) {
         static final int RESERVE = 1;
         static final int SETTLE = 2;
         static final int RELEASE = 3;
@@ -195,6 +205,10 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         String[] key = new String[n];
         Timestamp[] expires = new Timestamp[n];
         String[] changeKey = new String[n];
+        String[] session = new String[n];
+        String[] instance = new String[n];
+        Long[] known = new Long[n];
+        String[] node = new String[n];
         for (int i = 0; i < n; i++) {
             PgChange c = (PgChange) descriptions.get(i);
             kind[i] = c.kind();
@@ -206,9 +220,15 @@ final class PostgresBalanceStore extends SqlBalanceStore {
             key[i] = c.key();
             expires[i] = c.expires() == null ? null : Timestamp.from(c.expires());
             changeKey[i] = c.changeKey() == null ? null : ChangeKeys.hex(c.changeKey());
+            if (c.session() != null) {
+                session[i] = c.session().sessionId;
+                instance[i] = c.session().instance;
+                known[i] = c.session().lastNumber;
+                node[i] = c.session().node;
+            }
         }
         Connection c = tx.connection();
-        PreparedStatement s = tx.prepare("SELECT n, a, b, c, fresh FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        PreparedStatement s = tx.prepare("SELECT n, a, b, c, fresh FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         s.setArray(1, c.createArrayOf("integer", kind));
         s.setArray(2, c.createArrayOf("varchar", subscriber));
         s.setArray(3, c.createArrayOf("varchar", unit));
@@ -219,19 +239,29 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         s.setArray(8, c.createArrayOf("timestamp", expires));
         s.setArray(9, c.createArrayOf("varchar", changeKey));
         s.setTimestamp(10, Timestamp.from(Instant.now()));
+        s.setArray(11, c.createArrayOf("varchar", session));
+        s.setArray(12, c.createArrayOf("varchar", instance));
+        s.setArray(13, c.createArrayOf("bigint", known));
+        s.setArray(14, c.createArrayOf("varchar", node));
         Object[] results = new Object[n];
         int rows = 0;
         try (ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
                 int i = rs.getInt(1) - 1;
                 long a = rs.getLong(2);
+                boolean fresh = rs.getBoolean(5);
+                if (rs.wasNull()) {
+                    results[i] = MOVED;
+                    rows++;
+                    continue;
+                }
                 results[i] = switch (kind[i]) {
                     case PgChange.RESERVE, PgChange.SETTLE_AND_RESERVE -> new Reservation(a, rs.getLong(3));
                     case PgChange.RELEASE -> null;
                     default -> a;
                 };
                 PgChange change = (PgChange) descriptions.get(i);
-                if (change.note() != null && rs.getBoolean(5)) {
+                if (change.note() != null && fresh) {
                     UsageRecords.Kept k = UsageRecords.resolve(change.note(), change.unit(), rs.getLong(4));
                     if (k.matters()) {
                         lines.add(k);

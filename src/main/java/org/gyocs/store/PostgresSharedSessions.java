@@ -72,6 +72,54 @@ final class PostgresSharedSessions implements SharedSessions {
         return true;
     }
 
+    /** What this thread's balance changes assume of their session (#assume), or none. */
+    private static final ThreadLocal<Expected> EXPECTED = new ThreadLocal<>();
+
+    /**
+     * A session as its node last knew it, which each balance change asked for in its scope
+     * checks in ocs_apply (db/postgresql/V15).
+     */
+    static final class Expected implements Assumption {
+        final String sessionId;
+        final String instance;
+        final long lastNumber;
+        final String node;
+        private boolean checked;
+
+        Expected(String sessionId, String instance, long lastNumber, String node) {
+            this.sessionId = sessionId;
+            this.instance = instance;
+            this.lastNumber = lastNumber;
+            this.node = node;
+        }
+
+        @Override
+        public boolean checked() {
+            return checked;
+        }
+
+        @Override
+        public void close() {
+            EXPECTED.remove();
+        }
+    }
+
+    @Override
+    public Assumption assume(String sessionId, String instance, long lastRequestNumber) {
+        Expected e = new Expected(sessionId, instance, lastRequestNumber, node);
+        EXPECTED.set(e);
+        return e;
+    }
+
+    /** What a change asked for on this thread now is to check (marked as checked), or null. */
+    static Expected expectedByThisChange() {
+        Expected e = EXPECTED.get();
+        if (e != null) {
+            e.checked = true;
+        }
+        return e;
+    }
+
     /** A session state to read, as the batch runner takes it. */
     record Read(String sessionId) {
     }

@@ -145,6 +145,35 @@ class SharedSessionsTest {
         assertEquals(900, rs.get(0).lines().stream().mapToLong(l -> l.units()).sum());
     }
 
+    /**
+     * Node A holds the session and does not read it before each request: its changes check that
+     * no other node saved it since. Here node B did (it took a second rating group), so node A's
+     * next CCR-U finds out, reads B's state and settles against B's holds too; deciding from its
+     * own copy, it would have debited rating group 200 from what is free and left B's hold on it.
+     */
+    @Test
+    void aNodeThatHoldsASessionSeesWhatAnotherNodeSavedSince() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
+        try (TestPeer toA = peer(a); TestPeer toB = peer(b)) {
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "held;1", 1000L, null))));
+            List<Avp> u1 = GyRequests.header("held;1", 2, 1);
+            u1.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), GyRequests.usuOctets(600)));
+            u1.add(GyRequests.mscc(200L, 1L, GyRequests.rsuOctets(1000), null));
+            assertEquals(2001, resultCode(toB.request(GyRequests.ccr(1001, u1))));
+            assertEquals(2000, balance()[1], "node B holds 1000 on each rating group");
+            List<Avp> u2 = GyRequests.header("held;1", 2, 2);
+            u2.add(GyRequests.mscc(100L, 1L, null, GyRequests.usuOctets(300)));
+            u2.add(GyRequests.mscc(200L, 1L, null, GyRequests.usuOctets(200)));
+            assertEquals(2001, resultCode(toA.request(GyRequests.ccr(1002, u2))));
+            assertEquals(0, balance()[1], "node A settled both holds, node B's too");
+            assertEquals(2001, resultCode(toA.request(ccr(3, 3, "held;1", null, null))));
+        }
+        assertEquals(START - 1100, balance()[0], "each report debited once");
+        assertEquals(0, balance()[1]);
+    }
+
     @Test
     void aRetransmissionSentToTheOtherNodeGetsTheSameAnswerAndIsNotDebitedTwice() throws Exception {
         provision();
