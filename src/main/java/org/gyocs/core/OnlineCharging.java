@@ -303,6 +303,13 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     // ------------------------------------------------------------------ sessions
 
     private CreditControlAnswer initial(CreditControlRequest r) {
+        if (shared.shared() && sessions.get(r.sessionId()) == null) {
+            try {
+                return opened(r, true);
+            } catch (SharedSessions.SessionMoved moved) {
+                log.debug("{}: read from the store and decided again", moved.getMessage());
+            }
+        }
         ChargingSession existing = adopted(r.sessionId(), sessions.get(r.sessionId()));
         if (existing != null) {
             CreditControlAnswer a = initialOnOpenSession(existing, r);
@@ -310,6 +317,17 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return a;
             }
         }
+        return opened(r, false);
+    }
+
+    /**
+     * Opens a session.
+     *
+     * @param unread the shared store was not read for its Session-Id (the usual CCR-I: a new
+     *               one): its changes check that the store has no session of that Session-Id,
+     *               and it throws SessionMoved, having kept nothing, when it has one
+     */
+    private CreditControlAnswer opened(CreditControlRequest r, boolean unread) {
         Optional<String> subscriber = store.findSubscriber(identities(r));
         if (subscriber.isEmpty() && policy.rejectUnknown()) {
             return refusal(r, ResultCode.USER_UNKNOWN);
@@ -339,9 +357,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             }
             CreditControlAnswer a;
             try {
-                a = decide(r, session);
+                a = unread ? decidedUnread(r, session) : decide(r, session);
             } catch (RuntimeException e) {
-                // 5012: the Session-Id stays free (it once stayed "open" with no answer, and the
+                // 5012 (or SessionMoved): the Session-Id stays free (it once stayed "open" with no answer, and the
                 // retransmitted CCR-I got 5004). What it may have reserved stays held: the CCR-I
                 // sent again finds it under the same change keys; if none comes, Tcc releases it.
                 session.closed = true;
@@ -443,16 +461,26 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return null;
             }
             session.lastSeenNanos = System.nanoTime();
-            CreditControlAnswer a;
-            // the changes of the decision alone check it: a CCR-T's releases after it are this node's
-            try (SharedSessions.Assumption assumed = shared.assume(session.sessionId, session.instance,
-                    session.lastRequestNumber)) {
-                a = decide(r, session);
-                if (!assumed.checked() && movedSince(session)) {
-                    throw new SharedSessions.SessionMoved(session.sessionId);
-                }
+            return kept(r, session, decidedUnread(r, session));
+        }
+    }
+
+    /**
+     * Decides a request of a session not read from the shared store for it: its balance changes
+     * check that the store has the session as this node knows it (SharedSessions#assume), those
+     * of the decision alone (a CCR-T's releases after it are this node's); when none was made,
+     * the session is read to know. The caller holds the session's lock.
+     *
+     * @throws SharedSessions.SessionMoved when the store has it otherwise
+     */
+    private CreditControlAnswer decidedUnread(CreditControlRequest r, ChargingSession session) {
+        try (SharedSessions.Assumption assumed = shared.assume(session.sessionId, session.instance,
+                session.lastRequestNumber)) {
+            CreditControlAnswer a = decide(r, session);
+            if (!assumed.checked() && movedSince(session)) {
+                throw new SharedSessions.SessionMoved(session.sessionId);
             }
-            return kept(r, session, a);
+            return a;
         }
     }
 

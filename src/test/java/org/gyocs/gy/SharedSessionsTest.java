@@ -174,6 +174,33 @@ class SharedSessionsTest {
         assertEquals(0, balance()[1]);
     }
 
+    /**
+     * A node does not read the store before a CCR-I of a Session-Id it does not hold: its
+     * reservation checks that no other node has a session of that Session-Id. Here node A has:
+     * its retransmitted CCR-I gets node A's answer, and another CCR-I is refused as on node A.
+     */
+    @Test
+    void aCcrIForASessionOpenOnTheOtherNodeIsAnsweredAsThatNodeWould() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
+        try (TestPeer toA = peer(a); TestPeer toB = peer(b)) {
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "open;1", 1000L, null))));
+            assertEquals(5004, resultCode(toB.request(ccr(1, 1, "open;1", 1000L, null))),
+                    "a second CCR-I of an open session, as node A answers it");
+            assertEquals(1000, balance()[1], "nothing held for it");
+            DiameterMessage i = ccr(0, 1, "open;1", 1000L, null);
+            DiameterMessage again = toB.request(new DiameterMessage(i.flags() | DiameterMessage.FLAG_RETRANSMITTED,
+                    i.commandCode(), i.applicationId(), i.hopByHop(), i.endToEnd(), i.avps()));
+            assertEquals(2001, resultCode(again));
+            assertEquals(1000, granted(again));
+            assertEquals(1000, balance()[1], "held once");
+            assertEquals(2001, resultCode(toA.request(ccr(2, 3, "open;1", null, 400L))));
+        }
+        assertEquals(START - 400, balance()[0]);
+        assertEquals(0, balance()[1], "nothing left held");
+    }
+
     @Test
     void aRetransmissionSentToTheOtherNodeGetsTheSameAnswerAndIsNotDebitedTwice() throws Exception {
         provision();
