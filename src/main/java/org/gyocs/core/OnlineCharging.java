@@ -474,6 +474,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * @throws SharedSessions.SessionMoved when the store has it otherwise
      */
     private CreditControlAnswer decidedUnread(CreditControlRequest r, ChargingSession session) {
+        // the holds as they were: the services decided before a change found the session moved
+        // are decided again from them, making the same calls (their first results, nothing twice)
+        Map<String, ChargingSession.ServiceReservation> holds = new LinkedHashMap<>(session.reservations);
         try (SharedSessions.Assumption assumed = shared.assume(session.sessionId, session.instance,
                 session.lastRequestNumber)) {
             CreditControlAnswer a = decide(r, session);
@@ -481,6 +484,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 throw new SharedSessions.SessionMoved(session.sessionId);
             }
             return a;
+        } catch (SharedSessions.SessionMoved moved) {
+            session.reservations.clear();
+            session.reservations.putAll(holds);
+            throw moved;
         }
     }
 

@@ -176,7 +176,12 @@ final class GroupCommit implements AutoCloseable {
                 log.error("Work queued without a caller failed ({}): {}", description, e.toString());
             }
         });
-        queue.add(new Pending<>(work, description, done, System.nanoTime() + deadlineNanos));
+        Pending<T> p = new Pending<>(work, description, done, System.nanoTime() + deadlineNanos);
+        queue.add(p);
+        if (closed && queue.remove(p)) {
+            // closed meanwhile, maybe after the committers' last look at the queue
+            throw new StoreException("Balance store is closed");
+        }
     }
 
     /** The longest a caller waits for its change (configuration: answer-deadline). */

@@ -108,7 +108,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         return (T) result;
     }
 
-    /** The result of a change not made: its session was saved by another node since (V15). */
+    /** The result of a change not made: its session was saved by another node since (V14). */
     private static final Object MOVED = new Object();
 
     /**

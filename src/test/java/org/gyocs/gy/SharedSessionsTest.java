@@ -76,6 +76,12 @@ class SharedSessionsTest {
         return GyRequests.ccr(1000 + number, avps);
     }
 
+    /** The request sent again, with the T flag (RFC 6733 section 3: a retransmission after a failover). */
+    private static DiameterMessage retransmitted(DiameterMessage m) {
+        return new DiameterMessage(m.flags() | DiameterMessage.FLAG_RETRANSMITTED, m.commandCode(), m.applicationId(),
+                m.hopByHop(), m.endToEnd(), m.avps());
+    }
+
     private static long granted(DiameterMessage a) throws Exception {
         Avp mscc = a.avp(AvpCodes.MULTIPLE_SERVICES_CREDIT_CONTROL);
         return DiameterMessage.find(DiameterMessage.find(mscc.group(), AvpCodes.GRANTED_SERVICE_UNIT).group(),
@@ -189,9 +195,7 @@ class SharedSessionsTest {
             assertEquals(5004, resultCode(toB.request(ccr(1, 1, "open;1", 1000L, null))),
                     "a second CCR-I of an open session, as node A answers it");
             assertEquals(1000, balance()[1], "nothing held for it");
-            DiameterMessage i = ccr(0, 1, "open;1", 1000L, null);
-            DiameterMessage again = toB.request(new DiameterMessage(i.flags() | DiameterMessage.FLAG_RETRANSMITTED,
-                    i.commandCode(), i.applicationId(), i.hopByHop(), i.endToEnd(), i.avps()));
+            DiameterMessage again = toB.request(retransmitted(ccr(0, 1, "open;1", 1000L, null)));
             assertEquals(2001, resultCode(again));
             assertEquals(1000, granted(again));
             assertEquals(1000, balance()[1], "held once");
@@ -209,9 +213,7 @@ class SharedSessionsTest {
         try (TestPeer toA = peer(a); TestPeer toB = peer(b)) {
             assertEquals(2001, resultCode(toA.request(ccr(0, 1, "again;1", 1000L, null))));
             DiameterMessage first = toA.request(ccr(1, 2, "again;1", 1000L, 700L));
-            DiameterMessage u = ccr(1, 2, "again;1", 1000L, 700L);
-            DiameterMessage again = toB.request(new DiameterMessage(u.flags() | DiameterMessage.FLAG_RETRANSMITTED,
-                    u.commandCode(), u.applicationId(), u.hopByHop(), u.endToEnd(), u.avps()));
+            DiameterMessage again = toB.request(retransmitted(ccr(1, 2, "again;1", 1000L, 700L)));
             assertEquals(resultCode(first), resultCode(again));
             assertEquals(granted(first), granted(again));
             assertEquals(first.avp(AvpCodes.CC_REQUEST_NUMBER).unsigned32(), again.avp(AvpCodes.CC_REQUEST_NUMBER).unsigned32());

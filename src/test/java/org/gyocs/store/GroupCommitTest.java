@@ -66,7 +66,7 @@ class GroupCommitTest {
         }
     }
 
-    /** Work nobody waits for shares the next commit, or fails alone; closing commits it first. */
+    /** Work nobody waits for is committed in order with the others (in a batch, or alone after a failure), fails alone, and is committed by the close. */
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres"})
     void workNobodyWaitsForIsCommittedWithTheNextBatchAndFailsAlone(String kind) throws Exception {

@@ -293,6 +293,33 @@ class JdbcBalanceStoreTest {
     }
 
     /**
+     * A rolling upgrade: a node of the previous version, sharing the migrated store, still calls
+     * ocs_apply with its ten arguments (V8), and its changes are made and kept once per key.
+     */
+    @Test
+    void theChangesOfANodeOfThePreviousVersionStillRunOnAMigratedStore() throws Exception {
+        String url = Stores.fresh("postgres");
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 4)) {
+            s.add(List.of(bucket("4917100", UnitType.OCTETS, 1_000, null, null)), false);
+        }
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, "postgres", null)) {
+            for (int i = 0; i < 2; i++) { // the same change key twice: debited once
+                try (java.sql.PreparedStatement st = c.prepareStatement("SELECT n, a, b FROM ocs_apply("
+                        + "ARRAY[4], ARRAY['4917100']::varchar[], ARRAY['octets']::varchar[], ARRAY[NULL]::bigint[], "
+                        + "ARRAY[300]::bigint[], ARRAY[0]::bigint[], ARRAY[NULL]::varchar[], ARRAY[NULL]::timestamp[], "
+                        + "ARRAY['0a0b']::varchar[], now()::timestamp)");
+                     java.sql.ResultSet rs = st.executeQuery()) {
+                    assertTrue(rs.next());
+                    assertEquals(300, rs.getLong(2), "the debit, as the previous version reads it");
+                }
+            }
+        }
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 4)) {
+            assertEquals(700, s.available("4917100", UnitType.OCTETS, null));
+        }
+    }
+
+    /**
      * Issue 17, start-up: a store whose schema history has every migration skips Flyway; the
      * newest migration of each kind is the one the store names (a new migration must move it, or
      * nodes would start on an old schema), and a database without them is migrated.
