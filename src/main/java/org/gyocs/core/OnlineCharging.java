@@ -304,10 +304,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
 
     private CreditControlAnswer initial(CreditControlRequest r) {
         if (shared.shared() && sessions.get(r.sessionId()) == null) {
-            try {
-                return opened(r, true);
-            } catch (SharedSessions.SessionMoved moved) {
-                log.debug("{}: read from the store and decided again", moved.getMessage());
+            CreditControlAnswer a = withoutReading(() -> opened(r, true));
+            if (a != null) {
+                return a;
             }
         }
         ChargingSession existing = adopted(r.sessionId(), sessions.get(r.sessionId()));
@@ -359,9 +358,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             try {
                 a = unread ? decidedUnread(r, session) : decide(r, session);
             } catch (RuntimeException e) {
-                // 5012 (or SessionMoved): the Session-Id stays free (it once stayed "open" with no answer, and the
-                // retransmitted CCR-I got 5004). What it may have reserved stays held: the CCR-I
-                // sent again finds it under the same change keys; if none comes, Tcc releases it.
+                // 5012 (or SessionMoved): the Session-Id stays free (it once stayed "open" with no
+                // answer, and the retransmitted CCR-I got 5004). What it may have reserved stays
+                // held: the CCR-I sent again finds it under the same change keys; if none comes,
+                // Tcc releases it.
                 session.closed = true;
                 sessions.remove(r.sessionId(), session);
                 throw e;
@@ -405,13 +405,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
     private CreditControlAnswer updateOrTerminate(CreditControlRequest r) {
         ChargingSession cached = sessions.get(r.sessionId());
         if (cached != null && shared.shared()) {
-            try {
-                CreditControlAnswer a = continuedUnread(r, cached);
-                if (a != null) {
-                    return a;
-                }
-            } catch (SharedSessions.SessionMoved moved) {
-                log.debug("{}: read from the store and decided again", moved.getMessage());
+            CreditControlAnswer a = withoutReading(() -> continuedUnread(r, cached));
+            if (a != null) {
+                return a;
             }
         }
         ChargingSession session = adopted(r.sessionId(), sessions.get(r.sessionId()));
@@ -439,6 +435,21 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             }
             session.lastSeenNanos = System.nanoTime();
             return kept(r, session, decide(r, session));
+        }
+    }
+
+    /**
+     * A request decided without reading its session from the shared store first.
+     *
+     * @return its answer, or null for the usual path: the decision declined it, or another node
+     *         saved the session since (SessionMoved), and the request is decided again from the store
+     */
+    private CreditControlAnswer withoutReading(java.util.function.Supplier<CreditControlAnswer> decision) {
+        try {
+            return decision.get();
+        } catch (SharedSessions.SessionMoved moved) {
+            log.debug("{}: read from the store and decided again", moved.getMessage());
+            return null;
         }
     }
 

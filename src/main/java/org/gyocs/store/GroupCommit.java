@@ -123,12 +123,7 @@ final class GroupCommit implements AutoCloseable {
         }
         long wait = deadlineNanos;
         Pending<T> p = new Pending<>(work, description, new CompletableFuture<>(), System.nanoTime() + wait);
-        queue.add(p);
-        if (closed && queue.remove(p)) {
-            // closed between the check and the add, maybe after the committers' last look at
-            // the queue: nobody would ever answer it
-            throw new StoreException("Balance store is closed");
-        }
+        enqueue(p);
         try {
             return p.done.get(wait, TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
@@ -176,10 +171,14 @@ final class GroupCommit implements AutoCloseable {
                 log.error("Work queued without a caller failed ({}): {}", description, e.toString());
             }
         });
-        Pending<T> p = new Pending<>(work, description, done, System.nanoTime() + deadlineNanos);
+        enqueue(new Pending<>(work, description, done, System.nanoTime() + deadlineNanos));
+    }
+
+    private void enqueue(Pending<?> p) {
         queue.add(p);
         if (closed && queue.remove(p)) {
-            // closed meanwhile, maybe after the committers' last look at the queue
+            // closed between the caller's check and the add, maybe after the committers' last
+            // look at the queue: nobody would ever run it
             throw new StoreException("Balance store is closed");
         }
     }
