@@ -278,11 +278,12 @@ class TlsTest {
             stopped = true;
             // jDiameter's queue thread once waited 30 s for room in its own full queue, and the
             // connection's reader for room in the queue of the peer it had just closed
-            Thread stopper = new Thread(app::stop);
+            java.util.concurrent.FutureTask<Void> stopping = new java.util.concurrent.FutureTask<>(app::stop, null);
+            Thread stopper = new Thread(stopping);
             stopper.start();
             stopper.join(10_000);
             String waiting = stopper.isAlive() ? threadDump() : "";
-            stopper.join();
+            stopping.get(); // what the stop threw
             assertTrue(waiting.isEmpty(), "still stopping after 10 s, not behind the closed peer's queue:\n" + waiting);
         } finally {
             plain.close(); // first: were the node not to close it, closing TLS would wait for the blocked writer

@@ -55,7 +55,7 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
         /** Static: the superclass constructor's thread may call handleEvent before our fields exist; starts are rare. */
         private static final Object STARTING = new Object();
 
-        /** How often a thread waiting for room in the queue looks whether the queue thread still runs. */
+        /** How often a thread waiting for room in the queue looks whether the queue thread was told to stop. */
         private static final long ROOM_POLL_MILLIS = 100;
 
         /** Makes this machine's queue threads; null while the superclass constructor runs. */
@@ -77,14 +77,32 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
                 // this machine's own queue thread (an error answer to a request it handles, once
                 // the connection failed) adding to its full queue: jDiameter waits up to the
                 // watchdog time (30 s) for room only this thread could make. Refused at once, as
-                // jDiameter refuses after that wait; every other thread still waits.
+                // jDiameter refuses after that wait; every other thread still waits, while the
+                // queue thread runs.
                 throw new OverloadException("FSM overloaded: the queue of " + context.getPeerDescription() + " is full");
             }
             if (numberOfThreadsRunning.get() > 0 && mustRun) { // a running thread takes it: the usual case
-                return validated(event) && queued(event);
+                if (!validated(event)) {
+                    return false;
+                }
+                if (queued(event)) {
+                    return true;
+                }
+                if (!opensAConnection(event)) {
+                    throw new OverloadException("The queue of " + context.getPeerDescription()
+                            + " is full and no longer read: the peer is down");
+                }
+                // the peer went down while its new connection's first event waited: that event
+                // starts a new queue thread, as it would have a moment later
             }
             awaitStoppedThreads();
             synchronized (STARTING) { // one start at a time, each returning once its thread counts
+                if (numberOfThreadsRunning.get() > 0 && !mustRun) {
+                    // a queue thread told to stop has not ended (its last event still runs):
+                    // jDiameter would queue behind it, where nobody reads any more
+                    throw new OverloadException("The queue thread of " + context.getPeerDescription()
+                            + " is still stopping");
+                }
                 boolean queued = super.handleEvent(event);
                 awaitQueueThread();
                 return queued;
@@ -147,19 +165,21 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
 
         /**
          * Queues an event as jDiameter does, waiting for room up to the watchdog time (30 s), but
-         * only while the queue thread runs. When the peer goes down its thread ends and leaves the
-         * queue as it was: a thread waiting for room in a full queue then waited the whole 30 s
-         * for nothing. That thread is the connection's reader, which holds the connection's lock
-         * meanwhile, so a node stopping just after it closed a peer that read nothing waited too
-         * (seen once in CI: 32.8 s).
+         * only until the queue thread is told to stop; false then. When the peer goes down its
+         * thread ends and leaves the queue as it was: a thread waiting for room in a full queue
+         * then waited the whole 30 s for nothing. That thread is the connection's reader, which
+         * holds the connection's lock meanwhile, so a node stopping just after it closed a peer
+         * that read nothing waited too (seen once in CI: 32.8 s).
          */
         private boolean queued(StateEvent event) throws OverloadException {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(IAC_TIMEOUT);
             try {
-                while (!eventQueue.offer(event, ROOM_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
-                    if (!mustRun) {
-                        throw new OverloadException("The queue of " + context.getPeerDescription()
-                                + " is full and no longer read: the peer is down");
+                while (!eventQueue.offer(event, Math.max(1, Math.min(ROOM_POLL_MILLIS,
+                        TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))), TimeUnit.MILLISECONDS)) {
+                    // mustRun is a plain field: the count, decremented after it is cleared, is
+                    // read too, so that its end is seen for certain
+                    if (!mustRun || numberOfThreadsRunning.get() == 0) {
+                        return false;
                     }
                     if (System.nanoTime() - deadline > 0) {
                         throw new OverloadException("FSM overloaded");
@@ -170,6 +190,12 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
                 Thread.currentThread().interrupt();
                 throw new InternalError("Cannot queue " + event + ": interrupted");
             }
+        }
+
+        /** The first event of a new connection, which must find a queue thread. */
+        private static boolean opensAConnection(StateEvent event) {
+            return event.getType() == EventTypes.START_EVENT || event.getType() == EventTypes.CER_EVENT
+                    || event.getType() == EventTypes.CONNECT_EVENT;
         }
 
         /**
