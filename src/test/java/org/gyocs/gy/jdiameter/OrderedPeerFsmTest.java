@@ -11,11 +11,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.jdiameter.client.api.fsm.EventTypes;
 import org.jdiameter.client.api.fsm.FsmEvent;
 import org.jdiameter.client.api.fsm.IContext;
-import org.jdiameter.server.impl.helpers.EmptyConfiguration;
 import org.jdiameter.client.impl.helpers.Parameters;
 import org.jdiameter.common.impl.concurrent.ConcurrentEntityFactory;
 import org.jdiameter.common.impl.concurrent.ConcurrentFactory;
 import org.jdiameter.common.impl.statistic.StatisticManagerImpl;
+import org.jdiameter.server.impl.helpers.EmptyConfiguration;
 import org.junit.jupiter.api.Test;
 
 /** The repaired peer state machine of OrderedFsmFactory, on jDiameter's own queue and threads. */
