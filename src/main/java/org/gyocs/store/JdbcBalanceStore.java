@@ -306,6 +306,11 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         if (!url.contains("sockettimeout=")) {
             c.addDataSourceProperty("socketTimeout", "60");
         }
+        if (!url.contains("rewritebatchedinserts=")) {
+            // a batch of INSERTs (a group commit's usage lines, an import's rows) sent as
+            // multi-row INSERTs: one statement for PostgreSQL to run instead of one per row
+            c.addDataSourceProperty("reWriteBatchedInserts", "true");
+        }
     }
 
     /**
