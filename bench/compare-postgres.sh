@@ -13,16 +13,11 @@ export GY_KIT_WORK=${GY_KIT_WORK:-/tmp/gy-interop-kit} # where the kit's install
 KIT=${GY_KIT:-$(dirname "$0")/../../shared/interop}
 PORT=14870
 W=${GY_BENCH_WORK:-/tmp/gy-ocs-bench}/compare-postgres; mkdir -p $W; rm -f $W/runs.txt
-v=$(ls /etc/postgresql | sort -n | tail -1); pg_ctlcluster "$v" main start >/dev/null 2>&1 || true
-su postgres -c "psql -qc \"DO \\\$\\\$ BEGIN CREATE ROLE ocs LOGIN PASSWORD 'ocs'; EXCEPTION WHEN duplicate_object THEN NULL; END \\\$\\\$\"" >/dev/null
-{ echo "subscriber,unit,amount,rating_group,expires"
-  seq -f "%012.0f,octets,1000000000000000,," 491720000000 491720099999; } >$W/subs.csv
+. "$(dirname "$0")/postgres-common.sh"
 for t in base head; do
-  su postgres -c "psql -qc 'DROP DATABASE IF EXISTS ocsb_$t'" >/dev/null; su postgres -c "psql -qc 'CREATE DATABASE ocsb_$t OWNER ocs'" >/dev/null
+  fresh_db ocsb_$t
   $(dir $t)/bin/ocs-admin.sh --store jdbc:postgresql://127.0.0.1:5432/ocsb_$t --store-user ocs --store-password ocs import $W/subs.csv >/dev/null
 done
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-pgticks() { local s=0; for p in $(pgrep -u postgres); do s=$((s + $(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0))); done; echo $s; }
 run() {
   local t=$1
   setsid $(dir $t)/bin/ocs.sh --mock --ip 127.0.0.1 --port $PORT --admin-port 0 --host ocs.test.local --realm test.local \

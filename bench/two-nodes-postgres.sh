@@ -13,12 +13,7 @@ ROUNDS=${ROUNDS:-2}; SESS=${SESS:-5000}
 P1=14871; P2=14872
 W=${GY_BENCH_WORK:-/tmp/gy-ocs-bench}/two-nodes; mkdir -p "$W"; rm -f "$W/runs.txt"
 STORE=(--store jdbc:postgresql://127.0.0.1:5432/ocsb_two --store-user ocs --store-password ocs)
-v=$(ls /etc/postgresql | sort -n | tail -1); pg_ctlcluster "$v" main start >/dev/null 2>&1 || true
-su postgres -c "psql -qc \"DO \\\$\\\$ BEGIN CREATE ROLE ocs LOGIN PASSWORD 'ocs'; EXCEPTION WHEN duplicate_object THEN NULL; END \\\$\\\$\"" >/dev/null
-{ echo "subscriber,unit,amount,rating_group,expires"
-  seq -f "%012.0f,octets,1000000000000000,," 491720000000 491720099999; } >"$W/subs.csv"
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-pgticks() { local s=0; for p in $(pgrep -u postgres); do s=$((s + $(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0))); done; echo $s; }
+. "$(dirname "$0")/postgres-common.sh"
 node() { # node NAME PORT: starts a mock-mode node on the shared database, prints its pid
   setsid "$T/bin/ocs.sh" --mock --ip 127.0.0.1 --port "$2" --admin-port 0 --host "$1.test.local" --realm test.local \
     "${STORE[@]}" >"$W/$1.log" 2>&1 &
@@ -32,8 +27,7 @@ load() { # load PORT CLIENT FIRST N JSON: one client's sessions, 25 in flight
 commits() { su postgres -c "psql -Atc \"SELECT xact_commit FROM pg_stat_database WHERE datname = 'ocsb_two'\""; }
 field() { sed -n "s/.*\"$2\" *: *\([0-9.]*\).*/\1/p" "$1" | head -1; }
 run() { # run one|two
-  su postgres -c "psql -qc 'DROP DATABASE IF EXISTS ocsb_two'" >/dev/null
-  su postgres -c "psql -qc 'CREATE DATABASE ocsb_two OWNER ocs'" >/dev/null
+  fresh_db ocsb_two
   "$T/bin/ocs-admin.sh" "${STORE[@]}" import "$W/subs.csv" >/dev/null
   local pids second=$P1
   pids=$(node ocs1 $P1)

@@ -79,7 +79,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     @Override
     public void recordUsage(UsageNote note) {
         RecordEnd end = new RecordEnd(note);
-        changes.run(tx -> applyOnPostgres(tx, List.of(end))[0], end);
+        changes.run(alone(end), end);
     }
 
     /**
@@ -91,7 +91,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     @Override
     public void recordUsageSoon(UsageNote note) {
         RecordEnd end = new RecordEnd(note);
-        changes.submit(tx -> applyOnPostgres(tx, List.of(end))[0], end);
+        changes.submit(alone(end), end);
     }
 
     /**
@@ -101,11 +101,16 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     @SuppressWarnings("unchecked")
     private <T> T onPostgres(PgChange change) {
         // alone (in a batch with a change that has no description: a refund) it is one call of its own
-        Object result = changes.run(tx -> applyOnPostgres(tx, List.of(change))[0], change);
+        Object result = changes.run(alone(change), change);
         if (result == MOVED) {
             throw new org.gyocs.core.SharedSessions.SessionMoved(change.session().sessionId);
         }
         return (T) result;
+    }
+
+    /** What the batch runner does with a description when it runs alone. */
+    private static GroupCommit.Work<Object> alone(Object description) {
+        return tx -> applyOnPostgres(tx, List.of(description))[0];
     }
 
     /** The result of a change not made: its session was saved by another node since (V14). */
@@ -160,10 +165,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                 reads.add(r);
                 readAt.add(i);
             } else if (d instanceof RecordEnd e) {
-                UsageRecords.Kept k = UsageRecords.resolve(e.note(), null, 0);
-                if (k.matters()) {
-                    lines.add(k);
-                }
+                UsageRecords.collect(lines, e.note(), null, 0);
             } else {
                 changes.add(d);
                 changeAt.add(i);
@@ -261,11 +263,8 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                     default -> a;
                 };
                 PgChange change = (PgChange) descriptions.get(i);
-                if (change.note() != null && fresh) {
-                    UsageRecords.Kept k = UsageRecords.resolve(change.note(), change.unit(), rs.getLong(4));
-                    if (k.matters()) {
-                        lines.add(k);
-                    }
+                if (fresh) {
+                    UsageRecords.collect(lines, change.note(), change.unit(), rs.getLong(4));
                 }
                 rows++;
             }

@@ -5,6 +5,8 @@ import static org.gyocs.store.ChangeKeys.reservation;
 
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 import javax.sql.DataSource;
 
@@ -60,12 +62,9 @@ class SqlBalanceStore extends JdbcBalanceStore {
 
     /** A change's usage note, in its transaction. */
     static void keep(SqlTransaction tx, UsageNote note, UnitType unit, long changed) throws java.sql.SQLException {
-        if (note != null) {
-            UsageRecords.Kept k = UsageRecords.resolve(note, unit, changed);
-            if (k.matters()) {
-                UsageRecords.apply(tx, k);
-            }
-        }
+        List<UsageRecords.Kept> line = new ArrayList<>(1);
+        UsageRecords.collect(line, note, unit, changed);
+        UsageRecords.applyAll(tx, line);
     }
 
     /**

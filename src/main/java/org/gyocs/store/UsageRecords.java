@@ -53,6 +53,16 @@ public final class UsageRecords {
         return new Kept(note, units, money ? changed : 0, System.currentTimeMillis());
     }
 
+    /** Adds to {@code lines} what a change's note (or none) puts in its record, if anything. */
+    static void collect(List<Kept> lines, UsageNote note, UnitType changeUnit, long changed) {
+        if (note != null) {
+            Kept k = resolve(note, changeUnit, changed);
+            if (k.matters()) {
+                lines.add(k);
+            }
+        }
+    }
+
     /** One usage record, as ocs-admin, GET /usage and the CSV export show it. */
     public record UsageRecord(String recordId, String kind, String subscriber, String sessionId, String peer,
                               Instant started, Instant ended, Long resultCode, String terminationCause,
@@ -112,11 +122,6 @@ public final class UsageRecords {
     }
 
     // ------------------------------------------------------------------ in the database
-
-    /** Adds a kept note to its record, made if missing; part of the caller's transaction. */
-    static void apply(SqlTransaction tx, Kept k) throws SQLException {
-        applyAll(tx, List.of(k));
-    }
 
     /**
      * Adds kept notes to their records, in the caller's transaction, in one batched statement:

@@ -30,9 +30,7 @@ class GroupCommitTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres"})
     void concurrentChangesShareCommitsAndABadOneFailsAlone(String kind) throws Exception {
-        try (HikariDataSource ds = dataSource(kind)) {
-            sql(ds, "CREATE TABLE t (id INT PRIMARY KEY)");
-            sql(ds, "INSERT INTO t (id) VALUES (7)");
+        try (HikariDataSource ds = tableHoldingSeven(kind)) {
             try (GroupCommit commits = new GroupCommit(ds, 2, "test")) {
                 CountDownLatch start = new CountDownLatch(1);
                 ExecutorService pool = Executors.newFixedThreadPool(CALLERS);
@@ -70,9 +68,7 @@ class GroupCommitTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres"})
     void workNobodyWaitsForIsCommittedWithTheNextBatchAndFailsAlone(String kind) throws Exception {
-        try (HikariDataSource ds = dataSource(kind)) {
-            sql(ds, "CREATE TABLE t (id INT PRIMARY KEY)");
-            sql(ds, "INSERT INTO t (id) VALUES (7)");
+        try (HikariDataSource ds = tableHoldingSeven(kind)) {
             GroupCommit commits = new GroupCommit(ds, 1, "test");
             commits.submit(tx -> tx.prepare("INSERT INTO t (id) VALUES (1)").executeUpdate(), "one");
             commits.submit(tx -> tx.prepare("INSERT INTO t (id) VALUES (7)").executeUpdate(), "a duplicate");
@@ -148,6 +144,19 @@ class GroupCommitTest {
             pool.shutdownNow();
             assertEquals(1, calls.size(), "the ten described changes in one call: " + calls);
             assertEquals(10, calls.get(0).size());
+        }
+    }
+
+    /** A database with table t, which holds id 7 (a duplicate key for the tests' bad change). */
+    private static HikariDataSource tableHoldingSeven(String kind) throws Exception {
+        HikariDataSource ds = dataSource(kind);
+        try {
+            sql(ds, "CREATE TABLE t (id INT PRIMARY KEY)");
+            sql(ds, "INSERT INTO t (id) VALUES (7)");
+            return ds;
+        } catch (Exception e) {
+            ds.close();
+            throw e;
         }
     }
 
