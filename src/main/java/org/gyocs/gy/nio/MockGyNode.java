@@ -36,7 +36,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
      * one worker wait for each other: 50 requests in flight kept 25 of 32 workers busy, and on
      * PostgreSQL (two commits for a CCR-I or CCR-T) that held the node to about 2,500 CCR/s, 2.7
      * CCRs per commit; with 256, 45 are busy, 8.5 CCRs share a commit, and the rate
-     * is 1.4x (bench/RESULTS.md). A worker's thread starts with its first decision: the embedded
+     * is 1.6x (bench/RESULTS.md). A worker's thread starts with its first decision: the embedded
      * store's decisions mostly do not come here (answered after the journal's sync instead).
      */
     static final int CHARGING_WORKERS = 256;
