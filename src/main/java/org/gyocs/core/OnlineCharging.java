@@ -594,9 +594,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * the store answers with their first results, so its answer to a retransmission is the same
      * and nothing is debited twice. A session that has a price is saved at each request (its
      * cost so far is the CCA-T's advice of charge), an open one at least once per Tcc (its
-     * expiry in the store). A closed one is not waited for (SharedSessions#saveSoon). A store
-     * that fails here does not fail the answer, whose changes are committed: the node keeps its
-     * newer copy.
+     * expiry in the store). A store that fails here does not fail the answer, whose changes are
+     * committed: the node keeps its newer copy.
      */
     private void save(ChargingSession session) {
         if (!shared.shared()) {
@@ -610,11 +609,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             return;
         }
         try {
-            if (state.closed()) {
-                shared.saveSoon(state); // one commit for a CCR-T, not two (SharedSessions#saveSoon)
-            } else {
-                shared.save(state);
-            }
+            shared.save(state);
             session.saved = state;
             session.savedNanos = System.nanoTime();
         } catch (RuntimeException e) {

@@ -31,17 +31,6 @@ public interface SharedSessions {
     void save(SessionState state);
 
     /**
-     * Saves a closed session's state without waiting for its commit (it rides with the next
-     * one). Such a state only answers a retransmission of the request that closed it on another
-     * node; until it is committed, that node finds the state before and decides the request
-     * again under the same change keys, which give their first results: the same answer, nothing
-     * debited twice. So a CCR-T waits for one commit, its settlement's, not two.
-     */
-    default void saveSoon(SessionState state) {
-        save(state);
-    }
-
-    /**
      * Assumes, for the balance changes this thread asks for until the returned scope is closed,
      * that the store still has this session as this node last knew it: saved by this node, this
      * instance, no request after {@code lastRequestNumber}, open (or not in the store at all).

@@ -143,11 +143,6 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         return changes.run(alone, description);
     }
 
-    /** The same, not waited for: it rides with the next group commit (a closed session's state). */
-    <T> void onPostgresSoon(GroupCommit.Work<T> alone, Object description) {
-        changes.submit(alone, description);
-    }
-
     /**
      * The batch runner on PostgreSQL: every balance change of a group commit in one call of
      * ocs_apply, every usage line and record end in one batched INSERT, every session state read

@@ -138,17 +138,6 @@ final class PostgresSharedSessions implements SharedSessions {
 
     @Override
     public void save(SessionState state) {
-        Write write = write(state);
-        store.onPostgres(tx -> writeAll(tx, List.of(write))[0], write);
-    }
-
-    @Override
-    public void saveSoon(SessionState state) {
-        Write write = write(state);
-        store.onPostgresSoon(tx -> writeAll(tx, List.of(write))[0], write);
-    }
-
-    private Write write(SessionState state) {
         String json;
         try {
             json = JSON.writeValueAsString(state);
@@ -156,9 +145,10 @@ final class PostgresSharedSessions implements SharedSessions {
             throw new StoreException("Cannot write session " + state.sessionId() + ": " + e.getMessage(), e);
         }
         // open: its Tcc, and the half Tcc a node may go without saving it (OnlineCharging#save)
-        return new Write(state.sessionId(), node, state.lastRequestNumber(), state.closed(),
+        Write write = new Write(state.sessionId(), node, state.lastRequestNumber(), state.closed(),
                 state.closed() ? Math.min(CLOSED_KEPT_SECONDS, state.tccSeconds()) : state.tccSeconds() * 3 / 2,
                 state.instance(), json);
+        store.onPostgres(tx -> writeAll(tx, List.of(write))[0], write);
     }
 
     /** The states of these sessions and their nodes (null for one the store does not have), in one SELECT. */

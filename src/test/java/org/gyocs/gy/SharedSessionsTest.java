@@ -224,53 +224,6 @@ class SharedSessionsTest {
         assertEquals(0, balance()[1]);
     }
 
-    /**
-     * A CCR-T waits for its settlement's commit alone: its closed session's save rides with a
-     * later one. Until then another node finds the session open, and decides the CCR-T sent
-     * again there under the same change keys: the same answer, the usage debited once.
-     */
-    @Test
-    void aCcrTIsAnsweredBeforeItsSessionIsSavedClosedAndItsRetransmissionElsewhereIsDebitedOnce() throws Exception {
-        provision();
-        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
-        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(30));
-        try (TestPeer toA = peer(a); TestPeer toB = peer(b);
-             java.sql.Connection lock = java.sql.DriverManager.getConnection(url, "postgres", null)) {
-            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "end;1", 1000L, null))));
-            // the session's row locked elsewhere: a save waits for it (up to the connection's 5 s lock_timeout)
-            lock.setAutoCommit(false);
-            lock.createStatement().execute("SELECT 1 FROM charging_session WHERE session_id = 'end;1' FOR UPDATE");
-            long start = System.nanoTime();
-            DiameterMessage first = toA.request(ccr(1, 3, "end;1", null, 700L));
-            long waited = Duration.ofNanos(System.nanoTime() - start).toMillis();
-            assertEquals(2001, resultCode(first));
-            assertTrue(waited < 2_500, "the CCA-T waited " + waited + " ms, as for its session's save");
-            DiameterMessage again = toB.request(retransmitted(ccr(1, 3, "end;1", null, 700L)));
-            assertEquals(2001, resultCode(again));
-            assertEquals(START - 700, balance()[0], "700 octets debited once");
-            assertEquals(0, balance()[1], "nothing held");
-            lock.commit();
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (!savedClosed("end;1") && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            assertTrue(savedClosed("end;1"), "the closed session saved once the row was free");
-            // and now it answers from the closed state everywhere
-            assertEquals(2001, resultCode(toB.request(retransmitted(ccr(1, 3, "end;1", null, 700L)))));
-        }
-        assertEquals(START - 700, balance()[0]);
-    }
-
-    private boolean savedClosed(String sessionId) throws Exception {
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, "postgres", null);
-             java.sql.PreparedStatement s = c.prepareStatement("SELECT closed FROM charging_session WHERE session_id = ?")) {
-            s.setString(1, sessionId);
-            try (java.sql.ResultSet rs = s.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
-        }
-    }
-
     @Test
     void theSessionsOfAStoppedNodeContinueOnTheOther() throws Exception {
         provision();
