@@ -179,9 +179,13 @@ public final class MockGyNode implements DiameterNode, MockContext {
         for (java.util.concurrent.ExecutorService w : workers) {
             w.shutdown();
         }
+        // 2 s for all the workers together, not each: with 256 of them waiting on a store that
+        // is gone (3 s each at most), one wait per worker could hold the stop for minutes
+        long workersDeadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(2);
         for (java.util.concurrent.ExecutorService w : workers) {
             try {
-                w.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+                w.awaitTermination(Math.max(0, workersDeadline - System.nanoTime()),
+                        java.util.concurrent.TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
