@@ -204,22 +204,32 @@ public final class OrderedFsmFactory extends FsmFactoryImpl {
          * behind a full queue nobody reads.
          */
         private void awaitStoppedThreads() {
-            long deadline = System.nanoTime() + 2_000_000_000L;
-            while (!mustRun && numberOfThreadsRunning.get() > 0 && System.nanoTime() < deadline) {
+            awaitAtMostTwoSeconds(() -> mustRun || numberOfThreadsRunning.get() == 0);
+        }
+
+        private void awaitQueueThread() {
+            awaitAtMostTwoSeconds(() -> numberOfThreadsRunning.get() > 0);
+        }
+
+        /**
+         * Waits up to 2 s for {@code done}: spinning for the first millisecond (a thread starts
+         * in microseconds), then sleeping a millisecond at a time (a stopping thread may still
+         * finish its last event).
+         */
+        private static void awaitAtMostTwoSeconds(java.util.function.BooleanSupplier done) {
+            long start = System.nanoTime();
+            while (!done.getAsBoolean() && System.nanoTime() - start < 2_000_000_000L) {
+                if (System.nanoTime() - start < 1_000_000L) {
+                    Thread.onSpinWait();
+                    Thread.yield();
+                    continue;
+                }
                 try {
                     Thread.sleep(1);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;
                 }
-            }
-        }
-
-        private void awaitQueueThread() {
-            long deadline = System.nanoTime() + 2_000_000_000L;
-            while (numberOfThreadsRunning.get() == 0 && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
-                Thread.yield();
             }
         }
     }
