@@ -4,7 +4,8 @@
 # I/U/T sessions of 100,000 provisioned subscribers, 50 in flight, on the local PostgreSQL (the
 # one bench/run.sh starts), the two run back to back (ABBA with PAIRS=2). Each checkout has a
 # database of its own (ocsb_base, ocsb_head): their migrations differ. Env: PAIRS (1), SESS
-# (sessions per measured run, 10000). Load on 127.0.0.1, bounded by count and 120 s.
+# (sessions per measured run, 10000). Each run starts from a checkpoint with both databases
+# vacuumed. Load on 127.0.0.1, bounded by count and 120 s.
 set -euo pipefail
 PAIRS=${PAIRS:-1}; SESS=${SESS:-10000}
 BASE=$(cd "${1:?usage: compare-postgres.sh BASE HEAD}" && pwd); HEAD=$(cd "${2:?usage: compare-postgres.sh BASE HEAD}" && pwd)
@@ -20,6 +21,11 @@ for t in base head; do
 done
 run() {
   local t=$1
+  # each run from a checkpoint and both databases vacuumed: the run before it leaves dead rows
+  # and dirty pages that the next one would otherwise pay for (the second run of a pair was the
+  # slower one, whichever tree it was)
+  su postgres -c "psql -qc CHECKPOINT" >/dev/null
+  for d in base head; do su postgres -c "psql -d ocsb_$d -qc VACUUM" >/dev/null; done
   setsid $(dir $t)/bin/ocs.sh --mock --ip 127.0.0.1 --port $PORT --admin-port 0 --host ocs.test.local --realm test.local \
     --store jdbc:postgresql://127.0.0.1:5432/ocsb_$t --store-user ocs --store-password ocs >$W/$t.log 2>&1 &
   for _ in $(seq 240); do ss -ltn | grep -q ":$PORT " && break; sleep 0.5; done

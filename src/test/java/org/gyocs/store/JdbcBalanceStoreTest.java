@@ -154,6 +154,37 @@ class JdbcBalanceStoreTest {
         }
     }
 
+    /**
+     * A hold over several buckets, one of which expires before the CCR-U: the usage is settled
+     * against the holds in bucket id order (the expired one too), what is beyond them is debited
+     * from the buckets still usable in preference order, and the next grant comes from them.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void aHoldOverSeveralBucketsIsSettledInIdOrderAndReservedInPreferenceOrder(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            Instant soon = Instant.now().plusMillis(1200);
+            s.add(List.of(bucket("4917030", UnitType.OCTETS, 100, null, null),
+                    bucket("4917030", UnitType.OCTETS, 60, 10L, null),
+                    bucket("4917030", UnitType.OCTETS, 50, 10L, soon)), false);
+            // rating group 10's own buckets first, the one expiring soonest before the other
+            assertEquals(new Reservation(100, 110), s.reserve("4917030", UnitType.OCTETS, 10L, 100, "m|10", LATER));
+            while (!Instant.now().isAfter(soon.plusMillis(50))) {
+                Thread.sleep(50);
+            }
+            // 120 used: 50 + 50 against the holds, 20 beyond them: 10 left in the second, 10 generic
+            assertEquals(new Reservation(40, 50), s.settleAndReserve("4917030", UnitType.OCTETS, 10L, "m|10", 120, 40,
+                    LATER));
+            List<Bucket> b = s.buckets("4917030");
+            assertEquals(List.of(90L, 0L, 0L), b.stream().map(Bucket::amount).toList());
+            assertEquals(List.of(40L, 0L, 0L), b.stream().map(Bucket::reserved).toList());
+            assertEquals(50, s.available("4917030", UnitType.OCTETS, 10L));
+            assertEquals(10, s.settle("4917030", UnitType.OCTETS, 10L, "m|10", 10), "the new hold, on the generic bucket");
+            assertEquals(80, s.available("4917030", UnitType.OCTETS, 10L));
+            assertEquals(0, s.buckets("4917030").get(0).reserved());
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"h2", "embedded", "postgres"})
     void expiredReservationsAreReleased(String kind) throws Exception {
