@@ -277,6 +277,60 @@ class JdbcBalanceStoreTest {
         }
     }
 
+    /**
+     * A hold released by another transaction (another node's sweep) while a CCR-U waits for its
+     * bucket's lock: the CCR-U settles against what is held once that release has committed, not
+     * against the hold as it was when it started waiting, which would release it a second time.
+     */
+    @Test
+    void aHoldReleasedWhileTheSettlementWaitsIsNotReleasedTwice() throws Exception {
+        String url = Stores.freshPostgres();
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 4)) {
+            s.add(List.of(bucket("4917031", UnitType.OCTETS, 1000, null, null)), false);
+            s.reserve("4917031", UnitType.OCTETS, null, 100, "w|a", LATER);
+            s.reserve("4917031", UnitType.OCTETS, null, 200, "w|b", LATER);
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try (var releasing = java.sql.DriverManager.getConnection(url, "postgres", null);
+                 var settling = java.sql.DriverManager.getConnection(url, "postgres", null);
+                 var watching = java.sql.DriverManager.getConnection(url, "postgres", null)) {
+                releasing.setAutoCommit(false);
+                releasing.createStatement().execute("SELECT ocs_release('w|a')");
+                Future<long[]> waiting = pool.submit(() -> {
+                    try (var st = settling.createStatement(); var rs = st.executeQuery(
+                            "SELECT reserved, debited FROM ocs_hold('4917031', 'octets', NULL, 'w|a', 50, 100, "
+                                    + "now()::timestamp + interval '1 hour', now()::timestamp)")) {
+                        rs.next();
+                        return new long[] {rs.getLong(1), rs.getLong(2)};
+                    }
+                });
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                boolean blocked = false;
+                while (!blocked && System.nanoTime() < deadline) {
+                    try (var rs = watching.createStatement().executeQuery(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) {
+                        rs.next();
+                        blocked = rs.getLong(1) > 0;
+                    }
+                    Thread.sleep(20);
+                }
+                assertTrue(blocked, "the settlement waits for the bucket's lock");
+                releasing.commit();
+                long[] r = waiting.get(30, TimeUnit.SECONDS);
+                assertEquals(100, r[0], "the next grant");
+                assertEquals(50, r[1], "the usage, from what is free: its hold was gone");
+                try (var rs = watching.createStatement().executeQuery(
+                        "SELECT b.reserved, (SELECT sum(amount) FROM reservation) FROM bucket b WHERE subscriber_id = '4917031'")) {
+                    rs.next();
+                    assertEquals(300, rs.getLong(1), "w|b's 200 and w|a's new 100");
+                    assertEquals(300, rs.getLong(2), "what the holds say");
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertEquals(950, s.buckets("4917031").get(0).amount());
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"h2", "embedded", "postgres"})
     void adminAddReplaceDelete(String kind) throws Exception {
