@@ -95,7 +95,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     }
 
     /**
-     * A change on PostgreSQL: always through ocs_apply (db/postgresql/V14, V15), alone or with the
+     * A change on PostgreSQL: always through ocs_apply (db/postgresql/V14; V15 plans it), alone or with the
      * others of its group commit, which makes it at most once per change key.
      */
     @SuppressWarnings("unchecked")
