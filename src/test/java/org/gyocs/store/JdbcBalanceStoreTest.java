@@ -296,6 +296,11 @@ class JdbcBalanceStoreTest {
                  var watching = java.sql.DriverManager.getConnection(url, "postgres", null)) {
                 releasing.setAutoCommit(false);
                 releasing.createStatement().execute("SELECT ocs_release('w|a')");
+                long settler;
+                try (var rs = settling.createStatement().executeQuery("SELECT pg_backend_pid()")) {
+                    rs.next();
+                    settler = rs.getLong(1);
+                }
                 Future<Long> waiting = pool.submit(() -> {
                     try (var st = settling.createStatement(); var rs = st.executeQuery(
                             "SELECT ocs_settle('4917031', 'octets', NULL, 'w|a', 50, now()::timestamp)")) {
@@ -307,7 +312,7 @@ class JdbcBalanceStoreTest {
                 boolean blocked = false;
                 while (!blocked && System.nanoTime() < deadline) {
                     try (var rs = watching.createStatement().executeQuery(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) {
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid = " + settler)) {
                         rs.next();
                         blocked = rs.getLong(1) > 0;
                     }
