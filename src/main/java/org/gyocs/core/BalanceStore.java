@@ -152,8 +152,11 @@ public interface BalanceStore extends AutoCloseable {
      * The same, for a note no answer waits on (a session's end): the store may return before it
      * is durable, and keep it with its next commit (the embedded store's next journal sync,
      * milliseconds later), so that a CCR-T waits for one sync, not two.
+     *
+     * @return completed once the store has kept it (the embedded store: taken into the journal's
+     *         next sync), exceptionally when it could not: the caller hears of a failure only there
      */
-    void recordUsageSoon(UsageNote note);
+    java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note);
 
     /**
      * Every change that moves money carries a change key: the request's Session-Id and

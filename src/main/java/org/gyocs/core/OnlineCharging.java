@@ -839,18 +839,30 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
 
     /**
      * Keeps the end of a session's usage record. Its lines are kept already, with their debits; a
-     * store that fails here leaves the record open (ended at the node's next start: NODE_STOPPED).
+     * store that fails here, now or when it commits the end later, leaves the record open (ended
+     * at the node's next start: NODE_STOPPED), logged and counted as an error.
      */
     private void endRecord(ChargingSession s, Long resultCode, String cause) {
         if (s.record == null) {
             return;
         }
         try {
-            store.recordUsageSoon(s.record.end(Instant.now(), resultCode, cause));
+            store.recordUsageSoon(s.record.end(Instant.now(), resultCode, cause)).whenComplete((kept, e) -> {
+                if (e != null) {
+                    recordNotEnded(s.sessionId, e);
+                }
+            });
         } catch (RuntimeException e) {
-            log.error("The end of the usage record of session {} was not kept ({}): the record stays open",
-                    s.sessionId, e.toString());
+            recordNotEnded(s.sessionId, e);
         }
+    }
+
+    private void recordNotEnded(String sessionId, Throwable why) {
+        statistics.error();
+        Throwable cause = why instanceof java.util.concurrent.CompletionException && why.getCause() != null
+                ? why.getCause() : why;
+        log.error("The end of the usage record of session {} was not kept ({}): the record stays open", sessionId,
+                cause.toString());
     }
 
     /**

@@ -78,8 +78,9 @@ final class EmbeddedBalanceStore extends JdbcBalanceStore {
     }
 
     @Override
-    public void recordUsageSoon(UsageNote note) {
+    public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
         memory.recordUsage(note, false);
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
     }
 
     /** A change key the memory holds and the database has not been written yet, else the database's. */

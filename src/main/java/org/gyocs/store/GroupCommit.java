@@ -156,22 +156,20 @@ final class GroupCommit implements AutoCloseable {
     }
 
     /**
-     * Queues work that nobody waits for: it shares the next commit (or is run alone after a
-     * failure, as any piece) and its failure is only logged. For what may be kept a moment
-     * after its caller goes on (a usage record's end), so that the caller waits for one commit,
-     * not two.
+     * Queues work that no caller waits for: it shares the next commit (or is run alone after a
+     * failure, as any piece). For what may be kept a moment after its caller goes on (a usage
+     * record's end), so that the caller waits for one commit, not two.
+     *
+     * @return completed once committed, or exceptionally with why it was not: for the submitter
+     *         to log and count, since nobody else hears of it
      */
-    <T> void submit(Work<T> work, Object description) {
+    <T> CompletableFuture<T> submit(Work<T> work, Object description) {
         if (closed) {
             throw new StoreException("Balance store is closed");
         }
         CompletableFuture<T> done = new CompletableFuture<>();
-        done.whenComplete((r, e) -> {
-            if (e != null) {
-                log.error("Work queued without a caller failed ({}): {}", description, e.toString());
-            }
-        });
         enqueue(new Pending<>(work, description, done, System.nanoTime() + deadlineNanos));
+        return done;
     }
 
     private void enqueue(Pending<?> p) {
@@ -191,7 +189,9 @@ final class GroupCommit implements AutoCloseable {
     private void commitLoop() {
         List<Pending<?>> batch = new ArrayList<>(MAX_BATCH);
         SqlTransaction.Kept session = null;
-        while (!closed || !queue.isEmpty()) {
+        // a stop finishes what is queued, and what waits to be tried again for a locked row
+        // until its deadline: a record's end that nobody waits for would otherwise be lost
+        while (!closed || !queue.isEmpty() || !retries.isEmpty()) {
             try {
                 for (Retry r; (r = retries.poll()) != null; ) {
                     tryAgainAlone(r);
@@ -259,7 +259,7 @@ final class GroupCommit implements AutoCloseable {
     /** A piece that failed alone: tried again later when a row was locked and time is left, else its answer. */
     private void failed(Pending<?> p, Exception failure, int attempt) {
         long backoff = TimeUnit.MILLISECONDS.toNanos(Math.min(400, 25L << Math.min(attempt, 4)));
-        if (failure instanceof SQLException e && JdbcBalanceStore.lockNotAvailable(e) && !closed
+        if (failure instanceof SQLException e && JdbcBalanceStore.lockNotAvailable(e)
                 && System.nanoTime() + backoff < p.deadline()) {
             retries.add(new Retry(p, System.nanoTime() + backoff, attempt));
             return;
@@ -387,7 +387,10 @@ final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** Finishes what is queued, then stops the committers. */
+    /**
+     * Finishes what is queued, and what waits for a locked row until its deadline (the
+     * answer-deadline, 3 s by default), then stops the committers.
+     */
     @Override
     public void close() {
         closed = true;

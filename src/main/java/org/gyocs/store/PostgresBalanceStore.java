@@ -89,9 +89,9 @@ final class PostgresBalanceStore extends SqlBalanceStore {
      * the store fails here.
      */
     @Override
-    public void recordUsageSoon(UsageNote note) {
+    public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
         RecordEnd end = new RecordEnd(note);
-        changes.submit(alone(end), end);
+        return changes.submit(alone(end), end).thenApply(result -> null);
     }
 
     /**

@@ -103,8 +103,9 @@ class SqlBalanceStore extends JdbcBalanceStore {
 
     /** A transaction's commit is what makes anything durable here: the same as {@link #recordUsage}. */
     @Override
-    public void recordUsageSoon(UsageNote note) {
+    public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
         recordUsage(note);
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
     }
 
     @Override

@@ -99,11 +99,8 @@ public final class TimedBalanceStore implements BalanceStore {
     }
 
     @Override
-    public void recordUsageSoon(UsageNote note) {
-        timed(() -> {
-            store.recordUsageSoon(note);
-            return null;
-        });
+    public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
+        return timed(() -> store.recordUsageSoon(note));
     }
 
     @Override

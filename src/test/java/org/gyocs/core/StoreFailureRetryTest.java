@@ -101,8 +101,13 @@ class StoreFailureRetryTest {
         }
 
         @Override
-        public void recordUsageSoon(UsageNote note) {
-            real.recordUsageSoon(note);
+        public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
+            if (failing.equals("recordUsageSoon") && armed.compareAndSet(true, false)) {
+                // as PostgreSQL's group commit reports it, after the caller went on
+                return java.util.concurrent.CompletableFuture.failedFuture(new StoreException(
+                        "Balance store error: canceling statement due to lock timeout (simulated)"));
+            }
+            return real.recordUsageSoon(note);
         }
 
         @Override
@@ -173,6 +178,30 @@ class StoreFailureRetryTest {
             assertEquals(2001, ocs.answer(ccr("retry;2", RequestType.TERMINATION, 1, null, ServiceUnits.octets(0)))
                     .resultCode());
             assertEquals(0, reserved(real));
+        }
+    }
+
+    /**
+     * A record's end that the store fails to keep after the CCR-T was answered (nobody waits for
+     * it) is counted as an error, not only logged: the answer stands, and the record stays open.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2"})
+    void aRecordEndNotKeptLaterIsCountedAsAnError(String kind) throws Exception {
+        JdbcBalanceStore real = JdbcBalanceStore.open(Stores.fresh(kind), null, null, 4);
+        GrantPolicy grants = new GrantPolicy(1000, 60, 10, 1000, 600, 50, 300);
+        NodeStatistics statistics = new NodeStatistics();
+        try (FailsAfterItsChange store = new FailsAfterItsChange(real);
+             OnlineCharging ocs = new OnlineCharging(ChargingPolicy.of(grants), store, statistics)) {
+            real.add(List.of(new Bucket(0, SUB, UnitType.OCTETS, 10_000, 0, null, null)), false);
+            assertEquals(2001, ocs.answer(ccr("end;1", RequestType.INITIAL, 0, ServiceUnits.octets(1000), null))
+                    .resultCode());
+            store.failing = "recordUsageSoon";
+            store.armed.set(true);
+            assertEquals(2001, ocs.answer(ccr("end;1", RequestType.TERMINATION, 1, null, ServiceUnits.octets(300)))
+                    .resultCode(), "the debit is kept: the answer stands");
+            assertEquals(10_000 - 300, balance(real));
+            assertEquals(1, statistics.errors(), "the end not kept is counted");
         }
     }
 

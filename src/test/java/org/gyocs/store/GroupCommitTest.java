@@ -1,6 +1,7 @@
 package org.gyocs.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,7 +11,9 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -70,15 +73,48 @@ class GroupCommitTest {
     void workNobodyWaitsForIsCommittedWithTheNextBatchAndFailsAlone(String kind) throws Exception {
         try (HikariDataSource ds = tableHoldingSeven(kind)) {
             GroupCommit commits = new GroupCommit(ds, 1, "test");
-            commits.submit(tx -> tx.prepare("INSERT INTO t (id) VALUES (1)").executeUpdate(), "one");
-            commits.submit(tx -> tx.prepare("INSERT INTO t (id) VALUES (7)").executeUpdate(), "a duplicate");
+            CompletableFuture<Integer> one = commits.submit(
+                    tx -> tx.prepare("INSERT INTO t (id) VALUES (1)").executeUpdate(), "one");
+            CompletableFuture<Integer> duplicate = commits.submit(
+                    tx -> tx.prepare("INSERT INTO t (id) VALUES (7)").executeUpdate(), "a duplicate");
             assertEquals(1, (int) commits.run(tx -> tx.prepare("INSERT INTO t (id) VALUES (2)").executeUpdate()),
                     "the duplicate fails alone: the others of its batch are committed");
+            assertEquals(1, one.get(5, TimeUnit.SECONDS));
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> duplicate.get(5, TimeUnit.SECONDS),
+                    "its submitter hears of the failure");
+            assertTrue(failed.getCause() instanceof StoreException, failed.toString());
             assertEquals(3, count(ds, "SELECT COUNT(*) FROM t"), "7, 1 and 2: one committer, in order");
             commits.submit(tx -> tx.prepare("INSERT INTO t (id) VALUES (3)").executeUpdate(), "three");
             commits.close();
             assertEquals(4, count(ds, "SELECT COUNT(*) FROM t"), "7, 1, 2, and 3 committed at the close");
             assertThrows(StoreException.class, () -> commits.submit(tx -> 0, "late"));
+        }
+    }
+
+    /**
+     * A stop tries again, until its deadline, the work that found a row locked elsewhere: a
+     * record's end that nobody waits for was dropped when the stop came while it waited.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"postgres"})
+    void closingTriesAgainWhatWaitsForALockedRowUntilItsDeadline(String kind) throws Exception {
+        try (HikariDataSource ds = tableHoldingSeven(kind); Connection holder = ds.getConnection();
+             Statement lock = holder.createStatement()) {
+            lock.execute("SELECT id FROM t WHERE id = 7 FOR UPDATE"); // held until the holder commits
+            GroupCommit commits = new GroupCommit(ds, 1, "test");
+            CompletableFuture<Integer> end = commits.submit(tx -> {
+                tx.prepare("SET LOCAL lock_timeout = '50ms'").execute();
+                return tx.prepare("DELETE FROM t WHERE id = 7").executeUpdate();
+            }, "a record's end");
+            Thread.sleep(300);
+            assertFalse(end.isDone(), "it waits for the row, tried again now and then");
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(commits::close);
+            Thread.sleep(300);
+            assertFalse(closing.isDone(), "the stop waits for it");
+            holder.commit();
+            closing.get(10, TimeUnit.SECONDS);
+            assertEquals(1, end.get(1, TimeUnit.SECONDS), "committed before the stop ended");
+            assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id = 7"));
         }
     }
 
