@@ -178,6 +178,9 @@ public final class OperatorHttpServer implements AutoCloseable {
                 r = error(e.status(), e.getMessage());
             } catch (IllegalArgumentException e) {
                 r = error(400, e.getMessage());
+            } catch (org.gyocs.store.SubscriberAdmin.HeldBySessions e) {
+                // sessions of another node sharing the store (this node's own are refused before)
+                r = error(409, e.getMessage());
             } catch (RuntimeException e) {
                 log.warn("HTTP {} {} failed: {}", method, x.getRequestURI(), e.toString(), e);
                 r = error(500, "the node could not do it: " + e.getMessage());

@@ -25,8 +25,27 @@ public interface SubscriberAdmin {
     /** Adds buckets and sets the plans of subscribers (subscriber to plan), in one transaction. */
     void add(List<Bucket> buckets, Map<String, String> plans, boolean replaceSubscribers);
 
-    /** Deletes a subscriber with its buckets. @return false when there was none */
+    /**
+     * Deletes a subscriber with its buckets.
+     *
+     * @return false when there was none
+     * @throws HeldBySessions when open sessions hold any of its buckets
+     */
     boolean delete(String subscriber);
+
+    /**
+     * A delete or an import refused: open sessions hold reservations on buckets it would remove,
+     * and the usage they report next would go uncharged. The store itself refuses, so that the
+     * sessions of every node sharing it count (a node's own check sees only its sessions), and
+     * so does ocs-admin run on its own against PostgreSQL.
+     */
+    final class HeldBySessions extends StoreException {
+        private static final long serialVersionUID = 1L;
+
+        HeldBySessions(String message) {
+            super(message);
+        }
+    }
 
     /** The subscriber's plan; empty when it has none (the plan named default applies) or is not provisioned. */
     Optional<String> plan(String subscriber);

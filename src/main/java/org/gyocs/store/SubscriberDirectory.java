@@ -86,6 +86,7 @@ final class SubscriberDirectory implements SubscriberAdmin {
             LinkedHashSet<String> named = new LinkedHashSet<>();
             buckets.forEach(b -> named.add(b.subscriber()));
             if (replaceSubscribers) { // the subscribers of the buckets lose their others (a plan alone keeps them)
+                refuseHeld(tx, named, "replaced");
                 inBatches(tx.prepare("DELETE FROM subscriber WHERE id = ?"), named, (s, id) -> s.setString(1, id));
             }
             // the subscribers just deleted are inserted as they are; any other is created unless it
@@ -229,9 +230,51 @@ final class SubscriberDirectory implements SubscriberAdmin {
         changed.accept(generation);
     }
 
+    /**
+     * Locks the buckets of {@code subscribers} until the transaction ends (in id order, as a
+     * change does), and refuses when open sessions hold any of them: a reservation made
+     * meanwhile, on any node, waits for this transaction and then finds its buckets as they are
+     * after it, never a hold left on a bucket that is gone.
+     */
+    private void refuseHeld(SqlTransaction tx, java.util.Collection<String> subscribers, String what)
+            throws java.sql.SQLException {
+        PreparedStatement s = tx.prepare("SELECT subscriber_id, id, unit, amount, reserved, rating_group, expires_at "
+                + "FROM bucket WHERE subscriber_id = ANY(?) ORDER BY id FOR UPDATE");
+        Map<String, Long> held = new java.util.TreeMap<>();
+        List<String> all = List.copyOf(subscribers);
+        // a subscriber's buckets in one statement; arrays of at most 10,000 (H2 takes 65,536)
+        for (int from = 0; from < all.size(); from += 10_000) {
+            s.setArray(1, tx.connection().createArrayOf("VARCHAR",
+                    all.subList(from, Math.min(all.size(), from + 10_000)).toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    long rg = rs.getLong(6);
+                    Long ratingGroup = rs.wasNull() ? null : rg;
+                    Timestamp t = rs.getTimestamp(7);
+                    // the embedded node holds its reservations in memory: current() has them
+                    Bucket b = current.apply(new Bucket(rs.getLong(2), rs.getString(1),
+                            Bucket.unitOf(rs.getString(3)), rs.getLong(4), rs.getLong(5), ratingGroup,
+                            t == null ? null : t.toInstant()));
+                    if (b.reserved() > 0) {
+                        held.merge(b.subscriber(), b.reserved(), Long::sum);
+                    }
+                }
+            }
+        }
+        if (!held.isEmpty()) {
+            List<String> named = held.entrySet().stream().limit(10).map(e -> e.getKey() + " (" + e.getValue()
+                    + " reserved)").toList();
+            throw new HeldBySessions("open sessions hold buckets of " + String.join(", ", named)
+                    + (held.size() > 10 ? ", ..." : "") + ": they cannot be " + what + " now; nothing was changed "
+                    + "(top them up instead, or end their sessions first; a session whose node is gone is "
+                    + "released after its Tcc)");
+        }
+    }
+
     @Override
     public boolean delete(String subscriber) {
         long generation = JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            refuseHeld(tx, List.of(subscriber), "deleted");
             PreparedStatement d = tx.prepare("DELETE FROM subscriber WHERE id = ?");
             d.setString(1, subscriber);
             return d.executeUpdate() == 0 ? -1L : SqlRules.nextGeneration(tx);

@@ -525,6 +525,37 @@ class OperatorHttpTest {
         }
     }
 
+    /**
+     * Buckets held by a session of another node sharing PostgreSQL (this node has no session of
+     * the subscriber) are not deleted nor replaced either: 409, with what holds them.
+     */
+    @Test
+    void bucketsAnotherNodesSessionHoldsAreNotDeletedNorReplaced() throws Exception {
+        String url = Stores.fresh("postgres");
+        GyDiameterApplication app = node(true, url, loopback(null));
+        try (org.gyocs.store.JdbcBalanceStore other = org.gyocs.store.JdbcBalanceStore.open(url, null, null, 2)) {
+            app.start(false);
+            String sub = "491788800001";
+            assertEquals(200, send(app, "PUT", "/subscribers/" + sub,
+                    "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 5000}]}").statusCode());
+            // the other node's session reserves, as its CCR-I would
+            other.reserve(sub, org.gyocs.core.UnitType.OCTETS, null, 2000, "elsewhere;1|0", java.time.Instant.now()
+                    .plusSeconds(600));
+            HttpResponse<String> delete = send(app, "DELETE", "/subscribers/" + sub, null);
+            assertEquals(409, delete.statusCode(), delete.body());
+            assertTrue(JSON.readTree(delete.body()).get("error").asText().contains(sub + " (2000 reserved)"),
+                    delete.body());
+            assertEquals(409, send(app, "PUT", "/subscribers/" + sub,
+                    "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 1}]}").statusCode());
+            assertEquals(5000, JSON.readTree(get(app, "/subscribers/" + sub, null).body()).get("buckets").get(0)
+                    .get("amount").asLong(), "nothing changed");
+            other.release("elsewhere;1|0");
+            assertEquals(200, send(app, "DELETE", "/subscribers/" + sub, null).statusCode());
+        } finally {
+            app.stop();
+        }
+    }
+
     /** A PostgreSQL that goes away turns the health DOWN (503, with the reason) and gyocs_store_up to 0. */
     @Test
     void anUnreachableDatabaseTurnsTheHealthDown() throws Exception {
