@@ -86,6 +86,8 @@ final class GroupCommit implements AutoCloseable {
     private final BatchRunner batchRunner;
     private final BlockingQueue<Pending<?>> queue = new LinkedBlockingQueue<>();
     private final List<Thread> committers = new ArrayList<>();
+    /** Committers still in their loop: the last one out fails what is left (another may queue a retry still). */
+    private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
     /**
@@ -100,6 +102,7 @@ final class GroupCommit implements AutoCloseable {
     GroupCommit(DataSource dataSource, int committers, String name, BatchRunner batchRunner) {
         this.dataSource = dataSource;
         this.batchRunner = batchRunner;
+        running.set(committers);
         for (int i = 0; i < committers; i++) {
             Thread t = new Thread(this::commitLoop, name + "-commit-" + i);
             t.setDaemon(true);
@@ -228,6 +231,9 @@ final class GroupCommit implements AutoCloseable {
         }
         if (session != null) {
             session.close();
+        }
+        if (running.decrementAndGet() > 0) {
+            return; // another committer is still at work: it may have just queued a retry
         }
         StoreException gone = new StoreException("Balance store is closed");
         for (Pending<?> p; (p = queue.poll()) != null; ) {
@@ -389,14 +395,16 @@ final class GroupCommit implements AutoCloseable {
 
     /**
      * Finishes what is queued, and what waits for a locked row until its deadline (the
-     * answer-deadline, 3 s by default), then stops the committers.
+     * answer-deadline, 3 s by default), then stops the committers: 10 s at most in all, after
+     * which the committers still at work fail what they hold when the pool closes under them.
      */
     @Override
     public void close() {
         closed = true;
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         for (Thread t : committers) {
             try {
-                t.join(10_000);
+                t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -54,7 +54,9 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         this.h2File = h2File;
         this.markCleanAtClose = markCleanAtClose;
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(SqlRules::generation));
-        this.directory = new SubscriberDirectory(dataSource, this::current, this::flushed, this::changed);
+        // the embedded node (EmbeddedBalanceStore) holds its reservations in memory
+        this.directory = new SubscriberDirectory(dataSource, this::current, this::flushed, this::changed,
+                !(this instanceof EmbeddedBalanceStore));
         this.storeWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ocs-store-watch");
             t.setDaemon(true);

@@ -103,9 +103,10 @@ class StoreFailureRetryTest {
         @Override
         public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
             if (failing.equals("recordUsageSoon") && armed.compareAndSet(true, false)) {
-                // as PostgreSQL's group commit reports it, after the caller went on
-                return java.util.concurrent.CompletableFuture.failedFuture(new StoreException(
-                        "Balance store error: canceling statement due to lock timeout (simulated)"));
+                // as PostgreSQL's group commit reports it: on its own thread, after the caller went on
+                return java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    throw new StoreException("Balance store error: canceling statement due to lock timeout (simulated)");
+                }, java.util.concurrent.CompletableFuture.delayedExecutor(200, java.util.concurrent.TimeUnit.MILLISECONDS));
             }
             return real.recordUsageSoon(note);
         }
@@ -201,7 +202,11 @@ class StoreFailureRetryTest {
             assertEquals(2001, ocs.answer(ccr("end;1", RequestType.TERMINATION, 1, null, ServiceUnits.octets(300)))
                     .resultCode(), "the debit is kept: the answer stands");
             assertEquals(10_000 - 300, balance(real));
-            assertEquals(1, statistics.errors(), "the end not kept is counted");
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (statistics.errors() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(1, statistics.errors(), "the end not kept is counted when the store tells");
         }
     }
 

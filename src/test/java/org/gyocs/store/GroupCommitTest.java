@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.gyocs.testing.Stores;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -93,7 +94,8 @@ class GroupCommitTest {
 
     /**
      * A stop tries again, until its deadline, the work that found a row locked elsewhere: a
-     * record's end that nobody waits for was dropped when the stop came while it waited.
+     * record's end that nobody waits for was dropped when the stop came while it waited. Two
+     * committers: the one that leaves first must not fail what the other still tries.
      */
     @ParameterizedTest
     @ValueSource(strings = {"postgres"})
@@ -101,20 +103,63 @@ class GroupCommitTest {
         try (HikariDataSource ds = tableHoldingSeven(kind); Connection holder = ds.getConnection();
              Statement lock = holder.createStatement()) {
             lock.execute("SELECT id FROM t WHERE id = 7 FOR UPDATE"); // held until the holder commits
-            GroupCommit commits = new GroupCommit(ds, 1, "test");
-            CompletableFuture<Integer> end = commits.submit(tx -> {
-                tx.prepare("SET LOCAL lock_timeout = '50ms'").execute();
-                return tx.prepare("DELETE FROM t WHERE id = 7").executeUpdate();
-            }, "a record's end");
-            Thread.sleep(300);
-            assertFalse(end.isDone(), "it waits for the row, tried again now and then");
+            GroupCommit commits = new GroupCommit(ds, 2, "test");
+            commits.deadline(java.time.Duration.ofSeconds(30)); // far beyond what a slow machine takes here
+            AtomicInteger attempts = new AtomicInteger();
+            CompletableFuture<Integer> end = commits.submit(deleteSevenWaitingBriefly(attempts), "a record's end");
+            awaitAttempts(attempts, 2); // in its batch, then alone: now in the retry queue
             CompletableFuture<Void> closing = CompletableFuture.runAsync(commits::close);
-            Thread.sleep(300);
+            int before = attempts.get();
+            awaitAttempts(attempts, before + 2); // tried again after the close began
+            assertFalse(end.isDone(), "it still waits for the row");
             assertFalse(closing.isDone(), "the stop waits for it");
             holder.commit();
             closing.get(10, TimeUnit.SECONDS);
             assertEquals(1, end.get(1, TimeUnit.SECONDS), "committed before the stop ended");
             assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id = 7"));
+        }
+    }
+
+    /** A row that stays locked: the stop ends at the work's deadline, and the work fails, with why. */
+    @ParameterizedTest
+    @ValueSource(strings = {"postgres"})
+    void closingGivesUpOnALockedRowAtItsDeadline(String kind) throws Exception {
+        try (HikariDataSource ds = tableHoldingSeven(kind); Connection holder = ds.getConnection();
+             Statement lock = holder.createStatement()) {
+            lock.execute("SELECT id FROM t WHERE id = 7 FOR UPDATE");
+            GroupCommit commits = new GroupCommit(ds, 2, "test");
+            commits.deadline(java.time.Duration.ofSeconds(1));
+            AtomicInteger attempts = new AtomicInteger();
+            CompletableFuture<Integer> end = commits.submit(deleteSevenWaitingBriefly(attempts), "a record's end");
+            awaitAttempts(attempts, 2);
+            long t0 = System.nanoTime();
+            commits.close();
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(8), "bounded by the deadline");
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> end.get(1, TimeUnit.SECONDS));
+            assertTrue(failed.getCause().getMessage().contains("lock"), failed.toString());
+            holder.rollback();
+            assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 7"));
+        }
+    }
+
+    /**
+     * Deletes row 7, giving up on its lock after 50 ms (as ocs_apply does after 100: SQLState
+     * 55P03), and counts its attempts.
+     */
+    private static GroupCommit.Work<Integer> deleteSevenWaitingBriefly(AtomicInteger attempts) {
+        return tx -> {
+            attempts.incrementAndGet();
+            tx.prepare("SET LOCAL lock_timeout = '50ms'").execute();
+            return tx.prepare("DELETE FROM t WHERE id = 7").executeUpdate();
+        };
+    }
+
+    /** Waits until the work has been tried at least {@code n} times, 20 s at most. */
+    private static void awaitAttempts(AtomicInteger attempts, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (attempts.get() < n) {
+            assertTrue(System.nanoTime() < deadline, "tried " + attempts.get() + " times, not " + n);
+            Thread.sleep(10);
         }
     }
 
