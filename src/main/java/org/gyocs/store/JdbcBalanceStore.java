@@ -54,9 +54,9 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         this.h2File = h2File;
         this.markCleanAtClose = markCleanAtClose;
         this.provisioned = new ProvisionedIdentities(() -> inTransaction(SqlRules::generation));
-        // the embedded node (EmbeddedBalanceStore) holds its reservations in memory
-        this.directory = new SubscriberDirectory(dataSource, this::current, this::flushed, this::changed,
-                !(this instanceof EmbeddedBalanceStore));
+        // an H2 file's holds live in the memory of the node that has it open (EmbeddedBalanceStore),
+        // and none are left when ocs-admin opens it while no node does
+        this.directory = new SubscriberDirectory(dataSource, this::current, this::flushed, this::changed, !h2File);
         this.storeWatch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ocs-store-watch");
             t.setDaemon(true);
