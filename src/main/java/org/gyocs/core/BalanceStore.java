@@ -158,6 +158,9 @@ public interface BalanceStore extends AutoCloseable {
      */
     java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note);
 
+    /** What {@link #recordUsageSoon} returns when the note is kept before it returns: one for all calls. */
+    java.util.concurrent.CompletionStage<Void> KEPT = java.util.concurrent.CompletableFuture.completedStage(null);
+
     /**
      * Every change that moves money carries a change key: the request's Session-Id and
      * CC-Request-Number, and the service (RFC 4006 section 5.2: what identifies a duplicate).

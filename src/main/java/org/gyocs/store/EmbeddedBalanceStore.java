@@ -80,7 +80,7 @@ final class EmbeddedBalanceStore extends JdbcBalanceStore {
     @Override
     public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
         memory.recordUsage(note, false);
-        return java.util.concurrent.CompletableFuture.completedFuture(null);
+        return KEPT;
     }
 
     /** A change key the memory holds and the database has not been written yet, else the database's. */

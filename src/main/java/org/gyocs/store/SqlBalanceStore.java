@@ -105,7 +105,7 @@ class SqlBalanceStore extends JdbcBalanceStore {
     @Override
     public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
         recordUsage(note);
-        return java.util.concurrent.CompletableFuture.completedFuture(null);
+        return KEPT;
     }
 
     @Override

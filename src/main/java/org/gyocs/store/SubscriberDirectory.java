@@ -276,7 +276,7 @@ final class SubscriberDirectory implements SubscriberAdmin {
             holds.setArray(1, names);
             try (ResultSet rs = holds.executeQuery()) {
                 while (rs.next()) {
-                    held.merge(rs.getString(1), rs.getLong(2), Long::sum);
+                    held.put(rs.getString(1), rs.getLong(2)); // a subscriber is in one array only
                 }
             }
         }
