@@ -67,14 +67,19 @@ public final class LoadGenerator {
         final ByteBuffer in = ByteBuffer.allocate(1 << 20);
         final ArrayDeque<ByteBuffer> out = new ArrayDeque<>();
         final Map<Integer, Pending> pending = new HashMap<>();
+        /** Its Origin-Host: each connection is a peer of its own (see {@link #originHost}). */
+        final String host;
+        final CharSequence hostRealm;
         SelectionKey key;
         boolean open;
         int hbh = 1;
         /** The node's realm, from its CEA's Origin-Realm: the Destination-Realm unless one was given. */
         String realm;
 
-        Conn(SocketChannel ch) {
+        Conn(SocketChannel ch, String host) {
             this.ch = ch;
+            this.host = host;
+            this.hostRealm = realmOf(host);
         }
     }
 
@@ -101,10 +106,10 @@ public final class LoadGenerator {
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 ch.connect(new InetSocketAddress(s.host(), s.port()));
                 ch.configureBlocking(false);
-                Conn c = new Conn(ch);
+                Conn c = new Conn(ch, originHost(s.originHost(), i));
                 c.key = ch.register(selector, SelectionKey.OP_READ, c);
                 conns.add(c);
-                send(c, cer(i));
+                send(c, cer(c, i));
             }
             for (int w = 0; w < s.inFlight(); w++) {
                 idle.add(new Worker(conns.get(w % conns.size())));
@@ -191,7 +196,7 @@ public final class LoadGenerator {
     private void startNext(Worker w) {
         started++;
         w.step = 0;
-        w.sessionId = s.originHost() + ";" + boot + ";" + started;
+        w.sessionId = w.conn.host + ";" + boot + ";" + started;
         w.subscriber = s.subscribers().get(nextSubscriber++ % s.subscribers().size());
         request(w);
     }
@@ -211,8 +216,8 @@ public final class LoadGenerator {
         int id = c.hbh++;
         List<Avp> avps = new ArrayList<>(12);
         avps.add(Avp.utf8(AvpCodes.SESSION_ID, w.sessionId));
-        avps.add(Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()));
-        avps.add(Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()));
+        avps.add(Avp.utf8(AvpCodes.ORIGIN_HOST, c.host));
+        avps.add(Avp.utf8(AvpCodes.ORIGIN_REALM, c.hostRealm.toString()));
         avps.add(Avp.utf8(AvpCodes.DESTINATION_REALM, s.destinationRealm() != null ? s.destinationRealm()
                 : c.realm != null ? c.realm : "example.com"));
         avps.add(Avp.unsigned32(AvpCodes.AUTH_APPLICATION_ID, 4));
@@ -326,7 +331,7 @@ public final class LoadGenerator {
         if (m.isRequest()) {
             if (m.commandCode() == CommandCodes.DEVICE_WATCHDOG || m.commandCode() == CommandCodes.DISCONNECT_PEER) {
                 send(c, m.answer(false, List.of(Avp.unsigned32(AvpCodes.RESULT_CODE, 2001),
-                        Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()))));
+                        Avp.utf8(AvpCodes.ORIGIN_HOST, c.host), Avp.utf8(AvpCodes.ORIGIN_REALM, c.hostRealm.toString()))));
             }
             return;
         }
@@ -334,7 +339,7 @@ public final class LoadGenerator {
             long rc = resultCodeOf(m);
             if (rc != 2001) {
                 errors++;
-                problem("the node refused our CER (Origin-Host " + s.originHost() + ") with Result-Code " + rc
+                problem("the node refused our CER (Origin-Host " + c.host + ") with Result-Code " + rc
                         + (rc == 3010 ? " DIAMETER_UNKNOWN_PEER: it is not among the node's allowed-peers" : ""));
                 return;
             }
@@ -345,6 +350,8 @@ public final class LoadGenerator {
         }
         if (m.commandCode() == CommandCodes.CREDIT_CONTROL) {
             answered(c, m);
+        } else if (m.commandCode() == CommandCodes.DISCONNECT_PEER) {
+            c.open = false; // the DPA: the node has let the peer go, and the connection may close
         }
     }
 
@@ -395,7 +402,7 @@ public final class LoadGenerator {
         for (Conn c : conns) {
             if (c.open) {
                 send(c, new DiameterMessage(0x80, CommandCodes.DISCONNECT_PEER, 0, c.hbh, c.hbh, List.of(
-                        Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()),
+                        Avp.utf8(AvpCodes.ORIGIN_HOST, c.host), Avp.utf8(AvpCodes.ORIGIN_REALM, c.hostRealm.toString()),
                         Avp.unsigned32(AvpCodes.DISCONNECT_CAUSE, 2))));
             }
         }
@@ -417,7 +424,8 @@ public final class LoadGenerator {
             }
             selector.selectedKeys().clear();
             for (Conn c : conns) {
-                if (c.key.isValid() && c.out.isEmpty() && c.pending.isEmpty()) {
+                // after its DPA (or the second), not as soon as the DPR is written
+                if (c.key.isValid() && !c.open && c.out.isEmpty() && c.pending.isEmpty()) {
                     c.key.cancel();
                 }
             }
@@ -429,9 +437,24 @@ public final class LoadGenerator {
         return dot < 0 ? host : host.substring(dot + 1);
     }
 
-    private DiameterMessage cer(int i) {
+    /**
+     * The Origin-Host of connection {@code i}: the one given for the first, then
+     * {@code bench-2.test.local}, {@code bench-3.test.local}... A Diameter identity has one
+     * connection to a peer (RFC 6733 section 5.6.4: a second one is an election); jDiameter mode
+     * refused the CERs of several connections of one Origin-Host with 5012 once that peer had been
+     * seen before, so {@code -c 4} failed from its second run on.
+     */
+    static String originHost(String first, int i) {
+        if (i == 0) {
+            return first;
+        }
+        int dot = first.indexOf('.');
+        return dot < 0 ? first + "-" + (i + 1) : first.substring(0, dot) + "-" + (i + 1) + first.substring(dot);
+    }
+
+    private DiameterMessage cer(Conn c, int i) {
         return new DiameterMessage(0x80, CommandCodes.CAPABILITIES_EXCHANGE, 0, 0x7000 + i, 0x7000 + i, List.of(
-                Avp.utf8(AvpCodes.ORIGIN_HOST, s.originHost()), Avp.utf8(AvpCodes.ORIGIN_REALM, realmOf(s.originHost()).toString()),
+                Avp.utf8(AvpCodes.ORIGIN_HOST, c.host), Avp.utf8(AvpCodes.ORIGIN_REALM, c.hostRealm.toString()),
                 Avp.address(AvpCodes.HOST_IP_ADDRESS, java.net.InetAddress.getLoopbackAddress()),
                 Avp.unsigned32(AvpCodes.VENDOR_ID, 0), Avp.utf8(AvpCodes.PRODUCT_NAME, "ocs-bench").optional(),
                 Avp.unsigned32(AvpCodes.AUTH_APPLICATION_ID, 4)));

@@ -53,6 +53,29 @@ class LoadGeneratorTest {
         }
     }
 
+    /**
+     * Several connections are several peers, each with an Origin-Host of its own: jDiameter mode
+     * refused the CERs of four connections of one Origin-Host (5012) once it had seen that peer,
+     * so the README's {@code -c 4} example failed from its second run on.
+     */
+    @Test
+    void severalConnectionsRunAgainAndAgainAgainstJdiameterMode() throws Exception {
+        assertEquals("bench.test.local", LoadGenerator.originHost("bench.test.local", 0));
+        assertEquals("bench-3.test.local", LoadGenerator.originHost("bench.test.local", 2));
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).realm("test.local")
+                .store(Stores.freshH2()).dataDir(tmp).build();
+        app.start(false);
+        try {
+            for (int run = 1; run <= 3; run++) {
+                LoadResult r = new LoadGenerator(new LoadSettings("127.0.0.1", app.getPort(), 4, 20, 100, 30, false,
+                        1, List.of("491720000001"), 0, 5000, "test.local", "bench.test.local", null, false), null).run();
+                assertEquals(Map.of(2001L, 300L), r.byResultCode(), "run " + run + ": " + r.problems());
+            }
+        } finally {
+            app.stop();
+        }
+    }
+
     @Test
     void openLoopRateAndHeldSessions() throws Exception {
         GyDiameterApplication app = node();
