@@ -201,7 +201,7 @@ public final class GyDiameterApplication {
             admin.check();
             if (admin.enabled()) {
                 try {
-                    ListeningPorts.checkBindable(admin.bindAddress(), admin.port());
+                    ListeningPorts.checkBindable(admin.bindAddress(), admin.bindPort());
                 } catch (NodeStartException e) {
                     throw new NodeStartException("The operator's HTTP interface: " + e.getMessage()
                             + "; choose another port with --admin-port (or admin-port in config/ocs.properties), "
@@ -627,7 +627,7 @@ public final class GyDiameterApplication {
             return web;
         } catch (IOException | RuntimeException e) {
             throw new NodeStartException("Cannot open the operator's HTTP interface on " + admin.bindAddress() + ":"
-                    + admin.port() + ": " + e.getMessage(), e);
+                    + (admin.port() == AdminSettings.ANY_PORT ? "any port" : admin.port()) + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,8 +1,6 @@
 package org.gyocs.cli;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -41,7 +39,7 @@ public final class StartupTraining {
             OcsConfiguration charging = OcsConfiguration.load(config.resolveSibling("ocs.properties"), false, Map.of());
             GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).config(config)
                     .charging(charging.chargingPolicy()).dataDir(data)
-                    .admin(new AdminSettings("127.0.0.1", freePort(), null)).build();
+                    .admin(AdminSettings.onAnyPort("127.0.0.1", null)).build();
             app.start(false);
             app.stop();
             return 0;
@@ -51,12 +49,6 @@ public final class StartupTraining {
             return 1;
         } finally {
             delete(data);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
         }
     }
 

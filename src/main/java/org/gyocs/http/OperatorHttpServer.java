@@ -101,7 +101,7 @@ public final class OperatorHttpServer implements AutoCloseable {
     /** Listens on the settings' address and port; returns once it accepts connections. */
     public static OperatorHttpServer start(AdminSettings settings, Node node) throws IOException {
         HttpServer server = HttpServer.create(
-                new InetSocketAddress(InetAddress.getByName(settings.bindAddress()), settings.port()), 64);
+                new InetSocketAddress(InetAddress.getByName(settings.bindAddress()), settings.bindPort()), 64);
         AtomicInteger n = new AtomicInteger();
         ExecutorService threads = Executors.newFixedThreadPool(THREADS, r -> {
             Thread t = new Thread(r, "ocs-http-" + n.incrementAndGet());

@@ -15,7 +15,6 @@ import java.util.regex.Pattern;
 
 import org.gyocs.app.GyDiameterApplication;
 import org.gyocs.node.AdminSettings;
-import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeStartException;
 import org.gyocs.testing.GyRequests;
 import org.gyocs.testing.Stores;
@@ -44,7 +43,7 @@ class OperatorHttpTest {
     }
 
     private static AdminSettings loopback(String token) {
-        return new AdminSettings("127.0.0.1", ListeningPorts.freePort(), token);
+        return AdminSettings.onAnyPort("127.0.0.1", token);
     }
 
     static HttpResponse<String> get(GyDiameterApplication app, String path, String token) throws Exception {
@@ -507,7 +506,7 @@ class OperatorHttpTest {
 
     @Test
     void anInterfaceBeyondLoopbackWithoutTokenIsRefused() {
-        GyDiameterApplication app = node(true, Stores.freshH2(), new AdminSettings("0.0.0.0", ListeningPorts.freePort(), null));
+        GyDiameterApplication app = node(true, Stores.freshH2(), AdminSettings.onAnyPort("0.0.0.0", null));
         NodeStartException e = assertThrows(NodeStartException.class, () -> app.start(false));
         assertTrue(e.getMessage().contains("admin-token-file"), e.getMessage());
         assertEquals(false, app.isRunning());
@@ -523,6 +522,32 @@ class OperatorHttpTest {
             assertTrue(e.getMessage().contains("--admin-port"), "says how to choose another: " + e.getMessage());
             assertEquals(false, app.isRunning());
         }
+    }
+
+    /**
+     * Two nodes asking for any port each get one of their own, bound as they start (a port found
+     * free first and bound later was once taken in between by a test run beside a node).
+     */
+    @Test
+    void nodesOnAnyAdminPortEachBindOneOfTheirOwn() throws Exception {
+        GyDiameterApplication a = node(true, Stores.freshH2(), loopback(null));
+        GyDiameterApplication b = node(true, Stores.freshH2(), loopback(null));
+        assertEquals(0, a.getAdminPort(), "none before the start");
+        a.start(false);
+        try {
+            b.start(false);
+            try {
+                assertTrue(a.getAdminPort() > 0 && b.getAdminPort() > 0, a.getAdminPort() + " " + b.getAdminPort());
+                assertTrue(a.getAdminPort() != b.getAdminPort());
+                assertEquals(200, get(a, "/health", null).statusCode());
+                assertEquals(200, get(b, "/health", null).statusCode());
+            } finally {
+                b.stop();
+            }
+        } finally {
+            a.stop();
+        }
+        assertEquals(0, a.getAdminPort(), "none after the stop");
     }
 
     /**

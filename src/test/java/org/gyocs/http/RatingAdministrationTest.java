@@ -17,7 +17,6 @@ import org.gyocs.cli.AdminCommandAccess;
 import org.gyocs.codec.AvpCodes;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.node.AdminSettings;
-import org.gyocs.node.ListeningPorts;
 import org.gyocs.testing.GyRequests;
 import org.gyocs.testing.TestPeer;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +46,7 @@ class RatingAdministrationTest {
         Path data = tmp.resolve("data");
         GyDiameterApplication app = GyDiameterApplication.builder().host("ocs.test.local").realm("test.local")
                 .ip("127.0.0.1").port(0).mock(mock).dataDir(data).tariffs(tariffs)
-                .admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), null)).build();
+                .admin(AdminSettings.onAnyPort("127.0.0.1", null)).build();
         app.start(false);
         try (TestPeer peer = new TestPeer(app.getPort())) {
             assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.rating.test")));

@@ -23,7 +23,6 @@ import org.gyocs.codec.Avp;
 import org.gyocs.codec.CommandCodes;
 import org.gyocs.codec.DiameterMessage;
 import org.gyocs.node.AdminSettings;
-import org.gyocs.node.ListeningPorts;
 import org.gyocs.node.NodeStartException;
 import org.gyocs.testing.GyRequests;
 import org.gyocs.testing.Stores;
@@ -50,7 +49,7 @@ class TestControlTest {
     private GyDiameterApplication node(boolean mock, Path behaviours) throws Exception {
         return GyDiameterApplication.builder().host("ocs.test.local").realm("test.local").ip("127.0.0.1").port(0)
                 .mock(mock).store(Stores.freshEmbeddedFile()).dataDir(tmp).behaviours(behaviours)
-                .admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), null)).build();
+                .admin(AdminSettings.onAnyPort("127.0.0.1", null)).build();
     }
 
     private static Avp child(Avp group, int code) throws Exception {
@@ -441,7 +440,7 @@ class TestControlTest {
 
         GyDiameterApplication off = GyDiameterApplication.builder().host("ocs.test.local").realm("test.local")
                 .ip("127.0.0.1").port(0).mock(true).store(Stores.freshEmbeddedFile()).dataDir(tmp.resolve("off"))
-                .testControl(false).admin(new AdminSettings("127.0.0.1", ListeningPorts.freePort(), null)).build();
+                .testControl(false).admin(AdminSettings.onAnyPort("127.0.0.1", null)).build();
         off.start(false);
         try {
             HttpResponse<String> refused = send(off, "POST", "/behaviours", "{\"answer\": {\"drop\": true}}");
