@@ -29,6 +29,9 @@ final class CcrDispatch {
     interface Connection {
         void send(DiameterMessage m);
 
+        /** A CCA counted as sent already: the count is taken back if it never goes out. */
+        void sendAnswer(DiameterMessage answer);
+
         /** An answer decided on a worker has been sent. */
         void decided();
 
@@ -74,7 +77,7 @@ final class CcrDispatch {
             log.warn("CCR for application {} from {}: 3007", m.applicationId(), connection.remote());
             ctx.statistics().answerSent(ResultCode.APPLICATION_UNSUPPORTED);
             ctx.pipeline().peers().answerTo(connection.peerHost());
-            connection.send(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
+            connection.sendAnswer(ctx.base().error(m, ResultCode.APPLICATION_UNSUPPORTED, null, null));
             return;
         }
         MockCcr received = new MockCcr(m, connection.peerHost(), System.nanoTime(), later);
@@ -83,20 +86,20 @@ final class CcrDispatch {
         try {
             unsupported = AvpCodes.firstUnsupportedMandatory(m.avps());
         } catch (DiameterDecodeException e) {
-            connection.send(pipeline.refuse(received, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE
+            connection.sendAnswer(pipeline.refuse(received, e.resultCode() == 0 ? ResultCode.INVALID_AVP_VALUE
                     : e.resultCode(), e.getMessage(), MockCcr.failedAvp(e.failedAvp())));
             return;
         }
         if (unsupported != null) {
             // jDiameter's dictionary refuses these before the application; here, our dictionary
-            connection.send(pipeline.refuse(received, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP "
+            connection.sendAnswer(pipeline.refuse(received, ResultCode.AVP_UNSUPPORTED, "Unsupported AVP "
                     + unsupported.code() + (unsupported.isVendorSpecific() ? " of vendor " + unsupported.vendorId() : ""),
                     MockCcr.failedAvp(unsupported)));
             return;
         }
         GyPipeline.Read<DiameterMessage> read = pipeline.read(received);
         if (read.refusal() != null) {
-            connection.send(read.refusal());
+            connection.sendAnswer(read.refusal());
             return;
         }
         CreditControlRequest ccr = read.request();
@@ -111,7 +114,7 @@ final class CcrDispatch {
         }
         if (pending >= MAX_PENDING_DECISIONS) {
             // RFC 6733 7.1.3: DIAMETER_TOO_BUSY, the peer may try another OCS or retry later
-            connection.send(pipeline.refuse(received, ResultCode.TOO_BUSY, "Too many requests in flight", null));
+            connection.sendAnswer(pipeline.refuse(received, ResultCode.TOO_BUSY, "Too many requests in flight", null));
             return;
         }
         pending++;
@@ -193,7 +196,7 @@ final class CcrDispatch {
     };
 
     /** The Result-Code (or Experimental-Result-Code) of an answer we encoded, for the counts. */
-    private static long resultCodeOf(DiameterMessage answer) {
+    static long resultCodeOf(DiameterMessage answer) {
         try {
             Avp code = answer.avp(AvpCodes.RESULT_CODE);
             if (code == null && answer.avp(AvpCodes.EXPERIMENTAL_RESULT) != null) {
@@ -207,7 +210,7 @@ final class CcrDispatch {
     }
 
     private void sent(DiameterMessage answer) {
-        connection.send(answer);
+        connection.sendAnswer(answer);
         if (TrafficLog.enabled()) {
             TrafficLog.info("Sent CCA response to {}", connection.remote());
         }

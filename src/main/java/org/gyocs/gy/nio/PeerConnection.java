@@ -169,7 +169,7 @@ final class PeerConnection implements CcrDispatch.Connection {
             if (partial != null && partial.isRequest() && e.resultCode() != 0
                     && partial.commandCode() == CommandCodes.CREDIT_CONTROL) {
                 // answered as a CCA, logged and counted by the pipeline
-                send(ctx.pipeline().refuse(new MockCcr(partial, peerHost), e.resultCode(), e.getMessage(),
+                sendAnswer(ctx.pipeline().refuse(new MockCcr(partial, peerHost), e.resultCode(), e.getMessage(),
                         MockCcr.failedAvp(e.failedAvp())));
                 return;
             }
@@ -327,10 +327,26 @@ final class PeerConnection implements CcrDispatch.Connection {
      */
     @Override
     public void send(DiameterMessage m) {
+        send(m, null);
+    }
+
+    /**
+     * Queues a CCA the statistics already count as sent; if it never goes out (the connection
+     * closed first), that count is taken back, as jDiameter mode does for an answer it cannot send.
+     */
+    @Override
+    public void sendAnswer(DiameterMessage answer) {
+        send(answer, answer);
+    }
+
+    private void send(DiameterMessage m, DiameterMessage counted) {
         if (state == State.CLOSED) {
+            if (counted != null) {
+                withdraw(List.of(counted), "the connection had closed");
+            }
             return;
         }
-        if (!out.add(DiameterCodec.encode(m))) {
+        if (!out.add(DiameterCodec.encode(m), counted)) {
             ctx.statistics().error();
             log.warn("Closing {} ({}): it does not read its answers", remote, peerHost);
             close("not reading");
@@ -476,6 +492,17 @@ final class PeerConnection implements CcrDispatch.Connection {
         return state == State.CLOSED;
     }
 
+    /** Takes back the counts of answers that never went out, and says so. */
+    private void withdraw(List<DiameterMessage> answers, String why) {
+        if (answers.isEmpty()) {
+            return;
+        }
+        for (DiameterMessage a : answers) {
+            ctx.pipeline().withdraw(CcrDispatch.resultCodeOf(a));
+        }
+        log.warn("{} answer(s) to {} ({}) not sent: {}", answers.size(), remote, peerHost, why);
+    }
+
     @Override
     public void close(String reason) {
         if (state == State.CLOSED) {
@@ -489,6 +516,7 @@ final class PeerConnection implements CcrDispatch.Connection {
         } catch (IOException e) {
             // closing anyway
         }
+        withdraw(out.drop(), reason);
         ctx.connectionClosed();
         ctx.closed(this);
         for (PendingRequest p : sentRequests.values()) {

@@ -396,6 +396,47 @@ class MockGyNodeTest {
         assertNodeStillServes();
     }
 
+    /**
+     * A peer that sends and never reads is closed once its unread answers pass the bound, and
+     * the answers that never left are not counted as sent: cca_sent and the counts by Result-Code
+     * stay those of what went out (they counted every answer decided before).
+     */
+    @Test
+    void answersThatNeverLeaveAreNotCountedAsSent() throws Exception {
+        java.net.Socket s = new java.net.Socket();
+        s.setReceiveBufferSize(4096); // before the connect: the window stays small
+        s.connect(new java.net.InetSocketAddress("127.0.0.1", node.port()), 5_000);
+        try (TestPeer p = new TestPeer(s)) {
+            assertEquals(2001, resultCode(p.handshake()));
+            List<byte[]> batch = new ArrayList<>();
+            for (int i = 0; i < 1_000; i++) {
+                batch.add(DiameterCodec.encode(GyRequests.simple(i, "noread;" + i, 4, 0)));
+            }
+            byte[] thousand = TestPeer.concat(batch);
+            // about 60,000 events: their answers are more than the node keeps for a peer plus
+            // what the two sockets buffer; bounded in count and in time
+            long until = System.currentTimeMillis() + 30_000;
+            try {
+                for (int i = 0; i < 60 && System.currentTimeMillis() < until && node.openConnections() > 0; i++) {
+                    p.write(thousand);
+                }
+            } catch (IOException closedByTheNode) {
+                // expected once the node gives up on this peer
+            }
+            for (int i = 0; i < 500 && node.openConnections() > 0; i++) {
+                Thread.sleep(20);
+            }
+            assertEquals(0, node.openConnections(), "the peer that does not read is closed");
+        }
+        Map<String, Object> snap = stats.snapshot();
+        long received = (Long) snap.get("ccr_event_received");
+        long sent = (Long) snap.get("cca_sent");
+        assertTrue(received > 20_000, "enough to pass the bound: " + received);
+        assertTrue(sent < received, "answers queued at the close were not sent: " + sent + " of " + received);
+        assertEquals(Map.of(2001L, sent), stats.answersByResultCode(), "the counts by Result-Code agree");
+        assertNodeStillServes();
+    }
+
     @Test
     void stopSendsDprAndClosesAfterDpa() throws Exception {
         try (TestPeer p = new TestPeer(node.port())) {
