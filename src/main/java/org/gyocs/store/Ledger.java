@@ -79,25 +79,24 @@ final class Ledger {
     private static final class Account {
         List<Slot> buckets = List.of();
         /**
-         * The change keys of this subscriber's last changes and their results (made on first
-         * use): a request sent again (after a 5012, or a retransmission racing its original)
-         * targets the same subscriber, so its key is found here, under the lock the change takes.
+         * This subscriber's last changes (made on first use): a request sent again (after a 5012,
+         * or a retransmission racing its original) targets the same subscriber, so its change key
+         * is found here, under the lock the change takes. Each as RECENT_WIDTH longs: the key's
+         * 128 bits (ChangeKeys#digest), the journal batch of the change (a change sent again is
+         * answered once that batch is synced, not before), the result's length, the result.
+         * Longs in one array made once, not a String and a long[] per change: held for the
+         * subscriber's next changes, those were copied by every young collection until promoted,
+         * the larger part of the collector's pauses under load.
          */
-        String[] recentKeys;
-        /** Their hashes, compared first: the keys of one session share its Session-Id, a long prefix. */
-        int[] recentHashes;
-        long[][] recentResults;
+        long[] recent;
         int nextRecent;
 
-        /** The journal batch of each: a change sent again is answered once that batch is synced, not before. */
-        long[] recentBatches;
-
-        /** @return the index of this change key among the recent ones, or -1 */
-        int recent(String changeKey) {
-            if (recentKeys != null) {
-                int h = changeKey.hashCode();
-                for (int i = 0; i < recentKeys.length; i++) {
-                    if (recentHashes[i] == h && changeKey.equals(recentKeys[i])) {
+        /** @return the index of this key among the recent changes, or -1 */
+        int recent(long[] digest) {
+            if (recent != null) {
+                for (int i = 0; i < RECENT_KEYS; i++) {
+                    int at = i * RECENT_WIDTH;
+                    if (recent[at + 2] != 0 && recent[at] == digest[0] && recent[at + 1] == digest[1]) {
                         return i;
                     }
                 }
@@ -105,20 +104,34 @@ final class Ledger {
             return -1;
         }
 
-        void remember(String changeKey, long[] result, long batch) {
-            if (recentKeys == null) {
-                recentKeys = new String[RECENT_KEYS];
-                recentHashes = new int[RECENT_KEYS];
-                recentResults = new long[RECENT_KEYS][];
-                recentBatches = new long[RECENT_KEYS];
+        long[] result(int i) {
+            int at = i * RECENT_WIDTH;
+            return Arrays.copyOfRange(recent, at + 3, at + 3 + (int) recent[at + 2]);
+        }
+
+        long batch(int i) {
+            return recent[i * RECENT_WIDTH + RECENT_WIDTH - 1];
+        }
+
+        void remember(long[] digest, long[] result, long batch) {
+            if (result.length == 0 || result.length > RECENT_WIDTH - 4) {
+                throw new IllegalArgumentException("a change's result has 1 to 4 longs, not " + result.length);
             }
-            recentKeys[nextRecent] = changeKey;
-            recentHashes[nextRecent] = changeKey.hashCode();
-            recentBatches[nextRecent] = batch;
-            recentResults[nextRecent] = result;
+            if (recent == null) {
+                recent = new long[RECENT_KEYS * RECENT_WIDTH];
+            }
+            int at = nextRecent * RECENT_WIDTH;
+            recent[at] = digest[0];
+            recent[at + 1] = digest[1];
+            recent[at + 2] = result.length;
+            System.arraycopy(result, 0, recent, at + 3, result.length);
+            recent[at + RECENT_WIDTH - 1] = batch;
             nextRecent = (nextRecent + 1) % RECENT_KEYS;
         }
     }
+
+    /** Longs per recent change: key (2), result length, result (up to 4), batch. */
+    private static final int RECENT_WIDTH = 8;
 
     /** Change keys remembered per subscriber: its last changes, of all its sessions and events. */
     static final int RECENT_KEYS = 8;
@@ -287,9 +300,10 @@ final class Ledger {
         if (a == null) {
             return null;
         }
+        long[] digest = ChangeKeys.digest(changeKey);
         synchronized (a) {
-            int i = a.recent(changeKey);
-            return i < 0 ? null : a.recentResults[i][0];
+            int i = a.recent(digest);
+            return i < 0 ? null : a.result(i)[0];
         }
     }
 
@@ -349,23 +363,24 @@ final class Ledger {
         Changes c = new Changes();
         long[] result;
         long batch;
+        long[] digest = changeKey == null ? null : ChangeKeys.digest(changeKey); // outside the lock
         synchronized (a) {
             // the same change again (a request answered 5012 at its deadline and sent again, a
             // retransmission racing its original): its first result, nothing changed. Checked and
             // recorded under the account's lock, where a change of this subscriber is made.
             // Its batch too: answered once the first is durable, if that is still to come (the first
             // was answered 5012 when its sync missed the deadline, and the sync may yet fail).
-            int earlier = changeKey == null ? -1 : a.recent(changeKey);
+            int earlier = digest == null ? -1 : a.recent(digest);
             if (earlier >= 0) {
-                return new Outcome(a.recentResults[earlier], a.recentBatches[earlier]);
+                return new Outcome(a.result(earlier), a.batch(earlier));
             }
             result = work.apply(a, c);
-            if (changeKey != null && journalKey && c.length > 0) {
-                c.key(ChangeKeys.digest(changeKey), result[0]); // journalled with its amounts: it survives with them
+            if (digest != null && journalKey && c.length > 0) {
+                c.key(digest, result[0]); // journalled with its amounts: it survives with them
             }
             batch = c.length == 0 ? 0 : journal.append(c.pairs, c.length, c.kept);
-            if (changeKey != null) {
-                a.remember(changeKey, result, batch);
+            if (digest != null) {
+                a.remember(digest, result, batch);
             }
         }
         return new Outcome(result, batch);

@@ -96,6 +96,25 @@ class LedgerTest {
         assertEquals(3, pairs[7]);
     }
 
+    /** A subscriber's last RECENT_KEYS changes are found again, each with its own result and batch. */
+    @Test
+    void theLastChangesOfASubscriberAreFoundAgainAndTheOldestIsForgotten() {
+        Ledger l = new Ledger();
+        l.load(List.of(row(1, UnitType.UNITS, null, 1_000, null)));
+        int n = Ledger.RECENT_KEYS + 1;
+        for (int i = 1; i <= n; i++) {
+            assertEquals(i, l.debit(SUB, UnitType.UNITS, null, i, "change-" + i, null, journal).result()[0]);
+        }
+        assertNull(l.recordedChange(SUB, "change-1"), "the oldest is forgotten");
+        for (int i = 2; i <= n; i++) {
+            assertEquals(i, l.recordedChange(SUB, "change-" + i), "change-" + i);
+            Ledger.Outcome again = l.debit(SUB, UnitType.UNITS, null, i, "change-" + i, null, journal);
+            assertArrayEquals(new long[] {i, 0}, again.result());
+            assertEquals(i, again.batch(), "its own batch (one append each here)");
+        }
+        assertEquals(1_000 - n * (n + 1) / 2, l.current(bucket(1)).amount(), "each debited once");
+    }
+
     @Test
     void onlyExpiredHoldsAreReleased() {
         Ledger l = new Ledger();
