@@ -174,13 +174,36 @@ final class PostgresSharedSessions implements SharedSessions {
      * may not change a row twice), in Session-Id order (two nodes' batches lock rows in one
      * order). An older state never replaces a newer one, nor one of the same request saved by
      * another node (two nodes answering a retransmission and its original: the first keeps the
-     * session); a closed session is replaced by a new one of the same Session-Id.
+     * session); a closed session is replaced by a new one of the same Session-Id. A Session-Id
+     * used again within the batch (a CCR-T, then a CCR-I that starts again at request number 0):
+     * the new session's states go in a statement of their own after the closed one's.
      */
     static Object[] writeAll(SqlTransaction tx, List<Write> writes) throws SQLException {
         Map<String, Write> newest = new java.util.TreeMap<>();
+        List<Write> nextInstances = null;
         for (Write w : writes) {
-            newest.merge(w.sessionId(), w, (a, b) -> b.lastNumber() >= a.lastNumber() ? b : a);
+            Write before = newest.get(w.sessionId());
+            if (before == null || java.util.Objects.equals(before.instance(), w.instance())) {
+                if (before == null || w.lastNumber() >= before.lastNumber()) {
+                    newest.put(w.sessionId(), w);
+                }
+            } else {
+                if (nextInstances == null) {
+                    nextInstances = new java.util.ArrayList<>();
+                }
+                nextInstances.add(w);
+            }
         }
+        upsert(tx, newest.values());
+        if (nextInstances != null) {
+            writeAll(tx, nextInstances);
+        }
+        Object[] out = new Object[writes.size()];
+        java.util.Arrays.fill(out, 1);
+        return out;
+    }
+
+    private static void upsert(SqlTransaction tx, java.util.Collection<Write> newest) throws SQLException {
         int n = newest.size();
         String[] id = new String[n];
         String[] node = new String[n];
@@ -190,7 +213,7 @@ final class PostgresSharedSessions implements SharedSessions {
         String[] instance = new String[n];
         String[] json = new String[n];
         int i = 0;
-        for (Write w : newest.values()) {
+        for (Write w : newest) {
             id[i] = w.sessionId();
             node[i] = w.node();
             number[i] = w.lastNumber();
@@ -220,9 +243,6 @@ final class PostgresSharedSessions implements SharedSessions {
         s.setArray(6, c.createArrayOf("varchar", instance));
         s.setArray(7, c.createArrayOf("text", json));
         s.executeUpdate();
-        Object[] out = new Object[writes.size()];
-        java.util.Arrays.fill(out, 1);
-        return out;
     }
 
     /** System.nanoTime() since when this node's heartbeats have all been written; 0: the last one failed. */
