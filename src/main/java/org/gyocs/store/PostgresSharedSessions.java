@@ -175,32 +175,72 @@ final class PostgresSharedSessions implements SharedSessions {
      * order). An older state never replaces a newer one, nor one of the same request saved by
      * another node (two nodes answering a retransmission and its original: the first keeps the
      * session); a closed session is replaced by a new one of the same Session-Id. A Session-Id
-     * used again within the batch (a CCR-T, then a CCR-I that starts again at request number 0):
-     * the new session's states go in a statement of their own after the closed one's.
+     * used again within the batch (a CCR-T, then a CCR-I that starts again at request number 0,
+     * saved by two threads at once): each instance's newest state in a statement of its own, the
+     * closed ones first, whatever order the batch has them in.
      */
     static Object[] writeAll(SqlTransaction tx, List<Write> writes) throws SQLException {
         Map<String, Write> newest = new java.util.TreeMap<>();
-        List<Write> nextInstances = null;
+        Map<String, List<Write>> instances = null; // of the Session-Ids with more than one: each one's newest
         for (Write w : writes) {
-            Write before = newest.get(w.sessionId());
-            if (before == null || java.util.Objects.equals(before.instance(), w.instance())) {
-                if (before == null || w.lastNumber() >= before.lastNumber()) {
+            List<Write> of = instances == null ? null : instances.get(w.sessionId());
+            if (of != null) {
+                newestOfItsInstance(of, w);
+                continue;
+            }
+            Write before = newest.putIfAbsent(w.sessionId(), w);
+            if (before == null) {
+                continue;
+            }
+            if (java.util.Objects.equals(before.instance(), w.instance())) {
+                if (w.lastNumber() >= before.lastNumber()) {
                     newest.put(w.sessionId(), w);
                 }
-            } else {
-                if (nextInstances == null) {
-                    nextInstances = new java.util.ArrayList<>();
-                }
-                nextInstances.add(w);
+                continue;
             }
+            if (instances == null) {
+                instances = new java.util.HashMap<>();
+            }
+            instances.put(w.sessionId(), new java.util.ArrayList<>(List.of(before, w)));
         }
-        upsert(tx, newest.values());
-        if (nextInstances != null) {
-            writeAll(tx, nextInstances);
+        if (instances == null) {
+            upsert(tx, newest.values());
+        } else {
+            // round k: the k-th instance of each Session-Id, closed ones first
+            for (List<Write> of : instances.values()) {
+                of.sort(java.util.Comparator.comparing(w -> !w.closed()));
+            }
+            for (int k = 0; ; k++) {
+                List<Write> round = new java.util.ArrayList<>();
+                for (Write w : newest.values()) {
+                    List<Write> of = instances.get(w.sessionId());
+                    if (of == null ? k == 0 : k < of.size()) {
+                        round.add(of == null ? w : of.get(k));
+                    }
+                }
+                if (round.isEmpty()) {
+                    break;
+                }
+                upsert(tx, round);
+            }
         }
         Object[] out = new Object[writes.size()];
         java.util.Arrays.fill(out, 1);
         return out;
+    }
+
+    /** Adds a state to its Session-Id's instances, or replaces its instance's older state. */
+    private static void newestOfItsInstance(List<Write> instances, Write w) {
+        for (int i = 0; i < instances.size(); i++) {
+            Write known = instances.get(i);
+            if (java.util.Objects.equals(known.instance(), w.instance())) {
+                if (w.lastNumber() >= known.lastNumber()) {
+                    instances.set(i, w);
+                }
+                return;
+            }
+        }
+        instances.add(w);
     }
 
     private static void upsert(SqlTransaction tx, java.util.Collection<Write> newest) throws SQLException {

@@ -174,6 +174,15 @@ final class EventLoop implements Runnable {
         } catch (IOException | RuntimeException e) {
             log.error("Event loop {} failed: {}", thread.getName(), e.toString(), e);
         } finally {
+            // each connection closed as a connection (its unsent answers uncounted, its peer
+            // disconnected), so that answers decided later are not queued where nothing writes
+            for (PeerConnection c : new ArrayList<>(connections)) {
+                try {
+                    c.close("event loop ended");
+                } catch (RuntimeException e) {
+                    log.warn("Cannot close {}: {}", c, e.toString());
+                }
+            }
             for (SelectionKey key : selector.keys()) {
                 closeQuietly(key.channel());
             }

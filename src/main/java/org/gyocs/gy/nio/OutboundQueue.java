@@ -3,10 +3,6 @@ package org.gyocs.gy.nio;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
-
-import org.gyocs.codec.DiameterMessage;
 
 /**
  * What a connection has to send, written in one gathering write per event-loop turn (the answers
@@ -17,11 +13,16 @@ final class OutboundQueue {
     /** A peer that does not read its answers is closed past this much unsent data. */
     static final int MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
+    /** {@link #add}'s mark of a message that no count of answers sent includes. */
+    static final long NOT_COUNTED = -1;
+
     /**
-     * A message to send; {@code counted} is the answer the statistics already count as sent (a
-     * CCA), or null: if the connection closes before all of it is written, that count is taken back.
+     * A message to send, and the Result-Code under which the statistics already count it as a
+     * sent answer (a CCA), or NOT_COUNTED: if the connection closes before all of it is written,
+     * that count is taken back. The code, not the answer: a peer that does not read would keep
+     * every answer's objects as well as its bytes.
      */
-    private record Queued(ByteBuffer bytes, DiameterMessage counted) {
+    private record Queued(ByteBuffer bytes, long counted) {
     }
 
     private final ArrayDeque<Queued> out = new ArrayDeque<>();
@@ -30,26 +31,21 @@ final class OutboundQueue {
     /**
      * Queues an encoded message.
      *
-     * @param counted the answer as the statistics counted it sent, or null for any other message
+     * @param counted the Result-Code the statistics counted it sent under, or NOT_COUNTED
      * @return false when the peer now has more than the bound unread
      */
-    boolean add(byte[] encoded, DiameterMessage counted) {
+    boolean add(byte[] encoded, long counted) {
         out.add(new Queued(ByteBuffer.wrap(encoded), counted));
         pendingBytes += encoded.length;
         return pendingBytes <= MAX_PENDING_BYTES;
     }
 
     /**
-     * Empties the queue of a connection that closed: the counted answers among what never went
-     * out whole (a part of a message is no message to the peer).
+     * Empties the queue of a connection that closed: the Result-Codes of the counted answers
+     * among what never went out whole (a part of a message is no message to the peer).
      */
-    List<DiameterMessage> drop() {
-        List<DiameterMessage> lost = new ArrayList<>(0);
-        for (Queued q : out) {
-            if (q.counted() != null) {
-                lost.add(q.counted());
-            }
-        }
+    long[] drop() {
+        long[] lost = out.stream().mapToLong(Queued::counted).filter(c -> c != NOT_COUNTED).toArray();
         out.clear();
         pendingBytes = 0;
         return lost;

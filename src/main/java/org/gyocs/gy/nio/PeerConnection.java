@@ -327,7 +327,7 @@ final class PeerConnection implements CcrDispatch.Connection {
      */
     @Override
     public void send(DiameterMessage m) {
-        send(m, null);
+        send(m, OutboundQueue.NOT_COUNTED);
     }
 
     /**
@@ -336,13 +336,18 @@ final class PeerConnection implements CcrDispatch.Connection {
      */
     @Override
     public void sendAnswer(DiameterMessage answer) {
-        send(answer, answer);
+        send(answer, CcrDispatch.resultCodeOf(answer));
     }
 
-    private void send(DiameterMessage m, DiameterMessage counted) {
+    private void send(DiameterMessage m, long counted) {
         if (state == State.CLOSED) {
-            if (counted != null) {
-                withdraw(List.of(counted), "the connection had closed");
+            if (counted != OutboundQueue.NOT_COUNTED) {
+                // decided after the close (a peer that left with requests in flight): one line per connection
+                if (answersAfterClose++ == 0) {
+                    log.warn("Answers decided after {} ({}) closed are not sent (counted in cca_sent no more)",
+                            remote, peerHost);
+                }
+                withdraw(new long[] {counted}, null);
             }
             return;
         }
@@ -492,16 +497,19 @@ final class PeerConnection implements CcrDispatch.Connection {
         return state == State.CLOSED;
     }
 
-    /** Takes back the counts of answers that never went out, and says so. */
-    private void withdraw(List<DiameterMessage> answers, String why) {
-        if (answers.isEmpty()) {
-            return;
+    /** Answers decided after this connection closed, none of them sent. */
+    private int answersAfterClose;
+
+    /** Takes back the counts of answers that never went out, and says so unless why is null. */
+    private void withdraw(long[] resultCodes, String why) {
+        for (long code : resultCodes) {
+            ctx.pipeline().withdraw(code);
         }
-        for (DiameterMessage a : answers) {
-            ctx.pipeline().withdraw(CcrDispatch.resultCodeOf(a));
+        if (why != null && resultCodes.length > 0) {
+            log.warn("{} answer(s) to {} ({}) not sent: {}", resultCodes.length, remote, peerHost, why);
         }
-        log.warn("{} answer(s) to {} ({}) not sent: {}", answers.size(), remote, peerHost, why);
     }
+
 
     @Override
     public void close(String reason) {
