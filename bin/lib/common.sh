@@ -2,17 +2,21 @@
 # Sourced, not executed.
 
 GYOCS_HOME=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
+# What Maven builds. No node runs from it: a build rewrites it in place, and a node started before
+# could then no longer load the classes it had not loaded yet (a bin/ script run after a git pull
+# or an edit rebuilt it under a running node, which then closed every new peer's connection).
 GYOCS_JAR="$GYOCS_HOME/target/gy-ocs.jar"
+# Each finished build is copied to a directory of its own under target/run (the jar, its
+# libraries and the class-data-sharing archive made for them), never changed afterwards; this
+# link names the newest, and a start runs from where it points then.
+GYOCS_CURRENT="$GYOCS_HOME/target/current"
 # Written only once a build has finished: a build killed half way (Ctrl-C during the first start)
 # leaves no stamp, so the half-written jar is never used and the next start builds again.
 GYOCS_BUILT="$GYOCS_HOME/target/.built"
-# The classes a start loads, as a class-data-sharing archive made after each build (see
-# gyocs_train_startup); a start maps it instead of loading those classes one by one.
-GYOCS_CDS="$GYOCS_HOME/target/gy-ocs.jsa"
 
 # True when the last build did not finish, or what it built from has changed since.
 gyocs_stale() {
-	[ -s "$GYOCS_JAR" ] && [ -d "$GYOCS_HOME/target/lib" ] && [ -f "$GYOCS_BUILT" ] || return 0
+	[ -s "$GYOCS_CURRENT/gy-ocs.jar" ] && [ -d "$GYOCS_CURRENT/lib" ] && [ -f "$GYOCS_BUILT" ] || return 0
 	[ -n "$(find "$GYOCS_HOME/pom.xml" "$GYOCS_HOME/src/main" "$GYOCS_HOME/dictionary" -newer "$GYOCS_BUILT" -print -quit 2>/dev/null)" ]
 }
 
@@ -28,7 +32,7 @@ gyocs_ensure_built() {
 		flock 9
 		gyocs_stale || exit 0
 		echo "Building gy-ocs (first run or sources changed)..." >&2
-		rm -f "$GYOCS_BUILT" "$GYOCS_CDS"
+		rm -f "$GYOCS_BUILT"
 		log="$GYOCS_HOME/target/build.log"
 		# the formatter check is the tests' business (mvn test): a stray space in a local change
 		# should not keep the node from starting
@@ -38,27 +42,54 @@ gyocs_ensure_built() {
 			tail -n 30 "$log" >&2
 			exit 1
 		fi
+		gyocs_install_build || exit 1
 		# the build finished (the jar may keep its old time when its content did not change)
 		touch "$GYOCS_BUILT"
-		gyocs_train_startup
 	) || exit 1
+}
+
+# Copies the build to a directory of its own, trains its start-up archive there, then points
+# target/current at it (a rename: a start sees the old build or the new one, whole). Directories
+# of earlier builds go unless a process still runs from one, and the one before the newest stays
+# (a start may have resolved the link just before it moved).
+gyocs_install_build() {
+	local runs id dir previous
+	runs="$(readlink -f "$GYOCS_HOME/target")/run"
+	id=$(date +%Y%m%d-%H%M%S)-$$
+	dir="$runs/$id"
+	mkdir -p "$dir" && cp -p "$GYOCS_JAR" "$dir/gy-ocs.jar" && cp -rp "$GYOCS_HOME/target/lib" "$dir/lib" || {
+		echo "Error: cannot copy the build to $dir" >&2
+		rm -rf "$dir"
+		return 1
+	}
+	gyocs_train_startup "$dir"
+	previous=$(readlink -f "$GYOCS_CURRENT" 2>/dev/null || true)
+	ln -sfn "run/$id" "$GYOCS_CURRENT.new" && mv -T "$GYOCS_CURRENT.new" "$GYOCS_CURRENT" || return 1
+	local old
+	for old in "$runs"/*; do
+		[ -d "$old" ] && [ "$old" != "$dir" ] && [ "$old" != "$previous" ] || continue
+		# a node, client or admin command started from it: its java command line names the directory
+		grep -qsF "$old/" /proc/[0-9]*/cmdline && continue
+		rm -rf "$old"
+	done
 }
 
 # Starts and stops a node once (org.gyocs.cli.StartupTraining: loopback, ephemeral ports, a
 # data directory and log of its own) to archive the classes it loads (-XX:ArchiveClassesAtExit):
 # a second less of every start. Written under another name and renamed once whole: a JVM given a
 # truncated archive crashes. Without it (the training failed) every start works as before.
+# $1: the build's directory (its gy-ocs.jar and lib/; the archive goes beside them).
 gyocs_train_startup() {
-	local dir
-	dir=$(mktemp -d "$GYOCS_HOME/target/training.XXXXXX") || return 0 # beside the archive: mv renames
+	local build=$1 dir
+	dir=$(mktemp -d "$build/training.XXXXXX") || return 0 # beside the archive: mv renames
 	# bounded: the build's lock is held meanwhile, and every bin/ script waits for it
 	if timeout 300 java -XX:ArchiveClassesAtExit="$dir/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
 		-Dgyocs.home="$dir" -Dlog4j2.configurationFile="$GYOCS_HOME/config/log4j2.xml" \
-		-cp "$GYOCS_JAR:$GYOCS_HOME/target/lib/*" org.gyocs.cli.StartupTraining "$GYOCS_HOME" \
+		-cp "$build/gy-ocs.jar:$build/lib/*" org.gyocs.cli.StartupTraining "$GYOCS_HOME" \
 		>"$GYOCS_HOME/target/training.log" 2>&1 && [ -s "$dir/gy-ocs.jsa" ]; then
 		# on disk before its name (a power loss must not leave a named, zero-filled archive),
 		# and readable by the service's user when root built it (bin/ocs.sh builds under umask 077)
-		chmod a+r "$dir/gy-ocs.jsa" && sync -- "$dir/gy-ocs.jsa" && mv -f "$dir/gy-ocs.jsa" "$GYOCS_CDS"
+		chmod a+r "$dir/gy-ocs.jsa" && sync -- "$dir/gy-ocs.jsa" && mv -f "$dir/gy-ocs.jsa" "$build/gy-ocs.jsa"
 	fi
 	rm -rf "$dir"
 }
@@ -68,13 +99,16 @@ gyocs_java() {
 	local main=$1
 	shift
 	gyocs_ensure_built
+	# the build as it is now: a later build leaves this one's directory as it is
+	local build
+	build=$(readlink -f "$GYOCS_CURRENT")
 	local cds=()
 	# the archive matches this build's classpath; the JVM checks that and ignores it otherwise
-	[ -r "$GYOCS_CDS" ] && [ -s "$GYOCS_CDS" ] && cds=(-XX:SharedArchiveFile="$GYOCS_CDS" -Xlog:cds=off -Xlog:cds+dynamic=off)
+	[ -r "$build/gy-ocs.jsa" ] && [ -s "$build/gy-ocs.jsa" ] && cds=(-XX:SharedArchiveFile="$build/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off)
 	# shellcheck disable=SC2086
 	exec java ${cds[@]+"${cds[@]}"} ${GYOCS_JAVA_OPTS:-} \
 		-Dgyocs.home="$GYOCS_HOME" \
 		-Dlog4j2.configurationFile="${GYOCS_LOG_CONFIG:-$GYOCS_HOME/config/log4j2.xml}" \
-		-cp "$GYOCS_JAR:$GYOCS_HOME/target/lib/*" \
+		-cp "$build/gy-ocs.jar:$build/lib/*" \
 		"$main" "$@"
 }

@@ -470,8 +470,9 @@ class CommandProcessTest {
         Files.createDirectories(home.resolve("src/main"));
         Files.createDirectories(home.resolve("dictionary"));
         Files.writeString(home.resolve("pom.xml"), "<project/>");
-        Files.createDirectories(home.resolve("target/lib"));
-        Files.writeString(home.resolve("target/gy-ocs.jar"), "PK half a jar"); // what a killed build leaves
+        Files.createDirectories(home.resolve("target/run/1/lib"));
+        Files.writeString(home.resolve("target/run/1/gy-ocs.jar"), "PK half a jar"); // what a killed build leaves
+        Files.createSymbolicLink(home.resolve("target/current"), Path.of("run/1"));
         String stale = ". bin/lib/common.sh && if gyocs_stale; then echo stale; else echo current; fi";
         assertEquals("stale", bash(home, stale), "no finished build: built again");
         Files.writeString(home.resolve("target/.built"), "");
@@ -479,6 +480,48 @@ class CommandProcessTest {
         Thread.sleep(1100); // file times in whole seconds on some file systems
         Files.writeString(home.resolve("src/main/Changed.java"), "class Changed {}");
         assertEquals("stale", bash(home, stale), "sources changed since");
+    }
+
+    /**
+     * A build goes to a directory of its own that target/current then names; a rebuild leaves
+     * the directory a running process uses as it is (a rebuild under a running node rewrote its
+     * jar, and the node could no longer load the classes it had not loaded yet), and removes the
+     * others but the one before.
+     */
+    @Test
+    void eachBuildRunsFromADirectoryOfItsOwnThatLaterBuildsLeaveAlone() throws Exception {
+        Path home = tmp.resolve("builds");
+        Files.createDirectories(home.resolve("bin/lib"));
+        Files.copy(Path.of("bin/lib/common.sh"), home.resolve("bin/lib/common.sh"));
+        Files.createDirectories(home.resolve("config"));
+        Files.createDirectories(home.resolve("target/lib"));
+        Files.writeString(home.resolve("target/lib/dep.jar"), "a library");
+        String install = ". bin/lib/common.sh && gyocs_install_build && readlink -f target/current";
+        java.util.List<String> builds = new java.util.ArrayList<>();
+        Process running = null;
+        try {
+            for (int i = 1; i <= 4; i++) {
+                Files.writeString(home.resolve("target/gy-ocs.jar"), "build " + i); // Maven rewrites it in place
+                String dir = bash(home, install);
+                builds.add(dir);
+                assertEquals("build " + i, Files.readString(Path.of(dir, "gy-ocs.jar")));
+                assertEquals("a library", Files.readString(Path.of(dir, "lib/dep.jar")));
+                if (i == 1) { // a process started from the first build, still running
+                    running = new ProcessBuilder("bash", "-c", "sleep 60; true", dir + "/gy-ocs.jar").start();
+                }
+                Thread.sleep(1100); // the directories are named by the second
+            }
+            assertEquals(4, new java.util.HashSet<>(builds).size(), "a directory per build: " + builds);
+            assertTrue(Files.isDirectory(Path.of(builds.get(0))), "in use: left alone");
+            assertEquals("build 1", Files.readString(Path.of(builds.get(0), "gy-ocs.jar")));
+            assertFalse(Files.exists(Path.of(builds.get(1))), "neither in use nor the one before the newest");
+            assertTrue(Files.isDirectory(Path.of(builds.get(2))), "the one before the newest");
+            assertEquals(builds.get(3), home.resolve("target/current").toRealPath().toString());
+        } finally {
+            if (running != null) {
+                running.destroyForcibly();
+            }
+        }
     }
 
     static String bash(Path dir, String script) throws Exception {
