@@ -55,6 +55,15 @@ public final class ListeningPorts {
         }
     }
 
+    /**
+     * A free loopback port, kept bound by the returned socket until its caller closes it just
+     * before binding the port itself: between freePort() and that bind, another bind(0) may be
+     * given the same port.
+     */
+    public static ServerSocket holdFreePort() throws IOException {
+        return new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+    }
+
     /** Waits until something listens on the port; returns false on timeout. */
     public static boolean awaitListening(String host, int port, long timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;

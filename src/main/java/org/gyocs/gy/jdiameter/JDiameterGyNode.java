@@ -211,6 +211,7 @@ public final class JDiameterGyNode implements DiameterNode {
         port = ready.port();
         StackImpl s = ready.stack();
         stack = s;
+        ready.releasePort(); // the port the preparation chose and held: the stack binds it next
         try {
             // jDiameter binds in a background thread and swallows BindException: check first.
             ListeningPorts.checkBindable(settings.bindAddress(), port);

@@ -24,8 +24,23 @@ import org.jdiameter.server.impl.StackImpl;
 public final class PreparedStack implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(PreparedStack.class);
 
-    /** The port the stack is configured for, and the stack. */
-    record Ready(int port, StackImpl stack) {
+    /**
+     * The port the stack is configured for, and the stack. A port chosen here (the settings say
+     * 0) stays bound by {@code held} until the node releases it just before the stack binds it:
+     * free only when chosen, it was taken in between once (the stack's initialisation lasts about
+     * a second), and the start failed with "Address already in use".
+     */
+    record Ready(int port, StackImpl stack, java.net.ServerSocket held) {
+        /** Lets the stack bind the port this preparation chose; idempotent. */
+        void releasePort() {
+            if (held != null) {
+                try {
+                    held.close();
+                } catch (java.io.IOException e) {
+                    log.debug("Cannot close the socket that held port {}: {}", port, e.toString());
+                }
+            }
+        }
     }
 
     private final CompletableFuture<Ready> ready = new CompletableFuture<>();
@@ -52,18 +67,26 @@ public final class PreparedStack implements AutoCloseable {
 
     private void prepare(NodeSettings settings) {
         StackImpl s = null;
+        java.net.ServerSocket held = null;
         try {
-            int port = settings.port() == 0 ? ListeningPorts.freePort() : settings.port();
+            held = settings.port() == 0 ? ListeningPorts.holdFreePort() : null;
+            int port = held != null ? held.getLocalPort() : settings.port();
             org.jdiameter.api.Configuration configuration = StackConfiguration.load(settings.withPort(port));
             s = new StackImpl();
             s.init(configuration);
-            ready.complete(new Ready(port, s));
+            ready.complete(new Ready(port, s, held));
         } catch (Throwable e) { // an Error too: the node's start waits for this, so it is told first
             ready.completeExceptionally(e);
             if (s != null) {
                 StackShutdown.shutdown(s, 0);
             }
+            new Ready(0, null, held).releasePort();
         }
+    }
+
+    /** The port the stack is configured for, once its initialisation is done (not taking it). */
+    int port() throws ExecutionException, InterruptedException {
+        return ready.get().port();
     }
 
     /** Waits for the stack and takes it: from now on its stop is the taker's. */
@@ -95,7 +118,9 @@ public final class PreparedStack implements AutoCloseable {
         }
         taken = true;
         try {
-            StackShutdown.shutdown(ready.get().stack(), 0);
+            Ready r = ready.get();
+            r.releasePort();
+            StackShutdown.shutdown(r.stack(), 0);
         } catch (ExecutionException e) {
             log.debug("The prepared jDiameter stack had failed already: {}", e.getCause().toString());
         } catch (InterruptedException e) {
@@ -106,6 +131,9 @@ public final class PreparedStack implements AutoCloseable {
 
     /** Nobody waits for it any more: the stack is stopped once its initialisation ends. */
     private void stopWhenReady() {
-        ready.thenAccept(r -> StackShutdown.shutdown(r.stack(), 0));
+        ready.thenAccept(r -> {
+            r.releasePort();
+            StackShutdown.shutdown(r.stack(), 0);
+        });
     }
 }

@@ -1,0 +1,67 @@
+package org.gyocs.gy.jdiameter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+
+import org.gyocs.core.CreditControlCore;
+import org.gyocs.core.GrantPolicy;
+import org.gyocs.core.NodeStatistics;
+import org.gyocs.gy.GyPipeline;
+import org.gyocs.node.NodeSettings;
+import org.gyocs.node.PeerAllowList;
+import org.gyocs.node.TransportLimits;
+import org.gyocs.testing.GyRequests;
+import org.gyocs.testing.TestPeer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The port a prepared stack chose (the settings say 0) stays bound until the node starts the
+ * stack on it: found free and left free, it was taken during the stack's second of
+ * initialisation once, and the start failed with "Address already in use".
+ */
+class PreparedStackTest {
+
+    @Test
+    void theChosenPortIsHeldUntilTheStackListensOnIt() throws Exception {
+        NodeSettings settings = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
+                Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT, PeerAllowList.ANY);
+        PreparedStack prepared = PreparedStack.begin(settings);
+        int port = prepared.port();
+        try (ServerSocket other = new ServerSocket()) {
+            assertThrows(BindException.class,
+                    () -> other.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)),
+                    "another bind meanwhile is refused");
+        }
+        NodeStatistics stats = new NodeStatistics();
+        JDiameterGyNode node = new JDiameterGyNode(settings,
+                new GyPipeline(new CreditControlCore(GrantPolicy.DEFAULT), stats, "ocs.test.local", "test.local"),
+                prepared);
+        node.start();
+        try (TestPeer peer = new TestPeer(node.port())) {
+            assertEquals(port, node.port());
+            assertEquals(2001, GyRequests.resultCode(peer.handshake()));
+            peer.awaitOpen();
+            assertEquals(2001, GyRequests.resultCode(peer.request(GyRequests.simple(1, "held;1", 4, 0))));
+        } finally {
+            node.stop();
+        }
+    }
+
+    @Test
+    void aPreparationClosedUnusedLetsItsPortGo() throws Exception {
+        NodeSettings settings = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
+                Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT, PeerAllowList.ANY);
+        PreparedStack prepared = PreparedStack.begin(settings);
+        int port = prepared.port();
+        prepared.close();
+        try (ServerSocket again = new ServerSocket()) {
+            again.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        }
+    }
+}
