@@ -464,9 +464,7 @@ class CommandProcessTest {
      */
     @Test
     void aBuildThatDidNotFinishIsNeverUsed() throws Exception {
-        Path home = tmp.resolve("install");
-        Files.createDirectories(home.resolve("bin/lib"));
-        Files.copy(Path.of("bin/lib/common.sh"), home.resolve("bin/lib/common.sh"));
+        Path home = withCommonSh("install");
         Files.createDirectories(home.resolve("src/main"));
         Files.createDirectories(home.resolve("dictionary"));
         Files.writeString(home.resolve("pom.xml"), "<project/>");
@@ -490,9 +488,7 @@ class CommandProcessTest {
      */
     @Test
     void eachBuildRunsFromADirectoryOfItsOwnThatLaterBuildsLeaveAlone() throws Exception {
-        Path home = tmp.resolve("builds");
-        Files.createDirectories(home.resolve("bin/lib"));
-        Files.copy(Path.of("bin/lib/common.sh"), home.resolve("bin/lib/common.sh"));
+        Path home = withCommonSh("builds");
         Files.createDirectories(home.resolve("config"));
         Files.createDirectories(home.resolve("target/lib"));
         Files.writeString(home.resolve("target/lib/dep.jar"), "a library");
@@ -522,6 +518,14 @@ class CommandProcessTest {
                 running.destroyForcibly();
             }
         }
+    }
+
+    /** An installation of bin/lib/common.sh alone, to run its functions in. */
+    private Path withCommonSh(String name) throws Exception {
+        Path home = tmp.resolve(name);
+        Files.createDirectories(home.resolve("bin/lib"));
+        Files.copy(Path.of("bin/lib/common.sh"), home.resolve("bin/lib/common.sh"));
+        return home;
     }
 
     static String bash(Path dir, String script) throws Exception {

@@ -26,12 +26,12 @@ import org.junit.jupiter.api.Test;
  * initialisation once, and the start failed with "Address already in use".
  */
 class PreparedStackTest {
+    static final NodeSettings SETTINGS = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
+            Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT, PeerAllowList.ANY);
 
     @Test
     void theChosenPortIsHeldUntilTheStackListensOnIt() throws Exception {
-        NodeSettings settings = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
-                Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT, PeerAllowList.ANY);
-        PreparedStack prepared = PreparedStack.begin(settings);
+        PreparedStack prepared = PreparedStack.begin(SETTINGS);
         int port = prepared.port();
         try (ServerSocket other = new ServerSocket()) {
             assertThrows(BindException.class,
@@ -39,7 +39,7 @@ class PreparedStackTest {
                     "another bind meanwhile is refused");
         }
         NodeStatistics stats = new NodeStatistics();
-        JDiameterGyNode node = new JDiameterGyNode(settings,
+        JDiameterGyNode node = new JDiameterGyNode(SETTINGS,
                 new GyPipeline(new CreditControlCore(GrantPolicy.DEFAULT), stats, "ocs.test.local", "test.local"),
                 prepared);
         node.start();
@@ -55,9 +55,7 @@ class PreparedStackTest {
 
     @Test
     void aPreparationClosedUnusedLetsItsPortGo() throws Exception {
-        NodeSettings settings = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
-                Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT, PeerAllowList.ANY);
-        PreparedStack prepared = PreparedStack.begin(settings);
+        PreparedStack prepared = PreparedStack.begin(SETTINGS);
         int port = prepared.port();
         prepared.close();
         try (ServerSocket again = new ServerSocket()) {
