@@ -117,12 +117,29 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         heartbeats.scheduleWithFixedDelay(() -> beat(sessions), 1, 1, TimeUnit.SECONDS);
     }
 
-    private static void beat(SharedSessions sessions) {
+    private void beat(SharedSessions shared) {
         try {
-            sessions.heartbeat();
+            if (shared.heartbeat()) {
+                readSessionsAgain();
+            }
         } catch (RuntimeException e) {
             log.warn("Heartbeat not written ({}): written again in a second", e.toString());
         }
+    }
+
+    /**
+     * After a heartbeat silence longer than the node timeout, the other nodes may have taken this
+     * node's sessions: released their holds and ended their records. Its copies are forgotten, so
+     * that each session's next request reads the store: one still there continues as before, one
+     * taken is unknown (5002, as on every node). Without this, a taken session continued here,
+     * its usage debited from the free balance and kept on the record already ended.
+     */
+    private void readSessionsAgain() {
+        int n = sessions.size();
+        sessions.clear();
+        log.warn("This node's heartbeat was not written for longer than the node timeout: the other nodes may "
+                + "have released its sessions; its {} open session(s) are read from the store at their next request",
+                n);
     }
 
     /** Whether this node's sessions are shared with the other nodes of its store. */

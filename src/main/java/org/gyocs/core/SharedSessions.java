@@ -75,8 +75,13 @@ public interface SharedSessions {
         }
     }
 
-    /** Tells the other nodes this one is alive (its sessions are not to be taken from it). */
-    void heartbeat();
+    /**
+     * Tells the other nodes this one is alive (its sessions are not to be taken from it).
+     *
+     * @return true when this beat ends a silence longer than the node timeout (the store was out
+     *         of reach, or the beat held up): the other nodes may have taken this node's sessions
+     */
+    boolean heartbeat();
 
     /**
      * Takes, once among all nodes, some of the open sessions past their Tcc and of nodes whose
@@ -109,7 +114,8 @@ public interface SharedSessions {
         }
 
         @Override
-        public void heartbeat() {
+        public boolean heartbeat() {
+            return false;
         }
 
         @Override

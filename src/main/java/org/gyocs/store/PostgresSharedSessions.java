@@ -287,10 +287,13 @@ final class PostgresSharedSessions implements SharedSessions {
 
     /** System.nanoTime() since when this node's heartbeats have all been written; 0: the last one failed. */
     private volatile long beatingSince;
+    /** System.nanoTime() when the last beat written began (its seen_at is no older); 0: none yet. */
+    private volatile long lastBeatBegan;
 
     /** In a transaction of its own: no request's commit waits for it, nor it for theirs. */
     @Override
-    public void heartbeat() {
+    public boolean heartbeat() {
+        long began = System.nanoTime();
         try {
             store.inTransaction(tx -> {
                 // the clock's time, not the transaction's start: a beat that hung is not a fresh one
@@ -306,6 +309,11 @@ final class PostgresSharedSessions implements SharedSessions {
         if (beatingSince == 0) {
             beatingSince = System.nanoTime();
         }
+        long before = lastBeatBegan;
+        lastBeatBegan = began;
+        // the other nodes take a node's sessions once its seen_at is older than the node timeout:
+        // it was at most this old just before this beat wrote it anew
+        return before != 0 && System.nanoTime() - before >= nodeTimeout.toNanos();
     }
 
     /** How many abandoned sessions one call takes: a node's thousands are released over several seconds. */

@@ -90,7 +90,8 @@ class OnlineChargingTest {
         }
 
         @Override
-        public void heartbeat() {
+        public boolean heartbeat() {
+            return false;
         }
 
         @Override

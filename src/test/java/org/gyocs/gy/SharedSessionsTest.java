@@ -317,6 +317,42 @@ class SharedSessionsTest {
         }
     }
 
+    /**
+     * Node A lives, but its heartbeat is held up past the node timeout (here by a lock on its
+     * row; in the field, a store out of A's reach): node B takes A's session, releases its hold
+     * and ends its record. Once A's heartbeat is written again, A reads its sessions from the
+     * store: the session B took is unknown (5002), as on B, instead of going on with its usage
+     * debited from what is free and kept on a record already ended; one B did not take goes on.
+     */
+    @Test
+    void aNodeWhoseHeartbeatWasHeldUpReadsItsSessionsAgain() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(2));
+        GyDiameterApplication b = node("ocs-b", GRANT_1000, Duration.ofSeconds(2));
+        try (TestPeer toA = peer(a)) {
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "heldup;1", 1000L, null))));
+            try (java.sql.Connection lock = java.sql.DriverManager.getConnection(url, "postgres", null)) {
+                lock.setAutoCommit(false);
+                try (java.sql.Statement st = lock.createStatement()) {
+                    st.execute("SELECT 1 FROM ocs_node WHERE name = 'ocs-a.test.local' FOR UPDATE");
+                }
+                awaitNothingHeld(20, "B released the hold of A's session");
+                lock.rollback();
+            }
+            assertEquals(1, expired(b), "taken once, by B");
+            Thread.sleep(2500); // A's next beats are written
+            assertEquals(5002, resultCode(toA.request(ccr(1, 2, "heldup;1", 1000L, 100L))),
+                    "the session B took is unknown on A too");
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "heldup;2", 1000L, null))), "A serves");
+            assertEquals(2001, resultCode(toA.request(ccr(1, 3, "heldup;2", null, 300L))));
+        }
+        assertEquals(START - 300, balance()[0], "nothing debited for the session B took");
+        assertEquals(0, balance()[1]);
+        List<UsageRecord> rs = records();
+        assertTrue(rs.stream().anyMatch(r -> "heldup;1".equals(r.sessionId()) && "NODE_LOST".equals(r.terminationCause())),
+                rs.toString());
+    }
+
     @Test
     void aNodeRestartedWithTheSameIdentityKeepsItsSessions() throws Exception {
         provision();
