@@ -25,14 +25,22 @@ gyocs_stale() {
 gyocs_ensure_built() {
 	gyocs_stale || return 0
 	command -v mvn >/dev/null 2>&1 || { echo "Error: Maven (mvn) is needed to build gy-ocs" >&2; exit 1; }
-	mkdir -p "$GYOCS_HOME/target"
 	(
+		# the code is no secret, and the service's user must read what root built (bin/ocs.sh
+		# runs under umask 077 for data/, which the build does not touch)
+		umask 022
+		mkdir -p "$GYOCS_HOME/target"
 		# one build at a time when several scripts start together
 		exec 9>"$GYOCS_HOME/target/.build.lock"
 		flock 9
 		gyocs_stale || exit 0
 		echo "Building gy-ocs (first run or sources changed)..." >&2
 		rm -f "$GYOCS_BUILT"
+		# the time the build starts: a source saved while it runs is newer, and built next time
+		touch "$GYOCS_BUILT.new"
+		# Maven writes the jar in place: a node still running from it (one started before builds
+		# had directories of their own) keeps the file it opened, and the archive it mapped
+		rm -f "$GYOCS_JAR" "$GYOCS_HOME/target/gy-ocs.jsa"
 		log="$GYOCS_HOME/target/build.log"
 		# the formatter check is the tests' business (mvn test): a stray space in a local change
 		# should not keep the node from starting
@@ -43,8 +51,8 @@ gyocs_ensure_built() {
 			exit 1
 		fi
 		gyocs_install_build || exit 1
-		# the build finished (the jar may keep its old time when its content did not change)
-		touch "$GYOCS_BUILT"
+		# the build finished, stamped with the time it began
+		mv -f "$GYOCS_BUILT.new" "$GYOCS_BUILT"
 	) || exit 1
 }
 
@@ -70,8 +78,9 @@ gyocs_install_build() {
 		[ -d "$old" ] && [ "$old" != "$dir" ] && [ "$old" != "$previous" ] || continue
 		# a node, client or admin command started from it: its java command line names the directory
 		grep -qsF "$old/" /proc/[0-9]*/cmdline && continue
-		rm -rf "$old"
+		rm -rf "$old" || echo "Warning: cannot remove the earlier build $old" >&2
 	done
+	return 0
 }
 
 # Starts and stops a node once (org.gyocs.cli.StartupTraining: loopback, ephemeral ports, a

@@ -481,35 +481,54 @@ class CommandProcessTest {
     }
 
     /**
-     * A build goes to a directory of its own that target/current then names; a rebuild leaves
-     * the directory a running process uses as it is (a rebuild under a running node rewrote its
-     * jar, and the node could no longer load the classes it had not loaded yet), and removes the
-     * others but the one before.
+     * A build goes to a directory of its own that target/current then names, readable by every
+     * user though bin/ocs.sh runs under umask 077 (root builds, the service's user runs); a
+     * rebuild leaves the directory a running process uses as it is (a rebuild under a running
+     * node rewrote its jar, and the node could no longer load the classes it had not loaded yet),
+     * and removes the others but the one before. Maven is a stand-in that writes the jar.
      */
     @Test
     void eachBuildRunsFromADirectoryOfItsOwnThatLaterBuildsLeaveAlone() throws Exception {
         Path home = withCommonSh("builds");
         Files.createDirectories(home.resolve("config"));
-        Files.createDirectories(home.resolve("target/lib"));
-        Files.writeString(home.resolve("target/lib/dep.jar"), "a library");
-        String install = ". bin/lib/common.sh && gyocs_install_build && readlink -f target/current";
+        Files.createDirectories(home.resolve("dictionary"));
+        Files.writeString(home.resolve("pom.xml"), "<project/>");
+        Path version = home.resolve("src/main/version");
+        Files.createDirectories(version.getParent());
+        Path fakeBin = Files.createDirectories(tmp.resolve("fake-bin"));
+        Path mvn = fakeBin.resolve("mvn");
+        Files.writeString(mvn, """
+                #!/bin/bash
+                # Maven's package, as far as the scripts see it: the jar (in place) and a library
+                while [ $# -gt 0 ]; do [ "$1" = -f ] && home=$(dirname "$2"); shift; done
+                mkdir -p "$home/target/lib" && echo "a library" > "$home/target/lib/dep.jar" \
+                    && echo "build $(cat "$home/src/main/version")" > "$home/target/gy-ocs.jar"
+                """);
+        Files.setPosixFilePermissions(mvn, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        String build = "export PATH=" + fakeBin + ":$PATH; umask 077; . bin/lib/common.sh && gyocs_ensure_built "
+                + "2>/dev/null && readlink -f target/current";
         java.util.List<String> builds = new java.util.ArrayList<>();
         Process running = null;
         try {
             for (int i = 1; i <= 4; i++) {
-                Files.writeString(home.resolve("target/gy-ocs.jar"), "build " + i); // Maven rewrites it in place
-                String dir = bash(home, install);
+                Files.writeString(version, String.valueOf(i));
+                // newer than the last build's stamp, whatever the file system's time resolution
+                Files.setLastModifiedTime(version, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(5L * i)));
+                String dir = bash(home, build);
                 builds.add(dir);
-                assertEquals("build " + i, Files.readString(Path.of(dir, "gy-ocs.jar")));
-                assertEquals("a library", Files.readString(Path.of(dir, "lib/dep.jar")));
-                if (i == 1) { // a process started from the first build, still running
-                    running = new ProcessBuilder("bash", "-c", "sleep 60; true", dir + "/gy-ocs.jar").start();
+                assertEquals("build " + i, Files.readString(Path.of(dir, "gy-ocs.jar")).trim());
+                assertEquals("a library", Files.readString(Path.of(dir, "lib/dep.jar")).trim());
+                String modes = java.nio.file.attribute.PosixFilePermissions.toString(
+                        Files.getPosixFilePermissions(Path.of(dir, "gy-ocs.jar")))
+                        + java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(Path.of(dir)));
+                assertEquals("rw-r--r--rwxr-xr-x", modes, "readable by the service's user");
+                if (i == 1) { // a process started from the first build, still running (cat waits for its input)
+                    running = new ProcessBuilder("cat", "-", dir + "/gy-ocs.jar").start();
                 }
-                Thread.sleep(1100); // the directories are named by the second
             }
             assertEquals(4, new java.util.HashSet<>(builds).size(), "a directory per build: " + builds);
             assertTrue(Files.isDirectory(Path.of(builds.get(0))), "in use: left alone");
-            assertEquals("build 1", Files.readString(Path.of(builds.get(0), "gy-ocs.jar")));
+            assertEquals("build 1", Files.readString(Path.of(builds.get(0), "gy-ocs.jar")).trim());
             assertFalse(Files.exists(Path.of(builds.get(1))), "neither in use nor the one before the newest");
             assertTrue(Files.isDirectory(Path.of(builds.get(2))), "the one before the newest");
             assertEquals(builds.get(3), home.resolve("target/current").toRealPath().toString());
