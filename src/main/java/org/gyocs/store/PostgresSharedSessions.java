@@ -180,49 +180,26 @@ final class PostgresSharedSessions implements SharedSessions {
      * closed ones first, whatever order the batch has them in.
      */
     static Object[] writeAll(SqlTransaction tx, List<Write> writes) throws SQLException {
-        Map<String, Write> newest = new java.util.TreeMap<>();
-        Map<String, List<Write>> instances = null; // of the Session-Ids with more than one: each one's newest
+        // per Session-Id, the newest state of each of its instances (almost always one)
+        Map<String, List<Write>> bySession = new java.util.TreeMap<>();
         for (Write w : writes) {
-            List<Write> of = instances == null ? null : instances.get(w.sessionId());
-            if (of != null) {
-                newestOfItsInstance(of, w);
-                continue;
-            }
-            Write before = newest.putIfAbsent(w.sessionId(), w);
-            if (before == null) {
-                continue;
-            }
-            if (java.util.Objects.equals(before.instance(), w.instance())) {
-                if (w.lastNumber() >= before.lastNumber()) {
-                    newest.put(w.sessionId(), w);
-                }
-                continue;
-            }
-            if (instances == null) {
-                instances = new java.util.HashMap<>();
-            }
-            instances.put(w.sessionId(), new java.util.ArrayList<>(List.of(before, w)));
+            newestOfItsInstance(bySession.computeIfAbsent(w.sessionId(), id -> new java.util.ArrayList<>(1)), w);
         }
-        if (instances == null) {
-            upsert(tx, newest.values());
-        } else {
-            // round k: the k-th instance of each Session-Id, closed ones first
-            for (List<Write> of : instances.values()) {
-                of.sort(java.util.Comparator.comparing(w -> !w.closed()));
+        int rounds = 1;
+        for (List<Write> of : bySession.values()) {
+            if (of.size() > 1) {
+                of.sort(java.util.Comparator.comparing(w -> !w.closed())); // closed ones first
+                rounds = Math.max(rounds, of.size());
             }
-            for (int k = 0; ; k++) {
-                List<Write> round = new java.util.ArrayList<>();
-                for (Write w : newest.values()) {
-                    List<Write> of = instances.get(w.sessionId());
-                    if (of == null ? k == 0 : k < of.size()) {
-                        round.add(of == null ? w : of.get(k));
-                    }
+        }
+        for (int k = 0; k < rounds; k++) { // round k: the k-th instance of each Session-Id
+            List<Write> round = new java.util.ArrayList<>(bySession.size());
+            for (List<Write> of : bySession.values()) {
+                if (k < of.size()) {
+                    round.add(of.get(k));
                 }
-                if (round.isEmpty()) {
-                    break;
-                }
-                upsert(tx, round);
             }
+            upsert(tx, round);
         }
         Object[] out = new Object[writes.size()];
         java.util.Arrays.fill(out, 1);

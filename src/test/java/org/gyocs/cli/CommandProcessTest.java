@@ -465,9 +465,6 @@ class CommandProcessTest {
     @Test
     void aBuildThatDidNotFinishIsNeverUsed() throws Exception {
         Path home = withCommonSh("install");
-        Files.createDirectories(home.resolve("src/main"));
-        Files.createDirectories(home.resolve("dictionary"));
-        Files.writeString(home.resolve("pom.xml"), "<project/>");
         Files.createDirectories(home.resolve("target/run/1/lib"));
         Files.writeString(home.resolve("target/run/1/gy-ocs.jar"), "PK half a jar"); // what a killed build leaves
         Files.createSymbolicLink(home.resolve("target/current"), Path.of("run/1"));
@@ -491,10 +488,7 @@ class CommandProcessTest {
     void eachBuildRunsFromADirectoryOfItsOwnThatLaterBuildsLeaveAlone() throws Exception {
         Path home = withCommonSh("builds");
         Files.createDirectories(home.resolve("config"));
-        Files.createDirectories(home.resolve("dictionary"));
-        Files.writeString(home.resolve("pom.xml"), "<project/>");
         Path version = home.resolve("src/main/version");
-        Files.createDirectories(version.getParent());
         Path fakeBin = Files.createDirectories(tmp.resolve("fake-bin"));
         Path mvn = fakeBin.resolve("mvn");
         Files.writeString(mvn, """
@@ -539,11 +533,14 @@ class CommandProcessTest {
         }
     }
 
-    /** An installation of bin/lib/common.sh alone, to run its functions in. */
+    /** An installation of bin/lib/common.sh and what a build is made from (empty), to run its functions in. */
     private Path withCommonSh(String name) throws Exception {
         Path home = tmp.resolve(name);
         Files.createDirectories(home.resolve("bin/lib"));
         Files.copy(Path.of("bin/lib/common.sh"), home.resolve("bin/lib/common.sh"));
+        Files.createDirectories(home.resolve("src/main"));
+        Files.createDirectories(home.resolve("dictionary"));
+        Files.writeString(home.resolve("pom.xml"), "<project/>");
         return home;
     }
 

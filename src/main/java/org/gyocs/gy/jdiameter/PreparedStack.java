@@ -33,13 +33,7 @@ public final class PreparedStack implements AutoCloseable {
     record Ready(int port, StackImpl stack, java.net.ServerSocket held) {
         /** Lets the stack bind the port this preparation chose; idempotent. */
         void releasePort() {
-            if (held != null) {
-                try {
-                    held.close();
-                } catch (java.io.IOException e) {
-                    log.debug("Cannot close the socket that held port {}: {}", port, e.toString());
-                }
-            }
+            release(held);
         }
     }
 
@@ -80,7 +74,7 @@ public final class PreparedStack implements AutoCloseable {
             if (s != null) {
                 StackShutdown.shutdown(s, 0);
             }
-            new Ready(0, null, held).releasePort();
+            release(held);
         }
     }
 
@@ -126,6 +120,16 @@ public final class PreparedStack implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             stopWhenReady();
+        }
+    }
+
+    private static void release(java.net.ServerSocket held) {
+        if (held != null) {
+            try {
+                held.close();
+            } catch (java.io.IOException e) {
+                log.debug("Cannot close the socket that held port {}: {}", held.getLocalPort(), e.toString());
+            }
         }
     }
 

@@ -4,6 +4,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 
+import org.gyocs.codec.DiameterCodec;
+import org.gyocs.codec.DiameterDecodeException;
+
 /**
  * What a connection has to send, written in one gathering write per event-loop turn (the answers
  * to a batch of pipelined requests leave in one system call), and bounded: a peer that does not
@@ -13,16 +16,13 @@ final class OutboundQueue {
     /** A peer that does not read its answers is closed past this much unsent data. */
     static final int MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
-    /** {@link #add}'s mark of a message that no count of answers sent includes. */
-    static final long NOT_COUNTED = -1;
-
     /**
-     * A message to send, and the Result-Code under which the statistics already count it as a
-     * sent answer (a CCA), or NOT_COUNTED: if the connection closes before all of it is written,
-     * that count is taken back. The code, not the answer: a peer that does not read would keep
-     * every answer's objects as well as its bytes.
+     * A message to send, and whether the statistics already count it as a sent answer (a CCA):
+     * if the connection closes before all of it is written, that count is taken back. Its
+     * Result-Code is read from its bytes then, not for every answer sent, and the answer's
+     * objects are not kept: a peer that does not read would keep them as well as the bytes.
      */
-    private record Queued(ByteBuffer bytes, long counted) {
+    private record Queued(ByteBuffer bytes, boolean counted) {
     }
 
     private final ArrayDeque<Queued> out = new ArrayDeque<>();
@@ -31,10 +31,10 @@ final class OutboundQueue {
     /**
      * Queues an encoded message.
      *
-     * @param counted the Result-Code the statistics counted it sent under, or NOT_COUNTED
+     * @param counted whether the statistics count it as a sent answer
      * @return false when the peer now has more than the bound unread
      */
-    boolean add(byte[] encoded, long counted) {
+    boolean add(byte[] encoded, boolean counted) {
         out.add(new Queued(ByteBuffer.wrap(encoded), counted));
         pendingBytes += encoded.length;
         return pendingBytes <= MAX_PENDING_BYTES;
@@ -45,7 +45,7 @@ final class OutboundQueue {
      * among what never went out whole (a part of a message is no message to the peer).
      */
     long[] drop() {
-        long[] lost = out.stream().mapToLong(Queued::counted).filter(c -> c != NOT_COUNTED).toArray();
+        long[] lost = out.stream().filter(Queued::counted).mapToLong(q -> resultCodeOf(q.bytes().array())).toArray();
         out.clear();
         pendingBytes = 0;
         return lost;
@@ -76,6 +76,14 @@ final class OutboundQueue {
             return !wire.holdsOutput();
         }
         return true;
+    }
+
+    private static long resultCodeOf(byte[] encoded) {
+        try {
+            return CcrDispatch.resultCodeOf(DiameterCodec.decode(encoded));
+        } catch (DiameterDecodeException e) {
+            return 0; // encoded here: not expected
+        }
     }
 
     /** What is queued, for one gathering write. */

@@ -327,7 +327,7 @@ final class PeerConnection implements CcrDispatch.Connection {
      */
     @Override
     public void send(DiameterMessage m) {
-        send(m, OutboundQueue.NOT_COUNTED);
+        send(m, false);
     }
 
     /**
@@ -336,18 +336,18 @@ final class PeerConnection implements CcrDispatch.Connection {
      */
     @Override
     public void sendAnswer(DiameterMessage answer) {
-        send(answer, CcrDispatch.resultCodeOf(answer));
+        send(answer, true);
     }
 
-    private void send(DiameterMessage m, long counted) {
+    private void send(DiameterMessage m, boolean counted) {
         if (state == State.CLOSED) {
-            if (counted != OutboundQueue.NOT_COUNTED) {
+            if (counted) {
                 // decided after the close (a peer that left with requests in flight): one line per connection
                 if (answersAfterClose++ == 0) {
                     log.warn("Answers decided after {} ({}) closed are not sent (counted in cca_sent no more)",
                             remote, peerHost);
                 }
-                withdraw(new long[] {counted}, null);
+                withdraw(new long[] {CcrDispatch.resultCodeOf(m)}, null);
             }
             return;
         }
@@ -509,7 +509,6 @@ final class PeerConnection implements CcrDispatch.Connection {
             log.warn("{} answer(s) to {} ({}) not sent: {}", resultCodes.length, remote, peerHost, why);
         }
     }
-
 
     @Override
     public void close(String reason) {
