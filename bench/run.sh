@@ -252,8 +252,11 @@ if [ $CONSOLE = 1 ]; then
 console: connected to the HTTP interface in $(awk '$1 > 0' "$WORK/console.samples" | wc -l) of $(wc -l <"$WORK/console.samples") samples (every 5 s)"
 fi
 
+# the Java the scripts chose for the node and ocs-bench (bin/lib/common.sh), and its options
+JAVA_USED=$(bash -c ". '$ROOT/bin/lib/common.sh' && gyocs_java_identity")
 echo
 echo "=== gy-ocs benchmark $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), commit $(git -C "$ROOT" rev-parse --short HEAD)"
+echo "Java: $JAVA_USED"
 cat "$RESULTS"
 echo "$STARTUP"
 cat "$WORK/charged.txt" 2>/dev/null || true
@@ -266,6 +269,7 @@ if [ "$RECORD" = 1 ]; then
 		echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — commit $(git -C "$ROOT" rev-parse --short HEAD)"
 		echo
 		echo "nproc $(nproc); CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); client, servers and reference share the machine."
+		echo "Java: \`$JAVA_USED\`."
 		echo "Command: \`bench/run.sh$([ $REPS = 1 ] && echo ' --quick')$([ -n "$ONLY" ] && echo " --only $ONLY")$([ $SCRAPE = 1 ] && echo ' --scrape')$([ $CONSOLE = 1 ] && echo ' --console')\` — per configuration \`bench-ref.sh --sut-cmd 'bin/ocs.sh --ip 127.0.0.1 --port $PORT --store ... [--mock]' -m MODE -n $N -c 50 -r $REPS --warmup $WARMUP\` and \`ocs-bench.sh -m MODE -k 50\`."
 		echo
 		echo '```'

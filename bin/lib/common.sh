@@ -14,9 +14,64 @@ GYOCS_CURRENT="$GYOCS_HOME/target/current"
 # leaves no stamp, so the half-written jar is never used and the next start builds again.
 GYOCS_BUILT="$GYOCS_HOME/target/.built"
 
-# True when the last build did not finish, or what it built from has changed since.
+# The feature version (17, 25...) of the JDK a java binary belongs to, from its release file; empty
+# when it has none. Reading the file takes no JVM start.
+gyocs_java_version() {
+	local home
+	home=$(dirname "$(dirname "$(readlink -f "$1")")")
+	sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release" 2>/dev/null | head -n 1
+}
+
+# Chooses the Java that runs gy-ocs, in GYOCS_JAVA_BIN, and the options that go with its version
+# in GYOCS_JAVA_FLAGS: GYOCS_JAVA (a java binary) when set, else JAVA_HOME's, else the newest of
+# `java` on the PATH and the JDKs under /usr/lib/jvm (GYOCS_JVM_DIR). Why the newest: the same
+# build spent less CPU per CCR on Java 25 with compact object headers (8-byte object headers
+# instead of 12: fewer bytes allocated and copied by each young collection) than on Debian's
+# default Java 17 (bench/RESULTS.md, "Java 25", 2026-12-04). Maven builds for Java 17.
+gyocs_pick_java() {
+	local bin="" version="" candidate v
+	if [ -n "${GYOCS_JAVA:-}" ]; then
+		bin=$GYOCS_JAVA
+	elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+		bin=$JAVA_HOME/bin/java
+	else
+		for candidate in "$(command -v java 2>/dev/null)" "${GYOCS_JVM_DIR:-/usr/lib/jvm}"/*/bin/java; do
+			[ -n "$candidate" ] && [ -x "$candidate" ] || continue
+			v=$(gyocs_java_version "$candidate")
+			[ -z "$bin" ] || [ "${v:-0}" -gt "${version:-0}" ] || continue
+			bin=$candidate
+			version=$v
+		done
+	fi
+	if [ -z "$bin" ] || ! [ -x "$(command -v "$bin" 2>/dev/null)" ]; then
+		echo "Error: Java 17 or later is needed to run gy-ocs (none found: install openjdk-17-jre-headless, or set JAVA_HOME)" >&2
+		exit 1
+	fi
+	version=$(gyocs_java_version "$(command -v "$bin")")
+	if [ -n "$version" ] && [ "$version" -lt 17 ]; then
+		echo "Error: gy-ocs needs Java 17 or later; $bin is Java $version (set JAVA_HOME to a newer one)" >&2
+		exit 1
+	fi
+	GYOCS_JAVA_BIN=$bin
+	GYOCS_JAVA_FLAGS=()
+	# a product option from Java 25 on (JEP 519); an experimental one before
+	if [ -n "$version" ] && [ "$version" -ge 25 ]; then
+		GYOCS_JAVA_FLAGS+=(-XX:+UseCompactObjectHeaders)
+	fi
+}
+
+# The chosen Java and its options, as one line: what a build's start-up archive is made for.
+gyocs_java_identity() {
+	[ -n "${GYOCS_JAVA_BIN:-}" ] || gyocs_pick_java
+	local flags=${GYOCS_JAVA_FLAGS[*]+"${GYOCS_JAVA_FLAGS[*]}"}
+	echo "$(readlink -f "$(command -v "$GYOCS_JAVA_BIN")")${flags:+ $flags}"
+}
+
+# True when the last build did not finish, or what it built from has changed since, or it was
+# made for another Java (its start-up archive is that Java's: a JAVA_HOME changed since the build).
 gyocs_stale() {
 	[ -s "$GYOCS_CURRENT/gy-ocs.jar" ] && [ -d "$GYOCS_CURRENT/lib" ] && [ -f "$GYOCS_BUILT" ] || return 0
+	[ "$(cat "$GYOCS_CURRENT/java" 2>/dev/null)" = "$(gyocs_java_identity)" ] || return 0
 	[ -n "$(find "$GYOCS_HOME/pom.xml" "$GYOCS_HOME/src/main" "$GYOCS_HOME/dictionary" -newer "$GYOCS_BUILT" -print -quit 2>/dev/null)" ]
 }
 
@@ -34,7 +89,7 @@ gyocs_ensure_built() {
 		exec 9>"$GYOCS_HOME/target/.build.lock"
 		flock 9
 		gyocs_stale || exit 0
-		echo "Building gy-ocs (first run or sources changed)..." >&2
+		echo "Building gy-ocs (first run, sources changed or another Java)..." >&2
 		rm -f "$GYOCS_BUILT"
 		# the time the build starts: a source saved while it runs is newer, and built next time
 		touch "$GYOCS_BUILT.new"
@@ -70,6 +125,7 @@ gyocs_install_build() {
 		rm -rf "$dir"
 		return 1
 	}
+	gyocs_java_identity >"$dir/java" || return 1
 	gyocs_train_startup "$dir"
 	previous=$(readlink -f "$GYOCS_CURRENT" 2>/dev/null || true)
 	ln -sfn "run/$id" "$GYOCS_CURRENT.new" && mv -T "$GYOCS_CURRENT.new" "$GYOCS_CURRENT" || return 1
@@ -92,7 +148,9 @@ gyocs_train_startup() {
 	local build=$1 dir
 	dir=$(mktemp -d "$build/training.XXXXXX") || return 0 # beside the archive: mv renames
 	# bounded: the build's lock is held meanwhile, and every bin/ script waits for it
-	if timeout 300 java -XX:ArchiveClassesAtExit="$dir/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
+	# shellcheck disable=SC2086
+	if timeout 300 "$GYOCS_JAVA_BIN" ${GYOCS_JAVA_FLAGS[@]+"${GYOCS_JAVA_FLAGS[@]}"} \
+		-XX:ArchiveClassesAtExit="$dir/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
 		-Dgyocs.home="$dir" -Dlog4j2.configurationFile="$GYOCS_HOME/config/log4j2.xml" \
 		-cp "$build/gy-ocs.jar:$build/lib/*" org.gyocs.cli.StartupTraining "$GYOCS_HOME" \
 		>"$GYOCS_HOME/target/training.log" 2>&1 && [ -s "$dir/gy-ocs.jsa" ]; then
@@ -107,15 +165,17 @@ gyocs_train_startup() {
 gyocs_java() {
 	local main=$1
 	shift
+	gyocs_pick_java
 	gyocs_ensure_built
 	# the build as it is now: a later build leaves this one's directory as it is
 	local build
 	build=$(readlink -f "$GYOCS_CURRENT")
 	local cds=()
-	# the archive matches this build's classpath; the JVM checks that and ignores it otherwise
+	# the archive matches this build's classpath and the Java that made it (gyocs_stale); the JVM
+	# checks that and ignores it otherwise
 	[ -r "$build/gy-ocs.jsa" ] && [ -s "$build/gy-ocs.jsa" ] && cds=(-XX:SharedArchiveFile="$build/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off)
 	# shellcheck disable=SC2086
-	exec java ${cds[@]+"${cds[@]}"} ${GYOCS_JAVA_OPTS:-} \
+	exec "$GYOCS_JAVA_BIN" ${GYOCS_JAVA_FLAGS[@]+"${GYOCS_JAVA_FLAGS[@]}"} ${cds[@]+"${cds[@]}"} ${GYOCS_JAVA_OPTS:-} \
 		-Dgyocs.home="$GYOCS_HOME" \
 		-Dlog4j2.configurationFile="${GYOCS_LOG_CONFIG:-$GYOCS_HOME/config/log4j2.xml}" \
 		-cp "$build/gy-ocs.jar:$build/lib/*" \

@@ -471,10 +471,54 @@ class CommandProcessTest {
         String stale = ". bin/lib/common.sh && if gyocs_stale; then echo stale; else echo current; fi";
         assertEquals("stale", bash(home, stale), "no finished build: built again");
         Files.writeString(home.resolve("target/.built"), "");
+        assertEquals("stale", bash(home, stale), "no Java recorded (a build of the version before): built again");
+        bash(home, ". bin/lib/common.sh && gyocs_java_identity > target/run/1/java");
         assertEquals("current", bash(home, stale), "a finished build is used");
+        Path jdks = Files.createDirectories(tmp.resolve("one-jdk"));
+        fakeJdk(jdks, "jdk-other", "21.0.1");
+        assertEquals("stale", bash(home, "export JAVA_HOME=" + jdks.resolve("jdk-other") + "; " + stale),
+                "its start-up archive was made for another Java");
         Thread.sleep(1100); // file times in whole seconds on some file systems
         Files.writeString(home.resolve("src/main/Changed.java"), "class Changed {}");
         assertEquals("stale", bash(home, stale), "sources changed since");
+    }
+
+    /**
+     * The bin/ scripts run the newest Java they find (the node spent less CPU per CCR on Java 25
+     * with compact object headers than on Debian's default 17), unless JAVA_HOME or GYOCS_JAVA
+     * names one; a Java older than 17 is refused with a clear error, not a stack trace.
+     */
+    @Test
+    void theScriptsRunTheNewestJavaUnlessOneIsNamed() throws Exception {
+        Path home = withCommonSh("java");
+        Path jdks = Files.createDirectories(tmp.resolve("jdks"));
+        Path onPath = fakeJdk(jdks, "jdk-17", "17.0.15");
+        fakeJdk(jdks, "jdk-11", "11.0.2");
+        fakeJdk(jdks, "jdk-21", "21.0.5");
+        String pick = "export PATH=" + onPath.resolve("bin") + ":$PATH GYOCS_JVM_DIR=" + jdks
+                + "; unset JAVA_HOME; . bin/lib/common.sh && gyocs_java_identity";
+        assertEquals(jdks.resolve("jdk-21/bin/java").toRealPath().toString(), bash(home, pick), "the newest");
+        fakeJdk(jdks, "jdk-25", "25.0.3");
+        assertEquals(jdks.resolve("jdk-25/bin/java").toRealPath() + " -XX:+UseCompactObjectHeaders", bash(home, pick),
+                "from 25 on, with compact object headers");
+        assertEquals(onPath.resolve("bin/java").toRealPath().toString(),
+                bash(home, pick.replace("unset JAVA_HOME", "export JAVA_HOME=" + onPath)), "JAVA_HOME's");
+        assertEquals(jdks.resolve("jdk-21/bin/java").toRealPath().toString(),
+                bash(home, pick.replace("unset JAVA_HOME", "export GYOCS_JAVA=" + jdks.resolve("jdk-21/bin/java"))),
+                "GYOCS_JAVA's");
+        String old = bash(home, pick.replace("unset JAVA_HOME", "export JAVA_HOME=" + jdks.resolve("jdk-11")));
+        assertEquals("Error: gy-ocs needs Java 17 or later; " + jdks.resolve("jdk-11/bin/java")
+                + " is Java 11 (set JAVA_HOME to a newer one)", old);
+    }
+
+    /** A JDK as the scripts see it: bin/java and its release file. */
+    private static Path fakeJdk(Path dir, String name, String version) throws Exception {
+        Path jdk = Files.createDirectories(dir.resolve(name).resolve("bin"));
+        Path launcher = jdk.resolve("java");
+        Files.writeString(launcher, "#!/bin/sh\necho \"" + name + "\"\n");
+        Files.setPosixFilePermissions(launcher, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(dir.resolve(name).resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\n");
+        return dir.resolve(name);
     }
 
     /**
