@@ -27,8 +27,13 @@ add --admin-ip "${GYOCS_ADMIN_IP:-}"
 add --admin-token-file "${GYOCS_ADMIN_TOKEN_FILE:-}"
 [ "${GYOCS_MOCK:-false}" = true ] && args+=(--mock)
 cd "$GYOCS_HOME"
+# compact object headers from Java 25 on, as bin/lib/common.sh gives them (less CPU per CCR)
+jvm=()
+java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+version=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$java_home/release" 2>/dev/null | head -n 1 || true)
+[ -n "$version" ] && [ "$version" -ge 25 ] && jvm+=(-XX:+UseCompactObjectHeaders)
 # shellcheck disable=SC2086
-exec java -Xmx"${GYOCS_HEAP:-1g}" -XX:+ExitOnOutOfMemoryError ${GYOCS_JAVA_OPTS:-} \
+exec java ${jvm[@]+"${jvm[@]}"} -Xmx"${GYOCS_HEAP:-1g}" -XX:+ExitOnOutOfMemoryError ${GYOCS_JAVA_OPTS:-} \
 	-Dgyocs.home="$GYOCS_HOME" -Dlog4j2.configurationFile="$GYOCS_HOME/config/log4j2.xml" \
 	-cp "${GYOCS_CLASSPATH:-$GYOCS_HOME/target/gy-ocs.jar:$GYOCS_HOME/target/lib/*}" org.gyocs.cli.OcsCommand \
 	"${args[@]}" "$@"

@@ -14,12 +14,22 @@ GYOCS_CURRENT="$GYOCS_HOME/target/current"
 # leaves no stamp, so the half-written jar is never used and the next start builds again.
 GYOCS_BUILT="$GYOCS_HOME/target/.built"
 
-# The feature version (17, 25...) of the JDK a java binary belongs to, from its release file; empty
-# when it has none. Reading the file takes no JVM start.
-gyocs_java_version() {
+# A line of the release file of the JDK a java binary belongs to: $2 is JAVA_VERSION (its feature
+# version is the number before the first dot: 17, 25) or JAVA_RUNTIME_VERSION (25.0.3+9-LTS); empty
+# when it has none (a JRE unpacked without it, a wrapper script). Reading it takes no JVM start.
+gyocs_java_release() {
 	local home
 	home=$(dirname "$(dirname "$(readlink -f "$1")")")
-	sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release" 2>/dev/null | head -n 1
+	[ -r "$home/release" ] || return 0
+	sed -n "s/^$2=\"\\([^\"]*\\)\".*/\\1/p" "$home/release" | head -n 1 || true
+}
+
+# The feature version (17, 25) of a java binary's JDK, from its release file; empty without one.
+gyocs_java_version() {
+	local v
+	v=$(gyocs_java_release "$1" JAVA_VERSION)
+	v=${v%%.*}
+	case $v in '' | *[!0-9]*) ;; *) echo "$v" ;; esac
 }
 
 # Chooses the Java that runs gy-ocs, in GYOCS_JAVA_BIN, and the options that go with its version
@@ -32,8 +42,16 @@ gyocs_pick_java() {
 	local bin="" version="" candidate v
 	if [ -n "${GYOCS_JAVA:-}" ]; then
 		bin=$GYOCS_JAVA
-	elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+		[ -x "$(command -v "$bin" 2>/dev/null)" ] || {
+			echo "Error: GYOCS_JAVA=$bin is not an executable java" >&2
+			exit 1
+		}
+	elif [ -n "${JAVA_HOME:-}" ]; then
 		bin=$JAVA_HOME/bin/java
+		[ -x "$bin" ] || {
+			echo "Error: JAVA_HOME=$JAVA_HOME has no bin/java (unset it to run the newest Java found)" >&2
+			exit 1
+		}
 	else
 		for candidate in "$(command -v java 2>/dev/null)" "${GYOCS_JVM_DIR:-/usr/lib/jvm}"/*/bin/java; do
 			[ -n "$candidate" ] && [ -x "$candidate" ] || continue
@@ -60,18 +78,30 @@ gyocs_pick_java() {
 	fi
 }
 
-# The chosen Java and its options, as one line: what a build's start-up archive is made for.
+# The chosen Java, its exact version and its options, as one line: what a start-up archive is
+# made for (a JDK updated in place keeps its path, and the JVM rejects an archive of another build).
 gyocs_java_identity() {
 	[ -n "${GYOCS_JAVA_BIN:-}" ] || gyocs_pick_java
-	local flags=${GYOCS_JAVA_FLAGS[*]+"${GYOCS_JAVA_FLAGS[*]}"}
-	echo "$(readlink -f "$(command -v "$GYOCS_JAVA_BIN")")${flags:+ $flags}"
+	local path flags=${GYOCS_JAVA_FLAGS[*]+"${GYOCS_JAVA_FLAGS[*]}"}
+	path=$(readlink -f "$(command -v "$GYOCS_JAVA_BIN")")
+	echo "$path $(gyocs_java_release "$path" JAVA_RUNTIME_VERSION)${flags:+ $flags}"
 }
 
-# True when the last build did not finish, or what it built from has changed since, or it was
-# made for another Java (its start-up archive is that Java's: a JAVA_HOME changed since the build).
+# Sets GYOCS_CDS to the JVM options that map a build's start-up archive ($1: the build's
+# directory), when it has one made for the Java chosen now. Another Java (a JDK installed or
+# updated since the build, a JAVA_HOME of another shell) starts without it, a second slower, and
+# builds nothing: the jar is the same for every Java, and a service's user may not write the build.
+gyocs_cds_options() {
+	local build=$1
+	GYOCS_CDS=()
+	[ -r "$build/gy-ocs.jsa" ] && [ -s "$build/gy-ocs.jsa" ] || return 0
+	[ "$(cat "$build/gy-ocs.jsa.java" 2>/dev/null)" = "$(gyocs_java_identity)" ] || return 0
+	GYOCS_CDS=(-XX:SharedArchiveFile="$build/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off)
+}
+
+# True when the last build did not finish, or what it built from has changed since.
 gyocs_stale() {
 	[ -s "$GYOCS_CURRENT/gy-ocs.jar" ] && [ -d "$GYOCS_CURRENT/lib" ] && [ -f "$GYOCS_BUILT" ] || return 0
-	[ "$(cat "$GYOCS_CURRENT/java" 2>/dev/null)" = "$(gyocs_java_identity)" ] || return 0
 	[ -n "$(find "$GYOCS_HOME/pom.xml" "$GYOCS_HOME/src/main" "$GYOCS_HOME/dictionary" -newer "$GYOCS_BUILT" -print -quit 2>/dev/null)" ]
 }
 
@@ -125,7 +155,6 @@ gyocs_install_build() {
 		rm -rf "$dir"
 		return 1
 	}
-	gyocs_java_identity >"$dir/java" || return 1
 	gyocs_train_startup "$dir"
 	previous=$(readlink -f "$GYOCS_CURRENT" 2>/dev/null || true)
 	ln -sfn "run/$id" "$GYOCS_CURRENT.new" && mv -T "$GYOCS_CURRENT.new" "$GYOCS_CURRENT" || return 1
@@ -156,7 +185,8 @@ gyocs_train_startup() {
 		>"$GYOCS_HOME/target/training.log" 2>&1 && [ -s "$dir/gy-ocs.jsa" ]; then
 		# on disk before its name (a power loss must not leave a named, zero-filled archive),
 		# and readable by the service's user when root built it (bin/ocs.sh builds under umask 077)
-		chmod a+r "$dir/gy-ocs.jsa" && sync -- "$dir/gy-ocs.jsa" && mv -f "$dir/gy-ocs.jsa" "$build/gy-ocs.jsa"
+		chmod a+r "$dir/gy-ocs.jsa" && sync -- "$dir/gy-ocs.jsa" && mv -f "$dir/gy-ocs.jsa" "$build/gy-ocs.jsa" &&
+			gyocs_java_identity >"$build/gy-ocs.jsa.java"
 	fi
 	rm -rf "$dir"
 }
@@ -170,12 +200,9 @@ gyocs_java() {
 	# the build as it is now: a later build leaves this one's directory as it is
 	local build
 	build=$(readlink -f "$GYOCS_CURRENT")
-	local cds=()
-	# the archive matches this build's classpath and the Java that made it (gyocs_stale); the JVM
-	# checks that and ignores it otherwise
-	[ -r "$build/gy-ocs.jsa" ] && [ -s "$build/gy-ocs.jsa" ] && cds=(-XX:SharedArchiveFile="$build/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off)
+	gyocs_cds_options "$build"
 	# shellcheck disable=SC2086
-	exec "$GYOCS_JAVA_BIN" ${GYOCS_JAVA_FLAGS[@]+"${GYOCS_JAVA_FLAGS[@]}"} ${cds[@]+"${cds[@]}"} ${GYOCS_JAVA_OPTS:-} \
+	exec "$GYOCS_JAVA_BIN" ${GYOCS_JAVA_FLAGS[@]+"${GYOCS_JAVA_FLAGS[@]}"} ${GYOCS_CDS[@]+"${GYOCS_CDS[@]}"} ${GYOCS_JAVA_OPTS:-} \
 		-Dgyocs.home="$GYOCS_HOME" \
 		-Dlog4j2.configurationFile="${GYOCS_LOG_CONFIG:-$GYOCS_HOME/config/log4j2.xml}" \
 		-cp "$build/gy-ocs.jar:$build/lib/*" \

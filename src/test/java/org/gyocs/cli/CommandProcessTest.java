@@ -471,13 +471,7 @@ class CommandProcessTest {
         String stale = ". bin/lib/common.sh && if gyocs_stale; then echo stale; else echo current; fi";
         assertEquals("stale", bash(home, stale), "no finished build: built again");
         Files.writeString(home.resolve("target/.built"), "");
-        assertEquals("stale", bash(home, stale), "no Java recorded (a build of the version before): built again");
-        bash(home, ". bin/lib/common.sh && gyocs_java_identity > target/run/1/java");
         assertEquals("current", bash(home, stale), "a finished build is used");
-        Path jdks = Files.createDirectories(tmp.resolve("one-jdk"));
-        fakeJdk(jdks, "jdk-other", "21.0.1");
-        assertEquals("stale", bash(home, "export JAVA_HOME=" + jdks.resolve("jdk-other") + "; " + stale),
-                "its start-up archive was made for another Java");
         Thread.sleep(1100); // file times in whole seconds on some file systems
         Files.writeString(home.resolve("src/main/Changed.java"), "class Changed {}");
         assertEquals("stale", bash(home, stale), "sources changed since");
@@ -486,7 +480,8 @@ class CommandProcessTest {
     /**
      * The bin/ scripts run the newest Java they find (the node spent less CPU per CCR on Java 25
      * with compact object headers than on Debian's default 17), unless JAVA_HOME or GYOCS_JAVA
-     * names one; a Java older than 17 is refused with a clear error, not a stack trace.
+     * names one; a Java older than 17, or one named that is not there, is refused with a clear
+     * error; a JDK without a release file is passed over, not a silent exit.
      */
     @Test
     void theScriptsRunTheNewestJavaUnlessOneIsNamed() throws Exception {
@@ -495,20 +490,52 @@ class CommandProcessTest {
         Path onPath = fakeJdk(jdks, "jdk-17", "17.0.15");
         fakeJdk(jdks, "jdk-11", "11.0.2");
         fakeJdk(jdks, "jdk-21", "21.0.5");
-        String pick = "export PATH=" + onPath.resolve("bin") + ":$PATH GYOCS_JVM_DIR=" + jdks
-                + "; unset JAVA_HOME; . bin/lib/common.sh && gyocs_java_identity";
-        assertEquals(jdks.resolve("jdk-21/bin/java").toRealPath().toString(), bash(home, pick), "the newest");
+        Files.delete(fakeJdk(jdks, "jre-bare", "99").resolve("release")); // unpacked without one
+        String env = javaEnvironment(onPath, jdks);
+        String pick = "; . bin/lib/common.sh && gyocs_java_identity";
+        assertEquals(jdks.resolve("jdk-21/bin/java").toRealPath() + " 21.0.5+1", bash(home, env + pick), "the newest");
         fakeJdk(jdks, "jdk-25", "25.0.3");
-        assertEquals(jdks.resolve("jdk-25/bin/java").toRealPath() + " -XX:+UseCompactObjectHeaders", bash(home, pick),
-                "from 25 on, with compact object headers");
-        assertEquals(onPath.resolve("bin/java").toRealPath().toString(),
-                bash(home, pick.replace("unset JAVA_HOME", "export JAVA_HOME=" + onPath)), "JAVA_HOME's");
-        assertEquals(jdks.resolve("jdk-21/bin/java").toRealPath().toString(),
-                bash(home, pick.replace("unset JAVA_HOME", "export GYOCS_JAVA=" + jdks.resolve("jdk-21/bin/java"))),
-                "GYOCS_JAVA's");
-        String old = bash(home, pick.replace("unset JAVA_HOME", "export JAVA_HOME=" + jdks.resolve("jdk-11")));
+        assertEquals(jdks.resolve("jdk-25/bin/java").toRealPath() + " 25.0.3+1 -XX:+UseCompactObjectHeaders",
+                bash(home, env + pick), "from 25 on, with compact object headers");
+        assertEquals(onPath.resolve("bin/java").toRealPath() + " 17.0.15+1",
+                bash(home, env + "; export JAVA_HOME=" + onPath + pick), "JAVA_HOME's");
+        assertEquals(jdks.resolve("jdk-21/bin/java").toRealPath() + " 21.0.5+1",
+                bash(home, env + "; export GYOCS_JAVA=" + jdks.resolve("jdk-21/bin/java") + pick), "GYOCS_JAVA's");
         assertEquals("Error: gy-ocs needs Java 17 or later; " + jdks.resolve("jdk-11/bin/java")
-                + " is Java 11 (set JAVA_HOME to a newer one)", old);
+                + " is Java 11 (set JAVA_HOME to a newer one)",
+                bash(home, env + "; export JAVA_HOME=" + jdks.resolve("jdk-11") + pick));
+        assertEquals("Error: JAVA_HOME=" + tmp + " has no bin/java (unset it to run the newest Java found)",
+                bash(home, env + "; export JAVA_HOME=" + tmp + pick), "a JAVA_HOME that is wrong is not passed over");
+    }
+
+    /**
+     * A build's start-up archive is used only by the Java it was made for (path, exact version,
+     * options): another Java, installed or updated since the build, starts without it and builds
+     * nothing (a service's user may not write the build; the jar is the same for every Java).
+     */
+    @Test
+    void aStartUpArchiveIsUsedOnlyByTheJavaThatMadeIt() throws Exception {
+        Path home = withCommonSh("archive");
+        Path jdks = Files.createDirectories(tmp.resolve("archive-jdks"));
+        Path jdk21 = fakeJdk(jdks, "jdk-21", "21.0.5");
+        Path build = Files.createDirectories(home.resolve("target/run/1"));
+        Files.writeString(build.resolve("gy-ocs.jsa"), "an archive");
+        String env = javaEnvironment(jdk21, jdks);
+        bash(home, env + "; . bin/lib/common.sh && gyocs_java_identity > target/run/1/gy-ocs.jsa.java");
+        String options = "; . bin/lib/common.sh && gyocs_cds_options target/run/1 && echo \"[${GYOCS_CDS[*]}]\"";
+        assertEquals("[-XX:SharedArchiveFile=target/run/1/gy-ocs.jsa -Xlog:cds=off -Xlog:cds+dynamic=off]",
+                bash(home, env + options), "the Java that made it");
+        fakeJdk(jdks, "jdk-25", "25.0.3");
+        assertEquals("[]", bash(home, env + options), "a newer JDK installed since");
+        String named = env + "; export JAVA_HOME=" + jdk21;
+        assertTrue(bash(home, named + options).contains("SharedArchiveFile"), "JAVA_HOME names the Java that made it");
+        Files.writeString(jdk21.resolve("release"), "JAVA_VERSION=\"21.0.6\"\nJAVA_RUNTIME_VERSION=\"21.0.6+7\"\n");
+        assertEquals("[]", bash(home, named + options), "that JDK updated in place since");
+    }
+
+    /** The shell's Java settings for a test: the java on the PATH is onPath's, the JDKs are under jdks. */
+    private static String javaEnvironment(Path onPath, Path jdks) {
+        return "set -euo pipefail; unset JAVA_HOME GYOCS_JAVA; export PATH=" + onPath.resolve("bin") + ":$PATH GYOCS_JVM_DIR=" + jdks;
     }
 
     /** A JDK as the scripts see it: bin/java and its release file. */
@@ -517,7 +544,8 @@ class CommandProcessTest {
         Path launcher = jdk.resolve("java");
         Files.writeString(launcher, "#!/bin/sh\necho \"" + name + "\"\n");
         Files.setPosixFilePermissions(launcher, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.writeString(dir.resolve(name).resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\n");
+        Files.writeString(dir.resolve(name).resolve("release"),
+                "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\nJAVA_RUNTIME_VERSION=\"" + version + "+1\"\n");
         return dir.resolve(name);
     }
 
