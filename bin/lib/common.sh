@@ -28,16 +28,18 @@ gyocs_java_release() {
 gyocs_java_version() {
 	local v
 	v=$(gyocs_java_release "$1" JAVA_VERSION)
+	v=${v#1.} # Java 8 and before: 1.8.0_392
 	v=${v%%.*}
 	case $v in '' | *[!0-9]*) ;; *) echo "$v" ;; esac
 }
 
 # Chooses the Java that runs gy-ocs, in GYOCS_JAVA_BIN, and the options that go with its version
 # in GYOCS_JAVA_FLAGS: GYOCS_JAVA (a java binary) when set, else JAVA_HOME's, else the newest of
-# `java` on the PATH and the JDKs under /usr/lib/jvm (GYOCS_JVM_DIR). Why the newest: the same
-# build spent less CPU per CCR on Java 25 with compact object headers (8-byte object headers
-# instead of 12: fewer bytes allocated and copied by each young collection) than on Debian's
-# default Java 17 (bench/RESULTS.md, "Java 25", 2026-12-04). Maven builds for Java 17.
+# `java` on the PATH and the JDKs under /usr/lib/jvm (GYOCS_JVM_DIR); a `java` on the PATH whose
+# version cannot be read (a version manager's shim, a wrapper script) is the user's choice, and
+# kept. Why the newest: the same build spent less CPU per CCR in jDiameter mode on Java 25 (with
+# compact object headers: 8-byte object headers instead of 12) than on Debian's default Java 17,
+# with a connection kept open (bench/RESULTS.md, "Java 25", 2026-12-04). Maven builds for Java 17.
 gyocs_pick_java() {
 	local bin="" version="" candidate v
 	if [ -n "${GYOCS_JAVA:-}" ]; then
@@ -53,13 +55,21 @@ gyocs_pick_java() {
 			exit 1
 		}
 	else
-		for candidate in "$(command -v java 2>/dev/null)" "${GYOCS_JVM_DIR:-/usr/lib/jvm}"/*/bin/java; do
-			[ -n "$candidate" ] && [ -x "$candidate" ] || continue
-			v=$(gyocs_java_version "$candidate")
-			[ -z "$bin" ] || [ "${v:-0}" -gt "${version:-0}" ] || continue
+		candidate=$(command -v java 2>/dev/null || true)
+		if [ -n "$candidate" ] && [ -x "$candidate" ]; then
 			bin=$candidate
-			version=$v
-		done
+			version=$(gyocs_java_version "$candidate")
+		fi
+		# the PATH's java of a version unknown is kept; else a newer JDK of a known version wins
+		if [ -z "$bin" ] || [ -n "$version" ]; then
+			for candidate in "${GYOCS_JVM_DIR:-/usr/lib/jvm}"/*/bin/java; do
+				[ -x "$candidate" ] || continue
+				v=$(gyocs_java_version "$candidate")
+				[ -n "$v" ] && { [ -z "$bin" ] || [ "$v" -gt "$version" ]; } || continue
+				bin=$candidate
+				version=$v
+			done
+		fi
 	fi
 	if [ -z "$bin" ] || ! [ -x "$(command -v "$bin" 2>/dev/null)" ]; then
 		echo "Error: Java 17 or later is needed to run gy-ocs (none found: install openjdk-17-jre-headless, or set JAVA_HOME)" >&2
@@ -95,7 +105,10 @@ gyocs_cds_options() {
 	local build=$1
 	GYOCS_CDS=()
 	[ -r "$build/gy-ocs.jsa" ] && [ -s "$build/gy-ocs.jsa" ] || return 0
-	[ "$(cat "$build/gy-ocs.jsa.java" 2>/dev/null)" = "$(gyocs_java_identity)" ] || return 0
+	if [ "$(cat "$build/gy-ocs.jsa.java" 2>/dev/null)" != "$(gyocs_java_identity)" ]; then
+		echo "Note: this build's start-up archive was made for another Java; starting without it (a second slower). To make it again: rm $GYOCS_BUILT, then run any bin/ script as the user who builds" >&2
+		return 0
+	fi
 	GYOCS_CDS=(-XX:SharedArchiveFile="$build/gy-ocs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off)
 }
 
@@ -119,7 +132,7 @@ gyocs_ensure_built() {
 		exec 9>"$GYOCS_HOME/target/.build.lock"
 		flock 9
 		gyocs_stale || exit 0
-		echo "Building gy-ocs (first run, sources changed or another Java)..." >&2
+		echo "Building gy-ocs (first run or sources changed)..." >&2
 		rm -f "$GYOCS_BUILT"
 		# the time the build starts: a source saved while it runs is newer, and built next time
 		touch "$GYOCS_BUILT.new"

@@ -506,6 +506,53 @@ class CommandProcessTest {
                 bash(home, env + "; export JAVA_HOME=" + jdks.resolve("jdk-11") + pick));
         assertEquals("Error: JAVA_HOME=" + tmp + " has no bin/java (unset it to run the newest Java found)",
                 bash(home, env + "; export JAVA_HOME=" + tmp + pick), "a JAVA_HOME that is wrong is not passed over");
+        assertEquals("Error: GYOCS_JAVA=/nowhere/java is not an executable java",
+                bash(home, env + "; export GYOCS_JAVA=/nowhere/java" + pick));
+        Path shim = Files.createDirectories(tmp.resolve("shim"));
+        Files.copy(jdks.resolve("jdk-17/bin/java"), shim.resolve("java"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        assertEquals(shim.resolve("java").toRealPath().toString(), bash(home, env + "; export PATH=" + shim + ":$PATH" + pick),
+                "a java on the PATH of a version unknown (a version manager's shim) is the user's choice");
+    }
+
+    /**
+     * The build trains its start-up archive with the Java chosen, and records which; a start runs
+     * that Java with its options and maps the archive; another Java starts without it and says so.
+     */
+    @Test
+    void theBuildTrainsItsArchiveWithTheJavaChosenAndAStartMapsIt() throws Exception {
+        Path home = withCommonSh("trained");
+        Files.createDirectories(home.resolve("config"));
+        Path jdks = Files.createDirectories(tmp.resolve("trained-jdks"));
+        Path jdk = fakeJdk(jdks, "jdk-25", "25.0.3");
+        // a java that writes the archive it is asked for, and says what it was given
+        Files.writeString(jdk.resolve("bin/java"), """
+                #!/bin/bash
+                for a in "$@"; do case $a in -XX:ArchiveClassesAtExit=*) echo archive > "${a#*=}" ;; esac; done
+                echo "java $*"
+                """);
+        Path fakeBin = Files.createDirectories(tmp.resolve("trained-bin"));
+        Files.writeString(fakeBin.resolve("mvn"), """
+                #!/bin/bash
+                while [ $# -gt 0 ]; do [ "$1" = -f ] && home=$(dirname "$2"); shift; done
+                mkdir -p "$home/target/lib" && echo lib > "$home/target/lib/dep.jar" && echo jar > "$home/target/gy-ocs.jar"
+                """);
+        Files.setPosixFilePermissions(fakeBin.resolve("mvn"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        String env = javaEnvironment(jdk, jdks) + "; export PATH=" + fakeBin + ":$PATH";
+        String start = "; . bin/lib/common.sh && gyocs_java org.example.Main one 2>&1";
+        String started = bash(home, env + start).lines().reduce((a, b) -> b).orElseThrow(); // after the build's
+        Path build = home.resolve("target/current").toRealPath();
+        assertEquals("archive", Files.readString(build.resolve("gy-ocs.jsa")).trim(), "trained with the Java chosen");
+        String identity = jdk.resolve("bin/java").toRealPath() + " 25.0.3+1 -XX:+UseCompactObjectHeaders";
+        assertEquals(identity, Files.readString(build.resolve("gy-ocs.jsa.java")).trim());
+        assertTrue(started.startsWith("java -XX:+UseCompactObjectHeaders -XX:SharedArchiveFile=" + build + "/gy-ocs.jsa "),
+                started);
+        assertTrue(started.endsWith(" org.example.Main one"), started);
+        Path other = fakeJdk(jdks, "jdk-26", "26.0.1");
+        Files.copy(jdk.resolve("bin/java"), other.resolve("bin/java"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        String elsewhere = bash(home, env + start);
+        assertTrue(elsewhere.startsWith("Note: this build's start-up archive was made for another Java"), elsewhere);
+        assertFalse(elsewhere.contains("SharedArchiveFile"), elsewhere);
+        assertEquals(build, home.resolve("target/current").toRealPath(), "nothing built for another Java");
     }
 
     /**
@@ -526,11 +573,14 @@ class CommandProcessTest {
         assertEquals("[-XX:SharedArchiveFile=target/run/1/gy-ocs.jsa -Xlog:cds=off -Xlog:cds+dynamic=off]",
                 bash(home, env + options), "the Java that made it");
         fakeJdk(jdks, "jdk-25", "25.0.3");
-        assertEquals("[]", bash(home, env + options), "a newer JDK installed since");
+        String note = "Note: this build's start-up archive was made for another Java; starting without it";
+        String newer = bash(home, env + options);
+        assertTrue(newer.startsWith(note) && newer.endsWith("\n[]"), "a newer JDK installed since: " + newer);
         String named = env + "; export JAVA_HOME=" + jdk21;
         assertTrue(bash(home, named + options).contains("SharedArchiveFile"), "JAVA_HOME names the Java that made it");
         Files.writeString(jdk21.resolve("release"), "JAVA_VERSION=\"21.0.6\"\nJAVA_RUNTIME_VERSION=\"21.0.6+7\"\n");
-        assertEquals("[]", bash(home, named + options), "that JDK updated in place since");
+        String updated = bash(home, named + options);
+        assertTrue(updated.startsWith(note) && updated.endsWith("\n[]"), "that JDK updated in place since: " + updated);
     }
 
     /** The shell's Java settings for a test: the java on the PATH is onPath's, the JDKs are under jdks. */
