@@ -866,7 +866,7 @@ public final class GyDiameterApplication {
         log.info("Host identity: {}", settings.originHost());
         log.info("Realm:         {}", settings.realm());
         log.info("Balance store: {}", JdbcBalanceStore.describe(storeUrl));
-        // which Java bin/ lib/common.sh chose (the newest it found), for an operator comparing nodes
+        // which Java bin/lib/common.sh chose (the newest it found), for an operator comparing nodes
         log.info("Java:          {} ({})", Runtime.version(), System.getProperty("java.vm.vendor"));
         if (!mock) {
             log.info("Config:        {}", settings.configFile());
