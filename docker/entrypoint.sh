@@ -27,7 +27,9 @@ add --admin-ip "${GYOCS_ADMIN_IP:-}"
 add --admin-token-file "${GYOCS_ADMIN_TOKEN_FILE:-}"
 [ "${GYOCS_MOCK:-false}" = true ] && args+=(--mock)
 cd "$GYOCS_HOME"
-# compact object headers from Java 25 on, as bin/lib/common.sh gives them (less CPU per CCR)
+# compact object headers from Java 25 on, as bin/lib/common.sh gives them (less CPU per CCR); its
+# version read is repeated here, as the image holds no bin/ scripts and sourcing common.sh would
+# set GYOCS_HOME to its own installation
 jvm=()
 java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
 version=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$java_home/release" 2>/dev/null | head -n 1 || true)

@@ -530,13 +530,7 @@ class CommandProcessTest {
                 for a in "$@"; do case $a in -XX:ArchiveClassesAtExit=*) echo archive > "${a#*=}" ;; esac; done
                 echo "java $*"
                 """);
-        Path fakeBin = Files.createDirectories(tmp.resolve("trained-bin"));
-        Files.writeString(fakeBin.resolve("mvn"), """
-                #!/bin/bash
-                while [ $# -gt 0 ]; do [ "$1" = -f ] && home=$(dirname "$2"); shift; done
-                mkdir -p "$home/target/lib" && echo lib > "$home/target/lib/dep.jar" && echo jar > "$home/target/gy-ocs.jar"
-                """);
-        Files.setPosixFilePermissions(fakeBin.resolve("mvn"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path fakeBin = fakeMaven("trained-bin");
         String env = javaEnvironment(jdk, jdks) + "; export PATH=" + fakeBin + ":$PATH";
         String start = "; . bin/lib/common.sh && gyocs_java org.example.Main one 2>&1";
         String started = bash(home, env + start).lines().reduce((a, b) -> b).orElseThrow(); // after the build's
@@ -591,9 +585,7 @@ class CommandProcessTest {
     /** A JDK as the scripts see it: bin/java and its release file. */
     private static Path fakeJdk(Path dir, String name, String version) throws Exception {
         Path jdk = Files.createDirectories(dir.resolve(name).resolve("bin"));
-        Path launcher = jdk.resolve("java");
-        Files.writeString(launcher, "#!/bin/sh\necho \"" + name + "\"\n");
-        Files.setPosixFilePermissions(launcher, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        executable(jdk.resolve("java"), "#!/bin/sh\necho \"" + name + "\"\n");
         Files.writeString(dir.resolve(name).resolve("release"),
                 "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\nJAVA_RUNTIME_VERSION=\"" + version + "+1\"\n");
         return dir.resolve(name);
@@ -611,16 +603,7 @@ class CommandProcessTest {
         Path home = withCommonSh("builds");
         Files.createDirectories(home.resolve("config"));
         Path version = home.resolve("src/main/version");
-        Path fakeBin = Files.createDirectories(tmp.resolve("fake-bin"));
-        Path mvn = fakeBin.resolve("mvn");
-        Files.writeString(mvn, """
-                #!/bin/bash
-                # Maven's package, as far as the scripts see it: the jar (in place) and a library
-                while [ $# -gt 0 ]; do [ "$1" = -f ] && home=$(dirname "$2"); shift; done
-                mkdir -p "$home/target/lib" && echo "a library" > "$home/target/lib/dep.jar" \
-                    && echo "build $(cat "$home/src/main/version")" > "$home/target/gy-ocs.jar"
-                """);
-        Files.setPosixFilePermissions(mvn, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path fakeBin = fakeMaven("fake-bin");
         String build = "export PATH=" + fakeBin + ":$PATH; umask 077; . bin/lib/common.sh && gyocs_ensure_built "
                 + "2>/dev/null && readlink -f target/current";
         java.util.List<String> builds = new java.util.ArrayList<>();
@@ -653,6 +636,26 @@ class CommandProcessTest {
                 running.destroyForcibly();
             }
         }
+    }
+
+    /**
+     * A folder holding a stand-in Maven: its package, as far as the scripts see it, writes the jar
+     * in place ("build" and src/main/version) and a library.
+     */
+    private Path fakeMaven(String name) throws Exception {
+        Path bin = Files.createDirectories(tmp.resolve(name));
+        executable(bin.resolve("mvn"), """
+                #!/bin/bash
+                while [ $# -gt 0 ]; do [ "$1" = -f ] && home=$(dirname "$2"); shift; done
+                mkdir -p "$home/target/lib" && echo "a library" > "$home/target/lib/dep.jar" \
+                    && echo "build $(cat "$home/src/main/version" 2>/dev/null)" > "$home/target/gy-ocs.jar"
+                """);
+        return bin;
+    }
+
+    private static void executable(Path file, String script) throws Exception {
+        Files.writeString(file, script);
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     /** An installation of bin/lib/common.sh and what a build is made from (empty), to run its functions in. */
