@@ -28,8 +28,15 @@ import org.apache.logging.log4j.Logger;
  * the reference with 100,000 subscribers. Here the node's balances live in memory
  * (MemoryBalances), each batch of changes appends 24 bytes per amount change (batch number,
  * bucket id, delta) to {@code <database>.journal} and syncs it, and the amounts are written
- * back to H2 in the background, which is checkpointed (written and synced) every 5 s, after
- * which the journal is written over from its start.
+ * back to H2 in the background, which is checkpointed (written and synced) every 5 s.
+ *
+ * <p>Two files, {@code <database>.journal} and {@code <database>.journal2}, take turns: every
+ * 5 s (or 12 MB) the journal goes on in the other file, from its start, while the database is
+ * checkpointed through the last batch of the file it left; that file is written over at the
+ * next turn only once the checkpoint covered it. Why: with one file, the journal could start
+ * over only once the database held every frame, so the write-back and checkpoint ran on the
+ * journal's thread between two syncs, and every request waited for them: 50-150 ms of each
+ * second under load, most of the answers over 5 ms (bench/RESULTS.md, issue 17).
  *
  * <p>Recovery: every write-back also records the last batch it covers in journal_applied, so
  * the database knows the last batch it holds. At start, the batches of the journal past that
@@ -59,18 +66,33 @@ final class AmountJournal implements AutoCloseable {
      */
     static final long PREALLOCATED_BYTES = 16L << 20;
 
-    private final FileChannel file;
+    /** The two files: the first is locked (one node per embedded file), the second is not. */
+    private final FileChannel[] files;
     private final FileLock lock;
     private final Path path;
     private long lastBatch;
-    private volatile long size;
-    private long lastCheckpoint = System.nanoTime();
+    // the journal thread's own, but for holdsFrames() once that thread has ended
+    private int active;
+    /** What each file holds from its start (0: nothing of a batch the database lacks). */
+    private final long[] sizes = new long[2];
+    /** The last batch written to each file. */
+    private final long[] lastIn = new long[2];
+    private long lastTurn = System.nanoTime();
+    /** The frame being written, grown as needed: one buffer, not one per sync. */
+    private ByteBuffer frame = ByteBuffer.allocate(4096);
+    /** The last batch the database holds durably (set by whoever checkpointed it). */
+    private volatile long checkpointed;
 
-    private AmountJournal(FileChannel file, FileLock lock, Path path) {
-        this.file = file;
+    private AmountJournal(FileChannel[] files, FileLock lock, Path path) {
+        this.files = files;
         this.lock = lock;
         this.path = path;
-        this.size = 0; // what is there is held by the database already: written over from the start
+        // what is there is held by the database already: written over from the start
+    }
+
+    /** The second file of the journal whose first is {@code path}. */
+    static Path second(Path path) {
+        return Path.of(path + "2");
     }
 
     /**
@@ -101,8 +123,7 @@ final class AmountJournal implements AutoCloseable {
     static AmountJournal lock(Path path) {
         FileChannel file = null;
         try {
-            file = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(PrivateDirectory.FILE));
+            file = open(path);
             FileLock lock;
             try {
                 lock = file.tryLock();
@@ -113,7 +134,14 @@ final class AmountJournal implements AutoCloseable {
                 throw new StoreException("Another node is using the embedded store " + path
                         + " (its journal is locked); nodes that share balances share PostgreSQL");
             }
-            return new AmountJournal(file, lock, path);
+            FileChannel second;
+            try {
+                second = open(second(path));
+            } catch (IOException e) {
+                lock.release();
+                throw e;
+            }
+            return new AmountJournal(new FileChannel[] {file, second}, lock, path);
         } catch (IOException e) {
             close(file);
             throw new StoreException("Cannot open the balance journal " + path + ": " + e.getMessage(), e);
@@ -123,15 +151,23 @@ final class AmountJournal implements AutoCloseable {
         }
     }
 
+    private static FileChannel open(Path path) throws IOException {
+        return FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(PrivateDirectory.FILE));
+    }
+
     /** Applies what the database does not hold yet and checkpoints it; the journal is then written over. */
     void recover(DataSource ds) {
         try {
-            List<long[]> records = read(file);
+            List<long[]> records = inOrder(read(files[0]), read(files[1]));
             lastBatch = replay(ds, records, path);
             if (!records.isEmpty()) {
                 JdbcBalanceStore.inTransaction(ds, AmountJournal::checkpoint);
             }
-            preallocate(file);
+            checkpointed = lastBatch;
+            for (FileChannel f : files) {
+                preallocate(f);
+            }
         } catch (IOException e) {
             throw new StoreException("Cannot read the balance journal " + path + ": " + e.getMessage(), e);
         }
@@ -194,6 +230,36 @@ final class AmountJournal implements AutoCloseable {
             position += FRAME_HEADER + (long) count * RECORD;
         }
         return records;
+    }
+
+    /**
+     * The records of both files in the order of their batches: each file holds batches one after
+     * the other from its start, and the files take turns, so the file whose first batch is lower
+     * comes first. Frames of batches the database holds are skipped by replay, wherever they are.
+     */
+    static List<long[]> inOrder(List<long[]> first, List<long[]> second) {
+        if (first.isEmpty() || second.isEmpty()) {
+            return first.isEmpty() ? second : first;
+        }
+        List<long[]> all = new ArrayList<>(first.size() + second.size());
+        boolean secondFirst = second.get(0)[0] < first.get(0)[0];
+        all.addAll(secondFirst ? second : first);
+        all.addAll(secondFirst ? first : second);
+        return all;
+    }
+
+    /** The records of the journal at {@code path} (both of its files), in order; for tests and tools. */
+    static List<long[]> readAll(Path path) throws IOException {
+        try (FileChannel a = FileChannel.open(path, StandardOpenOption.READ)) {
+            List<long[]> first = read(a);
+            Path other = second(path);
+            if (!java.nio.file.Files.exists(other)) {
+                return first;
+            }
+            try (FileChannel b = FileChannel.open(other, StandardOpenOption.READ)) {
+                return inOrder(first, read(b));
+            }
+        }
     }
 
     private static void readFully(FileChannel file, ByteBuffer b, long position) throws IOException {
@@ -308,11 +374,15 @@ final class AmountJournal implements AutoCloseable {
 
     /**
      * Appends one batch's amount changes, {@code length} longs of (bucket id, delta) pairs, as
-     * one frame, and returns once they are on disk.
+     * one frame to the file in turn, and returns once they are on disk. On the journal's thread.
      */
     void write(long batch, long[] changes, int length) throws IOException {
         int count = length / 2;
-        ByteBuffer frame = ByteBuffer.allocate(FRAME_HEADER + count * RECORD);
+        int bytes = FRAME_HEADER + count * RECORD;
+        if (frame.capacity() < bytes) {
+            frame = ByteBuffer.allocate(Math.max(bytes, frame.capacity() * 2));
+        }
+        frame.clear();
         frame.position(FRAME_HEADER);
         for (int i = 0; i < length; i += 2) {
             frame.putLong(batch).putLong(changes[i]).putLong(changes[i + 1]);
@@ -320,34 +390,54 @@ final class AmountJournal implements AutoCloseable {
         CRC32C sum = new CRC32C();
         sum.update(frame.array(), FRAME_HEADER, count * RECORD);
         frame.putInt(0, MAGIC).putInt(4, count).putInt(8, (int) sum.getValue());
-        frame.position(0);
-        long at = size;
+        frame.flip();
+        FileChannel file = files[active];
+        long at = sizes[active];
         while (frame.hasRemaining()) {
             at += file.write(frame, at);
         }
         file.force(false); // the data (and the file's length, in the rare case it grew)
-        size = at;
+        sizes[active] = at;
+        lastIn[active] = batch;
     }
 
-    /** True when frames were written since the last checkpoint. */
+    /**
+     * The journal goes on in the other file when the one in turn is due to start over (5 s or
+     * 12 MB) and the other holds nothing the database lacks. On the journal's thread.
+     * @return the last batch of the file left, which the database must now be checkpointed
+     *         through before that file is written over; 0 when the journal did not turn
+     */
+    long turnIfDue() {
+        return System.nanoTime() - lastTurn > CHECKPOINT_NANOS || sizes[active] > CHECKPOINT_BYTES ? turn() : 0;
+    }
+
+    /** {@link #turnIfDue} when due: @return the last batch of the file left, or 0. */
+    long turn() {
+        int other = 1 - active;
+        if (sizes[active] == 0 || lastIn[active] <= checkpointed || (sizes[other] > 0 && lastIn[other] > checkpointed)) {
+            return 0;
+        }
+        long left = lastIn[active];
+        active = other;
+        sizes[active] = 0;
+        lastTurn = System.nanoTime();
+        return left;
+    }
+
+    /** The database holds every batch up to this one durably (after a checkpoint through it). */
+    void checkpointedThrough(long batch) {
+        checkpointed = Math.max(checkpointed, batch);
+    }
+
+    /** The last batch the database holds durably, as far as this journal was told. */
+    long checkpointedBatch() {
+        return checkpointed;
+    }
+
+    /** True when a file holds a frame of a batch the database may lack (once the journal's thread ended). */
     boolean holdsFrames() {
-        return size > 0;
-    }
-
-    /** True when the database should be made durable by itself, and the journal started over. */
-    boolean checkpointDue() {
-        return System.nanoTime() - lastCheckpoint > CHECKPOINT_NANOS || size > CHECKPOINT_BYTES;
-    }
-
-    /** Makes everything written back so far durable in the database. */
-    void checkpointNow(SqlTransaction tx) throws SQLException {
-        lastCheckpoint = System.nanoTime();
-        checkpoint(tx);
-    }
-
-    /** After {@link #checkpointNow}: every frame written so far is of a batch the database holds. */
-    void checkpointed() {
-        size = 0;
+        long c = checkpointed;
+        return (sizes[0] > 0 && lastIn[0] > c) || (sizes[1] > 0 && lastIn[1] > c);
     }
 
     @Override
@@ -357,7 +447,9 @@ final class AmountJournal implements AutoCloseable {
         } catch (IOException e) {
             // closing the channel releases it anyway
         }
-        close(file);
+        for (FileChannel f : files) {
+            close(f);
+        }
         log.debug("Balance journal {} closed", path);
     }
 

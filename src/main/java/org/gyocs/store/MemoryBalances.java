@@ -40,11 +40,12 @@ import org.gyocs.core.UsageNote;
  * <li>Durable: a change's amount deltas (bucket id, delta) are appended to the journal inside the
  * account's lock, and the caller returns only after the journal thread has written and synced
  * the batch holding them. Batches are numbered; one frame per batch (AmountJournal).</li>
- * <li>Written back: every {@link #WRITE_BACK_NANOS} the journal thread adds the synced deltas to
+ * <li>Written back: every {@link #WRITE_BACK_NANOS} the writer thread adds the synced deltas to
  * the database ({@code amount = amount + delta}) together with the last batch they cover
- * (journal_applied), so a restart replays only later batches. Every few seconds the database is
- * checkpointed, and the journal written over from its start. Both run on the journal thread, so
- * no frame is written meanwhile.</li>
+ * (journal_applied), so a restart replays only later batches. Every few seconds the journal goes
+ * on in its other file, and the writer checkpoints the database through the last batch of the
+ * file left, which is written over only after that (AmountJournal). The journal thread never
+ * waits for the database: it syncs batch after batch while the writer works.</li>
  * <li>Administration: ocs-admin changes the database, and moves provisioning.generation; the
  * store then reloads every bucket, each one's amount being the database's plus what this node
  * changed and has not written back ({@code unwritten}). Holds stay where they are.</li>
@@ -69,7 +70,7 @@ final class MemoryBalances implements AutoCloseable {
     private final Condition work = lock.newCondition();
     private final Condition done = lock.newCondition();
     private long[] pending = new long[1024];
-    /** The usage notes of the pending pairs, in their order (the journal thread writes them back). */
+    /** The usage notes of the pending pairs, in their order (the writer thread writes them back). */
     private List<UsageRecords.Kept> pendingNotes = new ArrayList<>();
     private long[] spare = new long[1024];
     private int pendingLength;
@@ -86,7 +87,16 @@ final class MemoryBalances implements AutoCloseable {
 
 
 
-    // the journal thread's own
+    // synced batches, handed by the journal thread to the writer: guarded by lock
+    private final Condition writerWork = lock.newCondition();
+    private List<long[]> handed = new ArrayList<>();
+    private List<UsageRecords.Kept> handedNotes = new ArrayList<>();
+    private long handedThrough;
+    /** The last batch of a journal file left (AmountJournal#turnIfDue): checkpoint through it; 0: none. */
+    private long checkpointAsked;
+    private boolean journalEnded;
+
+    // the writer thread's own
     private Map<Long, Long> syncedDeltas = new HashMap<>();
     /** (hex key, result) of the synced change keys, written back with the deltas. */
     private Map<String, Long> syncedKeys = new HashMap<>();
@@ -105,9 +115,16 @@ final class MemoryBalances implements AutoCloseable {
     /** Since when write-backs fail (0: they do not); past WRITE_BACK_GIVE_UP_NANOS the store fails. */
     private long writeBackFailingSince;
     static final long WRITE_BACK_GIVE_UP_NANOS = 30_000_000_000L;
+    /** The last batch whose changes are in the synced maps (or written back). */
     private long lastSynced;
     private long lastWriteBack = System.nanoTime();
     private final Thread journalThread;
+    /**
+     * Writes the synced changes back to the database, checkpoints it and reads it again after
+     * administration, beside the journal thread: that work (50-150 ms of each second under load)
+     * once ran between two syncs, and every request waited for it.
+     */
+    private final Thread writerThread;
     /** Open once the journal thread has read every bucket: the node listens meanwhile. */
     private final CountDownLatch loaded = new CountDownLatch(1);
 
@@ -125,7 +142,10 @@ final class MemoryBalances implements AutoCloseable {
         this.pendingBatch = syncedBatch + 1;
         journalThread = new Thread(this::run, "ocs-store-journal");
         journalThread.setDaemon(true);
+        writerThread = new Thread(this::runWriter, "ocs-store-writer");
+        writerThread.setDaemon(true);
         journalThread.start();
+        writerThread.start();
     }
 
     // ------------------------------------------------------------------ charging
@@ -222,7 +242,7 @@ final class MemoryBalances implements AutoCloseable {
         lock.lock();
         try {
             long mine = ++reloadsAsked;
-            work.signal();
+            writerWork.signal();
             long wait = TimeUnit.SECONDS.toNanos(30);
             while (reloadsDone < mine && failure == null && !closing && wait > 0) {
                 wait = done.awaitNanos(wait);
@@ -399,6 +419,30 @@ final class MemoryBalances implements AutoCloseable {
             if (t instanceof Error e) {
                 throw e;
             }
+        } finally {
+            // the writer writes back what was synced, checkpoints and ends
+            lock.lock();
+            try {
+                journalEnded = true;
+                writerWork.signal();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** The writer thread: as the journal's, whatever ends it fails the store first. */
+    private void runWriter() {
+        try {
+            writerLoop();
+        } catch (Throwable t) {
+            log.error("The balance store's writer ended unexpectedly; balance changes are refused until the node restarts",
+                    t);
+            signal(() -> failure = failure != null ? failure : "The balance store's writer ended: " + t);
+            failed(failure);
+            if (t instanceof Error e) {
+                throw e;
+            }
         }
     }
 
@@ -433,11 +477,10 @@ final class MemoryBalances implements AutoCloseable {
             List<UsageRecords.Kept> notes;
             int length;
             long batch;
-            long reload;
             lock.lock();
             try {
                 long wait = IDLE_WAIT_NANOS;
-                while (pendingLength == 0 && !closing && reloadsAsked == reloadsDone && wait > 0) {
+                while (pendingLength == 0 && !closing && wait > 0) {
                     try {
                         wait = work.awaitNanos(wait);
                     } catch (InterruptedException e) {
@@ -455,7 +498,6 @@ final class MemoryBalances implements AutoCloseable {
                     pendingBatch++;
                     pendingNotes = new ArrayList<>();
                 }
-                reload = reloadsAsked;
                 stop = closing && length == 0;
             } finally {
                 lock.unlock();
@@ -467,46 +509,92 @@ final class MemoryBalances implements AutoCloseable {
                     fail(e);
                     return;
                 }
-                for (int i = 0; i < length; i += 2) {
-                    if (records[i] == Ledger.KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
-                        syncedKeys.put(ChangeKeys.hex(records[i + 1], records[i + 3]), records[i + 5]);
-                        i += 4;
-                    } else if (records[i] == Ledger.USAGE_LENGTH) {
-                        // a usage note's bytes, for a replay: the batch's notes come as objects (below)
-                        i += 2 * (int) ((records[i + 1] + 7) / 8);
-                    } else {
-                        syncedDeltas.merge(records[i], records[i + 1], Long::sum);
+                long[] synced = Arrays.copyOf(records, length); // records is the next batch's array
+                signal(() -> {
+                    handed.add(synced);
+                    handedNotes.addAll(notes);
+                    handedThrough = batch;
+                    syncedBatch = batch;
+                });
+            }
+            long left = journal.turnIfDue();
+            if (left != 0) {
+                lock.lock();
+                try {
+                    checkpointAsked = Math.max(checkpointAsked, left);
+                    writerWork.signal();
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+    }
+
+    /**
+     * Every {@link #WRITE_BACK_NANOS}, or when the journal left a file, or administration asks for
+     * a reading: the synced changes go to the database; the database is checkpointed when the
+     * journal left a file (which may be written over once it holds nothing the database lacks);
+     * at the end, after the journal thread's, a last write-back and checkpoint.
+     */
+    private void writerLoop() throws InterruptedException {
+        loaded.await();
+        long checkpointOwed = 0;
+        boolean end = false;
+        while (!end) {
+            List<long[]> records;
+            List<UsageRecords.Kept> notes;
+            long through;
+            long reload;
+            lock.lock();
+            try {
+                long wait = WRITE_BACK_NANOS - (System.nanoTime() - lastWriteBack);
+                while (!journalEnded && checkpointAsked == 0 && reloadsAsked == reloadsDone && wait > 0) {
+                    try {
+                        wait = writerWork.awaitNanos(wait);
+                    } catch (InterruptedException e) {
+                        wait = 0; // nobody interrupts this thread; the journal's end is how it stops
                     }
                 }
-                syncedUsage.addAll(notes);
-                lastSynced = batch;
-                signal(() -> syncedBatch = batch);
+                records = handed;
+                notes = handedNotes;
+                through = handedThrough;
+                handed = new ArrayList<>();
+                handedNotes = new ArrayList<>();
+                checkpointOwed = Math.max(checkpointOwed, checkpointAsked);
+                checkpointAsked = 0;
+                reload = reloadsAsked;
+                end = journalEnded;
+            } finally {
+                lock.unlock();
             }
+            for (long[] r : records) {
+                fold(r);
+            }
+            syncedUsage.addAll(notes);
+            lastSynced = Math.max(lastSynced, through);
             try {
                 boolean reloading = reload != reloadsDone;
-                if (reloading || stop || journal.checkpointDue()
-                        || System.nanoTime() - lastWriteBack > WRITE_BACK_NANOS) {
-                    writeBack();
-                }
-                if (stop) {
+                writeBack();
+                if (end) {
                     endRecordsLeftOpen();
                 }
-                if ((stop || journal.checkpointDue()) && journal.holdsFrames()) {
+                if ((end || checkpointOwed != 0) && lastSynced > journal.checkpointedBatch()) {
                     checkpoint();
                 }
+                checkpointOwed = 0;
                 if (reloading) {
                     reload();
                     signal(() -> reloadsDone = reload);
                 }
             } catch (RuntimeException e) {
-                // the journal still holds everything the database lacks: try again later, without
-                // holding up the journal's syncs (a pause here once cost every request 100 ms)
+                // the journal still holds everything the database lacks, and goes on without
+                // waiting: try again later (the checkpoint owed too)
                 if (writeBackFailingSince == 0) {
                     writeBackFailingSince = System.nanoTime();
                 }
                 lastWriteBack = System.nanoTime();
                 log.warn("Cannot write the balances back to the database (trying again): {}", e.toString());
-                if (stop) {
+                if (end) {
                     return;
                 }
                 if (System.nanoTime() - writeBackFailingSince > WRITE_BACK_GIVE_UP_NANOS) {
@@ -519,10 +607,24 @@ final class MemoryBalances implements AutoCloseable {
                     failed(why);
                     return;
                 }
-                continue;
             }
         }
         stoppedCleanly = !journal.holdsFrames(); // the last write-back and checkpoint went through
+    }
+
+    /** A synced batch's records into the maps the next write-back writes. */
+    private void fold(long[] records) {
+        for (int i = 0; i < records.length; i += 2) {
+            if (records[i] == Ledger.KEY_HIGH) { // followed by KEY_LOW and KEY_RESULT
+                syncedKeys.put(ChangeKeys.hex(records[i + 1], records[i + 3]), records[i + 5]);
+                i += 4;
+            } else if (records[i] == Ledger.USAGE_LENGTH) {
+                // a usage note's bytes, for a replay: the batch's notes come as objects
+                i += 2 * (int) ((records[i + 1] + 7) / 8);
+            } else {
+                syncedDeltas.merge(records[i], records[i + 1], Long::sum);
+            }
+        }
     }
 
     private void signal(Runnable change) {
@@ -572,7 +674,7 @@ final class MemoryBalances implements AutoCloseable {
         return failure;
     }
 
-    /** Adds the synced deltas to the database, with the last batch they cover. On the journal thread. */
+    /** Adds the synced deltas to the database, with the last batch they cover. On the writer thread. */
     private void writeBack() {
         lastWriteBack = System.nanoTime();
         if (lastWriteBack - lastKeyPurge > ChangeKeys.PURGE_INTERVAL_NANOS) {
@@ -658,16 +760,14 @@ final class MemoryBalances implements AutoCloseable {
         k.executeBatch();
     }
 
-    /** Makes the database durable by itself; the journal is then written over from its start. */
+    /**
+     * Makes the database durable by itself through the last batch written back: the journal may
+     * then write over a file that holds nothing later. After a write-back that went through.
+     */
     private void checkpoint() {
-        if (!syncedDeltas.isEmpty() || !syncedKeys.isEmpty() || !syncedUsage.isEmpty()) {
-            return; // the write-back failed: the journal still holds what the database lacks
-        }
-        JdbcBalanceStore.inTransaction(dataSource, tx -> {
-            journal.checkpointNow(tx);
-            return null;
-        });
-        journal.checkpointed();
+        long through = lastSynced;
+        JdbcBalanceStore.inTransaction(dataSource, tx -> AmountJournal.checkpoint(tx));
+        journal.checkpointedThrough(through);
     }
 
     /**
@@ -713,6 +813,7 @@ final class MemoryBalances implements AutoCloseable {
         }
         try {
             journalThread.join(TimeUnit.SECONDS.toMillis(30));
+            writerThread.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -94,26 +94,60 @@ class AmountJournalTest {
     }
 
     /**
-     * After a checkpoint the journal is written over from its start: a frame left from before
-     * that lines up behind the new ones is not read as one of them (replay would apply it out of
-     * order). Each frame is one batch, numbered one after the other.
+     * The journal's two files take turns; a file is written over from its start, and a frame left
+     * from before that lines up behind the new ones is not read as one of them (replay would apply
+     * it out of order). Each frame is one batch, numbered one after the other.
      */
     @Test
-    void framesLeftFromBeforeACheckpointAreNotRead() throws Exception {
-        AmountJournal j = AmountJournal.lock(dir.resolve("x.journal"));
+    void framesLeftFromBeforeATurnAreNotRead() throws Exception {
+        Path path = dir.resolve("x.journal");
+        AmountJournal j = AmountJournal.lock(path);
         try {
             j.write(5, new long[] {1, -10}, 2);
             j.write(6, new long[] {1, -20}, 2);
             j.write(7, new long[] {1, -30}, 2);
-            j.checkpointed(); // written over from the start
-            j.write(8, new long[] {1, -40}, 2); // the same size as batch 5: batch 6 lines up behind it
+            assertEquals(7, j.turn(), "on in the second file; the database to be checkpointed through 7");
+            j.write(8, new long[] {1, -40}, 2);
+            j.checkpointedThrough(7);
+            assertEquals(8, j.turn(), "back to the first, from its start: the database holds its batches");
+            j.write(9, new long[] {1, -50}, 2); // the same size as batch 5: batch 6 lines up behind it
         } finally {
             j.close();
         }
-        try (FileChannel f = FileChannel.open(dir.resolve("x.journal"), StandardOpenOption.READ)) {
+        try (FileChannel f = FileChannel.open(path, StandardOpenOption.READ)) {
             List<long[]> records = AmountJournal.read(f);
-            assertEquals(1, records.size(), "batch 8 only, not the stale 6 and 7 behind it");
-            assertEquals(8, records.get(0)[0]);
+            assertEquals(1, records.size(), "batch 9 only, not the stale 6 and 7 behind it");
+            assertEquals(9, records.get(0)[0]);
+        }
+        List<long[]> both = AmountJournal.readAll(path);
+        assertEquals(List.of(8L, 9L), both.stream().map(r -> r[0]).toList(), "both files, in the order of their batches");
+    }
+
+    /**
+     * A file the journal left is written over only once the database holds every batch in it:
+     * until then the journal stays in the file it is in, and a crash finds both files' batches.
+     */
+    @Test
+    void aFileLeftIsNotWrittenOverBeforeTheDatabaseHoldsItsBatches() throws Exception {
+        Path path = dir.resolve("y.journal");
+        AmountJournal j = AmountJournal.lock(path);
+        try {
+            j.write(1, new long[] {1, -1}, 2);
+            assertEquals(1, j.turn());
+            j.write(2, new long[] {1, -2}, 2);
+            assertEquals(0, j.turn(), "the first file still holds batch 1, which the database lacks");
+            j.write(3, new long[] {1, -3}, 2);
+            assertTrue(j.holdsFrames());
+            assertEquals(List.of(1L, 2L, 3L), AmountJournal.readAll(path).stream().map(r -> r[0]).toList());
+            j.checkpointedThrough(1);
+            assertEquals(3, j.turn(), "now it may be written over");
+            j.write(4, new long[] {1, -4}, 2);
+            assertEquals(List.of(2L, 3L, 4L), AmountJournal.readAll(path).stream().map(r -> r[0]).toList(),
+                    "batch 1, which the database holds, written over by 4");
+            j.checkpointedThrough(4);
+            assertTrue(!j.holdsFrames(), "the database holds every batch of both files");
+        } finally {
+            j.close();
         }
     }
 }

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 13, item 5: acknowledged debits lost after kill -9 on a large embedded store. A debit is
- * acknowledged, written back, CHECKPOINT SYNCed and the journal written over; the node then
+ * acknowledged, written back, CHECKPOINT SYNCed and its journal frame written over; the node then
  * dies (its files copied as they are, unclosed: what a kill -9 leaves). H2 2.5 reopening such a
  * file takes an older chunk than the checkpointed one when that chunk sits in reused space in the
  * middle of the file, so the debit was in neither the database nor the journal. Reading the
@@ -50,23 +50,43 @@ class CrashRecoveryTest {
                     s.execute("CHECKPOINT SYNC");
                 }
             }
-            Thread.sleep(AmountJournal.CHECKPOINT_NANOS / 1_000_000 + 500); // idle: the next debit is checkpointed at once
-            assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1)); // written back, checkpointed, journal rewound
-            assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1)); // at the journal's start
-            // kill -9 now: the files as they are, and no clean mark
+            java.lang.reflect.Field f = EmbeddedBalanceStore.class.getDeclaredField("journal");
+            f.setAccessible(true);
+            AmountJournal journal = (AmountJournal) f.get(node);
+            long before = journal.checkpointedBatch();
+            Thread.sleep(AmountJournal.CHECKPOINT_NANOS / 1_000_000 + 500); // idle: the journal turns at the next debit
+            assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1)); // the journal goes on in its second file
+            awaitCheckpointPast(journal, before); // the first debit written back, checkpointed
+            assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1)); // at the second file's start
+            long checkpointed = journal.checkpointedBatch();
+            Thread.sleep(AmountJournal.CHECKPOINT_NANOS / 1_000_000 + 500); // idle: back to the first file
+            awaitCheckpointPast(journal, checkpointed); // the second debit checkpointed
+            assertEquals(1, node.debit(SUB, UnitType.UNITS, null, 1)); // over the first debit's frame
+            // kill -9 now: the files as they are, and no clean mark. The first two debits are in
+            // the checkpointed database only
             Files.copy(dir.resolve("ocs.mv.db"), crashed.resolve("ocs.mv.db"));
             Files.copy(dir.resolve("ocs.journal"), crashed.resolve("ocs.journal"));
+            Files.copy(dir.resolve("ocs.journal2"), crashed.resolve("ocs.journal2"));
         }
         assertTrue(Files.exists(dir.resolve("ocs.clean")), "a clean close is marked");
         assertFalse(Files.exists(crashed.resolve("ocs.clean")));
         try (JdbcBalanceStore restarted = JdbcBalanceStore.open(Stores.embeddedFile(crashed), null, null, 4)) {
-            assertEquals(1_000_000 - 2, restarted.buckets(SUB).get(0).amount(), "both acknowledged debits");
+            assertEquals(1_000_000 - 3, restarted.buckets(SUB).get(0).amount(), "every acknowledged debit");
             assertFalse(Files.exists(crashed.resolve("ocs.clean")), "open: not marked");
         }
         assertTrue(Files.exists(crashed.resolve("ocs.clean")));
         try (JdbcBalanceStore again = JdbcBalanceStore.open(Stores.embeddedFile(crashed), null, null, 4)) {
-            assertEquals(1_000_000 - 2, again.buckets(SUB).get(0).amount(), "and after a clean stop too");
+            assertEquals(1_000_000 - 3, again.buckets(SUB).get(0).amount(), "and after a clean stop too");
         }
+    }
+
+    /** Waits (5 s at most) until the writer has checkpointed the database past this batch. */
+    private static void awaitCheckpointPast(AmountJournal journal, long batch) throws InterruptedException {
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (journal.checkpointedBatch() <= batch && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        assertTrue(journal.checkpointedBatch() > batch, "checkpointed past batch " + batch);
     }
 
     /** A store whose journal failed (a full disk) is not marked closed cleanly: the next start reads the whole file. */

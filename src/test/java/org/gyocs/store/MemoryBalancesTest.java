@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 import org.gyocs.core.UnitType;
@@ -26,10 +24,8 @@ class MemoryBalancesTest {
 
     private long journalled() throws Exception {
         long sum = 0;
-        try (FileChannel f = FileChannel.open(dir.resolve("ocs.journal"), StandardOpenOption.READ)) {
-            for (long[] r : AmountJournal.read(f)) {
-                sum += r[2];
-            }
+        for (long[] r : AmountJournal.readAll(dir.resolve("ocs.journal"))) {
+            sum += r[2];
         }
         return sum;
     }
