@@ -150,7 +150,8 @@ final class Ledger {
      * bucket).
      */
     private static final class Changes {
-        long[] pairs = new long[4];
+        /** Room for a settlement with its usage note and change key: grown, it was 5 % of the node's allocation. */
+        long[] pairs = new long[64];
         int length;
         /** The usage notes encoded in pairs, as objects; null until one is added. */
         List<UsageRecords.Kept> kept;
