@@ -97,7 +97,7 @@ final class EmbeddedBalanceStore extends JdbcBalanceStore {
 
     @Override
     public int releaseExpired(Instant now) {
-        return memory.releaseExpired(now); // its journal thread forgets old change keys
+        return memory.releaseExpired(now); // its writer thread forgets old change keys
     }
 
     @Override

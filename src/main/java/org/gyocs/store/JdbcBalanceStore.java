@@ -258,7 +258,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
             return store;
         } catch (RuntimeException e) {
             if (store != null) {
-                store.close(); // its threads too (the embedded store's journal thread); closes pool and journal
+                store.close(); // its threads too (the embedded store's journal and writer); closes pool and journal
             } else {
                 if (journal != null) {
                     journal.close();
@@ -531,7 +531,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         afterClose();
     }
 
-    /** Stops what this kind charges with (its committers, its journal thread), before the pool closes. */
+    /** Stops what this kind charges with (its committers, its journal and writer threads), before the pool closes. */
     abstract void closeCharging();
 
     /** Whether the store may be marked closed cleanly (nothing failed). */

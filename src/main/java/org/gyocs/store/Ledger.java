@@ -33,7 +33,7 @@ final class Ledger {
      */
     interface Journal {
         /**
-         * @param notes the usage notes the pairs hold (encoded), as objects: the journal thread
+         * @param notes the usage notes the pairs hold (encoded), as objects: the writer thread
          *              writes them back without decoding them again; null when none
          * @return the batch they went into, to wait for
          */

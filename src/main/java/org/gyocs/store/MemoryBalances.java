@@ -461,7 +461,7 @@ final class MemoryBalances implements AutoCloseable {
     }
 
     /**
-     * True once the journal thread has ended after a last write-back and checkpoint that
+     * True once the writer thread has ended after a last write-back and checkpoint that
      * succeeded, with no failure before: only then is the database file marked closed cleanly.
      */
     private volatile boolean stoppedCleanly;
@@ -538,6 +538,11 @@ final class MemoryBalances implements AutoCloseable {
      */
     private void writerLoop() throws InterruptedException {
         loaded.await();
+        try {
+            journal.prepareSecond();
+        } catch (IOException e) {
+            log.warn("Cannot prepare the journal's second file: {}", e.toString());
+        }
         long checkpointOwed = 0;
         boolean end = false;
         while (!end) {
@@ -548,7 +553,9 @@ final class MemoryBalances implements AutoCloseable {
             lock.lock();
             try {
                 long wait = WRITE_BACK_NANOS - (System.nanoTime() - lastWriteBack);
-                while (!journalEnded && checkpointAsked == 0 && reloadsAsked == reloadsDone && wait > 0) {
+                // after a failure, the next try waits the whole interval, whatever is asked
+                boolean failing = writeBackFailingSince != 0;
+                while (!journalEnded && (failing || (checkpointAsked == 0 && reloadsAsked == reloadsDone)) && wait > 0) {
                     try {
                         wait = writerWork.awaitNanos(wait);
                     } catch (InterruptedException e) {
@@ -586,6 +593,7 @@ final class MemoryBalances implements AutoCloseable {
                     reload();
                     signal(() -> reloadsDone = reload);
                 }
+                writeBackFailingSince = 0; // all of it went through
             } catch (RuntimeException e) {
                 // the journal still holds everything the database lacks, and goes on without
                 // waiting: try again later (the checkpoint owed too)
@@ -703,7 +711,6 @@ final class MemoryBalances implements AutoCloseable {
             s.executeUpdate();
             return null;
         });
-        writeBackFailingSince = 0;
         syncedDeltas = new HashMap<>();
         syncedKeys = new HashMap<>();
         syncedUsage = new ArrayList<>();

@@ -94,6 +94,79 @@ class AmountJournalTest {
     }
 
     /**
+     * The writer held up (a transaction elsewhere holds journal_applied's row): debits are still
+     * acknowledged at once, the journal turns to its second file once and then stays there
+     * (the first holds batches the database lacks), and a crash then finds acknowledged debits in
+     * both files, each applied once; after a restart, more debits and a second crash, the same.
+     */
+    @Test
+    void debitsInBothFilesSurviveACrashWhileTheWriterIsHeldUp() throws Exception {
+        JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4);
+        long debited = 0;
+        try {
+            node.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 1_000_000, 0, null, null)), false);
+            java.lang.reflect.Field f = EmbeddedBalanceStore.class.getDeclaredField("journal");
+            f.setAccessible(true);
+            AmountJournal journal = (AmountJournal) f.get(node);
+            try (Connection blocker = DriverManager.getConnection(url()); Statement s = blocker.createStatement()) {
+                blocker.setAutoCommit(false);
+                s.executeUpdate("UPDATE journal_applied SET batch = batch WHERE id = 1"); // held: no write-back commits
+                long t0 = System.nanoTime();
+                debited += node.debit(SUB, UnitType.UNITS, null, 1);
+                journal.turnSoon();
+                awaitFile(journal, 1);
+                debited += node.debit(SUB, UnitType.UNITS, null, 2);
+                journal.turnSoon(); // refused: the first file holds a batch the database lacks
+                Thread.sleep(600);
+                debited += node.debit(SUB, UnitType.UNITS, null, 3);
+                assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "acknowledged without waiting for the writer");
+                assertEquals(1, journal.activeFile(), "still in the second file");
+                try (FileChannel a = FileChannel.open(dir.resolve("ocs.journal"), StandardOpenOption.READ);
+                     FileChannel b = FileChannel.open(dir.resolve("ocs.journal2"), StandardOpenOption.READ)) {
+                    assertEquals(1, AmountJournal.read(a).size(), "the first debit in the first file");
+                    assertEquals(2, AmountJournal.read(b).size(), "the next two in the second");
+                }
+                // as a kill -9 would: the database closes without storing what it has not written
+                try {
+                    s.execute("SHUTDOWN IMMEDIATELY");
+                } catch (java.sql.SQLException expected) {
+                    // the connection goes with the database
+                }
+            } catch (java.sql.SQLException closedAlready) {
+                // closing the blocker after the shutdown
+            }
+        } finally {
+            node.close();
+        }
+        assertEquals(6, debited);
+        assertEquals(1_000_000 - 6, balanceAfterRestart(), "every acknowledged debit, once");
+        assertEquals(1_000_000 - 6, balanceAfterRestart(), "and nothing applied again");
+        // again, with frames of the first life left in both files
+        debitThenCrashAgain(4);
+        assertEquals(1_000_000 - 10, balanceAfterRestart());
+    }
+
+    /** A debit after a restart, then H2 dies without writing what it holds. */
+    private void debitThenCrashAgain(long amount) throws Exception {
+        try (JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4)) {
+            assertEquals(amount, node.debit(SUB, UnitType.UNITS, null, amount));
+            try (Connection c = DriverManager.getConnection(url()); Statement s = c.createStatement()) {
+                s.execute("SHUTDOWN IMMEDIATELY");
+            } catch (java.sql.SQLException expected) {
+                // the connection goes with the database
+            }
+        }
+    }
+
+    private static void awaitFile(AmountJournal journal, int file) throws InterruptedException {
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (journal.activeFile() != file && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        assertEquals(file, journal.activeFile(), "the journal turned");
+    }
+
+    /**
      * The journal's two files take turns; a file is written over from its start, and a frame left
      * from before that lines up behind the new ones is not read as one of them (replay would apply
      * it out of order). Each frame is one batch, numbered one after the other.
@@ -103,6 +176,7 @@ class AmountJournalTest {
         Path path = dir.resolve("x.journal");
         AmountJournal j = AmountJournal.lock(path);
         try {
+            j.prepareSecond();
             j.write(5, new long[] {1, -10}, 2);
             j.write(6, new long[] {1, -20}, 2);
             j.write(7, new long[] {1, -30}, 2);
@@ -132,6 +206,7 @@ class AmountJournalTest {
         Path path = dir.resolve("y.journal");
         AmountJournal j = AmountJournal.lock(path);
         try {
+            j.prepareSecond();
             j.write(1, new long[] {1, -1}, 2);
             assertEquals(1, j.turn());
             j.write(2, new long[] {1, -2}, 2);
