@@ -14,6 +14,8 @@
 #                meanwhile (issue 11: the figures with a Prometheus scraping them)
 #   --console    the nodes run their HTTP interface (port 18111) and a headless chromium keeps the
 #                web console's overview open meanwhile (issue 16: the figures with a console open)
+# Environment: WARM_CONNECTIONS (default 4): connections of warm-up each node gets before
+# bench-ref.sh measures it (see run_config)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KIT=${GY_KIT:-$ROOT/../shared/interop}
@@ -21,7 +23,7 @@ export GY_KIT_WORK=${GY_KIT_WORK:-/tmp/gy-interop-kit}
 WORK=$(mktemp -d /tmp/gy-ocs-bench.XXXXXX)
 # warm-up per server before the measured runs: with 60,000 the JVM was still compiling (the
 # node's three runs rose 24k -> 31k -> 39k CCR/s within one configuration)
-REPS=3; N=30000; WARMUP=150000; WARM_CONNECTIONS=4; WARM_SECONDS=10; ONLY=""; RECORD=1; SCRAPE=0; CONSOLE=0
+REPS=3; N=30000; WARMUP=150000; WARM_CONNECTIONS=${WARM_CONNECTIONS:-4}; WARM_SECONDS=10; ONLY=""; RECORD=1; SCRAPE=0; CONSOLE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) REPS=1; N=20000; WARMUP=30000; WARM_CONNECTIONS=1 ;;
