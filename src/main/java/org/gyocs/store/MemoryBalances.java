@@ -404,23 +404,11 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
-    /**
-     * The journal thread. Whatever ends it (an Error as well as an exception) fails the store
-     * first, so that no caller waits forever for a sync that will not come.
-     */
+    /** The journal thread; at its end, the writer writes back what was synced, checkpoints and ends. */
     private void run() {
         try {
-            journalLoop();
-        } catch (Throwable t) {
-            log.error("The balance journal thread ended unexpectedly; balance changes are refused until the node restarts",
-                    t);
-            signal(() -> failure = failure != null ? failure : "The balance journal thread ended: " + t);
-            loaded.countDown();
-            if (t instanceof Error e) {
-                throw e;
-            }
+            untilItEnds("journal", this::journalLoop);
         } finally {
-            // the writer writes back what was synced, checkpoints and ends
             lock.lock();
             try {
                 journalEnded = true;
@@ -431,14 +419,28 @@ final class MemoryBalances implements AutoCloseable {
         }
     }
 
-    /** The writer thread: as the journal's, whatever ends it fails the store first. */
+    /** The writer thread. */
     private void runWriter() {
+        untilItEnds("writer", this::writerLoop);
+    }
+
+    private interface Loop {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs one of the store's threads. Whatever ends it unexpectedly (an Error as well as an
+     * exception) fails the store first, so that no caller waits forever for a sync or a reading
+     * that will not come, and the application is told (it stops the node).
+     */
+    private void untilItEnds(String thread, Loop loop) {
         try {
-            writerLoop();
+            loop.run();
         } catch (Throwable t) {
-            log.error("The balance store's writer ended unexpectedly; balance changes are refused until the node restarts",
-                    t);
-            signal(() -> failure = failure != null ? failure : "The balance store's writer ended: " + t);
+            log.error("The balance store's {} thread ended unexpectedly; balance changes are refused until the node "
+                    + "restarts", thread, t);
+            signal(() -> failure = failure != null ? failure : "The balance store's " + thread + " thread ended: " + t);
+            loaded.countDown();
             failed(failure);
             if (t instanceof Error e) {
                 throw e;
