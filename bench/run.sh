@@ -121,6 +121,14 @@ stop_sut() {
 	wait "$1" 2>/dev/null || true
 }
 
+# start_sut COMMAND LOG: a node in the background (its PID in SUT_PID), returned once it listens
+# on $PORT (at most 2 minutes)
+start_sut() {
+	setsid bash -c "exec $1" >"$2" 2>&1 &
+	SUT_PID=$!
+	for _ in $(seq 240); do ss -ltn | grep -q ":$PORT " && break; sleep 0.5; done
+}
+
 # run_config NAME MODE STORE_URL [ocs.sh options...]
 run_config() {
 	local name=$1 mode=$2 store=$3
@@ -136,9 +144,8 @@ run_config() {
 	# $WARMUP CCRs the compiler still took 12-14 us of CPU per CCR of the measured runs (each on a
 	# new connection), after four 0.4 us. A PCEF's connection lasts days. Bounded: each warm-up
 	# connection stops sending after $WARM_SECONDS s.
-	setsid bash -c "exec $cmd" >"$WORK/$name.sut.log" 2>&1 &
-	local sut_pid=$!
-	for _ in $(seq 240); do ss -ltn | grep -q ":$PORT " && break; sleep 0.5; done
+	start_sut "$cmd" "$WORK/$name.sut.log"
+	local sut_pid=$SUT_PID
 	local warm_count=$WARMUP
 	[ "$mode" = session ] && warm_count=$((WARMUP / 3))
 	for c in $(seq "$WARM_CONNECTIONS"); do
@@ -152,9 +159,8 @@ run_config() {
 	stop_sut "$sut_pid"
 	grep -E '^(RUN|SUMMARY|RATIO)' "$out"
 	# our own generator against the same configuration, for p50/p90/p99/p99.9 with HdrHistogram
-	setsid bash -c "$cmd" >"$WORK/$name.ocs.log" 2>&1 &
-	local pid=$!
-	for _ in $(seq 120); do ss -ltn | grep -q ":$PORT " && break; sleep 0.5; done
+	start_sut "$cmd" "$WORK/$name.ocs.log"
+	local pid=$SUT_PID
 	local count=$N
 	[ "$mode" = session ] && count=$((N / 3))
 	# the first run warms the JIT up; the second is measured

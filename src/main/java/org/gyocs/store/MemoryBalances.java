@@ -91,7 +91,6 @@ final class MemoryBalances implements AutoCloseable {
     private final Condition writerWork = lock.newCondition();
     private List<long[]> handed = new ArrayList<>();
     private List<UsageRecords.Kept> handedNotes = new ArrayList<>();
-    private long handedThrough;
     /** The last batch of a journal file left (AmountJournal#turnIfDue): checkpoint through it; 0: none. */
     private long checkpointAsked;
     private boolean journalEnded;
@@ -515,8 +514,7 @@ final class MemoryBalances implements AutoCloseable {
                 signal(() -> {
                     handed.add(synced);
                     handedNotes.addAll(notes);
-                    handedThrough = batch;
-                    syncedBatch = batch;
+                    syncedBatch = batch; // the last batch handed, too
                 });
             }
             long left = journal.turnIfDue();
@@ -566,7 +564,7 @@ final class MemoryBalances implements AutoCloseable {
                 }
                 records = handed;
                 notes = handedNotes;
-                through = handedThrough;
+                through = syncedBatch;
                 handed = new ArrayList<>();
                 handedNotes = new ArrayList<>();
                 checkpointOwed = Math.max(checkpointOwed, checkpointAsked);

@@ -158,6 +158,13 @@ class AmountJournalTest {
         }
     }
 
+    /** A journal of this test's own (no database), both files ready to take turns. */
+    private static AmountJournal twoFiles(Path path) throws java.io.IOException {
+        AmountJournal j = AmountJournal.lock(path);
+        j.prepareSecond();
+        return j;
+    }
+
     private static void awaitFile(AmountJournal journal, int file) throws InterruptedException {
         long until = System.nanoTime() + 5_000_000_000L;
         while (journal.activeFile() != file && System.nanoTime() < until) {
@@ -174,9 +181,8 @@ class AmountJournalTest {
     @Test
     void framesLeftFromBeforeATurnAreNotRead() throws Exception {
         Path path = dir.resolve("x.journal");
-        AmountJournal j = AmountJournal.lock(path);
+        AmountJournal j = twoFiles(path);
         try {
-            j.prepareSecond();
             j.write(5, new long[] {1, -10}, 2);
             j.write(6, new long[] {1, -20}, 2);
             j.write(7, new long[] {1, -30}, 2);
@@ -204,9 +210,8 @@ class AmountJournalTest {
     @Test
     void aFileLeftIsNotWrittenOverBeforeTheDatabaseHoldsItsBatches() throws Exception {
         Path path = dir.resolve("y.journal");
-        AmountJournal j = AmountJournal.lock(path);
+        AmountJournal j = twoFiles(path);
         try {
-            j.prepareSecond();
             j.write(1, new long[] {1, -1}, 2);
             assertEquals(1, j.turn());
             j.write(2, new long[] {1, -2}, 2);
