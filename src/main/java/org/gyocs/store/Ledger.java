@@ -178,12 +178,17 @@ final class Ledger {
                 kept = new ArrayList<>(1);
             }
             kept.add(k);
-            byte[] b = UsageRecords.encode(k);
-            put(USAGE_LENGTH, b.length);
-            // zero-padded to whole longs: the length record says where the note ends
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((b.length + 7) / 8 * 8).put(b).position(0);
-            while (buf.hasRemaining()) {
-                put(USAGE_BYTES, buf.getLong());
+            UsageRecords.NoteBytes encoded = UsageRecords.encoded(k);
+            byte[] b = encoded.bytes();
+            int length = encoded.size();
+            put(USAGE_LENGTH, length);
+            // big-endian, zero-padded to whole longs: the length record says where the note ends
+            for (int i = 0; i < length; i += 8) {
+                long v = 0;
+                for (int j = i; j < i + 8; j++) {
+                    v = (v << 8) | (j < length ? b[j] & 0xff : 0);
+                }
+                put(USAGE_BYTES, v);
             }
         }
 

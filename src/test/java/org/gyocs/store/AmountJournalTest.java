@@ -146,6 +146,56 @@ class AmountJournalTest {
         assertEquals(1_000_000 - 10, balanceAfterRestart());
     }
 
+    /**
+     * A usage note goes into the journal as its bytes packed into longs, beside its debit: after
+     * a crash before any write-back, the replay gives back each note as it was (texts of every
+     * length, not only multiples of eight bytes, non-ASCII ones included) and its record's end.
+     */
+    @Test
+    void usageNotesSurviveACrashWithTheirDebits() throws Exception {
+        java.time.Instant started = java.time.Instant.parse("2026-12-04T10:00:00Z");
+        java.time.Instant ended = started.plusSeconds(90);
+        org.gyocs.core.UsageNote record = org.gyocs.core.UsageNote.of(org.gyocs.core.UsageNote.SESSION, "rec-ü1", SUB,
+                "pgw.example.org;1;ß€" + "x".repeat(301), "pgw.example.org", started);
+        JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4);
+        try {
+            node.add(List.of(new Bucket(0, SUB, UnitType.OCTETS, 1_000_000, 0, null, null)), false);
+            try (Connection blocker = DriverManager.getConnection(url()); Statement s = blocker.createStatement()) {
+                blocker.setAutoCommit(false);
+                s.executeUpdate("UPDATE journal_applied SET batch = batch WHERE id = 1"); // held: no write-back commits
+                java.time.Instant later = java.time.Instant.now().plusSeconds(600);
+                assertEquals(1000, node.reserve(SUB, UnitType.OCTETS, 7L, 1000, "s|7", later, "c0").reserved());
+                assertEquals(300, node.settle(SUB, UnitType.OCTETS, 7L, "s|7", 300, "c1",
+                        record.line(7L, UnitType.OCTETS, 300, false, null)));
+                assertEquals(1000, node.reserve(SUB, UnitType.OCTETS, 9L, 1000, "s|9", later, "c2").reserved());
+                assertEquals(45, node.settle(SUB, UnitType.OCTETS, 9L, "s|9", 45, "c3",
+                        record.line(9L, UnitType.OCTETS, 45, false, null)));
+                node.recordUsage(record.end(ended, 2001L, "DIAMETER_LOGOUT"));
+                try {
+                    s.execute("SHUTDOWN IMMEDIATELY"); // as a kill -9 would
+                } catch (java.sql.SQLException expected) {
+                    // the connection goes with the database
+                }
+            } catch (java.sql.SQLException closedAlready) {
+                // closing the blocker after the shutdown
+            }
+        } finally {
+            node.close();
+        }
+        try (JdbcBalanceStore restarted = JdbcBalanceStore.open(url(), null, null, 4)) {
+            assertEquals(1_000_000 - 345, restarted.buckets(SUB).get(0).amount(), "both debits, once");
+            List<UsageRecords.UsageRecord> records = List.of();
+            for (int i = 0; i < 100 && records.isEmpty(); i++) {
+                records = restarted.usage(SUB, java.time.Instant.EPOCH, ended.plusSeconds(1), 10);
+                Thread.sleep(records.isEmpty() ? 50 : 0); // written back by the restarted node's writer
+            }
+            assertEquals(List.of(new UsageRecords.UsageRecord("rec-ü1", "session", SUB, record.sessionId(),
+                    "pgw.example.org", started, ended, 2001L, "DIAMETER_LOGOUT",
+                    List.of(new UsageRecords.Line(7L, "octets", 300, 0, null),
+                            new UsageRecords.Line(9L, "octets", 45, 0, null)))), records);
+        }
+    }
+
     /** A debit after a restart, then H2 dies without writing what it holds. */
     private void debitThenCrashAgain(long amount) throws Exception {
         try (JdbcBalanceStore node = JdbcBalanceStore.open(url(), null, null, 4)) {
