@@ -20,7 +20,12 @@ public final class NodeProcess {
      * says it listens on {@code port}.
      */
     public static Process start(Path home, int port, String... options) throws Exception {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+        return startOn(ProcessHandle.current().info().command().orElse("java"), home, port, options);
+    }
+
+    /** The same, on the Java of the binary {@code java} (the test's classes and libraries, built for Java 17). */
+    public static Process startOn(String java, Path home, int port, String... options) throws Exception {
+        List<String> command = new ArrayList<>(List.of(java,
                 "-Dgyocs.home=" + home, "-Dlog4j2.configurationFile=config/log4j2.xml",
                 "-cp", System.getProperty("java.class.path"), OcsCommand.class.getName(),
                 "--mock", "--ip", "127.0.0.1", "--port", String.valueOf(port), "--realm", "test.local",

@@ -37,7 +37,8 @@ public final class MockGyNode implements DiameterNode, MockContext {
      * PostgreSQL (two commits for a CCR-I or CCR-T) that held the node to about 2,500 CCR/s, 2.7
      * CCRs per commit; with 256, 45 are busy, 8.5 CCRs share a commit, and the rate
      * is 1.6x (bench/RESULTS.md). A worker's thread starts with its first decision: the embedded
-     * store's decisions mostly do not come here (answered after the journal's sync instead).
+     * store's decisions mostly do not come here (answered after the journal's sync instead). On
+     * Java 24 and later they are virtual threads (WorkerThreads).
      */
     static final int CHARGING_WORKERS = 256;
 
@@ -95,13 +96,10 @@ public final class MockGyNode implements DiameterNode, MockContext {
             }
             for (int i = 0; i < CHARGING_WORKERS; i++) {
                 String name = "mock-charging-" + i;
-                workers.add(java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                    Thread t = new Thread(r, name);
-                    t.setDaemon(true);
-                    return t;
-                }));
+                workers.add(java.util.concurrent.Executors.newSingleThreadExecutor(WorkerThreads.named(name)));
             }
             workerArray = workers.toArray(new java.util.concurrent.ExecutorService[0]);
+            log.info("Charging workers: {} on {}", CHARGING_WORKERS, WorkerThreads.describe());
             loops.forEach(EventLoop::start);
             loops.get(0).listen(server, null);
             if (settings.tls() != null) {
