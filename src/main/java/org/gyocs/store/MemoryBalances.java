@@ -61,8 +61,9 @@ final class MemoryBalances implements AutoCloseable {
      * How often synced amounts are written back to the database: what ocs-admin shows lags by
      * about this. A tenth of a second, not a second: what waits for the write-back (each synced
      * batch's records, the usage notes) lived through two or three of G1's young collections
-     * under load, which copied it each time; at 0.1 s they copy about a third less and pause a
-     * fifth to two fifths shorter, for the same CPU per CCR (bench/RESULTS.md, 2026-12-04).
+     * under load, which copied it each time; at 0.1 s they copy about a third less, and pause
+     * 7-30 % shorter in jDiameter mode and half as long in mock mode, for about the same CPU per
+     * CCR (bench/RESULTS.md, 2026-12-04).
      */
     static final long WRITE_BACK_NANOS = 100_000_000L;
     /** How soon a write-back that failed is tried again (H2 closed by a full disk stays closed a while). */

@@ -357,11 +357,6 @@ public final class UsageRecords {
 
     // ------------------------------------------------------------------ in the embedded journal
 
-    /** A kept note as bytes, for the journal (Ledger: after its amount changes, in the same frame). */
-    static byte[] encode(Kept k) {
-        return encoded(k).toByteArray();
-    }
-
     /**
      * A thread's buffer for the note it encodes, kept: a buffer, a stream and a copy per note
      * were 5 % of the bytes the node allocated under load (JFR), and every such byte brings G1's
@@ -382,7 +377,10 @@ public final class UsageRecords {
 
     private static final ThreadLocal<NoteBytes> NOTE_BYTES = ThreadLocal.withInitial(NoteBytes::new);
 
-    /** A kept note as bytes in this thread's buffer, which its next call writes over. */
+    /**
+     * A kept note as bytes in this thread's buffer, which its next call writes over: for the
+     * journal (Ledger: after its amount changes, in the same frame; {@link #decode} reads it back).
+     */
     static NoteBytes encoded(Kept k) {
         UsageNote n = k.note();
         NoteBytes b = NOTE_BYTES.get();

@@ -158,7 +158,7 @@ class DurabilityAndSharedStoreTest {
                 }
             }
         } finally {
-            node.destroyForcibly(); // SIGKILL right after the last answer: nothing written back since
+            node.destroyForcibly(); // SIGKILL right after the last answer: the last tenth of a second not written back
             assertTrue(node.waitFor(10, TimeUnit.SECONDS));
         }
         String url = GyDiameterApplication.embeddedStore(home.resolve("data"));

@@ -27,10 +27,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Mock mode's charging workers on the newest Java of the machine, as bin/ocs.sh chooses it: from
- * Java 24 on they are virtual threads (WorkerThreads), and sessions of several peers at once on
- * PostgreSQL, whose decisions wait for group commits on those workers, are charged exactly. On a
- * machine without Java 24 or later, the same on the tests' own Java, with platform threads.
+ * Mock mode's charging workers on the newest Java under /usr/lib/jvm (or the tests' own, when it
+ * is newer or there is none), as bin/ocs.sh chooses it: from Java 24 on they are virtual threads
+ * (WorkerThreads), before it platform threads, and sessions of several peers at once on
+ * PostgreSQL, whose decisions wait for group commits on those workers, are charged exactly. The
+ * kernel's threads of the node say which ran the decisions: no thread of its own per worker when
+ * they are virtual.
  */
 class VirtualWorkersTest {
     private static final String SUB = "491700000001";
@@ -49,6 +51,7 @@ class VirtualWorkersTest {
         int port = ListeningPorts.freePort();
         Process node = NodeProcess.startOn(java.binary(), home, port, "--store", url, "--store-user", "postgres");
         ExecutorService pool = Executors.newFixedThreadPool(PEERS);
+        List<String> threads;
         try {
             List<Future<Integer>> answered = new ArrayList<>();
             for (int w = 0; w < PEERS; w++) {
@@ -58,21 +61,46 @@ class VirtualWorkersTest {
             for (Future<Integer> f : answered) {
                 assertEquals(3 * SESSIONS, f.get(120, TimeUnit.SECONDS), "every CCR answered 2001");
             }
+            threads = kernelThreads(node.pid());
         } finally {
             pool.shutdownNow();
             node.destroy();
-            assertTrue(node.waitFor(30, TimeUnit.SECONDS));
+            node.waitFor(30, TimeUnit.SECONDS);
         }
+        assertFalse(node.isAlive(), "the node stopped");
+        boolean virtual = java.version() >= 24;
         String log = NodeProcess.log(home);
-        String workers = java.version() >= 24 ? "on virtual threads (Java " + java.version() + ")"
-                : "on platform threads (Java " + java.version() + ")";
-        assertTrue(log.contains("Charging workers: 256 " + workers), log);
-        assertFalse(log.contains(" ERROR "), log);
+        assertTrue(log.contains("Charging workers: 256 on " + (virtual ? "virtual" : "platform") + " threads (Java "
+                + java.version() + ")"), log);
+        long workerThreads = threads.stream().filter(t -> t.startsWith("mock-charging")).count();
+        if (virtual) {
+            assertEquals(0, workerThreads, "no kernel thread per worker: " + threads);
+            assertTrue(threads.stream().anyMatch(t -> t.startsWith("ForkJoinPool")), "their carriers: " + threads);
+        } else {
+            assertTrue(workerThreads > 0, "a kernel thread per worker that decided: " + threads);
+        }
+        String levels = Files.readString(home.resolve("logs/ocs.log")); // with each line's level
+        assertFalse(levels.contains(" ERROR "), levels);
         try (JdbcBalanceStore store = JdbcBalanceStore.open(url, "postgres", null, 1)) {
             assertEquals(10_000_000 - PEERS * SESSIONS * 4_500L, store.buckets(SUB).get(0).amount(),
                     "each session's 3,000 and 1,500 octets, once");
             assertEquals(0, store.buckets(SUB).get(0).reserved(), "no hold left");
         }
+    }
+
+    /** The names of a process's kernel threads (Linux: /proc/PID/task/TID/comm, 15 characters at most). */
+    private static List<String> kernelThreads(long pid) throws java.io.IOException {
+        List<String> names = new ArrayList<>();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    names.add(Files.readString(t.resolve("comm")).trim());
+                } catch (java.nio.file.NoSuchFileException ended) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        return names;
     }
 
     /** One peer's sessions, one after the other (CCR-I, CCR-U, CCR-T): how many answers were 2001. */

@@ -148,8 +148,8 @@ class AmountJournalTest {
 
     /**
      * A usage note goes into the journal as its bytes packed into longs, beside its debit: after
-     * a crash before any write-back, the replay gives back each note as it was (texts of every
-     * length, not only multiples of eight bytes, non-ASCII ones included) and its record's end.
+     * a crash before any write-back, the replay gives back each note as it was (one whose length
+     * is not a multiple of eight bytes, with non-ASCII text) and its record's end.
      */
     @Test
     void usageNotesSurviveACrashWithTheirDebits() throws Exception {
@@ -187,7 +187,7 @@ class AmountJournalTest {
             List<UsageRecords.UsageRecord> records = List.of();
             for (int i = 0; i < 100 && records.isEmpty(); i++) {
                 records = restarted.usage(SUB, java.time.Instant.EPOCH, ended.plusSeconds(1), 10);
-                Thread.sleep(records.isEmpty() ? 50 : 0); // written back by the restarted node's writer
+                Thread.sleep(records.isEmpty() ? 50 : 0); // replayed at the open, written by the writer
             }
             assertEquals(List.of(new UsageRecords.UsageRecord("rec-ü1", "session", SUB, record.sessionId(),
                     "pgw.example.org", started, ended, 2001L, "DIAMETER_LOGOUT",

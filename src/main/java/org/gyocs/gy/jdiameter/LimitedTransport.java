@@ -80,10 +80,13 @@ final class LimitedTransport extends TCPTransportClient {
     /** A spare grown past this (one burst of many answers) is dropped, not kept. */
     private static final int SPARE_MAX_BYTES = 1 << 20;
 
-    /** The bytes held for one connection, written from where they are, without a copy. */
+    /**
+     * The bytes held for one connection, written from where they are, without a copy. It starts
+     * small, as a batch for one of several peers may hold one answer; the spare keeps what it grew to.
+     */
     private static final class HeldBytes extends java.io.ByteArrayOutputStream {
         HeldBytes() {
-            super(16 * 1024);
+            super(4096);
         }
 
         ByteBuffer held() {

@@ -11,8 +11,8 @@ import java.util.concurrent.ThreadFactory;
  * threads each wait and each wake-up was a futex call and a switch of the kernel's threads: perf
  * put a third of the node's CPU on PostgreSQL in the kernel's thread switches. A virtual thread
  * waits on the JVM's scheduler instead, and the committer's wake-up queues it on a carrier
- * thread that is already running. Measured on PostgreSQL (bench/RESULTS.md, 2026-12-04): 6,300 to
- * 7,000 CCR/s against 5,000 to 5,400, the node's CPU per CCR 80-84 us against 93-108.
+ * thread that is already running. Measured on PostgreSQL (bench/RESULTS.md, 2026-12-04), two
+ * pairs: 6,293-6,693 CCR/s against 5,253-5,529, the node's CPU per CCR 82-91 us against 93-97.
  *
  * <p>Not before Java 24: until JEP 491 a virtual thread that waited inside a {@code synchronized}
  * block kept its carrier (of which there is one per core), and the libraries a decision goes
