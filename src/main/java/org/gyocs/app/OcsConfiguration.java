@@ -220,6 +220,16 @@ public final class OcsConfiguration {
      * @throws IllegalArgumentException when the file cannot be read or others may read it
      */
     public String storePassword() {
+        return storePassword(store());
+    }
+
+    /**
+     * The password for the store at {@code url} (blank: the embedded store). The environment
+     * variable is for a database server only: set for PostgreSQL and left in the shell, it was
+     * taken as the embedded H2 file's password, which has none, and neither the node nor
+     * ocs-admin could open the embedded store ("Wrong user name or password").
+     */
+    public String storePassword(String url) {
         String direct = values.get("store-password");
         if (!direct.isBlank()) {
             return direct;
@@ -229,7 +239,13 @@ public final class OcsConfiguration {
             return readSecret(Path.of(file.trim()));
         }
         String env = System.getenv(PASSWORD_VARIABLE);
-        return env == null ? "" : env;
+        return env == null || embedded(url) ? "" : env;
+    }
+
+    /** Whether {@code url} names the embedded store: none, or an H2 file or memory database (not an H2 server). */
+    static boolean embedded(String url) {
+        return url == null || url.isBlank()
+                || url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:h2:tcp:") && !url.startsWith("jdbc:h2:ssl:");
     }
 
     /** The environment variable that may hold the balance store's password. */

@@ -64,7 +64,7 @@ public final class AdminCommand {
             OcsConfiguration c = OcsConfiguration.load(cfg, line.hasOption("ocs-config"), Map.of());
             url = line.getOptionValue("store", c.store());
             user = line.getOptionValue("store-user", c.storeUser());
-            password = line.getOptionValue("store-password", c.storePassword());
+            password = line.getOptionValue("store-password", c.storePassword(url));
         } catch (IOException | IllegalArgumentException e) {
             System.err.println("Error: " + e.getMessage());
             return 1;

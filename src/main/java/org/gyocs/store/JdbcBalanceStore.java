@@ -1,5 +1,6 @@
 package org.gyocs.store;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -166,6 +167,8 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         // the node locks its journal before it opens the database, and recovers a file left by a crash
         AmountJournal journal = h2File && node ? AmountJournal.lock(UncleanStopRecovery.journal(base)) : null;
         boolean closesCleanly = false;
+        // whether it was marked clean (the mark is taken away below, for as long as it is open)
+        boolean markedClean = base != null && Files.exists(UncleanStopRecovery.marker(base));
         try {
             if (base != null && node) {
                 UncleanStopRecovery.beforeOpen(base); // a node's store marks itself at close
@@ -201,6 +204,11 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         try {
             ds = new HikariDataSource(c);
         } catch (RuntimeException e) {
+            // not opened (a wrong password, a file another process holds): the file is as it was,
+            // and so is its mark, or the next start would read the whole file for nothing
+            if (markedClean && closesCleanly) {
+                UncleanStopRecovery.closedCleanly(base);
+            }
             if (journal != null) {
                 journal.close();
             }

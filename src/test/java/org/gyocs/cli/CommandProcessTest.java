@@ -35,6 +35,11 @@ class CommandProcessTest {
     }
 
     Process launch(Class<?> main, String... args) throws IOException {
+        return launch(java.util.Map.of(), main, args);
+    }
+
+    /** The same, with {@code env} added to the environment. */
+    Process launch(java.util.Map<String, String> env, Class<?> main, String... args) throws IOException {
         // an installation of its own: the checkout's config/, but never its data/, which a node
         // started by bin/ocs.sh from the same checkout may hold (issue 10, item 4)
         Path home = tmp.resolve("home");
@@ -50,8 +55,10 @@ class CommandProcessTest {
             // not the default 8080, which a node of this checkout may hold (README: mvn test beside bin/ocs.sh)
             cmd.addAll(List.of("--admin-port", "0"));
         }
-        return new ProcessBuilder(cmd).redirectOutput(tmp.resolve("out").toFile())
-                .redirectError(tmp.resolve("err").toFile()).start();
+        ProcessBuilder b = new ProcessBuilder(cmd).redirectOutput(tmp.resolve("out").toFile())
+                .redirectError(tmp.resolve("err").toFile());
+        b.environment().putAll(env);
+        return b.start();
     }
 
     Result finish(Process p, long seconds) throws Exception {
@@ -285,6 +292,34 @@ class CommandProcessTest {
      * interface with empty credentials), data/ is private, and ocs-admin works beside the node
      * through the node's admin socket.
      */
+    /**
+     * GYOCS_STORE_PASSWORD, set for PostgreSQL and left in the shell, is not the embedded store's
+     * password (it made every open fail); and an open that fails (a wrong password given on the
+     * command line) leaves the store's clean-stop mark, so that the next open does not read the
+     * whole file as after a crash.
+     */
+    @Test
+    void thePasswordInTheEnvironmentIsForADatabaseServerAndAFailedOpenKeepsTheCleanMark() throws Exception {
+        Files.writeString(tmp.resolve("subs.csv"), "subscriber,unit,amount,rating_group,expires\n4917011,octets,1000,,\n");
+        Result imported = finish(launch(AdminCommand.class, "import", tmp.resolve("subs.csv").toString()), 60);
+        assertEquals(0, imported.exit(), imported.err() + imported.out());
+        // the store exists, made without a password; the variable is set afterwards, for PostgreSQL
+        java.util.Map<String, String> env = java.util.Map.of("GYOCS_STORE_PASSWORD", "meant-for-postgres");
+        Result listed = finish(launch(env, AdminCommand.class, "list"), 60);
+        assertEquals(0, listed.exit(), listed.err() + listed.out());
+        assertTrue(listed.out().contains("4917011"), listed.out());
+        Path mark = tmp.resolve("home/data/ocs.clean");
+        assertTrue(Files.exists(mark), "closed cleanly");
+        Result refused = finish(launch(AdminCommand.class, "--store-password", "wrong", "show", "4917011"), 60);
+        assertEquals(1, refused.exit(), refused.out());
+        assertTrue(refused.err().contains("Wrong user name or password"), refused.err());
+        assertTrue(Files.exists(mark), "a failed open leaves the mark");
+        Result shown = finish(launch(env, AdminCommand.class, "show", "4917011"), 60);
+        assertEquals(0, shown.exit(), shown.err() + shown.out());
+        assertTrue(shown.out().contains("1000"), shown.out());
+        assertFalse((shown.out() + shown.err()).contains("not closed cleanly"), shown.out() + shown.err());
+    }
+
     @Test
     void embeddedStoreOpensNoPortIsPrivateAndOcsAdminWorksThroughTheNode() throws Exception {
         int port = ListeningPorts.freePort();
