@@ -242,10 +242,9 @@ public final class OcsConfiguration {
         return env == null || embedded(url) ? "" : env;
     }
 
-    /** Whether {@code url} names the embedded store: none, or an H2 file or memory database (not an H2 server). */
-    static boolean embedded(String url) {
-        return url == null || url.isBlank()
-                || url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:h2:tcp:") && !url.startsWith("jdbc:h2:ssl:");
+    /** Whether {@code url} names the embedded store: none (data/), or an H2 file. */
+    private static boolean embedded(String url) {
+        return url == null || url.isBlank() || org.gyocs.store.JdbcBalanceStore.embeddedDirectory(url).isPresent();
     }
 
     /** The environment variable that may hold the balance store's password. */

@@ -56,7 +56,6 @@ final class WorkerThreads {
 
     /** What the workers are, for the start's log line. */
     static String describe() {
-        return virtual() ? "virtual threads (Java " + Runtime.version().feature() + ")"
-                : "platform threads (Java " + Runtime.version().feature() + ")";
+        return (virtual() ? "virtual" : "platform") + " threads (Java " + Runtime.version().feature() + ")";
     }
 }
