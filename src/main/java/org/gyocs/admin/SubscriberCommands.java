@@ -138,7 +138,7 @@ public final class SubscriberCommands {
                 need(a, 2);
                 SubscriberCsv.Provisioning p = SubscriberCsv.read(request.attachment(), a.get(1));
                 store.add(p.buckets(), p.plans(), true);
-                out.println("imported " + p.buckets().size() + " buckets" + (p.plans().isEmpty() ? "" : ", " + p.plans().size() + " plans"));
+                out.println("imported " + p.buckets().size() + " buckets" + (p.namedPlans() == 0 ? "" : ", " + p.namedPlans() + " plans"));
                 return 0;
             }
             case "usage" -> {

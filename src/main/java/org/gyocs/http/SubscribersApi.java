@@ -192,7 +192,7 @@ final class SubscribersApi {
         // a session opened while the import ran: its PCEF asks again, from the new buckets
         List<String> opened = org.gyocs.admin.OpenSessionRule.openedDuring(named, store.subscribersInSession());
         opened.forEach(store::changed);
-        return Map.of("buckets", rows.buckets().size(), "plans", rows.plans().size(), "subscribers", named.size(),
+        return Map.of("buckets", rows.buckets().size(), "plans", rows.namedPlans(), "subscribers", named.size(),
                 "reauthorized", opened.size());
     }
 

@@ -18,15 +18,23 @@ import java.util.Map;
  * row per bucket. subscriber = MSISDN or IMSI digits; unit = octets | seconds | units | money
  * (minor units of the plan's currency); rating_group and expires may be empty; expires is an ISO
  * date (2027-01-31, end of that day UTC) or instant (2027-01-31T12:00:00Z); plan, when the
- * header has the column, names the subscriber's tariff plan (empty: the default plan). A bad row
- * names its line; nothing is imported then.
+ * header has the column, names the subscriber's tariff plan (empty on all its rows: the default
+ * plan); without the column an import keeps each subscriber's plan. A bad row names its line;
+ * nothing is imported then.
  */
 public final class SubscriberCsv {
     public static final String HEADER = "subscriber,unit,amount,rating_group,expires";
     public static final String HEADER_WITH_PLAN = HEADER + ",plan";
 
-    /** What a file provisions: its buckets, and the plans it names (subscriber to plan). */
+    /**
+     * What a file provisions: its buckets, and the plans it sets (subscriber to plan, null for the
+     * default plan). A file without the plan column sets none: its subscribers keep theirs.
+     */
     public record Provisioning(List<Bucket> buckets, Map<String, String> plans) {
+        /** How many subscribers the file gives a named plan (not the default one). */
+        public long namedPlans() {
+            return plans.values().stream().filter(java.util.Objects::nonNull).count();
+        }
     }
 
     private SubscriberCsv() {
@@ -81,6 +89,9 @@ public final class SubscriberCsv {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(file + ": line " + n + ": " + e.getMessage(), e);
             }
+        }
+        if (withPlan) { // the column is there: a subscriber whose rows leave it empty gets the default plan
+            out.forEach(b -> plans.putIfAbsent(b.subscriber(), null));
         }
         return new Provisioning(out, plans);
     }

@@ -91,8 +91,17 @@ final class SubscriberDirectory implements SubscriberAdmin {
         long generation = JdbcBalanceStore.inTransaction(dataSource, tx -> {
             LinkedHashSet<String> named = new LinkedHashSet<>();
             buckets.forEach(b -> named.add(b.subscriber()));
+            // what the call does not set, a replaced subscriber keeps: its plan (an import without the plan column)
+            Map<String, String> planned = new java.util.LinkedHashMap<>();
             if (replaceSubscribers) { // the subscribers of the buckets lose their others (a plan alone keeps them)
                 refuseHeld(tx, named, "replaced");
+                if (named.stream().anyMatch(id -> !plans.containsKey(id))) {
+                    plans(tx).forEach((id, plan) -> {
+                        if (named.contains(id) && !plans.containsKey(id)) {
+                            planned.put(id, plan);
+                        }
+                    });
+                }
                 inBatches(tx.prepare("DELETE FROM subscriber WHERE id = ?"), named, (s, id) -> s.setString(1, id));
             }
             // the subscribers just deleted are inserted as they are; any other is created unless it
@@ -108,7 +117,8 @@ final class SubscriberDirectory implements SubscriberAdmin {
                     });
             inBatches(tx.prepare(SqlRules.INSERT_BUCKET), buckets, (s, b) -> SqlRules.bucketRow(s, b.subscriber(),
                     b.unit(), b.ratingGroup(), b.amount(), b.expires()));
-            inBatches(tx.prepare("UPDATE subscriber SET plan = ? WHERE id = ?"), plans.entrySet(), (s, e) -> {
+            planned.putAll(plans);
+            inBatches(tx.prepare("UPDATE subscriber SET plan = ? WHERE id = ?"), planned.entrySet(), (s, e) -> {
                 s.setString(1, e.getValue());
                 s.setString(2, e.getKey());
             });
@@ -148,15 +158,17 @@ final class SubscriberDirectory implements SubscriberAdmin {
 
     /** Every subscriber that has a plan, with it. */
     Map<String, String> plans() {
-        return JdbcBalanceStore.inTransaction(dataSource, tx -> {
-            Map<String, String> out = new java.util.HashMap<>();
-            try (ResultSet rs = tx.prepare("SELECT id, plan FROM subscriber WHERE plan IS NOT NULL").executeQuery()) {
-                while (rs.next()) {
-                    out.put(rs.getString(1), rs.getString(2));
-                }
+        return JdbcBalanceStore.inTransaction(dataSource, SubscriberDirectory::plans);
+    }
+
+    private static Map<String, String> plans(SqlTransaction tx) throws java.sql.SQLException {
+        Map<String, String> out = new java.util.HashMap<>();
+        try (ResultSet rs = tx.prepare("SELECT id, plan FROM subscriber WHERE plan IS NOT NULL").executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getString(2));
             }
-            return out;
-        });
+        }
+        return out;
     }
 
     @Override

@@ -420,6 +420,40 @@ class JdbcBalanceStoreTest {
     }
 
     /**
+     * An import replaces the buckets of the subscribers it names; their tariff plans it changes
+     * only when its file has the plan column (an empty one there: the default plan). Before, any
+     * import took away the plan of every subscriber it named.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"embedded", "postgres"})
+    void anImportKeepsThePlansUnlessItsFileHasThePlanColumn(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            for (String id : List.of("4918100001", "4918100002", "4918100003")) {
+                s.add(List.of(bucket(id, UnitType.OCTETS, 5, null, null)), false);
+                assertTrue(s.setPlan(id, "gold"));
+            }
+            SubscriberCsv.Provisioning plain = SubscriberCsv.read((SubscriberCsv.HEADER
+                    + "\n4918100001,octets,100,,\n4918100002,octets,200,,\n").getBytes(), "plain.csv");
+            assertEquals(0, plain.namedPlans());
+            s.add(plain.buckets(), plain.plans(), true);
+            assertEquals(List.of(100L), s.buckets("4918100001").stream().map(Bucket::amount).toList());
+            assertEquals(Optional.of("gold"), s.plan("4918100001"), "no plan column: the plan stays");
+            assertEquals(Optional.of("gold"), s.plan("4918100002"));
+
+            SubscriberCsv.Provisioning planned = SubscriberCsv.read((SubscriberCsv.HEADER_WITH_PLAN
+                    + "\n4918100001,octets,300,,,silver\n4918100002,octets,400,,,\n4918100002,seconds,60,,,\n")
+                    .getBytes(), "planned.csv");
+            assertEquals(1, planned.namedPlans());
+            s.add(planned.buckets(), planned.plans(), true);
+            assertEquals(Optional.of("silver"), s.plan("4918100001"));
+            assertEquals(Optional.empty(), s.plan("4918100002"), "an empty plan column: the default plan");
+            assertEquals(Optional.of("gold"), s.plan("4918100003"), "a subscriber the file does not name keeps all");
+            assertEquals(List.of(400L, 60L), s.buckets("4918100002").stream().map(Bucket::amount).toList());
+            assertEquals("gold", s.planOf("4918100003"));
+        }
+    }
+
+    /**
      * A rolling upgrade: a node of the previous version, sharing the migrated store, still calls
      * ocs_apply with its ten arguments (V8), and its changes are made and kept once per key.
      */
