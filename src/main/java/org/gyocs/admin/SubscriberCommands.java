@@ -106,7 +106,7 @@ public final class SubscriberCommands {
                 for (Bucket b : buckets) {
                     out.printf("%-6d %-8s %15d %15d %12s %s%n", b.id(), Bucket.unitName(b.unit()), b.amount(),
                             b.reserved(), b.ratingGroup() == null ? "-" : b.ratingGroup(),
-                            b.expires() == null ? "-" : b.expires());
+                            expiry(b.expires()));
                 }
                 return 0;
             }
@@ -246,5 +246,19 @@ public final class SubscriberCommands {
         if (a.size() < n) {
             throw new IllegalArgumentException("'" + a.get(0) + "' needs more arguments\n" + USAGE);
         }
+    }
+
+    /**
+     * A bucket's expiry as shown: an import's date (2027-12-31: valid through that day, UTC) is
+     * stored as the next midnight, which alone reads as the wrong day; so the day goes beside it.
+     */
+    static String expiry(java.time.Instant expires) {
+        if (expires == null) {
+            return "-";
+        }
+        if (expires.getEpochSecond() % 86_400 == 0 && expires.getNano() == 0) {
+            return expires + " (through " + java.time.LocalDate.ofInstant(expires.minusSeconds(1), java.time.ZoneOffset.UTC) + ")";
+        }
+        return expires.toString();
     }
 }

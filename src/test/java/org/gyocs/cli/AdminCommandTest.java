@@ -39,6 +39,8 @@ class AdminCommandTest {
         try {
             String url = GyDiameterApplication.embeddedStore(data);
             assertTrue(run("--store", url, "import", "config/subscribers.example.csv").contains("imported 5 buckets"));
+            // the CSV's 2027-12-31 is valid through that day: stored as the next midnight, shown with the day
+            assertTrue(run("--store", url, "show", "491700000001").contains("2028-01-01T00:00:00Z (through 2027-12-31)"));
             run("--store", url, "add", "491700000099", "units", "7", "42");
             run("--store", url, "topup", "491700000099", "units", "3", "42");
             String show = run("--store", url, "show", "491700000099");
