@@ -52,7 +52,10 @@ final class SubscribersApi {
     record BucketBody(String unit, Long amount, Long ratingGroup, String expires) {
     }
 
-    /** PUT /subscribers/{id}: the subscriber's buckets, all of them, and its plan (null: none, the default plan). */
+    /**
+     * PUT /subscribers/{id}: the subscriber's buckets, all of them, and its plan; without one (or
+     * null: Jackson does not tell them apart) the plan stays. PUT /subscribers/{id}/plan sets the default.
+     */
     record PutBody(List<BucketBody> buckets, String plan) {
     }
 

@@ -22,7 +22,10 @@ public interface SubscriberAdmin {
         add(buckets, Map.of(), replaceSubscribers);
     }
 
-    /** Adds buckets and sets the plans of subscribers (subscriber to plan), in one transaction. */
+    /**
+     * Adds buckets and sets the plans of subscribers (subscriber to plan; a null plan: the default
+     * one), in one transaction. A replaced subscriber that {@code plans} does not name keeps its plan.
+     */
     void add(List<Bucket> buckets, Map<String, String> plans, boolean replaceSubscribers);
 
     /**

@@ -91,25 +91,26 @@ final class SubscriberDirectory implements SubscriberAdmin {
         long generation = JdbcBalanceStore.inTransaction(dataSource, tx -> {
             LinkedHashSet<String> named = new LinkedHashSet<>();
             buckets.forEach(b -> named.add(b.subscriber()));
-            // what the call does not set, a replaced subscriber keeps: its plan (an import without the plan column)
-            Map<String, String> planned = new java.util.LinkedHashMap<>();
+            // a replaced subscriber's plan: the call's when it names one (null: the default plan),
+            // else the one it had (an import without the plan column keeps it)
+            Map<String, String> kept = new java.util.HashMap<>();
             if (replaceSubscribers) { // the subscribers of the buckets lose their others (a plan alone keeps them)
                 refuseHeld(tx, named, "replaced");
-                if (named.stream().anyMatch(id -> !plans.containsKey(id))) {
-                    plans(tx).forEach((id, plan) -> {
-                        if (named.contains(id) && !plans.containsKey(id)) {
-                            planned.put(id, plan);
-                        }
-                    });
-                }
+                List<String> unnamed = named.stream().filter(id -> !plans.containsKey(id)).toList();
+                kept = plansOf(tx, unnamed);
                 inBatches(tx.prepare("DELETE FROM subscriber WHERE id = ?"), named, (s, id) -> s.setString(1, id));
             }
-            // the subscribers just deleted are inserted as they are; any other is created unless it
-            // is there already (portable: H2 and PostgreSQL; a lookup per row, so not for those)
+            // the subscribers just deleted are inserted as they are, with their plans; any other is
+            // created unless it is there already (portable: H2 and PostgreSQL; a lookup per row, so
+            // not for those)
             LinkedHashSet<String> created = replaceSubscribers ? named : new LinkedHashSet<>();
             LinkedHashSet<String> others = new LinkedHashSet<>(replaceSubscribers ? List.of() : named);
             plans.keySet().stream().filter(p -> !created.contains(p)).forEach(others::add);
-            inBatches(tx.prepare("INSERT INTO subscriber (id) VALUES (?)"), created, (s, id) -> s.setString(1, id));
+            Map<String, String> keptPlans = kept;
+            inBatches(tx.prepare("INSERT INTO subscriber (id, plan) VALUES (?, ?)"), created, (s, id) -> {
+                s.setString(1, id);
+                s.setString(2, plans.containsKey(id) ? plans.get(id) : keptPlans.get(id));
+            });
             inBatches(tx.prepare("INSERT INTO subscriber (id) SELECT CAST(? AS VARCHAR(64)) "
                     + "WHERE NOT EXISTS (SELECT 1 FROM subscriber WHERE id = ?)"), others, (s, id) -> {
                         s.setString(1, id);
@@ -117,11 +118,12 @@ final class SubscriberDirectory implements SubscriberAdmin {
                     });
             inBatches(tx.prepare(SqlRules.INSERT_BUCKET), buckets, (s, b) -> SqlRules.bucketRow(s, b.subscriber(),
                     b.unit(), b.ratingGroup(), b.amount(), b.expires()));
-            planned.putAll(plans);
-            inBatches(tx.prepare("UPDATE subscriber SET plan = ? WHERE id = ?"), planned.entrySet(), (s, e) -> {
-                s.setString(1, e.getValue());
-                s.setString(2, e.getKey());
-            });
+            // the others' plans (those just inserted have theirs)
+            inBatches(tx.prepare("UPDATE subscriber SET plan = ? WHERE id = ?"), others.stream()
+                    .filter(plans::containsKey).toList(), (s, id) -> {
+                        s.setString(1, plans.get(id));
+                        s.setString(2, id);
+                    });
             return SqlRules.nextGeneration(tx);
         });
         flushed.run();
@@ -166,6 +168,29 @@ final class SubscriberDirectory implements SubscriberAdmin {
         try (ResultSet rs = tx.prepare("SELECT id, plan FROM subscriber WHERE plan IS NOT NULL").executeQuery()) {
             while (rs.next()) {
                 out.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The plans of these subscribers that have one, their rows locked (a plan set meanwhile waits
+     * for the import, and is not overwritten by the one read here), in arrays of 1,000 as
+     * {@link #refuseHeld} reads them.
+     */
+    private static Map<String, String> plansOf(SqlTransaction tx, List<String> subscribers)
+            throws java.sql.SQLException {
+        Map<String, String> out = new java.util.HashMap<>();
+        PreparedStatement s = tx.prepare("SELECT id, plan FROM subscriber WHERE id = ANY(?) FOR UPDATE");
+        for (int from = 0; from < subscribers.size(); from += 1_000) {
+            s.setArray(1, tx.connection().createArrayOf("VARCHAR",
+                    subscribers.subList(from, Math.min(subscribers.size(), from + 1_000)).toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    if (rs.getString(2) != null) {
+                        out.put(rs.getString(1), rs.getString(2));
+                    }
+                }
             }
         }
         return out;

@@ -167,10 +167,14 @@ class OperatorHttpTest {
         try (TestPeer peer = new TestPeer(app.getPort())) {
             assertEquals(2001, GyRequests.resultCode(peer.handshake("pcef.api.test")));
             peer.awaitOpen();
+            assertEquals(200, send(app, "PUT", "/subscribers/" + sub,
+                    "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 1}], \"plan\": \"gold\"}").statusCode());
             HttpResponse<String> put = send(app, "PUT", "/subscribers/" + sub,
                     "{\"buckets\": [{\"unit\": \"octets\", \"amount\": 1500000, \"ratingGroup\": 100}]}");
             assertEquals(200, put.statusCode(), put.body());
             assertEquals(1_500_000, JSON.readTree(put.body()).get("buckets").get(0).get("amount").asLong());
+            assertEquals("gold", JSON.readTree(put.body()).get("plan").asText(), "a PUT without a plan keeps it");
+            assertEquals(200, send(app, "PUT", "/subscribers/" + sub + "/plan", "{\"plan\": null}").statusCode());
 
             String session = "pcef.api.test;" + mock;
             assertEquals(1_048_576, grantOfMscc(peer.request(GyRequests.simple(peer.nextHopByHop(), session, 1, 0))));

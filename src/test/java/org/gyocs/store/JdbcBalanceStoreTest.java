@@ -425,7 +425,7 @@ class JdbcBalanceStoreTest {
      * import took away the plan of every subscriber it named.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"embedded", "postgres"})
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
     void anImportKeepsThePlansUnlessItsFileHasThePlanColumn(String kind) throws Exception {
         try (JdbcBalanceStore s = open(kind)) {
             for (String id : List.of("4918100001", "4918100002", "4918100003")) {
@@ -441,15 +441,17 @@ class JdbcBalanceStoreTest {
             assertEquals(Optional.of("gold"), s.plan("4918100002"));
 
             SubscriberCsv.Provisioning planned = SubscriberCsv.read((SubscriberCsv.HEADER_WITH_PLAN
-                    + "\n4918100001,octets,300,,,silver\n4918100002,octets,400,,,\n4918100002,seconds,60,,,\n")
+                    + "\n4918100001,octets,300,,,silver\n4918100002,octets,400,,,\n4918100002,seconds,60,,,\n"
+                    + "4918100004,octets,1,,,\n4918100004,octets,2,,,bronze\n")
                     .getBytes(), "planned.csv");
-            assertEquals(1, planned.namedPlans());
+            assertEquals(2, planned.namedPlans());
             s.add(planned.buckets(), planned.plans(), true);
             assertEquals(Optional.of("silver"), s.plan("4918100001"));
             assertEquals(Optional.empty(), s.plan("4918100002"), "an empty plan column: the default plan");
             assertEquals(Optional.of("gold"), s.plan("4918100003"), "a subscriber the file does not name keeps all");
             assertEquals(List.of(400L, 60L), s.buckets("4918100002").stream().map(Bucket::amount).toList());
             assertEquals("gold", s.planOf("4918100003"));
+            assertEquals(Optional.of("bronze"), s.plan("4918100004"), "a new subscriber, its plan on one of its rows");
         }
     }
 
