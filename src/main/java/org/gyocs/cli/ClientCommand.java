@@ -99,6 +99,7 @@ public final class ClientCommand {
         try (GyTestClient client = new GyTestClient(host, port, originHost, realm, timeoutSeconds * 1000)) {
             client.connect();
             System.out.printf("Connected to %s:%d as %s%n", host, port, originHost);
+            start = System.nanoTime(); // the summary's time is the requests', not the realm probe's and the CER's
             RequestType[] steps = event ? new RequestType[] {RequestType.EVENT}
                     : new RequestType[] {RequestType.INITIAL, RequestType.UPDATE, RequestType.TERMINATION};
             for (long i = 0; i < count; i++) {
