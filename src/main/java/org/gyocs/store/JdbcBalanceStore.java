@@ -683,15 +683,27 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
      * checksums (a migration edited after it ran is not noticed; migrations are never edited here).
      */
     static boolean schemaCurrent(DataSource ds, String latest) {
-        try (Connection c = ds.getConnection();
-             PreparedStatement s = c.prepareStatement("SELECT COUNT(CASE WHEN \"version\" = ? AND \"success\" THEN 1 END), "
+        try (Connection c = ds.getConnection()) {
+            // a new database has no history: asked first, as a query of a missing table is an error
+            // that H2 writes to a trace file beside the store, and PostgreSQL to its log
+            try (ResultSet t = c.getMetaData().getTables(null, null, "flyway_schema_history", null)) {
+                if (!t.next()) {
+                    return false;
+                }
+            }
+            return historyHas(c, latest);
+        } catch (SQLException e) {
+            return false; // no history yet: a new database
+        }
+    }
+
+    private static boolean historyHas(Connection c, String latest) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(CASE WHEN \"version\" = ? AND \"success\" THEN 1 END), "
                      + "COUNT(CASE WHEN NOT \"success\" THEN 1 END) FROM \"flyway_schema_history\"")) {
             s.setString(1, latest);
             try (ResultSet rs = s.executeQuery()) {
                 return rs.next() && rs.getLong(1) == 1 && rs.getLong(2) == 0;
             }
-        } catch (SQLException e) {
-            return false; // no history yet: a new database
         }
     }
 
