@@ -686,7 +686,10 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         try (Connection c = ds.getConnection()) {
             // a new database has no history: asked first, as a query of a missing table is an error
             // that H2 writes to a trace file beside the store, and PostgreSQL to its log
-            try (ResultSet t = c.getMetaData().getTables(null, null, "flyway_schema_history", null)) {
+            java.sql.DatabaseMetaData meta = c.getMetaData();
+            String escape = meta.getSearchStringEscape(); // the name's '_' is a pattern's wildcard
+            try (ResultSet t = meta.getTables(null, c.getSchema(), "flyway_schema_history".replace("_", escape + "_"),
+                    null)) {
                 if (!t.next()) {
                     return false;
                 }

@@ -175,8 +175,8 @@ final class SubscriberDirectory implements SubscriberAdmin {
 
     /**
      * The plans of these subscribers that have one, their rows locked (a plan set meanwhile waits
-     * for the import, and is not overwritten by the one read here), in arrays of 1,000 as
-     * {@link #refuseHeld} reads them.
+     * for the import, then is set on the row the import inserted: {@link #setPlan}), in arrays of
+     * 1,000 as {@link #refuseHeld} reads them.
      */
     private static Map<String, String> plansOf(SqlTransaction tx, List<String> subscribers)
             throws java.sql.SQLException {
@@ -213,7 +213,12 @@ final class SubscriberDirectory implements SubscriberAdmin {
             PreparedStatement u = tx.prepare("UPDATE subscriber SET plan = ? WHERE id = ?");
             u.setString(1, plan);
             u.setString(2, subscriber);
-            return u.executeUpdate() == 0 ? -1L : SqlRules.nextGeneration(tx);
+            // an import that replaced the subscriber meanwhile deleted the row this waited for and
+            // inserted another, which a second statement sees (read committed): no false "no subscriber"
+            if (u.executeUpdate() == 0 && u.executeUpdate() == 0) {
+                return -1L;
+            }
+            return SqlRules.nextGeneration(tx);
         });
         if (generation < 0) {
             return false;

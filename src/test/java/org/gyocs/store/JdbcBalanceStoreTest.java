@@ -28,7 +28,11 @@ class JdbcBalanceStoreTest {
     static final Instant LATER = Instant.now().plusSeconds(3600);
 
     static JdbcBalanceStore open(String kind) throws Exception {
-        return JdbcBalanceStore.open(Stores.fresh(kind), kind.equals("postgres") ? "postgres" : null, null, 4);
+        return open(Stores.fresh(kind), kind);
+    }
+
+    static JdbcBalanceStore open(String url, String kind) {
+        return JdbcBalanceStore.open(url, kind.equals("postgres") ? "postgres" : null, null, 4);
     }
 
     static Bucket bucket(String sub, UnitType unit, long amount, Long rg, Instant expires) {
@@ -416,6 +420,37 @@ class JdbcBalanceStoreTest {
             assertEquals(7L, s.buckets("4918012345").get(0).ratingGroup());
             assertEquals(Optional.of("4918069999"), s.findSubscriber(List.of("4918069999")));
             assertEquals(400, s.reserve("4918069999", UnitType.OCTETS, 7L, 400, "big|1", LATER).reserved());
+        }
+    }
+
+    /**
+     * A plan set while an import replaces its subscriber waits for the import, then is set on the
+     * row the import inserted. It answered "no subscriber" before: its UPDATE found the row it
+     * waited for deleted, and did not see the new one.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void aPlanSetWhileAnImportReplacesItsSubscriberIsSetAfterIt(String kind) throws Exception {
+        String url = Stores.fresh(kind);
+        try (JdbcBalanceStore s = open(url, kind);
+             java.sql.Connection importing = java.sql.DriverManager.getConnection(url)) {
+            s.add(List.of(bucket("4918300001", UnitType.OCTETS, 5, null, null)), false);
+            importing.setAutoCommit(false);
+            try (java.sql.Statement st = importing.createStatement()) { // as an import replaces a subscriber
+                st.executeUpdate("DELETE FROM subscriber WHERE id = '4918300001'");
+                st.executeUpdate("INSERT INTO subscriber (id) VALUES ('4918300001')");
+            }
+            ExecutorService one = Executors.newSingleThreadExecutor();
+            try {
+                Future<Boolean> set = one.submit(() -> s.setPlan("4918300001", "gold"));
+                Thread.sleep(300);
+                assertFalse(set.isDone(), "the plan waits for the import's row lock");
+                importing.commit();
+                assertTrue(set.get(10, TimeUnit.SECONDS), "the subscriber is there");
+            } finally {
+                one.shutdownNow();
+            }
+            assertEquals(Optional.of("gold"), s.plan("4918300001"));
         }
     }
 

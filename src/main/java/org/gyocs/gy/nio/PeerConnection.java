@@ -236,7 +236,13 @@ final class PeerConnection implements CcrDispatch.Connection {
                 closeWhenFlushed = true;
                 flushOrClose("disconnected by peer (DPR)");
             }
-            case CommandCodes.CREDIT_CONTROL -> ccrs.dispatch(m);
+            case CommandCodes.CREDIT_CONTROL -> {
+                if (state == State.CLOSING) {
+                    ccrs.refuseAfterDpr(m);
+                } else {
+                    ccrs.dispatch(m);
+                }
+            }
             default -> {
                 ctx.statistics().error();
                 boolean knownApp = m.applicationId() == 0 || m.applicationId() == CreditControlCore.CREDIT_CONTROL_APPLICATION_ID;
