@@ -398,6 +398,9 @@ public final class JDiameterGyNode implements DiameterNode {
             if (refused != null) {
                 return refused;
             }
+            if (shuttingDown) {
+                return afterTheDpr(request);
+            }
             long type = requestType(request);
             if (type == RequestType.UPDATE.code() || type == RequestType.TERMINATION.code()) {
                 return handler.answerDirectly(request); // no jDiameter session: the core answers (5002 or a repeat)
@@ -414,9 +417,6 @@ public final class JDiameterGyNode implements DiameterNode {
                     return atOnce.answer(); // null: a test behaviour holds it back
                 }
             }
-            if (shuttingDown) {
-                return handler.refuse(request, ResultCode.TOO_BUSY, "the node is stopping");
-            }
             try {
                 ServerCCASession session = sessionFactory.getNewAppSession(request.getSessionId(), gy,
                         ServerCCASession.class, (Object[]) null);
@@ -428,6 +428,9 @@ public final class JDiameterGyNode implements DiameterNode {
                     Answer error = handler.screen(r);
                     if (error != null) {
                         return error;
+                    }
+                    if (shuttingDown) {
+                        return afterTheDpr(r);
                     }
                     // The state machine drops a CCR-I on an open session (a retransmission), and
                     // after a CCR-T answers a CCR-U/T on the session it is closing through the
@@ -447,6 +450,15 @@ public final class JDiameterGyNode implements DiameterNode {
                 return handler.unableToComply(request, e); // logged and counted
             }
         }
+    }
+
+    /**
+     * A CCR once the stop's DPRs go out (nothing was in flight for QUIET_MS): 3004, nothing
+     * debited, and the PCEF sends it to another OCS. Decided, its debit would be made and its
+     * answer lost when the peer's DPA closes the connection; mock mode refuses alike.
+     */
+    private Answer afterTheDpr(Request request) {
+        return handler.refuse(request, ResultCode.TOO_BUSY, "the node is stopping (DPR sent)");
     }
 
     /**

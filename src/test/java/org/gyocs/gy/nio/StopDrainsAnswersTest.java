@@ -88,15 +88,17 @@ class StopDrainsAnswersTest {
 
     /**
      * A CCR that reaches a stopping node after its DPR (in flight when the DPR left) is refused
-     * with 3004 and debits nothing: the peer's DPA closes the connection at once, and a debit
-     * decided then would have no answer (a process test stopping under load saw 13 of 2,000).
+     * with 3004 and debits nothing, in both modes: the peer's DPA closes the connection at once,
+     * and a debit decided then would have no answer (a process test stopping under load saw 13 of
+     * 2,000). Here a session's CCR-U reporting usage, and an event.
      */
-    @org.junit.jupiter.api.Test
-    void aRequestAfterTheDprIsRefusedWithoutADebit() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aRequestAfterTheDprIsRefusedWithoutADebit(boolean mock) throws Exception {
         Path csv = tmp.resolve("s.csv");
         Files.writeString(csv, "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,100000000,,\n");
-        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
-                .host("ocs.test.local").realm("test.local")
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
+                .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
                 .charging(OcsConfiguration.of(java.util.Map.of("default-octets", "10", "max-octets", "10")).chargingPolicy())
                 .store(Stores.embeddedFile(tmp.resolve("data"))).subscribers(csv).build();
         app.start(false);
@@ -104,15 +106,20 @@ class StopDrainsAnswersTest {
         try (TestPeer p = new TestPeer(app.getPort())) {
             assertEquals(2001, resultCode(p.handshake()));
             p.awaitOpen();
+            List<Avp> initial = GyRequests.header("after-dpr;1", 1, 0);
+            initial.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(10), null));
+            assertEquals(2001, resultCode(p.request(GyRequests.ccr(1, initial))));
             stopper.start();
             DiameterMessage dpr;
             do {
                 dpr = p.read();
             } while (!(dpr.isRequest() && dpr.commandCode() == CommandCodes.DISCONNECT_PEER));
-            for (int i = 0; i < 3; i++) {
-                List<Avp> avps = GyRequests.header("after-dpr;" + i, 4, 0);
-                avps.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(10), null));
-                p.write(DiameterCodec.encode(GyRequests.ccr(100 + i, avps)));
+            List<Avp> update = GyRequests.header("after-dpr;1", 2, 1);
+            update.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(10), GyRequests.usuOctets(10)));
+            List<Avp> event = GyRequests.header("after-dpr;2", 4, 0);
+            event.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(10), null));
+            for (DiameterMessage late : List.of(GyRequests.ccr(2, update), GyRequests.ccr(3, event))) {
+                p.write(DiameterCodec.encode(late));
                 DiameterMessage answer;
                 do {
                     answer = p.read();
@@ -128,7 +135,7 @@ class StopDrainsAnswersTest {
         again.start(false);
         try {
             assertEquals(100_000_000L, again.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::amount).sum(),
-                    "nothing debited");
+                    "nothing debited (the CCR-I's hold released)");
         } finally {
             again.stop();
         }
