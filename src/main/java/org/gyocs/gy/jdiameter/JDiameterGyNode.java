@@ -51,10 +51,15 @@ public final class JDiameterGyNode implements DiameterNode {
     /** On stop, how long nothing may be in flight before the DPRs go out. */
     private static final long QUIET_MS = 100;
     /**
-     * The stack is sending its DPRs and can create no session any more: a new session's request
-     * that still comes (a peer that ignores the DPR) is refused 3004, not failed 5012 with a trace.
+     * The stop's DPRs are about to go out: every CCR from now on is refused 3004 and debits
+     * nothing (afterTheDpr). The stack in its stopping state sends no answer, and a debit decided
+     * now would have none.
      */
     private volatile boolean shuttingDown;
+    /** On stop, after the refusals begin, how many polls a millisecond apart must see nothing in flight. */
+    private static final int SETTLED_POLLS = 3;
+    /** And at most how long that may take (requests decided before the refusals finish in milliseconds). */
+    private static final long SETTLE_MAX_MS = 1_000;
     /** Around the running stack's ApplicationSession pool; made with the first session of a start. */
     private volatile DeliverOnCaller deliverOnCaller;
     private final Object deliverOnCallerLock = new Object();
@@ -351,7 +356,21 @@ public final class JDiameterGyNode implements DiameterNode {
                 break;
             }
         }
+        // From here every CCR is refused at once: the requests decided before (under steady traffic
+        // the quiet above never comes, and the drain's deadline ends it; or one counted just after
+        // its last look) are answered before the DPRs, which the stack sends after them in order.
         shuttingDown = true;
+        int settled = 0;
+        long settleBy = System.nanoTime() + SETTLE_MAX_MS * 1_000_000L;
+        while (screen != null && settled < SETTLED_POLLS && System.nanoTime() < settleBy) {
+            settled = screen.inFlight().get() > 0 ? 0 : settled + 1;
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         StackShutdown.shutdown(s, STOP_TIMEOUT_MS);
         TransportScreen.unregister(port);
         if (syncedSender != null) { // after the stack: the drain above waited for the answers it sends
@@ -453,9 +472,9 @@ public final class JDiameterGyNode implements DiameterNode {
     }
 
     /**
-     * A CCR once the stop's DPRs go out (nothing was in flight for QUIET_MS): 3004, nothing
-     * debited, and the PCEF sends it to another OCS. Decided, its debit would be made and its
-     * answer lost when the peer's DPA closes the connection; mock mode refuses alike.
+     * A CCR once the stop's DPRs are about to go out: 3004, nothing debited, and the PCEF sends it
+     * to another OCS. Decided, its debit would be made and its answer never sent (the stack in its
+     * stopping state sends nothing more); mock mode refuses alike after its DPR.
      */
     private Answer afterTheDpr(Request request) {
         return handler.refuse(request, ResultCode.TOO_BUSY, "the node is stopping (DPR sent)");

@@ -142,6 +142,94 @@ class StopDrainsAnswersTest {
     }
 
     /**
+     * A stop under steady traffic, the requests never pausing: every debit made is answered 2001
+     * before the DPR, and what comes after the refusals begin gets 3004 and debits nothing. In
+     * jDiameter mode the 100 ms without a request in flight never came, the DPRs went out at the
+     * drain's deadline with requests still being decided, and the stopping stack sent none of
+     * their answers: debits without an answer.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aStopUnderSteadyTrafficAnswersEveryDebitItMakes(boolean mock) throws Exception {
+        Path csv = tmp.resolve("s.csv");
+        Files.writeString(csv, "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,100000000,,\n");
+        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
+                .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
+                .limits(new org.gyocs.node.TransportLimits(65_536, 1_000, 30_000, 10_000, 1_000))
+                .charging(OcsConfiguration.of(java.util.Map.of("default-octets", "10", "max-octets", "10")).chargingPolicy())
+                .store(Stores.embeddedFile(tmp.resolve("data"))).subscribers(csv).build();
+        app.start(false);
+        Thread stopper = new Thread(app::stop);
+        int answered = 0;
+        int refused = 0;
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (TestPeer p = new TestPeer(app.getPort())) {
+            assertEquals(2001, resultCode(p.handshake()));
+            p.awaitOpen();
+            Thread writer = new Thread(() -> { // an event every 0.2 ms, for at most 20,000 (bounded)
+                for (int i = 0; i < 20_000 && writing.get(); i++) {
+                    List<Avp> avps = GyRequests.header("steady;" + i, 4, 0);
+                    avps.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(10), null));
+                    try {
+                        synchronized (p) {
+                            p.write(DiameterCodec.encode(GyRequests.ccr(i, avps)));
+                        }
+                    } catch (java.io.IOException e) {
+                        return; // closed by the node
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+                }
+            });
+            writer.start();
+            while (app.getStatistics().get("cca_sent") instanceof Long n && n < 200) {
+                Thread.sleep(1);
+            }
+            stopper.start();
+            DiameterMessage dpr = null;
+            while (dpr == null) {
+                DiameterMessage m = p.read();
+                if (m.isRequest() && m.commandCode() == CommandCodes.DISCONNECT_PEER) {
+                    dpr = m;
+                } else if (m.commandCode() == CommandCodes.CREDIT_CONTROL) {
+                    if (resultCode(m) == 2001) { // a request decided before the refusals began may come after one
+                        answered++;
+                    } else {
+                        assertEquals(3004, resultCode(m));
+                        refused++;
+                    }
+                }
+            }
+            writing.set(false);
+            writer.join(10_000);
+            synchronized (p) {
+                p.answer(dpr);
+            }
+            try { // what is left before the close: refusals only
+                while (true) {
+                    DiameterMessage m = p.read();
+                    if (m.commandCode() == CommandCodes.CREDIT_CONTROL) {
+                        assertEquals(3004, resultCode(m), "after the DPR");
+                    }
+                }
+            } catch (java.io.IOException | org.gyocs.codec.DiameterDecodeException e) {
+                // closed by the node
+            }
+        }
+        stopper.join(20_000);
+        assertTrue(answered >= 200, "answered " + answered);
+        GyDiameterApplication again = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                .store(Stores.embeddedFile(tmp.resolve("data"))).build();
+        again.start(false);
+        try {
+            assertEquals(100_000_000L - 10L * answered,
+                    again.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::amount).sum(),
+                    "each of the " + answered + " answered debits made once, and nothing else (" + refused + " refused)");
+        } finally {
+            again.stop();
+        }
+    }
+
+    /**
      * Issue 11, item 4: from the moment a stop begins new peers are refused (no CEA), and a peer
      * that never answers its DPR holds the stop no longer than the configured drain plus the DPA
      * wait (jDiameter's stack adds its own bounded shutdown).
