@@ -31,16 +31,35 @@ class StopDrainsAnswersTest {
     @TempDir
     Path tmp;
 
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
-    void everyCommittedDebitIsAnsweredBeforeTheDpr(boolean mock) throws Exception {
+    /** A node (mock or jDiameter mode) that debits 10 octets a request from SUB, who has 100,000,000. */
+    private GyDiameterApplication charging(boolean mock, org.gyocs.node.TransportLimits limits) throws Exception {
         Path csv = tmp.resolve("s.csv");
         Files.writeString(csv, "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,100000000,,\n");
         GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
                 .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
+                .limits(limits)
                 .charging(OcsConfiguration.of(java.util.Map.of("default-octets", "10", "max-octets", "10")).chargingPolicy())
                 .store(Stores.embeddedFile(tmp.resolve("data"))).subscribers(csv).build();
         app.start(false);
+        return app;
+    }
+
+    /** SUB's balance as a new node reads it from the stopped one's store. */
+    private long balanceAfterRestart() throws Exception {
+        GyDiameterApplication again = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
+                .store(Stores.embeddedFile(tmp.resolve("data"))).build();
+        again.start(false);
+        try {
+            return again.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::amount).sum();
+        } finally {
+            again.stop();
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void everyCommittedDebitIsAnsweredBeforeTheDpr(boolean mock) throws Exception {
+        GyDiameterApplication app = charging(mock, org.gyocs.node.TransportLimits.DEFAULT);
         Thread stopper = new Thread(app::stop);
         int answers = 0;
         try (TestPeer p = new TestPeer(app.getPort())) {
@@ -74,15 +93,7 @@ class StopDrainsAnswersTest {
         }
         stopper.join(20_000);
         assertEquals(EVENTS, answers, "every request answered before the DPR");
-        GyDiameterApplication again = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
-                .store(Stores.embeddedFile(tmp.resolve("data"))).build();
-        again.start(false);
-        try {
-            long left = again.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::amount).sum();
-            assertEquals(100_000_000L - 10L * EVENTS, left, "and each debited once");
-        } finally {
-            again.stop();
-        }
+        assertEquals(100_000_000L - 10L * EVENTS, balanceAfterRestart(), "and each debited once");
         assertTrue(answers > 0);
     }
 
@@ -95,13 +106,7 @@ class StopDrainsAnswersTest {
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
     void aRequestAfterTheDprIsRefusedWithoutADebit(boolean mock) throws Exception {
-        Path csv = tmp.resolve("s.csv");
-        Files.writeString(csv, "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,100000000,,\n");
-        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
-                .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
-                .charging(OcsConfiguration.of(java.util.Map.of("default-octets", "10", "max-octets", "10")).chargingPolicy())
-                .store(Stores.embeddedFile(tmp.resolve("data"))).subscribers(csv).build();
-        app.start(false);
+        GyDiameterApplication app = charging(mock, org.gyocs.node.TransportLimits.DEFAULT);
         Thread stopper = new Thread(app::stop);
         try (TestPeer p = new TestPeer(app.getPort())) {
             assertEquals(2001, resultCode(p.handshake()));
@@ -130,15 +135,7 @@ class StopDrainsAnswersTest {
             p.answer(dpr);
         }
         stopper.join(20_000);
-        GyDiameterApplication again = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
-                .store(Stores.embeddedFile(tmp.resolve("data"))).build();
-        again.start(false);
-        try {
-            assertEquals(100_000_000L, again.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::amount).sum(),
-                    "nothing debited (the CCR-I's hold released)");
-        } finally {
-            again.stop();
-        }
+        assertEquals(100_000_000L, balanceAfterRestart(), "nothing debited (the CCR-I's hold released)");
     }
 
     /**
@@ -151,14 +148,7 @@ class StopDrainsAnswersTest {
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
     void aStopUnderSteadyTrafficAnswersEveryDebitItMakes(boolean mock) throws Exception {
-        Path csv = tmp.resolve("s.csv");
-        Files.writeString(csv, "subscriber,unit,amount,rating_group,expires\n" + SUB + ",octets,100000000,,\n");
-        GyDiameterApplication app = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(mock)
-                .host("ocs.test.local").realm("test.local").config(Path.of("config/jdiameter-config.xml"))
-                .limits(new org.gyocs.node.TransportLimits(65_536, 1_000, 30_000, 10_000, 1_000))
-                .charging(OcsConfiguration.of(java.util.Map.of("default-octets", "10", "max-octets", "10")).chargingPolicy())
-                .store(Stores.embeddedFile(tmp.resolve("data"))).subscribers(csv).build();
-        app.start(false);
+        GyDiameterApplication app = charging(mock, new org.gyocs.node.TransportLimits(65_536, 1_000, 30_000, 10_000, 1_000));
         Thread stopper = new Thread(app::stop);
         int answered = 0;
         int refused = 0;
@@ -217,16 +207,8 @@ class StopDrainsAnswersTest {
         }
         stopper.join(20_000);
         assertTrue(answered >= 200, "answered " + answered);
-        GyDiameterApplication again = GyDiameterApplication.builder().ip("127.0.0.1").port(0).mock(true)
-                .store(Stores.embeddedFile(tmp.resolve("data"))).build();
-        again.start(false);
-        try {
-            assertEquals(100_000_000L - 10L * answered,
-                    again.subscriberAdmin().buckets(SUB).stream().mapToLong(Bucket::amount).sum(),
-                    "each of the " + answered + " answered debits made once, and nothing else (" + refused + " refused)");
-        } finally {
-            again.stop();
-        }
+        assertEquals(100_000_000L - 10L * answered, balanceAfterRestart(),
+                "each of the " + answered + " answered debits made once, and nothing else (" + refused + " refused)");
     }
 
     /**
