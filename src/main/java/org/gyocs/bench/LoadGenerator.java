@@ -72,6 +72,8 @@ public final class LoadGenerator {
         final CharSequence hostRealm;
         SelectionKey key;
         boolean open;
+        /** The node sent DPR (it is stopping): nothing more is sent on this connection. */
+        boolean disconnectedByNode;
         int hbh = 1;
         /** The node's realm, from its CEA's Origin-Realm: the Destination-Realm unless one was given. */
         String realm;
@@ -213,6 +215,9 @@ public final class LoadGenerator {
             type = 3;
         }
         Conn c = w.conn;
+        if (c.disconnectedByNode) {
+            return; // its session ends here, unfinished: the node asked this peer to go
+        }
         int id = c.hbh++;
         List<Avp> avps = new ArrayList<>(12);
         avps.add(Avp.utf8(AvpCodes.SESSION_ID, w.sessionId));
@@ -298,9 +303,11 @@ public final class LoadGenerator {
         try {
             if (c.ch.read(c.in) < 0) {
                 c.open = false;
-                errors++;
-                problem("the node closed the connection" + (c.pending.isEmpty() ? "" : " with "
-                        + c.pending.size() + " requests unanswered"));
+                if (!c.disconnectedByNode || !c.pending.isEmpty()) { // after its DPR, only what it left unanswered
+                    errors++;
+                    problem("the node closed the connection" + (c.disconnectedByNode ? " after its DPR" : "")
+                            + (c.pending.isEmpty() ? "" : " with " + c.pending.size() + " requests unanswered"));
+                }
                 c.key.cancel();
                 return;
             }
@@ -332,6 +339,13 @@ public final class LoadGenerator {
             if (m.commandCode() == CommandCodes.DEVICE_WATCHDOG || m.commandCode() == CommandCodes.DISCONNECT_PEER) {
                 send(c, m.answer(false, List.of(Avp.unsigned32(AvpCodes.RESULT_CODE, 2001),
                         Avp.utf8(AvpCodes.ORIGIN_HOST, c.host), Avp.utf8(AvpCodes.ORIGIN_REALM, c.hostRealm.toString()))));
+            }
+            if (m.commandCode() == CommandCodes.DISCONNECT_PEER && !c.disconnectedByNode) {
+                // the node is stopping: a request sent now would only be refused (3004) or lost
+                c.open = false;
+                c.disconnectedByNode = true;
+                errors++;
+                problem("the node sent DPR (it is stopping): the run ends");
             }
             return;
         }

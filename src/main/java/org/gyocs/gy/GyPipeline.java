@@ -397,6 +397,18 @@ public final class GyPipeline {
                 more == 0 ? "" : "; " + more + " more refused since the last such line");
     }
 
+    /**
+     * At a stop: the 3004s no line has counted yet. The once-a-second line says how many came since
+     * the one before, and after a stop's refusals it does not come again (a newcomer saw one line
+     * for 203,812 refusals).
+     */
+    public void logRefusalsNotYetLogged() {
+        long more = busyNotLogged.sumThenReset();
+        if (more > 0) {
+            log.warn("{} more CCRs refused with 3004 since the last such line", more);
+        }
+    }
+
     /** 5012 DIAMETER_UNABLE_TO_COMPLY for a request this node failed to answer; logged and counted. */
     public <A> A unableToComply(ReceivedCcr<A> r, Throwable why) {
         statistics.error();

@@ -33,6 +33,35 @@ class LoadGeneratorTest {
                 List.of("491720000001", "491720000002"), rate, 5000, "test.local", "bench.test.local", null, hold);
     }
 
+    /**
+     * A node stopped under the load: ocs-bench says it sent DPR, sends nothing more, and gets an
+     * answer to everything it sent (the node's 3004s to requests that crossed its DPR go out before
+     * it closes at the DPA). It printed "closed the connection with 50 requests unanswered" on
+     * every stop under load: it went on sending after the DPR, and mock mode closed at the DPA
+     * with those 3004s still queued.
+     */
+    @Test
+    void aNodeStoppedUnderLoadIsReportedAsStoppingNotAsLosingRequests() throws Exception {
+        GyDiameterApplication app = node();
+        Thread stopper = new Thread(() -> {
+            try {
+                Thread.sleep(1_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            app.stop();
+        });
+        stopper.start();
+        LoadResult r = new LoadGenerator(new LoadSettings("127.0.0.1", app.getPort(), 2, 20, 0, 10, false, 2,
+                List.of("491720000001", "491720000002"), 0, 5000, "test.local", "bench.test.local", null, false), null)
+                .run();
+        stopper.join(20_000);
+        assertTrue(r.answered() > 0, r.toString());
+        assertEquals(List.of("the node sent DPR (it is stopping): the run ends"), r.problems().stream().distinct().toList());
+        assertTrue(r.byResultCode().keySet().stream().allMatch(rc -> rc == 2001L || rc == 3004L), r.byResultCode()
+                + ": granted, or refused once the node stops");
+    }
+
     @Test
     void closedLoopSessionsAreCountedAndTimed() throws Exception {
         GyDiameterApplication app = node();

@@ -56,6 +56,7 @@ public final class JDiameterGyNode implements DiameterNode {
      * now would have none.
      */
     private volatile boolean shuttingDown;
+    private final GyPipeline pipeline;
     /** On stop, after the refusals begin, how many polls a millisecond apart must see nothing in flight. */
     private static final int SETTLED_POLLS = 3;
     /** And at most how long that may take (requests decided before the refusals finish in milliseconds). */
@@ -98,6 +99,7 @@ public final class JDiameterGyNode implements DiameterNode {
         // each answer once synced, when the pipeline has the store's sync points
         this.syncPoints = pipeline.syncPoints();
         this.handler = new CreditControlHandler(pipeline, () -> screen, () -> syncedAnswers);
+        this.pipeline = pipeline;
     }
 
     private final org.gyocs.core.SyncPoints syncPoints;
@@ -378,6 +380,7 @@ public final class JDiameterGyNode implements DiameterNode {
             syncedSender.shutdownNow();
             syncedSender = null;
         }
+        pipeline.logRefusalsNotYetLogged();
     }
 
     /**

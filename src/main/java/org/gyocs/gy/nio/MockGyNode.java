@@ -198,6 +198,7 @@ public final class MockGyNode implements DiameterNode, MockContext {
             }
         }
         loops.clear();
+        pipeline.logRefusalsNotYetLogged();
     }
 
     @Override

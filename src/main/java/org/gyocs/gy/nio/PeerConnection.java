@@ -206,7 +206,9 @@ final class PeerConnection implements CcrDispatch.Connection {
             return;
         }
         if (m.commandCode() == CommandCodes.DISCONNECT_PEER && state == State.CLOSING) {
-            close("disconnected (DPA received)");
+            // what is still queued (3004s to requests that crossed the DPR) goes out first
+            closeWhenFlushed = true;
+            flushOrClose("disconnected (DPA received)");
             return;
         }
         ctx.statistics().error();
