@@ -93,23 +93,22 @@ final class SubscriberDirectory implements SubscriberAdmin {
             buckets.forEach(b -> named.add(b.subscriber()));
             // a replaced subscriber's plan: the call's when it names one (null: the default plan),
             // else the one it had (an import without the plan column keeps it)
-            Map<String, String> kept = new java.util.HashMap<>();
+            Map<String, String> planned = new java.util.HashMap<>();
             if (replaceSubscribers) { // the subscribers of the buckets lose their others (a plan alone keeps them)
                 refuseHeld(tx, named, "replaced");
-                List<String> unnamed = named.stream().filter(id -> !plans.containsKey(id)).toList();
-                kept = plansOf(tx, unnamed);
+                planned.putAll(plansOf(tx, named.stream().filter(id -> !plans.containsKey(id)).toList()));
                 inBatches(tx.prepare("DELETE FROM subscriber WHERE id = ?"), named, (s, id) -> s.setString(1, id));
             }
+            planned.putAll(plans);
             // the subscribers just deleted are inserted as they are, with their plans; any other is
             // created unless it is there already (portable: H2 and PostgreSQL; a lookup per row, so
             // not for those)
             LinkedHashSet<String> created = replaceSubscribers ? named : new LinkedHashSet<>();
             LinkedHashSet<String> others = new LinkedHashSet<>(replaceSubscribers ? List.of() : named);
             plans.keySet().stream().filter(p -> !created.contains(p)).forEach(others::add);
-            Map<String, String> keptPlans = kept;
             inBatches(tx.prepare("INSERT INTO subscriber (id, plan) VALUES (?, ?)"), created, (s, id) -> {
                 s.setString(1, id);
-                s.setString(2, plans.containsKey(id) ? plans.get(id) : keptPlans.get(id));
+                s.setString(2, planned.get(id));
             });
             inBatches(tx.prepare("INSERT INTO subscriber (id) SELECT CAST(? AS VARCHAR(64)) "
                     + "WHERE NOT EXISTS (SELECT 1 FROM subscriber WHERE id = ?)"), others, (s, id) -> {
@@ -160,40 +159,53 @@ final class SubscriberDirectory implements SubscriberAdmin {
 
     /** Every subscriber that has a plan, with it. */
     Map<String, String> plans() {
-        return JdbcBalanceStore.inTransaction(dataSource, SubscriberDirectory::plans);
-    }
-
-    private static Map<String, String> plans(SqlTransaction tx) throws java.sql.SQLException {
-        Map<String, String> out = new java.util.HashMap<>();
-        try (ResultSet rs = tx.prepare("SELECT id, plan FROM subscriber WHERE plan IS NOT NULL").executeQuery()) {
-            while (rs.next()) {
-                out.put(rs.getString(1), rs.getString(2));
+        return JdbcBalanceStore.inTransaction(dataSource, tx -> {
+            Map<String, String> out = new java.util.HashMap<>();
+            try (ResultSet rs = tx.prepare("SELECT id, plan FROM subscriber WHERE plan IS NOT NULL").executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), rs.getString(2));
+                }
             }
-        }
-        return out;
+            return out;
+        });
     }
 
     /**
      * The plans of these subscribers that have one, their rows locked (a plan set meanwhile waits
-     * for the import, then is set on the row the import inserted: {@link #setPlan}), in arrays of
-     * 1,000 as {@link #refuseHeld} reads them.
+     * for the import, then is set on the row the import inserted: {@link #setPlan}).
      */
     private static Map<String, String> plansOf(SqlTransaction tx, List<String> subscribers)
             throws java.sql.SQLException {
         Map<String, String> out = new java.util.HashMap<>();
         PreparedStatement s = tx.prepare("SELECT id, plan FROM subscriber WHERE id = ANY(?) FOR UPDATE");
-        for (int from = 0; from < subscribers.size(); from += 1_000) {
-            s.setArray(1, tx.connection().createArrayOf("VARCHAR",
-                    subscribers.subList(from, Math.min(subscribers.size(), from + 1_000)).toArray()));
+        inArrays(tx, subscribers, names -> {
+            s.setArray(1, names);
             try (ResultSet rs = s.executeQuery()) {
-                while (rs.next()) {
+                while (rs.next()) { // every row locked, those without a plan too
                     if (rs.getString(2) != null) {
                         out.put(rs.getString(1), rs.getString(2));
                     }
                 }
             }
-        }
+        });
         return out;
+    }
+
+    /** What runs with one array of subscriber ids. */
+    private interface WithNames {
+        void run(java.sql.Array names) throws java.sql.SQLException;
+    }
+
+    /**
+     * Runs {@code work} with the ids in SQL arrays of 1,000: H2 takes at most 65,536, and its time
+     * per name grew with the array (a review timed an import replacing 100,000 subscribers at
+     * 2.5-3x with arrays of 10,000).
+     */
+    private static void inArrays(SqlTransaction tx, List<String> ids, WithNames work) throws java.sql.SQLException {
+        for (int from = 0; from < ids.size(); from += 1_000) {
+            work.run(tx.connection().createArrayOf("VARCHAR", ids.subList(from, Math.min(ids.size(), from + 1_000))
+                    .toArray()));
+        }
     }
 
     @Override
@@ -301,12 +313,7 @@ final class SubscriberDirectory implements SubscriberAdmin {
                 + "GROUP BY b.subscriber_id");
         holds.setTimestamp(2, Timestamp.from(java.time.Instant.now()));
         Map<String, Long> held = new java.util.TreeMap<>();
-        List<String> all = List.copyOf(subscribers);
-        // arrays of 1,000: H2 takes at most 65,536, and its time per name grew with the array
-        // (a review timed an import replacing 100,000 subscribers at 2.5-3x with arrays of 10,000)
-        for (int from = 0; from < all.size(); from += 1_000) {
-            java.sql.Array names = tx.connection().createArrayOf("VARCHAR",
-                    all.subList(from, Math.min(all.size(), from + 1_000)).toArray());
+        inArrays(tx, List.copyOf(subscribers), names -> {
             for (PreparedStatement lock : List.of(people, buckets)) {
                 lock.setArray(1, names);
                 try (ResultSet rs = lock.executeQuery()) {
@@ -321,7 +328,7 @@ final class SubscriberDirectory implements SubscriberAdmin {
                     held.put(rs.getString(1), rs.getLong(2)); // a subscriber is in one array only
                 }
             }
-        }
+        });
         if (!held.isEmpty()) {
             List<String> named = held.entrySet().stream().limit(10).map(e -> e.getKey() + " (" + e.getValue()
                     + " reserved)").toList();

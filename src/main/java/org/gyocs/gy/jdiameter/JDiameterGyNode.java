@@ -57,8 +57,8 @@ public final class JDiameterGyNode implements DiameterNode {
      */
     private volatile boolean shuttingDown;
     private final GyPipeline pipeline;
-    /** On stop, after the refusals begin, how many polls a millisecond apart must see nothing in flight. */
-    private static final int SETTLED_POLLS = 3;
+    /** On stop, after the refusals begin, how long nothing may be in flight before the DPRs go out. */
+    private static final long SETTLED_MS = 3;
     /** And at most how long that may take (requests decided before the refusals finish in milliseconds). */
     private static final long SETTLE_MAX_MS = 1_000;
     /** Around the running stack's ApplicationSession pool; made with the first session of a start. */
@@ -341,38 +341,12 @@ public final class JDiameterGyNode implements DiameterNode {
         // Nothing in flight is not enough: an answer just handed to the stack is still being written,
         // and a request just read is not counted yet (a stop under load lost the last 50 answers
         // that way); nothing in flight for QUIET_MS is.
-        long deadline = System.nanoTime() + settings.limits().drainMillis() * 1_000_000L;
-        long quietSince = 0;
-        while (screen != null && System.nanoTime() < deadline) {
-            if (screen.inFlight().get() > 0) {
-                quietSince = 0;
-            } else if (quietSince == 0) {
-                quietSince = System.nanoTime();
-            } else if (System.nanoTime() - quietSince >= QUIET_MS * 1_000_000L) {
-                break;
-            }
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        awaitQuiet(QUIET_MS, 5, settings.limits().drainMillis());
         // From here every CCR is refused at once: the requests decided before (under steady traffic
         // the quiet above never comes, and the drain's deadline ends it; or one counted just after
         // its last look) are answered before the DPRs, which the stack sends after them in order.
         shuttingDown = true;
-        int settled = 0;
-        long settleBy = System.nanoTime() + SETTLE_MAX_MS * 1_000_000L;
-        while (screen != null && settled < SETTLED_POLLS && System.nanoTime() < settleBy) {
-            settled = screen.inFlight().get() > 0 ? 0 : settled + 1;
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        awaitQuiet(SETTLED_MS, 1, SETTLE_MAX_MS);
         StackShutdown.shutdown(s, STOP_TIMEOUT_MS);
         TransportScreen.unregister(port);
         if (syncedSender != null) { // after the stack: the drain above waited for the answers it sends
@@ -470,6 +444,30 @@ public final class JDiameterGyNode implements DiameterNode {
                 return deliver(stateMachine, request, type, onCaller);
             } catch (Exception e) {
                 return handler.unableToComply(request, e); // logged and counted
+            }
+        }
+    }
+
+    /**
+     * Waits until no CCR has been in flight for {@code quietMs} (looked at every {@code pollMs}),
+     * or {@code maxMs} have passed.
+     */
+    private void awaitQuiet(long quietMs, long pollMs, long maxMs) {
+        long deadline = System.nanoTime() + maxMs * 1_000_000L;
+        long quietSince = 0;
+        while (screen != null && System.nanoTime() < deadline) {
+            if (screen.inFlight().get() > 0) {
+                quietSince = 0;
+            } else if (quietSince == 0) {
+                quietSince = System.nanoTime();
+            } else if (System.nanoTime() - quietSince >= quietMs * 1_000_000L) {
+                return;
+            }
+            try {
+                Thread.sleep(pollMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }
