@@ -149,6 +149,12 @@ public final class LoadGenerator {
                 if (allOpen && !mayStart && nothingPending) {
                     break;
                 }
+                // the node is stopping: the run ends once it has answered what it still owes on the
+                // connections it has not closed, not at --timeout
+                if (conns.stream().anyMatch(c -> c.disconnectedByNode)
+                        && conns.stream().allMatch(c -> c.pending.isEmpty() || c.key == null || !c.key.isValid())) {
+                    break;
+                }
                 if (now > hardStop || (!allOpen && now - t0 > s.timeoutMillis() * 1_000_000L)) {
                     break;
                 }

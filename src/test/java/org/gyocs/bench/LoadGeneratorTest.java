@@ -52,10 +52,14 @@ class LoadGeneratorTest {
             app.stop();
         });
         stopper.start();
+        long start = System.nanoTime();
         LoadResult r = new LoadGenerator(new LoadSettings("127.0.0.1", app.getPort(), 2, 20, 0, 10, false, 2,
                 List.of("491720000001", "491720000002"), 0, 5000, "test.local", "bench.test.local", null, false), null)
                 .run();
+        long tookMs = (System.nanoTime() - start) / 1_000_000;
         stopper.join(20_000);
+        // it ends with the node's last answers, not at its 5 s timeout nor at its 10 s duration
+        assertTrue(tookMs < 4_500, "the run took " + tookMs + " ms after a stop at 1 s");
         assertTrue(r.answered() > 0, r.toString());
         assertEquals(List.of("the node sent DPR (it is stopping): the run ends"), r.problems().stream().distinct().toList());
         assertTrue(r.byResultCode().keySet().stream().allMatch(rc -> rc == 2001L || rc == 3004L), r.byResultCode()
