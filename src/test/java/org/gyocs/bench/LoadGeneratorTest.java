@@ -137,6 +137,12 @@ class LoadGeneratorTest {
             Map<?, ?> m = new ObjectMapper().readValue(Files.readString(json), Map.class);
             assertEquals(200, m.get("answered"));
             assertTrue(((Map<?, ?>) m.get("latency_ms")).containsKey("p99_9"));
+            // a warm-up runs first and is not counted
+            assertEquals(0, BenchCommandAccess.run("--port", String.valueOf(app.getPort()), "--destination-realm",
+                    "test.local", "-m", "event", "-n", "200", "--warmup", "300", "-k", "10", "--json", json.toString()));
+            m = new ObjectMapper().readValue(Files.readString(json), Map.class);
+            assertEquals(200, m.get("answered"));
+            assertEquals(200L + 500L, app.getStatistics().get("ccr_event_received"), "200, then 300 and 200");
         } finally {
             app.stop();
         }
