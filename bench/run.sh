@@ -298,7 +298,7 @@ if [ "$RECORD" = 1 ]; then
 		echo
 		echo "nproc $(nproc); CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); client, servers and reference share the machine."
 		echo "Java: \`$JAVA_USED\`."
-		echo "Command: \`bench/run.sh$([ $REPS = 1 ] && echo ' --quick')$([ -n "$ONLY" ] && echo " --only $ONLY")$([ $SCRAPE = 1 ] && echo ' --scrape')$([ $CONSOLE = 1 ] && echo ' --console')\` — per configuration \`bin/ocs.sh --ip 127.0.0.1 --port $PORT --store ... [--mock]\`, warmed up on $WARM_CONNECTIONS connections (\`rawload.sh -m MODE -n $WARMUP CCRs -c 50 -T $WARM_SECONDS\` each), then \`bench-ref.sh --sut 127.0.0.1:$PORT -m MODE -n $N -c 50 -r $REPS --warmup $WARMUP\` and \`ocs-bench.sh -m MODE -k 50\`."
+		echo "Command: \`bench/run.sh$([ $REPS = 1 ] && echo ' --quick')$([ -n "$ONLY" ] && echo " --only $ONLY")$([ $SCRAPE = 1 ] && echo ' --scrape')$([ $CONSOLE = 1 ] && echo ' --console')\` — per configuration \`bin/ocs.sh --ip 127.0.0.1 --port $PORT --store ... [--mock]\`, warmed up on $WARM_CONNECTIONS connections (\`rawload.sh -m MODE -n $WARMUP CCRs -c 50 -T $WARM_SECONDS\` each), then \`bench-ref.sh --sut 127.0.0.1:$PORT -m MODE -n $N -c 50 -r $REPS --warmup $WARMUP\` and \`ocs-bench.sh -m MODE -k 50 --warmup N\` (N sessions or events, then as many measured)."
 		echo
 		echo '```'
 		cat "$RESULTS"

@@ -123,9 +123,11 @@ public final class LoadGenerator {
             long lastTimeoutScan = t0;
             double startedByRate = 0;
             long rateClock = 0;
+            boolean everAllOpen = false;
             while (true) {
                 long now = System.nanoTime();
                 boolean allOpen = conns.stream().allMatch(c -> c.open);
+                everAllOpen |= allOpen;
                 boolean mayStart = allOpen && now < deadline && (s.sessions() == 0 || started < s.sessions());
                 if (mayStart) {
                     if (rateClock == 0) {
@@ -149,13 +151,15 @@ public final class LoadGenerator {
                 if (allOpen && !mayStart && nothingPending) {
                     break;
                 }
-                // the node is stopping: the run ends once it has answered what it still owes on the
-                // connections it has not closed, not at --timeout
-                if (conns.stream().anyMatch(c -> c.disconnectedByNode)
-                        && conns.stream().allMatch(c -> c.pending.isEmpty() || c.key == null || !c.key.isValid())) {
+                // a connection the node closed, or sent DPR on (it is stopping): nothing new starts, and
+                // the run ends once the requests on the connections still up are answered or timed out
+                if (everAllOpen && !allOpen && conns.stream().allMatch(c -> c.pending.isEmpty() || !c.key.isValid())) {
                     break;
                 }
-                if (now > hardStop || (!allOpen && now - t0 > s.timeoutMillis() * 1_000_000L)) {
+                // connections that never all opened end the run: at once when the node closed one (its
+                // CER refused), at --timeout when a CEA does not come
+                if (now > hardStop || (!everAllOpen && (now - t0 > s.timeoutMillis() * 1_000_000L
+                        || conns.stream().anyMatch(c -> !c.key.isValid())))) {
                     break;
                 }
                 selector.select(s.rate() > 0 ? 1 : 10);

@@ -104,6 +104,11 @@ public final class BenchCommand {
                 LoadResult w = new LoadGenerator(warmedUpBy(settings, warmup), null).run();
                 System.out.printf("ocs-bench: warm-up: %d sent, %d answered, %d errors, %.0f CCR/s (not counted)%n",
                         w.sent(), w.answered(), w.errors() + w.timeouts(), w.ccrPerSecond());
+                if (w.answered() == 0) {
+                    System.out.println("ocs-bench: what went wrong: " + String.join("; ", w.problems()));
+                    System.out.println("ocs-bench: FAIL (nothing answered in the warm-up)");
+                    return 1;
+                }
             }
             r = new LoadGenerator(settings, System.console() != null ? System.out : null).run();
         } catch (IOException e) {
@@ -127,11 +132,14 @@ public final class BenchCommand {
         return ok ? 0 : 1;
     }
 
-    /** The measured run's settings for {@code sessions} sessions (or events), without a JSON file or a pause in between. */
+    /**
+     * The measured run's settings for {@code sessions} sessions (or events), paced by its rate,
+     * without a JSON file; its sessions end (no --hold), so the measured run finds the node as it was.
+     */
     private static LoadSettings warmedUpBy(LoadSettings s, long sessions) {
         return new LoadSettings(s.host(), s.port(), s.connections(), s.inFlight(), sessions, 3600, s.eventMode(),
                 s.updates(), s.subscribers(), s.rate(), s.timeoutMillis(), s.destinationRealm(), s.originHost(), null,
-                s.hold());
+                false);
     }
 
     private static List<String> subscribers(CommandLine line) throws IOException {

@@ -96,13 +96,10 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
                 continue;
             }
             try {
-                // jDiameter writes each answer as it is ready and never turns Nagle off: an answer
-                // written while the one before is unacknowledged then waits for the peer's delayed
-                // ACK, 40 ms on Linux, whenever a peer has two requests in flight
-                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 if (!admit(ch)) {
                     continue;
                 }
+                noDelay(ch);
                 if (tls) {
                     handshakes.execute(() -> handshake(ch)); // not on the accepting thread: a peer may stall it
                 } else {
@@ -113,6 +110,20 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
                 open.decrementAndGet();
                 closeQuietly(ch);
             }
+        }
+    }
+
+    /**
+     * jDiameter writes each answer as it is ready and never turns Nagle off: an answer written
+     * while the one before is unacknowledged then waits for the peer's delayed ACK, 40 ms on
+     * Linux, whenever a peer has two requests in flight. A socket that refuses the option (reset
+     * already) is served as it is.
+     */
+    private static void noDelay(SocketChannel ch) {
+        try {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        } catch (IOException e) {
+            log.debug("TCP_NODELAY not set: {}", e.toString());
         }
     }
 
