@@ -10,7 +10,6 @@ import java.util.Arrays;
 import java.util.List;
 
 import org.gyocs.codec.Avp;
-import org.gyocs.codec.AvpCodes;
 import org.gyocs.codec.DiameterCodec;
 import org.gyocs.testing.GyRequests;
 
@@ -37,10 +36,7 @@ class PipelinedAnswersTest {
     static byte[] unprovisionedEvents(String prefix) {
         List<byte[]> encoded = new ArrayList<>();
         for (int i = 1; i <= 2; i++) {
-            List<Avp> event = GyRequests.header(prefix + i, 4, 0);
-            event.removeIf(a -> a.code() == AvpCodes.SUBSCRIPTION_ID);
-            event.add(Avp.grouped(AvpCodes.SUBSCRIPTION_ID, Avp.unsigned32(AvpCodes.SUBSCRIPTION_ID_TYPE, 0),
-                    Avp.utf8(AvpCodes.SUBSCRIPTION_ID_DATA, "491799999999")));
+            List<Avp> event = GyRequests.header(prefix + i, 4, 0, "491799999999");
             event.add(GyRequests.mscc(100L, 1L, GyRequests.rsuOctets(1000), null));
             encoded.add(DiameterCodec.encode(GyRequests.ccr(i, event)));
         }

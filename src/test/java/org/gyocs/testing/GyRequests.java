@@ -16,6 +16,11 @@ public final class GyRequests {
     }
 
     public static List<Avp> header(String sessionId, int type, int number) {
+        return header(sessionId, type, number, "491700000001");
+    }
+
+    /** The same for another subscriber (its MSISDN, END_USER_E164). */
+    public static List<Avp> header(String sessionId, int type, int number, String subscriber) {
         List<Avp> avps = new ArrayList<>();
         avps.add(Avp.utf8(SESSION_ID, sessionId));
         avps.add(Avp.utf8(ORIGIN_HOST, "raw.test.local"));
@@ -26,7 +31,7 @@ public final class GyRequests {
         avps.add(Avp.unsigned32(CC_REQUEST_TYPE, type));
         avps.add(Avp.unsigned32(CC_REQUEST_NUMBER, number));
         avps.add(Avp.grouped(SUBSCRIPTION_ID, Avp.unsigned32(SUBSCRIPTION_ID_TYPE, 0),
-                Avp.utf8(SUBSCRIPTION_ID_DATA, "491700000001")));
+                Avp.utf8(SUBSCRIPTION_ID_DATA, subscriber)));
         return avps;
     }
 

@@ -50,6 +50,10 @@ public final class JDiameterGyNode implements DiameterNode {
     private static final long STOP_TIMEOUT_MS = 5_000;
     /** On stop, how long nothing may be in flight before the DPRs go out. */
     private static final long QUIET_MS = 100;
+    /** On stop, after the refusals begin, how long nothing may be in flight before the DPRs go out. */
+    private static final long SETTLED_MS = 3;
+    /** And at most how long that may take (requests decided before the refusals finish in milliseconds). */
+    private static final long SETTLE_MAX_MS = 1_000;
     /**
      * The stop's DPRs are about to go out: every CCR from now on is refused 3004 and debits
      * nothing (afterTheDpr). The stack in its stopping state sends no answer, and a debit decided
@@ -57,10 +61,6 @@ public final class JDiameterGyNode implements DiameterNode {
      */
     private volatile boolean shuttingDown;
     private final GyPipeline pipeline;
-    /** On stop, after the refusals begin, how long nothing may be in flight before the DPRs go out. */
-    private static final long SETTLED_MS = 3;
-    /** And at most how long that may take (requests decided before the refusals finish in milliseconds). */
-    private static final long SETTLE_MAX_MS = 1_000;
     /** Around the running stack's ApplicationSession pool; made with the first session of a start. */
     private volatile DeliverOnCaller deliverOnCaller;
     private final Object deliverOnCallerLock = new Object();

@@ -207,7 +207,6 @@ final class PeerConnection implements CcrDispatch.Connection {
         }
         if (m.commandCode() == CommandCodes.DISCONNECT_PEER && state == State.CLOSING) {
             // what is still queued (3004s to requests that crossed the DPR) goes out first
-            closeWhenFlushed = true;
             flushOrClose("disconnected (DPA received)");
             return;
         }
@@ -224,7 +223,6 @@ final class PeerConnection implements CcrDispatch.Connection {
                 ctx.statistics().error();
                 log.warn("Request {} before CER from {}: refused with 3010, closing", m.commandCode(), remote);
                 send(ctx.base().error(m, ResultCode.UNKNOWN_PEER, "CER expected first", null));
-                closeWhenFlushed = true;
                 flushOrClose("request before CER");
             }
             return;
@@ -235,7 +233,6 @@ final class PeerConnection implements CcrDispatch.Connection {
             case CommandCodes.DISCONNECT_PEER -> {
                 ctx.peers().state(connected, ConnectedPeers.CLOSING);
                 send(ctx.base().dpa(m));
-                closeWhenFlushed = true;
                 flushOrClose("disconnected by peer (DPR)");
             }
             case CommandCodes.CREDIT_CONTROL -> {
@@ -288,7 +285,6 @@ final class PeerConnection implements CcrDispatch.Connection {
     private void refuseCer(DiameterMessage cer, CapabilitiesCheck.Verdict verdict, String reason) {
         log.warn("CER from {} ({}) refused, {}: {}, closing", remote, peerHost, verdict.why(), verdict.resultCode());
         send(ctx.base().cea(cer, verdict.resultCode(), localAddress));
-        closeWhenFlushed = true;
         flushOrClose(reason);
     }
 
@@ -400,7 +396,9 @@ final class PeerConnection implements CcrDispatch.Connection {
         }
     }
 
+    /** Closes once what is queued has gone out (at once when nothing is). */
     private void flushOrClose(String reason) {
+        closeWhenFlushed = true;
         closeReason = reason;
         if (out.isEmpty()) {
             close(reason);
