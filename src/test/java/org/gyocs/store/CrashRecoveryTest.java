@@ -80,6 +80,39 @@ class CrashRecoveryTest {
         }
     }
 
+    /**
+     * A file the kill -9 test left before SerialChunkWrites: chunks 2 and 3 written a millisecond
+     * apart, chunk 3's layout without chunk 2 though its pages point into it (h2database#4383).
+     * MVStore's recovery mode reads it as empty, and the recovery used to close it in place,
+     * writing its new chunk over chunk 2: the data was gone. Now it is refused and left as it was.
+     */
+    @Test
+    void aFileWhoseNewestChunkOmitsOneItNeedsIsRefusedAndLeftAsItWas() throws Exception {
+        byte[] left;
+        try (java.io.InputStream in = getClass().getResourceAsStream("/store/chunk-omitted-by-its-successor.mv.db")) {
+            left = in.readAllBytes();
+        }
+        Files.write(crashed.resolve("ocs.mv.db"), left);
+        StoreException e = org.junit.jupiter.api.Assertions.assertThrows(StoreException.class,
+                () -> JdbcBalanceStore.open(Stores.embeddedFile(crashed), null, null, 4).close());
+        assertTrue(e.getMessage().contains("after an unclean stop") && e.getMessage().contains("left as it was"),
+                e.getMessage());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(left, Files.readAllBytes(crashed.resolve("ocs.mv.db")),
+                "the file as the kill left it, for a report or a repair");
+        assertFalse(Files.exists(crashed.resolve("ocs.recovering.mv.db")), "no copy left behind");
+        assertFalse(Files.exists(crashed.resolve("ocs.clean")), "still not marked clean: the next start tries again");
+    }
+
+    /** A node killed before H2 wrote its first chunk leaves a file with nothing in it: that one is no fault. */
+    @Test
+    void aFileKilledBeforeItsFirstChunkOpensAsANewStore() throws Exception {
+        Files.createFile(crashed.resolve("ocs.mv.db"));
+        try (JdbcBalanceStore node = JdbcBalanceStore.open(Stores.embeddedFile(crashed), null, null, 4)) {
+            node.add(List.of(new Bucket(0, SUB, UnitType.UNITS, 10, 0, null, null)), false);
+            assertEquals(10, node.buckets(SUB).get(0).amount());
+        }
+    }
+
     /** Waits (5 s at most) until the writer has checkpointed the database past this batch. */
     private static void awaitCheckpointPast(AmountJournal journal, long batch) throws InterruptedException {
         long until = System.nanoTime() + 5_000_000_000L;
