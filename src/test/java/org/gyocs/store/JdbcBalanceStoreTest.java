@@ -744,13 +744,34 @@ class JdbcBalanceStoreTest {
         }
     }
 
-    /** Issue 13, item 2: whatever the URL says, an H2 file opens no port, and the node closes it itself. */
+    /**
+     * Issue 13, item 2: whatever the URL says, an H2 file opens no port, and the node closes it
+     * itself. Issue 17: and H2 writes each commit's chunk itself (WRITE_DELAY=0; with a delay, a
+     * kill -9 could leave a file no one can open).
+     */
     @Test
-    void anEmbeddedUrlNeverOpensADatabasePort() {
-        assertEquals("jdbc:h2:file:/x/ocs;DB_CLOSE_ON_EXIT=FALSE",
-                JdbcBalanceStore.embeddedUrl("jdbc:h2:file:/x/ocs;AUTO_SERVER=TRUE;AUTO_SERVER_PORT=9092", false));
-        assertEquals("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=FALSE", JdbcBalanceStore.embeddedUrl("jdbc:h2:/x/ocs;WRITE_DELAY=0", true));
-        assertEquals("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=TRUE", JdbcBalanceStore.embeddedUrl("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=TRUE", false));
+    void anEmbeddedUrlNeverOpensADatabasePortNorWritesInTheBackground() {
+        assertEquals("jdbc:h2:file:/x/ocs;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE",
+                JdbcBalanceStore.embeddedUrl("jdbc:h2:file:/x/ocs;AUTO_SERVER=TRUE;AUTO_SERVER_PORT=9092"));
+        assertEquals("jdbc:h2:/x/ocs;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE",
+                JdbcBalanceStore.embeddedUrl("jdbc:h2:/x/ocs;WRITE_DELAY=500"));
+        assertEquals("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=TRUE;WRITE_DELAY=0",
+                JdbcBalanceStore.embeddedUrl("jdbc:h2:/x/ocs;DB_CLOSE_ON_EXIT=TRUE"));
+    }
+
+    /** What a node's (and ocs-admin's) embedded database runs with, asked of H2 itself on a new connection. */
+    @Test
+    void theEmbeddedDatabaseWritesEachCommitItself(@TempDir Path dir) throws Exception {
+        for (boolean node : new boolean[] {true, false}) {
+            String url = org.gyocs.testing.Stores.embeddedFile(dir.resolve(node ? "node" : "admin")) + ";WRITE_DELAY=500";
+            try (JdbcBalanceStore s = JdbcBalanceStore.open(url, null, null, 2, node, ds -> ds);
+                 java.sql.Connection c = s.dataSource().getConnection();
+                 java.sql.ResultSet rs = c.createStatement().executeQuery(
+                         "SELECT SETTING_VALUE FROM INFORMATION_SCHEMA.SETTINGS WHERE SETTING_NAME = 'WRITE_DELAY'")) {
+                assertTrue(rs.next());
+                assertEquals("0", rs.getString(1), node ? "node" : "ocs-admin");
+            }
+        }
     }
 
     /**
