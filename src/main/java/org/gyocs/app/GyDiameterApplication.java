@@ -125,8 +125,8 @@ public final class GyDiameterApplication {
      * AUTO_SERVER: it opened a TCP port on every interface with empty credentials; bin/ocs-admin.sh
      * reaches a running node through its admin socket instead (org.gyocs.admin.AdminChannel).
      * DB_CLOSE_ON_EXIT=FALSE: the node closes the database itself, after its last debit; H2's own
-     * shutdown hook racing that close once left a file that would not open again. H2 writes in the
-     * background; the store's journal (next to the file) keeps every acknowledged debit
+     * shutdown hook racing that close once left a file that would not open again. H2 writes each
+     * commit without syncing it; the store's journal (next to the file) keeps every acknowledged debit
      * (org.gyocs.store.AmountJournal).
      */
     public static String embeddedStore(Path dataDir) {

@@ -43,7 +43,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
     private final ScheduledExecutorService storeWatch;
     /**
      * An H2 file: changes made outside the charging path (administration, refunds) are
-     * checkpointed before they return, since the database itself writes in the background.
+     * checkpointed before they return, since H2 writes a commit without syncing it.
      */
     private final boolean h2File;
     /** The embedded database's files, to be marked closed cleanly at close (UncleanStopRecovery); else null. */
@@ -171,10 +171,10 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
         boolean markedClean = base != null && Files.exists(UncleanStopRecovery.marker(base));
         try {
             if (base != null && node) {
-                UncleanStopRecovery.beforeOpen(base); // a node's store marks itself at close
+                UncleanStopRecovery.beforeOpen(base, user, password); // a node's store marks itself at close
                 closesCleanly = true;
             } else if (base != null) {
-                closesCleanly = UncleanStopRecovery.beforeAdministration(base);
+                closesCleanly = UncleanStopRecovery.beforeAdministration(base, user, password);
             }
         } catch (RuntimeException e) {
             if (journal != null) {
@@ -292,7 +292,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
      * commits once per write-back (a tenth of a second), and 100,000 subscribers under load ran
      * at 173-175k CCR/s and 6.8 us per CCR against 159-166k and 6.9-7.0 with the delay of 500 ms
      * (rawload, mock mode, bench/RESULTS.md). H2 applies a URL's settings to every connection it
-     * opens, so no connection can set it back.
+     * opens, and the store's own connections never set it.
      */
     static String embeddedUrl(String url) {
         String u = url;

@@ -8,6 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -46,14 +52,16 @@ final class UncleanStopRecovery {
 
     /**
      * Before a node opens the database, holding the journal's lock: consumes the marker, and
-     * recovers the file when it is missing.
+     * recovers the file when it is missing (with the store's credentials, to read the result).
      */
-    static void beforeOpen(Path base) {
+    static void beforeOpen(Path base, String user, String password) {
         boolean clean;
+        Path copy = Path.of(base + ".recovering.mv.db");
         try {
             clean = Files.deleteIfExists(marker(base));
+            Files.deleteIfExists(copy); // left by a recovery that was cut short: the file is as it was
         } catch (IOException e) {
-            throw new StoreException("Cannot remove " + marker(base) + ": " + e.getMessage(), e);
+            throw new StoreException("Cannot remove " + marker(base) + " or " + copy + ": " + e.getMessage(), e);
         }
         Path database = Path.of(base + ".mv.db");
         if (clean || !Files.exists(database)) {
@@ -61,62 +69,84 @@ final class UncleanStopRecovery {
         }
         long t0 = System.nanoTime();
         log.warn("The balance store {} was not closed cleanly: reading the whole file for its last checkpoint", database);
-        Path copy = Path.of(base + ".recovering.mv.db");
-        try {
-            // on a copy: MVStore's close writes a new chunk, and over a file it misread (one whose
-            // newest chunk omits a chunk it needs, JdbcBalanceStore.embeddedUrl says how H2 left
-            // such files) that chunk went where the data was
+        String refused = "Cannot recover the balance store " + database + " after an unclean stop: ";
+        String leftAsItWas = ". The file is left as it was: restore the directory from a copy taken while the "
+                + "node was stopped, or provision a new one";
+        // the original is locked as H2 locks what it opens (another process's node or ocs-admin
+        // waits), and only read: MVStore's recovery closes the file it read by writing a new chunk,
+        // and over a file it misread (one whose newest chunk omits a chunk it needs:
+        // JdbcBalanceStore.embeddedUrl says how H2 left such files) that chunk went where the data was
+        try (FileChannel original = FileChannel.open(database, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             FileLock lock = original.tryLock()) {
+            if (lock == null) {
+                throw new StoreException(refused + "another process has it open");
+            }
             Files.copy(database, copy, StandardCopyOption.REPLACE_EXISTING);
-            MVStore store = new MVStore.Builder().fileName(copy.toString()).recoveryMode().open();
-            long version = store.getCurrentVersion();
-            int maps = store.getMapNames().size();
+            long version;
+            int maps;
+            MVStore store = new MVStore.Builder().fileName(copy.toString()).recoveryMode().autoCommitDisabled().open();
+            try {
+                version = store.getCurrentVersion();
+                maps = store.getMapNames().size();
+            } catch (RuntimeException e) {
+                store.closeImmediately();
+                throw e;
+            }
             store.close();
-            String fault = fault(copy, version, maps);
+            String fault = fault(Path.of(base + ".recovering"), version, maps, user, password);
             if (fault != null) {
-                throw new StoreException("Cannot recover the balance store " + database + " after an unclean stop: "
-                        + fault + ". The file is left as it was; restore it from a backup (a copy of the "
-                        + "directory while the node was stopped) and start again");
+                throw new StoreException(refused + fault + leftAsItWas);
             }
             try (FileChannel f = FileChannel.open(copy, StandardOpenOption.WRITE)) {
                 f.force(true);
             }
             Files.move(copy, database, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             syncDirectory(database.getParent());
-            log.warn("Recovered {} at version {} ({} maps) in {} ms", database, version, maps,
+            log.warn("Recovered {} at version {} ({} maps, every table read back) in {} ms", database, version, maps,
                     (System.nanoTime() - t0) / 1_000_000);
         } catch (IOException | RuntimeException e) {
             try {
-                Files.deleteIfExists(copy);
+                Files.deleteIfExists(copy); // this process's: made while it held the lock
             } catch (IOException ignored) {
-                // the next recovery writes over it
+                // the next start removes it
             }
             if (e instanceof StoreException se) {
                 throw se;
             }
-            throw new StoreException("Cannot recover the balance store " + database + " after an unclean stop: "
-                    + e.getMessage(), e);
+            throw new StoreException(refused + e.getMessage() + leftAsItWas, e);
         }
     }
 
     /**
-     * What is wrong with a recovered file, or null: it must open as it is (its newest chunk's
-     * layout reaching every page it names) and hold the maps recovery found; and a file with a
-     * version holds some (one without, killed before H2 wrote to it, has nothing to lose).
+     * What is wrong with a recovered file, or null. A file with a version has maps (one without,
+     * killed before H2 wrote to it, has nothing to lose). And it opens as a database, read-only,
+     * with every row of every table read back: recovery mode reads a page it cannot find as an
+     * empty one, an ordinary opening fails on it ("Chunk N not found").
      */
-    private static String fault(Path recovered, long version, int maps) {
-        if (maps == 0 && version > 0) {
-            return "its newest checkpoint reads as empty (a chunk it needs is missing from its layout, h2database#4383)";
+    private static String fault(Path recovered, long version, int maps, String user, String password) {
+        if (maps == 0) {
+            return version == 0 ? null
+                    : "its newest checkpoint reads as empty (a chunk it needs is missing from its layout, h2database#4383)";
         }
-        try {
-            MVStore check = new MVStore.Builder().fileName(recovered.toString()).readOnly().open();
-            try {
-                int reopened = check.getMapNames().size();
-                return reopened == maps ? null : "it holds " + reopened + " maps once recovered, not " + maps;
-            } finally {
-                check.closeImmediately();
+        String url = "jdbc:h2:file:" + recovered + ";ACCESS_MODE_DATA=r;DB_CLOSE_ON_EXIT=FALSE";
+        try (Connection c = DriverManager.getConnection(url, user == null ? "" : user, password == null ? "" : password)) {
+            List<String> tables = new ArrayList<>();
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT TABLE_SCHEMA, TABLE_NAME FROM "
+                    + "INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA <> 'INFORMATION_SCHEMA' AND TABLE_TYPE = 'BASE TABLE'")) {
+                while (rs.next()) {
+                    tables.add('"' + rs.getString(1) + "\".\"" + rs.getString(2) + '"');
+                }
             }
-        } catch (RuntimeException e) {
-            return "it does not open once recovered (" + e.getMessage() + ")";
+            for (String table : tables) {
+                try (ResultSet rs = c.createStatement().executeQuery("SELECT * FROM " + table)) {
+                    while (rs.next()) {
+                        // every leaf page of the table's rows
+                    }
+                }
+            }
+            return null;
+        } catch (SQLException | RuntimeException e) {
+            return "it does not read back once recovered (" + e.getMessage() + ")";
         }
     }
 
@@ -132,10 +162,10 @@ final class UncleanStopRecovery {
      * Before ocs-admin opens the database: the same, when no node holds it (its journal is free);
      * a node that runs has done it already. @return true when this opener may mark it clean at its close
      */
-    static boolean beforeAdministration(Path base) {
+    static boolean beforeAdministration(Path base, String user, String password) {
         Path journal = journal(base);
         if (!Files.exists(journal)) {
-            beforeOpen(base);
+            beforeOpen(base, user, password);
             return true;
         }
         try (FileChannel f = FileChannel.open(journal, StandardOpenOption.WRITE)) {
@@ -149,7 +179,7 @@ final class UncleanStopRecovery {
                 return false; // a node holds it
             }
             try {
-                beforeOpen(base);
+                beforeOpen(base, user, password);
                 return true;
             } finally {
                 lock.release();

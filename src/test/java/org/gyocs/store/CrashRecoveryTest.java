@@ -73,6 +73,9 @@ class CrashRecoveryTest {
         try (JdbcBalanceStore restarted = JdbcBalanceStore.open(Stores.embeddedFile(crashed), null, null, 4)) {
             assertEquals(1_000_000 - 3, restarted.buckets(SUB).get(0).amount(), "every acknowledged debit");
             assertFalse(Files.exists(crashed.resolve("ocs.clean")), "open: not marked");
+            assertFalse(Files.exists(crashed.resolve("ocs.recovering.mv.db")), "the recovered copy took the file's place");
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(crashed.resolve("ocs.mv.db"))));
         }
         assertTrue(Files.exists(crashed.resolve("ocs.clean")));
         try (JdbcBalanceStore again = JdbcBalanceStore.open(Stores.embeddedFile(crashed), null, null, 4)) {
@@ -81,8 +84,9 @@ class CrashRecoveryTest {
     }
 
     /**
-     * A file the kill -9 test left before SerialChunkWrites: chunks 2 and 3 written a millisecond
-     * apart, chunk 3's layout without chunk 2 though its pages point into it (h2database#4383).
+     * A file the kill -9 test left while H2 still wrote in the background (before WRITE_DELAY=0):
+     * chunks 2 and 3 written a millisecond apart, chunk 3's layout without chunk 2 though its
+     * pages point into it (h2database#4383).
      * MVStore's recovery mode reads it as empty, and the recovery used to close it in place,
      * writing its new chunk over chunk 2: the data was gone. Now it is refused and left as it was.
      */
@@ -95,7 +99,7 @@ class CrashRecoveryTest {
         Files.write(crashed.resolve("ocs.mv.db"), left);
         StoreException e = org.junit.jupiter.api.Assertions.assertThrows(StoreException.class,
                 () -> JdbcBalanceStore.open(Stores.embeddedFile(crashed), null, null, 4).close());
-        assertTrue(e.getMessage().contains("after an unclean stop") && e.getMessage().contains("left as it was"),
+        assertTrue(e.getMessage().contains("after an unclean stop") && e.getMessage().contains("is left as it was"),
                 e.getMessage());
         org.junit.jupiter.api.Assertions.assertArrayEquals(left, Files.readAllBytes(crashed.resolve("ocs.mv.db")),
                 "the file as the kill left it, for a report or a repair");
