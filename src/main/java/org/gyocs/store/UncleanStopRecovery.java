@@ -128,7 +128,7 @@ final class UncleanStopRecovery {
             return version == 0 ? null
                     : "its newest checkpoint reads as empty (a chunk it needs is missing from its layout, h2database#4383)";
         }
-        String url = "jdbc:h2:file:" + recovered + ";ACCESS_MODE_DATA=r;DB_CLOSE_ON_EXIT=FALSE";
+        String url = "jdbc:h2:file:" + recovered + ";ACCESS_MODE_DATA=r;TRACE_LEVEL_FILE=0;DB_CLOSE_ON_EXIT=FALSE";
         try (Connection c = DriverManager.getConnection(url, user == null ? "" : user, password == null ? "" : password)) {
             List<String> tables = new ArrayList<>();
             try (ResultSet rs = c.createStatement().executeQuery("SELECT TABLE_SCHEMA, TABLE_NAME FROM "
