@@ -33,8 +33,9 @@ import org.h2.mvstore.MVStore;
  * then closed cleanly, and only then opened as a database. The journal's replay then finds its
  * batches right after the ones the database holds (and says so loudly when it does not).
  *
- * <p>The recovery works on a copy, which replaces the file only once it opens and holds the maps
- * recovery found; otherwise the node does not start and the file is left as the crash left it.
+ * <p>The recovery works on a copy, which replaces the file only once it opens as a database and
+ * every row of every table reads back; otherwise the store is refused (the node does not start,
+ * ocs-admin stops) and the file is left as the crash left it.
  */
 final class UncleanStopRecovery {
     private static final Logger log = LogManager.getLogger(UncleanStopRecovery.class);
