@@ -312,19 +312,11 @@ public final class LoadGenerator {
     private void read(Conn c) {
         try {
             if (c.ch.read(c.in) < 0) {
-                c.open = false;
-                if (!c.disconnectedByNode || !c.pending.isEmpty()) { // after its DPR, only what it left unanswered
-                    errors++;
-                    problem("the node closed the connection" + (c.disconnectedByNode ? " after its DPR" : "")
-                            + (c.pending.isEmpty() ? "" : " with " + c.pending.size() + " requests unanswered"));
-                }
-                c.key.cancel();
+                lost(c, "the node closed the connection" + (c.disconnectedByNode ? " after its DPR" : ""));
                 return;
             }
         } catch (IOException e) {
-            errors++;
-            problem("reading from the node failed: " + e.getMessage());
-            c.key.cancel();
+            lost(c, "the connection to the node failed (" + e.getMessage() + ")");
             return;
         }
         c.in.flip();
@@ -388,13 +380,34 @@ public final class LoadGenerator {
         }
     }
 
+    /**
+     * The connection is gone (closed, or reset: a node killed under load): one error, nothing more
+     * starts or is sent on it, and the run ends once the other connections have their answers.
+     * A reset once counted an error per request written after it, and the run went on to its end.
+     */
+    private void lost(Conn c, String what) {
+        if (!c.key.isValid()) {
+            return; // said already
+        }
+        c.open = false;
+        if (!c.disconnectedByNode || !c.pending.isEmpty()) { // after its DPR, only what it left unanswered
+            errors++;
+            problem(what + (c.pending.isEmpty() ? "" : " with " + c.pending.size() + " requests unanswered"));
+        }
+        c.pending.clear(); // counted here, not again as timeouts
+        c.key.cancel();
+    }
+
     private void send(Conn c, DiameterMessage m) {
+        if (!c.key.isValid()) {
+            return; // lost: its requests are among those it left unanswered
+        }
         ByteBuffer b = ByteBuffer.wrap(DiameterCodec.encode(m));
         if (c.out.isEmpty()) {
             try {
                 c.ch.write(b);
             } catch (IOException e) {
-                errors++;
+                lost(c, "the connection to the node failed (" + e.getMessage() + ")");
                 return;
             }
             if (!b.hasRemaining()) {
@@ -417,7 +430,7 @@ public final class LoadGenerator {
             }
             c.key.interestOps(SelectionKey.OP_READ);
         } catch (IOException e) {
-            errors++;
+            lost(c, "the connection to the node failed (" + e.getMessage() + ")");
         }
     }
 

@@ -70,6 +70,72 @@ class LoadGeneratorTest {
                 + ": granted, or refused once the node stops");
     }
 
+    /**
+     * A node killed under load resets the connection: ocs-bench says so once, with what was left
+     * unanswered, and ends. It counted an error per request written after the reset (52 of them),
+     * 100 timeouts, and went on to the end of its duration (a newcomer's kill -9 in mock mode).
+     */
+    @Test
+    void aConnectionResetUnderLoadIsOneProblemAndEndsTheRun() throws Exception {
+        GyDiameterApplication app = node();
+        try (java.net.ServerSocket proxy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            // between ocs-bench and the node: forwards both ways, then resets ocs-bench's side at 1 s
+            Thread relay = new Thread(() -> {
+                java.net.Socket client = null;
+                try (java.net.Socket node = new java.net.Socket("127.0.0.1", app.getPort())) {
+                    client = proxy.accept();
+                    java.net.Socket c = client;
+                    Thread up = new Thread(() -> pump(c, node));
+                    up.setDaemon(true);
+                    up.start();
+                    Thread down = new Thread(() -> pump(node, c));
+                    down.setDaemon(true);
+                    down.start();
+                    Thread.sleep(1_000);
+                    client.setSoLinger(true, 0); // an RST, as a killed process's socket with unread data
+                } catch (Exception e) {
+                    // the test's assertions say what went wrong
+                } finally {
+                    if (client != null) {
+                        try {
+                            client.close();
+                        } catch (java.io.IOException e) {
+                            // closed anyway
+                        }
+                    }
+                }
+            });
+            relay.start();
+            long start = System.nanoTime();
+            LoadResult r = new LoadGenerator(new LoadSettings("127.0.0.1", proxy.getLocalPort(), 1, 50, 0, 10, false,
+                    2, List.of("491720000001", "491720000002"), 0, 2_000, "test.local", "bench.test.local", null,
+                    false), null).run();
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            relay.join(5_000);
+            assertTrue(tookMs < 4_000, "the run took " + tookMs + " ms after a reset at 1 s (its duration: 10 s)");
+            assertTrue(r.answered() > 0, r.toString());
+            assertEquals(1, r.errors(), r.problems().toString());
+            assertEquals(0, r.timeouts(), r.problems().toString());
+            assertEquals(1, r.problems().size(), r.problems().toString());
+            assertTrue(r.problems().get(0).startsWith("the connection to the node failed")
+                    || r.problems().get(0).startsWith("the node closed the connection"), r.problems().toString());
+        } finally {
+            app.stop();
+        }
+    }
+
+    private static void pump(java.net.Socket from, java.net.Socket to) {
+        byte[] b = new byte[65536];
+        try {
+            int n;
+            while ((n = from.getInputStream().read(b)) > 0) {
+                to.getOutputStream().write(b, 0, n);
+            }
+        } catch (java.io.IOException e) {
+            // one side is gone
+        }
+    }
+
     @Test
     void closedLoopSessionsAreCountedAndTimed() throws Exception {
         GyDiameterApplication app = node();
