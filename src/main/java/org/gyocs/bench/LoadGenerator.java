@@ -153,7 +153,8 @@ public final class LoadGenerator {
                 }
                 // a connection the node closed, or sent DPR on (it is stopping): nothing new starts, and
                 // the run ends once the requests on the connections still up are answered or timed out
-                if (everAllOpen && !allOpen && conns.stream().allMatch(c -> c.pending.isEmpty() || !c.key.isValid())) {
+                // (a lost connection's were counted as it went: lost())
+                if (everAllOpen && !allOpen && nothingPending) {
                     break;
                 }
                 // connections that never all opened end the run: at once when the node closed one (its
@@ -316,7 +317,7 @@ public final class LoadGenerator {
                 return;
             }
         } catch (IOException e) {
-            lost(c, "the connection to the node failed (" + e.getMessage() + ")");
+            failed(c, e);
             return;
         }
         c.in.flip();
@@ -398,6 +399,10 @@ public final class LoadGenerator {
         c.key.cancel();
     }
 
+    private void failed(Conn c, IOException e) {
+        lost(c, "the connection to the node failed (" + e.getMessage() + ")");
+    }
+
     private void send(Conn c, DiameterMessage m) {
         if (!c.key.isValid()) {
             return; // lost: its requests are among those it left unanswered
@@ -407,7 +412,7 @@ public final class LoadGenerator {
             try {
                 c.ch.write(b);
             } catch (IOException e) {
-                lost(c, "the connection to the node failed (" + e.getMessage() + ")");
+                failed(c, e);
                 return;
             }
             if (!b.hasRemaining()) {
@@ -430,7 +435,7 @@ public final class LoadGenerator {
             }
             c.key.interestOps(SelectionKey.OP_READ);
         } catch (IOException e) {
-            lost(c, "the connection to the node failed (" + e.getMessage() + ")");
+            failed(c, e);
         }
     }
 
