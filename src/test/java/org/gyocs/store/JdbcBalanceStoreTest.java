@@ -388,6 +388,49 @@ class JdbcBalanceStoreTest {
             s.add(List.of(bucket("4917008", UnitType.OCTETS, 10_000, null, null)), false);
             s.reserve("4917008", UnitType.OCTETS, null, 1_000, "gone|1", java.time.Instant.now().minusSeconds(1));
             assertTrue(s.delete("4917008"), "a hold past its expiry, that no node released, does not keep it");
+            assertEquals(0, holdRows(s, "gone|1"), "and goes with its bucket");
+        }
+    }
+
+    private static long holdRows(JdbcBalanceStore s, String key) throws java.sql.SQLException {
+        try (java.sql.Connection c = s.dataSource().getConnection();
+             java.sql.PreparedStatement q = c.prepareStatement("SELECT COUNT(*) FROM reservation WHERE reservation_key = ?")) {
+            q.setString(1, key);
+            try (java.sql.ResultSet rs = q.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /**
+     * PostgreSQL checks a bucket's rules where a value is written (V16: the unit by its type, the
+     * amounts by one constraint), and a deleted bucket's holds go with it (a trigger, where a
+     * foreign key was): the rules still refuse what they refused, and an import that replaces a
+     * subscriber leaves none of its expired holds behind.
+     */
+    @Test
+    void bucketRulesStillRefuseBadRowsAndHoldsGoWithTheirBucketOnPostgres() throws Exception {
+        try (JdbcBalanceStore s = open("postgres")) {
+            s.add(List.of(bucket("4917020", UnitType.OCTETS, 1_000, null, null)), false);
+            try (java.sql.Connection c = s.dataSource().getConnection(); java.sql.Statement st = c.createStatement()) {
+                c.setAutoCommit(true); // each refused alone
+                for (String bad : List.of(
+                        "INSERT INTO bucket (subscriber_id, unit, amount) VALUES ('4917020', 'bytes', 1)",
+                        "UPDATE bucket SET unit = 'bytes' WHERE subscriber_id = '4917020'",
+                        "UPDATE bucket SET amount = -1 WHERE subscriber_id = '4917020'",
+                        "UPDATE bucket SET reserved = 1001 WHERE subscriber_id = '4917020'",
+                        "UPDATE bucket SET reserved = -1 WHERE subscriber_id = '4917020'")) {
+                    java.sql.SQLException e = assertThrows(java.sql.SQLException.class, () -> st.execute(bad), bad);
+                    assertEquals("23514", e.getSQLState(), bad + ": " + e.getMessage()); // check_violation
+                }
+            }
+            assertEquals(1_000, s.available("4917020", UnitType.OCTETS, null));
+            s.reserve("4917020", UnitType.OCTETS, null, 100, "expired|1", java.time.Instant.now().minusSeconds(1));
+            s.reserve("4917020", UnitType.OCTETS, null, 200, "expired|2", java.time.Instant.now().minusSeconds(1));
+            s.add(List.of(bucket("4917020", UnitType.OCTETS, 5, null, null)), true);
+            assertEquals(0, holdRows(s, "expired|1") + holdRows(s, "expired|2"));
+            assertEquals(5, s.available("4917020", UnitType.OCTETS, null));
         }
     }
 

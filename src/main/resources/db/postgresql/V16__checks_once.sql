@@ -1,0 +1,31 @@
+-- PostgreSQL only: the bucket's rules and the holds' tie to their bucket, kept, at a cost paid
+-- where a value is written instead of at every statement. PostgreSQL reads a table's CHECK
+-- constraints back from their stored text and prepares them at each statement that updates or
+-- inserts a row of it, and an INSERT into a table with a foreign key runs a query of its own to
+-- check the key: for a charged CCR about a dozen statements inside ocs_apply, two or three of them
+-- updates of bucket and one an INSERT into reservation. bench/apply-postgres.sh: 88-90 us per
+-- change before, 75-77 after (bench/RESULTS.md).
+--  * A bucket's unit is checked by its type (a domain): when a unit is written, not when an
+--    amount is. Still refused: any unit but these four.
+--  * bucket_amount (amount >= 0) goes: bucket_reserved (0 <= reserved <= amount) implies it.
+--  * reservation's foreign key to bucket goes. A hold is only ever inserted by a statement that
+--    locked its bucket in the same transaction (ocs_lock_buckets, SqlRules.lockBuckets), so its
+--    bucket exists; what the key did besides, removing a deleted bucket's holds (ON DELETE
+--    CASCADE: a subscriber deleted or replaced by an import, and its buckets with it), a trigger
+--    now does, once per statement.
+CREATE DOMAIN ocs_unit AS VARCHAR(8) CHECK (VALUE IN ('octets', 'seconds', 'units', 'money'));
+ALTER TABLE bucket ALTER COLUMN unit TYPE ocs_unit;
+ALTER TABLE bucket DROP CONSTRAINT bucket_unit;
+ALTER TABLE bucket DROP CONSTRAINT bucket_amount;
+
+CREATE FUNCTION ocs_holds_of_deleted_buckets() RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM reservation r USING gone g WHERE r.bucket_id = g.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bucket_holds_go_with_it AFTER DELETE ON bucket REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION ocs_holds_of_deleted_buckets();
+ALTER TABLE reservation DROP CONSTRAINT reservation_bucket_id_fkey;
+-- the type change wrote bucket anew, without its statistics: the node's first plans need them
+ANALYZE bucket;
