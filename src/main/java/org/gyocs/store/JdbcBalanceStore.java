@@ -673,7 +673,7 @@ public abstract class JdbcBalanceStore implements BalanceStore, SubscriberAdmin 
 
     /** The newest migration of each kind: V<n>__ in db/migration with db/h2, or with db/postgresql (a test checks them). */
     static final String H2_SCHEMA = "15";
-    static final String POSTGRES_SCHEMA = "16";
+    static final String POSTGRES_SCHEMA = "17";
 
     /**
      * True when the schema history holds the newest migration of this kind, applied, and no

@@ -189,6 +189,35 @@ class JdbcBalanceStoreTest {
         }
     }
 
+    /**
+     * A CCR-U's settlement and next grant over two buckets: a hold that stays on its bucket (on
+     * PostgreSQL changed in place since V17), one that leaves its bucket, one on a bucket the key
+     * did not hold before; every store gives the same amounts.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "embedded", "postgres"})
+    void aHoldThatMovesBetweenBucketsIsKeptWhereItStaysAndGoneWhereItLeft(String kind) throws Exception {
+        try (JdbcBalanceStore s = open(kind)) {
+            s.add(List.of(bucket("4917031", UnitType.OCTETS, 100, 10L, null),
+                    bucket("4917031", UnitType.OCTETS, 100, null, null)), false);
+            assertEquals(new Reservation(150, 50), s.reserve("4917031", UnitType.OCTETS, 10L, 150, "v|1", LATER));
+            // 30 used, settled against the first hold; 60 more held, all on the rating group's bucket
+            assertEquals(new Reservation(60, 110), s.settleAndReserve("4917031", UnitType.OCTETS, 10L, "v|1", 30, 60,
+                    LATER));
+            assertEquals(List.of(70L, 100L), s.buckets("4917031").stream().map(Bucket::amount).toList());
+            assertEquals(List.of(60L, 0L), s.buckets("4917031").stream().map(Bucket::reserved).toList());
+            // 60 used, the whole hold; 120 more: 10 where it was, 100 from the generic bucket
+            assertEquals(new Reservation(110, 0), s.settleAndReserve("4917031", UnitType.OCTETS, 10L, "v|1", 60, 120,
+                    LATER));
+            assertEquals(List.of(10L, 100L), s.buckets("4917031").stream().map(Bucket::amount).toList());
+            assertEquals(List.of(10L, 100L), s.buckets("4917031").stream().map(Bucket::reserved).toList());
+            assertEquals(105, s.settle("4917031", UnitType.OCTETS, 10L, "v|1", 105), "10 from the first hold, 95 from the second");
+            assertEquals(List.of(0L, 5L), s.buckets("4917031").stream().map(Bucket::amount).toList());
+            assertEquals(List.of(0L, 0L), s.buckets("4917031").stream().map(Bucket::reserved).toList());
+            assertEquals(5, s.available("4917031", UnitType.OCTETS, 10L));
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"h2", "embedded", "postgres"})
     void expiredReservationsAreReleased(String kind) throws Exception {
