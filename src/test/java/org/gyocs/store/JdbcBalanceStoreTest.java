@@ -433,7 +433,7 @@ class JdbcBalanceStoreTest {
     }
 
     /**
-     * PostgreSQL checks a bucket's rules where a value is written (V16: the unit by its type, the
+     * PostgreSQL checks a bucket's rules where a value is written (V16: the unit by a trigger, the
      * amounts by one constraint), and a deleted bucket's holds go with it (a trigger, where a
      * foreign key was): the rules still refuse what they refused, and an import that replaces a
      * subscriber leaves none of its expired holds behind.
