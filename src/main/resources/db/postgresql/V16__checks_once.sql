@@ -16,6 +16,12 @@
 --    bucket exists; what the key did besides, removing a deleted bucket's holds (ON DELETE
 --    CASCADE: a subscriber deleted or replaced by an import, and its buckets with it), a trigger
 --    now does, once per statement.
+-- Nodes charge on this store while a newer one migrates it (a rolling upgrade), and each of their
+-- changes waits 100 ms at most for a lock: rather than hold every node's changes up behind a
+-- long transaction on bucket, the migration gives up after 5 s and the node that runs it does
+-- not start (started again, it tries again).
+SET LOCAL lock_timeout = '5s';
+
 CREATE FUNCTION ocs_check_unit() RETURNS TRIGGER
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -38,4 +44,14 @@ BEGIN
 END $$;
 CREATE TRIGGER bucket_holds_go_with_it AFTER DELETE ON bucket REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION ocs_holds_of_deleted_buckets();
+-- TRUNCATE fires no DELETE trigger: a bucket table emptied by hand empties the holds too (the
+-- foreign key refused TRUNCATE bucket without CASCADE, and with it emptied reservation)
+CREATE FUNCTION ocs_holds_of_truncated_buckets() RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM reservation;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bucket_truncated_holds_go AFTER TRUNCATE ON bucket
+    FOR EACH STATEMENT EXECUTE FUNCTION ocs_holds_of_truncated_buckets();
 ALTER TABLE reservation DROP CONSTRAINT reservation_bucket_id_fkey;

@@ -11,8 +11,50 @@
 --    inserted again.
 -- Usage beyond the holds is settled first and then debited from what is free, as before (the
 -- holds written, ocs_debit_free, then the reservation reads the buckets again). Kinds 3 (release)
--- and 4 (debit) call the functions of V3/V6 as before. V8's ocs_apply (ten arguments), which
--- nodes of a previous version call during a rolling upgrade, is unchanged.
+-- and 4 (debit) call the functions of V3/V6 as before; any other kind is refused (it was: the
+-- CASE had no ELSE). V8's ocs_apply (ten arguments), which nodes of a previous version call during
+-- a rolling upgrade, is unchanged but for the settlement and release it calls (below).
+
+-- A release, and a settlement as V8's ocs_apply (nodes of the previous version) and ocs_settle make
+-- it, delete the holds they locked and counted off their buckets, and only those: they deleted
+-- every hold of the key, also one that a CCR-U on another node had added meanwhile (a statement
+-- of its own sees what committed before it began), whose bucket then kept it reserved for good.
+CREATE OR REPLACE FUNCTION ocs_release(p_key VARCHAR)
+RETURNS VOID
+LANGUAGE plpgsql AS $$
+DECLARE
+    h RECORD;
+BEGIN
+    FOR h IN SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id
+              WHERE r.reservation_key = p_key ORDER BY r.bucket_id FOR UPDATE LOOP
+        UPDATE bucket SET reserved = reserved - h.amount WHERE id = h.bucket_id;
+        DELETE FROM reservation WHERE reservation_key = p_key AND bucket_id = h.bucket_id;
+    END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION ocs_settle_unchecked(p_subscriber VARCHAR, p_unit VARCHAR, p_rating_group BIGINT,
+                                                p_key VARCHAR, p_used BIGINT, p_now TIMESTAMP)
+RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE
+    h RECORD;
+    left_over BIGINT := p_used;
+    debited BIGINT := 0;
+    d BIGINT;
+BEGIN
+    FOR h IN SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id
+              WHERE r.reservation_key = p_key ORDER BY r.bucket_id FOR UPDATE LOOP
+        d := LEAST(left_over, h.amount);
+        UPDATE bucket SET amount = amount - d, reserved = reserved - h.amount WHERE id = h.bucket_id;
+        DELETE FROM reservation WHERE reservation_key = p_key AND bucket_id = h.bucket_id;
+        left_over := left_over - d;
+        debited := debited + d;
+    END LOOP;
+    IF left_over > 0 THEN
+        debited := debited + ocs_debit_free(p_subscriber, p_unit, p_rating_group, left_over, p_now);
+    END IF;
+    RETURN debited;
+END $$;
 
 -- Writes what one change does to its buckets and to the key's holds on them: per bucket, what
 -- leaves the amount, what is added to the reserved (negative: a hold settled), the key's hold on
@@ -158,9 +200,11 @@ BEGIN
             done := ocs_write_holds(p_key[i], p_expires[i], ids, taken, reserving, held, holding);
         ELSIF p_kind[i] = 3 THEN
             PERFORM ocs_release(p_key[i]);
-        ELSE
+        ELSIF p_kind[i] = 4 THEN
             a := ocs_debit_free(p_subscriber[i], p_unit[i], p_rating_group[i], p_amount[i], p_now);
             c := a;
+        ELSE
+            RAISE EXCEPTION 'ocs_apply: no change of kind %', p_kind[i] USING ERRCODE = 'invalid_parameter_value';
         END IF;
         IF p_change_key[i] IS NOT NULL THEN
             INSERT INTO applied_change (change_key, result, result2, applied_at) VALUES (p_change_key[i], a, b, p_now);

@@ -87,10 +87,25 @@ final class SqlRules {
      * the difference is within the noise of this machine).
      */
     static List<long[]> lockReservation(SqlTransaction tx, String key) throws SQLException {
+        return lockReservation(tx, key, null);
+    }
+
+    /**
+     * As above, only the holds still past {@code expiredBefore} (null: all) once locked: on
+     * PostgreSQL a CCR-U changes a hold in place (V17), and the expiry sweep, which found the key
+     * before it waited for the lock, must not release the grant that CCR-U just renewed.
+     */
+    static List<long[]> lockReservation(SqlTransaction tx, String key, Instant expiredBefore) throws SQLException {
         List<long[]> held = new ArrayList<>();
-        PreparedStatement s = tx.prepare("SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
-                + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE");
+        PreparedStatement s = tx.prepare(expiredBefore == null
+                ? "SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
+                        + "WHERE r.reservation_key = ? ORDER BY r.bucket_id FOR UPDATE"
+                : "SELECT r.bucket_id, r.amount FROM reservation r JOIN bucket b ON b.id = r.bucket_id "
+                        + "WHERE r.reservation_key = ? AND r.expires_at < ? ORDER BY r.bucket_id FOR UPDATE");
         s.setString(1, key);
+        if (expiredBefore != null) {
+            s.setTimestamp(2, Timestamp.from(expiredBefore));
+        }
         try (ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
                 held.add(new long[] {rs.getLong(1), rs.getLong(2)});
@@ -118,7 +133,12 @@ final class SqlRules {
     }
 
     static void releaseKey(SqlTransaction tx, String key) throws SQLException {
-        List<long[]> held = lockReservation(tx, key);
+        releaseKey(tx, key, null);
+    }
+
+    /** Releases the key's holds (only those past {@code expiredBefore}, when not null); @return whether any */
+    static boolean releaseKey(SqlTransaction tx, String key, Instant expiredBefore) throws SQLException {
+        List<long[]> held = lockReservation(tx, key, expiredBefore);
         PreparedStatement u = tx.prepare("UPDATE bucket SET reserved = reserved - ? WHERE id = ?");
         for (long[] h : held) {
             u.setLong(1, h[1]);
@@ -126,13 +146,26 @@ final class SqlRules {
             u.addBatch();
         }
         u.executeBatch();
-        deleteReservation(tx, key);
+        deleteHeld(tx, key, held);
+        return !held.isEmpty();
     }
 
-    static void deleteReservation(SqlTransaction tx, String key) throws SQLException {
-        PreparedStatement d = tx.prepare("DELETE FROM reservation WHERE reservation_key = ?");
-        d.setString(1, key);
-        d.executeUpdate();
+    /**
+     * Deletes the holds that were locked and settled or released, and only those: a hold of the
+     * key that another transaction added meanwhile (on PostgreSQL, a CCR-U on another node) was not
+     * counted off its bucket's reserved, and deleting it would leave that reserved held for good.
+     */
+    static void deleteHeld(SqlTransaction tx, String key, List<long[]> held) throws SQLException {
+        if (held.isEmpty()) {
+            return;
+        }
+        PreparedStatement d = tx.prepare("DELETE FROM reservation WHERE reservation_key = ? AND bucket_id = ?");
+        for (long[] h : held) {
+            d.setString(1, key);
+            d.setLong(2, h[0]);
+            d.addBatch();
+        }
+        d.executeBatch();
     }
 
     static void creditIn(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup, long amount)
@@ -254,7 +287,8 @@ final class SqlRules {
         long debited = 0;
         // 1. against the reservation
         PreparedStatement u = tx.prepare("UPDATE bucket SET amount = amount - ?, reserved = reserved - ? WHERE id = ?");
-        for (long[] h : lockReservation(tx, key)) {
+        List<long[]> held = lockReservation(tx, key);
+        for (long[] h : held) {
             long d = Math.min(left, h[1]);
             u.setLong(1, d);
             u.setLong(2, h[1]);
@@ -264,7 +298,7 @@ final class SqlRules {
             debited += d;
         }
         u.executeBatch();
-        deleteReservation(tx, key);
+        deleteHeld(tx, key, held);
         // 2. usage beyond the reservation, from what is still free, never below zero
         if (left > 0) {
             debited += debitFree(tx, subscriber, unit, ratingGroup, left);
@@ -283,10 +317,13 @@ final class SqlRules {
                 keys.add(rs.getString(1));
             }
         }
+        int released = 0;
         for (String k : keys) {
-            releaseKey(tx, k);
+            if (releaseKey(tx, k, now)) {
+                released++;
+            }
         }
-        return keys.size();
+        return released;
     }
 
     /** What is free in the buckets a request of this unit and rating group may use. */

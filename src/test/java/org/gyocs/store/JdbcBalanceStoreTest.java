@@ -112,11 +112,18 @@ class JdbcBalanceStoreTest {
                 // the functions refuse it too, whoever calls them
                 try (java.sql.Connection c = s.dataSource().getConnection();
                      java.sql.Statement st = c.createStatement()) {
+                    c.setAutoCommit(true); // each refused on its own (in one transaction the first refusal aborts it)
                     java.sql.SQLException e = assertThrows(java.sql.SQLException.class, () -> st.execute(
                             "SELECT ocs_settle('4917009', 'octets', NULL, 'neg', -1000000, now()::timestamp)"));
                     assertTrue(e.getMessage().contains("negative"), e.getMessage());
-                    assertThrows(java.sql.SQLException.class, () -> st.execute(
+                    java.sql.SQLException debit = assertThrows(java.sql.SQLException.class, () -> st.execute(
                             "SELECT ocs_debit_free('4917009', 'octets', NULL, -5, now()::timestamp)"));
+                    assertTrue(debit.getMessage().contains("negative"), debit.getMessage());
+                    // nor does a change of no known kind debit anything (it did, as a debit, in V17's first version)
+                    java.sql.SQLException unknown = assertThrows(java.sql.SQLException.class, () -> st.execute(
+                            "SELECT * FROM ocs_apply('{6}', '{4917009}', '{octets}', '{NULL}', '{30}', '{0}', '{x}', "
+                                    + "'{NULL}', '{NULL}', now()::timestamp, NULL, NULL, NULL, NULL)"));
+                    assertTrue(unknown.getMessage().contains("no change of kind 6"), unknown.getMessage());
                 }
                 assertEquals(1000, s.buckets("4917009").get(0).amount());
             }
@@ -367,6 +374,97 @@ class JdbcBalanceStoreTest {
         }
     }
 
+    /**
+     * A release (another node's, or a node of the previous version's) that waits while a CCR-U
+     * moves part of the key's hold to another bucket: it releases what it locked, and deletes only
+     * that; it deleted every hold of the key, also the one the CCR-U added, whose bucket then kept
+     * it reserved for good (review of V17).
+     */
+    @Test
+    void aReleaseThatWaitsForACcrUDeletesOnlyTheHoldsItReleased() throws Exception {
+        String url = Stores.freshPostgres();
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 4)) {
+            s.add(List.of(bucket("4917032", UnitType.OCTETS, 100, 10L, null),
+                    bucket("4917032", UnitType.OCTETS, 100, null, null)), false);
+            s.reserve("4917032", UnitType.OCTETS, 10L, 50, "r|k", LATER);
+            whileHeldBy(url, "SELECT * FROM ocs_apply('{5}', '{4917032}', '{octets}', '{10}', '{120}', '{50}', '{r|k}', "
+                    + "ARRAY[now()::timestamp + interval '1 hour'], '{NULL}', now()::timestamp, NULL, NULL, NULL, NULL)",
+                    () -> {
+                        try (var c = java.sql.DriverManager.getConnection(url, "postgres", null);
+                             var st = c.createStatement()) {
+                            st.execute("SELECT ocs_release('r|k')");
+                        }
+                        return null;
+                    });
+            assertEquals(0, unheldReserved(url, "4917032"), "every bucket's reserved is what its holds say");
+            assertEquals(List.of(0L, 70L), s.buckets("4917032").stream().map(Bucket::reserved).toList(),
+                    "the first hold released once; the one the CCR-U added stays held");
+        }
+    }
+
+    /**
+     * The expiry sweep finds a key whose hold is past its expiry, then waits for its lock while a
+     * CCR-U renews that hold in place (V17): it releases nothing, and the grant the CCR-U answered
+     * stays held (review of V17: it released the renewed hold).
+     */
+    @Test
+    void theExpirySweepDoesNotReleaseAHoldRenewedWhileItWaited() throws Exception {
+        String url = Stores.freshPostgres();
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 4)) {
+            s.add(List.of(bucket("4917033", UnitType.OCTETS, 100, null, null)), false);
+            s.reserve("4917033", UnitType.OCTETS, null, 50, "e|k", Instant.now().minusSeconds(1));
+            Object released = whileHeldBy(url, "SELECT * FROM ocs_apply('{5}', '{4917033}', '{octets}', '{NULL}', "
+                    + "'{60}', '{0}', '{e|k}', ARRAY[now()::timestamp + interval '1 hour'], '{NULL}', now()::timestamp, "
+                    + "NULL, NULL, NULL, NULL)", () -> s.releaseExpired(Instant.now()));
+            assertEquals(0, released);
+            assertEquals(60, s.buckets("4917033").get(0).reserved(), "the renewed grant, still held");
+            assertEquals(0, unheldReserved(url, "4917033"));
+        }
+    }
+
+    /**
+     * Runs {@code holder} in a transaction, then {@code waiter} on another thread until it waits
+     * for a lock, then commits the holder; @return what the waiter returned
+     */
+    private static Object whileHeldBy(String url, String holder, java.util.concurrent.Callable<Object> waiter)
+            throws Exception {
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (var holding = java.sql.DriverManager.getConnection(url, "postgres", null);
+             var watching = java.sql.DriverManager.getConnection(url, "postgres", null)) {
+            holding.setAutoCommit(false);
+            holding.createStatement().execute(holder);
+            Future<Object> waiting = pool.submit(waiter);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            boolean blocked = false;
+            while (!blocked && System.nanoTime() < deadline) {
+                try (var rs = watching.createStatement().executeQuery(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) {
+                    rs.next();
+                    blocked = rs.getLong(1) > 0;
+                }
+                Thread.sleep(20);
+            }
+            assertTrue(blocked, "the waiter waits for the holder's lock");
+            holding.commit();
+            return waiting.get(30, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** The subscriber's reserved that no hold accounts for, summed over its buckets (0 when they agree). */
+    private static long unheldReserved(String url, String subscriber) throws java.sql.SQLException {
+        try (var c = java.sql.DriverManager.getConnection(url, "postgres", null);
+             var q = c.prepareStatement("SELECT COALESCE(sum(abs(b.reserved - COALESCE((SELECT sum(r.amount) "
+                     + "FROM reservation r WHERE r.bucket_id = b.id), 0))), 0) FROM bucket b WHERE b.subscriber_id = ?")) {
+            q.setString(1, subscriber);
+            try (var rs = q.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"h2", "embedded", "postgres"})
     void adminAddReplaceDelete(String kind) throws Exception {
@@ -460,6 +558,12 @@ class JdbcBalanceStoreTest {
             s.add(List.of(bucket("4917020", UnitType.OCTETS, 5, null, null)), true);
             assertEquals(0, holdRows(s, "expired|1") + holdRows(s, "expired|2"));
             assertEquals(5, s.available("4917020", UnitType.OCTETS, null));
+            s.reserve("4917020", UnitType.OCTETS, null, 5, "truncated|1", LATER);
+            try (java.sql.Connection c = s.dataSource().getConnection(); java.sql.Statement st = c.createStatement()) {
+                c.setAutoCommit(true);
+                st.execute("TRUNCATE bucket"); // by hand: no DELETE trigger fires, the TRUNCATE one does
+            }
+            assertEquals(0, holdRows(s, "truncated|1"));
         }
     }
 
