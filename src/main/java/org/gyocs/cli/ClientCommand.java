@@ -32,6 +32,9 @@ public final class ClientCommand {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("host").hasArg().argName("ADDRESS").desc("OCS address (default 127.0.0.1)").get());
         o.addOption(Option.builder("p").longOpt("port").hasArg().argName("PORT").desc("OCS port (default 3868)").get());
+        o.addOption(Option.builder().longOpt("failover-port").hasArg().argName("PORT")
+                .desc("send each session's CCR-U and CCR-T to this port (on the same address), its CCR-I to --port: "
+                        + "a PCEF failing over to another node of the same PostgreSQL store").get());
         o.addOption(Option.builder("n").longOpt("count").hasArg().argName("N")
                 .desc("number of sessions (CCR-I, CCR-U, CCR-T each) or, with --event, of events (default 1)").get());
         o.addOption(Option.builder().longOpt("event").desc("send CCR-Event (direct debit) instead of sessions").get());
@@ -61,6 +64,7 @@ public final class ClientCommand {
         long timeoutSeconds;
         String originHost;
         String realm;
+        int failoverPort;
         try {
             CommandLine line = new DefaultParser().parse(options, args);
             if (line.hasOption("help")) {
@@ -78,6 +82,10 @@ public final class ClientCommand {
             timeoutSeconds = v.number("timeout", 10, 1, 3600);
             originHost = v.string("origin-host", DEFAULT_ORIGIN_HOST);
             realm = v.string("destination-realm", null);
+            failoverPort = (int) v.number("failover-port", 0, 1, 65535);
+            if (failoverPort != 0 && event) {
+                throw new CommandLineValues.UsageException("--failover-port moves sessions; events have none");
+            }
         } catch (ParseException | CommandLineValues.UsageException e) {
             System.err.println("Error: " + e.getMessage());
             return 1;
@@ -96,9 +104,16 @@ public final class ClientCommand {
             }
             realm = nodeRealm;
         }
-        try (GyTestClient client = new GyTestClient(host, port, originHost, realm, timeoutSeconds * 1000)) {
+        try (GyTestClient client = new GyTestClient(host, port, originHost, realm, timeoutSeconds * 1000);
+             GyTestClient other = failoverPort == 0 ? null
+                     : new GyTestClient(host, failoverPort, originHost, realm, timeoutSeconds * 1000)) {
             client.connect();
             System.out.printf("Connected to %s:%d as %s%n", host, port, originHost);
+            if (other != null) {
+                other.connect();
+                System.out.printf("Connected to %s:%d as %s: each session's CCR-U and CCR-T go there%n", host,
+                        failoverPort, originHost);
+            }
             start = System.nanoTime(); // the summary's time is the requests', not the realm probe's and the CER's
             RequestType[] steps = event ? new RequestType[] {RequestType.EVENT}
                     : new RequestType[] {RequestType.INITIAL, RequestType.UPDATE, RequestType.TERMINATION};
@@ -109,7 +124,8 @@ public final class ClientCommand {
                     Answer answer;
                     try {
                         sent++;
-                        answer = client.send(client.creditControlRequest(sessionId, type, number, subscriber));
+                        GyTestClient to = other != null && type != RequestType.INITIAL ? other : client;
+                        answer = to.send(to.creditControlRequest(sessionId, type, number, subscriber));
                     } catch (ClientException e) {
                         System.err.printf("Error: %s #%d of session %s: %s%n", type.shortName(), number, sessionId,
                                 e.getMessage());

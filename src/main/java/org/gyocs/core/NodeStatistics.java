@@ -152,7 +152,7 @@ public final class NodeStatistics {
         sb.append(String.format("CCA Sent:                %d%n", ccaSent.sum()));
         sb.append(String.format("Errors:                  %d%n", errors.sum()));
         if (sessionsExpired.sum() > 0) {
-            sb.append(String.format("Sessions Expired (Tcc):  %d%n", sessionsExpired.sum()));
+            sb.append(String.format("Sessions Expired:        %d (Tcc, or their node lost)%n", sessionsExpired.sum()));
         }
         if (peersRefused.sum() > 0) {
             sb.append(String.format("Peers Refused:           %d%n", peersRefused.sum()));

@@ -76,7 +76,8 @@ public final class NodeMetrics implements LongConsumer {
                 .callback(cb -> node.behaviours().get().forEach(r -> cb.call(r.hits(), r.id()))).register(registry);
         counter("gyocs_errors_total", "Requests refused or failed, broken connections and refused peers (each logged)",
                 () -> node.statistics().get().errors());
-        counter("gyocs_sessions_expired_total", "Sessions released after Tcc without a request (RFC 4006 section 13)",
+        counter("gyocs_sessions_expired_total", "Sessions released after Tcc without a request (RFC 4006 section 13), or, on a shared store, "
+                + "those of a node gone silent",
                 () -> node.statistics().get().sessionsExpired());
         counter("gyocs_peers_refused_total", "Peers refused at their capabilities exchange (not in allowed-peers)",
                 () -> node.statistics().get().peersRefused());

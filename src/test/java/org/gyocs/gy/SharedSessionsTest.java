@@ -152,6 +152,34 @@ class SharedSessionsTest {
     }
 
     /**
+     * What the README shows a newcomer: bin/ocs-client.sh --failover-port sends each session's
+     * CCR-I to one node and its CCR-U and CCR-T to the other; all 2001, each report debited once.
+     */
+    @Test
+    void theTestClientOpensEachSessionOnOneNodeAndEndsItOnTheOther() throws Exception {
+        provision();
+        GyDiameterApplication a = node("ocs-a", Map.of(), Duration.ofSeconds(30));
+        GyDiameterApplication b = node("ocs-b", Map.of(), Duration.ofSeconds(30), false);
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 1)) {
+            s.add(List.of(new Bucket(0, "491700000002", UnitType.OCTETS, 10_485_760, 0, null, null)), false);
+        }
+        assertEquals(0, org.gyocs.cli.ClientCommandAccess.run("--port", String.valueOf(a.getPort()), "--failover-port",
+                String.valueOf(b.getPort()), "--subscriber", "491700000002", "--count", "2",
+                "--origin-host", "pcef.test.local", "--destination-realm", "test.local"));
+        assertEquals(2L, a.getStatistics().get("ccr_initial_received"));
+        assertEquals(0L, a.getStatistics().get("ccr_update_received"));
+        assertEquals(2L, b.getStatistics().get("ccr_update_received"));
+        assertEquals(2L, b.getStatistics().get("ccr_terminate_received"));
+        try (JdbcBalanceStore s = JdbcBalanceStore.open(url, "postgres", null, 1)) {
+            Bucket after = s.buckets("491700000002").get(0);
+            assertEquals(10_485_760 - 2 * 2 * org.gyocs.client.GyTestClient.DEFAULT_USU_OCTETS, after.amount(), "two reports a session, once each");
+            assertEquals(0, after.reserved());
+        }
+        assertEquals(1, org.gyocs.cli.ClientCommandAccess.run("--event", "--failover-port", "3869"),
+                "events have no session to move");
+    }
+
+    /**
      * Node A holds the session and does not read it before each request: its changes check that
      * no other node saved it since. Here node B did (it took a second rating group), so node A's
      * next CCR-U finds out, reads B's state and settles against B's holds too; deciding from its
