@@ -57,7 +57,8 @@ final class UncleanStopRecovery {
      */
     static void beforeOpen(Path base, String user, String password) {
         boolean clean;
-        Path copy = Path.of(base + ".recovering.mv.db");
+        Path copyBase = Path.of(base + ".recovering"); // as H2 names it: the file is <base>.mv.db
+        Path copy = Path.of(copyBase + ".mv.db");
         try {
             clean = Files.deleteIfExists(marker(base));
             Files.deleteIfExists(copy); // left by a recovery that was cut short: the file is as it was
@@ -94,7 +95,7 @@ final class UncleanStopRecovery {
                 throw e;
             }
             store.close();
-            String fault = fault(Path.of(base + ".recovering"), version, maps, user, password);
+            String fault = fault(copyBase, version, maps, user, password);
             if (fault != null) {
                 throw new StoreException(refused + fault + leftAsItWas);
             }

@@ -330,45 +330,21 @@ class JdbcBalanceStoreTest {
             s.add(List.of(bucket("4917031", UnitType.OCTETS, 1000, null, null)), false);
             s.reserve("4917031", UnitType.OCTETS, null, 100, "w|a", LATER);
             s.reserve("4917031", UnitType.OCTETS, null, 200, "w|b", LATER);
-            ExecutorService pool = Executors.newSingleThreadExecutor();
-            try (var releasing = java.sql.DriverManager.getConnection(url, "postgres", null);
-                 var settling = java.sql.DriverManager.getConnection(url, "postgres", null);
-                 var watching = java.sql.DriverManager.getConnection(url, "postgres", null)) {
-                releasing.setAutoCommit(false);
-                releasing.createStatement().execute("SELECT ocs_release('w|a')");
-                long settler;
-                try (var rs = settling.createStatement().executeQuery("SELECT pg_backend_pid()")) {
+            Object settled = whileHeldBy(url, "SELECT ocs_release('w|a')", () -> {
+                try (var settling = java.sql.DriverManager.getConnection(url, "postgres", null);
+                     var st = settling.createStatement(); var rs = st.executeQuery(
+                             "SELECT ocs_settle('4917031', 'octets', NULL, 'w|a', 50, now()::timestamp)")) {
                     rs.next();
-                    settler = rs.getLong(1);
+                    return rs.getLong(1);
                 }
-                Future<Long> waiting = pool.submit(() -> {
-                    try (var st = settling.createStatement(); var rs = st.executeQuery(
-                            "SELECT ocs_settle('4917031', 'octets', NULL, 'w|a', 50, now()::timestamp)")) {
-                        rs.next();
-                        return rs.getLong(1);
-                    }
-                });
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                boolean blocked = false;
-                while (!blocked && System.nanoTime() < deadline) {
-                    try (var rs = watching.createStatement().executeQuery(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid = " + settler)) {
-                        rs.next();
-                        blocked = rs.getLong(1) > 0;
-                    }
-                    Thread.sleep(20);
-                }
-                assertTrue(blocked, "the settlement waits for the bucket's lock");
-                releasing.commit();
-                assertEquals(50, waiting.get(30, TimeUnit.SECONDS), "the usage, from what is free: its hold was gone");
-                try (var rs = watching.createStatement().executeQuery(
-                        "SELECT b.reserved, (SELECT sum(amount) FROM reservation) FROM bucket b WHERE subscriber_id = '4917031'")) {
-                    rs.next();
-                    assertEquals(200, rs.getLong(1), "w|b's 200 only: w|a's 100 released once");
-                    assertEquals(200, rs.getLong(2), "what the holds say");
-                }
-            } finally {
-                pool.shutdownNow();
+            });
+            assertEquals(50L, settled, "the usage, from what is free: its hold was gone");
+            try (var watching = java.sql.DriverManager.getConnection(url, "postgres", null);
+                 var rs = watching.createStatement().executeQuery(
+                         "SELECT b.reserved, (SELECT sum(amount) FROM reservation) FROM bucket b WHERE subscriber_id = '4917031'")) {
+                rs.next();
+                assertEquals(200, rs.getLong(1), "w|b's 200 only: w|a's 100 released once");
+                assertEquals(200, rs.getLong(2), "what the holds say");
             }
             assertEquals(950, s.buckets("4917031").get(0).amount());
         }
@@ -438,7 +414,7 @@ class JdbcBalanceStoreTest {
             boolean blocked = false;
             while (!blocked && System.nanoTime() < deadline) {
                 try (var rs = watching.createStatement().executeQuery(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) {
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")) {
                     rs.next();
                     blocked = rs.getLong(1) > 0;
                 }
