@@ -100,7 +100,8 @@ final class ChangeKeys {
     /**
      * Runs a change at most once per key, in the change's own transaction: a key recorded earlier
      * returns the results recorded with it, and nothing changes. Portable SQL, for a store with
-     * one committer (H2); PostgreSQL does the same in ocs_apply, where nodes may race.
+     * one committer (H2); PostgreSQL does the same in PostgresChangeBatch, where nodes may race
+     * (the second to record a key fails on applied_change's primary key, and runs again alone).
      */
     static long[] once(SqlTransaction tx, String changeKey, Change change) throws SQLException {
         if (changeKey == null) {

@@ -1,8 +1,5 @@
 package org.gyocs.store;
 
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -16,11 +13,11 @@ import org.gyocs.core.UsageNote;
 import com.zaxxer.hikari.HikariDataSource;
 
 /**
- * The balance store on PostgreSQL, shared by several nodes: each change is one call of a
- * function (db/postgresql), and the changes of a group commit go in one call of ocs_apply: one
- * network round trip instead of three or four, which were most of the store's cost there (a
- * committer spent twice as long in the kernel as in Java). Reads, refunds, expiry and
- * administration are the portable SQL of its base.
+ * The balance store on PostgreSQL, shared by several nodes: the changes of a group commit are
+ * read, worked out and written in two statements (PostgresChangeBatch), not a round trip or a
+ * function call per change, which were most of the store's cost (a committer spent twice as long
+ * in the kernel as in Java; PostgreSQL, most of its time starting ocs_apply's statements).
+ * Reads, refunds, expiry and administration are the portable SQL of its base.
  */
 final class PostgresBalanceStore extends SqlBalanceStore {
 
@@ -95,8 +92,8 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     }
 
     /**
-     * A change on PostgreSQL: always through ocs_apply (db/postgresql/V14; V15 plans it), alone or with the
-     * others of its group commit, which makes it at most once per change key.
+     * A change on PostgreSQL: always through PostgresChangeBatch, alone or with the others of its
+     * group commit, which makes it at most once per change key.
      */
     @SuppressWarnings("unchecked")
     private <T> T onPostgres(PgChange change) {
@@ -117,18 +114,18 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     private static final Object MOVED = new Object();
 
     /**
-     * A balance change as ocs_apply takes it (db/postgresql/V14), to run with others in one call;
+     * A balance change as PostgresChangeBatch takes it, to run with the others of its batch;
      * its usage note (or null) is kept with what the change made, in the same transaction; what
      * it assumes of its session (or null) is checked before it is made.
      */
     private record PgChange(int kind, String subscriber, UnitType unit, Long ratingGroup, long amount, long used,
                             String key, Instant expires, String changeKey, UsageNote note,
                             PostgresSharedSessions.Expected session) {
-        static final int RESERVE = 1;
-        static final int SETTLE = 2;
-        static final int RELEASE = 3;
-        static final int DEBIT = 4;
-        static final int SETTLE_AND_RESERVE = 5;
+        static final int RESERVE = PostgresChangeBatch.RESERVE;
+        static final int SETTLE = PostgresChangeBatch.SETTLE;
+        static final int RELEASE = PostgresChangeBatch.RELEASE;
+        static final int DEBIT = PostgresChangeBatch.DEBIT;
+        static final int SETTLE_AND_RESERVE = PostgresChangeBatch.SETTLE_AND_RESERVE;
     }
 
     /** A usage record's note without a balance change (its end), as the batch runner takes it. */
@@ -137,15 +134,15 @@ final class PostgresBalanceStore extends SqlBalanceStore {
 
     /**
      * A session's state read or written in the group commit (PostgresSharedSessions), so that a
-     * batch's sessions are one statement each way, beside its one call of ocs_apply.
+     * batch's sessions are one statement each way, beside the two of its balance changes.
      */
     <T> T onPostgres(GroupCommit.Work<T> alone, Object description) {
         return changes.run(alone, description);
     }
 
     /**
-     * The batch runner on PostgreSQL: every balance change of a group commit in one call of
-     * ocs_apply, every usage line and record end in one batched INSERT, every session state read
+     * The batch runner on PostgreSQL: every balance change of a group commit in the two
+     * statements of PostgresChangeBatch, every usage line and record end in one batched INSERT, every session state read
      * in one SELECT, every one written in one INSERT.
      */
     private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions) throws SQLException {
@@ -192,85 +189,41 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     }
 
     /**
-     * Balance changes in one call of ocs_apply; the usage notes of those it made now (not those
-     * of a change key already recorded: their lines were kept then) added to {@code lines}.
+     * Balance changes in two statements (PostgresChangeBatch); the usage notes of those it made
+     * now (not those of a change key already recorded: their lines were kept then) added to
+     * {@code lines}.
      */
     private static Object[] applyChanges(SqlTransaction tx, List<?> descriptions, List<UsageRecords.Kept> lines)
             throws SQLException {
         int n = descriptions.size();
-        Integer[] kind = new Integer[n];
-        String[] subscriber = new String[n];
-        String[] unit = new String[n];
-        Long[] ratingGroup = new Long[n];
-        Long[] amount = new Long[n];
-        Long[] used = new Long[n];
-        String[] key = new String[n];
-        Timestamp[] expires = new Timestamp[n];
-        String[] changeKey = new String[n];
-        String[] session = new String[n];
-        String[] instance = new String[n];
-        Long[] known = new Long[n];
-        String[] node = new String[n];
-        for (int i = 0; i < n; i++) {
-            PgChange c = (PgChange) descriptions.get(i);
-            kind[i] = c.kind();
-            subscriber[i] = c.subscriber();
-            unit[i] = c.unit() == null ? null : Bucket.unitName(c.unit());
-            ratingGroup[i] = c.ratingGroup();
-            amount[i] = c.amount();
-            used[i] = c.used();
-            key[i] = c.key();
-            expires[i] = c.expires() == null ? null : Timestamp.from(c.expires());
-            changeKey[i] = c.changeKey() == null ? null : ChangeKeys.hex(c.changeKey());
-            if (c.session() != null) {
-                session[i] = c.session().sessionId;
-                instance[i] = c.session().instance;
-                known[i] = c.session().lastNumber;
-                node[i] = c.session().node;
-            }
+        List<PostgresChangeBatch.Change> batch = new java.util.ArrayList<>(n);
+        for (Object d : descriptions) {
+            PgChange c = (PgChange) d;
+            PostgresSharedSessions.Expected session = c.session();
+            batch.add(new PostgresChangeBatch.Change(c.kind(), c.subscriber(),
+                    c.unit() == null ? null : Bucket.unitName(c.unit()), c.ratingGroup(), c.amount(), c.used(), c.key(),
+                    c.expires() == null ? null : Timestamp.from(c.expires()),
+                    c.changeKey() == null ? null : ChangeKeys.hex(c.changeKey()),
+                    session == null ? null : session.sessionId, session == null ? null : session.instance,
+                    session == null ? null : session.lastNumber, session == null ? null : session.node));
         }
-        Connection c = tx.connection();
-        PreparedStatement s = tx.prepare("SELECT n, a, b, c, fresh FROM ocs_apply(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        s.setArray(1, c.createArrayOf("integer", kind));
-        s.setArray(2, c.createArrayOf("varchar", subscriber));
-        s.setArray(3, c.createArrayOf("varchar", unit));
-        s.setArray(4, c.createArrayOf("bigint", ratingGroup));
-        s.setArray(5, c.createArrayOf("bigint", amount));
-        s.setArray(6, c.createArrayOf("bigint", used));
-        s.setArray(7, c.createArrayOf("varchar", key));
-        s.setArray(8, c.createArrayOf("timestamp", expires));
-        s.setArray(9, c.createArrayOf("varchar", changeKey));
-        s.setTimestamp(10, Timestamp.from(Instant.now()));
-        s.setArray(11, c.createArrayOf("varchar", session));
-        s.setArray(12, c.createArrayOf("varchar", instance));
-        s.setArray(13, c.createArrayOf("bigint", known));
-        s.setArray(14, c.createArrayOf("varchar", node));
+        PostgresChangeBatch.Result[] made = PostgresChangeBatch.apply(tx, batch, Timestamp.from(Instant.now()));
         Object[] results = new Object[n];
-        int rows = 0;
-        try (ResultSet rs = s.executeQuery()) {
-            while (rs.next()) {
-                int i = rs.getInt(1) - 1;
-                long a = rs.getLong(2);
-                boolean fresh = rs.getBoolean(5);
-                if (rs.wasNull()) {
-                    results[i] = MOVED;
-                    rows++;
-                    continue;
-                }
-                results[i] = switch (kind[i]) {
-                    case PgChange.RESERVE, PgChange.SETTLE_AND_RESERVE -> new Reservation(a, rs.getLong(3));
-                    case PgChange.RELEASE -> null;
-                    default -> a;
-                };
-                PgChange change = (PgChange) descriptions.get(i);
-                if (fresh) {
-                    UsageRecords.collect(lines, change.note(), change.unit(), rs.getLong(4));
-                }
-                rows++;
+        for (int i = 0; i < n; i++) {
+            PostgresChangeBatch.Result r = made[i];
+            if (r.moved()) {
+                results[i] = MOVED;
+                continue;
             }
-        }
-        if (rows != n) {
-            throw new SQLException("ocs_apply answered " + rows + " of " + n + " changes");
+            PgChange change = (PgChange) descriptions.get(i);
+            results[i] = switch (change.kind()) {
+                case PgChange.RESERVE, PgChange.SETTLE_AND_RESERVE -> new Reservation(r.a(), r.b());
+                case PgChange.RELEASE -> null;
+                default -> r.a();
+            };
+            if (r.fresh()) {
+                UsageRecords.collect(lines, change.note(), change.unit(), r.c());
+            }
         }
         return results;
     }

@@ -77,7 +77,7 @@ final class PostgresSharedSessions implements SharedSessions {
 
     /**
      * A session as its node last knew it, which each balance change asked for in its scope
-     * checks in ocs_apply (db/postgresql/V14).
+     * checks in the read of its batch (PostgresChangeBatch).
      */
     static final class Expected implements Assumption {
         final String sessionId;

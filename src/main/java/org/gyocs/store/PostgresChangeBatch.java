@@ -1,0 +1,438 @@
+package org.gyocs.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The balance changes of one group commit on PostgreSQL, in two statements however many they
+ * are: one locks and reads every row they may change (their subscribers' buckets, their keys'
+ * holds) with the change keys already made and the sessions another node saved since; the rules
+ * are applied here, in the order of the changes; one statement writes what changed, a set per
+ * table. PostgreSQL spent most of a change's time in ocs_apply (db/postgresql/V17) starting the
+ * seven statements it ran per change and preparing PL/pgSQL's expressions again in every
+ * transaction, not on the rows (bench/RESULTS.md, issue 15 item 5).
+ *
+ * <p>The rules and results are V17's, which stays for nodes of the previous version during a
+ * rolling upgrade: the locks are taken the same way (rows in id order, and PostgreSQL rereads a
+ * row it waited for), so both versions can charge the same store at once. Buckets are locked
+ * before holds, all of a batch's in one statement: two batches wait for each other rather than
+ * deadlock, and a lock held elsewhere fails the batch after 100 ms (SQLState 55P03), as V9 made
+ * ocs_apply do, so that GroupCommit retries its changes alone.
+ */
+final class PostgresChangeBatch {
+    static final int RESERVE = 1;
+    static final int SETTLE = 2;
+    static final int RELEASE = 3;
+    static final int DEBIT = 4;
+    static final int SETTLE_AND_RESERVE = 5;
+
+    /** A change as the batch takes it; unit as stored, change key in hex, session check or nulls. */
+    record Change(int kind, String subscriber, String unit, Long ratingGroup, long amount, long used, String key,
+                  Timestamp expires, String changeKey, String session, String instance, Long known, String node) {
+    }
+
+    /**
+     * What a change made: nothing, as its session moved ({@code moved}); or, made now
+     * ({@code fresh}) or before under its change key, V17's results: granted or settled (a),
+     * still free (b), debited (c).
+     */
+    record Result(boolean moved, boolean fresh, long a, long b, long c) {
+    }
+
+    // The buckets of the batch's subscribers first, in id order, then its keys' holds with their
+    // buckets (already locked, or a hold's bucket of another subscriber: in bucket order too).
+    private static final String READ = "SET LOCAL lock_timeout = '100ms'; "
+            + "WITH locked AS MATERIALIZED (SELECT b.id, b.subscriber_id, b.unit, b.rating_group, b.amount, b.reserved,"
+            + " b.expires_at FROM bucket b WHERE b.subscriber_id = ANY (?::varchar[]) ORDER BY b.id FOR UPDATE),"
+            + " held AS MATERIALIZED (SELECT r.reservation_key, r.bucket_id, r.amount AS held, r.expires_at AS until,"
+            + " b.subscriber_id, b.unit, b.rating_group, b.amount, b.reserved, b.expires_at FROM reservation r"
+            + " JOIN bucket b ON b.id = r.bucket_id WHERE r.reservation_key = ANY (?::varchar[])"
+            + " ORDER BY r.bucket_id FOR UPDATE)"
+            + " SELECT 1, id, subscriber_id, unit, rating_group, amount, reserved, expires_at,"
+            + " NULL::varchar, NULL::bigint, NULL::timestamp FROM locked"
+            + " UNION ALL SELECT 2, bucket_id, subscriber_id, unit, rating_group, amount, reserved, expires_at,"
+            + " reservation_key, held, until FROM held"
+            + " UNION ALL SELECT 3, NULL, NULL, NULL, NULL, result, result2, NULL, change_key::varchar, NULL, NULL"
+            + " FROM applied_change WHERE change_key = ANY (?::bpchar[])"
+            + " UNION ALL SELECT 4, u.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+            + " FROM unnest(?::varchar[], ?::varchar[], ?::varchar[], ?::bigint[]) WITH ORDINALITY"
+            + " AS u(session_id, node, instance, known, i) JOIN charging_session cs ON cs.session_id = u.session_id"
+            + " WHERE cs.node <> u.node OR cs.instance <> u.instance OR cs.last_number > u.known OR cs.closed";
+
+    private static final String WRITE = "WITH buckets AS (UPDATE bucket bk SET amount = u.amount, reserved = u.reserved"
+            + " FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS u(id, amount, reserved)"
+            + " WHERE bk.id = u.id RETURNING 1),"
+            + " renewed AS (UPDATE reservation r SET amount = u.amount, expires_at = u.expires_at"
+            + " FROM unnest(?::varchar[], ?::bigint[], ?::bigint[], ?::timestamp[])"
+            + " AS u(reservation_key, bucket_id, amount, expires_at)"
+            + " WHERE r.reservation_key = u.reservation_key AND r.bucket_id = u.bucket_id RETURNING 1),"
+            + " gone AS (DELETE FROM reservation r USING unnest(?::varchar[], ?::bigint[]) AS u(reservation_key, bucket_id)"
+            + " WHERE r.reservation_key = u.reservation_key AND r.bucket_id = u.bucket_id RETURNING 1),"
+            + " added AS (INSERT INTO reservation (reservation_key, bucket_id, amount, expires_at)"
+            + " SELECT * FROM unnest(?::varchar[], ?::bigint[], ?::bigint[], ?::timestamp[]) RETURNING 1),"
+            + " made AS (INSERT INTO applied_change (change_key, result, result2, applied_at)"
+            + " SELECT u.change_key, u.result, u.result2, ? FROM unnest(?::bpchar[], ?::bigint[], ?::bigint[])"
+            + " AS u(change_key, result, result2) RETURNING 1)"
+            + " SELECT (SELECT count(*) FROM buckets), (SELECT count(*) FROM renewed), (SELECT count(*) FROM gone),"
+            + " (SELECT count(*) FROM added), (SELECT count(*) FROM made)";
+
+    /** A bucket as read, and as the batch leaves it. */
+    private static final class Row {
+        final long id;
+        final String unit;
+        final Long ratingGroup;
+        final Timestamp expires;
+        final long amountRead;
+        final long reservedRead;
+        long amount;
+        long reserved;
+
+        Row(ResultSet rs) throws SQLException {
+            id = rs.getLong(2);
+            unit = rs.getString(4);
+            long rg = rs.getLong(5);
+            ratingGroup = rs.wasNull() ? null : rg;
+            amountRead = amount = rs.getLong(6);
+            reservedRead = reserved = rs.getLong(7);
+            expires = rs.getTimestamp(8);
+        }
+
+        long free() {
+            return amount - reserved;
+        }
+    }
+
+    /** A key's hold on one bucket: as read (null: none) and as left (null: none). */
+    private static final class Hold {
+        final Row bucket;
+        final long[] read;
+        final Timestamp readUntil;
+        long[] now;
+        Timestamp until;
+
+        Hold(Row bucket, long amount, Timestamp until) {
+            this.bucket = bucket;
+            this.read = amount < 0 ? null : new long[] {amount};
+            this.readUntil = until;
+            this.now = read == null ? null : new long[] {amount};
+            this.until = until;
+        }
+    }
+
+    private final Map<Long, Row> buckets = new HashMap<>();
+    private final Map<String, List<Row>> bySubscriber = new HashMap<>();
+    /** Per key, its holds by bucket id (settled and released in that order). */
+    private final Map<String, TreeMap<Long, Hold>> holds = new HashMap<>();
+    private final Map<String, long[]> made = new HashMap<>();
+    private final List<String> madeKeys = new ArrayList<>();
+    private final Set<Integer> moved = new HashSet<>();
+    private final Timestamp now;
+
+    private PostgresChangeBatch(Timestamp now) {
+        this.now = now;
+    }
+
+    /** Makes the changes in the transaction; @return their results, in their order. */
+    static Result[] apply(SqlTransaction tx, List<Change> changes, Timestamp now) throws SQLException {
+        PostgresChangeBatch batch = new PostgresChangeBatch(now);
+        batch.read(tx, changes);
+        Result[] results = new Result[changes.size()];
+        for (int i = 0; i < results.length; i++) {
+            results[i] = batch.make(i, changes.get(i));
+        }
+        batch.write(tx);
+        return results;
+    }
+
+    private void read(SqlTransaction tx, List<Change> changes) throws SQLException {
+        Set<String> subscribers = new HashSet<>();
+        Set<String> keys = new HashSet<>();
+        Set<String> changeKeys = new HashSet<>();
+        int n = changes.size();
+        String[] session = new String[n];
+        String[] node = new String[n];
+        String[] instance = new String[n];
+        Long[] known = new Long[n];
+        for (int i = 0; i < n; i++) {
+            Change c = changes.get(i);
+            if (c.subscriber() != null) {
+                subscribers.add(c.subscriber());
+            }
+            if (c.key() != null) {
+                keys.add(c.key());
+            }
+            if (c.changeKey() != null) {
+                changeKeys.add(c.changeKey());
+            }
+            session[i] = c.session();
+            node[i] = c.node();
+            instance[i] = c.instance();
+            known[i] = c.known();
+        }
+        Connection connection = tx.connection();
+        PreparedStatement s = tx.prepare(READ);
+        s.setArray(1, connection.createArrayOf("varchar", subscribers.toArray()));
+        s.setArray(2, connection.createArrayOf("varchar", keys.toArray()));
+        s.setArray(3, connection.createArrayOf("varchar", changeKeys.toArray()));
+        s.setArray(4, connection.createArrayOf("varchar", session));
+        s.setArray(5, connection.createArrayOf("varchar", node));
+        s.setArray(6, connection.createArrayOf("varchar", instance));
+        s.setArray(7, connection.createArrayOf("bigint", known));
+        s.execute();
+        s.getMoreResults(); // past SET LOCAL's count, to the rows
+        try (ResultSet rs = s.getResultSet()) {
+            while (rs.next()) {
+                switch (rs.getInt(1)) {
+                    case 1 -> bucket(rs);
+                    case 2 -> {
+                        Row b = bucket(rs);
+                        holds.computeIfAbsent(rs.getString(9), k -> new TreeMap<>())
+                                .put(b.id, new Hold(b, rs.getLong(10), rs.getTimestamp(11)));
+                    }
+                    case 3 -> made.put(rs.getString(9), new long[] {rs.getLong(6), rs.getLong(7)});
+                    case 4 -> moved.add(rs.getInt(2) - 1);
+                    default -> throw new SQLException("unexpected row in the batch's read");
+                }
+            }
+        }
+    }
+
+    /** A bucket read; read twice (as a subscriber's and as a hold's), the first is kept. */
+    private Row bucket(ResultSet rs) throws SQLException {
+        long id = rs.getLong(2);
+        Row b = buckets.get(id);
+        if (b == null) {
+            b = new Row(rs);
+            buckets.put(id, b);
+            bySubscriber.computeIfAbsent(rs.getString(3), k -> new ArrayList<>()).add(b);
+        }
+        return b;
+    }
+
+    /** One change, as V17's ocs_apply makes it, on the rows as the earlier changes left them. */
+    private Result make(int i, Change c) throws SQLException {
+        if (moved.contains(i)) {
+            return new Result(true, false, 0, 0, 0);
+        }
+        if (c.changeKey() != null) {
+            long[] earlier = made.get(c.changeKey());
+            if (earlier != null) {
+                return new Result(false, false, earlier[0], earlier[1], 0);
+            }
+        }
+        long a = 0;
+        long b = 0;
+        long debited = 0;
+        switch (c.kind()) {
+            case RESERVE, SETTLE, SETTLE_AND_RESERVE -> {
+                if (c.kind() != RESERVE) {
+                    refuseNegative("ocs_settle: usage", c.used());
+                    long left = c.used();
+                    for (Hold h : holdsOf(c.key())) {
+                        long d = Math.min(left, h.now[0]);
+                        h.bucket.amount -= d;
+                        h.bucket.reserved -= h.now[0];
+                        h.now = null;
+                        left -= d;
+                        debited += d;
+                    }
+                    if (left > 0) { // beyond the holds: debited from what is free
+                        debited += debitFree(c, left);
+                    }
+                    a = debited;
+                }
+                if (c.kind() != SETTLE) {
+                    long need = c.amount();
+                    TreeMap<Long, Hold> mine = holds.computeIfAbsent(c.key(), k -> new TreeMap<>());
+                    for (Row bucket : candidates(c)) {
+                        long free = bucket.free();
+                        long take = Math.min(free, need);
+                        if (take > 0) {
+                            bucket.reserved += take;
+                            Hold h = mine.computeIfAbsent(bucket.id, id -> new Hold(bucket, -1, null));
+                            if (h.now != null) { // V17 inserted it beside the one there: refused
+                                throw new SQLException("duplicate key value violates unique constraint "
+                                        + "\"reservation_pkey\": " + c.key() + ", bucket " + bucket.id, "23505");
+                            }
+                            h.now = new long[] {take};
+                            h.until = c.expires();
+                            need -= take;
+                        }
+                        b += free - Math.max(0, take);
+                    }
+                    a = c.amount() - need;
+                }
+            }
+            case RELEASE -> {
+                for (Hold h : holdsOf(c.key())) {
+                    h.bucket.reserved -= h.now[0];
+                    h.now = null;
+                }
+            }
+            case DEBIT -> {
+                refuseNegative("ocs_debit_free: amount", c.amount());
+                a = debitFree(c, c.amount());
+                debited = a;
+            }
+            default -> throw new SQLException("ocs_apply: no change of kind " + c.kind(), "22023");
+        }
+        if (c.changeKey() != null) {
+            made.put(c.changeKey(), new long[] {a, b});
+            madeKeys.add(c.changeKey());
+        }
+        return new Result(false, true, a, b, debited);
+    }
+
+    private static void refuseNegative(String what, long amount) throws SQLException {
+        if (amount < 0) {
+            throw new SQLException(what + " " + amount + " is negative", "23514");
+        }
+    }
+
+    /** The key's holds left, in bucket id order. */
+    private List<Hold> holdsOf(String key) {
+        TreeMap<Long, Hold> mine = holds.get(key);
+        List<Hold> out = new ArrayList<>();
+        if (mine != null) {
+            for (Hold h : mine.values()) {
+                if (h.now != null) {
+                    out.add(h);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Debits up to {@code amount} from what is free, in preference order; @return what it debited. */
+    private long debitFree(Change c, long amount) {
+        long left = amount;
+        for (Row bucket : candidates(c)) {
+            long d = Math.min(left, bucket.free());
+            if (d > 0) {
+                bucket.amount -= d;
+                left -= d;
+            }
+        }
+        return amount - left;
+    }
+
+    /**
+     * The subscriber's buckets a change may use, in the order it uses them: for a rating group its
+     * own before the generic ones (without one, the generic ones first), then the soonest expiry,
+     * then the oldest; expired ones not.
+     */
+    private List<Row> candidates(Change c) {
+        List<Row> out = new ArrayList<>();
+        for (Row b : bySubscriber.getOrDefault(c.subscriber(), List.of())) {
+            if (b.unit.equals(c.unit())
+                    && (c.ratingGroup() == null || b.ratingGroup == null || b.ratingGroup.equals(c.ratingGroup()))
+                    && (b.expires == null || b.expires.after(now))) {
+                out.add(b);
+            }
+        }
+        out.sort(java.util.Comparator.<Row>comparingInt(b -> (c.ratingGroup() == null) == (b.ratingGroup == null) ? 0 : 1)
+                .thenComparing(b -> b.expires, java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
+                .thenComparingLong(b -> b.id));
+        return out;
+    }
+
+    /** Writes what the changes did, in one statement: nothing if they did nothing. */
+    private void write(SqlTransaction tx) throws SQLException {
+        List<Long> bucketIds = new ArrayList<>();
+        List<Long> amounts = new ArrayList<>();
+        List<Long> reserved = new ArrayList<>();
+        for (Row b : buckets.values()) {
+            if (b.amount != b.amountRead || b.reserved != b.reservedRead) {
+                bucketIds.add(b.id);
+                amounts.add(b.amount);
+                reserved.add(b.reserved);
+            }
+        }
+        HoldWrites renewed = new HoldWrites();
+        HoldWrites gone = new HoldWrites();
+        HoldWrites added = new HoldWrites();
+        for (Map.Entry<String, TreeMap<Long, Hold>> e : holds.entrySet()) {
+            for (Hold h : e.getValue().values()) {
+                if (h.read != null && h.now != null) {
+                    if (h.read[0] != h.now[0] || !h.until.equals(h.readUntil)) {
+                        renewed.add(e.getKey(), h);
+                    }
+                } else if (h.read != null) {
+                    gone.add(e.getKey(), h);
+                } else if (h.now != null) {
+                    added.add(e.getKey(), h);
+                }
+            }
+        }
+        if (bucketIds.isEmpty() && renewed.keys.isEmpty() && gone.keys.isEmpty() && added.keys.isEmpty()
+                && madeKeys.isEmpty()) {
+            return;
+        }
+        Connection connection = tx.connection();
+        PreparedStatement s = tx.prepare(WRITE);
+        int p = 1;
+        s.setArray(p++, connection.createArrayOf("bigint", bucketIds.toArray()));
+        s.setArray(p++, connection.createArrayOf("bigint", amounts.toArray()));
+        s.setArray(p++, connection.createArrayOf("bigint", reserved.toArray()));
+        p = renewed.set(s, connection, p, true);
+        p = gone.set(s, connection, p, false);
+        p = added.set(s, connection, p, true);
+        s.setTimestamp(p++, now);
+        Long[] madeA = new Long[madeKeys.size()];
+        Long[] madeB = new Long[madeKeys.size()];
+        for (int k = 0; k < madeA.length; k++) {
+            long[] r = made.get(madeKeys.get(k));
+            madeA[k] = r[0];
+            madeB[k] = r[1];
+        }
+        s.setArray(p++, connection.createArrayOf("varchar", madeKeys.toArray()));
+        s.setArray(p++, connection.createArrayOf("bigint", madeA));
+        s.setArray(p, connection.createArrayOf("bigint", madeB));
+        try (ResultSet rs = s.executeQuery()) {
+            rs.next();
+            long[] expected = {bucketIds.size(), renewed.keys.size(), gone.keys.size(), added.keys.size(),
+                    madeKeys.size()};
+            for (int k = 0; k < expected.length; k++) {
+                if (rs.getLong(k + 1) != expected[k]) { // every row was locked by the read: cannot be
+                    throw new SQLException("the batch's write changed " + rs.getLong(k + 1) + " rows of "
+                            + expected[k] + " (set " + (k + 1) + ")");
+                }
+            }
+        }
+    }
+
+    /** Holds to write, as the statement's arrays take them. */
+    private static final class HoldWrites {
+        final List<String> keys = new ArrayList<>();
+        final List<Long> bucketIds = new ArrayList<>();
+        final List<Long> amounts = new ArrayList<>();
+        final List<Timestamp> until = new ArrayList<>();
+
+        void add(String key, Hold h) {
+            keys.add(key);
+            bucketIds.add(h.bucket.id);
+            amounts.add(h.now == null ? 0 : h.now[0]);
+            until.add(h.until);
+        }
+
+        int set(PreparedStatement s, Connection connection, int p, boolean withAmounts) throws SQLException {
+            s.setArray(p++, connection.createArrayOf("varchar", keys.toArray()));
+            s.setArray(p++, connection.createArrayOf("bigint", bucketIds.toArray()));
+            if (withAmounts) {
+                s.setArray(p++, connection.createArrayOf("bigint", amounts.toArray()));
+                s.setArray(p++, connection.createArrayOf("timestamp", until.toArray()));
+            }
+            return p;
+        }
+    }
+}
