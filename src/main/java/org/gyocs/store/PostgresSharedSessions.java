@@ -328,8 +328,12 @@ final class PostgresSharedSessions implements SharedSessions {
                     out.add(new String[] {rs.getString(1), String.valueOf(rs.getBoolean(2))});
                 }
             }
+            // in expiry order, so by the index on it: without an order PostgreSQL read the whole
+            // table at every call (its estimate counts closed sessions still kept), 80 ms a call
+            // under load, a tenth of its CPU
             tx.prepare("DELETE FROM charging_session WHERE session_id IN (SELECT session_id FROM charging_session "
-                    + "WHERE closed AND expires_at < now() LIMIT 5000 FOR UPDATE SKIP LOCKED)").executeUpdate();
+                    + "WHERE closed AND expires_at < now() ORDER BY expires_at LIMIT 5000 FOR UPDATE SKIP LOCKED)")
+                    .executeUpdate();
             return out;
         });
         List<Abandoned> out = new ArrayList<>(rows.size());
