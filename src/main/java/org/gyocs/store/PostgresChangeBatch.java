@@ -51,7 +51,11 @@ final class PostgresChangeBatch {
 
     // The buckets of the batch's subscribers first, in id order, then its keys' holds with their
     // buckets (already locked, or a hold's bucket of another subscriber: in bucket order too).
-    private static final String READ = "SET LOCAL lock_timeout = '100ms'; "
+    // Before it, in the same round trip, for the rest of the transaction: the short lock wait,
+    // and plans made once per statement. PostgreSQL otherwise planned the batch's statements
+    // again at every execution (their arrays' lengths make each custom plan look cheaper than
+    // a generic one): 13 % of its CPU under load. Their generic plans go by the indexes.
+    private static final String READ = "SET LOCAL lock_timeout = '100ms'; SET LOCAL plan_cache_mode = force_generic_plan; "
             + "WITH locked AS MATERIALIZED (SELECT b.id, b.subscriber_id, b.unit, b.rating_group, b.amount, b.reserved,"
             + " b.expires_at FROM bucket b WHERE b.subscriber_id = ANY (?::varchar[]) ORDER BY b.id FOR UPDATE),"
             + " held AS MATERIALIZED (SELECT r.reservation_key, r.bucket_id, r.amount AS held, r.expires_at AS until,"
@@ -189,7 +193,8 @@ final class PostgresChangeBatch {
         s.setArray(6, connection.createArrayOf("varchar", instance));
         s.setArray(7, connection.createArrayOf("bigint", known));
         s.execute();
-        s.getMoreResults(); // past SET LOCAL's count, to the rows
+        s.getMoreResults(); // past the two SET LOCAL, to the rows
+        s.getMoreResults();
         try (ResultSet rs = s.getResultSet()) {
             while (rs.next()) {
                 switch (rs.getInt(1)) {
