@@ -52,10 +52,14 @@ final class PostgresChangeBatch {
     // The buckets of the batch's subscribers first, in id order, then its keys' holds with their
     // buckets (already locked, or a hold's bucket of another subscriber: in bucket order too).
     // Before it, in the same round trip, for the rest of the transaction: the short lock wait,
-    // and plans made once per statement. PostgreSQL otherwise planned the batch's statements
-    // again at every execution (their arrays' lengths make each custom plan look cheaper than
-    // a generic one): 13 % of its CPU under load. Their generic plans go by the indexes.
-    private static final String READ = "SET LOCAL lock_timeout = '100ms'; SET LOCAL plan_cache_mode = force_generic_plan; "
+    // and plans made once per statement, by the indexes. PostgreSQL otherwise planned the
+    // batch's statements again at every execution (their arrays' lengths make each custom plan
+    // look cheaper than a generic one): 13 % of its CPU under load. A generic plan made while a
+    // table is nearly empty (a new store) reads it whole and joins by hash, and is kept while the
+    // table grows (a run of bench/run.sh fell to 5,700 CCR/s): without sequential scans, every
+    // plan of these statements goes by the index on the rows it looks for.
+    private static final String READ = "SELECT set_config('lock_timeout', '100ms', true),"
+            + " set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true); "
             + "WITH locked AS MATERIALIZED (SELECT b.id, b.subscriber_id, b.unit, b.rating_group, b.amount, b.reserved,"
             + " b.expires_at FROM bucket b WHERE b.subscriber_id = ANY (?::varchar[]) ORDER BY b.id FOR UPDATE),"
             + " held AS MATERIALIZED (SELECT r.reservation_key, r.bucket_id, r.amount AS held, r.expires_at AS until,"
@@ -193,8 +197,7 @@ final class PostgresChangeBatch {
         s.setArray(6, connection.createArrayOf("varchar", instance));
         s.setArray(7, connection.createArrayOf("bigint", known));
         s.execute();
-        s.getMoreResults(); // past the two SET LOCAL, to the rows
-        s.getMoreResults();
+        s.getMoreResults(); // past the settings, to the rows
         try (ResultSet rs = s.getResultSet()) {
             while (rs.next()) {
                 switch (rs.getInt(1)) {
