@@ -142,8 +142,9 @@ final class PostgresBalanceStore extends SqlBalanceStore {
 
     /**
      * The batch runner on PostgreSQL: every balance change of a group commit in the two
-     * statements of PostgresChangeBatch, every usage line and record end in one batched INSERT, every session state read
-     * in one SELECT, every one written in one INSERT.
+     * statements of PostgresChangeBatch, the second with every usage line and record end (in a
+     * batched INSERT of their own when there is no change), every session state read in one
+     * SELECT, every one written in one INSERT.
      */
     private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions) throws SQLException {
         List<Object> changes = new java.util.ArrayList<>(descriptions.size());
@@ -169,10 +170,11 @@ final class PostgresBalanceStore extends SqlBalanceStore {
             }
         }
         Object[] results = new Object[descriptions.size()];
-        if (!changes.isEmpty()) {
+        if (!changes.isEmpty()) { // the usage parts are written with the changes
             place(results, changeAt, applyChanges(tx, changes, lines));
+        } else {
+            UsageRecords.applyAll(tx, lines);
         }
-        UsageRecords.applyAll(tx, lines);
         if (!writes.isEmpty()) {
             place(results, writeAt, PostgresSharedSessions.writeAll(tx, writes));
         }
@@ -189,9 +191,9 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     }
 
     /**
-     * Balance changes in two statements (PostgresChangeBatch); the usage notes of those it made
-     * now (not those of a change key already recorded: their lines were kept then) added to
-     * {@code lines}.
+     * Balance changes in two statements (PostgresChangeBatch), the second with the usage parts of
+     * {@code lines} (the record ends of the batch) and of the changes made now (not those of a
+     * change key already recorded: their lines were kept then).
      */
     private static Object[] applyChanges(SqlTransaction tx, List<?> descriptions, List<UsageRecords.Kept> lines)
             throws SQLException {
@@ -207,7 +209,8 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                     session == null ? null : session.sessionId, session == null ? null : session.instance,
                     session == null ? null : session.lastNumber, session == null ? null : session.node));
         }
-        PostgresChangeBatch.Result[] made = PostgresChangeBatch.apply(tx, batch, Timestamp.from(Instant.now()));
+        PostgresChangeBatch worked = PostgresChangeBatch.make(tx, batch, Timestamp.from(Instant.now()));
+        PostgresChangeBatch.Result[] made = worked.results();
         Object[] results = new Object[n];
         for (int i = 0; i < n; i++) {
             PostgresChangeBatch.Result r = made[i];
@@ -225,6 +228,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                 UsageRecords.collect(lines, change.note(), change.unit(), r.c());
             }
         }
+        worked.write(tx, UsageRecords.parts(lines));
         return results;
     }
 

@@ -132,6 +132,31 @@ public final class UsageRecords {
         if (kept.isEmpty()) {
             return;
         }
+        PreparedStatement p = tx.prepare("INSERT INTO usage_part (" + PART_COLUMNS + ") "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        for (Object[] part : parts(kept)) {
+            for (int i = 0; i < part.length; i++) {
+                p.setObject(i + 1, part[i], PART_TYPES[i]);
+            }
+            p.addBatch();
+        }
+        p.executeBatch();
+    }
+
+    /** The columns of a part, as {@link #parts} gives their values. */
+    static final String PART_COLUMNS = "record_id, kind, subscriber_id, session_id, peer, started_at, rating_group, "
+            + "unit, units, cost, currency, kept_at, ended_at, result_code, termination_cause";
+    /** Their SQL types (java.sql.Types), in that order. */
+    static final int[] PART_TYPES = {Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR,
+        Types.TIMESTAMP, Types.BIGINT, Types.VARCHAR, Types.BIGINT, Types.BIGINT, Types.VARCHAR, Types.TIMESTAMP,
+        Types.TIMESTAMP, Types.BIGINT, Types.VARCHAR};
+
+    /**
+     * The parts that kept notes add to their records, one row of {@link #PART_COLUMNS} each: a
+     * part per record, rating group and unit, with the units and cost summed, and the end on the
+     * parts of a record whose end came (a part without usage when it came alone).
+     */
+    static List<Object[]> parts(List<Kept> kept) {
         Map<String, UsageNote> ends = new LinkedHashMap<>();
         Map<String, UsageNote> heads = new LinkedHashMap<>();
         Map<LineKey, long[]> lines = new LinkedHashMap<>(); // units, cost, when (the latest)
@@ -154,54 +179,32 @@ public final class UsageRecords {
                 }
             }
         }
-        PreparedStatement p = tx.prepare("INSERT INTO usage_part (record_id, kind, subscriber_id, session_id, peer, "
-                + "started_at, rating_group, unit, units, cost, currency, kept_at, ended_at, result_code, termination_cause) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        List<Object[]> parts = new java.util.ArrayList<>(lines.size() + ends.size());
         java.util.Set<String> withUsage = new java.util.HashSet<>();
         for (Map.Entry<LineKey, long[]> e : lines.entrySet()) {
             UsageNote n = lineNotes.get(e.getKey());
             withUsage.add(n.recordId());
-            part(p, n, e.getKey().ratingGroup(), e.getKey().unit().csvName(), e.getValue()[0], e.getValue()[1],
-                    n.currency(), e.getValue()[2], ends.get(n.recordId()));
+            parts.add(part(n, e.getKey().ratingGroup(), e.getKey().unit().csvName(), e.getValue()[0], e.getValue()[1],
+                    n.currency(), e.getValue()[2], ends.get(n.recordId())));
         }
         for (UsageNote end : ends.values()) {
             if (!withUsage.contains(end.recordId())) {
-                part(p, heads.get(end.recordId()), null, null, 0, 0, null, end.ended().toEpochMilli(), end);
+                parts.add(part(heads.get(end.recordId()), null, null, 0, 0, null, end.ended().toEpochMilli(), end));
             }
         }
-        p.executeBatch();
+        return parts;
     }
 
     /** A record's line: its rating group (-1: none) and unit. */
     private record LineKey(String recordId, long ratingGroup, UnitType unit) {
     }
 
-    private static void part(PreparedStatement p, UsageNote head, Long ratingGroup, String unit, long units, long cost,
-                             String currency, long keptAt, UsageNote end) throws SQLException {
-        p.setString(1, head.recordId());
-        p.setString(2, head.kind());
-        p.setString(3, head.subscriber());
-        p.setString(4, head.sessionId());
-        p.setString(5, head.peer());
-        p.setTimestamp(6, Timestamp.from(head.started()));
-        setLong(p, 7, ratingGroup);
-        p.setString(8, unit);
-        p.setLong(9, units);
-        p.setLong(10, cost);
-        p.setString(11, currency);
-        p.setTimestamp(12, new Timestamp(keptAt));
-        p.setTimestamp(13, end == null ? null : Timestamp.from(end.ended()));
-        setLong(p, 14, end == null ? null : end.resultCode());
-        p.setString(15, end == null ? null : end.cause());
-        p.addBatch();
-    }
-
-    private static void setLong(PreparedStatement s, int i, Long v) throws SQLException {
-        if (v == null) {
-            s.setNull(i, Types.BIGINT);
-        } else {
-            s.setLong(i, v);
-        }
+    private static Object[] part(UsageNote head, Long ratingGroup, String unit, long units, long cost, String currency,
+                                 long keptAt, UsageNote end) {
+        return new Object[] {head.recordId(), head.kind(), head.subscriber(), head.sessionId(), head.peer(),
+            Timestamp.from(head.started()), ratingGroup, unit, units, cost, currency, new Timestamp(keptAt),
+            end == null ? null : Timestamp.from(end.ended()), end == null ? null : end.resultCode(),
+            end == null ? null : end.cause()};
     }
 
     /**
