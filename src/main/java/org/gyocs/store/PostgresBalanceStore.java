@@ -142,9 +142,9 @@ final class PostgresBalanceStore extends SqlBalanceStore {
 
     /**
      * The batch runner on PostgreSQL: every balance change of a group commit in the two
-     * statements of PostgresChangeBatch, the second with every usage line and record end (in a
-     * batched INSERT of their own when there is no change), every session state read in one
-     * SELECT, every one written in one INSERT.
+     * statements of PostgresChangeBatch, the second with every usage line and record end and
+     * every session state written (in statements of their own when there is no change), every
+     * session state read in one SELECT.
      */
     private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions) throws SQLException {
         List<Object> changes = new java.util.ArrayList<>(descriptions.size());
@@ -170,13 +170,18 @@ final class PostgresBalanceStore extends SqlBalanceStore {
             }
         }
         Object[] results = new Object[descriptions.size()];
-        if (!changes.isEmpty()) { // the usage parts are written with the changes
-            place(results, changeAt, applyChanges(tx, changes, lines));
+        if (!changes.isEmpty()) { // the usage parts and sessions' states are written with the changes
+            List<List<PostgresSharedSessions.Write>> rounds = PostgresSharedSessions.rounds(writes);
+            place(results, changeAt, applyChanges(tx, changes, lines, rounds.isEmpty() ? List.of() : rounds.get(0)));
+            for (int k = 1; k < rounds.size(); k++) { // another instance of a Session-Id: rare
+                PostgresSharedSessions.writeAll(tx, rounds.get(k));
+            }
         } else {
             UsageRecords.applyAll(tx, lines);
+            PostgresSharedSessions.writeAll(tx, writes);
         }
         if (!writes.isEmpty()) {
-            place(results, writeAt, PostgresSharedSessions.writeAll(tx, writes));
+            place(results, writeAt, PostgresSharedSessions.written(writes));
         }
         if (!reads.isEmpty()) {
             place(results, readAt, PostgresSharedSessions.readAll(tx, reads));
@@ -191,12 +196,12 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     }
 
     /**
-     * Balance changes in two statements (PostgresChangeBatch), the second with the usage parts of
-     * {@code lines} (the record ends of the batch) and of the changes made now (not those of a
-     * change key already recorded: their lines were kept then).
+     * Balance changes in two statements (PostgresChangeBatch), the second with the sessions'
+     * states and the usage parts of {@code lines} (the record ends of the batch) and of the
+     * changes made now (not those of a change key already recorded: their lines were kept then).
      */
-    private static Object[] applyChanges(SqlTransaction tx, List<?> descriptions, List<UsageRecords.Kept> lines)
-            throws SQLException {
+    private static Object[] applyChanges(SqlTransaction tx, List<?> descriptions, List<UsageRecords.Kept> lines,
+                                         List<PostgresSharedSessions.Write> sessions) throws SQLException {
         int n = descriptions.size();
         List<PostgresChangeBatch.Change> batch = new java.util.ArrayList<>(n);
         for (Object d : descriptions) {
@@ -228,7 +233,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                 UsageRecords.collect(lines, change.note(), change.unit(), r.c());
             }
         }
-        worked.write(tx, UsageRecords.parts(lines));
+        worked.write(tx, UsageRecords.parts(lines), sessions);
         return results;
     }
 

@@ -94,6 +94,7 @@ final class PostgresChangeBatch {
             + " parts AS (INSERT INTO usage_part (" + UsageRecords.PART_COLUMNS + ") SELECT * FROM unnest(?::varchar[],"
             + " ?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::timestamp[], ?::bigint[], ?::varchar[],"
             + " ?::bigint[], ?::bigint[], ?::varchar[], ?::timestamp[], ?::timestamp[], ?::bigint[], ?::varchar[]) RETURNING 1)"
+            + ", sessions AS (" + PostgresSharedSessions.UPSERT + " RETURNING 1)"
             + " SELECT (SELECT count(*) FROM buckets), (SELECT count(*) FROM renewed), (SELECT count(*) FROM gone),"
             + " (SELECT count(*) FROM added), (SELECT count(*) FROM made), (SELECT count(*) FROM parts)";
     /** The SQL array type of each usage part column (UsageRecords.PART_TYPES). */
@@ -179,7 +180,7 @@ final class PostgresChangeBatch {
     /** Makes the changes in the transaction; @return their results, in their order. */
     static Result[] apply(SqlTransaction tx, List<Change> changes, Timestamp now) throws SQLException {
         PostgresChangeBatch batch = make(tx, changes, now);
-        batch.write(tx, List.of());
+        batch.write(tx, List.of(), List.of());
         return batch.results;
     }
 
@@ -376,11 +377,12 @@ final class PostgresChangeBatch {
     }
 
     /**
-     * Writes what the changes did and the usage parts they go with (UsageRecords#parts: its
-     * statement and round trip of its own were about 15 us of PostgreSQL's CPU per CCR), in one
-     * statement.
+     * Writes what the changes did, the usage parts they go with (UsageRecords#parts) and sessions'
+     * states (at most one per Session-Id: PostgresSharedSessions#rounds), in one statement. The
+     * parts and the states had a statement and a round trip each.
      */
-    void write(SqlTransaction tx, List<Object[]> usageParts) throws SQLException {
+    void write(SqlTransaction tx, List<Object[]> usageParts, List<PostgresSharedSessions.Write> sessions)
+            throws SQLException {
         List<Long> bucketIds = new ArrayList<>();
         List<Long> amounts = new ArrayList<>();
         List<Long> reserved = new ArrayList<>();
@@ -408,7 +410,7 @@ final class PostgresChangeBatch {
             }
         }
         if (bucketIds.isEmpty() && renewed.keys.isEmpty() && gone.keys.isEmpty() && added.keys.isEmpty()
-                && madeKeys.isEmpty() && usageParts.isEmpty()) {
+                && madeKeys.isEmpty() && usageParts.isEmpty() && sessions.isEmpty()) {
             return;
         }
         Connection connection = tx.connection();
@@ -438,6 +440,7 @@ final class PostgresChangeBatch {
             }
             s.setArray(p++, connection.createArrayOf(PART_ARRAYS[column], values));
         }
+        PostgresSharedSessions.setUpsert(s, connection, p, sessions);
         try (ResultSet rs = s.executeQuery()) {
             rs.next();
             long[] expected = {bucketIds.size(), renewed.keys.size(), gone.keys.size(), added.keys.size(),

@@ -180,18 +180,36 @@ final class PostgresSharedSessions implements SharedSessions {
      * closed ones first, whatever order the batch has them in.
      */
     static Object[] writeAll(SqlTransaction tx, List<Write> writes) throws SQLException {
-        // per Session-Id, the newest state of each of its instances (almost always one)
+        for (List<Write> round : rounds(writes)) {
+            upsert(tx, round);
+        }
+        return written(writes);
+    }
+
+    /** What writeAll answers each write. */
+    static Object[] written(List<Write> writes) {
+        Object[] out = new Object[writes.size()];
+        java.util.Arrays.fill(out, 1);
+        return out;
+    }
+
+    /**
+     * The states to save, in rounds of one per Session-Id: round k has the k-th instance of each
+     * (almost always there is one), the newest state of each, closed ones first.
+     */
+    static List<List<Write>> rounds(List<Write> writes) {
         Map<String, List<Write>> bySession = new java.util.TreeMap<>();
         for (Write w : writes) {
             newestOfItsInstance(bySession.computeIfAbsent(w.sessionId(), id -> new java.util.ArrayList<>(1)), w);
         }
-        int rounds = 1;
+        int rounds = writes.isEmpty() ? 0 : 1;
         for (List<Write> of : bySession.values()) {
             if (of.size() > 1) {
                 of.sort(java.util.Comparator.comparing(w -> !w.closed())); // closed ones first
                 rounds = Math.max(rounds, of.size());
             }
         }
+        List<List<Write>> out = new ArrayList<>(rounds);
         for (int k = 0; k < rounds; k++) { // round k: the k-th instance of each Session-Id
             List<Write> round = new java.util.ArrayList<>(bySession.size());
             for (List<Write> of : bySession.values()) {
@@ -199,10 +217,8 @@ final class PostgresSharedSessions implements SharedSessions {
                     round.add(of.get(k));
                 }
             }
-            upsert(tx, round);
+            out.add(round);
         }
-        Object[] out = new Object[writes.size()];
-        java.util.Arrays.fill(out, 1);
         return out;
     }
 
@@ -220,7 +236,32 @@ final class PostgresSharedSessions implements SharedSessions {
         instances.add(w);
     }
 
+    /**
+     * Saves states, at most one per Session-Id, from the seven arrays {@link #setUpsert} gives: a
+     * state replaces the saved one of its instance if it is newer (or the same request, saved by
+     * the same node or closing it), or the saved one of another instance that is closed.
+     */
+    static final String UPSERT = "INSERT INTO charging_session "
+            + "(session_id, node, last_number, closed, expires_at, instance, state) "
+            + "SELECT u.id, u.node, u.number, u.closed, now() + make_interval(secs => u.keep), u.instance, u.json "
+            + "FROM unnest(?::varchar[], ?::varchar[], ?::bigint[], ?::boolean[], ?::bigint[], ?::varchar[], "
+            + "?::text[]) AS u(id, node, number, closed, keep, instance, json) "
+            + "ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, last_number = EXCLUDED.last_number, "
+            + "closed = EXCLUDED.closed, expires_at = EXCLUDED.expires_at, instance = EXCLUDED.instance, "
+            + "state = EXCLUDED.state WHERE (charging_session.instance = EXCLUDED.instance "
+            + "AND (charging_session.last_number < EXCLUDED.last_number OR (charging_session.last_number "
+            + "= EXCLUDED.last_number AND (charging_session.node = EXCLUDED.node OR EXCLUDED.closed)))) "
+            + "OR (charging_session.instance <> EXCLUDED.instance AND charging_session.closed)";
+
     private static void upsert(SqlTransaction tx, java.util.Collection<Write> newest) throws SQLException {
+        PreparedStatement s = tx.prepare(UPSERT);
+        setUpsert(s, tx.connection(), 1, newest);
+        s.executeUpdate();
+    }
+
+    /** Sets the seven arrays of {@link #UPSERT} from parameter {@code p} on; @return the next parameter. */
+    static int setUpsert(PreparedStatement s, Connection c, int p, java.util.Collection<Write> newest)
+            throws SQLException {
         int n = newest.size();
         String[] id = new String[n];
         String[] node = new String[n];
@@ -240,26 +281,14 @@ final class PostgresSharedSessions implements SharedSessions {
             json[i] = w.json();
             i++;
         }
-        Connection c = tx.connection();
-        PreparedStatement s = tx.prepare("INSERT INTO charging_session "
-                + "(session_id, node, last_number, closed, expires_at, instance, state) "
-                + "SELECT u.id, u.node, u.number, u.closed, now() + make_interval(secs => u.keep), u.instance, u.json "
-                + "FROM unnest(?::varchar[], ?::varchar[], ?::bigint[], ?::boolean[], ?::bigint[], ?::varchar[], "
-                + "?::text[]) AS u(id, node, number, closed, keep, instance, json) "
-                + "ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, last_number = EXCLUDED.last_number, "
-                + "closed = EXCLUDED.closed, expires_at = EXCLUDED.expires_at, instance = EXCLUDED.instance, "
-                + "state = EXCLUDED.state WHERE (charging_session.instance = EXCLUDED.instance "
-                + "AND (charging_session.last_number < EXCLUDED.last_number OR (charging_session.last_number "
-                + "= EXCLUDED.last_number AND (charging_session.node = EXCLUDED.node OR EXCLUDED.closed)))) "
-                + "OR (charging_session.instance <> EXCLUDED.instance AND charging_session.closed)");
-        s.setArray(1, c.createArrayOf("varchar", id));
-        s.setArray(2, c.createArrayOf("varchar", node));
-        s.setArray(3, c.createArrayOf("bigint", number));
-        s.setArray(4, c.createArrayOf("boolean", closed));
-        s.setArray(5, c.createArrayOf("bigint", keep));
-        s.setArray(6, c.createArrayOf("varchar", instance));
-        s.setArray(7, c.createArrayOf("text", json));
-        s.executeUpdate();
+        s.setArray(p++, c.createArrayOf("varchar", id));
+        s.setArray(p++, c.createArrayOf("varchar", node));
+        s.setArray(p++, c.createArrayOf("bigint", number));
+        s.setArray(p++, c.createArrayOf("boolean", closed));
+        s.setArray(p++, c.createArrayOf("bigint", keep));
+        s.setArray(p++, c.createArrayOf("varchar", instance));
+        s.setArray(p++, c.createArrayOf("text", json));
+        return p;
     }
 
     /** System.nanoTime() since when this node's heartbeats have all been written; 0: the last one failed. */
