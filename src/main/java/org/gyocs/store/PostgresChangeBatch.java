@@ -56,10 +56,13 @@ final class PostgresChangeBatch {
     // batch's statements again at every execution (their arrays' lengths make each custom plan
     // look cheaper than a generic one): 13 % of its CPU under load. A generic plan made while a
     // table is nearly empty (a new store) reads it whole and joins by hash, and is kept while the
-    // table grows (a run of bench/run.sh fell to 5,700 CCR/s): without sequential scans, every
-    // plan of these statements goes by the index on the rows it looks for.
+    // table grows (a run of bench/run.sh fell to 5,700 CCR/s); one made while the holds' table
+    // was small joined it to every bucket's id in order (a merge join, 1.5 ms a batch). Every
+    // statement here looks up a few rows by an index for each of a few array elements: nested
+    // loops over index scans, the only plans left to the planner.
     private static final String READ = "SELECT set_config('lock_timeout', '100ms', true),"
-            + " set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true); "
+            + " set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),"
+            + " set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true); "
             + "WITH locked AS MATERIALIZED (SELECT b.id, b.subscriber_id, b.unit, b.rating_group, b.amount, b.reserved,"
             + " b.expires_at FROM bucket b WHERE b.subscriber_id = ANY (?::varchar[]) ORDER BY b.id FOR UPDATE),"
             + " held AS MATERIALIZED (SELECT r.reservation_key, r.bucket_id, r.amount AS held, r.expires_at AS until,"
