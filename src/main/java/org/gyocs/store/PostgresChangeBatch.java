@@ -214,9 +214,9 @@ final class PostgresChangeBatch {
         }
         Connection connection = tx.connection();
         PreparedStatement s = tx.prepare(READ);
-        s.setArray(1, connection.createArrayOf("varchar", subscribers.toArray()));
-        s.setArray(2, connection.createArrayOf("varchar", keys.toArray()));
-        s.setArray(3, connection.createArrayOf("varchar", changeKeys.toArray()));
+        s.setArray(1, connection.createArrayOf("varchar", subscribers.toArray(new String[0])));
+        s.setArray(2, connection.createArrayOf("varchar", keys.toArray(new String[0])));
+        s.setArray(3, connection.createArrayOf("varchar", changeKeys.toArray(new String[0])));
         s.setArray(4, connection.createArrayOf("varchar", session));
         s.setArray(5, connection.createArrayOf("varchar", node));
         s.setArray(6, connection.createArrayOf("varchar", instance));
@@ -419,9 +419,9 @@ final class PostgresChangeBatch {
         Connection connection = tx.connection();
         PreparedStatement s = tx.prepare(WRITE);
         int p = 1;
-        s.setArray(p++, connection.createArrayOf("bigint", bucketIds.toArray()));
-        s.setArray(p++, connection.createArrayOf("bigint", amounts.toArray()));
-        s.setArray(p++, connection.createArrayOf("bigint", reserved.toArray()));
+        s.setArray(p++, connection.createArrayOf("bigint", bucketIds.toArray(new Long[0])));
+        s.setArray(p++, connection.createArrayOf("bigint", amounts.toArray(new Long[0])));
+        s.setArray(p++, connection.createArrayOf("bigint", reserved.toArray(new Long[0])));
         p = renewed.set(s, connection, p, true);
         p = gone.set(s, connection, p, false);
         p = added.set(s, connection, p, true);
@@ -433,11 +433,16 @@ final class PostgresChangeBatch {
             madeA[k] = r[0];
             madeB[k] = r[1];
         }
-        s.setArray(p++, connection.createArrayOf("varchar", madeKeys.toArray()));
+        s.setArray(p++, connection.createArrayOf("varchar", madeKeys.toArray(new String[0])));
         s.setArray(p++, connection.createArrayOf("bigint", madeA));
         s.setArray(p++, connection.createArrayOf("bigint", madeB));
         for (int column = 0; column < PART_ARRAYS.length; column++) {
-            Object[] values = new Object[usageParts.size()];
+            // typed, as the driver sends String[] and Long[] in binary but Object[] as escaped text
+            Object[] values = switch (PART_ARRAYS[column]) {
+                case "bigint" -> new Long[usageParts.size()];
+                case "timestamp" -> new Timestamp[usageParts.size()];
+                default -> new String[usageParts.size()];
+            };
             for (int k = 0; k < values.length; k++) {
                 values[k] = usageParts.get(k)[column];
             }
@@ -472,11 +477,11 @@ final class PostgresChangeBatch {
         }
 
         int set(PreparedStatement s, Connection connection, int p, boolean withAmounts) throws SQLException {
-            s.setArray(p++, connection.createArrayOf("varchar", keys.toArray()));
-            s.setArray(p++, connection.createArrayOf("bigint", bucketIds.toArray()));
+            s.setArray(p++, connection.createArrayOf("varchar", keys.toArray(new String[0])));
+            s.setArray(p++, connection.createArrayOf("bigint", bucketIds.toArray(new Long[0])));
             if (withAmounts) {
-                s.setArray(p++, connection.createArrayOf("bigint", amounts.toArray()));
-                s.setArray(p++, connection.createArrayOf("timestamp", until.toArray()));
+                s.setArray(p++, connection.createArrayOf("bigint", amounts.toArray(new Long[0])));
+                s.setArray(p++, connection.createArrayOf("timestamp", until.toArray(new Timestamp[0])));
             }
             return p;
         }

@@ -355,7 +355,7 @@ final class PostgresSharedSessions implements SharedSessions {
                         // (a lost synchronous standby) fails no beat, it only delays them all
                         + "AND EXISTS (SELECT 1 FROM ocs_node WHERE name = ? AND seen_at > now() - interval '3 seconds') "
                         + "LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING state, expires_at < now()");
-                s.setArray(1, tx.connection().createArrayOf("varchar", silent.toArray()));
+                s.setArray(1, tx.connection().createArrayOf("varchar", silent.toArray(new String[0])));
                 s.setString(2, node);
                 s.setInt(3, CLAIM_BATCH - out.size());
                 claimed(s, out);
