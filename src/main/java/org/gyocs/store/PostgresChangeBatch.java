@@ -14,8 +14,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The balance changes of one group commit on PostgreSQL, in two statements however many they
- * are: one locks and reads every row they may change (their subscribers' buckets, their keys'
+ * The balance changes of one group commit on PostgreSQL, in two round trips however many they
+ * are: one locks and reads every row they may change (the buckets they may take from, their keys'
  * holds) with the change keys already made and the sessions another node saved since; the rules
  * are applied here, in the order of the changes; one statement writes what changed, a set per
  * table. PostgreSQL spent most of a change's time in ocs_apply (db/postgresql/V17) starting the
@@ -23,11 +23,14 @@ import java.util.TreeMap;
  * transaction, not on the rows (bench/RESULTS.md, issue 15 item 5).
  *
  * <p>The rules and results are V17's, which stays for nodes of the previous version during a
- * rolling upgrade: the locks are taken the same way (rows in id order, and PostgreSQL rereads a
- * row it waited for), so both versions can charge the same store at once. Buckets are locked
- * before holds, all of a batch's in one statement: two batches wait for each other rather than
- * deadlock, and a lock held elsewhere fails the batch after 100 ms (SQLState 55P03), as V9 made
- * ocs_apply do, so that GroupCommit retries its changes alone.
+ * rolling upgrade, and the rows locked are those it locked (for a settlement, also the buckets its
+ * usage beyond the holds would be debited from). The order differs: all of a batch's buckets
+ * first, in id order, then its holds, where ocs_apply and the expiry sweep lock a key's holds
+ * with their buckets first. Two batches wait for each other; a batch and one of those can wait
+ * for each other in a cycle, which the lock timeout ends: a lock held elsewhere for 100 ms
+ * (SQLState 55P03, as V9 made ocs_apply do) fails the batch, and GroupCommit runs its changes
+ * again alone. The timeout holds for the rest of the batch's transaction (the sessions' states,
+ * a refund), not only for the changes as in ocs_apply.
  */
 final class PostgresChangeBatch {
     static final int RESERVE = 1;
@@ -49,32 +52,37 @@ final class PostgresChangeBatch {
     record Result(boolean moved, boolean fresh, long a, long b, long c) {
     }
 
-    // The buckets of the batch's subscribers first, in id order, then its keys' holds with their
-    // buckets (already locked, or a hold's bucket of another subscriber: in bucket order too).
-    // Before it, in the same round trip, for the rest of the transaction: the short lock wait,
-    // and plans made once per statement, by the indexes. PostgreSQL otherwise planned the
-    // batch's statements again at every execution (their arrays' lengths make each custom plan
-    // look cheaper than a generic one): 13 % of its CPU under load. A generic plan made while a
-    // table is nearly empty (a new store) reads it whole and joins by hash, and is kept while the
-    // table grows (a run of bench/run.sh fell to 5,700 CCR/s); one made while the holds' table
-    // was small joined it to every bucket's id in order (a merge join, 1.5 ms a batch). Every
-    // statement here looks up a few rows by an index for each of a few array elements: nested
-    // loops over index scans, the only plans left to the planner. The rows are locked in id order
-    // by a sort ("+ 0"): ordered by the column itself, a plan could read every bucket in the
-    // order of their primary key to spare that sort of a few rows (a run fell to 2,200 CCR/s
-    // for 13 s until PostgreSQL planned again).
-    private static final String READ = "SELECT set_config('lock_timeout', '100ms', true),"
+    // In one round trip, three statements. First, for the rest of the transaction: the short
+    // lock wait, and plans made once per statement, by the indexes. PostgreSQL otherwise planned
+    // the batch's statements again at every execution (their arrays' lengths make each custom
+    // plan look cheaper than a generic one): 13 % of its CPU under load. A generic plan made
+    // while a table is nearly empty (a new store) reads it whole and joins by hash, and is kept
+    // while the table grows (a run of bench/run.sh fell to 5,700 CCR/s); one made while the
+    // holds' table was small joined it to every bucket's id in order (a merge join, 1.5 ms a
+    // batch). Every statement here looks up a few rows by an index for each of a few array
+    // elements: nested loops over index scans, the only plans left to the planner.
+    private static final String SETTINGS = "SELECT set_config('lock_timeout', '100ms', true),"
             + " set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),"
-            + " set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true); "
-            + "WITH locked AS MATERIALIZED (SELECT b.id, b.subscriber_id, b.unit, b.rating_group, b.amount, b.reserved,"
-            + " b.expires_at FROM bucket b WHERE b.subscriber_id = ANY (?::varchar[]) ORDER BY b.id + 0 FOR UPDATE),"
-            + " held AS MATERIALIZED (SELECT r.reservation_key, r.bucket_id, r.amount AS held, r.expires_at AS until,"
-            + " b.subscriber_id, b.unit, b.rating_group, b.amount, b.reserved, b.expires_at FROM reservation r"
-            + " JOIN bucket b ON b.id = r.bucket_id WHERE r.reservation_key = ANY (?::varchar[])"
-            + " ORDER BY r.bucket_id + 0 FOR UPDATE)"
-            + " SELECT 1, id, subscriber_id, unit, rating_group, amount, reserved, expires_at,"
-            + " NULL::varchar, NULL::bigint, NULL::timestamp FROM locked"
-            + " UNION ALL SELECT 2, bucket_id, subscriber_id, unit, rating_group, amount, reserved, expires_at,"
+            + " set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true)";
+    // Second, the buckets the changes may take from, as ocs_apply chose them (their subscriber's,
+    // of their unit, of their rating group or none, not expired), locked in id order by a sort
+    // ("+ 0": ordered by the column itself, a plan could read every bucket in the order of its
+    // primary key to spare that sort of a few rows; a run fell to 2,200 CCR/s for 13 s).
+    private static final String LOCK_BUCKETS = "SELECT b.id, b.subscriber_id, b.unit, b.rating_group, b.amount,"
+            + " b.reserved, b.expires_at FROM bucket b WHERE b.subscriber_id = ANY (?::varchar[])"
+            + " AND (b.expires_at IS NULL OR b.expires_at > ?) AND EXISTS (SELECT 1 FROM unnest(?::varchar[],"
+            + " ?::varchar[], ?::bigint[]) AS t(subscriber_id, unit, rating_group) WHERE t.subscriber_id = b.subscriber_id"
+            + " AND t.unit = b.unit AND (t.rating_group IS NULL OR b.rating_group IS NULL"
+            + " OR b.rating_group = t.rating_group)) ORDER BY b.id + 0 FOR UPDATE";
+    // Third, a statement of its own, so that what it reads is what was committed once those
+    // locks were had (each statement reads as of its start): the keys' holds, locked with their
+    // buckets (already locked, or expired, or by mistake another subscriber's), the change keys
+    // already made, the sessions another node saved since.
+    private static final String READ = "WITH held AS MATERIALIZED (SELECT r.reservation_key, r.bucket_id,"
+            + " r.amount AS held, r.expires_at AS until, b.subscriber_id, b.unit, b.rating_group, b.amount, b.reserved,"
+            + " b.expires_at FROM reservation r JOIN bucket b ON b.id = r.bucket_id"
+            + " WHERE r.reservation_key = ANY (?::varchar[]) ORDER BY r.bucket_id + 0 FOR UPDATE)"
+            + " SELECT 2, bucket_id, subscriber_id, unit, rating_group, amount, reserved, expires_at,"
             + " reservation_key, held, until FROM held"
             + " UNION ALL SELECT 3, NULL, NULL, NULL, NULL, result, result2, NULL, change_key::varchar, NULL, NULL"
             + " FROM applied_change WHERE change_key = ANY (?::bpchar[])"
@@ -82,6 +90,7 @@ final class PostgresChangeBatch {
             + " FROM unnest(?::varchar[], ?::varchar[], ?::varchar[], ?::bigint[]) WITH ORDINALITY"
             + " AS u(session_id, node, instance, known, i) JOIN charging_session cs ON cs.session_id = u.session_id"
             + " WHERE cs.node <> u.node OR cs.instance <> u.instance OR cs.last_number > u.known OR cs.closed";
+    private static final String READ_ALL = SETTINGS + "; " + LOCK_BUCKETS + "; " + READ;
 
     private static final String WRITE = "WITH buckets AS (UPDATE bucket bk SET amount = u.amount, reserved = u.reserved"
             + " FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS u(id, amount, reserved)"
@@ -118,14 +127,14 @@ final class PostgresChangeBatch {
         long amount;
         long reserved;
 
-        Row(ResultSet rs) throws SQLException {
-            id = rs.getLong(2);
-            unit = rs.getString(4);
-            long rg = rs.getLong(5);
+        Row(ResultSet rs, int first) throws SQLException {
+            id = rs.getLong(first);
+            unit = rs.getString(first + 2);
+            long rg = rs.getLong(first + 3);
             ratingGroup = rs.wasNull() ? null : rg;
-            amountRead = amount = rs.getLong(6);
-            reservedRead = reserved = rs.getLong(7);
-            expires = rs.getTimestamp(8);
+            amountRead = amount = rs.getLong(first + 4);
+            reservedRead = reserved = rs.getLong(first + 5);
+            expires = rs.getTimestamp(first + 6);
         }
 
         long free() {
@@ -141,11 +150,11 @@ final class PostgresChangeBatch {
         long[] now;
         Timestamp until;
 
-        Hold(Row bucket, long amount, Timestamp until) {
+        Hold(Row bucket, boolean stored, long amount, Timestamp until) {
             this.bucket = bucket;
-            this.read = amount < 0 ? null : new long[] {amount};
+            this.read = stored ? new long[] {amount} : null;
             this.readUntil = until;
-            this.now = read == null ? null : new long[] {amount};
+            this.now = stored ? new long[] {amount} : null;
             this.until = until;
         }
     }
@@ -194,6 +203,10 @@ final class PostgresChangeBatch {
         Set<String> subscribers = new HashSet<>();
         Set<String> keys = new HashSet<>();
         Set<String> changeKeys = new HashSet<>();
+        // what each change may take from: a settlement too, for usage beyond its holds
+        List<String> wantSubscriber = new ArrayList<>();
+        List<String> wantUnit = new ArrayList<>();
+        List<Long> wantRatingGroup = new ArrayList<>();
         int n = changes.size();
         String[] session = new String[n];
         String[] node = new String[n];
@@ -201,8 +214,11 @@ final class PostgresChangeBatch {
         Long[] known = new Long[n];
         for (int i = 0; i < n; i++) {
             Change c = changes.get(i);
-            if (c.subscriber() != null) {
+            if (c.subscriber() != null && c.unit() != null && c.kind() != RELEASE) {
                 subscribers.add(c.subscriber());
+                wantSubscriber.add(c.subscriber());
+                wantUnit.add(c.unit());
+                wantRatingGroup.add(c.ratingGroup());
             }
             if (c.key() != null) {
                 keys.add(c.key());
@@ -216,24 +232,37 @@ final class PostgresChangeBatch {
             known[i] = c.known();
         }
         Connection connection = tx.connection();
-        PreparedStatement s = tx.prepare(READ);
+        PreparedStatement s = tx.prepare(READ_ALL);
         s.setArray(1, connection.createArrayOf("varchar", subscribers.toArray(new String[0])));
-        s.setArray(2, connection.createArrayOf("varchar", keys.toArray(new String[0])));
-        s.setArray(3, connection.createArrayOf("varchar", changeKeys.toArray(new String[0])));
-        s.setArray(4, connection.createArrayOf("varchar", session));
-        s.setArray(5, connection.createArrayOf("varchar", node));
-        s.setArray(6, connection.createArrayOf("varchar", instance));
-        s.setArray(7, connection.createArrayOf("bigint", known));
-        s.execute();
-        s.getMoreResults(); // past the settings, to the rows
+        s.setTimestamp(2, now);
+        s.setArray(3, connection.createArrayOf("varchar", wantSubscriber.toArray(new String[0])));
+        s.setArray(4, connection.createArrayOf("varchar", wantUnit.toArray(new String[0])));
+        s.setArray(5, connection.createArrayOf("bigint", wantRatingGroup.toArray(new Long[0])));
+        s.setArray(6, connection.createArrayOf("varchar", keys.toArray(new String[0])));
+        s.setArray(7, connection.createArrayOf("varchar", changeKeys.toArray(new String[0])));
+        s.setArray(8, connection.createArrayOf("varchar", session));
+        s.setArray(9, connection.createArrayOf("varchar", node));
+        s.setArray(10, connection.createArrayOf("varchar", instance));
+        s.setArray(11, connection.createArrayOf("bigint", known));
+        s.execute(); // the settings' row first
+        if (!s.getMoreResults()) {
+            throw new SQLException("the batch's read returned no buckets");
+        }
+        try (ResultSet rs = s.getResultSet()) {
+            while (rs.next()) {
+                bucket(rs, 1);
+            }
+        }
+        if (!s.getMoreResults()) {
+            throw new SQLException("the batch's read returned no holds");
+        }
         try (ResultSet rs = s.getResultSet()) {
             while (rs.next()) {
                 switch (rs.getInt(1)) {
-                    case 1 -> bucket(rs);
                     case 2 -> {
-                        Row b = bucket(rs);
+                        Row b = bucket(rs, 2);
                         holds.computeIfAbsent(rs.getString(9), k -> new TreeMap<>())
-                                .put(b.id, new Hold(b, rs.getLong(10), rs.getTimestamp(11)));
+                                .put(b.id, new Hold(b, true, rs.getLong(10), rs.getTimestamp(11)));
                     }
                     case 3 -> made.put(rs.getString(9), new long[] {rs.getLong(6), rs.getLong(7)});
                     case 4 -> moved.add(rs.getInt(2) - 1);
@@ -243,14 +272,17 @@ final class PostgresChangeBatch {
         }
     }
 
-    /** A bucket read; read twice (as a subscriber's and as a hold's), the first is kept. */
-    private Row bucket(ResultSet rs) throws SQLException {
-        long id = rs.getLong(2);
+    /**
+     * A bucket read, its columns from {@code first} on (id, subscriber, unit, rating group,
+     * amount, reserved, expiry); read twice (a bucket held by a key), the first is kept.
+     */
+    private Row bucket(ResultSet rs, int first) throws SQLException {
+        long id = rs.getLong(first);
         Row b = buckets.get(id);
         if (b == null) {
-            b = new Row(rs);
+            b = new Row(rs, first);
             buckets.put(id, b);
-            bySubscriber.computeIfAbsent(rs.getString(3), k -> new ArrayList<>()).add(b);
+            bySubscriber.computeIfAbsent(rs.getString(first + 1), k -> new ArrayList<>()).add(b);
         }
         return b;
     }
@@ -295,7 +327,7 @@ final class PostgresChangeBatch {
                         long take = Math.min(free, need);
                         if (take > 0) {
                             bucket.reserved += take;
-                            Hold h = mine.computeIfAbsent(bucket.id, id -> new Hold(bucket, -1, null));
+                            Hold h = mine.computeIfAbsent(bucket.id, id -> new Hold(bucket, false, 0, null));
                             if (h.now != null) { // V17 inserted it beside the one there: refused
                                 throw new SQLException("duplicate key value violates unique constraint "
                                         + "\"reservation_pkey\": " + c.key() + ", bucket " + bucket.id, "23505");
@@ -405,7 +437,7 @@ final class PostgresChangeBatch {
         for (Map.Entry<String, TreeMap<Long, Hold>> e : holds.entrySet()) {
             for (Hold h : e.getValue().values()) {
                 if (h.read != null && h.now != null) {
-                    if (h.read[0] != h.now[0] || !h.until.equals(h.readUntil)) {
+                    if (h.read[0] != h.now[0] || !java.util.Objects.equals(h.until, h.readUntil)) {
                         renewed.add(e.getKey(), h);
                     }
                 } else if (h.read != null) {
