@@ -70,8 +70,7 @@ final class Ledger {
         }
 
         boolean serves(UnitType u, Long rg, Instant now) {
-            return unit == u && (rg == null || ratingGroup == null || ratingGroup.equals(rg))
-                    && (expires == null || expires.isAfter(now));
+            return unit == u && Bucket.servesRatingGroup(ratingGroup, rg) && (expires == null || expires.isAfter(now));
         }
     }
 
@@ -486,9 +485,7 @@ final class Ledger {
             }
         }
         if (out.size() > 1) {
-            out.sort(Comparator.<Slot>comparingInt(b -> (ratingGroup == null) == (b.ratingGroup == null) ? 0 : 1)
-                    .thenComparing(b -> b.expires, Comparator.nullsLast(Comparator.naturalOrder()))
-                    .thenComparingLong(b -> b.id));
+            out.sort(Bucket.useOrder(ratingGroup, (Slot b) -> b.ratingGroup, b -> b.expires, b -> b.id));
         }
         return out;
     }

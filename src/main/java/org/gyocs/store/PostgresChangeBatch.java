@@ -142,19 +142,19 @@ final class PostgresChangeBatch {
         }
     }
 
-    /** A key's hold on one bucket: as read (null: none) and as left (null: none). */
+    /** A key's hold on one bucket: its amount as read and as left (null: none), and its expiry. */
     private static final class Hold {
         final Row bucket;
-        final long[] read;
+        final Long read;
         final Timestamp readUntil;
-        long[] now;
+        Long now;
         Timestamp until;
 
-        Hold(Row bucket, boolean stored, long amount, Timestamp until) {
+        Hold(Row bucket, Long amount, Timestamp until) {
             this.bucket = bucket;
-            this.read = stored ? new long[] {amount} : null;
+            this.read = amount;
             this.readUntil = until;
-            this.now = stored ? new long[] {amount} : null;
+            this.now = amount;
             this.until = until;
         }
     }
@@ -192,12 +192,6 @@ final class PostgresChangeBatch {
         return results;
     }
 
-    /** Makes the changes in the transaction; @return their results, in their order. */
-    static Result[] apply(SqlTransaction tx, List<Change> changes, Timestamp now) throws SQLException {
-        PostgresChangeBatch batch = make(tx, changes, now);
-        batch.write(tx, List.of(), List.of());
-        return batch.results;
-    }
 
     private void read(SqlTransaction tx, List<Change> changes) throws SQLException {
         Set<String> subscribers = new HashSet<>();
@@ -262,7 +256,7 @@ final class PostgresChangeBatch {
                     case 2 -> {
                         Row b = bucket(rs, 2);
                         holds.computeIfAbsent(rs.getString(9), k -> new TreeMap<>())
-                                .put(b.id, new Hold(b, true, rs.getLong(10), rs.getTimestamp(11)));
+                                .put(b.id, new Hold(b, rs.getLong(10), rs.getTimestamp(11)));
                     }
                     case 3 -> made.put(rs.getString(9), new long[] {rs.getLong(6), rs.getLong(7)});
                     case 4 -> moved.add(rs.getInt(2) - 1);
@@ -307,9 +301,9 @@ final class PostgresChangeBatch {
                     refuseNegative("ocs_settle: usage", c.used());
                     long left = c.used();
                     for (Hold h : holdsOf(c.key())) {
-                        long d = Math.min(left, h.now[0]);
+                        long d = Math.min(left, h.now);
                         h.bucket.amount -= d;
-                        h.bucket.reserved -= h.now[0];
+                        h.bucket.reserved -= h.now;
                         h.now = null;
                         left -= d;
                         debited += d;
@@ -327,12 +321,12 @@ final class PostgresChangeBatch {
                         long take = Math.min(free, need);
                         if (take > 0) {
                             bucket.reserved += take;
-                            Hold h = mine.computeIfAbsent(bucket.id, id -> new Hold(bucket, false, 0, null));
+                            Hold h = mine.computeIfAbsent(bucket.id, id -> new Hold(bucket, null, null));
                             if (h.now != null) { // V17 inserted it beside the one there: refused
                                 throw new SQLException("duplicate key value violates unique constraint "
                                         + "\"reservation_pkey\": " + c.key() + ", bucket " + bucket.id, "23505");
                             }
-                            h.now = new long[] {take};
+                            h.now = take;
                             h.until = c.expires();
                             need -= take;
                         }
@@ -343,7 +337,7 @@ final class PostgresChangeBatch {
             }
             case RELEASE -> {
                 for (Hold h : holdsOf(c.key())) {
-                    h.bucket.reserved -= h.now[0];
+                    h.bucket.reserved -= h.now;
                     h.now = null;
                 }
             }
@@ -394,23 +388,16 @@ final class PostgresChangeBatch {
         return amount - left;
     }
 
-    /**
-     * The subscriber's buckets a change may use, in the order it uses them: for a rating group its
-     * own before the generic ones (without one, the generic ones first), then the soonest expiry,
-     * then the oldest; expired ones not.
-     */
+    /** The subscriber's buckets a change may use, not expired, in the order it uses them (Bucket#useOrder). */
     private List<Row> candidates(Change c) {
         List<Row> out = new ArrayList<>();
         for (Row b : bySubscriber.getOrDefault(c.subscriber(), List.of())) {
-            if (b.unit.equals(c.unit())
-                    && (c.ratingGroup() == null || b.ratingGroup == null || b.ratingGroup.equals(c.ratingGroup()))
+            if (b.unit.equals(c.unit()) && Bucket.servesRatingGroup(b.ratingGroup, c.ratingGroup())
                     && (b.expires == null || b.expires.after(now))) {
                 out.add(b);
             }
         }
-        out.sort(java.util.Comparator.<Row>comparingInt(b -> (c.ratingGroup() == null) == (b.ratingGroup == null) ? 0 : 1)
-                .thenComparing(b -> b.expires, java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
-                .thenComparingLong(b -> b.id));
+        out.sort(Bucket.useOrder(c.ratingGroup(), (Row b) -> b.ratingGroup, b -> b.expires, b -> b.id));
         return out;
     }
 
@@ -437,7 +424,7 @@ final class PostgresChangeBatch {
         for (Map.Entry<String, TreeMap<Long, Hold>> e : holds.entrySet()) {
             for (Hold h : e.getValue().values()) {
                 if (h.read != null && h.now != null) {
-                    if (h.read[0] != h.now[0] || !java.util.Objects.equals(h.until, h.readUntil)) {
+                    if (!h.read.equals(h.now) || !java.util.Objects.equals(h.until, h.readUntil)) {
                         renewed.add(e.getKey(), h);
                     }
                 } else if (h.read != null) {
@@ -507,7 +494,7 @@ final class PostgresChangeBatch {
         void add(String key, Hold h) {
             keys.add(key);
             bucketIds.add(h.bucket.id);
-            amounts.add(h.now == null ? 0 : h.now[0]);
+            amounts.add(h.now == null ? 0 : h.now);
             until.add(h.until);
         }
 

@@ -40,7 +40,7 @@ final class SqlRules {
      */
     static List<long[]> lockBuckets(SqlTransaction tx, String subscriber, UnitType unit, Long ratingGroup)
             throws SQLException {
-        List<Object[]> rows = new ArrayList<>();
+        List<Candidate> rows = new ArrayList<>();
         PreparedStatement s = tx.prepare(ratingGroup == null ? BUCKETS_ANY : BUCKETS_FOR_RATING_GROUP);
         int i = 1;
         s.setString(i++, subscriber);
@@ -51,20 +51,22 @@ final class SqlRules {
         s.setTimestamp(i, Timestamp.from(Instant.now()));
         try (ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
-                rs.getLong(4);
-                boolean generic = rs.wasNull();
-                Timestamp expires = rs.getTimestamp(5);
-                rows.add(new Object[] {new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)},
-                        (ratingGroup == null) == generic ? 0 : 1, expires == null ? Long.MAX_VALUE : expires.getTime()});
+                long rg = rs.getLong(4);
+                Long ratingGroupOf = rs.wasNull() ? null : rg;
+                rows.add(new Candidate(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)}, ratingGroupOf,
+                        rs.getTimestamp(5)));
             }
         }
-        rows.sort(java.util.Comparator.<Object[]>comparingInt(r -> (Integer) r[1])
-                .thenComparingLong(r -> (Long) r[2]).thenComparingLong(r -> ((long[]) r[0])[0]));
+        rows.sort(Bucket.useOrder(ratingGroup, Candidate::ratingGroup, Candidate::expires, c -> c.row()[0]));
         List<long[]> out = new ArrayList<>(rows.size());
-        for (Object[] r : rows) {
-            out.add((long[]) r[0]);
+        for (Candidate r : rows) {
+            out.add(r.row());
         }
         return out;
+    }
+
+    /** A bucket locked for a request: {id, amount, reserved}, and what orders its use. */
+    private record Candidate(long[] row, Long ratingGroup, Timestamp expires) {
     }
 
     /** Subscriber, unit and rating group (or NULL) as the first three parameters of a statement. */

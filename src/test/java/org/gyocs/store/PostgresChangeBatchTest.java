@@ -141,6 +141,14 @@ class PostgresChangeBatchTest {
         throw new AssertionError(n + " sessions never waited for a lock at once");
     }
 
+    /** Makes a batch's changes as the node does, without usage parts or sessions' states. */
+    private static PostgresChangeBatch.Result[] apply(SqlTransaction tx, List<PostgresChangeBatch.Change> changes,
+                                                      Timestamp now) throws SQLException {
+        PostgresChangeBatch batch = PostgresChangeBatch.make(tx, changes, now);
+        batch.write(tx, List.of(), List.of());
+        return batch.results();
+    }
+
     private static Connection seeded(long seed, Timestamp now) throws Exception {
         String url = Stores.freshPostgres();
         JdbcBalanceStore.open(url, "postgres", null, 2).close(); // migrated
@@ -217,7 +225,7 @@ class PostgresChangeBatchTest {
                             "i1", 5L, "n0"));
             CompletableFuture<PostgresChangeBatch.Result[]> made = CompletableFuture.supplyAsync(() -> {
                 try (SqlTransaction.OneShot tx = new SqlTransaction.OneShot(batch)) {
-                    PostgresChangeBatch.Result[] r = PostgresChangeBatch.apply(tx, changes, now);
+                    PostgresChangeBatch.Result[] r = apply(tx, changes, now);
                     batch.commit();
                     return r;
                 } catch (SQLException e) {
@@ -343,7 +351,7 @@ class PostgresChangeBatchTest {
     private static String viaJava(Connection c, List<PostgresChangeBatch.Change> batch, Timestamp now)
             throws SQLException {
         try (SqlTransaction.OneShot tx = new SqlTransaction.OneShot(c)) {
-            PostgresChangeBatch.Result[] results = PostgresChangeBatch.apply(tx, batch, now);
+            PostgresChangeBatch.Result[] results = apply(tx, batch, now);
             StringBuilder out = new StringBuilder();
             for (int i = 0; i < results.length; i++) {
                 PostgresChangeBatch.Result r = results[i];
