@@ -6,8 +6,6 @@ import static org.gyocs.codec.AvpCodes.SESSION_ID;
 
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongConsumer;
 
 import org.apache.logging.log4j.LogManager;
@@ -133,7 +131,7 @@ public final class GyPipeline {
         }
         String realm = ccr.destinationRealm();
         if (realm != null && !realm.equalsIgnoreCase(originRealm)) {
-            return new Read<>(null, realmNotServed(r, realm));
+            return new Read<>(null, realmNotServed(r, ccr, realm));
         }
         return new Read<>(ccr, null);
     }
@@ -377,35 +375,34 @@ public final class GyPipeline {
         return sent(r, errorAnswer(r, resultCode, failed, message), null);
     }
 
-    private static final long BUSY_LOG_NANOS = 1_000_000_000L;
-    private final AtomicLong busyLoggedAt = new AtomicLong(System.nanoTime() - 2 * BUSY_LOG_NANOS);
-    private final LongAdder busyNotLogged = new LongAdder();
+    private final FloodedWarning busy = new FloodedWarning();
+    private final FloodedWarning otherRealm = new FloodedWarning();
 
     /**
      * 3004 comes in floods, when a peer sends faster than the node decides: one line a second,
      * with how many more were refused, instead of a line per request on the event loop.
      */
     private void busy(ReceivedCcr<?> r, String message) {
-        long now = System.nanoTime();
-        long last = busyLoggedAt.get();
-        if (now - last < BUSY_LOG_NANOS || !busyLoggedAt.compareAndSet(last, now)) {
-            busyNotLogged.increment();
-            return;
+        long more = busy.occurred();
+        if (more >= 0) {
+            log.warn("Refused CCR of session {} from {}: {} (3004){}", sessionIdOf(r), r.peer(), message,
+                    FloodedWarning.since(more));
         }
-        long more = busyNotLogged.sumThenReset();
-        log.warn("Refused CCR of session {} from {}: {} (3004){}", sessionIdOf(r), r.peer(), message,
-                more == 0 ? "" : "; " + more + " more refused since the last such line");
     }
 
     /**
-     * At a stop: the 3004s no line has counted yet. The once-a-second line says how many came since
+     * At a stop: the 3004s and 3003s no line has counted yet. The once-a-second line says how many came since
      * the one before, and after a stop's refusals it does not come again (a newcomer saw one line
      * for 203,812 refusals).
      */
     public void logRefusalsNotYetLogged() {
-        long more = busyNotLogged.sumThenReset();
+        long more = busy.notYetLogged();
         if (more > 0) {
             log.warn("{} more CCRs refused with 3004 since the last such line", more);
+        }
+        more = otherRealm.notYetLogged();
+        if (more > 0) {
+            log.warn("{} more CCRs refused with 3003 (another realm) since the last such line", more);
         }
     }
 
@@ -421,10 +418,18 @@ public final class GyPipeline {
         statistics.answerWithdrawn(resultCode);
     }
 
-    private <A> A realmNotServed(ReceivedCcr<A> r, String realm) {
+    /**
+     * 3003: the request was read whole, so it counts as received, like any other refused one. A
+     * PCEF configured with the wrong realm sends every request so: one line a second.
+     */
+    private <A> A realmNotServed(ReceivedCcr<A> r, CreditControlRequest ccr, String realm) {
+        statistics.requestReceived(ccr.requestType());
         statistics.error();
-        log.warn("CCR of session {} for realm {} refused: this node serves {} (3003)", sessionIdOf(r), realm,
-                originRealm);
+        long more = otherRealm.occurred();
+        if (more >= 0) {
+            log.warn("CCR of session {} from {} for realm {} refused: this node serves {} (3003){}", ccr.sessionId(),
+                    r.peer(), realm, originRealm, FloodedWarning.since(more));
+        }
         return sent(r, errorAnswer(r, ResultCode.REALM_NOT_SERVED, null,
                 ResultCode.realmNotServedMessage(realm, originRealm)), null);
     }

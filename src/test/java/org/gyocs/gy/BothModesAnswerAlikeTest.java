@@ -4,6 +4,7 @@ import static org.gyocs.testing.GyRequests.header;
 import static org.gyocs.testing.GyRequests.mscc;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -226,6 +227,66 @@ class BothModesAnswerAlikeTest {
             assertEquals(java.util.Map.of(3003L, 3L, 5005L, 1L, 2001L, 1L),
                     stats.snapshot().get(NodeStatistics.ANSWERS_BY_RESULT_CODE), isMock ? "mock" : "jdiameter");
             assertEquals(5L, stats.snapshot().get(NodeStatistics.CCA_SENT));
+            // a 3003 answers a request read whole: received like the 5005 and the 2001 (it was
+            // once in CCA Sent and Errors, and in no CCR Received line)
+            assertEquals(5L, stats.snapshot().get(NodeStatistics.CCR_EVENT_RECEIVED), isMock ? "mock" : "jdiameter");
+            assertEquals(4L, stats.snapshot().get(NodeStatistics.ERRORS), isMock ? "mock" : "jdiameter");
+        }
+    }
+
+    /**
+     * A PCEF configured with the wrong realm sends every request so: 3003 was a WARN line per
+     * request. Now one line a second, which says how many more came; the stop logs the rest.
+     */
+    @Test
+    void aFloodOfRequestsForAnotherRealmIsOneLineASecond() throws Exception {
+        for (boolean isMock : new boolean[] {true, false}) {
+            NodeSettings s = new NodeSettings("ocs.test.local", "test.local", "127.0.0.1", 0,
+                    Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT);
+            DiameterNode n = isMock ? new MockGyNode(s, new CreditControlCore(POLICY), new NodeStatistics())
+                    : new JDiameterGyNode(s, new CreditControlCore(POLICY), new NodeStatistics());
+            List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+            org.apache.logging.log4j.core.Logger logger = (org.apache.logging.log4j.core.Logger)
+                    org.apache.logging.log4j.LogManager.getLogger(GyPipeline.class);
+            org.apache.logging.log4j.core.Appender appender = new org.apache.logging.log4j.core.appender.AbstractAppender(
+                    "realm-flood", null, null, true, org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
+                @Override
+                public void append(org.apache.logging.log4j.core.LogEvent event) {
+                    String m = event.getMessage().getFormattedMessage();
+                    if (m.contains("3003")) {
+                        lines.add(m);
+                    }
+                }
+            };
+            appender.start();
+            logger.addAppender(appender);
+            int sent = 60;
+            long started = System.nanoTime();
+            n.start();
+            try (TestPeer p = new TestPeer(n.port())) {
+                assertEquals(2001, GyRequests.resultCode(p.handshake()));
+                p.awaitOpen();
+                for (int i = 0; i < sent; i++) {
+                    DiameterMessage foreign = GyRequests.ccr(10 + i, replace(GyRequests.simple(0, "flood;" + i, 4, 0).avps(),
+                            Avp.utf8(AvpCodes.DESTINATION_REALM, "elsewhere.example.org")));
+                    assertEquals(3003, GyRequests.resultCode(p.request(foreign)));
+                }
+            } finally {
+                n.stop();
+                logger.removeAppender(appender);
+            }
+            long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+            String mode = isMock ? "mock" : "jdiameter";
+            assertTrue(lines.size() >= 2 && lines.size() <= seconds + 3, mode + ": " + lines);
+            assertTrue(lines.get(0).contains("for realm elsewhere.example.org refused: this node serves test.local"),
+                    mode + ": " + lines.get(0));
+            // every refusal is in a line: the first, the "more" of the later ones, the stop's rest
+            long counted = 0;
+            for (String line : lines) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) more").matcher(line);
+                counted += m.find() ? Long.parseLong(m.group(1)) + (line.startsWith("CCR of session") ? 1 : 0) : 1;
+            }
+            assertEquals(sent, counted, mode + ": " + lines);
         }
     }
 }
