@@ -427,8 +427,9 @@ public final class GyPipeline {
         statistics.error();
         long more = otherRealm.occurred();
         if (more >= 0) {
+            // jDiameter refuses these before its stack, which tells no peer: the request's Origin-Host
             log.warn("CCR of session {} from {} for realm {} refused: this node serves {} (3003){}", ccr.sessionId(),
-                    r.peer(), realm, originRealm, FloodedWarning.since(more));
+                    r.peer() != null ? r.peer() : ccr.originHost(), realm, originRealm, FloodedWarning.since(more));
         }
         return sent(r, errorAnswer(r, ResultCode.REALM_NOT_SERVED, null,
                 ResultCode.realmNotServedMessage(realm, originRealm)), null);

@@ -278,8 +278,8 @@ class BothModesAnswerAlikeTest {
             long seconds = (System.nanoTime() - started) / 1_000_000_000L;
             String mode = isMock ? "mock" : "jdiameter";
             assertTrue(lines.size() >= 2 && lines.size() <= seconds + 3, mode + ": " + lines);
-            assertTrue(lines.get(0).contains("for realm elsewhere.example.org refused: this node serves test.local"),
-                    mode + ": " + lines.get(0));
+            assertTrue(lines.get(0).contains(" from raw.test.local"
+                    + " for realm elsewhere.example.org refused: this node serves test.local"), mode + ": " + lines.get(0));
             // every refusal is in a line: the first, the "more" of the later ones, the stop's rest
             long counted = 0;
             for (String line : lines) {
