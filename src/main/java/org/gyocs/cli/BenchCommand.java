@@ -36,6 +36,8 @@ public final class BenchCommand {
         o.addOption(Option.builder("n").longOpt("sessions").hasArg().desc("sessions (or events) to run (default: until --duration)").get());
         o.addOption(Option.builder("d").longOpt("duration").hasArg().desc("seconds; no new session after this (default 10, at most 3600)").get());
         o.addOption(Option.builder("m").longOpt("mode").hasArg().desc("session (CCR-I, U..., T) or event (default session)").get());
+        // bin/ocs-client.sh's spelling: a user who ran the client's events tries the same flag here
+        o.addOption(Option.builder().longOpt("event").desc("events: the same as -m event").get());
         o.addOption(Option.builder("u").longOpt("updates").hasArg().desc("CCR-U per session (default 1)").get());
         o.addOption(Option.builder().longOpt("subscribers").hasArg().desc("CSV of subscribers (ocs-admin format) used in turn").get());
         o.addOption(Option.builder().longOpt("subscriber-range").hasArg().argName("FIRST:COUNT")
@@ -75,9 +77,12 @@ public final class BenchCommand {
                 throw new CommandLineValues.UsageException("refusing to load " + host
                         + ": load goes to 127.0.0.0/8 only (--allow-remote to override)");
             }
-            String mode = v.string("mode", "session");
+            String mode = v.string("mode", line.hasOption("event") ? "event" : "session");
             if (!mode.equals("session") && !mode.equals("event")) {
                 throw new CommandLineValues.UsageException("--mode must be session or event");
+            }
+            if (line.hasOption("event") && !mode.equals("event")) {
+                throw new CommandLineValues.UsageException("--event and --mode " + mode + " disagree");
             }
             long sessions = v.number("sessions", 0, 0, 100_000_000);
             double duration = v.number("duration", sessions > 0 ? 3600 : 10, 1, 3600);

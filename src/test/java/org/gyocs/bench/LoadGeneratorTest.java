@@ -235,6 +235,12 @@ class LoadGeneratorTest {
             m = new ObjectMapper().readValue(Files.readString(json), Map.class);
             assertEquals(200, m.get("answered"));
             assertEquals(200L + 500L, app.getStatistics().get("ccr_event_received"), "200, then 300 and 200");
+            // the client's spelling of events, --event, is the bench's too
+            assertEquals(0, BenchCommandAccess.run("--port", String.valueOf(app.getPort()), "--destination-realm",
+                    "test.local", "--event", "-n", "50", "-k", "10"));
+            assertEquals(750L, app.getStatistics().get("ccr_event_received"), "--event sends events");
+            assertEquals(2, BenchCommandAccess.run("--port", String.valueOf(app.getPort()), "--event", "-m", "session",
+                    "-n", "1"), "--event and -m session disagree");
         } finally {
             app.stop();
         }
