@@ -871,7 +871,13 @@ public final class GyDiameterApplication {
         if (!mock) {
             log.info("Config:        {}", settings.configFile());
         }
-        log.info("Listening on: {}:{}", settings.bindAddress(), port);
+        java.util.List<String> where = node.listening();
+        if (where.isEmpty() || where.equals(java.util.List.of(settings.bindAddress() + ":" + port))) {
+            log.info("Listening on: {}:{}", settings.bindAddress(), port);
+        } else { // jDiameter for 0.0.0.0: each address the machine has now, not one added later
+            log.info("Listening on: {} (for {}: the machine's addresses at start)", String.join(", ", where),
+                    settings.bindAddress());
+        }
         if (settings.tls() != null) {
             log.info("TLS on:       {}:{} (mutual authentication: the certificate must name the peer's Origin-Host)",
                     settings.bindAddress(), node.tlsPort());

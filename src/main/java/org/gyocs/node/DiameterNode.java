@@ -22,6 +22,15 @@ public interface DiameterNode {
      */
     java.util.concurrent.CompletableFuture<Long> send(SessionRequest request);
 
+    /**
+     * Where the node listens for Diameter over TCP, "address:port" each, when that is not simply
+     * its bind address and port: jDiameter listens on each address the machine had at its start
+     * for 0.0.0.0, not on the wildcard. Empty: the bind address and port.
+     */
+    default java.util.List<String> listening() {
+        return java.util.List.of();
+    }
+
     /** The TLS port actually listened on, or 0 without TLS. */
     default int tlsPort() {
         return 0;

@@ -322,6 +322,12 @@ public final class JDiameterGyNode implements DiameterNode {
     }
 
     @Override
+    public java.util.List<String> listening() {
+        TransportScreen s = screen;
+        return s == null ? java.util.List.of() : java.util.List.copyOf(s.listening());
+    }
+
+    @Override
     public synchronized void stop() {
         if (prepared != null) { // never started: the stack made for it goes
             prepared.close();

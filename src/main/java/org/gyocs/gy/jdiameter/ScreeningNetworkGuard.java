@@ -66,6 +66,8 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
                 ServerSocketChannel s = ServerSocketChannel.open();
                 s.bind(new InetSocketAddress(a, port), 1024);
                 servers.add(s);
+                // jDiameter hands its guard each address of the machine for 0.0.0.0: the banner says which
+                screen.listening().add(a.getHostAddress() + ":" + port);
                 Thread t = concurrent.getThread("NetworkGuard", () -> accept(s, false));
                 t.setDaemon(true);
                 t.start();

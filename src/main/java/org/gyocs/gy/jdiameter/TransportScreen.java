@@ -17,12 +17,13 @@ record TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatisti
                        org.gyocs.node.TlsSettings tls, EarlyAnswers early,
                        java.util.concurrent.atomic.AtomicInteger inFlight,
                        java.util.concurrent.atomic.AtomicBoolean stopping,
-                       java.util.Set<ScreenedConnection> connections) {
+                       java.util.Set<ScreenedConnection> connections, java.util.List<String> listening) {
 
     TransportScreen(PeerAllowList peers, TransportLimits limits, NodeStatistics statistics,
                     org.gyocs.node.TlsSettings tls, EarlyAnswers early) {
         this(peers, limits, statistics, tls, early, new java.util.concurrent.atomic.AtomicInteger(),
-                new java.util.concurrent.atomic.AtomicBoolean(), ConcurrentHashMap.newKeySet());
+                new java.util.concurrent.atomic.AtomicBoolean(), ConcurrentHashMap.newKeySet(),
+                new java.util.concurrent.CopyOnWriteArrayList<>());
     }
 
     /** The open connection whose CER came from {@code originHost}, or null. */

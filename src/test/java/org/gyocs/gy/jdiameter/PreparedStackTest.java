@@ -56,6 +56,35 @@ class PreparedStackTest {
         }
     }
 
+    /**
+     * For 0.0.0.0 jDiameter listens on each address the machine has, not on the wildcard: the
+     * banner said 0.0.0.0 where `ss` showed 127.0.0.1 and 192.0.2.2 (a newcomer pass). The node
+     * tells where it listens, each address on the one port.
+     */
+    @Test
+    void forEveryAddressTheNodeTellsWhichItListensOn() throws Exception {
+        NodeSettings everywhere = new NodeSettings("ocs.test.local", "test.local", "0.0.0.0", 0,
+                Path.of("config/jdiameter-config.xml"), false, TransportLimits.DEFAULT, PeerAllowList.ANY);
+        NodeStatistics stats = new NodeStatistics();
+        JDiameterGyNode node = new JDiameterGyNode(everywhere,
+                new GyPipeline(new CreditControlCore(GrantPolicy.DEFAULT), stats, "ocs.test.local", "test.local"));
+        node.start();
+        try {
+            java.util.List<String> where = node.listening();
+            org.junit.jupiter.api.Assertions.assertTrue(where.contains("127.0.0.1:" + node.port()), where.toString());
+            org.junit.jupiter.api.Assertions.assertTrue(where.stream().allMatch(w -> w.endsWith(":" + node.port())),
+                    where.toString());
+            try (TestPeer peer = new TestPeer(node.port())) {
+                assertEquals(2001, GyRequests.resultCode(peer.handshake()));
+            }
+        } finally {
+            node.stop();
+        }
+        assertEquals(java.util.List.of(), new org.gyocs.gy.nio.MockGyNode(everywhere,
+                new GyPipeline(new CreditControlCore(GrantPolicy.DEFAULT), stats, "ocs.test.local", "test.local"))
+                .listening(), "mock mode listens on the wildcard itself");
+    }
+
     @Test
     void aPreparationClosedUnusedLetsItsPortGo() throws Exception {
         PreparedStack prepared = PreparedStack.begin(SETTINGS);
