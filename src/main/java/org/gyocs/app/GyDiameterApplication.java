@@ -871,16 +871,19 @@ public final class GyDiameterApplication {
         if (!mock) {
             log.info("Config:        {}", settings.configFile());
         }
-        java.util.List<String> where = node.listening();
-        if (where.isEmpty() || where.equals(java.util.List.of(settings.bindAddress() + ":" + port))) {
+        // jDiameter for 0.0.0.0: one socket on each address of the machine at start, not one added later
+        java.util.List<String> where = "0.0.0.0".equals(settings.bindAddress()) ? node.listening() : java.util.List.of();
+        if (where.isEmpty()) {
             log.info("Listening on: {}:{}", settings.bindAddress(), port);
-        } else { // jDiameter for 0.0.0.0: each address the machine has now, not one added later
+        } else {
             log.info("Listening on: {} (for {}: the machine's addresses at start)", String.join(", ", where),
                     settings.bindAddress());
         }
         if (settings.tls() != null) {
-            log.info("TLS on:       {}:{} (mutual authentication: the certificate must name the peer's Origin-Host)",
-                    settings.bindAddress(), node.tlsPort());
+            String tls = where.isEmpty() ? settings.bindAddress() + ":" + node.tlsPort() : where.stream()
+                    .map(w -> w.substring(0, w.lastIndexOf(':') + 1) + node.tlsPort())
+                    .collect(java.util.stream.Collectors.joining(", "));
+            log.info("TLS on:       {} (mutual authentication: the certificate must name the peer's Origin-Host)", tls);
         }
         log.info("Peers:         {}", settings.peers()); // "any": a lab's default, closed by allowed-peers
         log.info("✓ Server started successfully");

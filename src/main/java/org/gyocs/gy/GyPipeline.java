@@ -375,18 +375,18 @@ public final class GyPipeline {
         return sent(r, errorAnswer(r, resultCode, failed, message), null);
     }
 
-    private final FloodedWarning busy = new FloodedWarning();
-    private final FloodedWarning otherRealm = new FloodedWarning();
+    private final FloodedWarning busy = new FloodedWarning("CCRs refused with 3004");
+    private final FloodedWarning otherRealm = new FloodedWarning("CCRs refused with 3003 (another realm)");
 
     /**
      * 3004 comes in floods, when a peer sends faster than the node decides: one line a second,
      * with how many more were refused, instead of a line per request on the event loop.
      */
     private void busy(ReceivedCcr<?> r, String message) {
-        long more = busy.occurred();
+        long more = busy.occurred(r.peer());
         if (more >= 0) {
             log.warn("Refused CCR of session {} from {}: {} (3004){}", sessionIdOf(r), r.peer(), message,
-                    FloodedWarning.since(more));
+                    busy.since(more));
         }
     }
 
@@ -396,14 +396,8 @@ public final class GyPipeline {
      * for 203,812 refusals).
      */
     public void logRefusalsNotYetLogged() {
-        long more = busy.notYetLogged();
-        if (more > 0) {
-            log.warn("{} more CCRs refused with 3004 since the last such line", more);
-        }
-        more = otherRealm.notYetLogged();
-        if (more > 0) {
-            log.warn("{} more CCRs refused with 3003 (another realm) since the last such line", more);
-        }
+        busy.logRest(log);
+        otherRealm.logRest(log);
     }
 
     /** 5012 DIAMETER_UNABLE_TO_COMPLY for a request this node failed to answer; logged and counted. */
@@ -419,20 +413,22 @@ public final class GyPipeline {
     }
 
     /**
-     * 3003: the request was read whole, so it counts as received, like any other refused one. A
-     * PCEF configured with the wrong realm sends every request so: one line a second.
+     * 3003: the request was read whole, so it counts in its type's received line (when its
+     * CC-Request-Type was readable), as the requests the core refuses do. A PCEF configured with
+     * the wrong realm sends every request so: one line a second, naming the peers.
      */
     private <A> A realmNotServed(ReceivedCcr<A> r, CreditControlRequest ccr, String realm) {
         statistics.requestReceived(ccr.requestType());
         statistics.error();
-        long more = otherRealm.occurred();
+        // jDiameter refuses these before its stack, which tells no peer: the request's Origin-Host
+        String peer = r.peer() != null ? r.peer() : ccr.originHost();
+        long more = otherRealm.occurred(peer);
         if (more >= 0) {
-            // jDiameter refuses these before its stack, which tells no peer: the request's Origin-Host
             log.warn("CCR of session {} from {} for realm {} refused: this node serves {} (3003){}", ccr.sessionId(),
-                    r.peer() != null ? r.peer() : ccr.originHost(), realm, originRealm, FloodedWarning.since(more));
+                    peer, realm, originRealm, otherRealm.since(more));
         }
         return sent(r, errorAnswer(r, ResultCode.REALM_NOT_SERVED, null,
-                ResultCode.realmNotServedMessage(realm, originRealm)), null);
+                ResultCode.realmNotServedMessage(realm, originRealm)), ccr);
     }
 
     private <A> A invalidAvp(ReceivedCcr<A> r, InvalidAvpException e) {

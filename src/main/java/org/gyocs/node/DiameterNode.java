@@ -23,9 +23,10 @@ public interface DiameterNode {
     java.util.concurrent.CompletableFuture<Long> send(SessionRequest request);
 
     /**
-     * Where the node listens for Diameter over TCP, "address:port" each, when that is not simply
-     * its bind address and port: jDiameter listens on each address the machine had at its start
-     * for 0.0.0.0, not on the wildcard. Empty: the bind address and port.
+     * Where the node listens for Diameter over TCP while it runs, "address:port" each ("[v6]:port"),
+     * when that is not simply its bind address and port: jDiameter listens for 0.0.0.0 on each
+     * IPv4 address of an interface up at its start, not on the wildcard. Empty: the bind address
+     * and port, or stopped.
      */
     default java.util.List<String> listening() {
         return java.util.List.of();

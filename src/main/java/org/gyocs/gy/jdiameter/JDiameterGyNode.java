@@ -339,6 +339,7 @@ public final class JDiameterGyNode implements DiameterNode {
         }
         stack = null;
         if (screen != null) {
+            screen.listening().clear(); // listening() tells where a running node listens
             screen.stopping().set(true); // new connections are refused from now on
         }
         // the answers of CCRs still being decided go out before the DPR: their debits are

@@ -66,8 +66,10 @@ public final class ScreeningNetworkGuard implements INetworkGuard {
                 ServerSocketChannel s = ServerSocketChannel.open();
                 s.bind(new InetSocketAddress(a, port), 1024);
                 servers.add(s);
-                // jDiameter hands its guard each address of the machine for 0.0.0.0: the banner says which
-                screen.listening().add(a.getHostAddress() + ":" + port);
+                // for 0.0.0.0 the stack has a list of addresses (StackConfiguration.listenAddresses):
+                // the banner says which
+                screen.listening().add((a instanceof java.net.Inet6Address ? "[" + a.getHostAddress() + "]"
+                        : a.getHostAddress()) + ":" + port);
                 Thread t = concurrent.getThread("NetworkGuard", () -> accept(s, false));
                 t.setDaemon(true);
                 t.start();
