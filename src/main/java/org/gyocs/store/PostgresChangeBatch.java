@@ -106,15 +106,26 @@ final class PostgresChangeBatch {
             + " made AS (INSERT INTO applied_change (change_key, result, result2, applied_at)"
             + " SELECT u.change_key, u.result, u.result2, ? FROM unnest(?::bpchar[], ?::bigint[], ?::bigint[])"
             + " AS u(change_key, result, result2) RETURNING 1),"
-            + " parts AS (INSERT INTO usage_part (" + UsageRecords.PART_COLUMNS + ") SELECT * FROM unnest(?::varchar[],"
-            + " ?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::timestamp[], ?::bigint[], ?::varchar[],"
-            + " ?::bigint[], ?::bigint[], ?::varchar[], ?::timestamp[], ?::timestamp[], ?::bigint[], ?::varchar[]) RETURNING 1)"
+            + " parts AS (INSERT INTO usage_part (" + UsageRecords.PART_COLUMNS + ") SELECT * FROM unnest("
+            + partArrays() + ") RETURNING 1)"
             + ", sessions AS (" + PostgresSharedSessions.UPSERT + " RETURNING 1)"
             + " SELECT (SELECT count(*) FROM buckets), (SELECT count(*) FROM renewed), (SELECT count(*) FROM gone),"
             + " (SELECT count(*) FROM added), (SELECT count(*) FROM made), (SELECT count(*) FROM parts)";
-    /** The SQL array type of each usage part column (UsageRecords.PART_TYPES). */
-    private static final String[] PART_ARRAYS = {"varchar", "varchar", "varchar", "varchar", "varchar", "timestamp",
-        "bigint", "varchar", "bigint", "bigint", "varchar", "timestamp", "timestamp", "bigint", "varchar"};
+
+    /** The SQL array type of a usage part column of this java.sql.Types type (UsageRecords.PART_TYPES). */
+    private static String arrayType(int type) {
+        return switch (type) {
+            case java.sql.Types.BIGINT -> "bigint";
+            case java.sql.Types.TIMESTAMP -> "timestamp";
+            default -> "varchar";
+        };
+    }
+
+    /** The WRITE's parameters of the usage parts: an array a column, cast to its type. */
+    private static String partArrays() {
+        return java.util.Arrays.stream(UsageRecords.PART_TYPES).mapToObj(t -> "?::" + arrayType(t) + "[]")
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
 
     /** A bucket as read, and as the batch leaves it. */
     private static final class Row {
@@ -191,7 +202,6 @@ final class PostgresChangeBatch {
     Result[] results() {
         return results;
     }
-
 
     private void read(SqlTransaction tx, List<Change> changes) throws SQLException {
         Set<String> subscribers = new HashSet<>();
@@ -458,9 +468,10 @@ final class PostgresChangeBatch {
         s.setArray(p++, connection.createArrayOf("varchar", madeKeys.toArray(new String[0])));
         s.setArray(p++, connection.createArrayOf("bigint", madeA));
         s.setArray(p++, connection.createArrayOf("bigint", madeB));
-        for (int column = 0; column < PART_ARRAYS.length; column++) {
+        for (int column = 0; column < UsageRecords.PART_TYPES.length; column++) {
+            String type = arrayType(UsageRecords.PART_TYPES[column]);
             // typed, as the driver sends String[] and Long[] in binary but Object[] as escaped text
-            Object[] values = switch (PART_ARRAYS[column]) {
+            Object[] values = switch (type) {
                 case "bigint" -> new Long[usageParts.size()];
                 case "timestamp" -> new Timestamp[usageParts.size()];
                 default -> new String[usageParts.size()];
@@ -468,7 +479,7 @@ final class PostgresChangeBatch {
             for (int k = 0; k < values.length; k++) {
                 values[k] = usageParts.get(k)[column];
             }
-            s.setArray(p++, connection.createArrayOf(PART_ARRAYS[column], values));
+            s.setArray(p++, connection.createArrayOf(type, values));
         }
         PostgresSharedSessions.setUpsert(s, connection, p, sessions);
         try (ResultSet rs = s.executeQuery()) {
