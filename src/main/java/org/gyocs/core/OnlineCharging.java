@@ -371,27 +371,29 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 }
                 sessions.put(r.sessionId(), session); // the other one closed meanwhile
             }
-            CreditControlAnswer a;
-            try {
-                a = unread ? decidedUnread(r, session) : decide(r, session);
+            // its reservation and its session's state in one commit (SharedSessions#together)
+            try (SharedSessions.Together together = shared.together()) {
+                CreditControlAnswer a = unread ? decidedUnread(r, session) : decide(r, session);
+                a = advised(a);
+                if (!ResultCode.isSuccess(a.resultCode())) {
+                    releaseAll(session);
+                    session.closed = true;
+                    sessions.remove(r.sessionId(), session);
+                }
+                remember(session, r, a);
+                save(session);
+                together.committed();
+                return a;
             } catch (RuntimeException e) {
-                // 5012 (or SessionMoved): the Session-Id stays free (it once stayed "open" with no
-                // answer, and the retransmitted CCR-I got 5004). What it may have reserved stays
-                // held: the CCR-I sent again finds it under the same change keys; if none comes,
-                // Tcc releases it.
+                // 5012 (or SessionMoved), or a commit that failed after the answer was worked
+                // out: the Session-Id stays free (it once stayed "open" with no answer, and the
+                // retransmitted CCR-I got 5004). What it may have reserved stays held: the CCR-I
+                // sent again finds it under the same change keys; if none comes, Tcc releases it.
                 session.closed = true;
+                session.lastAnswer = null;
                 sessions.remove(r.sessionId(), session);
                 throw e;
             }
-            a = advised(a);
-            if (!ResultCode.isSuccess(a.resultCode())) {
-                releaseAll(session);
-                session.closed = true;
-                sessions.remove(r.sessionId(), session);
-            }
-            remember(session, r, a);
-            save(session);
-            return a;
         }
     }
 
@@ -451,7 +453,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return refusal(r, ResultCode.UNKNOWN_SESSION_ID);
             }
             session.lastSeenNanos = System.nanoTime();
-            return kept(r, session, decide(r, session));
+            return keptTogether(r, session, () -> decide(r, session));
         }
     }
 
@@ -489,7 +491,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 return null;
             }
             session.lastSeenNanos = System.nanoTime();
-            return kept(r, session, decidedUnread(r, session));
+            return keptTogether(r, session, () -> decidedUnread(r, session));
         }
     }
 
@@ -528,6 +530,41 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         SessionState state = loaded.get().state();
         return !loaded.get().savedHere() || !state.instance().equals(session.instance)
                 || state.lastRequestNumber() > session.lastRequestNumber || state.closed();
+    }
+
+    /**
+     * Decides and keeps a request of an open session; a CCR-T with its settlement, its session's
+     * closed state and its record's end in one commit (SharedSessions#together). Not a CCR-U: it
+     * saves its session's state rarely (#save), and its batch would wait for it for nothing.
+     * The caller holds the session's lock.
+     */
+    private CreditControlAnswer keptTogether(CreditControlRequest r, ChargingSession session,
+                                             java.util.function.Supplier<CreditControlAnswer> decision) {
+        if (r.requestType() != RequestType.TERMINATION || !shared.shared()) {
+            return kept(r, session, decision.get());
+        }
+        try (SharedSessions.Together together = shared.together()) {
+            CreditControlAnswer a = kept(r, session, decision.get());
+            together.committed();
+            return a;
+        } catch (SharedSessions.SessionMoved moved) {
+            throw moved; // nothing of it kept: decided again from the store's state (#decidedUnread)
+        } catch (RuntimeException e) {
+            forget(session);
+            throw e;
+        }
+    }
+
+    /**
+     * Forgets this node's copy of a session whose request failed after its changes gave results
+     * that may never have been committed (SharedSessions#together): the copy may hold them. The
+     * session's next request reads it from the store (#adopted), as it was committed last.
+     */
+    private void forget(ChargingSession session) {
+        session.closed = true;
+        session.lastAnswer = null;
+        sessions.remove(session.sessionId, session);
+        recentlyClosed.remove(session.sessionId);
     }
 
     /** Keeps a decided request of an open session (its number, answer, end, saved state); the caller holds its lock. */

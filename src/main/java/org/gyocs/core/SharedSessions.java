@@ -9,11 +9,12 @@ import java.util.Optional;
  * fails over to its secondary OCS with the session's next request). A store only this node
  * opens keeps its sessions in the node: {@link #NONE}.
  *
- * <p>What makes a request's balance changes and its session's state agree, though they are
- * committed one after the other: each change is made at most once per change key (Session-Id,
- * CC-Request-Number, service), so a node that takes a request over from a state one request
- * behind (the node that answered it died before saving) makes the same calls and gets their
- * first results: nothing is debited twice and the answer is the same.
+ * <p>What makes a request's balance changes and its session's state agree: a CCR-I's and a
+ * CCR-T's are committed together (#together); a CCR-U's state is saved only when it changed
+ * more than its number and answer, and each change is made at most once per change key
+ * (Session-Id, CC-Request-Number, service), so a node that takes a request over from a state
+ * behind it makes the same calls and gets their first results: nothing is debited twice and the
+ * answer is the same.
  */
 public interface SharedSessions {
 
@@ -29,6 +30,42 @@ public interface SharedSessions {
 
     /** Saves the session's state after an answered request (closed after its CCR-T), owned by this node. */
     void save(SessionState state);
+
+    /**
+     * Opens, for this thread, a scope in which a request's balance changes give their results
+     * before they are committed, and the session's state saved after them (and a record's end)
+     * is committed with the last of them: a CCR-I or CCR-T then waits for one commit, not two in
+     * a row. Nothing of the request may be answered before {@link Together#committed} returns.
+     */
+    default Together together() {
+        return Together.NONE;
+    }
+
+    /** The scope of {@link #together}. */
+    interface Together extends AutoCloseable {
+        /**
+         * Waits until what the request changed and saved is committed.
+         *
+         * @throws RuntimeException when it was not: the results the request had from its changes
+         *                          were never kept, and its session's copy in the node is not to be trusted
+         */
+        void committed();
+
+        /** Ends the scope; what is still open is committed without being waited for. */
+        @Override
+        void close();
+
+        /** Each change committed before it returns: nothing to wait for. */
+        Together NONE = new Together() {
+            @Override
+            public void committed() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
 
     /**
      * Assumes, for the balance changes this thread asks for until the returned scope is closed,

@@ -52,17 +52,63 @@ final class GroupCommit implements AutoCloseable {
      */
     @FunctionalInterface
     interface BatchRunner {
-        /** @return the result of each piece, in order */
-        Object[] run(SqlTransaction.Kept tx, List<Object> descriptions) throws SQLException;
+        /**
+         * @param between called once the pieces' results are worked out and before anything is
+         *                written: what it returns is written with them
+         * @return the result of each piece, in order
+         */
+        Object[] run(SqlTransaction.Kept tx, List<Object> descriptions, Between between) throws SQLException;
     }
 
-    private record Pending<T>(Work<T> work, Object description, CompletableFuture<T> done, long deadline) {
+    /** What a batch runner calls between working its pieces out and writing them. */
+    @FunctionalInterface
+    interface Between {
+        /**
+         * @param results the described pieces' results, in order
+         * @return more descriptions to write in the same statement (sessions' states, records' ends)
+         */
+        List<Object> more(Object[] results);
+
+        Between NOTHING = results -> List.of();
+    }
+
+    private record Pending<T>(Work<T> work, Object description, CompletableFuture<T> done, long deadline,
+                              Early early) {
         void complete(Object result) {
             @SuppressWarnings("unchecked")
             T t = (T) result;
             done.complete(t);
         }
+
+        /** An early piece whose caller has its result: it cannot run again, whatever fails now. */
+        boolean delivered() {
+            return early != null && early.made.isDone();
+        }
     }
+
+    /**
+     * A piece whose caller gets its result before the commit (#runEarly): what it then wants
+     * written in the same transaction comes back in {@code withIt}, completed by the caller, or
+     * empty by a committer that waited for it until the piece's deadline.
+     */
+    private static final class Early {
+        final CompletableFuture<Object> made = new CompletableFuture<>();
+        final CompletableFuture<List<WithIt>> withIt = new CompletableFuture<>();
+    }
+
+    /** Something to write with an early piece, and its commit. */
+    private record WithIt(Work<?> work, Object description, CompletableFuture<Object> done) {
+    }
+
+    /**
+     * How long a batch waits for its early pieces' callers to say what goes with them, holding
+     * its rows' locks; negative: until each piece's deadline. Between its result and that, a
+     * caller works out its answer and makes no other store call (a call hands over first), so
+     * it waits for nothing but a processor: a fraction of a millisecond, more the first time
+     * (Jackson writing its first session's state took 90 ms). A caller later than that has its
+     * additions committed after its piece, in a transaction of their own.
+     */
+    private volatile long withItWaitNanos = -1;
 
     /** A piece that found a row locked: tried again alone at {@code at} (System.nanoTime). */
     private record Retry(Pending<?> pending, long at, int attempt) implements java.util.concurrent.Delayed {
@@ -121,21 +167,34 @@ final class GroupCommit implements AutoCloseable {
      * pieces all have one runs as one statement; alone, or after a failure, the work runs.
      */
     <T> T run(Work<T> work, Object description) {
+        committedFirst();
         if (closed) {
             throw new StoreException("Balance store is closed");
         }
         long wait = deadlineNanos;
-        Pending<T> p = new Pending<>(work, description, new CompletableFuture<>(), System.nanoTime() + wait);
+        Pending<T> p = new Pending<>(work, description, new CompletableFuture<>(), System.nanoTime() + wait, null);
         enqueue(p);
+        return await(p, p.done, wait);
+    }
+
+    /**
+     * Waits for a piece's result (its commit, or an early piece's working out), no longer than
+     * {@code wait}; then its caller gets a StoreException, and the piece is dropped if it has not
+     * started, or rolled back if it has not committed.
+     */
+    private <T, R> R await(Pending<T> p, CompletableFuture<R> result, long wait) {
         try {
-            return p.done.get(wait, TimeUnit.NANOSECONDS);
+            return result.get(wait, TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             StoreException late = new StoreException("The balance store did not answer within "
-                    + TimeUnit.NANOSECONDS.toMillis(wait) + " ms");
+                    + TimeUnit.NANOSECONDS.toMillis(deadlineNanos) + " ms");
             p.done.completeExceptionally(late); // a committer that has not started it drops it
             queue.remove(p);
+            if (result != p.done) {
+                throw late; // an early piece: its result may be there, but not its commit
+            }
             try {
-                return p.done.getNow(null); // it finished meanwhile after all
+                return result.getNow(null); // it finished meanwhile after all
             } catch (java.util.concurrent.CompletionException done) {
                 throw late;
             }
@@ -158,6 +217,145 @@ final class GroupCommit implements AutoCloseable {
         }
     }
 
+    /** This thread's scope of changes committed with what goes with them (#together), or null. */
+    private final ThreadLocal<Together> together = new ThreadLocal<>();
+
+    /**
+     * Opens, for this thread, a scope in which a described change returns its result before its
+     * commit (#runEarly), and what the caller then adds (#withOpen) is written in the same
+     * transaction: a request's balance change and its session's state, one commit instead of two
+     * in a row. The caller learns of that commit from Together#committed.
+     */
+    Together together() {
+        Together t = new Together();
+        together.set(t);
+        return t;
+    }
+
+    /** The scope of {@link #together}: at most one early piece open at a time. */
+    final class Together implements AutoCloseable {
+        private Pending<?> open;
+        private final List<WithIt> withIt = new ArrayList<>();
+
+        /**
+         * Hands the open piece what goes with it and waits for their commit.
+         *
+         * @throws StoreException when it did not commit: the results the caller had from it
+         *                        were never kept
+         */
+        void committed() {
+            Pending<?> p = open;
+            if (p == null) {
+                return;
+            }
+            open = null;
+            List<WithIt> more = List.copyOf(withIt);
+            withIt.clear();
+            boolean handed = p.early.withIt.complete(more);
+            try {
+                await(p, p.done, Math.max(0, p.deadline() - System.nanoTime()));
+            } catch (RuntimeException e) {
+                more.forEach(w -> w.done().completeExceptionally(e));
+                throw e;
+            }
+            if (!handed) { // its batch did not wait for them: committed after it
+                RuntimeException failed = null;
+                for (WithIt w : more) {
+                    try {
+                        w.done().complete(failed != null ? null : run(w.work(), w.description()));
+                    } catch (RuntimeException e) {
+                        failed = e;
+                        w.done().completeExceptionally(e);
+                    }
+                }
+                if (failed != null) {
+                    throw failed;
+                }
+            }
+        }
+
+        /** Ends the scope; an open piece is handed what goes with it, and commits without being waited for. */
+        @Override
+        public void close() {
+            together.remove();
+            Pending<?> p = open;
+            if (p == null) {
+                return;
+            }
+            open = null;
+            List<WithIt> more = List.copyOf(withIt);
+            withIt.clear();
+            if (!p.early.withIt.complete(more)) {
+                for (WithIt w : more) {
+                    submitAfter(w);
+                }
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        private void submitAfter(WithIt w) {
+            try {
+                submit((Work<Object>) w.work(), w.description()).whenComplete((r, e) -> {
+                    if (e != null) {
+                        w.done().completeExceptionally(e);
+                    } else {
+                        w.done().complete(r);
+                    }
+                });
+            } catch (RuntimeException e) {
+                w.done().completeExceptionally(e);
+            }
+        }
+    }
+
+    /** An early piece of this thread, committed (its additions with it) before its next change. */
+    private void committedFirst() {
+        Together t = together.get();
+        if (t != null) {
+            t.committed();
+        }
+    }
+
+    /**
+     * A described change whose result returns once worked out, before its commit, when this
+     * thread has a scope open (#together): what it then adds (#withOpen) shares the commit, which
+     * it waits for at Together#committed, or at its next change. Without a scope, {@link #run}.
+     */
+    <T> T runEarly(Work<T> work, Object description) {
+        Together t = together.get();
+        if (t == null || batchRunner == null || description == null) {
+            return run(work, description);
+        }
+        t.committed(); // the change before it: committed first
+        if (closed) {
+            throw new StoreException("Balance store is closed");
+        }
+        long wait = deadlineNanos;
+        Pending<T> p = new Pending<>(work, description, new CompletableFuture<>(), System.nanoTime() + wait,
+                new Early());
+        enqueue(p);
+        Object made = await(p, p.early.made, wait);
+        t.open = p;
+        @SuppressWarnings("unchecked")
+        T result = (T) made;
+        return result;
+    }
+
+    /**
+     * Writes a description with this thread's open early piece, in its transaction.
+     *
+     * @return completed once committed; null when there is no open piece (the caller runs it as usual)
+     */
+    CompletableFuture<Object> withOpen(Work<?> work, Object description) {
+        Together t = together.get();
+        if (t == null || t.open == null) {
+            return null;
+        }
+        WithIt w = new WithIt(work, description, new CompletableFuture<>());
+        t.withIt.add(w);
+        return w.done();
+    }
+
     /**
      * Queues work that no caller waits for: it shares the next commit (or is run alone after a
      * failure, as any piece). For what may be kept a moment after its caller goes on (a usage
@@ -167,11 +365,12 @@ final class GroupCommit implements AutoCloseable {
      *         to log and count, since nobody else hears of it
      */
     <T> CompletableFuture<T> submit(Work<T> work, Object description) {
+        committedFirst();
         if (closed) {
             throw new StoreException("Balance store is closed");
         }
         CompletableFuture<T> done = new CompletableFuture<>();
-        enqueue(new Pending<>(work, description, done, System.nanoTime() + deadlineNanos));
+        enqueue(new Pending<>(work, description, done, System.nanoTime() + deadlineNanos, null));
         return done;
     }
 
@@ -182,6 +381,11 @@ final class GroupCommit implements AutoCloseable {
             // look at the queue: nobody would ever run it
             throw new StoreException("Balance store is closed");
         }
+    }
+
+    /** How long a batch waits for its early pieces' additions (tests: longer, or shorter, than a caller takes). */
+    void withItWait(java.time.Duration d) {
+        withItWaitNanos = d.toNanos();
     }
 
     /** The longest a caller waits for its change (configuration: answer-deadline). */
@@ -280,14 +484,18 @@ final class GroupCommit implements AutoCloseable {
         Exception failure = null;
         for (int attempt = 1; attempt <= BATCH_ATTEMPTS; attempt++) {
             Object[] results;
+            List<WithIt> attached = new ArrayList<>();
             try {
-                results = runBatch(session, batch);
+                results = runBatch(session, batch, attached);
                 if (batch.stream().anyMatch(p -> p.done().isDone())) {
                     // a caller was answered 5012 at its deadline meanwhile: its change must not
                     // stand; the others run again as a batch, without it
                     if (!rolledBack(c)) {
-                        return new StoreException("cannot roll back a batch with a change past its deadline");
+                        return failedAfterResults(batch, attached,
+                                new StoreException("cannot roll back a batch with a change past its deadline"));
                     }
+                    failedAfterResults(batch, attached, new StoreException(
+                            "The balance store rolled back a change whose caller had its result"));
                     batch.removeIf(p -> p.done().isDone());
                     if (batch.isEmpty()) {
                         return null;
@@ -297,23 +505,54 @@ final class GroupCommit implements AutoCloseable {
                 }
                 c.commit();
             } catch (SQLException e) {
-                failure = e;
+                failure = failedAfterResults(batch, attached, e);
                 if (!rolledBack(c) || !JdbcBalanceStore.retryable(e)) {
                     return e;
+                }
+                batch.removeIf(p -> p.done().isDone());
+                if (batch.isEmpty()) {
+                    return null;
                 }
                 pause(attempt);
                 continue;
             } catch (RuntimeException e) {
                 rolledBack(c);
-                return e;
+                return failedAfterResults(batch, attached, e);
             }
+            attached.forEach(w -> w.done().complete(null)); // before their callers go on
             complete(batch, results);
             return null;
         }
         return failure;
     }
 
-    private Object[] runBatch(SqlTransaction.Kept session, List<Pending<?>> batch) throws SQLException {
+    /**
+     * A batch that did not commit: its early pieces whose callers had their results fail with it
+     * (they cannot run again: a second working out may differ from what was answered), and what
+     * was to be written with them.
+     *
+     * @return the failure
+     */
+    private static <E extends Exception> E failedAfterResults(List<Pending<?>> batch, List<WithIt> attached,
+                                                              E failure) {
+        StoreException failed = failure instanceof StoreException se ? se
+                : new StoreException("Balance store error: " + failure.getMessage(), failure);
+        for (Pending<?> p : batch) {
+            if (p.delivered()) {
+                p.done().completeExceptionally(failed);
+            }
+        }
+        attached.forEach(w -> w.done().completeExceptionally(failed));
+        attached.clear();
+        return failure;
+    }
+
+    /**
+     * @param attached filled with what the early pieces' callers add, which the batch runner
+     *                 writes with them
+     */
+    private Object[] runBatch(SqlTransaction.Kept session, List<Pending<?>> batch, List<WithIt> attached)
+            throws SQLException {
         // a single described piece goes through the batch runner too: on PostgreSQL ocs_apply is
         // where a change is made at most once per change key
         Object[] results = new Object[batch.size()];
@@ -330,7 +569,8 @@ final class GroupCommit implements AutoCloseable {
                 }
             }
             if (!descriptions.isEmpty()) {
-                Object[] r = batchRunner.run(session, descriptions);
+                Object[] r = batchRunner.run(session, descriptions, made -> withEarlyResults(batch, described, made,
+                        attached));
                 for (int k = 0; k < r.length; k++) {
                     results[described.get(k)] = r[k];
                 }
@@ -346,6 +586,46 @@ final class GroupCommit implements AutoCloseable {
             results[i] = batch.get(i).work().run(session);
         }
         return results;
+    }
+
+    /**
+     * Gives the batch's early pieces their results and waits, a bounded time, for what their
+     * callers write with them. @return the descriptions of that
+     */
+    private List<Object> withEarlyResults(List<Pending<?>> batch, List<Integer> described, Object[] made,
+                                                 List<WithIt> attached) {
+        List<Pending<?>> early = new ArrayList<>();
+        for (int k = 0; k < made.length; k++) {
+            Pending<?> p = batch.get(described.get(k));
+            if (p.early() != null && !p.done().isDone()) {
+                p.early().made.complete(made[k]);
+                early.add(p);
+            }
+        }
+        if (early.isEmpty()) {
+            return List.of();
+        }
+        long wait = withItWaitNanos;
+        long given = System.nanoTime();
+        List<Object> more = new ArrayList<>();
+        for (Pending<?> p : early) {
+            Early e = p.early();
+            long until = wait >= 0 ? given + wait : p.deadline();
+            try {
+                attached.addAll(e.withIt.get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS));
+            } catch (java.util.concurrent.TimeoutException | ExecutionException late) {
+                if (!e.withIt.complete(List.of())) {
+                    attached.addAll(e.withIt.getNow(List.of())); // it came just now
+                }
+            } catch (InterruptedException stop) {
+                Thread.currentThread().interrupt();
+                if (!e.withIt.complete(List.of())) {
+                    attached.addAll(e.withIt.getNow(List.of()));
+                }
+            }
+        }
+        attached.forEach(w -> more.add(w.description()));
+        return more;
     }
 
     private static boolean rolledBack(Connection c) {

@@ -88,7 +88,10 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     @Override
     public java.util.concurrent.CompletionStage<Void> recordUsageSoon(UsageNote note) {
         RecordEnd end = new RecordEnd(note);
-        return changes.submit(alone(end), end).thenApply(result -> null);
+        // with the request's change when it has one open (GroupCommit#together): a CCR-T's end
+        // of record in the commit of its settlement
+        java.util.concurrent.CompletableFuture<Object> withIt = changes.withOpen(alone(end), end);
+        return (withIt != null ? withIt : changes.submit(alone(end), end)).thenApply(result -> null);
     }
 
     /**
@@ -97,8 +100,9 @@ final class PostgresBalanceStore extends SqlBalanceStore {
      */
     @SuppressWarnings("unchecked")
     private <T> T onPostgres(PgChange change) {
-        // alone (in a batch with a change that has no description: a refund) it is one call of its own
-        Object result = changes.run(alone(change), change);
+        // alone (in a batch with a change that has no description: a refund) it is one call of its
+        // own; in a request's scope (GroupCommit#together) its result comes before its commit
+        Object result = changes.runEarly(alone(change), change);
         if (result == MOVED) {
             throw new org.gyocs.core.SharedSessions.SessionMoved(change.session().sessionId);
         }
@@ -107,7 +111,7 @@ final class PostgresBalanceStore extends SqlBalanceStore {
 
     /** What the batch runner does with a description when it runs alone. */
     private static GroupCommit.Work<Object> alone(Object description) {
-        return tx -> applyOnPostgres(tx, List.of(description))[0];
+        return tx -> applyOnPostgres(tx, List.of(description), GroupCommit.Between.NOTHING)[0];
     }
 
     /** The result of a change not made: its session was saved by another node since (V14). */
@@ -141,12 +145,29 @@ final class PostgresBalanceStore extends SqlBalanceStore {
     }
 
     /**
+     * A session's state written with this thread's open change (GroupCommit#together), or, when
+     * it has none, as {@link #onPostgres}: committed before it returns either way, here or at the
+     * scope's Together#committed.
+     */
+    void withOpenChange(GroupCommit.Work<?> alone, Object description) {
+        if (changes.withOpen(alone, description) == null) {
+            changes.run(alone, description);
+        }
+    }
+
+    /** A scope in which this thread's changes and what goes with them share a commit (GroupCommit#together). */
+    GroupCommit.Together together() {
+        return changes.together();
+    }
+
+    /**
      * The batch runner on PostgreSQL: every balance change of a group commit in the two
      * statements of PostgresChangeBatch, the second with every usage line and record end and
      * every session state written (in statements of their own when there is no change), every
      * session state read in one SELECT.
      */
-    private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions) throws SQLException {
+    private static Object[] applyOnPostgres(SqlTransaction tx, List<?> descriptions, GroupCommit.Between between)
+            throws SQLException {
         List<Object> changes = new java.util.ArrayList<>(descriptions.size());
         List<Integer> changeAt = new java.util.ArrayList<>(descriptions.size());
         List<PostgresSharedSessions.Write> writes = new java.util.ArrayList<>();
@@ -156,37 +177,57 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         List<UsageRecords.Kept> lines = new java.util.ArrayList<>();
         for (int i = 0; i < descriptions.size(); i++) {
             Object d = descriptions.get(i);
-            if (d instanceof PostgresSharedSessions.Write w) {
-                writes.add(w);
-                writeAt.add(i);
-            } else if (d instanceof PostgresSharedSessions.Read r) {
+            if (d instanceof PostgresSharedSessions.Read r) {
                 reads.add(r);
                 readAt.add(i);
-            } else if (d instanceof RecordEnd e) {
-                UsageRecords.collect(lines, e.note(), null, 0);
-            } else {
+            } else if (d instanceof PostgresSharedSessions.Write) {
+                writeAt.add(i);
+                written(d, writes, lines);
+            } else if (!written(d, writes, lines)) {
                 changes.add(d);
                 changeAt.add(i);
             }
         }
         Object[] results = new Object[descriptions.size()];
         if (!changes.isEmpty()) { // the usage parts and sessions' states are written with the changes
+            PostgresChangeBatch worked = worked(tx, changes);
+            place(results, changeAt, results(worked, changes, lines));
+            // what the early changes' callers add: their sessions' states, their records' ends
+            int own = writes.size();
+            between.more(results).forEach(d -> written(d, writes, lines));
             List<List<PostgresSharedSessions.Write>> rounds = PostgresSharedSessions.rounds(writes);
-            place(results, changeAt, applyChanges(tx, changes, lines, rounds.isEmpty() ? List.of() : rounds.get(0)));
+            worked.write(tx, UsageRecords.parts(lines), rounds.isEmpty() ? List.of() : rounds.get(0));
             for (int k = 1; k < rounds.size(); k++) { // another instance of a Session-Id: rare
                 PostgresSharedSessions.writeAll(tx, rounds.get(k));
             }
+            if (own > 0) {
+                place(results, writeAt, PostgresSharedSessions.written(writes.subList(0, own)));
+            }
         } else {
+            between.more(results); // no change: nothing early
             UsageRecords.applyAll(tx, lines);
             PostgresSharedSessions.writeAll(tx, writes);
-        }
-        if (!writes.isEmpty()) {
-            place(results, writeAt, PostgresSharedSessions.written(writes));
+            if (!writes.isEmpty()) {
+                place(results, writeAt, PostgresSharedSessions.written(writes));
+            }
         }
         if (!reads.isEmpty()) {
             place(results, readAt, PostgresSharedSessions.readAll(tx, reads));
         }
         return results;
+    }
+
+    /** Adds a session's state or a record's end to what the batch writes; @return false for anything else */
+    private static boolean written(Object d, List<PostgresSharedSessions.Write> writes, List<UsageRecords.Kept> lines) {
+        if (d instanceof PostgresSharedSessions.Write w) {
+            writes.add(w);
+            return true;
+        }
+        if (d instanceof RecordEnd e) {
+            UsageRecords.collect(lines, e.note(), null, 0);
+            return true;
+        }
+        return false;
     }
 
     private static void place(Object[] results, List<Integer> at, Object[] part) {
@@ -195,15 +236,9 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         }
     }
 
-    /**
-     * Balance changes in two statements (PostgresChangeBatch), the second with the sessions'
-     * states and the usage parts of {@code lines} (the record ends of the batch) and of the
-     * changes made now (not those of a change key already recorded: their lines were kept then).
-     */
-    private static Object[] applyChanges(SqlTransaction tx, List<?> descriptions, List<UsageRecords.Kept> lines,
-                                         List<PostgresSharedSessions.Write> sessions) throws SQLException {
-        int n = descriptions.size();
-        List<PostgresChangeBatch.Change> batch = new java.util.ArrayList<>(n);
+    /** The batch's balance changes locked, read and worked out (PostgresChangeBatch), not yet written. */
+    private static PostgresChangeBatch worked(SqlTransaction tx, List<?> descriptions) throws SQLException {
+        List<PostgresChangeBatch.Change> batch = new java.util.ArrayList<>(descriptions.size());
         for (Object d : descriptions) {
             PgChange c = (PgChange) d;
             PostgresSharedSessions.Expected session = c.session();
@@ -214,10 +249,18 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                     session == null ? null : session.sessionId, session == null ? null : session.instance,
                     session == null ? null : session.lastNumber, session == null ? null : session.node));
         }
-        PostgresChangeBatch worked = PostgresChangeBatch.make(tx, batch, Timestamp.from(Instant.now()));
+        return PostgresChangeBatch.make(tx, batch, Timestamp.from(Instant.now()));
+    }
+
+    /**
+     * What each change made, as its caller takes it; the usage parts of the changes made now go
+     * to {@code lines} (not those of a change key already recorded: their lines were kept then),
+     * written with the batch's changes and the sessions' states in its second statement.
+     */
+    private static Object[] results(PostgresChangeBatch worked, List<?> descriptions, List<UsageRecords.Kept> lines) {
         PostgresChangeBatch.Result[] made = worked.results();
-        Object[] results = new Object[n];
-        for (int i = 0; i < n; i++) {
+        Object[] results = new Object[descriptions.size()];
+        for (int i = 0; i < results.length; i++) {
             PostgresChangeBatch.Result r = made[i];
             if (r.moved()) {
                 results[i] = MOVED;
@@ -233,7 +276,6 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                 UsageRecords.collect(lines, change.note(), change.unit(), r.c());
             }
         }
-        worked.write(tx, UsageRecords.parts(lines), sessions);
         return results;
     }
 

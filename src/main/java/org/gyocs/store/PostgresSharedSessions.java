@@ -148,7 +148,24 @@ final class PostgresSharedSessions implements SharedSessions {
         Write write = new Write(state.sessionId(), node, state.lastRequestNumber(), state.closed(),
                 state.closed() ? Math.min(CLOSED_KEPT_SECONDS, state.tccSeconds()) : state.tccSeconds() * 3 / 2,
                 state.instance(), json);
-        store.onPostgres(tx -> writeAll(tx, List.of(write))[0], write);
+        // with the request's change when one is open (#together): one commit for both
+        store.withOpenChange(tx -> writeAll(tx, List.of(write))[0], write);
+    }
+
+    @Override
+    public Together together() {
+        GroupCommit.Together t = store.together();
+        return new Together() {
+            @Override
+            public void committed() {
+                t.committed();
+            }
+
+            @Override
+            public void close() {
+                t.close();
+            }
+        };
     }
 
     /** The states of these sessions and their nodes (null for one the store does not have), in one SELECT. */

@@ -252,6 +252,57 @@ class SharedSessionsTest {
         assertEquals(0, balance()[1]);
     }
 
+    private void sql(String statement) throws Exception {
+        java.util.Properties user = new java.util.Properties();
+        user.setProperty("user", "postgres");
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, user);
+             java.sql.Statement s = c.createStatement()) {
+            s.execute(statement);
+        }
+    }
+
+    /**
+     * A CCR-I's reservation and its session's state, and a CCR-T's settlement with its session's
+     * closed state and its record's end, are one commit: a store that refuses the state (a
+     * trigger here) keeps neither, the request is answered 5012, and the node keeps no copy of
+     * what was never committed. Sent again once the store takes it, each is charged once.
+     */
+    @Test
+    void aRequestsChangeAndItsSessionsStateAreCommittedTogetherOrNotAtAll() throws Exception {
+        provision();
+        sql("CREATE FUNCTION refuse_state() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                + "IF NEW.session_id = 'refused;1' OR (NEW.session_id = 'refused;2' AND NEW.closed) THEN "
+                + "RAISE EXCEPTION 'state of % refused', NEW.session_id; END IF; RETURN NEW; END $$");
+        sql("CREATE TRIGGER refuse_state BEFORE INSERT OR UPDATE ON charging_session FOR EACH ROW "
+                + "EXECUTE FUNCTION refuse_state()");
+        GyDiameterApplication a = node("ocs-a", GRANT_1000, Duration.ofSeconds(30));
+        try (TestPeer toA = peer(a)) {
+            DiameterMessage i = ccr(0, 1, "refused;1", 1000L, null);
+            assertEquals(5012, resultCode(toA.request(i)));
+            assertEquals(0, balance()[1], "no hold without its session's state");
+            assertEquals(0, a.openSessions(), "nor a session in the node");
+
+            assertEquals(2001, resultCode(toA.request(ccr(0, 1, "refused;2", 1000L, null))));
+            assertEquals(2001, resultCode(toA.request(ccr(1, 2, "refused;2", 1000L, 600L))));
+            DiameterMessage t = ccr(2, 3, "refused;2", null, 300L);
+            assertEquals(5012, resultCode(toA.request(t)));
+            assertEquals(START - 600, balance()[0], "no settlement without its session's closed state");
+            assertEquals(1000, balance()[1], "nor its hold released");
+
+            sql("DROP TRIGGER refuse_state ON charging_session");
+            DiameterMessage ended = toA.request(retransmitted(t));
+            assertEquals(2001, resultCode(ended));
+            assertEquals(2001, resultCode(toA.request(retransmitted(t))), "its retransmission answered again");
+            DiameterMessage opened = toA.request(retransmitted(i));
+            assertEquals(2001, resultCode(opened));
+            assertEquals(1000, granted(opened));
+        }
+        assertEquals(START - 900, balance()[0], "charged once");
+        assertEquals(1000, balance()[1], "refused;1's hold, once");
+        List<UsageRecord> rs = records();
+        assertEquals(1, rs.stream().filter(r -> "CCR_T".equals(r.terminationCause())).count(), rs.toString());
+    }
+
     @Test
     void theSessionsOfAStoppedNodeContinueOnTheOther() throws Exception {
         provision();

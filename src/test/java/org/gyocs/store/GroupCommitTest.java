@@ -186,7 +186,7 @@ class GroupCommitTest {
     @ValueSource(strings = {"h2"})
     void describedChangesShareOneBatchCallWithOthersInTheirBatch(String kind) throws Exception {
         List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
-        GroupCommit.BatchRunner runner = (tx, descriptions) -> {
+        GroupCommit.BatchRunner runner = (tx, descriptions, between) -> {
             calls.add(List.copyOf(descriptions));
             return descriptions.stream().map(d -> (Object) (10 * (Integer) d)).toArray();
         };
@@ -225,6 +225,126 @@ class GroupCommitTest {
             pool.shutdownNow();
             assertEquals(1, calls.size(), "the ten described changes in one call: " + calls);
             assertEquals(10, calls.get(0).size());
+        }
+    }
+
+    /**
+     * A batch runner that inserts each piece's id into t (its result: ten times the id), then
+     * what the early pieces' callers add; it fails after that when a piece is 666.
+     */
+    private static GroupCommit.BatchRunner inserting(List<List<Object>> calls) {
+        return (tx, descriptions, between) -> {
+            calls.add(List.copyOf(descriptions));
+            Object[] results = new Object[descriptions.size()];
+            for (int k = 0; k < results.length; k++) {
+                insert(tx, (Integer) descriptions.get(k));
+                results[k] = 10 * (Integer) descriptions.get(k);
+            }
+            for (Object more : between.more(results)) {
+                insert(tx, (Integer) more);
+            }
+            if (descriptions.contains(666)) {
+                throw new java.sql.SQLException("refused after its results were given");
+            }
+            return results;
+        };
+    }
+
+    private static void insert(SqlTransaction tx, int id) throws java.sql.SQLException {
+        PreparedStatement s = tx.prepare("INSERT INTO t (id) VALUES (?)");
+        s.setInt(1, id);
+        s.executeUpdate();
+    }
+
+    /**
+     * In a scope (GroupCommit#together) a described change gives its result before its commit,
+     * and what its caller adds then is written in the same transaction: one batch, one commit.
+     * A request's balance change and its session's state on PostgreSQL so wait for one commit.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres"})
+    void anEarlyChangeGivesItsResultBeforeItsCommitAndWhatItsCallerAddsSharesIt(String kind) throws Exception {
+        List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (HikariDataSource ds = tableHoldingSeven(kind);
+             GroupCommit commits = new GroupCommit(ds, 1, "test", inserting(calls))) {
+            commits.withItWait(java.time.Duration.ofSeconds(10));
+            try (GroupCommit.Together together = commits.together()) {
+                assertEquals(10, (int) commits.runEarly(tx -> -1, 1));
+                assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (1, 2)"), "not committed yet");
+                CompletableFuture<Object> added = commits.withOpen(tx -> -1, 2);
+                together.committed();
+                assertTrue(added.isDone() && !added.isCompletedExceptionally());
+            }
+            assertEquals(2, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (1, 2)"), "committed before committed() returns");
+            assertEquals(List.of(List.of(1)), calls, "the change and what was added: one batch, one transaction");
+
+            // a second change of the scope commits the first (and its additions) before it is made
+            calls.clear();
+            try (GroupCommit.Together together = commits.together()) {
+                assertEquals(80, (int) commits.runEarly(tx -> -1, 8));
+                commits.withOpen(tx -> -1, 18);
+                assertEquals(90, (int) commits.runEarly(tx -> -1, 9));
+                assertEquals(2, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (8, 18)"), "the first, before the second");
+                assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id = 9"));
+                together.committed();
+            }
+            assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 9"));
+            assertEquals(List.of(List.of(8), List.of(9)), calls);
+
+            // without a scope, a change returns once committed, as run() does
+            assertEquals(30, (int) commits.runEarly(tx -> -1, 3));
+            assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 3"));
+        }
+    }
+
+    /**
+     * A batch that fails after its early pieces' callers had their results: those pieces fail
+     * (answered 5012 by the node), nothing of them is kept, and they are not run again, since a
+     * second working out could differ from what the caller decided on.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2"})
+    void anEarlyChangeWhoseBatchFailsAfterItsResultIsNotKeptNorRunAgain(String kind) throws Exception {
+        List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (HikariDataSource ds = tableHoldingSeven(kind);
+             GroupCommit commits = new GroupCommit(ds, 1, "test", inserting(calls))) {
+            commits.withItWait(java.time.Duration.ofSeconds(10));
+            try (GroupCommit.Together together = commits.together()) {
+                assertEquals(6660, (int) commits.runEarly(tx -> -1, 666));
+                CompletableFuture<Object> added = commits.withOpen(tx -> -1, 5);
+                StoreException failed = assertThrows(StoreException.class, together::committed);
+                assertTrue(failed.getMessage().contains("refused after its results"), failed.getMessage());
+                assertTrue(added.isCompletedExceptionally(), "what was added failed with it");
+            }
+            assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (666, 5)"));
+            assertEquals(List.of(List.of(666)), calls, "not run again alone");
+        }
+    }
+
+    /**
+     * A caller slower than the batch waits for: the change commits without its additions, which
+     * then commit in a transaction of their own, before the caller's committed() returns.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2"})
+    void whatALateCallerAddsIsCommittedAfterItsChangeBeforeItGoesOn(String kind) throws Exception {
+        List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (HikariDataSource ds = tableHoldingSeven(kind);
+             GroupCommit commits = new GroupCommit(ds, 1, "test", inserting(calls))) {
+            commits.withItWait(java.time.Duration.ofMillis(1));
+            try (GroupCommit.Together together = commits.together()) {
+                assertEquals(40, (int) commits.runEarly(tx -> -1, 4));
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (count(ds, "SELECT COUNT(*) FROM t WHERE id = 4") == 0 && System.nanoTime() < until) {
+                    Thread.sleep(5); // the batch stopped waiting for this caller and committed
+                }
+                assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 4"));
+                CompletableFuture<Object> added = commits.withOpen(tx -> -1, 14);
+                together.committed();
+                assertTrue(added.isDone() && !added.isCompletedExceptionally());
+            }
+            assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 14"));
+            assertEquals(List.of(List.of(4), List.of(14)), calls);
         }
     }
 
