@@ -544,8 +544,11 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             return kept(r, session, decision.get());
         }
         try (SharedSessions.Together together = shared.together()) {
-            CreditControlAnswer a = kept(r, session, decision.get());
+            CreditControlAnswer a = kept(r, session, decision.get(), false);
             together.committed();
+            // its retransmission answered from memory once committed only: a retransmission that
+            // found it before, with the session's row gone from the store, got an answer never kept
+            recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
             return a;
         } catch (SharedSessions.SessionMoved moved) {
             throw moved; // nothing of it kept: decided again from the store's state (#decidedUnread)
@@ -564,16 +567,28 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         session.closed = true;
         session.lastAnswer = null;
         sessions.remove(session.sessionId, session);
-        recentlyClosed.remove(session.sessionId);
     }
 
-    /** Keeps a decided request of an open session (its number, answer, end, saved state); the caller holds its lock. */
     private CreditControlAnswer kept(CreditControlRequest r, ChargingSession session, CreditControlAnswer a) {
+        return kept(r, session, a, true);
+    }
+
+    /**
+     * Keeps a decided request of an open session (its number, answer, end, saved state); the
+     * caller holds its lock.
+     *
+     * @param rememberClosed whether a CCR-T's answer is remembered for its retransmission now
+     *                       (else by the caller, once it is committed)
+     */
+    private CreditControlAnswer kept(CreditControlRequest r, ChargingSession session, CreditControlAnswer a,
+                                     boolean rememberClosed) {
         remember(session, r, a);
         if (r.requestType() == RequestType.TERMINATION) {
             releaseAll(session);
             session.closed = true;
-            recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
+            if (rememberClosed) {
+                recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
+            }
             sessions.remove(session.sessionId, session);
             endRecord(session, a.resultCode(), r.terminationCauseName());
         }
@@ -649,7 +664,9 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * and nothing is debited twice. A session that has a price is saved at each request (its
      * cost so far is the CCA-T's advice of charge), an open one at least once per Tcc (its
      * expiry in the store). A store that fails here does not fail the answer, whose changes are
-     * committed: the node keeps its newer copy.
+     * committed: the node keeps its newer copy. In a CCR-I or a CCR-T the state is written with
+     * the request's last change, in its commit (SharedSessions#together): a failure there fails
+     * both, the request is answered 5012, and the node forgets its copy (#forget).
      */
     private void save(ChargingSession session) {
         if (!shared.shared()) {

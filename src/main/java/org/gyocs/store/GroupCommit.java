@@ -26,7 +26,10 @@ import org.apache.logging.log4j.Logger;
  * <p>Each piece of work must be a function of the database state and its arguments alone, since
  * it may run twice: when a batch fails, it is rolled back and every piece runs again in its own
  * transaction, so that one bad piece fails alone. A deadlock or serialization failure (SQLState
- * 40xxx, possible when several nodes share PostgreSQL) retries the whole batch first.
+ * 40xxx, possible when several nodes share PostgreSQL) retries the whole batch first. Not an
+ * early piece whose caller already has its result (#runEarly): it cannot run again, and fails
+ * with its batch when the batch fails in its write or commit (rare: every row was locked and
+ * read before; a session's state refused, a connection lost).
  *
  * <p>No caller waits past its deadline: it then gets a StoreException (the transport answers
  * 5012), and its piece is dropped if it has not started. A piece that finds a row locked
@@ -89,7 +92,7 @@ final class GroupCommit implements AutoCloseable {
     /**
      * A piece whose caller gets its result before the commit (#runEarly): what it then wants
      * written in the same transaction comes back in {@code withIt}, completed by the caller, or
-     * empty by a committer that waited for it until the piece's deadline.
+     * empty by a committer that waited for it long enough (#withItWaitNanos).
      */
     private static final class Early {
         final CompletableFuture<Object> made = new CompletableFuture<>();
@@ -102,13 +105,14 @@ final class GroupCommit implements AutoCloseable {
 
     /**
      * How long a batch waits for its early pieces' callers to say what goes with them, holding
-     * its rows' locks; negative: until each piece's deadline. Between its result and that, a
-     * caller works out its answer and makes no other store call (a call hands over first), so
-     * it waits for nothing but a processor: a fraction of a millisecond, more the first time
-     * (Jackson writing its first session's state took 90 ms). A caller later than that has its
-     * additions committed after its piece, in a transaction of their own.
+     * its rows' locks (never past a piece's deadline). Between its result and that, a caller
+     * works out its answer and makes no other store call (any hands over first), so it waits for
+     * nothing but a processor: a fraction of a millisecond, more the first time (Jackson writing
+     * its first session's state took 90 ms). A caller later than that (a pause of its JVM, a
+     * machine out of processor) has its additions committed after its piece, in a transaction of
+     * their own, before it answers; the batch's other callers are not held for it past 250 ms.
      */
-    private volatile long withItWaitNanos = -1;
+    private volatile long withItWaitNanos = TimeUnit.MILLISECONDS.toNanos(250);
 
     /** A piece that found a row locked: tried again alone at {@code at} (System.nanoTime). */
     private record Retry(Pending<?> pending, long at, int attempt) implements java.util.concurrent.Delayed {
@@ -190,6 +194,9 @@ final class GroupCommit implements AutoCloseable {
                     + TimeUnit.NANOSECONDS.toMillis(deadlineNanos) + " ms");
             p.done.completeExceptionally(late); // a committer that has not started it drops it
             queue.remove(p);
+            if (p.early != null) {
+                p.early.withIt.complete(List.of()); // its batch waits for no additions
+            }
             if (result != p.done) {
                 throw late; // an early piece: its result may be there, but not its commit
             }
@@ -213,6 +220,9 @@ final class GroupCommit implements AutoCloseable {
             StoreException gone = new StoreException("Interrupted while waiting for the balance store", e);
             p.done.completeExceptionally(gone);
             queue.remove(p);
+            if (p.early != null) {
+                p.early.withIt.complete(List.of());
+            }
             throw gone;
         }
     }
@@ -258,18 +268,23 @@ final class GroupCommit implements AutoCloseable {
                 more.forEach(w -> w.done().completeExceptionally(e));
                 throw e;
             }
-            if (!handed) { // its batch did not wait for them: committed after it
-                RuntimeException failed = null;
-                for (WithIt w : more) {
-                    try {
-                        w.done().complete(failed != null ? null : run(w.work(), w.description()));
-                    } catch (RuntimeException e) {
-                        failed = e;
-                        w.done().completeExceptionally(e);
-                    }
-                }
-                if (failed != null) {
-                    throw failed;
+            if (!handed && !more.isEmpty()) {
+                // its batch did not wait for them: committed after it, within its deadline; a
+                // failure fails the request as the piece's would (its change stands, under its key)
+                more.forEach(this::submitAfter);
+                CompletableFuture<?>[] all = more.stream().map(WithIt::done).toArray(CompletableFuture[]::new);
+                try {
+                    CompletableFuture.allOf(all).get(Math.max(0, p.deadline() - System.nanoTime()),
+                            TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new StoreException("The balance store did not answer within "
+                            + TimeUnit.NANOSECONDS.toMillis(deadlineNanos) + " ms");
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof RuntimeException re ? re
+                            : new StoreException("Balance store error: " + e.getCause().getMessage(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new StoreException("Interrupted while waiting for the balance store", e);
                 }
             }
         }
@@ -308,8 +323,11 @@ final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** An early piece of this thread, committed (its additions with it) before its next change. */
-    private void committedFirst() {
+    /**
+     * This thread's early piece, committed (its additions with it) before anything else of the
+     * store is done on this thread: its batch waits for it.
+     */
+    void committedFirst() {
         Together t = together.get();
         if (t != null) {
             t.committed();
@@ -333,6 +351,13 @@ final class GroupCommit implements AutoCloseable {
         long wait = deadlineNanos;
         Pending<T> p = new Pending<>(work, description, new CompletableFuture<>(), System.nanoTime() + wait,
                 new Early());
+        // a piece that fails before its result (a lost connection, a lock never had) fails its
+        // caller at once, not at its deadline
+        p.done.whenComplete((r, e) -> {
+            if (e != null) {
+                p.early.made.completeExceptionally(e);
+            }
+        });
         enqueue(p);
         Object made = await(p, p.early.made, wait);
         t.open = p;
@@ -505,8 +530,9 @@ final class GroupCommit implements AutoCloseable {
                 }
                 c.commit();
             } catch (SQLException e) {
+                boolean rolledBack = rolledBack(c);
                 failure = failedAfterResults(batch, attached, e);
-                if (!rolledBack(c) || !JdbcBalanceStore.retryable(e)) {
+                if (!rolledBack || !JdbcBalanceStore.retryable(e)) {
                     return e;
                 }
                 batch.removeIf(p -> p.done().isDone());
@@ -568,16 +594,17 @@ final class GroupCommit implements AutoCloseable {
                     described.add(i);
                 }
             }
+            // the others first: once the early pieces have their results, a failure fails them all
+            for (int i = 0; i < batch.size(); i++) {
+                if (batch.get(i).description() == null) {
+                    results[i] = batch.get(i).work().run(session);
+                }
+            }
             if (!descriptions.isEmpty()) {
                 Object[] r = batchRunner.run(session, descriptions, made -> withEarlyResults(batch, described, made,
                         attached));
                 for (int k = 0; k < r.length; k++) {
                     results[described.get(k)] = r[k];
-                }
-            }
-            for (int i = 0; i < batch.size(); i++) {
-                if (batch.get(i).description() == null) {
-                    results[i] = batch.get(i).work().run(session);
                 }
             }
             return results;
@@ -610,7 +637,7 @@ final class GroupCommit implements AutoCloseable {
         List<Object> more = new ArrayList<>();
         for (Pending<?> p : early) {
             Early e = p.early();
-            long until = wait >= 0 ? given + wait : p.deadline();
+            long until = Math.min(given + wait, p.deadline());
             try {
                 attached.addAll(e.withIt.get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS));
             } catch (java.util.concurrent.TimeoutException | ExecutionException late) {

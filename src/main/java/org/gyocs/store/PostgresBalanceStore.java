@@ -194,7 +194,11 @@ final class PostgresBalanceStore extends SqlBalanceStore {
             place(results, changeAt, results(worked, changes, lines));
             // what the early changes' callers add: their sessions' states, their records' ends
             int own = writes.size();
-            between.more(results).forEach(d -> written(d, writes, lines));
+            for (Object d : between.more(results)) {
+                if (!written(d, writes, lines)) {
+                    throw new IllegalArgumentException("not something to write with a change: " + d);
+                }
+            }
             List<List<PostgresSharedSessions.Write>> rounds = PostgresSharedSessions.rounds(writes);
             worked.write(tx, UsageRecords.parts(lines), rounds.isEmpty() ? List.of() : rounds.get(0));
             for (int k = 1; k < rounds.size(); k++) { // another instance of a Session-Id: rare
@@ -204,11 +208,16 @@ final class PostgresBalanceStore extends SqlBalanceStore {
                 place(results, writeAt, PostgresSharedSessions.written(writes.subList(0, own)));
             }
         } else {
-            between.more(results); // no change: nothing early
+            int own = writes.size();
+            for (Object d : between.more(results)) { // no change: none early, nothing more
+                if (!written(d, writes, lines)) {
+                    throw new IllegalArgumentException("not something to write with a change: " + d);
+                }
+            }
             UsageRecords.applyAll(tx, lines);
             PostgresSharedSessions.writeAll(tx, writes);
-            if (!writes.isEmpty()) {
-                place(results, writeAt, PostgresSharedSessions.written(writes));
+            if (own > 0) {
+                place(results, writeAt, PostgresSharedSessions.written(writes.subList(0, own)));
             }
         }
         if (!reads.isEmpty()) {

@@ -41,6 +41,19 @@ class SqlBalanceStore extends JdbcBalanceStore {
         this.changes = new GroupCommit(committerConnections, committers, "ocs-store", batches);
     }
 
+    /**
+     * A transaction of its own (a read of what is available, a refund): this thread's change
+     * that gave its result before its commit (GroupCommit#runEarly) is committed first. Its batch
+     * waits for this thread, holding its rows' locks, which this transaction could wait for.
+     */
+    @Override
+    <T> T inTransaction(GroupCommit.Work<T> work) {
+        if (changes != null) { // null while the base's constructor reads the store
+            changes.committedFirst();
+        }
+        return super.inTransaction(work);
+    }
+
     @Override
     public Reservation reserve(String subscriber, UnitType unit, Long ratingGroup, long amount, String key,
                                Instant expires, String changeKey) {

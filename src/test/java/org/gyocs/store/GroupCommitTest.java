@@ -250,6 +250,68 @@ class GroupCommitTest {
         };
     }
 
+    /**
+     * A piece that fails before its caller has its result (a piece before it broke the batch's
+     * statement, a connection lost) fails its caller at once, not at its deadline; and a
+     * piece without a description that fails in a batch of early pieces (a refund) does not
+     * fail them: it runs before they have their results, and they run again without it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2"})
+    void anEarlyChangeThatFailsBeforeItsResultFailsAtOnceAndABadNeighbourDoesNotFailIt(String kind) throws Exception {
+        List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (HikariDataSource ds = tableHoldingSeven(kind);
+             GroupCommit commits = new GroupCommit(ds, 1, "test", inserting(calls))) {
+            commits.deadline(java.time.Duration.ofSeconds(60));
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+                try (GroupCommit.Together together = commits.together()) {
+                    StoreException duplicate = assertThrows(StoreException.class, () -> commits.runEarly(tx -> -1, 7));
+                    together.committed(); // nothing open: the piece failed
+                    assertTrue(duplicate.getMessage().toLowerCase().contains("unique")
+                            || duplicate.getMessage().contains("23505") || duplicate.getMessage().contains("PRIMARY"),
+                            duplicate.getMessage());
+                }
+            });
+
+            CountDownLatch release = new CountDownLatch(1);
+            ExecutorService pool = Executors.newFixedThreadPool(6);
+            Future<Integer> holder = pool.submit(() -> commits.run(tx -> {
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return 0;
+            }));
+            Thread.sleep(100); // the one committer is held: what follows queues behind it
+            List<Future<Integer>> early = new ArrayList<>();
+            for (int i = 21; i <= 23; i++) {
+                int id = i;
+                early.add(pool.submit(() -> {
+                    try (GroupCommit.Together together = commits.together()) {
+                        int r = commits.runEarly(tx -> -1, id);
+                        commits.withOpen(tx -> -1, id + 100);
+                        together.committed();
+                        return r;
+                    }
+                }));
+            }
+            Future<Integer> bad = pool.submit(() -> commits.run(tx -> tx.prepare("INSERT INTO t (id) VALUES (7)")
+                    .executeUpdate()));
+            Thread.sleep(300);
+            release.countDown();
+            assertEquals(0, holder.get(10, TimeUnit.SECONDS));
+            for (int i = 0; i < 3; i++) {
+                assertEquals(10 * (21 + i), early.get(i).get(10, TimeUnit.SECONDS));
+            }
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> bad.get(10, TimeUnit.SECONDS));
+            assertTrue(failed.getCause() instanceof StoreException, failed.toString());
+            pool.shutdownNow();
+            assertEquals(6, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (21, 22, 23, 121, 122, 123)"),
+                    "the early changes and what their callers added");
+        }
+    }
+
     private static void insert(SqlTransaction tx, int id) throws java.sql.SQLException {
         PreparedStatement s = tx.prepare("INSERT INTO t (id) VALUES (?)");
         s.setInt(1, id);
