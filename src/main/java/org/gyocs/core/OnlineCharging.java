@@ -546,9 +546,10 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
         try (SharedSessions.Together together = shared.together()) {
             CreditControlAnswer a = kept(r, session, decision.get(), false);
             together.committed();
-            // its retransmission answered from memory once committed only: a retransmission that
-            // found it before, with the session's row gone from the store, got an answer never kept
-            recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
+            // known as closed once committed only: before, a retransmission would have had an
+            // answer never kept from memory, or, not finding the session here, have decided it
+            // again from the store's state before this commit; until then it waits on the lock
+            closedHere(r, session, a);
             return a;
         } catch (SharedSessions.SessionMoved moved) {
             throw moved; // nothing of it kept: decided again from the store's state (#decidedUnread)
@@ -556,6 +557,12 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             forget(session);
             throw e;
         }
+    }
+
+    /** A session its CCR-T ended: its answer kept for the CCR-T's retransmission, and no longer open here. */
+    private void closedHere(CreditControlRequest r, ChargingSession session, CreditControlAnswer a) {
+        recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
+        sessions.remove(session.sessionId, session);
     }
 
     /**
@@ -577,19 +584,18 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
      * Keeps a decided request of an open session (its number, answer, end, saved state); the
      * caller holds its lock.
      *
-     * @param rememberClosed whether a CCR-T's answer is remembered for its retransmission now
-     *                       (else by the caller, once it is committed)
+     * @param closedNow whether a CCR-T's session leaves the open sessions for the closed ones now
+     *                  (else the caller does, once it is committed: #closedHere)
      */
     private CreditControlAnswer kept(CreditControlRequest r, ChargingSession session, CreditControlAnswer a,
-                                     boolean rememberClosed) {
+                                     boolean closedNow) {
         remember(session, r, a);
         if (r.requestType() == RequestType.TERMINATION) {
             releaseAll(session);
             session.closed = true;
-            if (rememberClosed) {
-                recentlyClosed.put(session.sessionId, new ClosedSession(r.requestNumber(), a, session.peer));
+            if (closedNow) {
+                closedHere(r, session, a);
             }
-            sessions.remove(session.sessionId, session);
             endRecord(session, a.resultCode(), r.terminationCauseName());
         }
         save(session);

@@ -105,14 +105,20 @@ final class GroupCommit implements AutoCloseable {
 
     /**
      * How long a batch waits for its early pieces' callers to say what goes with them, holding
-     * its rows' locks (never past a piece's deadline). Between its result and that, a caller
-     * works out its answer and makes no other store call (any hands over first), so it waits for
-     * nothing but a processor: a fraction of a millisecond, more the first time (Jackson writing
-     * its first session's state took 90 ms). A caller later than that (a pause of its JVM, a
-     * machine out of processor) has its additions committed after its piece, in a transaction of
-     * their own, before it answers; the batch's other callers are not held for it past 250 ms.
+     * its rows' locks: under the 100 ms another batch waits for a locked row (PostgresChangeBatch)
+     * before its changes run alone, and never past the earliest deadline of the batch's pieces
+     * (less {@link #WRITE_MARGIN_NANOS}), whose caller would then be answered 5012 and the batch
+     * rolled back, with every early piece. Between its result and that, a caller works out its
+     * answer and makes no other store call (any hands over first): it waits for nothing but a
+     * processor, a fraction of a millisecond (its first session's state took Jackson 90 ms). A
+     * caller later than that has its additions committed after its piece, in a transaction of
+     * their own, before it answers. Tests that need the one commit whatever the machine's load
+     * set {@code -Dgyocs.store.additionsWaitMillis}.
      */
-    private volatile long withItWaitNanos = TimeUnit.MILLISECONDS.toNanos(250);
+    private volatile long withItWaitNanos = TimeUnit.MILLISECONDS.toNanos(
+            Long.getLong("gyocs.store.additionsWaitMillis", 50));
+    /** What a batch keeps of its earliest deadline for its write and commit. */
+    static final long WRITE_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     /** A piece that found a row locked: tried again alone at {@code at} (System.nanoTime). */
     private record Retry(Pending<?> pending, long at, int attempt) implements java.util.concurrent.Delayed {
@@ -271,14 +277,18 @@ final class GroupCommit implements AutoCloseable {
             if (!handed && !more.isEmpty()) {
                 // its batch did not wait for them: committed after it, within its deadline; a
                 // failure fails the request as the piece's would (its change stands, under its key)
-                more.forEach(this::submitAfter);
+                List<CompletableFuture<Object>> submitted = new ArrayList<>();
+                more.forEach(w -> submitted.add(submitAfter(w)));
                 CompletableFuture<?>[] all = more.stream().map(WithIt::done).toArray(CompletableFuture[]::new);
                 try {
                     CompletableFuture.allOf(all).get(Math.max(0, p.deadline() - System.nanoTime()),
                             TimeUnit.NANOSECONDS);
                 } catch (java.util.concurrent.TimeoutException e) {
-                    throw new StoreException("The balance store did not answer within "
+                    StoreException late = new StoreException("The balance store did not answer within "
                             + TimeUnit.NANOSECONDS.toMillis(deadlineNanos) + " ms");
+                    // not kept after this answer: dropped if not started, rolled back if not committed
+                    submitted.forEach(f -> f.completeExceptionally(late));
+                    throw late;
                 } catch (ExecutionException e) {
                     throw e.getCause() instanceof RuntimeException re ? re
                             : new StoreException("Balance store error: " + e.getCause().getMessage(), e.getCause());
@@ -300,25 +310,35 @@ final class GroupCommit implements AutoCloseable {
             open = null;
             List<WithIt> more = List.copyOf(withIt);
             withIt.clear();
-            if (!p.early.withIt.complete(more)) {
-                for (WithIt w : more) {
-                    submitAfter(w);
-                }
+            if (!p.early.withIt.complete(more)) { // after its piece, and only if it committed
+                p.done.whenComplete((r, e) -> {
+                    for (WithIt w : more) {
+                        if (e != null) {
+                            w.done().completeExceptionally(e);
+                        } else {
+                            submitAfter(w);
+                        }
+                    }
+                });
             }
         }
 
+        /** @return the submitted piece's own future (w's completes with it) */
         @SuppressWarnings("unchecked")
-        private void submitAfter(WithIt w) {
+        private CompletableFuture<Object> submitAfter(WithIt w) {
             try {
-                submit((Work<Object>) w.work(), w.description()).whenComplete((r, e) -> {
+                CompletableFuture<Object> f = submit((Work<Object>) w.work(), w.description());
+                f.whenComplete((r, e) -> {
                     if (e != null) {
                         w.done().completeExceptionally(e);
                     } else {
                         w.done().complete(r);
                     }
                 });
+                return f;
             } catch (RuntimeException e) {
                 w.done().completeExceptionally(e);
+                return CompletableFuture.failedFuture(e);
             }
         }
     }
@@ -632,12 +652,14 @@ final class GroupCommit implements AutoCloseable {
         if (early.isEmpty()) {
             return List.of();
         }
-        long wait = withItWaitNanos;
-        long given = System.nanoTime();
+        long earliest = Long.MAX_VALUE;
+        for (Pending<?> p : batch) {
+            earliest = Math.min(earliest, p.deadline());
+        }
+        long until = Math.min(System.nanoTime() + withItWaitNanos, earliest - WRITE_MARGIN_NANOS);
         List<Object> more = new ArrayList<>();
         for (Pending<?> p : early) {
             Early e = p.early();
-            long until = Math.min(given + wait, p.deadline());
             try {
                 attached.addAll(e.withIt.get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS));
             } catch (java.util.concurrent.TimeoutException | ExecutionException late) {

@@ -109,6 +109,19 @@ final class PostgresBalanceStore extends SqlBalanceStore {
         return (T) result;
     }
 
+    /**
+     * A refund, in the group commit: it runs first in its batch (GroupCommit#runBatch), before
+     * the batch's statements set their short lock wait, so it sets it itself; under the pool's
+     * 5 s it held its whole batch past the callers' deadlines behind a row locked elsewhere.
+     */
+    @Override
+    <T> T commit(GroupCommit.Work<T> work) {
+        return changes.run(tx -> {
+            tx.prepare("SELECT set_config('lock_timeout', '" + PostgresChangeBatch.LOCK_WAIT + "', true)").execute();
+            return work.run(tx);
+        });
+    }
+
     /** What the batch runner does with a description when it runs alone. */
     private static GroupCommit.Work<Object> alone(Object description) {
         return tx -> applyOnPostgres(tx, List.of(description), GroupCommit.Between.NOTHING)[0];

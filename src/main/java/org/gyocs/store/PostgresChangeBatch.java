@@ -61,7 +61,9 @@ final class PostgresChangeBatch {
     // holds' table was small joined it to every bucket's id in order (a merge join, 1.5 ms a
     // batch). Every statement here looks up a few rows by an index for each of a few array
     // elements: nested loops over index scans, the only plans left to the planner.
-    private static final String SETTINGS = "SELECT set_config('lock_timeout', '100ms', true),"
+    /** How long a batch waits for a row locked elsewhere before it fails (55P03) and its changes run alone. */
+    static final String LOCK_WAIT = "100ms";
+    private static final String SETTINGS = "SELECT set_config('lock_timeout', '" + LOCK_WAIT + "', true),"
             + " set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),"
             + " set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true)";
     // Second, the buckets the changes may take from, as ocs_apply chose them (their subscriber's,
