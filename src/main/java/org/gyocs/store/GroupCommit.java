@@ -261,13 +261,12 @@ final class GroupCommit implements AutoCloseable {
          */
         void committed() {
             Pending<?> p = open;
-            if (p == null) {
+            HandedOver h = handOver();
+            if (h == null) {
                 return;
             }
-            open = null;
-            List<WithIt> more = List.copyOf(withIt);
-            withIt.clear();
-            boolean handed = p.early.withIt.complete(more);
+            List<WithIt> more = h.more();
+            boolean handed = h.taken();
             try {
                 await(p, p.done, Math.max(0, p.deadline() - System.nanoTime()));
             } catch (RuntimeException e) {
@@ -304,13 +303,9 @@ final class GroupCommit implements AutoCloseable {
         public void close() {
             together.remove();
             Pending<?> p = open;
-            if (p == null) {
-                return;
-            }
-            open = null;
-            List<WithIt> more = List.copyOf(withIt);
-            withIt.clear();
-            if (!p.early.withIt.complete(more)) { // after its piece, and only if it committed
+            HandedOver h = handOver();
+            if (h != null && !h.taken()) { // after its piece, and only if it committed
+                List<WithIt> more = h.more();
                 p.done.whenComplete((r, e) -> {
                     for (WithIt w : more) {
                         if (e != null) {
@@ -321,6 +316,22 @@ final class GroupCommit implements AutoCloseable {
                     }
                 });
             }
+        }
+
+        /** What went with the open piece, and whether its batch took it (else it committed without). */
+        private record HandedOver(List<WithIt> more, boolean taken) {
+        }
+
+        /** Hands the open piece what goes with it and closes it; null when none was open. */
+        private HandedOver handOver() {
+            Pending<?> p = open;
+            if (p == null) {
+                return null;
+            }
+            open = null;
+            List<WithIt> more = List.copyOf(withIt);
+            withIt.clear();
+            return new HandedOver(more, p.early.withIt.complete(more));
         }
 
         /** @return the submitted piece's own future (w's completes with it) */

@@ -194,15 +194,7 @@ class GroupCommitTest {
             CountDownLatch release = new CountDownLatch(1);
             ExecutorService pool = Executors.newFixedThreadPool(14);
             // the one committer is held by a first piece while the others queue behind it
-            Future<Integer> first = pool.submit(() -> commits.run(tx -> {
-                try {
-                    release.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return 0;
-            }));
-            Thread.sleep(100);
+            Future<Integer> first = heldCommitter(pool, commits, release);
             List<Future<Integer>> described = new ArrayList<>();
             List<Future<Integer>> others = new ArrayList<>();
             for (int i = 1; i <= 10; i++) {
@@ -275,15 +267,7 @@ class GroupCommitTest {
 
             CountDownLatch release = new CountDownLatch(1);
             ExecutorService pool = Executors.newFixedThreadPool(6);
-            Future<Integer> holder = pool.submit(() -> commits.run(tx -> {
-                try {
-                    release.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return 0;
-            }));
-            Thread.sleep(100); // the one committer is held: what follows queues behind it
+            Future<Integer> holder = heldCommitter(pool, commits, release); // what follows queues behind it
             List<Future<Integer>> early = new ArrayList<>();
             for (int i = 21; i <= 23; i++) {
                 int id = i;
@@ -326,37 +310,34 @@ class GroupCommitTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres"})
     void anEarlyChangeGivesItsResultBeforeItsCommitAndWhatItsCallerAddsSharesIt(String kind) throws Exception {
-        List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
-        try (HikariDataSource ds = tableHoldingSeven(kind);
-             GroupCommit commits = new GroupCommit(ds, 1, "test", inserting(calls))) {
-            commits.withItWait(java.time.Duration.ofSeconds(10));
-            try (GroupCommit.Together together = commits.together()) {
-                assertEquals(10, (int) commits.runEarly(tx -> -1, 1));
-                assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (1, 2)"), "not committed yet");
-                CompletableFuture<Object> added = commits.withOpen(tx -> -1, 2);
-                together.committed();
-                assertTrue(added.isDone() && !added.isCompletedExceptionally());
-            }
-            assertEquals(2, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (1, 2)"), "committed before committed() returns");
-            assertEquals(List.of(List.of(1)), calls, "the change and what was added: one batch, one transaction");
-
-            // a second change of the scope commits the first (and its additions) before it is made
-            calls.clear();
-            try (GroupCommit.Together together = commits.together()) {
-                assertEquals(80, (int) commits.runEarly(tx -> -1, 8));
-                commits.withOpen(tx -> -1, 18);
-                assertEquals(90, (int) commits.runEarly(tx -> -1, 9));
-                assertEquals(2, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (8, 18)"), "the first, before the second");
-                assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id = 9"));
-                together.committed();
-            }
-            assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 9"));
-            assertEquals(List.of(List.of(8), List.of(9)), calls);
-
-            // without a scope, a change returns once committed, as run() does
-            assertEquals(30, (int) commits.runEarly(tx -> -1, 3));
-            assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 3"));
+        withEarlyCommits(kind, java.time.Duration.ofSeconds(10), (ds, commits, calls) -> {
+        try (GroupCommit.Together together = commits.together()) {
+            assertEquals(10, (int) commits.runEarly(tx -> -1, 1));
+            assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (1, 2)"), "not committed yet");
+            CompletableFuture<Object> added = commits.withOpen(tx -> -1, 2);
+            together.committed();
+            assertTrue(added.isDone() && !added.isCompletedExceptionally());
         }
+        assertEquals(2, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (1, 2)"), "committed before committed() returns");
+        assertEquals(List.of(List.of(1)), calls, "the change and what was added: one batch, one transaction");
+
+        // a second change of the scope commits the first (and its additions) before it is made
+        calls.clear();
+        try (GroupCommit.Together together = commits.together()) {
+            assertEquals(80, (int) commits.runEarly(tx -> -1, 8));
+            commits.withOpen(tx -> -1, 18);
+            assertEquals(90, (int) commits.runEarly(tx -> -1, 9));
+            assertEquals(2, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (8, 18)"), "the first, before the second");
+            assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id = 9"));
+            together.committed();
+        }
+        assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 9"));
+        assertEquals(List.of(List.of(8), List.of(9)), calls);
+
+        // without a scope, a change returns once committed, as run() does
+        assertEquals(30, (int) commits.runEarly(tx -> -1, 3));
+        assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 3"));
+        });
     }
 
     /**
@@ -367,20 +348,17 @@ class GroupCommitTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2"})
     void anEarlyChangeWhoseBatchFailsAfterItsResultIsNotKeptNorRunAgain(String kind) throws Exception {
-        List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
-        try (HikariDataSource ds = tableHoldingSeven(kind);
-             GroupCommit commits = new GroupCommit(ds, 1, "test", inserting(calls))) {
-            commits.withItWait(java.time.Duration.ofSeconds(10));
-            try (GroupCommit.Together together = commits.together()) {
-                assertEquals(6660, (int) commits.runEarly(tx -> -1, 666));
-                CompletableFuture<Object> added = commits.withOpen(tx -> -1, 5);
-                StoreException failed = assertThrows(StoreException.class, together::committed);
-                assertTrue(failed.getMessage().contains("refused after its results"), failed.getMessage());
-                assertTrue(added.isCompletedExceptionally(), "what was added failed with it");
-            }
-            assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (666, 5)"));
-            assertEquals(List.of(List.of(666)), calls, "not run again alone");
+        withEarlyCommits(kind, java.time.Duration.ofSeconds(10), (ds, commits, calls) -> {
+        try (GroupCommit.Together together = commits.together()) {
+            assertEquals(6660, (int) commits.runEarly(tx -> -1, 666));
+            CompletableFuture<Object> added = commits.withOpen(tx -> -1, 5);
+            StoreException failed = assertThrows(StoreException.class, together::committed);
+            assertTrue(failed.getMessage().contains("refused after its results"), failed.getMessage());
+            assertTrue(added.isCompletedExceptionally(), "what was added failed with it");
         }
+        assertEquals(0, count(ds, "SELECT COUNT(*) FROM t WHERE id IN (666, 5)"));
+        assertEquals(List.of(List.of(666)), calls, "not run again alone");
+        });
     }
 
     /**
@@ -390,24 +368,52 @@ class GroupCommitTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2"})
     void whatALateCallerAddsIsCommittedAfterItsChangeBeforeItGoesOn(String kind) throws Exception {
+        withEarlyCommits(kind, java.time.Duration.ofMillis(1), (ds, commits, calls) -> {
+        try (GroupCommit.Together together = commits.together()) {
+            assertEquals(40, (int) commits.runEarly(tx -> -1, 4));
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (count(ds, "SELECT COUNT(*) FROM t WHERE id = 4") == 0 && System.nanoTime() < until) {
+                Thread.sleep(5); // the batch stopped waiting for this caller and committed
+            }
+            assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 4"));
+            CompletableFuture<Object> added = commits.withOpen(tx -> -1, 14);
+            together.committed();
+            assertTrue(added.isDone() && !added.isCompletedExceptionally());
+        }
+        assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 14"));
+        assertEquals(List.of(List.of(4), List.of(14)), calls);
+        });
+    }
+
+    /** A test of early pieces: t's database, one committer with {@link #inserting}, what it was called with. */
+    @FunctionalInterface
+    private interface EarlyCase {
+        void run(HikariDataSource ds, GroupCommit commits, List<List<Object>> calls) throws Exception;
+    }
+
+    /** Runs an EarlyCase; its batches wait {@code wait} for the early callers' additions. */
+    private static void withEarlyCommits(String kind, java.time.Duration wait, EarlyCase test) throws Exception {
         List<List<Object>> calls = java.util.Collections.synchronizedList(new ArrayList<>());
         try (HikariDataSource ds = tableHoldingSeven(kind);
              GroupCommit commits = new GroupCommit(ds, 1, "test", inserting(calls))) {
-            commits.withItWait(java.time.Duration.ofMillis(1));
-            try (GroupCommit.Together together = commits.together()) {
-                assertEquals(40, (int) commits.runEarly(tx -> -1, 4));
-                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (count(ds, "SELECT COUNT(*) FROM t WHERE id = 4") == 0 && System.nanoTime() < until) {
-                    Thread.sleep(5); // the batch stopped waiting for this caller and committed
-                }
-                assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 4"));
-                CompletableFuture<Object> added = commits.withOpen(tx -> -1, 14);
-                together.committed();
-                assertTrue(added.isDone() && !added.isCompletedExceptionally());
-            }
-            assertEquals(1, count(ds, "SELECT COUNT(*) FROM t WHERE id = 14"));
-            assertEquals(List.of(List.of(4), List.of(14)), calls);
+            commits.withItWait(wait);
+            test.run(ds, commits, calls);
         }
+    }
+
+    /** Holds the (one) committer with a piece until {@code release}; @return that piece's result (0). */
+    private static Future<Integer> heldCommitter(ExecutorService pool, GroupCommit commits, CountDownLatch release)
+            throws InterruptedException {
+        Future<Integer> held = pool.submit(() -> commits.run(tx -> {
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 0;
+        }));
+        Thread.sleep(100);
+        return held;
     }
 
     /** A database with table t, which holds id 7 (a duplicate key for the tests' bad change). */
