@@ -97,8 +97,13 @@ public final class AdminCommand {
         }
         if (a.get(0).equals("status")) {
             // a question for a running node, which answered above when there is one
-            System.err.println("Error: no node runs on " + (embedded.isPresent() ? embedded.get()
-                    : "this store (status is answered by a node on the embedded store)"));
+            if (embedded.isEmpty()) {
+                // nodes on a shared store have no socket here: whether one runs is not known
+                System.err.println("Error: status asks the node on the embedded store; the nodes of a shared "
+                        + "store answer it over HTTP, each on its admin port: GET /health");
+                return 2;
+            }
+            System.err.println("Error: no node runs on " + embedded.get());
             return 3;
         }
         try (JdbcBalanceStore store = JdbcBalanceStore.openForAdministration(url, blank(user), blank(password))) {

@@ -439,8 +439,8 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
             return refusal(r, ResultCode.UNKNOWN_SESSION_ID);
         }
         if (!session.openedBy(r)) {
-            // another peer's session: as if unknown to it, and left as it is
-            statistics.error();
+            // another peer's session: as if unknown to it, and left as it is (counted as an error
+            // where every 5002 is, by the transport's pipeline: counted here too, it was counted twice)
             log.warn("CCR of session {} from {} refused: the session belongs to {}", r.sessionId(), r.sender(),
                     session.peer);
             return refusal(r, ResultCode.UNKNOWN_SESSION_ID);

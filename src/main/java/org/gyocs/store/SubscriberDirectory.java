@@ -335,7 +335,8 @@ final class SubscriberDirectory implements SubscriberAdmin {
             throw new HeldBySessions("open sessions hold buckets of " + String.join(", ", named)
                     + (held.size() > 10 ? ", ..." : "") + ": they cannot be " + what + " now; nothing was changed "
                     + "(top them up instead, or end their sessions first; the holds of a session whose node is "
-                    + "gone are released by the other nodes after its Tcc)");
+                    + "gone are released by the other nodes after the node timeout, those of a silent one after "
+                    + "its Tcc)");
         }
     }
 

@@ -114,6 +114,7 @@ class PeerTrustTest {
             DiameterMessage forged = attacker.request(GyRequests.simple(2, "owned;1", 3, 1));
             assertEquals(5002, resultCode(forged), "another peer's session is unknown to it");
             assertEquals(held, balance(app), "and untouched");
+            assertEquals(1L, app.getStatistics().get("errors"), "one refused request, one error (it was two)");
             DiameterMessage u = owner.request(GyRequests.simple(3, "owned;1", 2, 1));
             assertEquals(2001, resultCode(u), "the owner's session goes on");
             assertEquals(2001, resultCode(owner.request(GyRequests.simple(4, "owned;1", 3, 2))));
