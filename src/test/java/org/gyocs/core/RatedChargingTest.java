@@ -46,6 +46,11 @@ class RatedChargingTest {
     void open(String kind, String tariffs) throws Exception {
         store = JdbcBalanceStore.open(Stores.fresh(kind), null, null, 4);
         ocs = new OnlineCharging(ChargingPolicy.of(GRANTS), store, new NodeStatistics());
+        if (kind.equals("postgres")) {
+            // as a node on PostgreSQL: sessions shared, a CCR-I's and a CCR-T's changes given
+            // early and committed with their session's state (SharedSessions#together)
+            ocs.shareSessions(store.sharedSessions("ocs-a.test", java.time.Duration.ofSeconds(30)));
+        }
         ocs.tariffs(new TariffBook(TariffCsv.parse(tariffs.lines().toList(), "test"), ZoneOffset.UTC));
     }
 
