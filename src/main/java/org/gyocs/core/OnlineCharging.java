@@ -389,9 +389,7 @@ public final class OnlineCharging implements CreditControl, AutoCloseable {
                 // out: the Session-Id stays free (it once stayed "open" with no answer, and the
                 // retransmitted CCR-I got 5004). What it may have reserved stays held: the CCR-I
                 // sent again finds it under the same change keys; if none comes, Tcc releases it.
-                session.closed = true;
-                session.lastAnswer = null;
-                sessions.remove(r.sessionId(), session);
+                forget(session);
                 throw e;
             }
         }

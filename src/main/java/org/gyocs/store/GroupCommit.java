@@ -196,8 +196,7 @@ final class GroupCommit implements AutoCloseable {
         try {
             return result.get(wait, TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
-            StoreException late = new StoreException("The balance store did not answer within "
-                    + TimeUnit.NANOSECONDS.toMillis(deadlineNanos) + " ms");
+            StoreException late = tooLate();
             p.done.completeExceptionally(late); // a committer that has not started it drops it
             queue.remove(p);
             if (p.early != null) {
@@ -212,14 +211,7 @@ final class GroupCommit implements AutoCloseable {
                 throw late;
             }
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof StoreException se) {
-                throw se;
-            }
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new StoreException("Balance store error: " + cause.getMessage(), cause);
+            throw rethrown(e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             // the caller is gone (its node stops): the change is dropped if it has not started
@@ -231,6 +223,22 @@ final class GroupCommit implements AutoCloseable {
             }
             throw gone;
         }
+    }
+
+    /** What a caller past its deadline is told. */
+    private StoreException tooLate() {
+        return new StoreException("The balance store did not answer within "
+                + TimeUnit.NANOSECONDS.toMillis(deadlineNanos) + " ms");
+    }
+
+    /** A failure as its caller gets it: a StoreException as it is, anything else in one. */
+    private static StoreException storeFailure(Throwable t) {
+        return t instanceof StoreException se ? se : new StoreException("Balance store error: " + t.getMessage(), t);
+    }
+
+    /** What a wait that ended in a failure throws: an unchecked one as it was, else a StoreException. */
+    private static RuntimeException rethrown(Throwable cause) {
+        return cause instanceof RuntimeException re ? re : storeFailure(cause);
     }
 
     /** This thread's scope of changes committed with what goes with them (#together), or null. */
@@ -248,8 +256,8 @@ final class GroupCommit implements AutoCloseable {
         return t;
     }
 
-    /** The scope of {@link #together}: at most one early piece open at a time. */
-    final class Together implements AutoCloseable {
+    /** The scope of {@link #together}: at most one early piece open at a time (the core's SharedSessions#together). */
+    final class Together implements org.gyocs.core.SharedSessions.Together {
         private Pending<?> open;
         private final List<WithIt> withIt = new ArrayList<>();
 
@@ -259,7 +267,8 @@ final class GroupCommit implements AutoCloseable {
          * @throws StoreException when it did not commit: the results the caller had from it
          *                        were never kept
          */
-        void committed() {
+        @Override
+        public void committed() {
             Pending<?> p = open;
             HandedOver h = handOver();
             if (h == null) {
@@ -283,14 +292,12 @@ final class GroupCommit implements AutoCloseable {
                     CompletableFuture.allOf(all).get(Math.max(0, p.deadline() - System.nanoTime()),
                             TimeUnit.NANOSECONDS);
                 } catch (java.util.concurrent.TimeoutException e) {
-                    StoreException late = new StoreException("The balance store did not answer within "
-                            + TimeUnit.NANOSECONDS.toMillis(deadlineNanos) + " ms");
+                    StoreException late = tooLate();
                     // not kept after this answer: dropped if not started, rolled back if not committed
                     submitted.forEach(f -> f.completeExceptionally(late));
                     throw late;
                 } catch (ExecutionException e) {
-                    throw e.getCause() instanceof RuntimeException re ? re
-                            : new StoreException("Balance store error: " + e.getCause().getMessage(), e.getCause());
+                    throw rethrown(e.getCause());
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new StoreException("Interrupted while waiting for the balance store", e);
@@ -483,7 +490,7 @@ final class GroupCommit implements AutoCloseable {
             } catch (SQLException | RuntimeException | Error e) {
                 // never leave a caller waiting: whatever went wrong is its answer
                 log.error("Group commit failed: {}", e.toString(), e);
-                StoreException failed = new StoreException("Balance store error: " + e.getMessage(), e);
+                StoreException failed = storeFailure(e);
                 batch.forEach(p -> p.done.completeExceptionally(failed));
             } finally {
                 batch.clear();
@@ -530,8 +537,7 @@ final class GroupCommit implements AutoCloseable {
             retries.add(new Retry(p, System.nanoTime() + backoff, attempt));
             return;
         }
-        p.done.completeExceptionally(failure instanceof StoreException se ? se
-                : new StoreException("Balance store error: " + failure.getMessage(), failure));
+        p.done.completeExceptionally(storeFailure(failure));
     }
 
     /** @return null when committed, else why the batch failed (rolled back: run it piece by piece) */
@@ -592,8 +598,7 @@ final class GroupCommit implements AutoCloseable {
      */
     private static <E extends Exception> E failedAfterResults(List<Pending<?>> batch, List<WithIt> attached,
                                                               E failure) {
-        StoreException failed = failure instanceof StoreException se ? se
-                : new StoreException("Balance store error: " + failure.getMessage(), failure);
+        StoreException failed = storeFailure(failure);
         for (Pending<?> p : batch) {
             if (p.delivered()) {
                 p.done().completeExceptionally(failed);

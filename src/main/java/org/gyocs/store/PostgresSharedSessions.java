@@ -154,18 +154,7 @@ final class PostgresSharedSessions implements SharedSessions {
 
     @Override
     public Together together() {
-        GroupCommit.Together t = store.together();
-        return new Together() {
-            @Override
-            public void committed() {
-                t.committed();
-            }
-
-            @Override
-            public void close() {
-                t.close();
-            }
-        };
+        return store.together();
     }
 
     /** The states of these sessions and their nodes (null for one the store does not have), in one SELECT. */
